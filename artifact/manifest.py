@@ -1,0 +1,184 @@
+"""The build manifest: the typed, versioned description of a build directory.
+
+`precompute` writes it, `server` reads it; `docs/artifact.md` is the human-readable spec.
+Bump `SCHEMA_VERSION` on any change a reader of the previous version would misread.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from artifact.errors import BuildError
+
+SCHEMA_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+REPORT_NAME = "report.json"
+REJECTS_NAME = "rejects.csv"
+
+Bounds = tuple[float, float, float, float]
+"""west, south, east, north in degrees (EPSG:4326)."""
+
+
+@dataclass(frozen=True)
+class ZoomBand:
+    """The density layer a tileset draws from for zooms `minzoom..maxzoom` (inclusive)."""
+
+    layer: str
+    minzoom: int
+    maxzoom: int
+
+
+@dataclass(frozen=True)
+class TileArchive:
+    """Pre-generated tiles: an MBTiles file (gzip-compressed MVT) for zooms `minzoom..maxzoom`."""
+
+    path: str
+    minzoom: int
+    maxzoom: int
+    tile_count: int
+    format: str = "mbtiles"
+
+
+@dataclass(frozen=True)
+class Tileset:
+    """What `/tiles/{name}/{z}/{x}/{y}` serves: one MVT layer called `name`.
+
+    `maxzoom` is the data's max zoom (TileJSON `maxzoom`): clients overzoom past it.
+    `bands` cover every zoom from `minzoom` to at least `maxzoom`; the last band also serves
+    the zooms above it when a client asks for them.
+    """
+
+    name: str
+    title: str
+    minzoom: int
+    maxzoom: int
+    bands: tuple[ZoomBand, ...]
+    archive: TileArchive | None
+
+    def band_for_zoom(self, zoom: int) -> ZoomBand:
+        """The band serving `zoom`; zooms past the last band use the last band."""
+        for band in self.bands:
+            if band.minzoom <= zoom <= band.maxzoom:
+                return band
+        if zoom > self.bands[-1].maxzoom:
+            return self.bands[-1]
+        raise BuildError(f"tileset {self.name!r} has no band for zoom {zoom}")
+
+
+@dataclass(frozen=True)
+class ClassBreaks:
+    """Legend classes over all features and years of a layer, in violent crimes per sq mi.
+
+    Class 0 is exactly 0; class i (1-based) holds values in `(values[i-1], values[i]]`,
+    the last class everything above `values[-1]`.
+    """
+
+    method: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class DensityLayer:
+    """One polygon layer with densities: a GeoParquet file (EPSG:4326), one row per polygon."""
+
+    name: str
+    title: str
+    kind: str
+    """`boundary` (a polygon file) or `hex` (an H3 grid)."""
+    path: str
+    feature_count: int
+    bounds: Bounds
+    class_breaks: ClassBreaks
+    h3_resolution: int | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input of the build, with its checksum so a build can be traced to its data."""
+
+    role: str
+    """`incidents`, `boundaries` or `classification`."""
+    path: str
+    sha256: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildManifest:
+    schema_version: int
+    build_id: str
+    built_at: str
+    generator: str
+    years: tuple[int, ...]
+    bounds: Bounds
+    center: tuple[float, float, int]
+    attribution: str
+    fields: dict[str, str]
+    layers: dict[str, DensityLayer]
+    tilesets: dict[str, Tileset]
+    inputs: tuple[InputFile, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> BuildManifest:
+        version = raw.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise BuildError(
+                f"manifest schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); rebuild"
+            )
+        return cls(
+            schema_version=version,
+            build_id=raw["build_id"],
+            built_at=raw["built_at"],
+            generator=raw["generator"],
+            years=tuple(raw["years"]),
+            bounds=tuple(raw["bounds"]),
+            center=tuple(raw["center"]),
+            attribution=raw["attribution"],
+            fields=dict(raw["fields"]),
+            layers={name: _density_layer(spec) for name, spec in raw["layers"].items()},
+            tilesets={name: _tileset(spec) for name, spec in raw["tilesets"].items()},
+            inputs=tuple(InputFile(**spec) for spec in raw.get("inputs", [])),
+        )
+
+
+def _density_layer(spec: dict[str, Any]) -> DensityLayer:
+    breaks = spec["class_breaks"]
+    return DensityLayer(
+        **{
+            **spec,
+            "bounds": tuple(spec["bounds"]),
+            "class_breaks": ClassBreaks(breaks["method"], tuple(breaks["values"])),
+        }
+    )
+
+
+def _tileset(spec: dict[str, Any]) -> Tileset:
+    archive = spec.get("archive")
+    return Tileset(
+        **{
+            **spec,
+            "bands": tuple(ZoomBand(**band) for band in spec["bands"]),
+            "archive": TileArchive(**archive) if archive else None,
+        }
+    )
+
+
+def read_manifest(build_dir: Path) -> BuildManifest:
+    """Read and validate `build_dir/manifest.json`; raises `BuildError` with the reason."""
+    path = Path(build_dir) / MANIFEST_NAME
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BuildError(f"{build_dir}: no {MANIFEST_NAME}; is this a crimetiles build directory?") from None
+    except json.JSONDecodeError as exc:
+        raise BuildError(f"{path}: not valid JSON ({exc})") from None
+    try:
+        return BuildManifest.from_dict(raw)
+    except (KeyError, TypeError) as exc:
+        raise BuildError(f"{path}: malformed manifest ({exc})") from None

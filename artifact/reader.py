@@ -1,0 +1,57 @@
+"""Reading a build directory: the manifest, its density layers and its tile archives."""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+
+from artifact.errors import BuildError
+from artifact.manifest import BuildManifest, read_manifest
+
+TileKey = tuple[int, int, int]
+"""z, x, y in the XYZ scheme (y = 0 at the north)."""
+
+
+@dataclass(frozen=True)
+class Build:
+    root: Path
+    manifest: BuildManifest
+
+    def layer_frame(self, name: str) -> gpd.GeoDataFrame:
+        """The density layer `name` as a GeoDataFrame in EPSG:4326."""
+        layer = self.manifest.layers.get(name)
+        if layer is None:
+            raise BuildError(f"{self.root}: no layer {name!r} (layers: {', '.join(self.manifest.layers)})")
+        path = self.root / layer.path
+        try:
+            return gpd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise BuildError(f"{path}: cannot read density layer ({exc})") from None
+
+    def archive_tiles(self, tileset: str) -> dict[TileKey, bytes]:
+        """All pre-generated tiles of `tileset`, gzip-compressed as stored; empty if it has no archive."""
+        archive = self.manifest.tilesets[tileset].archive
+        if archive is None:
+            return {}
+        return read_mbtiles(self.root / archive.path)
+
+
+def open_build(root: Path | str) -> Build:
+    """Open a build directory written by `crimetiles build`; raises `BuildError` if unusable."""
+    root = Path(root)
+    return Build(root=root, manifest=read_manifest(root))
+
+
+def read_mbtiles(path: Path) -> dict[TileKey, bytes]:
+    """Every tile of an MBTiles file keyed by XYZ (MBTiles stores TMS rows, flipped here)."""
+    if not path.is_file():
+        raise BuildError(f"{path}: tile archive is missing")
+    uri = f"file:{path}?mode=ro"
+    try:
+        with sqlite3.connect(uri, uri=True) as db:
+            rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise BuildError(f"{path}: not a readable MBTiles file ({exc})") from None
+    return {(z, x, (1 << z) - 1 - row): bytes(data) for z, x, row, data in rows}

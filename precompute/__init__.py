@@ -1,0 +1,1 @@
+"""Offline pipeline: incidents + boundaries -> densities per polygon, hex and year -> build directory."""

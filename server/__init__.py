@@ -1,0 +1,1 @@
+"""The tile server: reads a build directory (see docs/artifact.md), never computes densities."""
