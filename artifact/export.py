@@ -1,57 +1,95 @@
-"""Density layers as downloads: the long CSV table and GeoJSON. Pure functions on frames."""
+"""Density layers as downloads: the long CSV table and GeoJSON. Pure functions on frames.
+
+`year` selects what to export everywhere here: None = every year, an int = that year,
+`"all"` = only the all-years values (average per year).
+"""
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, Union
 
 import geopandas as gpd
 import pandas as pd
 
+from artifact.errors import BuildError
 from artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
 
+if TYPE_CHECKING:
+    from artifact.reader import Build
+
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
+YearSelection = Union[int, Literal["all"], None]
+FORMATS = ("csv", "geojson")
 
 
-def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: int | None = None) -> pd.DataFrame:
-    """One row per feature and year, plus a `year == "all"` row (average per year).
+def parse_year(text: str | None, years: Sequence[int]) -> YearSelection:
+    """`None`/`""` -> every year, `"all"` -> all-years values, `"2014"` -> 2014 if the build has it."""
+    if not text:
+        return None
+    if text == ALL_YEARS:
+        return ALL_YEARS
+    if text.isdigit() and int(text) in years:
+        return int(text)
+    raise BuildError(f"year {text!r} is not in this build (years: {', '.join(map(str, years))}, or all)")
 
-    With `year`, only that year's rows; the columns are `LONG_COLUMNS` either way.
-    """
-    selected: list[int | None] = [year] if year is not None else [*years, None]
-    parts = [
-        pd.DataFrame(
-            {
-                "layer": layer,
-                ID: frame[ID].to_numpy(),
-                NAME: frame[NAME].to_numpy(),
-                "year": str(y) if y is not None else ALL_YEARS,
-                COUNT: frame[count_field(y)].to_numpy(),
-                AREA: frame[AREA].to_numpy(),
-                DENSITY: frame[density_field(y)].to_numpy(),
-            }
+
+def _columns_for(year: int | None) -> dict[str, str]:
+    """Long-table column -> density-layer column for one year (None: all years)."""
+    return {COUNT: count_field(year), DENSITY: density_field(year)}
+
+
+def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: YearSelection = None) -> pd.DataFrame:
+    """One row per feature and year plus a `year == "all"` row (average per year); `LONG_COLUMNS`."""
+    selected: list[int | None] = [*years, None] if year is None else [None if year == ALL_YEARS else year]
+    parts = []
+    for y in selected:
+        source = _columns_for(y)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "layer": layer,
+                    ID: frame[ID].to_numpy(),
+                    NAME: frame[NAME].to_numpy(),
+                    "year": ALL_YEARS if y is None else str(y),
+                    COUNT: frame[source[COUNT]].to_numpy(),
+                    AREA: frame[AREA].to_numpy(),
+                    DENSITY: frame[source[DENSITY]].to_numpy(),
+                }
+            )
         )
-        for y in selected
-    ]
     return pd.concat(parts, ignore_index=True)[LONG_COLUMNS]
 
 
-def geojson_text(frame: gpd.GeoDataFrame, year: int | None = None) -> str:
+def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None) -> str:
     """The layer as a GeoJSON FeatureCollection (EPSG:4326).
 
-    Without `year` every field is kept (wide: one column per year); with `year` the properties are
-    `id, name, year, area_sqmi, violent_count, violent_per_sqmi` for that year.
+    Every year: all fields (one column per year). One year or `"all"`: the properties are
+    `id, name, year, area_sqmi, violent_count, violent_per_sqmi`.
     """
     if year is not None:
+        source = _columns_for(None if year == ALL_YEARS else year)
         frame = gpd.GeoDataFrame(
             {
                 ID: frame[ID],
                 NAME: frame[NAME],
-                "year": year,
+                "year": str(year),
                 AREA: frame[AREA],
-                COUNT: frame[count_field(year)],
-                DENSITY: frame[density_field(year)],
+                COUNT: frame[source[COUNT]],
+                DENSITY: frame[source[DENSITY]],
             },
             geometry=frame.geometry,
             crs=frame.crs,
         )
-    return json.dumps(json.loads(frame.to_crs(4326).to_json(drop_id=True)), separators=(",", ":"))
+    return frame.to_crs(4326).to_json(drop_id=True, separators=(",", ":"))
+
+
+def export_text(build: Build, layer: str, fmt: str, year_text: str | None = None) -> str:
+    """The download of `layer` from `build` as text: `fmt` is `csv` (long table) or `geojson`."""
+    if fmt not in FORMATS:
+        raise BuildError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    year = parse_year(year_text, build.manifest.years)
+    frame = build.layer_frame(layer)
+    if fmt == "csv":
+        return long_table(frame, layer, build.manifest.years, year).to_csv(index=False)
+    return geojson_text(frame, year)

@@ -1,0 +1,257 @@
+"""`crimetiles build`: incidents + boundaries -> density layers, tile archives and a manifest."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm import tqdm
+
+from artifact.fields import feature_fields
+from artifact.manifest import (
+    SCHEMA_VERSION,
+    Bounds,
+    BuildManifest,
+    ClassBreaks,
+    DensityLayer,
+    InputFile,
+    TileArchive,
+    Tileset,
+    ZoomBand,
+)
+from precompute import __version__
+from precompute.artifact import (
+    atomic_build_dir,
+    file_sha256,
+    tile_archive_path,
+    write_layer,
+    write_manifest,
+    write_report,
+)
+from precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
+from precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
+from precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
+from precompute.ingest import BoundaryLayer, IncidentColumns, Incidents, Reason, read_boundaries, read_incidents
+from precompute.report import build_report
+from precompute.tiles import layer_tiler, tileset_tiles, write_mbtiles
+
+DEFAULT_ATTRIBUTION = (
+    "Violent incidents reported by police; boundaries: "
+    '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass</a>'
+)
+
+
+@dataclass(frozen=True)
+class BoundarySpec:
+    """`--boundaries NAME=PATH` with its id and name fields."""
+
+    name: str
+    path: Path
+    id_field: str = "id"
+    name_field: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    incidents: tuple[Path, ...]
+    boundaries: tuple[BoundarySpec, ...]
+    out: Path
+    columns: IncidentColumns = field(default_factory=IncidentColumns)
+    classification: Path | None = None
+    hex_resolutions: tuple[int, ...] = (6, 7, 8, 9)
+    years: range | None = None
+    maxzoom: int = 14
+    archive_maxzoom: int = 12
+    classes: int = 5
+    attribution: str = DEFAULT_ATTRIBUTION
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: BuildManifest
+    report: dict[str, Any]
+
+
+Say = Callable[[str], None]
+
+
+def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildResult:
+    """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input."""
+    classifier = load_classifier(options.classification) if options.classification else load_classifier()
+    say(f"reading {len(options.incidents)} incident file(s)")
+    sources = [read_incidents(path, options.columns, classifier, options.years) for path in options.incidents]
+    layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
+    for warning in (w for layer in layers for w in layer.warnings):
+        say(f"warning: {warning}")
+    assignments = locate(sources, layers)
+    rows = pd.concat([source.rows for source in sources], ignore_index=True)
+    years = sorted(int(y) for y in rows["year"].unique())
+    violent = (rows["category"] == VIOLENT).to_numpy()
+    say(f"{int(violent.sum())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}")
+
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    for layer in layers:
+        counts = count_matrix(assignments[layer.name][violent], rows["year"].to_numpy()[violent], len(layer.frame), years)
+        frames[layer.name] = density_frame(layer.frame, counts, years)
+    study_area = _study_area(layers, rows)
+    for resolution in options.hex_resolutions:
+        frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution)
+
+    report = build_report(sources, rows, classifier, years, layers, assignments, violent)
+    built_at = datetime.now(timezone.utc)
+    inputs = _input_files(options)
+    manifest = _manifest(options, layers, frames, years, built_at, inputs)
+    with atomic_build_dir(options.out) as staging:
+        for name, frame in frames.items():
+            write_layer(staging, name, frame)
+        manifest = _with_archives(manifest, frames, staging, options)
+        write_report(staging, report, pd.concat([source.rejects for source in sources], ignore_index=True))
+        write_manifest(staging, manifest)
+    return BuildResult(manifest=manifest, report=report)
+
+
+def locate(sources: Sequence[Incidents], layers: Sequence[BoundaryLayer]) -> dict[str, np.ndarray]:
+    """Polygon position per incident row and layer (-1: in no polygon of that layer).
+
+    Rows in no polygon of any layer are rejected as outside all boundaries. Returns the
+    assignments of the remaining rows, concatenated in source order.
+    """
+    per_source: list[dict[str, np.ndarray]] = []
+    for source in sources:
+        lon, lat = source.rows["lon"].to_numpy(), source.rows["lat"].to_numpy()
+        found = {layer.name: assign_points(layer.frame.geometry.to_numpy(), lon, lat) for layer in layers}
+        outside = np.all([a < 0 for a in found.values()], axis=0) if layers else np.zeros(len(lon), dtype=bool)
+        source.reject(outside, Reason.OUTSIDE, source.rows["lat"].round(6).astype(str) + ", " + source.rows["lon"].round(6).astype(str))
+        per_source.append({name: a[~outside] for name, a in found.items()})
+    return {layer.name: np.concatenate([found[layer.name] for found in per_source]) for layer in layers}
+
+
+def hex_density(study_area: shapely.Geometry, violent_rows: pd.DataFrame, years: Sequence[int], resolution: int) -> gpd.GeoDataFrame:
+    """The density layer of H3 cells at `resolution` covering the study area."""
+    lon, lat = violent_rows["lon"].to_numpy(), violent_rows["lat"].to_numpy()
+    cells = cells_covering(study_area, lon, lat, resolution)
+    position = {cell: i for i, cell in enumerate(cells)}
+    assignment = np.array([position[cell] for cell in point_cells(lon, lat, resolution)], dtype=np.int64)
+    counts = count_matrix(assignment, violent_rows["year"].to_numpy(), len(cells), years)
+    return density_frame(cell_polygons(cells), counts, years)
+
+
+def _study_area(layers: Sequence[BoundaryLayer], rows: pd.DataFrame) -> shapely.Geometry:
+    """Union of the boundary layers; without any, the convex hull of the incidents."""
+    if layers:
+        return shapely.union_all(np.concatenate([layer.frame.geometry.to_numpy() for layer in layers]))
+    return shapely.convex_hull(shapely.multipoints(np.column_stack([rows["lon"], rows["lat"]])))
+
+
+def _manifest(
+    options: BuildOptions,
+    layers: Sequence[BoundaryLayer],
+    frames: dict[str, gpd.GeoDataFrame],
+    years: Sequence[int],
+    built_at: datetime,
+    inputs: tuple[InputFile, ...],
+) -> BuildManifest:
+    sources = {layer.name: Path(layer.path).name for layer in layers}
+    density_layers = {
+        name: DensityLayer(
+            name=name,
+            title=_title(name),
+            kind="boundary" if name in sources else "hex",
+            path=f"layers/{name}.parquet",
+            feature_count=len(frame),
+            bounds=_bounds(frame),
+            class_breaks=ClassBreaks("quantile", quantile_breaks(frame, years, options.classes)),
+            h3_resolution=None if name in sources else int(name.removeprefix("hex")),
+            source=sources.get(name),
+        )
+        for name, frame in frames.items()
+    }
+    tilesets = {
+        layer.name: Tileset(layer.name, _title(layer.name), 0, options.maxzoom, (ZoomBand(layer.name, 0, options.maxzoom),), None)
+        for layer in layers
+    }
+    if options.hex_resolutions:
+        bands = tuple(ZoomBand(f"hex{b.resolution}", b.minzoom, b.maxzoom) for b in zoom_bands(options.hex_resolutions, options.maxzoom))
+        tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, None)
+    bounds = _union_bounds([layer.bounds for layer in density_layers.values()])
+    return BuildManifest(
+        schema_version=SCHEMA_VERSION,
+        build_id=_build_id(built_at, inputs, options),
+        built_at=built_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        generator=f"crimetiles {__version__}",
+        years=tuple(years),
+        bounds=bounds,
+        center=(round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6), 10),
+        attribution=options.attribution,
+        fields=feature_fields(years),
+        layers=density_layers,
+        tilesets=tilesets,
+        inputs=inputs,
+    )
+
+
+def _with_archives(manifest: BuildManifest, frames: dict[str, gpd.GeoDataFrame], staging: Path, options: BuildOptions) -> BuildManifest:
+    """Pre-generate zooms 0..archive_maxzoom of every tileset into MBTiles files."""
+    if options.archive_maxzoom < 0:
+        return manifest
+    top = min(options.archive_maxzoom, options.maxzoom)
+    tilesets = {}
+    for name, tileset in manifest.tilesets.items():
+        tilers = {band.layer: layer_tiler(name, frames[band.layer], options.maxzoom) for band in tileset.bands}
+        path = tile_archive_path(name)
+        with tqdm(desc=f"tiles {name} z0-{top}", unit=" tiles", disable=not options.progress, leave=False) as bar:
+            count = write_mbtiles(
+                staging / path,
+                tileset,
+                tileset_tiles(tileset, tilers, manifest.bounds, range(tileset.minzoom, top + 1)),
+                manifest.bounds,
+                manifest.center,
+                manifest.fields,
+                on_tile=bar.update,
+            )
+        tilesets[name] = replace(tileset, archive=TileArchive(path, tileset.minzoom, top, count))
+    return replace(manifest, tilesets=tilesets)
+
+
+def _input_files(options: BuildOptions) -> tuple[InputFile, ...]:
+    classification = options.classification or DEFAULT_RULES_PATH
+    files = [InputFile("incidents", str(path), file_sha256(path)) for path in options.incidents]
+    files += [InputFile("boundaries", str(spec.path), file_sha256(spec.path), spec.name) for spec in options.boundaries]
+    files.append(InputFile("classification", str(classification), file_sha256(classification)))
+    return tuple(files)
+
+
+def _build_id(built_at: datetime, inputs: Sequence[InputFile], options: BuildOptions) -> str:
+    digest = hashlib.sha256(repr((inputs, options)).encode()).hexdigest()[:8]
+    return f"{built_at.strftime('%Y%m%dT%H%M%S%fZ')}-{digest}"
+
+
+KNOWN_TITLES = {"blockgroups": "Block groups", "tracts": "Census tracts", "neighborhoods": "Neighborhoods"}
+
+
+def _title(name: str) -> str:
+    if name.startswith("hex") and name[3:].isdigit():
+        return f"Hex grid (H3 resolution {name[3:]})"
+    return KNOWN_TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+def _bounds(frame: gpd.GeoDataFrame) -> Bounds:
+    west, south, east, north = frame.total_bounds
+    return (round(float(west), 6), round(float(south), 6), round(float(east), 6), round(float(north), 6))
+
+
+def _union_bounds(all_bounds: Sequence[Bounds]) -> Bounds:
+    return (
+        min(b[0] for b in all_bounds),
+        min(b[1] for b in all_bounds),
+        max(b[2] for b in all_bounds),
+        max(b[3] for b in all_bounds),
+    )

@@ -1,0 +1,92 @@
+"""Counts, areas and densities per polygon and year: pure functions on arrays and frames."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Geod
+
+from artifact.fields import AREA, ID, NAME, count_field, density_field
+
+SQ_M_PER_SQ_MILE = 1609.344**2
+AREA_DECIMALS = 6
+DENSITY_DECIMALS = 3
+_WGS84_ELLIPSOID = Geod(ellps="WGS84")
+
+
+def assign_points(polygons: Sequence[shapely.Geometry] | np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The position of the polygon holding each point, -1 where none does.
+
+    A point on an edge shared by several polygons (or in an overlap) goes to the first of them
+    in `polygons` order, so every point is counted once, deterministically.
+    """
+    tree = shapely.STRtree(np.asarray(polygons, dtype=object))
+    point_idx, polygon_idx = tree.query(shapely.points(lon, lat), predicate="intersects")
+    none = np.iinfo(np.int64).max
+    assignment = np.full(len(lon), none, dtype=np.int64)
+    np.minimum.at(assignment, point_idx, polygon_idx)
+    assignment[assignment == none] = -1
+    return assignment
+
+
+def count_matrix(assignment: np.ndarray, point_years: np.ndarray, n_polygons: int, years: Sequence[int]) -> np.ndarray:
+    """Incidents per polygon (rows) and year (columns, in `years` order); unassigned points skipped."""
+    counts = np.zeros((n_polygons, len(years)), dtype=np.int64)
+    inside = assignment >= 0
+    year_index = np.searchsorted(np.asarray(years), point_years[inside])
+    np.add.at(counts, (assignment[inside], year_index), 1)
+    return counts
+
+
+def geodesic_area_sqmi(polygons: Sequence[shapely.Geometry] | np.ndarray) -> np.ndarray:
+    """Area of each lon/lat polygon on the WGS84 ellipsoid, in square miles."""
+    oriented = shapely.orient_polygons(np.asarray(polygons, dtype=object))
+    square_metres = np.array([abs(_WGS84_ELLIPSOID.geometry_area_perimeter(geom)[0]) for geom in oriented])
+    return square_metres / SQ_M_PER_SQ_MILE
+
+
+def density_frame(polygons: gpd.GeoDataFrame, counts: np.ndarray, years: Sequence[int]) -> gpd.GeoDataFrame:
+    """The density layer: `id, name, area_sqmi, violent_count, violent_per_sqmi` then per year.
+
+    The all-years density is the average per year: total / number of years / area.
+    """
+    area = geodesic_area_sqmi(polygons.geometry.to_numpy())
+    columns: dict[str, np.ndarray] = {
+        ID: polygons[ID].to_numpy(),
+        NAME: polygons[NAME].to_numpy(),
+        AREA: np.round(area, AREA_DECIMALS),
+    }
+    total = counts.sum(axis=1)
+    columns[count_field()] = total
+    columns[density_field()] = _density(total / max(len(years), 1), area)
+    for i, year in enumerate(years):
+        columns[count_field(year)] = counts[:, i]
+        columns[density_field(year)] = _density(counts[:, i], area)
+    return gpd.GeoDataFrame(columns, geometry=polygons.geometry.to_numpy(), crs=polygons.crs)
+
+
+def _density(count: np.ndarray, area_sqmi: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = np.where(area_sqmi > 0, count / area_sqmi, 0.0)
+    return np.round(density, DENSITY_DECIMALS)
+
+
+def quantile_breaks(frame: pd.DataFrame, years: Sequence[int], classes: int = 5) -> tuple[float, ...]:
+    """Upper bounds of `classes - 1` quantile classes over every positive density of the layer,
+    all years and features pooled (so a colour means the same in every year); 0 is a class of its own."""
+    values = np.concatenate([frame[density_field(y)].to_numpy() for y in [*years, None]])
+    positive = values[values > 0]
+    if positive.size == 0:
+        return ()
+    quantiles = np.quantile(positive, np.linspace(0, 1, classes + 1)[1:-1])
+    return tuple(float(v) for v in np.unique(_round_significant(quantiles)))
+
+
+def _round_significant(values: np.ndarray, digits: int = 2) -> np.ndarray:
+    """Legend-friendly values: 2 significant digits (123.4 -> 120, 0.0345 -> 0.035)."""
+    magnitude = np.floor(np.log10(np.abs(values)))
+    scale = 10 ** (digits - 1 - magnitude)
+    return np.round(values * scale) / scale

@@ -1,0 +1,13 @@
+"""Errors of the precompute pipeline. The CLI prints them as one line, never a traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class InputError(Exception):
+    """An input file cannot be used at all (missing, malformed, missing a column, no CRS...)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.reason = reason
