@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -35,6 +36,7 @@ from precompute.artifact import (
     write_manifest,
     write_report,
 )
+from precompute.errors import InputError
 from precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
 from precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
 from precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
@@ -48,14 +50,26 @@ DEFAULT_ATTRIBUTION = (
 )
 
 
+LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+HEX_LAYER_NAME = re.compile(r"hex\d+")
+
+
 @dataclass(frozen=True)
 class BoundarySpec:
-    """`--boundaries NAME=PATH` with its id and name fields."""
+    """`--boundaries NAME=PATH` with its id and name fields.
+
+    NAME becomes a file name and a URL part: letters, digits, `_` and `-`, not `hex<N>` (hex grid
+    layers use those names).
+    """
 
     name: str
     path: Path
     id_field: str = "id"
     name_field: str | None = None
+
+    def __post_init__(self) -> None:
+        if not LAYER_NAME.fullmatch(self.name) or HEX_LAYER_NAME.fullmatch(self.name) or self.name == "hex":
+            raise InputError(self.path, f"layer name {self.name!r} must be letters, digits, _ or - (and not hex or hex<N>)")
 
 
 @dataclass(frozen=True)
@@ -85,10 +99,13 @@ Say = Callable[[str], None]
 
 def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildResult:
     """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input."""
+    names = [spec.name for spec in options.boundaries]
+    if len(set(names)) != len(names):
+        raise InputError(", ".join(str(spec.path) for spec in options.boundaries), f"boundary layer names repeat: {', '.join(names)}")
     classifier = load_classifier(options.classification) if options.classification else load_classifier()
+    layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     say(f"reading {len(options.incidents)} incident file(s)")
     sources = [read_incidents(path, options.columns, classifier, options.years) for path in options.incidents]
-    layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     for warning in (w for layer in layers for w in layer.warnings):
         say(f"warning: {warning}")
     assignments = locate(sources, layers)

@@ -1,0 +1,90 @@
+"""Density math on hand-made polygons whose areas and counts are known."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from pyproj import Transformer
+from shapely.geometry import box
+
+from precompute.density import (
+    assign_points,
+    count_matrix,
+    density_frame,
+    geodesic_area_sqmi,
+    quantile_breaks,
+)
+import geopandas as gpd
+
+MILE_M = 1609.344
+# Lambert azimuthal equal-area centred on Durham: a square of side 1 mile here is 1 sq mi.
+TO_LONLAT = Transformer.from_crs("+proj=laea +lat_0=36 +lon_0=-78.9 +datum=WGS84", "EPSG:4326", always_xy=True)
+
+
+def square_miles(x0: float, y0: float, side_mi: float) -> shapely.Polygon:
+    """A square of `side_mi` miles with its south-west corner `x0, y0` miles from Durham, in lon/lat."""
+    square = box(x0 * MILE_M, y0 * MILE_M, (x0 + side_mi) * MILE_M, (y0 + side_mi) * MILE_M)
+    return shapely.transform(shapely.segmentize(square, 50.0), lambda xy: np.column_stack(TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
+
+
+@pytest.fixture
+def squares() -> gpd.GeoDataFrame:
+    """Two 1-sq-mi squares sharing an edge, and a 2 x 2 mile square (4 sq mi) further east."""
+    return gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"], "name": ["A", "B", "C"]},
+        geometry=[square_miles(0, 0, 1), square_miles(1, 0, 1), square_miles(5, 0, 2)],
+        crs="EPSG:4326",
+    )
+
+
+def test_geodesic_area_of_known_squares(squares):
+    assert geodesic_area_sqmi(squares.geometry.to_numpy()) == pytest.approx([1.0, 1.0, 4.0], rel=1e-4)
+
+
+def test_area_ignores_ring_orientation():
+    square = square_miles(0, 0, 1)
+    assert geodesic_area_sqmi([square.reverse()]) == pytest.approx([1.0], rel=1e-4)
+
+
+def test_point_on_shared_edge_counts_once_in_first_polygon(squares):
+    on_edge = shapely.Point(TO_LONLAT.transform(MILE_M, 0.0))  # the corner both squares share
+    assert squares.geometry[0].intersects(on_edge) and squares.geometry[1].intersects(on_edge)
+    inside_b = squares.geometry[1].representative_point()
+    outside = shapely.Point(-70.0, 30.0)
+    lon = np.array([on_edge.x, inside_b.x, outside.x])
+    lat = np.array([on_edge.y, inside_b.y, outside.y])
+    assert assign_points(squares.geometry.to_numpy(), lon, lat).tolist() == [0, 1, -1]
+    reordered = squares.geometry.to_numpy()[[1, 0, 2]]
+    assert assign_points(reordered, lon, lat).tolist() == [0, 0, -1]
+
+
+def test_count_matrix_by_polygon_and_year():
+    assignment = np.array([0, 0, 2, -1, 2, 2])
+    years = np.array([2012, 2013, 2013, 2013, 2012, 2013])
+    counts = count_matrix(assignment, years, 3, [2012, 2013])
+    assert counts.tolist() == [[1, 1], [0, 0], [1, 2]]
+
+
+def test_density_frame_hand_computed(squares):
+    counts = np.array([[3, 1], [0, 0], [8, 4]])
+    frame = density_frame(squares, counts, [2012, 2013])
+    assert list(frame.columns) == [
+        "id", "name", "area_sqmi", "violent_count", "violent_per_sqmi",
+        "violent_count_2012", "violent_per_sqmi_2012", "violent_count_2013", "violent_per_sqmi_2013", "geometry",
+    ]
+    a, b, c = frame.to_dict("records")
+    assert a["violent_count"] == 4 and a["violent_count_2012"] == 3
+    assert a["violent_per_sqmi_2012"] == pytest.approx(3.0, abs=1e-3)
+    assert a["violent_per_sqmi"] == pytest.approx(2.0, abs=1e-3)  # (3 + 1) / 2 years / 1 sq mi
+    assert b["violent_count"] == 0 and b["violent_per_sqmi"] == 0 and b["violent_per_sqmi_2013"] == 0
+    assert c["violent_per_sqmi_2012"] == pytest.approx(2.0, abs=1e-3)  # 8 / 4 sq mi
+    assert c["violent_per_sqmi"] == pytest.approx(1.5, abs=1e-3)  # 12 / 2 / 4
+
+
+def test_quantile_breaks_pool_years_and_skip_zero(squares):
+    counts = np.array([[10, 20], [0, 0], [40, 80]])
+    frame = density_frame(squares, counts, [2012, 2013])
+    breaks = quantile_breaks(frame, [2012, 2013], classes=2)
+    positive = [10, 20, 15, 10, 20, 15]  # a: 10, 20, avg 15; c: 40/4, 80/4, avg 60/4
+    assert breaks == (pytest.approx(float(np.median(positive)), rel=0.05),)
+    assert quantile_breaks(density_frame(squares, np.zeros((3, 2), dtype=int), [2012, 2013]), [2012, 2013]) == ()

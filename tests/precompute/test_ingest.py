@@ -1,0 +1,148 @@
+"""Bad input: every rejected row reported with its reason; unusable files give one-line errors."""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from shapely.geometry import Polygon, box
+
+from precompute.build import BoundarySpec, BuildOptions, run_build
+from precompute.classify import load_classifier
+from precompute.cli import main
+from precompute.errors import InputError
+from precompute.ingest import IncidentColumns, read_boundaries, read_incidents
+
+HEADER = "inci_id,date_rept,ucr_code,geo_point_2d\n"
+INSIDE = "0.5, 0.5"  # lat, lon inside the unit square boundary below
+BAD_ROWS = [
+    ("1", "2014-03-01", "0810", INSIDE, None),
+    ("2", "03/02/2014", "0610", INSIDE, None),
+    ("3", "2014-03-01", "0810", "abc", "unparseable coordinates"),
+    ("4", "2014-03-01", "0810", "", "unparseable coordinates"),
+    ("5", "2014-03-01", "0810", "0, 0", "unparseable coordinates"),
+    ("6", "2014-03-01", "0810", "95.0, 10.0", "unparseable coordinates"),
+    ("7", "", "0810", INSIDE, "missing or unparseable date"),
+    ("8", "yesterday", "0810", INSIDE, "missing or unparseable date"),
+    ("9", "2014-03-01", "9999", INSIDE, "unknown offense"),
+    ("10", "2014-03-01", "", INSIDE, "unknown offense"),
+    ("1", "2014-03-04", "0810", INSIDE, "duplicate incident id"),
+    ("12", "2014-03-01", "0810", "5.5, 5.5", "outside all boundaries"),
+    ("13", "2015-07-01", "0310", INSIDE, None),
+]
+
+
+@pytest.fixture
+def unit_square(tmp_path):
+    path = tmp_path / "square.geojson"
+    gpd.GeoDataFrame({"id": ["sq"], "label": ["Square"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path)
+    return path
+
+
+@pytest.fixture
+def bad_rows_csv(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "".join(f'{i},{d},{o},"{p}"\n' for i, d, o, p, _ in BAD_ROWS))
+    return path
+
+
+def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_square):
+    options = BuildOptions(
+        incidents=(bad_rows_csv,), boundaries=(BoundarySpec("square", unit_square),), out=tmp_path / "build",
+        hex_resolutions=(), archive_maxzoom=-1, progress=False,
+    )
+    report = run_build(options).report
+    (summary,) = report["inputs"]
+    expected_reasons = pd.Series([r for *_, r in BAD_ROWS if r]).value_counts().to_dict()
+    assert summary["rows_read"] == 13
+    assert summary["rows_used"] == 3
+    assert summary["rows_rejected"] == 10
+    assert summary["rejected_by_reason"] == expected_reasons
+    rejects = pd.read_csv(tmp_path / "build" / "rejects.csv", dtype=str, keep_default_na=False)
+    assert list(rejects.columns) == ["source", "row", "reason", "detail", "incident_id"]
+    by_row = dict(zip(rejects["row"].astype(int), rejects["reason"]))
+    assert by_row == {row: r for row, (*_, r) in enumerate(BAD_ROWS, start=1) if r}
+    assert report["unknown_offenses"] == {"9999": 1, "": 1}
+    assert report["categories"]["violent"]["simple assault"] == 1
+    assert report["categories"]["violent"]["robbery"] == 1
+    assert report["categories"]["property"]["larceny"] == 1
+    assert report["violent_by_year"] == {"2014": 1, "2015": 1}
+    layer = gpd.read_parquet(tmp_path / "build" / "layers" / "square.parquet")
+    assert layer[["violent_count_2014", "violent_count_2015", "violent_count"]].iloc[0].tolist() == [1, 1, 2]
+
+
+def test_years_option_rejects_other_years(bad_rows_csv):
+    incidents = read_incidents(bad_rows_csv, IncidentColumns(), load_classifier(), years=range(2015, 2016))
+    assert incidents.rejects.loc[incidents.rejects["reason"] == "year outside --years", "row"].tolist() == [1, 2, 9, 10, 11, 12]
+    assert incidents.rows_read == len(incidents.rows) + len(incidents.rejects)
+
+
+def test_generic_layout_with_lat_lon_columns(tmp_path):
+    path = tmp_path / "generic.csv"
+    path.write_text("when,what,y,x\n2016-01-02,0410,0.25,0.75\n2016-01-03,0410,bad,0.75\n")
+    columns = IncidentColumns(date="when", offense="what", incident_id=None, lat="y", lon="x")
+    incidents = read_incidents(path, columns, load_classifier())
+    assert incidents.rows[["lon", "lat", "year", "offense"]].values.tolist() == [[0.75, 0.25, 2016, "aggravated assault"]]
+    assert incidents.rejects["reason"].tolist() == ["unparseable coordinates"]
+
+
+def test_point_geometry_input(tmp_path):
+    path = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame(
+        {"inci_id": ["a", "b"], "date_rept": ["2013-05-05", "2013-05-06"], "ucr_code": ["0310", "0810"]},
+        geometry=gpd.points_from_xy([0.2, 0.4], [0.3, 0.6]),
+        crs="EPSG:4326",
+    ).to_crs("EPSG:3857").to_file(path)
+    rows = read_incidents(path, IncidentColumns(), load_classifier()).rows
+    assert rows["lon"].round(6).tolist() == [0.2, 0.4] and rows["lat"].round(6).tolist() == [0.3, 0.6]
+
+
+def test_missing_column_is_one_clear_error(tmp_path, bad_rows_csv, unit_square):
+    result = CliRunner().invoke(main, ["build", str(bad_rows_csv), "-b", f"sq={unit_square}", "--date-col", "occurred", "-o", str(tmp_path / "b")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == f"Error: {bad_rows_csv}: missing column(s) occurred (columns: inci_id, date_rept, ucr_code, geo_point_2d)"
+    assert not (tmp_path / "b").exists()
+
+
+def test_malformed_boundary_file_is_one_clear_error(tmp_path, bad_rows_csv):
+    broken = tmp_path / "broken.geojson"
+    broken.write_text('{"type": "FeatureCollection", "features": [')
+    result = CliRunner().invoke(main, ["build", str(bad_rows_csv), "-b", f"x={broken}", "-o", str(tmp_path / "b")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith(f"Error: {broken}: cannot read boundaries")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_boundary_without_crs_is_refused(tmp_path):
+    path = tmp_path / "nocrs.shp"
+    with pytest.warns(UserWarning, match="crs"):
+        gpd.GeoDataFrame({"id": ["a"]}, geometry=[box(0, 0, 1, 1)]).to_file(path)
+    with pytest.raises(InputError, match="no CRS"):
+        read_boundaries("nocrs", path)
+
+
+def test_invalid_boundary_is_repaired_and_reported(tmp_path):
+    path = tmp_path / "bowtie.geojson"
+    bowtie = Polygon([(0, 0), (1, 1), (1, 0), (0, 1), (0, 0)])
+    gpd.GeoDataFrame({"id": ["bow"], "name": ["Bow"]}, geometry=[bowtie], crs="EPSG:4326").to_file(path)
+    layer = read_boundaries("bow", path)
+    assert layer.frame.geometry.is_valid.all()
+    assert layer.frame.geometry.to_crs(3857).area.iloc[0] > 0
+    assert layer.warnings == (f"{path}: 1 invalid geometries repaired with make_valid",)
+
+
+def test_unknown_boundary_id_field(tmp_path, unit_square):
+    with pytest.raises(InputError, match="no id field 'GEOID'"):
+        read_boundaries("sq", unit_square, id_field="GEOID")
+
+
+def test_report_json_balances(tmp_path, bad_rows_csv, unit_square):
+    options = BuildOptions(incidents=(bad_rows_csv,), boundaries=(BoundarySpec("square", unit_square),),
+                           out=tmp_path / "build", hex_resolutions=(8,), archive_maxzoom=-1, progress=False)
+    run_build(options)
+    report = json.loads((tmp_path / "build" / "report.json").read_text())
+    for summary in report["inputs"]:
+        assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
+        assert sum(summary["rejected_by_reason"].values()) == summary["rows_rejected"]
