@@ -82,7 +82,7 @@ class BuildOptions:
     hex_resolutions: tuple[int, ...] = (6, 7, 8, 9)
     years: range | None = None
     maxzoom: int = 14
-    archive_maxzoom: int = 12
+    archive_maxzoom: int = 14
     classes: int = 5
     attribution: str = DEFAULT_ATTRIBUTION
     progress: bool = True

@@ -105,7 +105,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
               help="H3 resolutions of the hex grid, comma-separated; '' for no hex grid. Resolution r is drawn at zooms 2r-4 and 2r-3.")
 @click.option("--years", default=None, metavar="FIRST-LAST", help="Keep only these years (others are rejected and reported). Default: every year in the data.")
 @click.option("--maxzoom", default=14, type=click.IntRange(0, 22), help="Data max zoom (TileJSON maxzoom): geometry is exact from here, clients overzoom beyond.")
-@click.option("--archive-maxzoom", default=12, type=click.IntRange(-1, 22), help="Pre-generate tiles from zoom 0 to this into MBTiles; -1 for none (the server encodes on demand).")
+@click.option("--archive-maxzoom", default=14, type=click.IntRange(-1, 22), help="Pre-generate tiles from zoom 0 to this into MBTiles; -1 for none (the server encodes on demand).")
 @click.option("--classes", default=5, type=click.IntRange(2, 9), help="Legend classes above zero (quantiles over every feature and year of a layer).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
