@@ -219,3 +219,26 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
         data = layer_tiler(tileset, opened.layer_frame(layer), spec.maxzoom).encode(mercantile.Tile(x, y, z))
     decoded = mapbox_vector_tile.decode(data) if data else {}
     click.echo(json.dumps(decoded, indent=1, default=str))
+
+
+@main.command()
+@click.option("--dir", "demo_dir", type=click.Path(file_okay=False, path_type=Path), default=DEMO_DIR,
+              help="Where to write the demo incidents (incidents.csv) and build (build/).")
+@click.option("--host", default="127.0.0.1", help="Interface to serve on.")
+@click.option("--port", default=8000, type=click.IntRange(1, 65535), help="Port to serve on.")
+@click.option("--rebuild", is_flag=True, help="Regenerate the incidents and rebuild even if a demo build exists.")
+@click.pass_context
+def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool) -> None:
+    """Synthesize the Durham incidents, build them and serve the map: the whole demo in one command."""
+    incidents, build_dir = demo_dir / "incidents.csv", demo_dir / "build"
+    if rebuild or not incidents.is_file():
+        ctx.invoke(synth, out=incidents)
+    if rebuild or not (build_dir / "manifest.json").is_file():
+        ctx.invoke(build, incidents=(incidents,), out=build_dir)
+    from server.cli import serve
+
+    serve.main([str(build_dir), "--host", host, "--port", str(port)], prog_name="crimetiles serve")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Time the Durham demo build end to end (synth, then build with every layer, hexes and tiles).
+
+Usage: python benchmarks/build.py [--runs 3]
+Prints one line per run and the median; paste the figures with the machine into RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CRIMETILES = [sys.executable, "-m", "precompute.cli"]
+
+
+def timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="build runs to time (default 3)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        incidents = Path(scratch) / "incidents.csv"
+        synth_s = timed([*CRIMETILES, "synth", "--out", str(incidents)])
+        rows = sum(1 for _ in incidents.open()) - 1
+        print(f"machine: {platform.node()}, {cpu_model()}, {len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}")
+        print(f"synth: {rows} incidents in {synth_s:.2f} s")
+        builds = []
+        for run in range(args.runs):
+            seconds = timed([*CRIMETILES, "build", str(incidents), "--out", str(Path(scratch) / "build"), "-q"])
+            builds.append(seconds)
+            print(f"build run {run + 1}: {seconds:.2f} s")
+        tiles = sum(1 for _ in (Path(scratch) / "build" / "tiles").iterdir())
+        print(f"build median: {statistics.median(builds):.2f} s (3 boundary layers, hex 6-9, 5 years, {tiles} MBTiles archives z0-14)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The `crimetiles` command as a user runs it: real processes, real files."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from precompute.cli import main
+
+CRIMETILES = [sys.executable, "-m", "precompute.cli"]
+
+
+def test_every_option_of_every_subcommand_is_explained():
+    for name, command in main.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help":
+                assert param.help, f"crimetiles {name} {param.opts[0]} has no help"
+
+
+def test_export_long_csv(durham_build):
+    result = CliRunner().invoke(main, ["export", str(durham_build), "--layer", "tracts"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["layer", "id", "name", "year", "violent_count", "area_sqmi", "violent_per_sqmi"]
+    assert len(rows) == 60 * 6
+    assert {row["year"] for row in rows} == {"2012", "2013", "2014", "2015", "2016", "all"}
+    first = [row for row in rows if row["id"] == rows[0]["id"]]
+    yearly = [int(row["violent_count"]) for row in first if row["year"] != "all"]
+    (all_years,) = [row for row in first if row["year"] == "all"]
+    assert int(all_years["violent_count"]) == sum(yearly)
+    assert float(all_years["violent_per_sqmi"]) == pytest.approx(sum(yearly) / 5 / float(all_years["area_sqmi"]), abs=1e-3)
+
+
+def test_export_geojson_one_year(durham_build, tmp_path):
+    out = tmp_path / "bg.geojson"
+    result = CliRunner().invoke(main, ["export", str(durham_build), "-l", "blockgroups", "-f", "geojson", "--year", "2014", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    collection = json.loads(out.read_text())
+    assert len(collection["features"]) == 153
+    assert set(collection["features"][0]["properties"]) == {"id", "name", "year", "area_sqmi", "violent_count", "violent_per_sqmi"}
+
+
+def test_export_unknown_layer_is_a_clear_error(durham_build):
+    result = CliRunner().invoke(main, ["export", str(durham_build), "-l", "wards"])
+    assert result.exit_code == 1
+    assert "no layer 'wards'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_inspect_decodes_a_tile(durham_build):
+    result = CliRunner().invoke(main, ["inspect", str(durham_build), "13/2300/3216", "-t", "tracts"])
+    assert result.exit_code == 0, result.output
+    decoded = json.loads(result.stdout)
+    assert decoded["tracts"]["extent"] == 4096 and decoded["tracts"]["features"]
+
+
+def _staging_dirs(parent: Path) -> list[Path]:
+    return [p for p in parent.iterdir() if p.name.startswith(".build.tmp-")]
+
+
+def test_ctrl_c_mid_build_leaves_previous_build_intact(durham_build, durham_incidents, tmp_path):
+    out = tmp_path / "build"
+    subprocess.run([*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--hex-res", "", "--archive-maxzoom", "-1"], check=True)
+    manifest_before = (out / "manifest.json").read_text()
+    process = subprocess.Popen([*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--archive-maxzoom", "16"])
+    deadline = time.monotonic() + 60
+    while not _staging_dirs(tmp_path) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the build finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) != 0
+    assert (out / "manifest.json").read_text() == manifest_before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]

@@ -1,0 +1,90 @@
+"""The demo build reproduces the Durham Neighborhood Compass's published table (2012-2016)."""
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
+
+YEARS = [2012, 2013, 2014, 2015, 2016]
+
+
+def _published(name: str) -> pd.DataFrame:
+    return pd.read_csv(DURHAM_DIR / name, dtype={"id": str}).set_index("id")
+
+
+@pytest.fixture(scope="module")
+def blockgroups(durham_build) -> pd.DataFrame:
+    return gpd.read_parquet(durham_build / "layers" / "blockgroups.parquet").set_index("id")
+
+
+def test_every_block_group_count_equals_published(blockgroups):
+    published = _published("violent_counts_blockgroup.csv").fillna(0).astype(int)
+    assert sorted(blockgroups.index) == sorted(published.index)
+    for year in YEARS:
+        ours = blockgroups[f"violent_count_{year}"]
+        assert (ours == published[f"y_{year}"].reindex(ours.index)).all(), year
+
+
+def test_densities_within_4_percent_of_published(blockgroups):
+    counts = _published("violent_counts_blockgroup.csv").fillna(0)
+    areas = _published("area_sqmi_blockgroup.csv")
+    ratios = []
+    for year in YEARS:
+        published_density = (counts[f"y_{year}"] / areas[f"y_{year}"]).reindex(blockgroups.index)
+        ours = blockgroups[f"violent_per_sqmi_{year}"]
+        nonzero = published_density > 0
+        ratios.append((ours[nonzero] / published_density[nonzero]).to_numpy())
+        assert (ours[~nonzero] == 0).all()
+    ratios = np.concatenate(ratios)
+    median = float(np.median(ratios))
+    print(f"density ratio ours/published: median {median:.5f}, min {ratios.min():.4f}, max {ratios.max():.4f}")
+    assert np.all(np.abs(ratios - 1) < 0.04)
+    assert median == pytest.approx(1.0, abs=0.001)
+
+
+def test_all_years_density_is_average_per_year(blockgroups):
+    row = blockgroups.iloc[0]
+    total = sum(row[f"violent_count_{y}"] for y in YEARS)
+    assert row["violent_count"] == total
+    assert row["violent_per_sqmi"] == pytest.approx(total / len(YEARS) / row["area_sqmi"], abs=1e-3)
+
+
+def test_report_accounts_for_every_row(durham_build):
+    report = json.loads((durham_build / "report.json").read_text())
+    (summary,) = report["inputs"]
+    assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
+    published_totals = _published("violent_counts_blockgroup.csv").fillna(0).sum()
+    assert report["violent_by_year"] == {str(y): int(published_totals[f"y_{y}"]) for y in YEARS}
+    non_violent = sum(sum(offenses.values()) for category, offenses in report["categories"].items() if category != "violent")
+    assert non_violent > sum(report["violent_by_year"].values())
+
+
+def test_manifest_describes_layers_and_tilesets(durham_build):
+    manifest = json.loads((durham_build / "manifest.json").read_text())
+    assert manifest["years"] == YEARS
+    assert set(manifest["layers"]) == {"blockgroups", "tracts", "neighborhoods", "hex6", "hex7", "hex8", "hex9"}
+    assert {name: spec["feature_count"] for name, spec in manifest["layers"].items() if spec["kind"] == "boundary"} == {
+        "blockgroups": 153, "tracts": 60, "neighborhoods": 237,
+    }
+    hex_bands = [(b["layer"], b["minzoom"], b["maxzoom"]) for b in manifest["tilesets"]["hex"]["bands"]]
+    assert hex_bands == [("hex6", 0, 9), ("hex7", 10, 11), ("hex8", 12, 13), ("hex9", 14, 14)]
+    for spec in manifest["layers"].values():
+        breaks = spec["class_breaks"]["values"]
+        assert breaks == sorted(breaks) and len(breaks) >= 3 and breaks[0] > 0
+    west, south, east, north = manifest["bounds"]
+    assert -79.2 < west < east < -78.5 and 35.6 < south < north < 36.4  # the county plus its edge hex cells
+
+
+@pytest.mark.parametrize("resolution", [6, 7, 8, 9])
+def test_hex_grid_counts_every_violent_incident_once(durham_build, resolution):
+    hexes = gpd.read_parquet(durham_build / "layers" / f"hex{resolution}.parquet")
+    published_totals = _published("violent_counts_blockgroup.csv").fillna(0).sum()
+    assert [int(hexes[f"violent_count_{y}"].sum()) for y in YEARS] == [int(published_totals[f"y_{y}"]) for y in YEARS]
+    assert hexes["id"].is_unique and (hexes["area_sqmi"] > 0).all()
+    county = gpd.read_file(DURHAM_DIR / "blockgroups.geojson").union_all()
+    assert hexes.union_all().covers(county.buffer(-1e-6))
