@@ -95,7 +95,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @click.option("--id-field", default="id", help="Boundary field holding the feature id.")
 @click.option("--name-field", default=None, help="Boundary field holding the display name. Default: `label`, else `name`, else the id.")
 @click.option("--lat-col", default=None, help="Incident column with latitude (with --lon-col). Default: a point geometry, else `geo_point_2d` (\"lat, lon\").")
-@click.option("--lon-col", default=None, help="Incident column with longitude (with --lat-col).")
+@click.option("--lon-col", default=None, help="Incident column with longitude (with --lat-col). Default: as for --lat-col.")
 @click.option("--date-col", default="date_rept", help="Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014).")
 @click.option("--offense-col", default="ucr_code", help="Incident column matched against the classification patterns.")
 @click.option("--id-col", default="inci_id", help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none.")
