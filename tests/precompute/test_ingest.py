@@ -88,13 +88,18 @@ def test_generic_layout_with_lat_lon_columns(tmp_path):
     assert incidents.rejects["reason"].tolist() == ["unparseable coordinates"]
 
 
-def test_point_geometry_input(tmp_path):
-    path = tmp_path / "points.gpkg"
-    gpd.GeoDataFrame(
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".parquet"])
+def test_point_geometry_input(tmp_path, suffix):
+    path = tmp_path / f"points{suffix}"
+    points = gpd.GeoDataFrame(
         {"inci_id": ["a", "b"], "date_rept": ["2013-05-05", "2013-05-06"], "ucr_code": ["0310", "0810"]},
         geometry=gpd.points_from_xy([0.2, 0.4], [0.3, 0.6]),
         crs="EPSG:4326",
-    ).to_crs("EPSG:3857").to_file(path)
+    ).to_crs("EPSG:3857")
+    if suffix == ".parquet":
+        points.to_parquet(path)
+    else:
+        points.to_file(path)
     rows = read_incidents(path, IncidentColumns(), load_classifier()).rows
     assert rows["lon"].round(6).tolist() == [0.2, 0.4] and rows["lat"].round(6).tolist() == [0.3, 0.6]
 
