@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal, Union
 

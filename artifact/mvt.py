@@ -10,6 +10,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import geopandas as gpd
 import mapbox_vector_tile
 import mercantile
 import numpy as np
@@ -20,6 +21,7 @@ TILE_EXTENT = 4096
 """Tile coordinate units per tile side (MVT default)."""
 TILE_BUFFER = 64
 """Tile units drawn beyond each edge so that strokes and fills meet without seams."""
+WEB_MERCATOR = "EPSG:3857"
 WEB_MERCATOR_WORLD_M = 2 * math.pi * 6378137.0
 """Width of the Web Mercator world in metres (EPSG:3857)."""
 
@@ -98,6 +100,13 @@ class LayerTiler:
                 "on_invalid_geometry": on_invalid_geometry_make_valid,
             },
         )
+
+
+def layer_tiler(mvt_layer: str, frame: gpd.GeoDataFrame, simplify_maxzoom: int) -> LayerTiler:
+    """A tiler drawing a density layer (GeoDataFrame in any CRS) as MVT layer `mvt_layer`,
+    every non-geometry column a feature property."""
+    properties = frame.drop(columns=frame.geometry.name).to_dict("records")
+    return LayerTiler(mvt_layer, frame.geometry.to_crs(WEB_MERCATOR).to_numpy(), properties, simplify_maxzoom)
 
 
 def tiles_covering(bounds: tuple[float, float, float, float], zooms: Sequence[int]) -> list[mercantile.Tile]:

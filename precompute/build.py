@@ -27,6 +27,7 @@ from artifact.manifest import (
     Tileset,
     ZoomBand,
 )
+from artifact.mvt import layer_tiler
 from precompute import __version__
 from precompute.artifact import (
     atomic_build_dir,
@@ -36,13 +37,13 @@ from precompute.artifact import (
     write_manifest,
     write_report,
 )
-from precompute.errors import InputError
 from precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
 from precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
+from precompute.errors import InputError
 from precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
 from precompute.ingest import BoundaryLayer, IncidentColumns, Incidents, Reason, read_boundaries, read_incidents
 from precompute.report import build_report
-from precompute.tiles import layer_tiler, tileset_tiles, write_mbtiles
+from precompute.tiles import tileset_tiles, write_mbtiles
 
 DEFAULT_ATTRIBUTION = (
     "Violent incidents reported by police; boundaries: "

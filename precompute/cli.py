@@ -200,8 +200,8 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     import mapbox_vector_tile
     import mercantile
 
+    from artifact.mvt import layer_tiler
     from artifact.reader import open_build
-    from precompute.tiles import layer_tiler
 
     try:
         z, x, y = (int(part) for part in tile.split("/"))

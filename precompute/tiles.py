@@ -8,19 +8,10 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import geopandas as gpd
 import mercantile
 
 from artifact.manifest import Bounds, Tileset
 from artifact.mvt import LayerTiler, tiles_covering
-
-WEB_MERCATOR = "EPSG:3857"
-
-
-def layer_tiler(tileset_name: str, frame: gpd.GeoDataFrame, simplify_maxzoom: int) -> LayerTiler:
-    """A tiler drawing `frame` (EPSG:4326 density layer) as MVT layer `tileset_name`."""
-    properties = frame.drop(columns=frame.geometry.name).to_dict("records")
-    return LayerTiler(tileset_name, frame.geometry.to_crs(WEB_MERCATOR).to_numpy(), properties, simplify_maxzoom)
 
 
 def tileset_tiles(

@@ -1,6 +1,7 @@
 """Density math on hand-made polygons whose areas and counts are known."""
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -14,7 +15,6 @@ from precompute.density import (
     geodesic_area_sqmi,
     quantile_breaks,
 )
-import geopandas as gpd
 
 MILE_M = 1609.344
 # Lambert azimuthal equal-area centred on Durham: a square of side 1 mile here is 1 sq mi.
