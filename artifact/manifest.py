@@ -55,6 +55,8 @@ class Tileset:
     minzoom: int
     maxzoom: int
     bands: tuple[ZoomBand, ...]
+    class_breaks: ClassBreaks
+    """The legend of the tileset: its layer's breaks, or for several bands, breaks over all of them."""
     archive: TileArchive | None
 
     def band_for_zoom(self, zoom: int) -> ZoomBand:
@@ -71,8 +73,9 @@ class Tileset:
 class ClassBreaks:
     """Legend classes over all features and years of a layer, in violent crimes per sq mi.
 
-    Class 0 is exactly 0; class i (1-based) holds values in `(values[i-1], values[i]]`,
-    the last class everything above `values[-1]`.
+    Class 0 is exactly 0; class 1 holds values above 0 and below `values[0]`; class i (i >= 2)
+    holds values in `[values[i-2], values[i-1])`, the last class everything from `values[-1]` up
+    (the semantics of a MapLibre `step` expression).
     """
 
     method: str
@@ -160,10 +163,12 @@ def _density_layer(spec: dict[str, Any]) -> DensityLayer:
 
 def _tileset(spec: dict[str, Any]) -> Tileset:
     archive = spec.get("archive")
+    breaks = spec["class_breaks"]
     return Tileset(
         **{
             **spec,
             "bands": tuple(ZoomBand(**band) for band in spec["bands"]),
+            "class_breaks": ClassBreaks(breaks["method"], tuple(breaks["values"])),
             "archive": TileArchive(**archive) if archive else None,
         }
     )

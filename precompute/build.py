@@ -186,19 +186,23 @@ def _manifest(
             path=f"layers/{name}.parquet",
             feature_count=len(frame),
             bounds=_bounds(frame),
-            class_breaks=ClassBreaks("quantile", quantile_breaks(frame, years, options.classes)),
+            class_breaks=_breaks([frame], years, options.classes),
             h3_resolution=None if name in sources else int(name.removeprefix("hex")),
             source=sources.get(name),
         )
         for name, frame in frames.items()
     }
     tilesets = {
-        layer.name: Tileset(layer.name, _title(layer.name), 0, options.maxzoom, (ZoomBand(layer.name, 0, options.maxzoom),), None)
+        layer.name: Tileset(
+            layer.name, _title(layer.name), 0, options.maxzoom, (ZoomBand(layer.name, 0, options.maxzoom),),
+            density_layers[layer.name].class_breaks, None,
+        )
         for layer in layers
     }
     if options.hex_resolutions:
         bands = tuple(ZoomBand(f"hex{b.resolution}", b.minzoom, b.maxzoom) for b in zoom_bands(options.hex_resolutions, options.maxzoom))
-        tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, None)
+        breaks = _breaks([frames[band.layer] for band in bands], years, options.classes)
+        tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, breaks, None)
     bounds = _union_bounds([layer.bounds for layer in density_layers.values()])
     return BuildManifest(
         schema_version=SCHEMA_VERSION,
@@ -237,6 +241,10 @@ def _with_archives(manifest: BuildManifest, frames: dict[str, gpd.GeoDataFrame],
             )
         tilesets[name] = replace(tileset, archive=TileArchive(path, tileset.minzoom, top, count))
     return replace(manifest, tilesets=tilesets)
+
+
+def _breaks(frames: Sequence[gpd.GeoDataFrame], years: Sequence[int], classes: int) -> ClassBreaks:
+    return ClassBreaks("quantile", quantile_breaks(frames, years, classes))
 
 
 def _input_files(options: BuildOptions) -> tuple[InputFile, ...]:

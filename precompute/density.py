@@ -74,10 +74,11 @@ def _density(count: np.ndarray, area_sqmi: np.ndarray) -> np.ndarray:
     return np.round(density, DENSITY_DECIMALS)
 
 
-def quantile_breaks(frame: pd.DataFrame, years: Sequence[int], classes: int = 5) -> tuple[float, ...]:
-    """Upper bounds of `classes - 1` quantile classes over every positive density of the layer,
-    all years and features pooled (so a colour means the same in every year); 0 is a class of its own."""
-    values = np.concatenate([frame[density_field(y)].to_numpy() for y in [*years, None]])
+def quantile_breaks(frames: Sequence[pd.DataFrame], years: Sequence[int], classes: int = 5) -> tuple[float, ...]:
+    """Lower bounds of classes 2..`classes`: quantiles of every positive density of `frames`,
+    all features and years pooled (so a colour means the same in every year and, for the hex grid,
+    at every resolution). Class 1 starts just above 0; 0 is a class of its own."""
+    values = np.concatenate([frame[density_field(y)].to_numpy() for frame in frames for y in [*years, None]])
     positive = values[values > 0]
     if positive.size == 0:
         return ()

@@ -84,7 +84,7 @@ def test_density_frame_hand_computed(squares):
 def test_quantile_breaks_pool_years_and_skip_zero(squares):
     counts = np.array([[10, 20], [0, 0], [40, 80]])
     frame = density_frame(squares, counts, [2012, 2013])
-    breaks = quantile_breaks(frame, [2012, 2013], classes=2)
+    breaks = quantile_breaks([frame], [2012, 2013], classes=2)
     positive = [10, 20, 15, 10, 20, 15]  # a: 10, 20, avg 15; c: 40/4, 80/4, avg 60/4
     assert breaks == (pytest.approx(float(np.median(positive)), rel=0.05),)
-    assert quantile_breaks(density_frame(squares, np.zeros((3, 2), dtype=int), [2012, 2013]), [2012, 2013]) == ()
+    assert quantile_breaks([density_frame(squares, np.zeros((3, 2), dtype=int), [2012, 2013])], [2012, 2013]) == ()
