@@ -20,6 +20,7 @@ from precompute.errors import InputError
 from precompute.hexgrid import DEFAULT_RESOLUTIONS
 from precompute.ingest import IncidentColumns
 from precompute.report import summary_lines
+from server.cli import serve
 
 DURHAM_DIR = Path(__file__).parent / "data" / "durham"
 DURHAM_BOUNDARIES = (
@@ -235,10 +236,9 @@ def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool
         ctx.invoke(synth, out=incidents)
     if rebuild or not (build_dir / "manifest.json").is_file():
         ctx.invoke(build, incidents=(incidents,), out=build_dir)
-    from server.cli import serve
-
     serve.main([str(build_dir), "--host", host, "--port", str(port)], prog_name="crimetiles serve")
 
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

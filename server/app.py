@@ -1,0 +1,93 @@
+"""`create_app(config)`: the Flask application factory. Nothing is created at import time."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server.config import ServerConfig
+from server.errors import RequestError
+from server.live import LiveBuild
+from server.metrics import Metrics
+
+log = logging.getLogger("crimetiles.server")
+CORS_PREFIXES = ("/tiles", "/styles", "/downloads", "/openapi.json", "/healthz")
+
+
+def create_app(config: ServerConfig, live: LiveBuild | None = None) -> Flask:
+    """The app serving `config.build_dir`; pass `live` to share an already loaded build."""
+    app = Flask(__name__, static_folder=None)
+    app.config["CRIMETILES"] = config
+    app.extensions["crimetiles.live"] = live or LiveBuild.load(config.build_dir, config.cache_bytes)
+    app.extensions["crimetiles.metrics"] = Metrics()
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
+
+    from server.pages import bp as pages_bp
+    from server.routes import bp as api_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(pages_bp)
+    _register_error_handlers(app)
+    _register_common_headers(app, config)
+    if config.reload_interval > 0:
+        app.extensions["crimetiles.live"].watch(config.reload_interval)
+    return app
+
+
+def _error(status: int, message: str) -> Response:
+    response = jsonify({"error": message, "status": status})
+    response.status_code = status
+    return response
+
+
+def _register_error_handlers(app: Flask) -> None:
+    """One place maps exceptions to status codes; never a stack trace to the client."""
+
+    @app.errorhandler(RequestError)
+    def request_error(exc: RequestError) -> Response:
+        return _error(exc.status, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.path)
+        return _error(500, "internal error")
+
+
+def _register_common_headers(app: Flask, config: ServerConfig) -> None:
+    origins = config.allowed_origins()
+
+    @app.before_request
+    def start_timer() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def common_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if request.path.startswith(CORS_PREFIXES):
+            _cors(response, origins)
+        started = g.get("started")
+        is_tile = request.endpoint == "api.tile"
+        app.extensions["crimetiles.metrics"].record(
+            response.status_code, time.perf_counter() - started if is_tile and started else None
+        )
+        return response
+
+
+def _cors(response: Response, origins: tuple[str, ...]) -> None:
+    if "*" in origins:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    else:
+        origin = request.headers.get("Origin")
+        if origin in origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Accept-Encoding"
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Encoding"

@@ -1,0 +1,59 @@
+"""Server configuration: one typed object, from environment variables and CLI flags."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "CRIMETILES_"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Every setting, with its default. Env var: `CRIMETILES_` + the field name in capitals."""
+
+    build_dir: Path = Path("build")
+    """Build directory written by `crimetiles build`."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cache_bytes: int = 64 * 1024 * 1024
+    """Bound of the on-demand tile cache, bytes of compressed tiles."""
+    max_age: int = 3600
+    """`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."""
+    cors_origins: str = "*"
+    """`*` or a comma-separated list of origins allowed to fetch tiles, TileJSON and styles."""
+    public_url: str | None = None
+    """Base URL clients see (e.g. https://maps.example.org/crimetiles) when behind a proxy."""
+    frame_ancestors: str = "*"
+    """Origins allowed to embed `/embed` in an iframe (CSP frame-ancestors)."""
+    basemap_url: str | None = None
+    """Optional basemap for the map page: a MapLibre style URL or an XYZ raster URL template."""
+    reload_interval: float = 2.0
+    """Seconds between checks of the build's manifest for a new build; 0 disables the watch."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> ServerConfig:
+        """Defaults, then `CRIMETILES_*` environment variables, then `overrides` (CLI flags)."""
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(ENV_PREFIX + field.name.upper())
+            if raw is not None:
+                values[field.name] = _parse(field.type, raw)
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+
+
+def _parse(kind: Any, raw: str) -> Any:
+    kind = str(kind)
+    if "Path" in kind:
+        return Path(raw)
+    if kind.startswith("int"):
+        return int(raw)
+    if kind.startswith("float"):
+        return float(raw)
+    return raw or None if "None" in kind else raw

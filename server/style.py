@@ -1,0 +1,94 @@
+"""MapLibre style (spec v8) and legend for a tileset: pure functions of the manifest."""
+from __future__ import annotations
+
+from typing import Any
+
+from artifact.fields import DENSITY
+from artifact.manifest import Tileset
+
+YLORRD = {
+    2: ("#feb24c", "#f03b20"),
+    3: ("#ffeda0", "#feb24c", "#f03b20"),
+    4: ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"),
+    5: ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
+    6: ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"),
+    7: ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
+    8: ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
+    9: ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"),
+}
+"""ColorBrewer YlOrRd, sequential and colour-blind safe, by number of classes."""
+ZERO_COLOR = "#dcdcdc"
+"""Exactly zero incidents: a neutral grey, outside the sequential ramp."""
+ABOVE_ZERO = 1e-9
+UNITS = "violent crimes per sq mi"
+
+
+def class_colors(breaks: tuple[float, ...]) -> tuple[str, ...]:
+    """One colour per class above zero (len(breaks) + 1 classes)."""
+    count = len(breaks) + 1
+    return YLORRD[min(max(count, 2), 9)][:count] if count >= 2 else (YLORRD[2][1],)
+
+
+def fill_color(breaks: tuple[float, ...], field: str = DENSITY) -> list[Any]:
+    """A `step` expression: 0 grey, then one colour per class (lower bounds inclusive)."""
+    colors = class_colors(breaks)
+    expression: list[Any] = ["step", ["to-number", ["get", field], 0], ZERO_COLOR, ABOVE_ZERO, colors[0]]
+    for bound, color in zip(breaks, colors[1:]):
+        expression += [bound, color]
+    return expression
+
+
+def legend(breaks: tuple[float, ...]) -> list[dict[str, str]]:
+    """Legend rows, label and colour, from 0 up."""
+    colors = class_colors(breaks)
+    bounds = [None, *breaks, None]
+    rows = [{"label": "0", "color": ZERO_COLOR}]
+    for i, color in enumerate(colors):
+        low, high = bounds[i], bounds[i + 1]
+        if low is None and high is None:
+            label = "more than 0"
+        elif low is None:
+            label = f"under {format_number(high)}"
+        elif high is None:
+            label = f"{format_number(low)} or more"
+        else:
+            label = f"{format_number(low)} – {format_number(high)}"
+        rows.append({"label": label, "color": color})
+    return rows
+
+
+def format_number(value: float) -> str:
+    """1234.0 -> '1,234', 12.0 -> '12', 0.35 -> '0.35'."""
+    return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.2g}" if value < 1 else f"{value:,.1f}"
+
+
+def style(tileset: Tileset, tilejson_url: str, attribution: str) -> dict[str, Any]:
+    """The choropleth style of `tileset`, all-years density; swap the field for another year."""
+    breaks = tileset.class_breaks.values
+    return {
+        "version": 8,
+        "name": f"Violent crimes per square mile: {tileset.title}",
+        "metadata": {"crimetiles:tileset": tileset.name},
+        "sources": {tileset.name: {"type": "vector", "url": tilejson_url, "attribution": attribution}},
+        "layers": [
+            {
+                "id": f"{tileset.name}-fill",
+                "type": "fill",
+                "source": tileset.name,
+                "source-layer": tileset.name,
+                "metadata": {"crimetiles:legend": legend(breaks), "crimetiles:units": UNITS, "crimetiles:field": DENSITY},
+                "paint": {"fill-color": fill_color(breaks), "fill-opacity": 0.8},
+            },
+            {
+                "id": f"{tileset.name}-line",
+                "type": "line",
+                "source": tileset.name,
+                "source-layer": tileset.name,
+                "paint": {
+                    "line-color": "#4d4d4d",
+                    "line-opacity": 0.6,
+                    "line-width": ["interpolate", ["linear"], ["zoom"], 8, 0.2, 14, 1.0],
+                },
+            },
+        ],
+    }
