@@ -31,7 +31,7 @@ def config() -> ServerConfig:
 def base_url() -> str:
     """Absolute URL prefix clients use: the configured public URL, else the request's own
     (scheme, host and prefix as forwarded by a proxy)."""
-    return (config().public_url or request.host_url).rstrip("/")
+    return (config().public_url or request.url_root).rstrip("/")
 
 
 def _cacheable(response: Response, etag: str) -> Response:

@@ -1,0 +1,155 @@
+"""The server under load: one encode per tile under a burst, a bounded cache, hot swap with no
+failed request, gunicorn, and no 500 for any path."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import mapbox_vector_tile
+import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from precompute.build import BoundarySpec, BuildOptions, run_build
+from precompute.synth import DURHAM_DATA_DIR
+from server.app import create_app
+from server.config import ServerConfig
+from tests.server.conftest import serve_in_thread
+
+COLD_TILE = (15, 9202, 12868)  # downtown Durham, above the archive's zooms
+
+
+def test_burst_on_a_cold_tile_encodes_it_once(durham_build):
+    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0))
+    service = app.extensions["crimetiles.live"].service
+    z, x, y = COLD_TILE
+    barrier = threading.Barrier(16)
+
+    def fetch(_: int) -> bytes | None:
+        barrier.wait()
+        return service.tile("blockgroups", z, x, y)
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(fetch, range(16)))
+    assert service.stats.encodes == 1
+    assert len(set(results)) == 1 and results[0]
+    assert service.stats.cache_misses == 1 and service.stats.cache_hits == 15
+
+
+def test_cache_stays_within_its_byte_bound(durham_build):
+    bound = 40_000
+    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cache_bytes=bound))
+    service = app.extensions["crimetiles.live"].service
+    for x in range(9195, 9210):
+        for y in range(12860, 12870):
+            service.tile("hex", 15, x, y)
+    assert 0 < service.cache.currsize <= bound
+    assert service.stats.encodes == 150
+
+
+def _rebuild(incidents: Path, out: Path, classes: int) -> None:
+    run_build(
+        BuildOptions(
+            incidents=(incidents,),
+            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
+            out=out,
+            hex_resolutions=(),
+            archive_maxzoom=10,
+            classes=classes,
+            progress=False,
+        )
+    )
+
+
+def test_hot_swap_under_load_fails_no_request(durham_incidents, tmp_path):
+    build_dir = tmp_path / "build"
+    _rebuild(durham_incidents, build_dir, classes=5)
+    app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0.05))
+    first = app.extensions["crimetiles.live"].service.build_id
+    generator = serve_in_thread(app)
+    base = next(generator)
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                for path in ("/tiles/tracts/10/287/402.mvt", "/tiles/tracts/13/2300/3216.mvt", "/tiles/tracts.json", "/styles/tracts.json"):
+                    statuses.append(session.get(base + path, timeout=10).status_code)
+
+    workers = [threading.Thread(target=hammer) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        _rebuild(durham_incidents, build_dir, classes=3)
+        deadline = time.monotonic() + 20
+        while requests.get(base + "/healthz", timeout=10).json()["build_id"] == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        breaks = requests.get(base + "/tiles/tracts.json", timeout=10).json()["crimetiles"]["class_breaks"]
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+        next(generator, None)
+    assert len(breaks) == 2  # 3 classes above zero: the new build is served
+    assert statuses and set(statuses) == {200}
+
+
+def test_failed_reload_keeps_serving_the_old_build(durham_incidents, tmp_path):
+    build_dir = tmp_path / "build"
+    _rebuild(durham_incidents, build_dir, classes=5)
+    app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0))
+    live = app.extensions["crimetiles.live"]
+    build_id = live.service.build_id
+    shutil.rmtree(build_dir)
+    assert live.reload_if_changed() is False
+    assert app.test_client().get("/tiles/tracts/10/287/402.mvt").status_code == 200
+    assert live.service.build_id == build_id
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00?#"), max_size=12), min_size=1, max_size=6))
+def test_no_path_gives_a_500(app, segments):
+    response = app.test_client().get("/" + "/".join(["tiles", *segments]))
+    assert response.status_code < 500
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gunicorn_serves_the_build(durham_build):
+    port = _free_port()
+    env = {**os.environ, "CRIMETILES_BUILD_DIR": str(durham_build), "CRIMETILES_RELOAD_INTERVAL": "0"}
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    process = subprocess.Popen(
+        [str(gunicorn), "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}", "server.wsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        tile = requests.get(base + "/tiles/tracts/12/1150/1608.mvt", timeout=10)
+        assert tile.status_code == 200
+        assert mapbox_vector_tile.decode(tile.content)["tracts"]["features"]
+        assert requests.get(base + "/tiles/tracts.json", timeout=10).json()["tiles"] == [f"{base}/tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

@@ -1,0 +1,111 @@
+"""TileJSON, styles, catalog, downloads, health, metrics and OpenAPI."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import geopandas as gpd
+import pytest
+
+from server.app import create_app
+from server.config import ServerConfig
+from server.style import ZERO_COLOR, class_colors
+
+
+def test_tilejson_3(client, durham_build):
+    manifest = json.loads((durham_build / "manifest.json").read_text())
+    document = client.get("/tiles/tracts.json", base_url="http://maps.test").get_json()
+    assert document["tilejson"] == "3.0.0"
+    assert document["tiles"] == ["http://maps.test/tiles/tracts/{z}/{x}/{y}.mvt"]
+    assert (document["minzoom"], document["maxzoom"]) == (0, 14)
+    assert document["bounds"] == manifest["bounds"] and len(document["center"]) == 3
+    (layer,) = document["vector_layers"]
+    assert layer["id"] == "tracts"
+    assert layer["fields"]["violent_per_sqmi_2014"] == "Violent crimes per square mile in 2014"
+    assert set(layer["fields"]) == set(manifest["fields"])
+    assert document["attribution"] == manifest["attribution"]
+    assert document["crimetiles"]["years"] == [2012, 2013, 2014, 2015, 2016]
+    assert document["crimetiles"]["class_breaks"] == manifest["tilesets"]["tracts"]["class_breaks"]["values"]
+
+
+def test_tilejson_urls_behind_a_proxy(client):
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crime.example.org", "X-Forwarded-Prefix": "/durham"}
+    document = client.get("/tiles/hex.json", headers=headers).get_json()
+    assert document["tiles"] == ["https://crime.example.org/durham/tiles/hex/{z}/{x}/{y}.mvt"]
+
+
+def test_tilejson_with_configured_public_url(durham_build):
+    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, public_url="https://tiles.example.org/ct/"))
+    document = app.test_client().get("/tiles/tracts.json").get_json()
+    assert document["tiles"] == ["https://tiles.example.org/ct/tiles/tracts/{z}/{x}/{y}.mvt"]
+
+
+def test_style_draws_the_build_class_breaks(client, durham_build):
+    manifest = json.loads((durham_build / "manifest.json").read_text())
+    response = client.get("/styles/blockgroups.json", base_url="http://maps.test")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    style = response.get_json()
+    assert style["version"] == 8
+    assert style["sources"] == {"blockgroups": {"type": "vector", "url": "http://maps.test/tiles/blockgroups.json", "attribution": manifest["attribution"]}}
+    fill, line = style["layers"]
+    assert (fill["id"], fill["type"], fill["source-layer"]) == ("blockgroups-fill", "fill", "blockgroups")
+    assert line["type"] == "line"
+    breaks = manifest["tilesets"]["blockgroups"]["class_breaks"]["values"]
+    colors = class_colors(tuple(breaks))
+    expression = fill["paint"]["fill-color"]
+    assert expression[:5] == ["step", ["to-number", ["get", "violent_per_sqmi"], 0], ZERO_COLOR, 1e-9, colors[0]]
+    assert expression[5::2] == breaks and expression[6::2] == list(colors[1:])
+    legend = fill["metadata"]["crimetiles:legend"]
+    assert legend[0] == {"label": "0", "color": ZERO_COLOR} and len(legend) == len(breaks) + 2
+    assert ZERO_COLOR not in colors
+
+
+def test_catalog_lists_every_tileset(client):
+    catalog = client.get("/tiles", base_url="http://maps.test").get_json()
+    assert [t["name"] for t in catalog["tilesets"]] == ["blockgroups", "tracts", "neighborhoods", "hex"]
+    assert catalog["tilesets"][0]["tilejson"] == "http://maps.test/tiles/blockgroups.json"
+    assert {d["layer"] for d in catalog["downloads"]} >= {"blockgroups", "hex8"}
+
+
+def test_download_csv_one_year(client, durham_build):
+    response = client.get("/downloads/blockgroups.csv?year=2014")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == 'attachment; filename="violent-crimes-per-sqmi-blockgroups-2014.csv"'
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert len(rows) == 153 and {r["year"] for r in rows} == {"2014"}
+    frame = gpd.read_parquet(durham_build / "layers" / "blockgroups.parquet").set_index("id")
+    row = rows[0]
+    assert int(row["violent_count"]) == frame.loc[row["id"], "violent_count_2014"]
+    assert float(row["violent_per_sqmi"]) == pytest.approx(frame.loc[row["id"], "violent_per_sqmi_2014"])
+
+
+def test_download_geojson_all_years(client):
+    response = client.get("/downloads/tracts.geojson")
+    assert response.headers["Content-Type"] == "application/geo+json"
+    collection = json.loads(response.data)
+    assert len(collection["features"]) == 60
+    assert "violent_per_sqmi_2016" in collection["features"][0]["properties"]
+
+
+def test_healthz_and_metrics(client, durham_build):
+    manifest = json.loads((durham_build / "manifest.json").read_text())
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["build_id"] == manifest["build_id"]
+    client.get("/tiles/tracts/0/0/0.mvt")
+    client.get("/tiles/tracts/x/0/0.mvt")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert f'crimetiles_build_info{{build_id="{manifest["build_id"]}"}} 1' in text
+    assert 'crimetiles_http_requests_total{status="400"}' in text
+    for name in ("crimetiles_tile_cache_hits_total", "crimetiles_tile_cache_misses_total", "crimetiles_tile_request_seconds_count"):
+        assert f"\n{name} " in text
+
+
+def test_openapi_documents_every_route(client, app):
+    document = client.get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    documented = {path.replace("{", "<").replace("}", ">") for path in document["paths"]}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api."):
+            normalized = rule.rule.replace("<y_ext>", "<y>.mvt").replace("<name>", "<tileset>").replace("<fmt>", "<format>")
+            assert normalized in documented, rule.rule
