@@ -1,6 +1,133 @@
-"""The map page, the embed page and QGIS layer definitions (owned by the page work, issue 4)."""
+"""The map page (`/`), the embed page (`/embed`), static files and QGIS layer definitions.
+
+Pages get a strict Content-Security-Policy: scripts, styles and workers only from this server
+(the vendored MapLibre CSP build needs nothing else), images and data only from here and the
+configured basemap. `/embed` may be framed by `frame_ancestors`; `/` only by this origin.
+"""
 from __future__ import annotations
 
-from flask import Blueprint
+from pathlib import Path
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape, quoteattr
 
-bp = Blueprint("pages", __name__)
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+
+from server.config import ServerConfig
+from server.errors import UnknownResource
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+bp = Blueprint("pages", __name__, template_folder=str(STATIC_DIR))
+
+
+def _config() -> ServerConfig:
+    return current_app.config["CRIMETILES"]
+
+
+def _basemap_origin(config: ServerConfig) -> str:
+    if not config.basemap_url:
+        return ""
+    parts = urlsplit(config.basemap_url)
+    return f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def content_security_policy(config: ServerConfig, frame_ancestors: str) -> str:
+    extra = _basemap_origin(config)
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "worker-src 'self'",
+            "child-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{extra}",
+            f"connect-src 'self'{extra}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
+
+
+def _page(template: str, frame_ancestors: str) -> Response:
+    config = _config()
+    response = Response(render_template(template, basemap_url=config.basemap_url or ""), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = content_security_policy(config, frame_ancestors)
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    return response
+
+
+@bp.get("/")
+def index() -> Response:
+    response = _page("index.html", "'self'")
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
+
+
+@bp.get("/embed")
+def embed() -> Response:
+    ancestors = " ".join(origin.strip() for origin in _config().frame_ancestors.split(",") if origin.strip()) or "'none'"
+    return _page("embed.html", ancestors)
+
+
+@bp.get("/static/<path:filename>")
+def static_file(filename: str) -> Response:
+    """Files under static/ only (send_from_directory refuses paths that leave it)."""
+    response = send_from_directory(STATIC_DIR, filename, max_age=_config().max_age)
+    return response
+
+
+@bp.get("/qgis/<tileset>.qlr")
+def qgis_layer_definition(tileset: str) -> Response:
+    """A QGIS layer definition: drag it onto QGIS (3.22+) to add the styled vector tile layer."""
+    live = current_app.extensions["crimetiles.live"].service
+    if tileset not in live.manifest.tilesets:
+        raise UnknownResource(f"no tileset {tileset!r} (tilesets: {', '.join(live.manifest.tilesets)})")
+    spec = live.manifest.tilesets[tileset]
+    base = (_config().public_url or request.url_root).rstrip("/")
+    response = Response(qlr(tileset, f"Violent crimes per sq mi: {spec.title}", base, spec.minzoom, spec.maxzoom),
+                        mimetype="application/xml")
+    response.headers["Content-Disposition"] = f'attachment; filename="crimetiles-{tileset}.qlr"'
+    return response
+
+
+def qgis_source(tileset: str, base_url: str, minzoom: int, maxzoom: int) -> str:
+    """The QGIS vector tile data source string (also what the README tells users to type)."""
+    return (
+        f"styleUrl={base_url}/styles/{tileset}.json&type=xyz"
+        f"&url={base_url}/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt&zmax={maxzoom}&zmin={minzoom}"
+    )
+
+
+def qlr(tileset: str, title: str, base_url: str, minzoom: int, maxzoom: int) -> str:
+    """A QGIS layer definition (.qlr) for one vector tile layer."""
+    layer_id = f"crimetiles_{tileset}"
+    source = qgis_source(tileset, base_url, minzoom, maxzoom)
+    return f"""<!DOCTYPE qgis-layer-definition>
+<qlr>
+  <layer-tree-group expanded="1" checked="Qt::Checked" name="">
+    <customproperties/>
+    <layer-tree-layer expanded="1" checked="Qt::Checked" id={quoteattr(layer_id)} name={quoteattr(title)} providerKey="" source={quoteattr(source)}>
+      <customproperties/>
+    </layer-tree-layer>
+  </layer-tree-group>
+  <maplayers>
+    <maplayer type="vector-tile" hasScaleBasedVisibilityFlag="0" minScale="1e+08" maxScale="0" styleCategories="AllStyleCategories">
+      <id>{escape(layer_id)}</id>
+      <datasource>{escape(source)}</datasource>
+      <layername>{escape(title)}</layername>
+      <srs>
+        <spatialrefsys>
+          <authid>EPSG:3857</authid>
+        </spatialrefsys>
+      </srs>
+      <provider>xyzvectortiles</provider>
+      <flags>
+        <Identifiable>1</Identifiable>
+        <Removable>1</Removable>
+        <Searchable>1</Searchable>
+      </flags>
+    </maplayer>
+  </maplayers>
+</qlr>
+"""

@@ -1,13 +1,19 @@
 """Shared fixtures: the Durham demo incidents and build, made once per test session."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 from precompute.build import BoundarySpec, BuildOptions, run_build
 from precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
 from precompute.synth import generate_durham_incidents, write_incidents_csv
+from server.app import create_app
+from server.config import ServerConfig
 
 DURHAM_LAYERS = ("blockgroups", "tracts", "neighborhoods")
 
@@ -34,3 +40,32 @@ def durham_build(durham_incidents: Path, tmp_path_factory: pytest.TempPathFactor
     )
     run_build(options)
     return out
+
+
+@pytest.fixture(scope="session")
+def app(durham_build: Path) -> Flask:
+    """The server app on the Durham build (no file watch)."""
+    return create_app(ServerConfig(build_dir=durham_build, reload_interval=0))
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve `app` with a threaded werkzeug server on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Flask) -> Iterator[str]:
+    """Base URL of a real HTTP server on loopback serving the Durham build."""
+    yield from serve_in_thread(app)

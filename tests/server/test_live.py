@@ -23,7 +23,7 @@ from precompute.build import BoundarySpec, BuildOptions, run_build
 from precompute.synth import DURHAM_DATA_DIR
 from server.app import create_app
 from server.config import ServerConfig
-from tests.server.conftest import serve_in_thread
+from tests.conftest import serve_in_thread
 
 COLD_TILE = (15, 9202, 12868)  # downtown Durham, above the archive's zooms
 

@@ -1,0 +1,280 @@
+// The map page and the embed page: a MapLibre choropleth of violent crimes per square mile.
+// Everything comes from this server (catalog, styles, tiles); an optional basemap from data-basemap.
+/* global maplibregl */
+
+const DENSITY = 'violent_per_sqmi';
+const COUNT = 'violent_count';
+const ALL_YEARS = 'all';
+const BASEMAP_TIMEOUT_MS = 3000;
+
+maplibregl.setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js');
+
+const body = document.body;
+const isEmbed = body.dataset.page === 'embed';
+const params = new URLSearchParams(window.location.search);
+const state = {
+  layer: params.get('layer') || 'blockgroups',
+  year: params.get('year') || ALL_YEARS,
+  pinned: null,
+};
+window.mapIdle = false;
+
+async function getJSON(url, options = {}) {
+  const response = await fetch(url, options);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+const densityField = (year) => (year === ALL_YEARS ? DENSITY : `${DENSITY}_${year}`);
+const countField = (year) => (year === ALL_YEARS ? COUNT : `${COUNT}_${year}`);
+
+/** The style's fill expression with the all-years field swapped for `field`. */
+function withField(expression, field) {
+  return JSON.parse(JSON.stringify(expression).replaceAll(`"${DENSITY}"`, JSON.stringify(field)));
+}
+
+function formatNumber(value, digits = 1) {
+  return Number(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function yearLabel(years, year) {
+  return year === ALL_YEARS ? `All years ${years[0]}–${years[years.length - 1]} (average per year)` : String(year);
+}
+
+/** A basemap to draw under our layers: an XYZ raster template, a style URL, or none. Never hangs. */
+async function basemapParts(url) {
+  if (!url) return { sources: {}, layers: [] };
+  if (url.includes('{z}')) {
+    return {
+      sources: { basemap: { type: 'raster', tiles: [url], tileSize: 256, attribution: '© OpenStreetMap contributors' } },
+      layers: [{ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.6 } }],
+    };
+  }
+  try {
+    const style = await getJSON(url, { signal: AbortSignal.timeout(BASEMAP_TIMEOUT_MS) });
+    return { sources: style.sources || {}, layers: style.layers || [], glyphs: style.glyphs, sprite: style.sprite };
+  } catch (error) {
+    console.warn(`basemap unavailable, drawing without it: ${error.message}`);
+    return { sources: {}, layers: [] };
+  }
+}
+
+function initialView(tilejson) {
+  const [lon, lat, zoom] = tilejson.center;
+  const center = (params.get('center') || '').split(',').map(Number);
+  return {
+    center: center.length === 2 && center.every(Number.isFinite) ? center : [lon, lat],
+    zoom: Number.isFinite(Number(params.get('zoom'))) && params.get('zoom') ? Number(params.get('zoom')) : zoom,
+  };
+}
+
+function buildStyle(names, styles, basemap) {
+  const style = {
+    version: 8,
+    sources: { ...basemap.sources },
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f4f3ef' } }, ...basemap.layers],
+  };
+  if (basemap.glyphs) style.glyphs = basemap.glyphs;
+  if (basemap.sprite) style.sprite = basemap.sprite;
+  for (const name of names) {
+    Object.assign(style.sources, styles[name].sources);
+    for (const layer of styles[name].layers) {
+      style.layers.push({ ...layer, layout: { ...(layer.layout || {}), visibility: name === state.layer ? 'visible' : 'none' } });
+    }
+    style.layers.push({
+      id: `${name}-highlight`,
+      type: 'line',
+      source: name,
+      'source-layer': name,
+      filter: ['==', ['get', 'id'], ''],
+      layout: { visibility: name === state.layer ? 'visible' : 'none' },
+      paint: { 'line-color': '#08306b', 'line-width': 3 },
+    });
+  }
+  return style;
+}
+
+function renderLegend(styles, years) {
+  const fill = styles[state.layer].layers.find((layer) => layer.type === 'fill');
+  const rows = document.getElementById('legend-rows');
+  rows.replaceChildren();
+  for (const row of fill.metadata['crimetiles:legend']) {
+    const item = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = row.color;
+    item.append(swatch, document.createTextNode(row.label));
+    rows.append(item);
+  }
+  document.getElementById('legend-subtitle').textContent = `incidents per sq mi · ${yearLabel(years, state.year)}`;
+}
+
+function describe(properties, years) {
+  const year = state.year;
+  const count = properties[countField(year)];
+  const density = properties[densityField(year)];
+  const countLabel = year === ALL_YEARS ? `Violent incidents, ${years[0]}–${years[years.length - 1]} total` : `Violent incidents, ${year}`;
+  const densityLabel = year === ALL_YEARS ? 'incidents per sq mi per year (average)' : 'incidents per sq mi';
+  const fragment = document.createDocumentFragment();
+  const title = document.createElement('strong');
+  title.textContent = properties.name || properties.id;
+  const list = document.createElement('dl');
+  for (const [term, value] of [
+    ['Year', yearLabel(years, year)],
+    [countLabel, formatNumber(count, 0)],
+    ['Area', `${formatNumber(properties.area_sqmi, 2)} sq mi`],
+    ['Density', `${formatNumber(density)} ${densityLabel}`],
+  ]) {
+    const dt = document.createElement('dt');
+    dt.textContent = term;
+    const dd = document.createElement('dd');
+    dd.textContent = value;
+    list.append(dt, dd);
+  }
+  const note = document.createElement('p');
+  note.className = 'caveat';
+  note.textContent = 'Reported by police: where policing happens, not all violence.';
+  fragment.append(title, list, note);
+  return fragment;
+}
+
+async function main() {
+  const catalog = await getJSON('/tiles');
+  const names = catalog.tilesets.map((tileset) => tileset.name);
+  const years = catalog.years.map(String);
+  if (!names.includes(state.layer)) state.layer = names[0];
+  if (state.year !== ALL_YEARS && !years.includes(String(state.year))) state.year = ALL_YEARS;
+  state.year = String(state.year);
+  const [styles, tilejsons, basemap] = await Promise.all([
+    Promise.all(names.map((name) => getJSON(`/styles/${name}.json`))).then((list) => Object.fromEntries(names.map((n, i) => [n, list[i]]))),
+    Promise.all(names.map((name) => getJSON(`/tiles/${name}.json`))).then((list) => Object.fromEntries(names.map((n, i) => [n, list[i]]))),
+    basemapParts(body.dataset.basemap),
+  ]);
+  const baseFill = Object.fromEntries(names.map((name) => [name, styles[name].layers.find((l) => l.type === 'fill').paint['fill-color']]));
+  const interactive = !isEmbed || params.get('interactive') !== '0';
+
+  const map = new maplibregl.Map({
+    container: 'map',
+    style: buildStyle(names, styles, basemap),
+    ...initialView(tilejsons[state.layer]),
+    hash: true,
+    interactive,
+    attributionControl: { compact: true },
+    maxZoom: 18,
+  });
+  window.crimetiles = { map, state };
+  if (interactive) map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.on('idle', () => { window.mapIdle = true; });
+  map.on('error', (event) => console.warn('map:', event.error && event.error.message));
+
+  const tooltip = document.getElementById('tooltip');
+  const showFeature = (feature) => {
+    if (!feature) { tooltip.hidden = true; return; }
+    tooltip.replaceChildren(describe(feature.properties, years));
+    tooltip.hidden = false;
+  };
+  const setPinned = (feature) => {
+    state.pinned = feature ? feature.properties.id : null;
+    for (const name of names) map.setFilter(`${name}-highlight`, ['==', ['get', 'id'], state.pinned || '']);
+    tooltip.classList.toggle('pinned', Boolean(feature));
+    showFeature(feature);
+  };
+  const featureAt = (point) => map.queryRenderedFeatures(point, { layers: [`${state.layer}-fill`] })[0];
+
+  const downloadLayer = () => {
+    const bands = tilejsons[state.layer].crimetiles.bands;
+    const zoom = Math.floor(map.getZoom());
+    const band = bands.find((b) => b.minzoom <= zoom && zoom <= b.maxzoom) || bands[bands.length - 1];
+    return band.layer;
+  };
+  const syncUrl = () => {
+    const search = new URLSearchParams(window.location.search);
+    search.set('layer', state.layer);
+    search.set('year', state.year);
+    window.history.replaceState(window.history.state, '', `?${search}${window.location.hash}`);
+    if (isEmbed) return;
+    const layer = downloadLayer();
+    document.getElementById('download-csv').href = `/downloads/${layer}.csv?year=${state.year}`;
+    document.getElementById('download-geojson').href = `/downloads/${layer}.geojson?year=${state.year}`;
+    document.getElementById('tilejson-url').textContent = new URL(`/tiles/${state.layer}.json`, window.location.origin).href;
+    document.getElementById('qgis-link').href = `/qgis/${state.layer}.qlr`;
+  };
+  const applyYear = () => {
+    window.mapIdle = false;
+    for (const name of names) map.setPaintProperty(`${name}-fill`, 'fill-color', withField(baseFill[name], densityField(state.year)));
+    renderLegend(styles, years);
+    setPinned(null);
+    syncUrl();
+  };
+  const applyLayer = () => {
+    window.mapIdle = false;
+    for (const name of names) {
+      for (const suffix of ['fill', 'line', 'highlight']) {
+        map.setLayoutProperty(`${name}-${suffix}`, 'visibility', name === state.layer ? 'visible' : 'none');
+      }
+    }
+    renderLegend(styles, years);
+    setPinned(null);
+    syncUrl();
+  };
+
+  map.on('load', () => {
+    applyYear();
+    if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
+  });
+  map.on('moveend', syncUrl);
+  map.on('mousemove', (event) => {
+    const feature = featureAt(event.point);
+    map.getCanvas().style.cursor = feature ? 'pointer' : '';
+    if (!state.pinned) showFeature(feature);
+  });
+  map.on('mouseout', () => { if (!state.pinned) showFeature(null); });
+  map.on('click', (event) => setPinned(featureAt(event.point) || null));
+  map.getCanvas().addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      const { width, height } = map.getCanvas().getBoundingClientRect();
+      setPinned(featureAt([width / 2, height / 2]) || null);
+      event.preventDefault();
+    } else if (event.key === 'Escape') {
+      setPinned(null);
+    }
+  });
+
+  if (isEmbed) {
+    document.getElementById('full-map-link').href = `/?layer=${state.layer}&year=${state.year}${window.location.hash}`;
+    return;
+  }
+  const layerSelect = document.getElementById('layer-select');
+  for (const tileset of catalog.tilesets) layerSelect.add(new Option(tileset.title, tileset.name, false, tileset.name === state.layer));
+  layerSelect.addEventListener('change', () => { state.layer = layerSelect.value; applyLayer(); });
+  const yearSelect = document.getElementById('year-select');
+  yearSelect.add(new Option('All years (average per year)', ALL_YEARS, false, state.year === ALL_YEARS));
+  for (const year of years) yearSelect.add(new Option(year, year, false, year === state.year));
+  yearSelect.addEventListener('change', () => { state.year = yearSelect.value; applyYear(); });
+
+  const about = document.getElementById('about');
+  const aboutButton = document.getElementById('about-button');
+  const toggleAbout = (open) => { about.hidden = !open; aboutButton.setAttribute('aria-expanded', String(open)); };
+  aboutButton.addEventListener('click', () => toggleAbout(about.hidden));
+  document.getElementById('about-close').addEventListener('click', () => toggleAbout(false));
+
+  const dialog = document.getElementById('embed-dialog');
+  const code = document.getElementById('embed-code');
+  document.getElementById('embed-button').addEventListener('click', () => {
+    const src = `${window.location.origin}/embed?layer=${state.layer}&year=${state.year}${window.location.hash}`;
+    code.value = `<iframe src="${src}" width="640" height="480" style="border:0" loading="lazy" title="Violent crimes per square mile"></iframe>`;
+    dialog.showModal();
+    code.select();
+  });
+  document.getElementById('embed-copy').addEventListener('click', async () => {
+    code.select();
+    try { await navigator.clipboard.writeText(code.value); } catch { document.execCommand('copy'); }
+  });
+}
+
+main().catch((error) => {
+  console.error(error);
+  const tooltip = document.getElementById('tooltip');
+  tooltip.textContent = `The map could not load: ${error.message}`;
+  tooltip.hidden = false;
+});
