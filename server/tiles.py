@@ -85,7 +85,8 @@ class TileService:
             self.stats.cache_misses += 1
             data = self._encode(tileset, z, x, y)
             with self._cache_lock:
-                self.cache[key] = data
+                if _cache_size(data) <= self.cache.maxsize:  # a tile larger than the whole cache is not kept
+                    self.cache[key] = data
                 self._key_locks.pop(key, None)
             return data or None
 

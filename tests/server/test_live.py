@@ -56,6 +56,14 @@ def test_cache_stays_within_its_byte_bound(durham_build):
     assert service.stats.encodes == 150
 
 
+def test_zero_byte_cache_encodes_every_time_and_never_fails(durham_build):
+    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cache_bytes=0))
+    service = app.extensions["crimetiles.live"].service
+    z, x, y = COLD_TILE
+    assert service.tile("blockgroups", z, x, y) == service.tile("blockgroups", z, x, y)
+    assert service.stats.encodes == 2 and service.cache.currsize == 0
+
+
 def _rebuild(incidents: Path, out: Path, classes: int) -> None:
     run_build(
         BuildOptions(
