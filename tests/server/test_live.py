@@ -2,6 +2,7 @@
 failed request, gunicorn, and no 500 for any path."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -137,14 +138,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_gunicorn_serves_the_build(durham_build):
+def _dockerfile_command(port: int) -> list[str]:
+    """The Dockerfile's CMD, bound to a loopback port: CI runs what the image runs."""
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
+    command = json.loads(dockerfile.split("\nCMD ", 1)[1].splitlines()[0])
+    command[0] = str(Path(sys.executable).parent / command[0])
+    return [f"127.0.0.1:{port}" if part == "0.0.0.0:8000" else part for part in command]
+
+
+def test_gunicorn_serves_the_build_as_in_the_dockerfile(durham_build):
     port = _free_port()
     env = {**os.environ, "CRIMETILES_BUILD_DIR": str(durham_build), "CRIMETILES_RELOAD_INTERVAL": "0"}
-    gunicorn = Path(sys.executable).parent / "gunicorn"
-    process = subprocess.Popen(
-        [str(gunicorn), "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}", "server.wsgi:app"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
+    process = subprocess.Popen(_dockerfile_command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -1,0 +1,29 @@
+# crimetiles: the Durham demo served by gunicorn. Multi-stage: build the wheel-installed venv and the
+# demo build, then copy both into a slim, non-root runtime image.
+FROM python:3.11-slim AS build
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY artifact artifact
+COPY precompute precompute
+COPY server server
+COPY static static
+RUN python -m venv /venv \
+ && /venv/bin/pip install --no-cache-dir -e . \
+ && /venv/bin/crimetiles synth --out /app/demo/incidents.csv \
+ && /venv/bin/crimetiles build /app/demo/incidents.csv --out /app/demo/build --quiet
+
+FROM python:3.11-slim
+RUN useradd --system --uid 10001 --home-dir /app crimetiles
+WORKDIR /app
+COPY --from=build /venv /venv
+COPY --from=build --chown=crimetiles /app /app
+USER crimetiles
+ENV CRIMETILES_BUILD_DIR=/app/demo/build \
+    CRIMETILES_CACHE_BYTES=67108864 \
+    CRIMETILES_MAX_AGE=3600 \
+    CRIMETILES_CORS_ORIGINS=* \
+    PATH=/venv/bin:$PATH
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
+  CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+CMD ["gunicorn", "--workers", "2", "--threads", "4", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "server.wsgi:app"]
