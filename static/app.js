@@ -197,7 +197,7 @@ async function main() {
     document.getElementById('download-csv').href = `/downloads/${layer}.csv?year=${state.year}`;
     document.getElementById('download-geojson').href = `/downloads/${layer}.geojson?year=${state.year}`;
     document.getElementById('tilejson-url').textContent = new URL(`/tiles/${state.layer}.json`, window.location.origin).href;
-    document.getElementById('qgis-link').href = `/qgis/${state.layer}.qlr`;
+    for (const link of document.querySelectorAll('.qgis-link')) link.href = `/qgis/${state.layer}.qlr`;
   };
   const applyYear = () => {
     window.mapIdle = false;
@@ -252,6 +252,9 @@ async function main() {
   for (const year of years) yearSelect.add(new Option(year, year, false, year === state.year));
   yearSelect.addEventListener('change', () => { state.year = yearSelect.value; applyYear(); });
 
+  for (const code of document.querySelectorAll('.with-origin')) {
+    code.textContent = code.textContent.replaceAll('ORIGIN', window.location.origin);
+  }
   const about = document.getElementById('about');
   const aboutButton = document.getElementById('about-button');
   const toggleAbout = (open) => { about.hidden = !open; aboutButton.setAttribute('aria-expanded', String(open)); };

@@ -122,3 +122,19 @@ def test_embed_without_legend_or_interaction(page, live_url):
     assert page.evaluate("() => window.crimetiles.map.getZoom()") == pytest.approx(11)
     assert page.evaluate("() => window.crimetiles.map.dragPan.isEnabled()") is False
     assert page.evaluate(RENDERED_VALUES, "violent_per_sqmi")
+
+
+def test_about_panel_and_embed_snippet(page, live_url):
+    _open(page, f"{live_url}/?layer=tracts&year=2015")
+    page.click("#about-button")
+    about = page.locator("#about")
+    assert about.is_visible()
+    text = about.inner_text()
+    assert "where policing of violent incidents occurs" in text and "not its population" in text
+    assert "synthetic" in text
+    assert about.locator("#tilejson-url").inner_text() == f"{live_url}/tiles/tracts.json"
+    page.click("#about-close")
+    page.click("#embed-button")
+    snippet = page.locator("#embed-code").input_value()
+    assert snippet.startswith(f'<iframe src="{live_url}/embed?layer=tracts&year=2015#')
+    screenshot(page, "embed-dialog")
