@@ -1,4 +1,5 @@
 """Errors raised while reading or writing a build directory."""
+
 from __future__ import annotations
 
 

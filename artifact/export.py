@@ -3,10 +3,11 @@
 `year` selects what to export everywhere here: None = every year, an int = that year,
 `"all"` = only the all-years values (average per year).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Union
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from artifact.reader import Build
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
-YearSelection = Union[int, Literal["all"], None]
+YearSelection = int | Literal["all"] | None
 FORMATS = ("csv", "geojson")
 
 

@@ -1,4 +1,5 @@
 """The per-feature fields of every density layer, tile and export, with their meaning."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable

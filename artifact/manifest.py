@@ -3,6 +3,7 @@
 `precompute` writes it, `server` reads it; `docs/artifact.md` is the human-readable spec.
 Bump `SCHEMA_VERSION` on any change a reader of the previous version would misread.
 """
+
 from __future__ import annotations
 
 import json
@@ -131,9 +132,7 @@ class BuildManifest:
     def from_dict(cls, raw: dict[str, Any]) -> BuildManifest:
         version = raw.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise BuildError(
-                f"manifest schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); rebuild"
-            )
+            raise BuildError(f"manifest schema_version {version!r} is not supported (expected {SCHEMA_VERSION}); rebuild")
         return cls(
             schema_version=version,
             build_id=raw["build_id"],

@@ -3,6 +3,7 @@
 Both the pre-generated archive (`precompute`) and on-demand tiles (`server`) go through
 `LayerTiler.encode`, so a tile is the same bytes whichever path produced it.
 """
+
 from __future__ import annotations
 
 import math
@@ -87,7 +88,7 @@ class LayerTiler:
         )
         features = [
             {"geometry": geom, "properties": self._properties[i]}
-            for geom, i in zip(in_tile, hits)
+            for geom, i in zip(in_tile, hits, strict=True)
             if not geom.is_empty and geom.geom_type in ("Polygon", "MultiPolygon")
         ]
         if not features:

@@ -1,4 +1,5 @@
 """Reading a build directory: the manifest, its density layers and its tile archives."""
+
 from __future__ import annotations
 
 import sqlite3

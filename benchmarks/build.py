@@ -3,9 +3,11 @@
 Usage: python benchmarks/build.py [--runs 3]
 Prints one line per run and the median; paste the figures with the machine into RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import subprocess
@@ -38,7 +40,9 @@ def main() -> None:
         incidents = Path(scratch) / "incidents.csv"
         synth_s = timed([*CRIMETILES, "synth", "--out", str(incidents)])
         rows = sum(1 for _ in incidents.open()) - 1
-        print(f"machine: {platform.node()}, {cpu_model()}, {len(__import__('os').sched_getaffinity(0))} cores, Python {platform.python_version()}")
+        print(
+            f"machine: {platform.node()}, {cpu_model()}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}"
+        )
         print(f"synth: {rows} incidents in {synth_s:.2f} s")
         builds = []
         for run in range(args.runs):
@@ -46,7 +50,10 @@ def main() -> None:
             builds.append(seconds)
             print(f"build run {run + 1}: {seconds:.2f} s")
         tiles = sum(1 for _ in (Path(scratch) / "build" / "tiles").iterdir())
-        print(f"build median: {statistics.median(builds):.2f} s (3 boundary layers, hex 6-9, 5 years, {tiles} MBTiles archives z0-14)")
+        print(
+            f"build median: {statistics.median(builds):.2f} s "
+            f"(3 boundary layers, hex 6-9, 5 years, {tiles} MBTiles archives z0-14)"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ runs wrk from Debian's packages against:
           each request encodes its tile.
 Prints requests per second and p50/p99 latency per scenario; record them in RESULTS.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,10 +68,25 @@ def tile_paths(zooms: range) -> list[str]:
 
 
 def start_gunicorn(build_dir: Path, port: int, cache_bytes: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CRIMETILES_BUILD_DIR": str(build_dir), "CRIMETILES_RELOAD_INTERVAL": "0",
-           "CRIMETILES_CACHE_BYTES": str(cache_bytes)}
+    env = {
+        **os.environ,
+        "CRIMETILES_BUILD_DIR": str(build_dir),
+        "CRIMETILES_RELOAD_INTERVAL": "0",
+        "CRIMETILES_CACHE_BYTES": str(cache_bytes),
+    }
     process = subprocess.Popen(
-        [GUNICORN, "--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "server.wsgi:app"],
+        [
+            GUNICORN,
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "server.wsgi:app",
+        ],
         env=env,
     )
     deadline = time.monotonic() + 60
@@ -89,9 +105,23 @@ def run_wrk(port: int, paths: list[str], duration: int, connections: int, scratc
     script.write_text(WALK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
     threads = 2
     output = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-H", "Accept-Encoding: gzip",
-         "-s", str(script), f"http://127.0.0.1:{port}", "--", str(threads)],
-        check=True, capture_output=True, text=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            "Accept-Encoding: gzip",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(threads),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     return {
         "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
@@ -108,7 +138,9 @@ def _latency_ms(output: str, percentile: str) -> float:
 
 
 def build(incidents: Path, out: Path, archive_maxzoom: int) -> None:
-    subprocess.run([*CRIMETILES, "build", str(incidents), "-o", str(out), "-q", "--archive-maxzoom", str(archive_maxzoom)], check=True)
+    subprocess.run(
+        [*CRIMETILES, "build", str(incidents), "-o", str(out), "-q", "--archive-maxzoom", str(archive_maxzoom)], check=True
+    )
 
 
 def measure(name: str, build_dir: Path, paths: list[str], cache_bytes: int, args: argparse.Namespace, scratch: Path) -> None:
@@ -119,8 +151,10 @@ def measure(name: str, build_dir: Path, paths: list[str], cache_bytes: int, args
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    print(f"{name}: {result['requests_per_s']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
-          f"({result['requests']} requests, {len(paths)} distinct tiles, {'no errors' if not result['errors'] else 'ERRORS'})")
+    print(
+        f"{name}: {result['requests_per_s']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
+        f"({result['requests']} requests, {len(paths)} distinct tiles, {'no errors' if not result['errors'] else 'ERRORS'})"
+    )
 
 
 def main() -> None:
@@ -136,7 +170,10 @@ def main() -> None:
         subprocess.run([*CRIMETILES, "synth", "-o", str(incidents)], check=True, capture_output=True)
         build(incidents, scratch / "archived", 14)
         build(incidents, scratch / "unarchived", -1)
-        print(f"machine: {os.cpu_count()} cores, {_cpu_model()}; gunicorn 2 workers x 4 threads; wrk 2 threads, {args.connections} connections, {args.duration} s")
+        print(
+            f"machine: {os.cpu_count()} cores, {_cpu_model()}; gunicorn 2 workers x 4 threads; "
+            f"wrk 2 threads, {args.connections} connections, {args.duration} s"
+        )
         every_tile = tile_paths(range(10, 17))
         hot = [path for path in every_tile if int(path.split("/")[3]) <= 14][::10]
         measure("cached (archive z0-14)", scratch / "archived", hot, 64 << 20, args, scratch)

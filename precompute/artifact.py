@@ -1,4 +1,5 @@
 """Writing the build directory (the contract with the server, see docs/artifact.md), atomically."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,11 +1,12 @@
 """`crimetiles build`: incidents + boundaries -> density layers, tile archives and a manifest."""
+
 from __future__ import annotations
 
 import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,9 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input."""
     names = [spec.name for spec in options.boundaries]
     if len(set(names)) != len(names):
-        raise InputError(", ".join(str(spec.path) for spec in options.boundaries), f"boundary layer names repeat: {', '.join(names)}")
+        raise InputError(
+            ", ".join(str(spec.path) for spec in options.boundaries), f"boundary layer names repeat: {', '.join(names)}"
+        )
     classifier = load_classifier(options.classification) if options.classification else load_classifier()
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     say(f"reading {len(options.incidents)} incident file(s)")
@@ -124,7 +127,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
         frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution)
 
     report = build_report(sources, rows, classifier, years, layers, assignments, violent)
-    built_at = datetime.now(timezone.utc)
+    built_at = datetime.now(UTC)
     inputs = _input_files(options)
     manifest = _manifest(options, layers, frames, years, built_at, inputs)
     with atomic_build_dir(options.out) as staging:
@@ -147,12 +150,16 @@ def locate(sources: Sequence[Incidents], layers: Sequence[BoundaryLayer]) -> dic
         lon, lat = source.rows["lon"].to_numpy(), source.rows["lat"].to_numpy()
         found = {layer.name: assign_points(layer.frame.geometry.to_numpy(), lon, lat) for layer in layers}
         outside = np.all([a < 0 for a in found.values()], axis=0) if layers else np.zeros(len(lon), dtype=bool)
-        source.reject(outside, Reason.OUTSIDE, source.rows["lat"].round(6).astype(str) + ", " + source.rows["lon"].round(6).astype(str))
+        source.reject(
+            outside, Reason.OUTSIDE, source.rows["lat"].round(6).astype(str) + ", " + source.rows["lon"].round(6).astype(str)
+        )
         per_source.append({name: a[~outside] for name, a in found.items()})
     return {layer.name: np.concatenate([found[layer.name] for found in per_source]) for layer in layers}
 
 
-def hex_density(study_area: shapely.Geometry, violent_rows: pd.DataFrame, years: Sequence[int], resolution: int) -> gpd.GeoDataFrame:
+def hex_density(
+    study_area: shapely.Geometry, violent_rows: pd.DataFrame, years: Sequence[int], resolution: int
+) -> gpd.GeoDataFrame:
     """The density layer of H3 cells at `resolution` covering the study area."""
     lon, lat = violent_rows["lon"].to_numpy(), violent_rows["lat"].to_numpy()
     cells = cells_covering(study_area, lon, lat, resolution)
@@ -194,13 +201,20 @@ def _manifest(
     }
     tilesets = {
         layer.name: Tileset(
-            layer.name, _title(layer.name), 0, options.maxzoom, (ZoomBand(layer.name, 0, options.maxzoom),),
-            density_layers[layer.name].class_breaks, None,
+            layer.name,
+            _title(layer.name),
+            0,
+            options.maxzoom,
+            (ZoomBand(layer.name, 0, options.maxzoom),),
+            density_layers[layer.name].class_breaks,
+            None,
         )
         for layer in layers
     }
     if options.hex_resolutions:
-        bands = tuple(ZoomBand(f"hex{b.resolution}", b.minzoom, b.maxzoom) for b in zoom_bands(options.hex_resolutions, options.maxzoom))
+        bands = tuple(
+            ZoomBand(f"hex{b.resolution}", b.minzoom, b.maxzoom) for b in zoom_bands(options.hex_resolutions, options.maxzoom)
+        )
         breaks = _breaks([frames[band.layer] for band in bands], years, options.classes)
         tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, breaks, None)
     bounds = _union_bounds([layer.bounds for layer in density_layers.values()])
@@ -220,7 +234,9 @@ def _manifest(
     )
 
 
-def _with_archives(manifest: BuildManifest, frames: dict[str, gpd.GeoDataFrame], staging: Path, options: BuildOptions) -> BuildManifest:
+def _with_archives(
+    manifest: BuildManifest, frames: dict[str, gpd.GeoDataFrame], staging: Path, options: BuildOptions
+) -> BuildManifest:
     """Pre-generate zooms 0..archive_maxzoom of every tileset into MBTiles files."""
     if options.archive_maxzoom < 0:
         return manifest

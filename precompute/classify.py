@@ -5,6 +5,7 @@ expression that must match the whole offense value, the first matching rule wins
 with `#` are comments. `precompute/data/offense_categories.csv` follows the Durham Neighborhood
 Compass definition of violent crime.
 """
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,9 @@ def load_classifier(path: Path | str = DEFAULT_RULES_PATH) -> Classifier:
         raise InputError(path, f"classification file lacks column(s) {', '.join(missing)}")
     if not (table["category"] == VIOLENT).any():
         raise InputError(path, f"classification file has no rule with category {VIOLENT!r}")
-    return Classifier(tuple(_rule(path, line, row) for line, row in enumerate(table[list(RULE_COLUMNS)].itertuples(index=False))), str(path))
+    return Classifier(
+        tuple(_rule(path, line, row) for line, row in enumerate(table[list(RULE_COLUMNS)].itertuples(index=False))), str(path)
+    )
 
 
 def _rule(path: Path | str, line: int, row: tuple[str, ...]) -> OffenseRule:

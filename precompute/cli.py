@@ -1,4 +1,5 @@
 """The `crimetiles` command: synth, build, export, inspect, serve, demo."""
+
 from __future__ import annotations
 
 import functools
@@ -80,7 +81,9 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     try:
         resolutions = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise click.BadParameter(f"{text!r}: expected comma-separated H3 resolutions, e.g. 6,7,8,9", param_hint="--hex-res") from None
+        raise click.BadParameter(
+            f"{text!r}: expected comma-separated H3 resolutions, e.g. 6,7,8,9", param_hint="--hex-res"
+        ) from None
     if any(not 0 <= r <= 15 for r in resolutions):
         raise click.BadParameter("H3 resolutions run from 0 to 15", param_hint="--hex-res")
     return resolutions
@@ -88,32 +91,96 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 
 @main.command()
 @click.argument("incidents", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              help="Build directory to write. Replaced atomically: a failed build leaves the previous one intact.")
-@click.option("--boundaries", "-b", multiple=True, default=DURHAM_BOUNDARIES, metavar="NAME=PATH",
-              help="A named polygon layer (any OGR format with a CRS). Repeat for several. "
-                   "Default: the bundled Durham block groups, tracts and neighborhoods.", show_default=False)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    help="Build directory to write. Replaced atomically: a failed build leaves the previous one intact.",
+)
+@click.option(
+    "--boundaries",
+    "-b",
+    multiple=True,
+    default=DURHAM_BOUNDARIES,
+    metavar="NAME=PATH",
+    help="A named polygon layer (any OGR format with a CRS). Repeat for several. "
+    "Default: the bundled Durham block groups, tracts and neighborhoods.",
+    show_default=False,
+)
 @click.option("--id-field", default="id", help="Boundary field holding the feature id.")
-@click.option("--name-field", default=None, help="Boundary field holding the display name. Default: `label`, else `name`, else the id.")
-@click.option("--lat-col", default=None, help="Incident column with latitude (with --lon-col). Default: a point geometry, else `geo_point_2d` (\"lat, lon\").")
+@click.option(
+    "--name-field", default=None, help="Boundary field holding the display name. Default: `label`, else `name`, else the id."
+)
+@click.option(
+    "--lat-col",
+    default=None,
+    help='Incident column with latitude (with --lon-col). Default: a point geometry, else `geo_point_2d` ("lat, lon").',
+)
 @click.option("--lon-col", default=None, help="Incident column with longitude (with --lat-col). Default: as for --lat-col.")
-@click.option("--date-col", default="date_rept", help="Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014).")
+@click.option(
+    "--date-col", default="date_rept", help="Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014)."
+)
 @click.option("--offense-col", default="ucr_code", help="Incident column matched against the classification patterns.")
-@click.option("--id-col", default="inci_id", help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none.")
-@click.option("--classification", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help=f"Offense rules CSV (pattern,category,offense). Default: the bundled Compass definition ({DEFAULT_RULES_PATH.name}).")
-@click.option("--hex-res", default=",".join(map(str, DEFAULT_RESOLUTIONS)),
-              help="H3 resolutions of the hex grid, comma-separated; '' for no hex grid. Resolution r is drawn at zooms 2r-4 and 2r-3.")
-@click.option("--years", default=None, metavar="FIRST-LAST", help="Keep only these years (others are rejected and reported). Default: every year in the data.")
-@click.option("--maxzoom", default=14, type=click.IntRange(0, 22), help="Data max zoom (TileJSON maxzoom): geometry is exact from here, clients overzoom beyond.")
-@click.option("--archive-maxzoom", default=14, type=click.IntRange(-1, 22), help="Pre-generate tiles from zoom 0 to this into MBTiles; -1 for none (the server encodes on demand).")
-@click.option("--classes", default=5, type=click.IntRange(2, 9), help="Legend classes above zero (quantiles over every feature and year of a layer).")
+@click.option(
+    "--id-col", default="inci_id", help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none."
+)
+@click.option(
+    "--classification",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Offense rules CSV (pattern,category,offense). Default: the bundled Compass definition ({DEFAULT_RULES_PATH.name}).",
+)
+@click.option(
+    "--hex-res",
+    default=",".join(map(str, DEFAULT_RESOLUTIONS)),
+    help="H3 resolutions of the hex grid, comma-separated; '' for no hex grid. Resolution r is drawn at zooms 2r-4 and 2r-3.",
+)
+@click.option(
+    "--years",
+    default=None,
+    metavar="FIRST-LAST",
+    help="Keep only these years (others are rejected and reported). Default: every year in the data.",
+)
+@click.option(
+    "--maxzoom",
+    default=14,
+    type=click.IntRange(0, 22),
+    help="Data max zoom (TileJSON maxzoom): geometry is exact from here, clients overzoom beyond.",
+)
+@click.option(
+    "--archive-maxzoom",
+    default=14,
+    type=click.IntRange(-1, 22),
+    help="Pre-generate tiles from zoom 0 to this into MBTiles; -1 for none (the server encodes on demand).",
+)
+@click.option(
+    "--classes",
+    default=5,
+    type=click.IntRange(2, 9),
+    help="Legend classes above zero (quantiles over every feature and year of a layer).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
-def build(incidents: tuple[Path, ...], out: Path, boundaries: tuple[str, ...], id_field: str, name_field: str | None,
-          lat_col: str | None, lon_col: str | None, date_col: str, offense_col: str, id_col: str,
-          classification: Path | None, hex_res: str, years: str | None, maxzoom: int, archive_maxzoom: int,
-          classes: int, quiet: bool) -> None:
+def build(
+    incidents: tuple[Path, ...],
+    out: Path,
+    boundaries: tuple[str, ...],
+    id_field: str,
+    name_field: str | None,
+    lat_col: str | None,
+    lon_col: str | None,
+    date_col: str,
+    offense_col: str,
+    id_col: str,
+    classification: Path | None,
+    hex_res: str,
+    years: str | None,
+    maxzoom: int,
+    archive_maxzoom: int,
+    classes: int,
+    quiet: bool,
+) -> None:
     """Count violent INCIDENTS per polygon, hex cell and year into a build directory
     (density layers, tile archives, manifest, reject report; see docs/artifact.md).
 
@@ -150,8 +217,13 @@ def build(incidents: tuple[Path, ...], out: Path, boundaries: tuple[str, ...], i
 
 
 @main.command()
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=DEMO_DIR / "incidents.csv",
-              help="CSV file to write (Durham Police export layout).")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEMO_DIR / "incidents.csv",
+    help="CSV file to write (Durham Police export layout).",
+)
 @click.option("--seed", default=2016, help="Random seed; the same seed gives the same file byte for byte.")
 @click.option("--non-violent-ratio", default=1.8, type=click.FloatRange(0), help="Non-violent incidents per violent one.")
 @clear_errors
@@ -172,10 +244,19 @@ def synth(out: Path, seed: int, non_violent_ratio: float) -> None:
 @main.command()
 @click.argument("build_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--layer", "-l", required=True, help="Density layer name (see the manifest), e.g. blockgroups, hex8.")
-@click.option("--format", "-f", "fmt", type=click.Choice(["csv", "geojson"]), default="csv",
-              help="csv: long table layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi (year `all` = average per year); geojson: polygons with every field.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["csv", "geojson"]),
+    default="csv",
+    help="csv: long table layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi (year `all` = average per year); "
+    "geojson: polygons with every field.",
+)
 @click.option("--year", default=None, help="Only this year (or `all`). Default: every year.")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write. Default: standard output.")
+@click.option(
+    "--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None, help="File to write. Default: standard output."
+)
 @clear_errors
 def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | None) -> None:
     """Write a density layer of BUILD_DIR for download or analysis."""
@@ -223,8 +304,13 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
 
 
 @main.command()
-@click.option("--dir", "demo_dir", type=click.Path(file_okay=False, path_type=Path), default=DEMO_DIR,
-              help="Where to write the demo incidents (incidents.csv) and build (build/).")
+@click.option(
+    "--dir",
+    "demo_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEMO_DIR,
+    help="Where to write the demo incidents (incidents.csv) and build (build/).",
+)
 @click.option("--host", default="127.0.0.1", help="Interface to serve on.")
 @click.option("--port", default=8000, type=click.IntRange(1, 65535), help="Port to serve on.")
 @click.option("--rebuild", is_flag=True, help="Regenerate the incidents and rebuild even if a demo build exists.")
@@ -237,6 +323,7 @@ def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool
     if rebuild or not (build_dir / "manifest.json").is_file():
         ctx.invoke(build, incidents=(incidents,), out=build_dir)
     serve.main([str(build_dir), "--host", host, "--port", str(port)], prog_name="crimetiles serve")
+
 
 main.add_command(serve)
 

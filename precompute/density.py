@@ -1,4 +1,5 @@
 """Counts, areas and densities per polygon and year: pure functions on arrays and frames."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

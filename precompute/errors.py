@@ -1,4 +1,5 @@
 """Errors of the precompute pipeline. The CLI prints them as one line, never a traceback."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """H3 hex cells as polygons: the grid that covers the study area at several resolutions."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ def zoom_bands(resolutions: Sequence[int], maxzoom: int) -> tuple[HexBand, ...]:
     starts = [0] + [max(2 * r - 4, 1) for r in ordered[1:]]
     starts = [max(start, starts[i - 1] + 1) if i else start for i, start in enumerate(starts)]
     ends = [start - 1 for start in starts[1:]] + [max(maxzoom, starts[-1])]
-    return tuple(HexBand(r, start, end) for r, start, end in zip(ordered, starts, ends))
+    return tuple(HexBand(r, start, end) for r, start, end in zip(ordered, starts, ends, strict=True))
 
 
 def cells_covering(area: shapely.Geometry, lon: np.ndarray, lat: np.ndarray, resolution: int) -> list[str]:
@@ -43,10 +44,12 @@ def cells_covering(area: shapely.Geometry, lon: np.ndarray, lat: np.ndarray, res
 
 def point_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> list[str]:
     """The cell of each point (every point lies in exactly one cell)."""
-    return [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon.tolist(), lat.tolist())]
+    return [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
 
 
 def cell_polygons(cells: Sequence[str]) -> gpd.GeoDataFrame:
     """Cells as a polygon layer with `id` = `name` = the cell index, EPSG:4326."""
     rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(cell)] for cell in cells]
-    return gpd.GeoDataFrame({ID: list(cells), NAME: list(cells)}, geometry=[shapely.Polygon(ring) for ring in rings], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {ID: list(cells), NAME: list(cells)}, geometry=[shapely.Polygon(ring) for ring in rings], crs="EPSG:4326"
+    )

@@ -4,6 +4,7 @@ Incidents: CSV, GeoJSON, GeoPackage, Shapefile (any OGR format) or (Geo)Parquet.
 from `--lat-col/--lon-col`, else a point geometry, else the Durham `geo_point_2d` ("lat, lon").
 Boundaries: any OGR polygon layer with a declared CRS, reprojected to EPSG:4326.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -230,7 +231,9 @@ def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str
     if frame.crs is None:
         raise InputError(path, "boundary file has no CRS; declare one (e.g. a .prj file or GeoJSON)")
     if id_field not in frame.columns:
-        raise InputError(path, f"no id field {id_field!r} (fields: {', '.join(c for c in frame.columns if c != 'geometry')}); pass --id-field")
+        raise InputError(
+            path, f"no id field {id_field!r} (fields: {', '.join(c for c in frame.columns if c != 'geometry')}); pass --id-field"
+        )
     name_field = name_field or next((f for f in ("label", "name") if f in frame.columns), id_field)
     if name_field not in frame.columns:
         raise InputError(path, f"no name field {name_field!r}")

@@ -1,4 +1,5 @@
 """The input report: every row accounted for (read = used + rejected), categories, unknown offenses."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -6,6 +6,7 @@ hotspots inside their block group, in the part of it that no other block group o
 the build assigns each to its own block group. Non-violent incidents (property, drugs, other) are
 added so that classification matters. The output follows the Durham Police open-data export.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,9 +25,29 @@ DURHAM_COUNTS = DURHAM_DATA_DIR / "violent_counts_blockgroup.csv"
 DEFAULT_SEED = 2016
 
 COLUMNS = [
-    "inci_id", "date_rept", "date_occu", "date_fnd", "hour_rept", "hour_occu", "hour_fnd", "dow1", "dow2",
-    "yearstamp", "monthstamp", "ucr_code", "ucr_type_o", "chrgdesc", "reportedas", "csstatus", "csstatusdt",
-    "big_zone", "dist", "addtime", "reviewdate", "strdate", "geo_point_2d",
+    "inci_id",
+    "date_rept",
+    "date_occu",
+    "date_fnd",
+    "hour_rept",
+    "hour_occu",
+    "hour_fnd",
+    "dow1",
+    "dow2",
+    "yearstamp",
+    "monthstamp",
+    "ucr_code",
+    "ucr_type_o",
+    "chrgdesc",
+    "reportedas",
+    "csstatus",
+    "csstatusdt",
+    "big_zone",
+    "dist",
+    "addtime",
+    "reviewdate",
+    "strdate",
+    "geo_point_2d",
 ]
 
 
@@ -153,10 +174,12 @@ def generate_incidents(
     """
     rng = np.random.default_rng(seed)
     by_id = blockgroups.set_index("id")
-    regions = dict(zip(by_id.index, exclusive_regions(by_id.reset_index())))
+    regions = dict(zip(by_id.index, exclusive_regions(by_id.reset_index()), strict=True))
     years = list(published_counts.columns)
     weights = published_counts.sum(axis=1).to_numpy() + 2.0
-    non_violent = {year: rng.multinomial(round(non_violent_ratio * published_counts[year].sum()), weights / weights.sum()) for year in years}
+    non_violent = {
+        year: rng.multinomial(round(non_violent_ratio * published_counts[year].sum()), weights / weights.sum()) for year in years
+    }
     parts = []
     for position, (geoid, violent_counts) in enumerate(published_counts.iterrows()):
         for year in years:

@@ -1,4 +1,5 @@
 """The tile archive: pre-generated, gzip-compressed MVT tiles in an MBTiles file."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """`create_app(config)`: the Flask application factory. Nothing is created at import time."""
+
 from __future__ import annotations
 
 import logging

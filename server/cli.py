@@ -1,4 +1,5 @@
 """`crimetiles serve`: the development server (use gunicorn in production, see README)."""
+
 from __future__ import annotations
 
 import signal
@@ -13,13 +14,46 @@ from server.config import ServerConfig
 @click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path), envvar="CRIMETILES_BUILD_DIR")
 @click.option("--host", default=None, help="Interface to listen on. Default: 127.0.0.1 (env CRIMETILES_HOST).")
 @click.option("--port", default=None, type=int, help="Port. Default: 8000 (env CRIMETILES_PORT).")
-@click.option("--cache-bytes", default=None, type=int, help="Bound of the on-demand tile cache in bytes. Default: 64 MiB (env CRIMETILES_CACHE_BYTES).")
-@click.option("--max-age", default=None, type=int, help="Cache-Control max-age of tiles, TileJSON and styles, seconds. Default: 3600 (env CRIMETILES_MAX_AGE).")
-@click.option("--cors-origins", default=None, help="'*' or comma-separated origins allowed to fetch tiles. Default: * (env CRIMETILES_CORS_ORIGINS).")
-@click.option("--public-url", default=None, help="Base URL clients see behind a proxy, e.g. https://maps.example.org. Default: the request's own (env CRIMETILES_PUBLIC_URL).")
-@click.option("--frame-ancestors", default=None, help="Origins allowed to embed /embed in an iframe. Default: * (env CRIMETILES_FRAME_ANCESTORS).")
-@click.option("--basemap-url", default=None, help="Optional basemap for the page: a MapLibre style URL or XYZ raster template. Default: none (env CRIMETILES_BASEMAP_URL).")
-@click.option("--reload-interval", default=None, type=float, help="Seconds between checks for a new build in BUILD_DIR; 0 disables. Default: 2 (env CRIMETILES_RELOAD_INTERVAL).")
+@click.option(
+    "--cache-bytes",
+    default=None,
+    type=int,
+    help="Bound of the on-demand tile cache in bytes. Default: 64 MiB (env CRIMETILES_CACHE_BYTES).",
+)
+@click.option(
+    "--max-age",
+    default=None,
+    type=int,
+    help="Cache-Control max-age of tiles, TileJSON and styles, seconds. Default: 3600 (env CRIMETILES_MAX_AGE).",
+)
+@click.option(
+    "--cors-origins",
+    default=None,
+    help="'*' or comma-separated origins allowed to fetch tiles. Default: * (env CRIMETILES_CORS_ORIGINS).",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    help="Base URL clients see behind a proxy, e.g. https://maps.example.org. "
+    "Default: the request's own (env CRIMETILES_PUBLIC_URL).",
+)
+@click.option(
+    "--frame-ancestors",
+    default=None,
+    help="Origins allowed to embed /embed in an iframe. Default: * (env CRIMETILES_FRAME_ANCESTORS).",
+)
+@click.option(
+    "--basemap-url",
+    default=None,
+    help="Optional basemap for the page: a MapLibre style URL or XYZ raster template. "
+    "Default: none (env CRIMETILES_BASEMAP_URL).",
+)
+@click.option(
+    "--reload-interval",
+    default=None,
+    type=float,
+    help="Seconds between checks for a new build in BUILD_DIR; 0 disables. Default: 2 (env CRIMETILES_RELOAD_INTERVAL).",
+)
 def serve(build_dir: Path, **options: object) -> None:
     """Serve BUILD_DIR: vector tiles, TileJSON, styles, downloads and the map page.
 

@@ -1,4 +1,5 @@
 """Server configuration: one typed object, from environment variables and CLI flags."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Server errors and the one table that maps them to HTTP status codes."""
+
 from __future__ import annotations
 
 

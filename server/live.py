@@ -1,4 +1,5 @@
 """The build being served, swapped atomically when a new build appears (file watch or SIGHUP)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Prometheus text metrics: requests by status, tile latency histogram, cache counters."""
+
 from __future__ import annotations
 
 import threading
@@ -35,7 +36,10 @@ class Metrics:
                 f'crimetiles_build_info{{build_id="{build_id}"}} 1',
                 "# HELP crimetiles_http_requests_total HTTP requests by status code.",
                 "# TYPE crimetiles_http_requests_total counter",
-                *(f'crimetiles_http_requests_total{{status="{status}"}} {count}' for status, count in sorted(self.requests.items())),
+                *(
+                    f'crimetiles_http_requests_total{{status="{status}"}} {count}'
+                    for status, count in sorted(self.requests.items())
+                ),
                 "# HELP crimetiles_tile_cache_hits_total On-demand tiles served from the cache.",
                 "# TYPE crimetiles_tile_cache_hits_total counter",
                 f"crimetiles_tile_cache_hits_total {stats.cache_hits}",
@@ -52,7 +56,7 @@ class Metrics:
                 "# TYPE crimetiles_tile_request_seconds histogram",
             ]
             cumulative = 0
-            for bound, count in zip(LATENCY_BUCKETS, self.tile_buckets):
+            for bound, count in zip(LATENCY_BUCKETS, self.tile_buckets[:-1], strict=True):
                 cumulative += count
                 lines.append(f'crimetiles_tile_request_seconds_bucket{{le="{bound}"}} {cumulative}')
             lines += [

@@ -1,4 +1,5 @@
 """The OpenAPI 3.1 description of the HTTP API, served at /openapi.json."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,18 +48,28 @@ def openapi_document(base_url: str) -> dict[str, Any]:
             ),
             "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
-            "/styles/{tileset}.json": _get("MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [tileset]),
+            "/styles/{tileset}.json": _get(
+                "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [tileset]
+            ),
             "/downloads/{layer}.{format}": _get(
                 "A density layer as CSV (long table) or GeoJSON",
                 {"200": {"description": "The file"}, "400": _ERROR, "404": _ERROR},
                 [
                     _path_param("layer", "Density layer, e.g. blockgroups, hex8"),
                     _path_param("format", "csv or geojson", {"type": "string", "enum": ["csv", "geojson"]}),
-                    {"name": "year", "in": "query", "required": False, "description": "A year of the build, or all", "schema": {"type": "string"}},
+                    {
+                        "name": "year",
+                        "in": "query",
+                        "required": False,
+                        "description": "A year of the build, or all",
+                        "schema": {"type": "string"},
+                    },
                 ],
             ),
             "/healthz": _get("Build loaded and its id", {"200": _json_ok("Health")}),
-            "/metrics": _get("Prometheus metrics", {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}),
+            "/metrics": _get(
+                "Prometheus metrics", {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}
+            ),
             "/openapi.json": _get("This document", {"200": _json_ok("OpenAPI")}),
         },
         "components": {

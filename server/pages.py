@@ -4,6 +4,7 @@ Pages get a strict Content-Security-Policy: scripts, styles and workers only fro
 (the vendored MapLibre CSP build needs nothing else), images and data only from here and the
 configured basemap. `/embed` may be framed by `frame_ancestors`; `/` only by this origin.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -85,8 +86,9 @@ def qgis_layer_definition(tileset: str) -> Response:
         raise UnknownResource(f"no tileset {tileset!r} (tilesets: {', '.join(live.manifest.tilesets)})")
     spec = live.manifest.tilesets[tileset]
     base = (_config().public_url or request.url_root).rstrip("/")
-    response = Response(qlr(tileset, f"Violent crimes per sq mi: {spec.title}", base, spec.minzoom, spec.maxzoom),
-                        mimetype="application/xml")
+    response = Response(
+        qlr(tileset, f"Violent crimes per sq mi: {spec.title}", base, spec.minzoom, spec.maxzoom), mimetype="application/xml"
+    )
     response.headers["Content-Disposition"] = f'attachment; filename="crimetiles-{tileset}.qlr"'
     return response
 
@@ -107,12 +109,14 @@ def qlr(tileset: str, title: str, base_url: str, minzoom: int, maxzoom: int) -> 
 <qlr>
   <layer-tree-group expanded="1" checked="Qt::Checked" name="">
     <customproperties/>
-    <layer-tree-layer expanded="1" checked="Qt::Checked" id={quoteattr(layer_id)} name={quoteattr(title)} providerKey="" source={quoteattr(source)}>
+    <layer-tree-layer expanded="1" checked="Qt::Checked" id={quoteattr(layer_id)} name={quoteattr(title)}
+                      providerKey="" source={quoteattr(source)}>
       <customproperties/>
     </layer-tree-layer>
   </layer-tree-group>
   <maplayers>
-    <maplayer type="vector-tile" hasScaleBasedVisibilityFlag="0" minScale="1e+08" maxScale="0" styleCategories="AllStyleCategories">
+    <maplayer type="vector-tile" hasScaleBasedVisibilityFlag="0" minScale="1e+08" maxScale="0"
+              styleCategories="AllStyleCategories">
       <id>{escape(layer_id)}</id>
       <datasource>{escape(source)}</datasource>
       <layername>{escape(title)}</layername>

@@ -1,4 +1,5 @@
 """The HTTP layer: parse, call the core, set headers. Every route is a few lines."""
+
 from __future__ import annotations
 
 import gzip
@@ -87,11 +88,21 @@ def catalog() -> Response:
             "build_id": tiles.build_id,
             "years": list(tiles.manifest.years),
             "tilesets": [
-                {"name": name, "title": spec.title, "tilejson": f"{base}/tiles/{name}.json", "style": f"{base}/styles/{name}.json"}
+                {
+                    "name": name,
+                    "title": spec.title,
+                    "tilejson": f"{base}/tiles/{name}.json",
+                    "style": f"{base}/styles/{name}.json",
+                }
                 for name, spec in tiles.manifest.tilesets.items()
             ],
             "downloads": [
-                {"layer": name, "title": layer.title, "csv": f"{base}/downloads/{name}.csv", "geojson": f"{base}/downloads/{name}.geojson"}
+                {
+                    "layer": name,
+                    "title": layer.title,
+                    "csv": f"{base}/downloads/{name}.csv",
+                    "geojson": f"{base}/downloads/{name}.geojson",
+                }
                 for name, layer in tiles.manifest.layers.items()
             ],
         },
@@ -130,7 +141,9 @@ def download(layer: str, fmt: str) -> Response:
 @bp.get("/healthz")
 def healthz() -> Response:
     tiles = service()
-    return jsonify({"status": "ok", "build_id": tiles.build_id, "built_at": tiles.manifest.built_at, "generator": tiles.manifest.generator})
+    return jsonify(
+        {"status": "ok", "build_id": tiles.build_id, "built_at": tiles.manifest.built_at, "generator": tiles.manifest.generator}
+    )
 
 
 @bp.get("/metrics")

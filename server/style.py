@@ -1,4 +1,5 @@
 """MapLibre style (spec v8) and legend for a tileset: pure functions of the manifest."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,7 +34,7 @@ def fill_color(breaks: tuple[float, ...], field: str = DENSITY) -> list[Any]:
     """A `step` expression: 0 grey, then one colour per class (lower bounds inclusive)."""
     colors = class_colors(breaks)
     expression: list[Any] = ["step", ["to-number", ["get", field], 0], ZERO_COLOR, ABOVE_ZERO, colors[0]]
-    for bound, color in zip(breaks, colors[1:]):
+    for bound, color in zip(breaks, colors[1:], strict=True):
         expression += [bound, color]
     return expression
 

@@ -1,4 +1,5 @@
 """TileJSON 3.0.0 for a tileset: a pure function of the manifest and the public base URL."""
+
 from __future__ import annotations
 
 from dataclasses import asdict

@@ -3,6 +3,7 @@
 Everything a request needs is loaded into memory when the service is created, so a build
 directory replaced on disk afterwards cannot break requests in flight.
 """
+
 from __future__ import annotations
 
 import gzip

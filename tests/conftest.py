@@ -1,4 +1,5 @@
 """Shared fixtures: the Durham demo incidents and build, made once per test session."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """Documentation is tested: the README's commands are the ones CI and users run."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """A real headless Chromium (Debian's) driven by Playwright, against a real server on loopback."""
+
 from __future__ import annotations
 
 import os

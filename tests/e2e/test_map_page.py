@@ -1,4 +1,5 @@
 """The resident's page, the embed page in an iframe, in a real browser."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """The build directory is replaced atomically: a failure at any point leaves the previous build."""
+
 from __future__ import annotations
 
 import pytest

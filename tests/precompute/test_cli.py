@@ -1,4 +1,5 @@
 """The `crimetiles` command as a user runs it: real processes, real files."""
+
 from __future__ import annotations
 
 import csv
@@ -42,11 +43,20 @@ def test_export_long_csv(durham_build):
 
 def test_export_geojson_one_year(durham_build, tmp_path):
     out = tmp_path / "bg.geojson"
-    result = CliRunner().invoke(main, ["export", str(durham_build), "-l", "blockgroups", "-f", "geojson", "--year", "2014", "-o", str(out)])
+    result = CliRunner().invoke(
+        main, ["export", str(durham_build), "-l", "blockgroups", "-f", "geojson", "--year", "2014", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     collection = json.loads(out.read_text())
     assert len(collection["features"]) == 153
-    assert set(collection["features"][0]["properties"]) == {"id", "name", "year", "area_sqmi", "violent_count", "violent_per_sqmi"}
+    assert set(collection["features"][0]["properties"]) == {
+        "id",
+        "name",
+        "year",
+        "area_sqmi",
+        "violent_count",
+        "violent_per_sqmi",
+    }
 
 
 def test_export_unknown_layer_is_a_clear_error(durham_build):
@@ -68,7 +78,10 @@ def _staging_dirs(parent: Path) -> list[Path]:
 
 def test_ctrl_c_mid_build_leaves_previous_build_intact(durham_build, durham_incidents, tmp_path):
     out = tmp_path / "build"
-    subprocess.run([*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--hex-res", "", "--archive-maxzoom", "-1"], check=True)
+    subprocess.run(
+        [*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--hex-res", "", "--archive-maxzoom", "-1"],
+        check=True,
+    )
     manifest_before = (out / "manifest.json").read_text()
     process = subprocess.Popen([*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--archive-maxzoom", "16"])
     deadline = time.monotonic() + 60

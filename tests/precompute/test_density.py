@@ -1,4 +1,5 @@
 """Density math on hand-made polygons whose areas and counts are known."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -24,7 +25,9 @@ TO_LONLAT = Transformer.from_crs("+proj=laea +lat_0=36 +lon_0=-78.9 +datum=WGS84
 def square_miles(x0: float, y0: float, side_mi: float) -> shapely.Polygon:
     """A square of `side_mi` miles with its south-west corner `x0, y0` miles from Durham, in lon/lat."""
     square = box(x0 * MILE_M, y0 * MILE_M, (x0 + side_mi) * MILE_M, (y0 + side_mi) * MILE_M)
-    return shapely.transform(shapely.segmentize(square, 50.0), lambda xy: np.column_stack(TO_LONLAT.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        shapely.segmentize(square, 50.0), lambda xy: np.column_stack(TO_LONLAT.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 @pytest.fixture
@@ -69,8 +72,16 @@ def test_density_frame_hand_computed(squares):
     counts = np.array([[3, 1], [0, 0], [8, 4]])
     frame = density_frame(squares, counts, [2012, 2013])
     assert list(frame.columns) == [
-        "id", "name", "area_sqmi", "violent_count", "violent_per_sqmi",
-        "violent_count_2012", "violent_per_sqmi_2012", "violent_count_2013", "violent_per_sqmi_2013", "geometry",
+        "id",
+        "name",
+        "area_sqmi",
+        "violent_count",
+        "violent_per_sqmi",
+        "violent_count_2012",
+        "violent_per_sqmi_2012",
+        "violent_count_2013",
+        "violent_per_sqmi_2013",
+        "geometry",
     ]
     a, b, c = frame.to_dict("records")
     assert a["violent_count"] == 4 and a["violent_count_2012"] == 3

@@ -1,4 +1,5 @@
 """The demo build reproduces the Durham Neighborhood Compass's published table (2012-2016)."""
+
 from __future__ import annotations
 
 import json
@@ -69,7 +70,9 @@ def test_manifest_describes_layers_and_tilesets(durham_build):
     assert manifest["years"] == YEARS
     assert set(manifest["layers"]) == {"blockgroups", "tracts", "neighborhoods", "hex6", "hex7", "hex8", "hex9"}
     assert {name: spec["feature_count"] for name, spec in manifest["layers"].items() if spec["kind"] == "boundary"} == {
-        "blockgroups": 153, "tracts": 60, "neighborhoods": 237,
+        "blockgroups": 153,
+        "tracts": 60,
+        "neighborhoods": 237,
     }
     hex_bands = [(b["layer"], b["minzoom"], b["maxzoom"]) for b in manifest["tilesets"]["hex"]["bands"]]
     assert hex_bands == [("hex6", 0, 9), ("hex7", 10, 11), ("hex8", 12, 13), ("hex9", 14, 14)]

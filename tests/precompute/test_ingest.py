@@ -1,4 +1,5 @@
 """Bad input: every rejected row reported with its reason; unusable files give one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,12 @@ def bad_rows_csv(tmp_path):
 
 def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_square):
     options = BuildOptions(
-        incidents=(bad_rows_csv,), boundaries=(BoundarySpec("square", unit_square),), out=tmp_path / "build",
-        hex_resolutions=(), archive_maxzoom=-1, progress=False,
+        incidents=(bad_rows_csv,),
+        boundaries=(BoundarySpec("square", unit_square),),
+        out=tmp_path / "build",
+        hex_resolutions=(),
+        archive_maxzoom=-1,
+        progress=False,
     )
     report = run_build(options).report
     (summary,) = report["inputs"]
@@ -62,7 +67,7 @@ def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_
     assert summary["rejected_by_reason"] == expected_reasons
     rejects = pd.read_csv(tmp_path / "build" / "rejects.csv", dtype=str, keep_default_na=False)
     assert list(rejects.columns) == ["source", "row", "reason", "detail", "incident_id"]
-    by_row = dict(zip(rejects["row"].astype(int), rejects["reason"]))
+    by_row = dict(zip(rejects["row"].astype(int), rejects["reason"], strict=True))
     assert by_row == {row: r for row, (*_, r) in enumerate(BAD_ROWS, start=1) if r}
     assert report["unknown_offenses"] == {"9999": 1, "": 1}
     assert report["categories"]["violent"]["simple assault"] == 1
@@ -105,9 +110,14 @@ def test_point_geometry_input(tmp_path, suffix):
 
 
 def test_missing_column_is_one_clear_error(tmp_path, bad_rows_csv, unit_square):
-    result = CliRunner().invoke(main, ["build", str(bad_rows_csv), "-b", f"sq={unit_square}", "--date-col", "occurred", "-o", str(tmp_path / "b")])
+    result = CliRunner().invoke(
+        main, ["build", str(bad_rows_csv), "-b", f"sq={unit_square}", "--date-col", "occurred", "-o", str(tmp_path / "b")]
+    )
     assert result.exit_code == 1
-    assert result.stderr.strip().splitlines()[-1] == f"Error: {bad_rows_csv}: missing column(s) occurred (columns: inci_id, date_rept, ucr_code, geo_point_2d)"
+    assert (
+        result.stderr.strip().splitlines()[-1]
+        == f"Error: {bad_rows_csv}: missing column(s) occurred (columns: inci_id, date_rept, ucr_code, geo_point_2d)"
+    )
     assert not (tmp_path / "b").exists()
 
 
@@ -144,8 +154,14 @@ def test_unknown_boundary_id_field(tmp_path, unit_square):
 
 
 def test_report_json_balances(tmp_path, bad_rows_csv, unit_square):
-    options = BuildOptions(incidents=(bad_rows_csv,), boundaries=(BoundarySpec("square", unit_square),),
-                           out=tmp_path / "build", hex_resolutions=(8,), archive_maxzoom=-1, progress=False)
+    options = BuildOptions(
+        incidents=(bad_rows_csv,),
+        boundaries=(BoundarySpec("square", unit_square),),
+        out=tmp_path / "build",
+        hex_resolutions=(8,),
+        archive_maxzoom=-1,
+        progress=False,
+    )
     run_build(options)
     report = json.loads((tmp_path / "build" / "report.json").read_text())
     for summary in report["inputs"]:

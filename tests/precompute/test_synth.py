@@ -1,4 +1,5 @@
 """The synthetic Durham incidents: real published totals, synthetic but plausible rows."""
+
 from __future__ import annotations
 
 import geopandas as gpd
@@ -23,7 +24,7 @@ def incidents(durham_incidents) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def located(incidents) -> gpd.GeoDataFrame:
-    lat, lon = zip(*(map(float, text.split(", ")) for text in incidents["geo_point_2d"]))
+    lat, lon = zip(*(map(float, text.split(", ")) for text in incidents["geo_point_2d"]), strict=True)
     points = gpd.GeoDataFrame(incidents, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
     points["category"] = load_classifier().classify(incidents["ucr_code"])["category"].to_numpy()
     return points
@@ -68,4 +69,6 @@ def test_same_seed_same_bytes_other_seed_other_points(tmp_path, durham_incidents
     write_incidents_csv(generate_durham_incidents(seed=2016), again)
     assert again.read_bytes() == durham_incidents.read_bytes()
     other = generate_durham_incidents(seed=7)
-    assert not np.array_equal(other["geo_point_2d"].to_numpy()[:100], pd.read_csv(durham_incidents, dtype=str)["geo_point_2d"].to_numpy()[:100])
+    assert not np.array_equal(
+        other["geo_point_2d"].to_numpy()[:100], pd.read_csv(durham_incidents, dtype=str)["geo_point_2d"].to_numpy()[:100]
+    )

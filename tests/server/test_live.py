@@ -1,5 +1,6 @@
 """The server under load: one encode per tile under a burst, a bounded cache, hot swap with no
 failed request, gunicorn, and no 500 for any path."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mapbox_vector_tile
-import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -92,7 +92,12 @@ def test_hot_swap_under_load_fails_no_request(durham_incidents, tmp_path):
     def hammer() -> None:
         with requests.Session() as session:
             while not stop.is_set():
-                for path in ("/tiles/tracts/10/287/402.mvt", "/tiles/tracts/13/2300/3216.mvt", "/tiles/tracts.json", "/styles/tracts.json"):
+                for path in (
+                    "/tiles/tracts/10/287/402.mvt",
+                    "/tiles/tracts/13/2300/3216.mvt",
+                    "/tiles/tracts.json",
+                    "/styles/tracts.json",
+                ):
                     statuses.append(session.get(base + path, timeout=10).status_code)
 
     workers = [threading.Thread(target=hammer) for _ in range(4)]
@@ -162,7 +167,9 @@ def test_gunicorn_serves_the_build_as_in_the_dockerfile(durham_build):
         tile = requests.get(base + "/tiles/tracts/12/1150/1608.mvt", timeout=10)
         assert tile.status_code == 200
         assert mapbox_vector_tile.decode(tile.content)["tracts"]["features"]
-        assert requests.get(base + "/tiles/tracts.json", timeout=10).json()["tiles"] == [f"{base}/tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"]
+        assert requests.get(base + "/tiles/tracts.json", timeout=10).json()["tiles"] == [
+            f"{base}/tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"
+        ]
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)

@@ -1,4 +1,5 @@
 """TileJSON, styles, catalog, downloads, health, metrics and OpenAPI."""
+
 from __future__ import annotations
 
 import csv
@@ -47,7 +48,13 @@ def test_style_draws_the_build_class_breaks(client, durham_build):
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     style = response.get_json()
     assert style["version"] == 8
-    assert style["sources"] == {"blockgroups": {"type": "vector", "url": "http://maps.test/tiles/blockgroups.json", "attribution": manifest["attribution"]}}
+    assert style["sources"] == {
+        "blockgroups": {
+            "type": "vector",
+            "url": "http://maps.test/tiles/blockgroups.json",
+            "attribution": manifest["attribution"],
+        }
+    }
     fill, line = style["layers"]
     assert (fill["id"], fill["type"], fill["source-layer"]) == ("blockgroups-fill", "fill", "blockgroups")
     assert line["type"] == "line"
@@ -97,7 +104,11 @@ def test_healthz_and_metrics(client, durham_build):
     text = client.get("/metrics").get_data(as_text=True)
     assert f'crimetiles_build_info{{build_id="{manifest["build_id"]}"}} 1' in text
     assert 'crimetiles_http_requests_total{status="400"}' in text
-    for name in ("crimetiles_tile_cache_hits_total", "crimetiles_tile_cache_misses_total", "crimetiles_tile_request_seconds_count"):
+    for name in (
+        "crimetiles_tile_cache_hits_total",
+        "crimetiles_tile_cache_misses_total",
+        "crimetiles_tile_request_seconds_count",
+    ):
         assert f"\n{name} " in text
 
 

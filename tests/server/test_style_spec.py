@@ -1,4 +1,5 @@
 """Every style the server makes passes MapLibre's own validator (gl-style-validate)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Tiles over Durham, fetched from a real server on loopback and decoded."""
+
 from __future__ import annotations
 
 import gzip
@@ -57,7 +58,9 @@ def test_hex_tileset_switches_resolution_with_zoom(live_url, blockgroups):
     resolutions = {}
     for zoom in (9, 10, 12, 14):
         tile = _tile_for(blockgroups, zoom)
-        decoded = mapbox_vector_tile.decode(requests.get(f"{live_url}/tiles/hex/{zoom}/{tile.x}/{tile.y}.pbf", timeout=10).content)
+        decoded = mapbox_vector_tile.decode(
+            requests.get(f"{live_url}/tiles/hex/{zoom}/{tile.x}/{tile.y}.pbf", timeout=10).content
+        )
         resolutions[zoom] = {h3.get_resolution(f["properties"]["id"]) for f in decoded["hex"]["features"]}
     assert resolutions == {9: {6}, 10: {7}, 12: {8}, 14: {9}}
 
