@@ -1,4 +1,5 @@
 """The code stays formatted and lint-clean (ruff, configured in pyproject.toml)."""
+
 from __future__ import annotations
 
 import subprocess
