@@ -20,7 +20,6 @@ YLORRD = {
 """ColorBrewer YlOrRd, sequential and colour-blind safe, by number of classes."""
 ZERO_COLOR = "#dcdcdc"
 """Exactly zero incidents: a neutral grey, outside the sequential ramp."""
-ABOVE_ZERO = 1e-9
 UNITS = "violent crimes per sq mi"
 
 
@@ -30,13 +29,17 @@ def class_colors(breaks: tuple[float, ...]) -> tuple[str, ...]:
     return YLORRD[min(max(count, 2), 9)][:count] if count >= 2 else (YLORRD[2][1],)
 
 
-def fill_color(breaks: tuple[float, ...], field: str = DENSITY) -> list[Any]:
-    """A `step` expression: 0 grey, then one colour per class (lower bounds inclusive)."""
-    colors = class_colors(breaks)
-    expression: list[Any] = ["step", ["to-number", ["get", field], 0], ZERO_COLOR, ABOVE_ZERO, colors[0]]
-    for bound, color in zip(breaks, colors[1:], strict=True):
-        expression += [bound, color]
-    return expression
+def class_filters(breaks: tuple[float, ...], field: str = DENSITY) -> list[list[Any]]:
+    """One filter per legend class, from 0 up: exactly 0, then each class with its lower bound
+    inclusive. Plain filters rather than one `step` expression, so that QGIS's style converter,
+    which reads filters but not data-driven `step`, draws the same classes as MapLibre."""
+    value = ["get", field]
+    bounds: list[float | None] = [None, *breaks, None]
+    filters: list[list[Any]] = [["==", value, 0]]
+    for low, high in zip(bounds[:-1], bounds[1:], strict=True):
+        lower = [">", value, 0] if low is None else [">=", value, low]
+        filters.append(lower if high is None else ["all", lower, ["<", value, high]])
+    return filters
 
 
 def legend(breaks: tuple[float, ...]) -> list[dict[str, str]]:
@@ -64,32 +67,43 @@ def format_number(value: float) -> str:
 
 
 def style(tileset: Tileset, tilejson_url: str, attribution: str) -> dict[str, Any]:
-    """The choropleth style of `tileset`, all-years density; swap the field for another year."""
+    """The choropleth style of `tileset`, all-years density: one fill layer per class (filter and
+    colour), then outlines. To show a year, swap the field name in the fill layers' filters."""
     breaks = tileset.class_breaks.values
+    rows = legend(breaks)
+    fills = [
+        {
+            "id": f"{tileset.name}-class-{i}",
+            "type": "fill",
+            "source": tileset.name,
+            "source-layer": tileset.name,
+            "filter": class_filter,
+            "metadata": {"crimetiles:class": row["label"]},
+            "paint": {"fill-color": row["color"], "fill-opacity": 0.8},
+        }
+        for i, (class_filter, row) in enumerate(zip(class_filters(breaks), rows, strict=True))
+    ]
+    outline = {
+        "id": f"{tileset.name}-line",
+        "type": "line",
+        "source": tileset.name,
+        "source-layer": tileset.name,
+        "paint": {
+            "line-color": "#4d4d4d",
+            "line-opacity": 0.6,
+            "line-width": ["interpolate", ["linear"], ["zoom"], 8, 0.2, 14, 1.0],
+        },
+    }
     return {
         "version": 8,
         "name": f"Violent crimes per square mile: {tileset.title}",
-        "metadata": {"crimetiles:tileset": tileset.name},
+        "metadata": {
+            "crimetiles:tileset": tileset.name,
+            "crimetiles:field": DENSITY,
+            "crimetiles:units": UNITS,
+            "crimetiles:legend": rows,
+            "crimetiles:fill-layers": [fill["id"] for fill in fills],
+        },
         "sources": {tileset.name: {"type": "vector", "url": tilejson_url, "attribution": attribution}},
-        "layers": [
-            {
-                "id": f"{tileset.name}-fill",
-                "type": "fill",
-                "source": tileset.name,
-                "source-layer": tileset.name,
-                "metadata": {"crimetiles:legend": legend(breaks), "crimetiles:units": UNITS, "crimetiles:field": DENSITY},
-                "paint": {"fill-color": fill_color(breaks), "fill-opacity": 0.8},
-            },
-            {
-                "id": f"{tileset.name}-line",
-                "type": "line",
-                "source": tileset.name,
-                "source-layer": tileset.name,
-                "paint": {
-                    "line-color": "#4d4d4d",
-                    "line-opacity": 0.6,
-                    "line-width": ["interpolate", ["linear"], ["zoom"], 8, 0.2, 14, 1.0],
-                },
-            },
-        ],
+        "layers": [*fills, outline],
     }

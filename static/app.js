@@ -28,7 +28,7 @@ async function getJSON(url, options = {}) {
 const densityField = (year) => (year === ALL_YEARS ? DENSITY : `${DENSITY}_${year}`);
 const countField = (year) => (year === ALL_YEARS ? COUNT : `${COUNT}_${year}`);
 
-/** The style's fill expression with the all-years field swapped for `field`. */
+/** A filter of the style with the all-years field swapped for `field`. */
 function withField(expression, field) {
   return JSON.parse(JSON.stringify(expression).replaceAll(`"${DENSITY}"`, JSON.stringify(field)));
 }
@@ -95,10 +95,9 @@ function buildStyle(names, styles, basemap) {
 }
 
 function renderLegend(styles, years) {
-  const fill = styles[state.layer].layers.find((layer) => layer.type === 'fill');
   const rows = document.getElementById('legend-rows');
   rows.replaceChildren();
-  for (const row of fill.metadata['crimetiles:legend']) {
+  for (const row of styles[state.layer].metadata['crimetiles:legend']) {
     const item = document.createElement('li');
     const swatch = document.createElement('span');
     swatch.className = 'swatch';
@@ -150,7 +149,12 @@ async function main() {
     Promise.all(names.map((name) => getJSON(`/tiles/${name}.json`))).then((list) => Object.fromEntries(names.map((n, i) => [n, list[i]]))),
     basemapParts(body.dataset.basemap),
   ]);
-  const baseFill = Object.fromEntries(names.map((name) => [name, styles[name].layers.find((l) => l.type === 'fill').paint['fill-color']]));
+  // Each tileset draws one fill layer per legend class, selected by a filter on the density field.
+  const fillLayers = Object.fromEntries(names.map((name) => [name, styles[name].metadata['crimetiles:fill-layers']]));
+  const classFilters = Object.fromEntries(
+    names.flatMap((name) => styles[name].layers.filter((layer) => layer.filter).map((layer) => [layer.id, layer.filter])),
+  );
+  const tilesetLayers = Object.fromEntries(names.map((name) => [name, [...styles[name].layers.map((l) => l.id), `${name}-highlight`]]));
   const interactive = !isEmbed || params.get('interactive') !== '0';
 
   const map = new maplibregl.Map({
@@ -162,7 +166,7 @@ async function main() {
     attributionControl: { compact: true },
     maxZoom: 18,
   });
-  window.crimetiles = { map, state };
+  window.crimetiles = { map, state, fillLayers };
   if (interactive) map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.on('idle', () => { window.mapIdle = true; });
   map.on('error', (event) => console.warn('map:', event.error && event.error.message));
@@ -179,7 +183,7 @@ async function main() {
     tooltip.classList.toggle('pinned', Boolean(feature));
     showFeature(feature);
   };
-  const featureAt = (point) => map.queryRenderedFeatures(point, { layers: [`${state.layer}-fill`] })[0];
+  const featureAt = (point) => map.queryRenderedFeatures(point, { layers: fillLayers[state.layer] })[0];
 
   const downloadLayer = () => {
     const bands = tilejsons[state.layer].crimetiles.bands;
@@ -201,7 +205,7 @@ async function main() {
   };
   const applyYear = () => {
     window.mapIdle = false;
-    for (const name of names) map.setPaintProperty(`${name}-fill`, 'fill-color', withField(baseFill[name], densityField(state.year)));
+    for (const [id, filter] of Object.entries(classFilters)) map.setFilter(id, withField(filter, densityField(state.year)));
     renderLegend(styles, years);
     setPinned(null);
     syncUrl();
@@ -209,9 +213,7 @@ async function main() {
   const applyLayer = () => {
     window.mapIdle = false;
     for (const name of names) {
-      for (const suffix of ['fill', 'line', 'highlight']) {
-        map.setLayoutProperty(`${name}-${suffix}`, 'visibility', name === state.layer ? 'visible' : 'none');
-      }
+      for (const id of tilesetLayers[name]) map.setLayoutProperty(id, 'visibility', name === state.layer ? 'visible' : 'none');
     }
     renderLegend(styles, years);
     setPinned(null);

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.browser
 BLOCKGROUP = "370630010011"
 
 RENDERED_VALUES = """(field) => {
-  const {map, state} = window.crimetiles;
-  const features = map.queryRenderedFeatures({layers: [state.layer + '-fill']});
+  const {map, state, fillLayers} = window.crimetiles;
+  const features = map.queryRenderedFeatures({layers: fillLayers[state.layer]});
   return features.map((f) => [f.properties.id, f.properties[field]]);
 }"""
 
@@ -45,8 +45,8 @@ def test_switching_layer_and_year_changes_rendered_values(page, live_url):
     assert tracts and all(len(fid) == 11 for fid in tracts)
     page.select_option("#year-select", "2014")
     wait_idle(page)
-    paint = page.evaluate("() => JSON.stringify(window.crimetiles.map.getPaintProperty('tracts-fill', 'fill-color'))")
-    assert "violent_per_sqmi_2014" in paint
+    shown = page.evaluate("() => JSON.stringify(window.crimetiles.map.getFilter('tracts-class-2'))")
+    assert "violent_per_sqmi_2014" in shown
     by_2014 = dict(page.evaluate(RENDERED_VALUES, "violent_per_sqmi_2014"))
     assert any(by_2014[fid] != tracts[fid] for fid in tracts)
     assert "layer=tracts" in page.url and "year=2014" in page.url

@@ -55,17 +55,39 @@ def test_style_draws_the_build_class_breaks(client, durham_build):
             "attribution": manifest["attribution"],
         }
     }
-    fill, line = style["layers"]
-    assert (fill["id"], fill["type"], fill["source-layer"]) == ("blockgroups-fill", "fill", "blockgroups")
-    assert line["type"] == "line"
+    *fills, line = style["layers"]
+    assert line["type"] == "line" and line["source-layer"] == "blockgroups"
     breaks = manifest["tilesets"]["blockgroups"]["class_breaks"]["values"]
     colors = class_colors(tuple(breaks))
-    expression = fill["paint"]["fill-color"]
-    assert expression[:5] == ["step", ["to-number", ["get", "violent_per_sqmi"], 0], ZERO_COLOR, 1e-9, colors[0]]
-    assert expression[5::2] == breaks and expression[6::2] == list(colors[1:])
-    legend = fill["metadata"]["crimetiles:legend"]
-    assert legend[0] == {"label": "0", "color": ZERO_COLOR} and len(legend) == len(breaks) + 2
+    assert [f["id"] for f in fills] == [f"blockgroups-class-{i}" for i in range(len(breaks) + 2)]
+    assert style["metadata"]["crimetiles:fill-layers"] == [f["id"] for f in fills]
+    assert [f["paint"]["fill-color"] for f in fills] == [ZERO_COLOR, *colors]
     assert ZERO_COLOR not in colors
+    value = ["get", "violent_per_sqmi"]
+    assert fills[0]["filter"] == ["==", value, 0]
+    assert fills[1]["filter"] == ["all", [">", value, 0], ["<", value, breaks[0]]]
+    assert fills[2]["filter"] == ["all", [">=", value, breaks[0]], ["<", value, breaks[1]]]
+    assert fills[-1]["filter"] == [">=", value, breaks[-1]]
+    legend = style["metadata"]["crimetiles:legend"]
+    assert legend[0] == {"label": "0", "color": ZERO_COLOR} and len(legend) == len(fills)
+    assert [f["metadata"]["crimetiles:class"] for f in fills] == [row["label"] for row in legend]
+
+
+def test_every_density_falls_in_exactly_one_class(durham_build, client):
+    """The class filters partition the values: evaluate them on the real densities."""
+    style = client.get("/styles/tracts.json").get_json()
+    frame = gpd.read_parquet(durham_build / "layers" / "tracts.parquet")
+    operators = {"==": float.__eq__, ">": float.__gt__, ">=": float.__ge__, "<": float.__lt__}
+
+    def matches(condition, value: float) -> bool:
+        if condition[0] == "all":
+            return all(matches(part, value) for part in condition[1:])
+        return operators[condition[0]](value, float(condition[2]))
+
+    fills = [layer for layer in style["layers"] if layer["type"] == "fill"]
+    for year in ("", "_2012", "_2016"):
+        for value in frame[f"violent_per_sqmi{year}"]:
+            assert sum(matches(fill["filter"], float(value)) for fill in fills) == 1, value
 
 
 def test_catalog_lists_every_tileset(client):
