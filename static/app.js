@@ -6,6 +6,7 @@ const DENSITY = 'violent_per_sqmi';
 const COUNT = 'violent_count';
 const ALL_YEARS = 'all';
 const BASEMAP_TIMEOUT_MS = 3000;
+const CONTEXT_TILESET = 'tracts';
 
 maplibregl.setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js');
 
@@ -76,8 +77,17 @@ function buildStyle(names, styles, basemap) {
   };
   if (basemap.glyphs) style.glyphs = basemap.glyphs;
   if (basemap.sprite) style.sprite = basemap.sprite;
+  for (const name of names) Object.assign(style.sources, styles[name].sources);
+  const context = names.includes(CONTEXT_TILESET) ? CONTEXT_TILESET : names[0];
+  // Faint outlines of the whole study area under every layer, for orientation without a basemap.
+  style.layers.push({
+    id: 'context-outline',
+    type: 'line',
+    source: context,
+    'source-layer': context,
+    paint: { 'line-color': '#9a9a9a', 'line-width': 0.6, 'line-opacity': 0.7 },
+  });
   for (const name of names) {
-    Object.assign(style.sources, styles[name].sources);
     for (const layer of styles[name].layers) {
       style.layers.push({ ...layer, layout: { ...(layer.layout || {}), visibility: name === state.layer ? 'visible' : 'none' } });
     }
