@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from server.config import ServerConfig
+from server.config import ConfigError, ServerConfig
 
 
 @click.command(context_settings={"show_default": True})
@@ -63,10 +63,10 @@ def serve(build_dir: Path, **options: object) -> None:
     from artifact.errors import BuildError
     from server.app import create_app
 
-    config = ServerConfig.from_env(build_dir=build_dir, **options)
     try:
+        config = ServerConfig.from_env(build_dir=build_dir, **options)
         app = create_app(config)
-    except BuildError as exc:
+    except (BuildError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     live = app.extensions["crimetiles.live"]
     signal.signal(signal.SIGHUP, lambda *_: live.reload_if_changed())

@@ -39,9 +39,9 @@ class ServerConfig:
         """Defaults, then `CRIMETILES_*` environment variables, then `overrides` (CLI flags)."""
         values: dict[str, Any] = {}
         for field in fields(cls):
-            raw = environ.get(ENV_PREFIX + field.name.upper())
-            if raw is not None:
-                values[field.name] = _parse(field.type, raw)
+            name = ENV_PREFIX + field.name.upper()
+            if name in environ:
+                values[field.name] = _parse(name, field.default, environ[name])
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
 
@@ -49,12 +49,15 @@ class ServerConfig:
         return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
 
 
-def _parse(kind: Any, raw: str) -> Any:
-    kind = str(kind)
-    if "Path" in kind:
-        return Path(raw)
-    if kind.startswith("int"):
-        return int(raw)
-    if kind.startswith("float"):
-        return float(raw)
-    return raw or None if "None" in kind else raw
+class ConfigError(ValueError):
+    """An environment variable holds a value its setting cannot take."""
+
+
+def _parse(name: str, default: Any, raw: str) -> Any:
+    """`raw` converted to the type of the setting's default (empty means None for optional ones)."""
+    if default is None:
+        return raw or None
+    try:
+        return type(default)(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: expected {type(default).__name__}") from None

@@ -74,8 +74,7 @@ def embed() -> Response:
 @bp.get("/static/<path:filename>")
 def static_file(filename: str) -> Response:
     """Files under static/ only (send_from_directory refuses paths that leave it)."""
-    response = send_from_directory(STATIC_DIR, filename, max_age=_config().max_age)
-    return response
+    return send_from_directory(STATIC_DIR, filename, max_age=_config().max_age)
 
 
 @bp.get("/qgis/<tileset>.qlr")

@@ -79,17 +79,20 @@ class TileService:
                 return self.cache[key] or None
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # one encode per tile under a burst: the others wait and read the cache
-            with self._cache_lock:
-                if key in self.cache:
-                    self.stats.cache_hits += 1
-                    return self.cache[key] or None
-            self.stats.cache_misses += 1
-            data = self._encode(tileset, z, x, y)
-            with self._cache_lock:
-                if _cache_size(data) <= self.cache.maxsize:  # a tile larger than the whole cache is not kept
-                    self.cache[key] = data
-                self._key_locks.pop(key, None)
-            return data or None
+            try:
+                with self._cache_lock:
+                    if key in self.cache:
+                        self.stats.cache_hits += 1
+                        return self.cache[key] or None
+                self.stats.cache_misses += 1
+                data = self._encode(tileset, z, x, y)
+                with self._cache_lock:
+                    if _cache_size(data) <= self.cache.maxsize:  # a tile larger than the whole cache is not kept
+                        self.cache[key] = data
+                return data or None
+            finally:
+                with self._cache_lock:
+                    self._key_locks.pop(key, None)
 
     def _encode(self, tileset: Tileset, z: int, x: int, y: int) -> bytes:
         started = time.perf_counter()

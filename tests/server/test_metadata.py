@@ -142,3 +142,22 @@ def test_openapi_documents_every_route(client, app):
         if rule.endpoint.startswith("api."):
             normalized = rule.rule.replace("<y_ext>", "<y>.mvt").replace("<name>", "<tileset>").replace("<fmt>", "<format>")
             assert normalized in documented, rule.rule
+
+
+def test_config_from_environment_and_flags(tmp_path):
+    environ = {
+        "CRIMETILES_PORT": "9000",
+        "CRIMETILES_MAX_AGE": "60",
+        "CRIMETILES_PUBLIC_URL": "",
+        "CRIMETILES_RELOAD_INTERVAL": "0.5",
+    }
+    config = ServerConfig.from_env(environ, build_dir=tmp_path, max_age=None, cors_origins="https://a.example")
+    assert (config.port, config.max_age, config.public_url, config.reload_interval) == (9000, 60, None, 0.5)
+    assert config.build_dir == tmp_path and config.allowed_origins() == ("https://a.example",)
+
+
+def test_bad_environment_value_is_a_clear_error():
+    from server.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CRIMETILES_PORT='eighty': expected int"):
+        ServerConfig.from_env({"CRIMETILES_PORT": "eighty"})
