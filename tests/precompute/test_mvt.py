@@ -1,0 +1,56 @@
+"""Tile encoding math: what goes into a tile comes back where it belongs (property tests)."""
+
+from __future__ import annotations
+
+import mapbox_vector_tile
+import mercantile
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from artifact.mvt import TILE_EXTENT, LayerTiler
+
+tiles = st.builds(
+    lambda z, fx, fy: mercantile.Tile(int(fx * (2**z)), int(fy * (2**z)), z),
+    st.integers(0, 18),
+    st.floats(0, 1, exclude_max=True),
+    st.floats(0, 1, exclude_max=True),
+)
+fractions = st.floats(0.05, 0.75)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tile=tiles, left=fractions, top=fractions, size=st.floats(0.05, 0.2))
+def test_square_lands_at_its_tile_coordinates(tile, left, top, size):
+    """A square at known fractions of a tile decodes to those fractions of the 4096 extent
+    (y down from the north edge), within one unit."""
+    west, south, east, north = mercantile.xy_bounds(tile)
+    width, height = east - west, north - south
+    x0, x1 = west + left * width, west + (left + size) * width
+    y1, y0 = north - top * height, north - (top + size) * height
+    tiler = LayerTiler("squares", [shapely.box(x0, y0, x1, y1)], [{"id": "a"}], simplify_maxzoom=30)
+    decoded = mapbox_vector_tile.decode(tiler.encode(tile), default_options={"y_coord_down": True})
+    (feature,) = decoded["squares"]["features"]
+    ring = feature["geometry"]["coordinates"][0]
+    xs, ys = [x for x, _ in ring], [y for _, y in ring]
+    expected = (left * TILE_EXTENT, top * TILE_EXTENT, (left + size) * TILE_EXTENT, (top + size) * TILE_EXTENT)
+    assert abs(min(xs) - expected[0]) <= 1 and abs(min(ys) - expected[1]) <= 1
+    assert abs(max(xs) - expected[2]) <= 1 and abs(max(ys) - expected[3]) <= 1
+    assert feature["properties"] == {"id": "a"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(tile=tiles)
+def test_polygon_covering_the_tile_is_clipped_to_the_buffer(tile):
+    west, south, east, north = mercantile.xy_bounds(tile)
+    span = east - west
+    huge = shapely.box(west - 10 * span, south - 10 * span, east + 10 * span, north + 10 * span)
+    tiler = LayerTiler("cover", [huge], [{"id": "big"}], simplify_maxzoom=30)
+    ring = mapbox_vector_tile.decode(tiler.encode(tile))["cover"]["features"][0]["geometry"]["coordinates"][0]
+    assert {min(x for x, _ in ring), max(x for x, _ in ring)} == {-64, TILE_EXTENT + 64}
+
+
+def test_far_away_polygon_gives_no_tile():
+    tile = mercantile.Tile(0, 0, 10)
+    elsewhere = shapely.box(0, 0, 1000, 1000)  # near lon/lat 0,0, far from tile 10/0/0
+    assert LayerTiler("x", [elsewhere], [{}], simplify_maxzoom=14).encode(tile) is None
