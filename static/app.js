@@ -178,7 +178,6 @@ async function main() {
   });
   window.crimetiles = { map, state, fillLayers };
   if (interactive) map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.on('idle', () => { window.mapIdle = true; });
   map.on('error', (event) => console.warn('map:', event.error && event.error.message));
 
   const tooltip = document.getElementById('tooltip');
@@ -213,15 +212,21 @@ async function main() {
     document.getElementById('tilejson-url').textContent = new URL(`/tiles/${state.layer}.json`, window.location.origin).href;
     for (const link of document.querySelectorAll('.qgis-link')) link.href = `/qgis/${state.layer}.qlr`;
   };
-  const applyYear = () => {
+  // window.mapIdle: true once what the user asked for is drawn (tests wait on it).
+  const markBusy = () => {
     window.mapIdle = false;
+    map.once('idle', () => { window.mapIdle = true; });
+    map.triggerRepaint();
+  };
+  const applyYear = () => {
+    markBusy();
     for (const [id, filter] of Object.entries(classFilters)) map.setFilter(id, withField(filter, densityField(state.year)));
     renderLegend(styles, years);
     setPinned(null);
     syncUrl();
   };
   const applyLayer = () => {
-    window.mapIdle = false;
+    markBusy();
     for (const name of names) {
       for (const id of tilesetLayers[name]) map.setLayoutProperty(id, 'visibility', name === state.layer ? 'visible' : 'none');
     }
@@ -230,7 +235,7 @@ async function main() {
     syncUrl();
   };
 
-  map.on('load', () => {
+  map.once('style.load', () => {
     applyYear();
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
   });

@@ -8,6 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import geopandas as gpd
 import pytest
 
+from server.app import create_app
+from server.config import ServerConfig
+from tests.conftest import serve_in_thread
 from tests.e2e.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -139,3 +142,16 @@ def test_about_panel_and_embed_snippet(page, live_url):
     snippet = page.locator("#embed-code").input_value()
     assert snippet.startswith(f'<iframe src="{live_url}/embed?layer=tracts&year=2015#')
     screenshot(page, "embed-dialog")
+
+
+@pytest.mark.parametrize("basemap", ["http://127.0.0.1:9/style.json", "http://127.0.0.1:9/{z}/{x}/{y}.png"])
+def test_unreachable_basemap_does_not_break_the_page(page, durham_build, basemap):
+    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, basemap_url=basemap))
+    server = serve_in_thread(app)
+    base = next(server)
+    try:
+        _open(page, f"{base}/?layer=tracts")
+        assert page.evaluate(RENDERED_VALUES, "violent_per_sqmi")
+        assert page.errors == []
+    finally:
+        next(server, None)
