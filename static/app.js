@@ -7,6 +7,9 @@ const COUNT = 'violent_count';
 const ALL_YEARS = 'all';
 const BASEMAP_TIMEOUT_MS = 3000;
 const CONTEXT_TILESET = 'tracts';
+const LABELLED_TILESET = 'neighborhoods';
+const LABEL_MIN_ZOOM = 12;
+const MAX_LABELS = 80;
 
 maplibregl.setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js');
 
@@ -147,6 +150,52 @@ function describe(properties, years) {
   return fragment;
 }
 
+/** Screen box of a rendered polygon part (tile-clipped), in pixels. */
+function screenBox(map, geometry) {
+  const rings = geometry.type === 'Polygon' ? [geometry.coordinates[0]] : geometry.coordinates.map((polygon) => polygon[0]);
+  const points = rings.flat().map((coordinate) => map.project(coordinate));
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  return { left: Math.min(...xs), right: Math.max(...xs), top: Math.min(...ys), bottom: Math.max(...ys) };
+}
+
+const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+
+/**
+ * Names of the areas in view, as HTML labels over the map: MapLibre draws text only with glyph
+ * files, which an offline page does not have. Largest areas first; a label that would overlap
+ * another, or not fit its area, is left out.
+ */
+function drawLabels(map, layers, overlay) {
+  overlay.replaceChildren();
+  if (!layers || map.getZoom() < LABEL_MIN_ZOOM) return;
+  const parts = new Map();
+  for (const feature of map.queryRenderedFeatures({ layers })) {
+    const box = screenBox(map, feature.geometry);
+    const size = (box.right - box.left) * (box.bottom - box.top);
+    const seen = parts.get(feature.properties.id);
+    if (!seen || seen.size < size) parts.set(feature.properties.id, { name: feature.properties.name, box, size });
+  }
+  const placed = [];
+  for (const { name, box } of [...parts.values()].sort((a, b) => b.size - a.size).slice(0, MAX_LABELS)) {
+    const label = document.createElement('span');
+    label.className = 'area-label';
+    label.textContent = name;
+    overlay.append(label);
+    const width = label.offsetWidth;
+    const height = label.offsetHeight;
+    const x = (box.left + box.right) / 2 - width / 2;
+    const y = (box.top + box.bottom) / 2 - height / 2;
+    const own = { left: x, right: x + width, top: y, bottom: y + height };
+    if (width > box.right - box.left || placed.some((other) => overlaps(own, other))) {
+      label.remove();
+      continue;
+    }
+    label.style.transform = `translate(${Math.round(x)}px, ${Math.round(y)}px)`;
+    placed.push(own);
+  }
+}
+
 async function main() {
   const catalog = await getJSON('/tiles');
   const names = catalog.tilesets.map((tileset) => tileset.name);
@@ -240,6 +289,10 @@ async function main() {
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
   });
   map.on('moveend', syncUrl);
+  const labels = document.getElementById('labels');
+  const refreshLabels = () => drawLabels(map, state.layer === LABELLED_TILESET ? fillLayers[state.layer] : null, labels);
+  map.on('idle', refreshLabels);
+  map.on('movestart', () => labels.replaceChildren());
   map.on('mousemove', (event) => {
     const feature = featureAt(event.point);
     map.getCanvas().style.cursor = feature ? 'pointer' : '';

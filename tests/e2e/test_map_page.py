@@ -155,3 +155,15 @@ def test_unreachable_basemap_does_not_break_the_page(page, durham_build, basemap
         assert page.errors == []
     finally:
         next(server, None)
+
+
+def test_neighborhood_names_are_labelled_without_glyphs(page, live_url, durham_build):
+    neighborhoods = gpd.read_parquet(durham_build / "layers" / "neighborhoods.parquet").set_index("id")
+    point = neighborhoods.geometry["Albright"].representative_point()
+    _open(page, f"{live_url}/?layer=neighborhoods#14/{point.y:.6f}/{point.x:.6f}")
+    page.wait_for_function("() => document.querySelectorAll('#labels .area-label').length > 0", timeout=10_000)
+    labels = page.locator("#labels .area-label").all_inner_texts()
+    assert "Albright" in labels
+    screenshot(page, "map-neighborhood-labels")
+    page.select_option("#layer-select", "tracts")
+    page.wait_for_function("() => document.querySelectorAll('#labels .area-label').length === 0", timeout=10_000)
