@@ -7,16 +7,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
 
 from artifact.errors import BuildError
 from artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
-
-if TYPE_CHECKING:
-    from artifact.reader import Build
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
 YearSelection = int | Literal["all"] | None
@@ -84,12 +81,10 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None) -> str:
     return frame.to_crs(4326).to_json(drop_id=True, separators=(",", ":"))
 
 
-def export_text(build: Build, layer: str, fmt: str, year_text: str | None = None) -> str:
-    """The download of `layer` from `build` as text: `fmt` is `csv` (long table) or `geojson`."""
+def export_text(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], fmt: str, year: YearSelection = None) -> str:
+    """Density layer `layer` as download text: `fmt` is `csv` (long table) or `geojson`."""
     if fmt not in FORMATS:
         raise BuildError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    year = parse_year(year_text, build.manifest.years)
-    frame = build.layer_frame(layer)
     if fmt == "csv":
-        return long_table(frame, layer, build.manifest.years, year).to_csv(index=False)
+        return long_table(frame, layer, years, year).to_csv(index=False)
     return geojson_text(frame, year)

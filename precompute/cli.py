@@ -260,11 +260,12 @@ def synth(out: Path, seed: int, non_violent_ratio: float) -> None:
 @clear_errors
 def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | None) -> None:
     """Write a density layer of BUILD_DIR for download or analysis."""
-    from artifact.export import export_text
+    from artifact.export import export_text, parse_year
     from artifact.reader import open_build
 
     opened = open_build(build_dir)
-    text = export_text(opened, layer, fmt, year)
+    years = opened.manifest.years
+    text = export_text(opened.layer_frame(layer), layer, years, fmt, parse_year(year, years))
     if out is None:
         sys.stdout.write(text)
     else:

@@ -7,7 +7,7 @@ import gzip
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from artifact.errors import BuildError
-from artifact.export import FORMATS, geojson_text, long_table, parse_year
+from artifact.export import FORMATS, export_text, parse_year
 from server.config import ServerConfig
 from server.errors import BadTileRequest, UnknownResource
 from server.openapi import openapi_document
@@ -130,8 +130,7 @@ def download(layer: str, fmt: str) -> Response:
         year = parse_year(request.args.get("year"), tiles.manifest.years)
     except BuildError as exc:
         raise BadTileRequest(str(exc)) from None
-    frame = tiles.frames[layer]
-    text = long_table(frame, layer, tiles.manifest.years, year).to_csv(index=False) if fmt == "csv" else geojson_text(frame, year)
+    text = export_text(tiles.frames[layer], layer, tiles.manifest.years, fmt, year)
     response = Response(text, content_type=DOWNLOAD_TYPES[fmt])
     suffix = f"-{year}" if year is not None else ""
     response.headers["Content-Disposition"] = f'attachment; filename="violent-crimes-per-sqmi-{layer}{suffix}.{fmt}"'

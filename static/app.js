@@ -292,6 +292,7 @@ async function main() {
   const labels = document.getElementById('labels');
   const refreshLabels = () => drawLabels(map, state.layer === LABELLED_TILESET ? fillLayers[state.layer] : null, labels);
   map.on('idle', refreshLabels);
+  map.on('moveend', refreshLabels);
   map.on('movestart', () => labels.replaceChildren());
   map.on('mousemove', (event) => {
     const feature = featureAt(event.point);
