@@ -49,8 +49,10 @@ function yearLabel(years, year) {
 async function basemapParts(url) {
   if (!url) return { sources: {}, layers: [] };
   if (url.includes('{z}')) {
+    const host = new URL(url.replace(/[{}]/g, '')).host;
+    const attribution = host.endsWith('openstreetmap.org') ? '© OpenStreetMap contributors' : `Basemap: ${host}`;
     return {
-      sources: { basemap: { type: 'raster', tiles: [url], tileSize: 256, attribution: '© OpenStreetMap contributors' } },
+      sources: { basemap: { type: 'raster', tiles: [url], tileSize: 256, attribution } },
       layers: [{ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.6 } }],
     };
   }
