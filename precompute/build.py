@@ -101,11 +101,7 @@ Say = Callable[[str], None]
 
 def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildResult:
     """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input."""
-    names = [spec.name for spec in options.boundaries]
-    if len(set(names)) != len(names):
-        raise InputError(
-            ", ".join(str(spec.path) for spec in options.boundaries), f"boundary layer names repeat: {', '.join(names)}"
-        )
+    _check_unique_names(options.boundaries)
     classifier = load_classifier(options.classification) if options.classification else load_classifier()
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     say(f"reading {len(options.incidents)} incident file(s)")
@@ -114,18 +110,12 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
         say(f"warning: {warning}")
     assignments = locate(sources, layers)
     rows = pd.concat([source.rows for source in sources], ignore_index=True)
+    if rows.empty:
+        raise InputError(", ".join(map(str, options.incidents)), f"no usable incident rows ({_rejection_summary(sources)})")
     years = sorted(int(y) for y in rows["year"].unique())
     violent = (rows["category"] == VIOLENT).to_numpy()
     say(f"{int(violent.sum())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}")
-
-    frames: dict[str, gpd.GeoDataFrame] = {}
-    for layer in layers:
-        counts = count_matrix(assignments[layer.name][violent], rows["year"].to_numpy()[violent], len(layer.frame), years)
-        frames[layer.name] = density_frame(layer.frame, counts, years)
-    study_area = _study_area(layers, rows)
-    for resolution in options.hex_resolutions:
-        frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution)
-
+    frames = density_frames(layers, assignments, rows, violent, years, options.hex_resolutions)
     report = build_report(sources, rows, classifier, years, layers, assignments, violent)
     built_at = datetime.now(UTC)
     inputs = _input_files(options)
@@ -137,6 +127,42 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
         write_report(staging, report, pd.concat([source.rejects for source in sources], ignore_index=True))
         write_manifest(staging, manifest)
     return BuildResult(manifest=manifest, report=report)
+
+
+def density_frames(
+    layers: Sequence[BoundaryLayer],
+    assignments: dict[str, np.ndarray],
+    rows: pd.DataFrame,
+    violent: np.ndarray,
+    years: Sequence[int],
+    hex_resolutions: Sequence[int],
+) -> dict[str, gpd.GeoDataFrame]:
+    """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution."""
+    frames: dict[str, gpd.GeoDataFrame] = {}
+    point_years = rows["year"].to_numpy()[violent]
+    for layer in layers:
+        counts = count_matrix(assignments[layer.name][violent], point_years, len(layer.frame), years)
+        frames[layer.name] = density_frame(layer.frame, counts, years)
+    study_area = _study_area(layers, rows)
+    for resolution in hex_resolutions:
+        frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution)
+    return frames
+
+
+def _check_unique_names(boundaries: Sequence[BoundarySpec]) -> None:
+    names = [spec.name for spec in boundaries]
+    if len(set(names)) != len(names):
+        raise InputError(", ".join(str(spec.path) for spec in boundaries), f"boundary layer names repeat: {', '.join(names)}")
+
+
+def _rejection_summary(sources: Sequence[Incidents]) -> str:
+    reasons = pd.concat([source.rejects["reason"] for source in sources]).value_counts()
+    read = sum(source.rows_read for source in sources)
+    return (
+        f"{read} read, all rejected: " + ", ".join(f"{reason} {count}" for reason, count in reasons.items())
+        if read
+        else "no rows"
+    )
 
 
 def locate(sources: Sequence[Incidents], layers: Sequence[BoundaryLayer]) -> dict[str, np.ndarray]:

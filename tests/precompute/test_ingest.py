@@ -167,3 +167,14 @@ def test_report_json_balances(tmp_path, bad_rows_csv, unit_square):
     for summary in report["inputs"]:
         assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
         assert sum(summary["rejected_by_reason"].values()) == summary["rows_rejected"]
+
+
+def test_file_with_no_usable_row_is_one_clear_error(tmp_path, unit_square):
+    path = tmp_path / "hopeless.csv"
+    path.write_text(HEADER + '1,2014-03-01,0810,"nowhere"\n2,,0810,"0.5, 0.5"\n')
+    result = CliRunner().invoke(main, ["build", str(path), "-b", f"sq={unit_square}", "-o", str(tmp_path / "b")])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: {path}: no usable incident rows (2 read, all rejected: unparseable coordinates 1, missing or unparseable date 1)"
+    )
+    assert not (tmp_path / "b").exists()
