@@ -42,7 +42,15 @@ from precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
 from precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
 from precompute.errors import InputError
 from precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
-from precompute.ingest import BoundaryLayer, IncidentColumns, Incidents, Reason, read_boundaries, read_incidents
+from precompute.ingest import (
+    BoundaryLayer,
+    IncidentColumns,
+    Incidents,
+    Reason,
+    read_boundaries,
+    read_incidents,
+    reject_repeated_ids,
+)
 from precompute.report import build_report
 from precompute.tiles import tileset_tiles, write_mbtiles
 
@@ -106,6 +114,8 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     say(f"reading {len(options.incidents)} incident file(s)")
     sources = [read_incidents(path, options.columns, classifier, options.years) for path in options.incidents]
+    if options.columns.incident_id:
+        reject_repeated_ids(sources)
     for warning in (w for layer in layers for w in layer.warnings):
         say(f"warning: {warning}")
     assignments = locate(sources, layers)

@@ -155,6 +155,18 @@ def read_incidents(path: Path, columns: IncidentColumns, classifier: Classifier,
     return incidents
 
 
+def reject_repeated_ids(sources: list[Incidents]) -> None:
+    """Reject rows whose incident id an earlier file already used (overlapping exports): the
+    first file that has an incident keeps it."""
+    seen: dict[str, str] = {}
+    for source in sources:
+        ids = source.rows["incident_id"]
+        owner = ids.map(lambda incident_id: seen.get(incident_id, ""))
+        repeated = (ids != "") & (owner != "")
+        source.reject(repeated.to_numpy(), Reason.DUPLICATE, "also in " + owner)
+        seen.update(dict.fromkeys(source.rows.loc[source.rows["incident_id"] != "", "incident_id"], source.source))
+
+
 def _require_columns(path: Path, table: pd.DataFrame, columns: IncidentColumns) -> None:
     wanted = [columns.date, columns.offense, columns.incident_id, columns.lat, columns.lon]
     missing = [name for name in wanted if name and name not in table.columns]

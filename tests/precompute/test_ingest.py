@@ -178,3 +178,26 @@ def test_file_with_no_usable_row_is_one_clear_error(tmp_path, unit_square):
         f"Error: {path}: no usable incident rows (2 read, all rejected: unparseable coordinates 1, missing or unparseable date 1)"
     )
     assert not (tmp_path / "b").exists()
+
+
+def test_incident_in_two_overlapping_exports_counts_once(tmp_path, unit_square):
+    january = tmp_path / "january.csv"
+    january.write_text(HEADER + '1,2014-01-05,0810,"0.5, 0.5"\n2,2014-01-06,0810,"0.5, 0.5"\n')
+    overlap = tmp_path / "jan-feb.csv"
+    overlap.write_text(HEADER + '2,2014-01-06,0810,"0.5, 0.5"\n3,2014-02-01,0310,"0.5, 0.5"\n')
+    options = BuildOptions(
+        incidents=(january, overlap),
+        boundaries=(BoundarySpec("square", unit_square),),
+        out=tmp_path / "build",
+        hex_resolutions=(),
+        archive_maxzoom=-1,
+        progress=False,
+    )
+    report = run_build(options).report
+    first, second = report["inputs"]
+    assert (first["rows_used"], first["rows_rejected"]) == (2, 0)
+    assert (second["rows_used"], second["rows_rejected"]) == (1, 1)
+    assert second["rejected_by_reason"] == {"duplicate incident id": 1}
+    rejects = pd.read_csv(tmp_path / "build" / "rejects.csv", dtype=str)
+    assert rejects[["source", "row", "detail", "incident_id"]].values.tolist() == [[str(overlap), "1", f"also in {january}", "2"]]
+    assert report["violent_by_year"] == {"2014": 3}
