@@ -42,8 +42,16 @@ def _cacheable(response: Response, etag: str) -> Response:
     return response.make_conditional(request)
 
 
+FORWARDED_HEADERS = ("Host", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix")
+
+
 def _json(document: object, etag: str) -> Response:
-    return _cacheable(jsonify(document), etag)
+    """A JSON document holding absolute URLs: shared caches must key it on the headers the URLs
+    come from, or one client's forged X-Forwarded-Host would be served to everyone."""
+    response = jsonify(document)
+    if not config().public_url:
+        response.vary.update(FORWARDED_HEADERS)
+    return _cacheable(response, etag)
 
 
 def _int(text: str, name: str) -> int:

@@ -32,8 +32,10 @@ def test_tilejson_3(client, durham_build):
 
 def test_tilejson_urls_behind_a_proxy(client):
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "crime.example.org", "X-Forwarded-Prefix": "/durham"}
-    document = client.get("/tiles/hex.json", headers=headers).get_json()
-    assert document["tiles"] == ["https://crime.example.org/durham/tiles/hex/{z}/{x}/{y}.mvt"]
+    response = client.get("/tiles/hex.json", headers=headers)
+    assert response.get_json()["tiles"] == ["https://crime.example.org/durham/tiles/hex/{z}/{x}/{y}.mvt"]
+    vary = {part.strip() for part in response.headers["Vary"].split(",")}
+    assert vary >= {"Host", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Prefix"}
 
 
 def test_tilejson_with_configured_public_url(durham_build):
