@@ -173,3 +173,16 @@ def test_neighborhood_names_are_labelled_without_glyphs(page, live_url, durham_b
     screenshot(page, "map-neighborhood-labels")
     page.select_option("#layer-select", "tracts")
     page.wait_for_function("() => document.querySelectorAll('#labels .area-label').length === 0", timeout=10_000)
+
+
+def test_keyboard_pins_the_area_at_the_centre(page, live_url, durham_build):
+    blockgroups = gpd.read_parquet(durham_build / "layers" / "blockgroups.parquet").set_index("id")
+    point = blockgroups.geometry[BLOCKGROUP].representative_point()
+    _open(page, f"{live_url}/?layer=blockgroups&year=2013#14/{point.y:.6f}/{point.x:.6f}")
+    page.locator("#map canvas").focus()
+    page.keyboard.press("Enter")
+    tooltip = page.locator("#tooltip")
+    tooltip.wait_for(state="visible")
+    assert BLOCKGROUP in tooltip.inner_text() and "pinned" in (tooltip.get_attribute("class") or "")
+    page.keyboard.press("Escape")
+    tooltip.wait_for(state="hidden")
