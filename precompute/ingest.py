@@ -181,19 +181,23 @@ def _coordinates(path: Path, table: pd.DataFrame, columns: IncidentColumns) -> t
     """lon, lat (NaN where unusable) and the original text, for the reject report."""
     if columns.lat and columns.lon:
         lat_text, lon_text = table[columns.lat].astype(str), table[columns.lon].astype(str)
-        return *_valid_lonlat(lon_text, lat_text), lat_text + ", " + lon_text
+        return *_valid_lonlat(_numbers(lon_text), _numbers(lat_text)), lat_text + ", " + lon_text
     if isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns:
         return _point_geometry(path, table)
     if columns.point in table.columns:
         text = table[columns.point].astype(str)
         parts = text.str.split(",", n=1, expand=True).reindex(columns=[0, 1])
-        return *_valid_lonlat(parts[1], parts[0]), text
+        return *_valid_lonlat(_numbers(parts[1]), _numbers(parts[0])), text
     raise InputError(path, f"no coordinates: no point geometry, no {columns.point!r} column; pass --lat-col and --lon-col")
 
 
-def _valid_lonlat(lon_text: pd.Series, lat_text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    lon = pd.to_numeric(lon_text.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
-    lat = pd.to_numeric(lat_text.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
+def _numbers(text: pd.Series) -> np.ndarray:
+    """Text to floats, NaN where it is not a number."""
+    return pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
+
+
+def _valid_lonlat(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NaN where a coordinate is missing, out of range, or the (0, 0) of a failed geocode."""
     bad = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90) | ((lon == 0) & (lat == 0))
     lon[bad] = np.nan
     lat[bad] = np.nan
@@ -207,11 +211,12 @@ def _point_geometry(path: Path, table: gpd.GeoDataFrame) -> tuple[np.ndarray, np
     kinds = set(geometry[~geometry.is_empty & geometry.notna()].geom_type)
     if kinds - {"Point"}:
         raise InputError(path, f"incident geometries must be points, found {', '.join(sorted(kinds))}")
-    usable = geometry.notna() & ~geometry.is_empty
-    lon = np.where(usable, geometry.x.where(usable), np.nan).astype(float)
-    lat = np.where(usable, geometry.y.where(usable), np.nan).astype(float)
-    text = pd.Series(np.where(usable, shapely.to_wkt(geometry.to_numpy(), rounding_precision=6), "empty geometry"))
-    return *_valid_lonlat(pd.Series(lon.astype(str)), pd.Series(lat.astype(str))), text
+    points = geometry.to_numpy()
+    usable = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    lon = np.where(usable, shapely.get_x(points), np.nan)
+    lat = np.where(usable, shapely.get_y(points), np.nan)
+    text = pd.Series(np.where(usable, shapely.to_wkt(points, rounding_precision=6), "empty geometry"))
+    return *_valid_lonlat(lon, lat), text
 
 
 def parse_dates(text: pd.Series) -> pd.Series:

@@ -7,6 +7,7 @@ import json
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from click.testing import CliRunner
 from shapely.geometry import Polygon, box
 
@@ -201,3 +202,15 @@ def test_incident_in_two_overlapping_exports_counts_once(tmp_path, unit_square):
     rejects = pd.read_csv(tmp_path / "build" / "rejects.csv", dtype=str)
     assert rejects[["source", "row", "detail", "incident_id"]].values.tolist() == [[str(overlap), "1", f"also in {january}", "2"]]
     assert report["violent_by_year"] == {"2014": 3}
+
+
+def test_missing_point_geometry_is_rejected_with_its_reason(tmp_path):
+    path = tmp_path / "points.gpkg"
+    gpd.GeoDataFrame(
+        {"inci_id": ["a", "b"], "date_rept": ["2013-05-05", "2013-05-06"], "ucr_code": ["0310", "0810"]},
+        geometry=[None, shapely.Point(0.4, 0.6)],
+        crs="EPSG:4326",
+    ).to_file(path)
+    incidents = read_incidents(path, IncidentColumns(), load_classifier())
+    assert incidents.rows["incident_id"].tolist() == ["b"]
+    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "unparseable coordinates", "empty geometry"]]
