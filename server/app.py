@@ -13,22 +13,20 @@ from server.config import ServerConfig
 from server.errors import RequestError
 from server.live import LiveBuild
 from server.metrics import Metrics
+from server.pages import bp as pages_bp
+from server.routes import bp as api_bp
 
 log = logging.getLogger("crimetiles.server")
 CORS_PREFIXES = ("/tiles", "/styles", "/downloads", "/openapi.json", "/healthz")
 
 
-def create_app(config: ServerConfig, live: LiveBuild | None = None) -> Flask:
-    """The app serving `config.build_dir`; pass `live` to share an already loaded build."""
+def create_app(config: ServerConfig) -> Flask:
+    """The app serving `config.build_dir`; raises `BuildError` if the build cannot be loaded."""
     app = Flask(__name__, static_folder=None)
     app.config["CRIMETILES"] = config
-    app.extensions["crimetiles.live"] = live or LiveBuild.load(config.build_dir, config.cache_bytes)
+    app.extensions["crimetiles.live"] = LiveBuild.load(config.build_dir, config.cache_bytes)
     app.extensions["crimetiles.metrics"] = Metrics()
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
-
-    from server.pages import bp as pages_bp
-    from server.routes import bp as api_bp
-
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
     _register_error_handlers(app)
