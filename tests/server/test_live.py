@@ -160,9 +160,9 @@ def test_gunicorn_serves_the_build_as_in_the_dockerfile(durham_build):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(base + "/healthz", timeout=1).status_code == 200:
+                if requests.get(base + "/healthz", timeout=5).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or workers still booting
                 time.sleep(0.1)
         tile = requests.get(base + "/tiles/tracts/12/1150/1608.mvt", timeout=10)
         assert tile.status_code == 200
