@@ -29,6 +29,12 @@ async function getJSON(url, options = {}) {
   return response.json();
 }
 
+/** `{name: document}` for every name, fetched in parallel from `urlOf(name)`. */
+async function getEach(names, urlOf) {
+  const documents = await Promise.all(names.map((name) => getJSON(urlOf(name))));
+  return Object.fromEntries(names.map((name, i) => [name, documents[i]]));
+}
+
 const densityField = (year) => (year === ALL_YEARS ? DENSITY : `${DENSITY}_${year}`);
 const countField = (year) => (year === ALL_YEARS ? COUNT : `${COUNT}_${year}`);
 
@@ -206,8 +212,8 @@ async function main() {
   if (state.year !== ALL_YEARS && !years.includes(String(state.year))) state.year = ALL_YEARS;
   state.year = String(state.year);
   const [styles, tilejsons, basemap] = await Promise.all([
-    Promise.all(names.map((name) => getJSON(`/styles/${name}.json`))).then((list) => Object.fromEntries(names.map((n, i) => [n, list[i]]))),
-    Promise.all(names.map((name) => getJSON(`/tiles/${name}.json`))).then((list) => Object.fromEntries(names.map((n, i) => [n, list[i]]))),
+    getEach(names, (name) => `/styles/${name}.json`),
+    getEach(names, (name) => `/tiles/${name}.json`),
     basemapParts(body.dataset.basemap),
   ]);
   // Each tileset draws one fill layer per legend class, selected by a filter on the density field.
@@ -317,14 +323,24 @@ async function main() {
     document.getElementById('full-map-link').href = `/?layer=${state.layer}&year=${state.year}${window.location.hash}`;
     return;
   }
+  wireSelectors(catalog.tilesets, years, applyLayer, applyYear);
+  wireAboutPanel();
+  wireEmbedDialog();
+}
+
+/** The geography and year selects of the full page. */
+function wireSelectors(tilesets, years, applyLayer, applyYear) {
   const layerSelect = document.getElementById('layer-select');
-  for (const tileset of catalog.tilesets) layerSelect.add(new Option(tileset.title, tileset.name, false, tileset.name === state.layer));
+  for (const tileset of tilesets) layerSelect.add(new Option(tileset.title, tileset.name, false, tileset.name === state.layer));
   layerSelect.addEventListener('change', () => { state.layer = layerSelect.value; applyLayer(); });
   const yearSelect = document.getElementById('year-select');
   yearSelect.add(new Option('All years (average per year)', ALL_YEARS, false, state.year === ALL_YEARS));
   for (const year of years) yearSelect.add(new Option(year, year, false, year === state.year));
   yearSelect.addEventListener('change', () => { state.year = yearSelect.value; applyYear(); });
+}
 
+/** "About this data", with the code snippets completed with this server's origin. */
+function wireAboutPanel() {
   for (const code of document.querySelectorAll('.with-origin')) {
     code.textContent = code.textContent.replaceAll('ORIGIN', window.location.origin);
   }
@@ -333,7 +349,10 @@ async function main() {
   const toggleAbout = (open) => { about.hidden = !open; aboutButton.setAttribute('aria-expanded', String(open)); };
   aboutButton.addEventListener('click', () => toggleAbout(about.hidden));
   document.getElementById('about-close').addEventListener('click', () => toggleAbout(false));
+}
 
+/** The Embed button: a copyable iframe snippet for the current view. */
+function wireEmbedDialog() {
   const dialog = document.getElementById('embed-dialog');
   const code = document.getElementById('embed-code');
   document.getElementById('embed-button').addEventListener('click', () => {
