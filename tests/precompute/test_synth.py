@@ -2,73 +2,223 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from precompute.classify import VIOLENT, load_classifier
+from precompute.errors import InputError
 from precompute.synth import (
     COLUMNS,
     DURHAM_BLOCKGROUPS,
+    NON_VIOLENT_OFFENSES,
+    VIOLENT_OFFENSES,
     generate_durham_incidents,
+    generate_incidents,
     load_published_counts,
     write_incidents_csv,
 )
 
+UTM_17N = "EPSG:32617"
+
 
 @pytest.fixture(scope="module")
-def incidents(durham_incidents) -> pd.DataFrame:
+def incidents(durham_incidents: Path) -> pd.DataFrame:
+    """The CSV as the build reads it: every cell text."""
     return pd.read_csv(durham_incidents, dtype=str, keep_default_na=False)
 
 
 @pytest.fixture(scope="module")
-def located(incidents) -> gpd.GeoDataFrame:
-    lat, lon = zip(*(map(float, text.split(", ")) for text in incidents["geo_point_2d"]), strict=True)
-    points = gpd.GeoDataFrame(incidents, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    points["category"] = load_classifier().classify(incidents["ucr_code"])["category"].to_numpy()
+def blockgroups() -> gpd.GeoDataFrame:
+    return gpd.read_file(DURHAM_BLOCKGROUPS)
+
+
+def parse_points(frame: pd.DataFrame, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    lat, lon = np.array([text.split(", ") for text in frame["geo_point_2d"]], dtype=float).reshape(-1, 2).T
+    return gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=crs)
+
+
+@pytest.fixture(scope="module")
+def located(incidents: pd.DataFrame) -> gpd.GeoDataFrame:
+    points = parse_points(incidents)
+    classified = load_classifier().classify(incidents["ucr_code"])
+    points["category"] = classified["category"].to_numpy()
+    points["offense"] = classified["offense"].to_numpy()
     return points
 
 
-def test_schema_is_the_durham_export(incidents):
+@pytest.fixture(scope="module")
+def assigned(located: gpd.GeoDataFrame, blockgroups: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every incident joined to every block group it intersects (edges included)."""
+    return gpd.sjoin(located[["date_rept", "category", "geometry"]], blockgroups[["id", "geometry"]], predicate="intersects")
+
+
+def test_schema_is_the_durham_export(incidents: pd.DataFrame, located: gpd.GeoDataFrame, blockgroups: gpd.GeoDataFrame):
     assert list(incidents.columns) == COLUMNS
     assert incidents["inci_id"].is_unique
+    assert incidents["inci_id"].str.fullmatch(r"\d{8,}").all()
     assert incidents["ucr_code"].str.fullmatch(r"\d{4}").all()
-    assert incidents["geo_point_2d"].str.fullmatch(r"-?\d+\.\d{7}, -?\d+\.\d{7}").all()
+    assert set(incidents["ucr_type_o"]) == {"Part I", "Part II"}
+    assert incidents["chrgdesc"].str.fullmatch(r"[A-Z][A-Z /,-]+").all()
+    assert incidents["geo_point_2d"].str.fullmatch(r"-?\d+\.\d{6,}, -?\d+\.\d{6,}").all()
+    west, south, east, north = blockgroups.total_bounds
+    assert located.geometry.x.between(west, east).all() and located.geometry.y.between(south, north).all()
 
 
-def test_every_offense_is_classified_and_non_violent_share_is_realistic(located):
+def test_offense_tables_classify_as_intended():
+    classifier = load_classifier()
+    for offense in VIOLENT_OFFENSES:
+        assert classifier.rule_for(offense.ucr_code).category == VIOLENT, offense
+    for offense in NON_VIOLENT_OFFENSES:
+        assert classifier.rule_for(offense.ucr_code).category != VIOLENT, offense
+
+
+def test_non_violent_share_and_categories(located: gpd.GeoDataFrame):
     assert located["category"].notna().all()
     violent = (located["category"] == VIOLENT).sum()
-    assert 1.6 < (len(located) - violent) / violent < 2.0
+    assert (len(located) - violent) / violent == pytest.approx(1.8, abs=0.01)
     assert set(located["category"]) == {"violent", "property", "drugs", "other"}
 
 
-def test_violent_points_fall_in_exactly_one_block_group_matching_published_counts(located):
-    blockgroups = gpd.read_file(DURHAM_BLOCKGROUPS)
-    violent = located[located["category"] == VIOLENT]
-    pairs = gpd.sjoin(violent[["date_rept", "geometry"]], blockgroups, predicate="intersects")
-    assert pairs.index.is_unique and len(pairs) == len(violent)
-    pairs["year"] = pairs["date_rept"].str[:4].astype(int)
-    counted = pairs.groupby(["id", "year"]).size().unstack(fill_value=0)
+def test_violent_offense_mix_is_realistic(located: gpd.GeoDataFrame):
+    mix = located.loc[located["category"] == VIOLENT, "offense"].value_counts()
+    sex_offenses = mix["rape"] + mix["sex offense"]
+    assert mix["simple assault"] > mix["aggravated assault"] > mix["robbery"] > sex_offenses > mix["homicide"] > 0
+    assert mix["homicide"] / mix.sum() < 0.02
+
+
+def test_violent_counts_per_block_group_and_year_equal_the_published_table(assigned: gpd.GeoDataFrame):
+    violent = assigned[assigned["category"] == VIOLENT]
+    counted = violent.assign(year=violent["date_rept"].str[:4].astype(int)).groupby(["id", "year"]).size().unstack(fill_value=0)
     published = load_published_counts()
-    assert (counted.reindex(index=published.index, columns=published.columns, fill_value=0) == published).all().all()
+    pd.testing.assert_frame_equal(
+        counted.reindex(index=published.index, columns=published.columns, fill_value=0), published, check_names=False
+    )
 
 
-def test_dates_are_plausible(incidents):
-    reported = pd.to_datetime(incidents["date_rept"])
-    occurred = pd.to_datetime(incidents["date_occu"])
-    assert reported.dt.year.between(2012, 2016).all()
-    assert ((reported - occurred).dt.days.between(0, 30)).all()
+def test_every_point_lies_in_exactly_one_block_group(located: gpd.GeoDataFrame, assigned: gpd.GeoDataFrame):
+    assert assigned.index.is_unique and len(assigned) == len(located)
+
+
+def test_points_are_clustered_not_uniform(located: gpd.GeoDataFrame, blockgroups: gpd.GeoDataFrame):
+    """Clark-Evans ratio (mean nearest-neighbour distance over its value for a uniform pattern):
+    about 1 for uniform points (a little above, edge effects), well below 1 when clustered."""
+    projected = located.to_crs(UTM_17N)
+    areas = blockgroups.to_crs(UTM_17N).set_index("id").area
+    joined = gpd.sjoin(projected[["geometry"]], blockgroups.to_crs(UTM_17N)[["id", "geometry"]], predicate="within")
+    ratios = []
+    for geoid, group in joined.groupby("id"):
+        if len(group) >= 100:
+            points = shapely.points(np.unique(shapely.get_coordinates(group.geometry.to_numpy()), axis=0))
+            _, distance = shapely.STRtree(points).query_nearest(points, exclusive=True, return_distance=True, all_matches=False)
+            ratios.append(distance.mean() / (0.5 * np.sqrt(areas[geoid] / len(points))))
+    assert len(ratios) > 100
+    assert np.median(ratios) < 0.85
+
+
+def test_dates_and_hours_are_consistent_and_plausible(incidents: pd.DataFrame):
+    reported = pd.to_datetime(incidents["date_rept"], format="%Y-%m-%d")
+    occurred = pd.to_datetime(incidents["date_occu"], format="%Y-%m-%d")
+    assert set(reported.dt.year) == set(load_published_counts().columns)
+    assert (incidents["yearstamp"].astype(int) == reported.dt.year).all()
+    assert (incidents["monthstamp"].astype(int) == reported.dt.month).all()
+    assert (incidents["date_fnd"] == incidents["date_occu"]).all()
+    lag = (reported - occurred).dt.days
+    assert lag.between(0, 7).all() and (lag == 0).mean() > 0.5
+    assert (incidents["dow1"] == occurred.dt.day_name()).all() and (incidents["dow2"] == reported.dt.day_name()).all()
+    assert (incidents["strdate"] == reported.dt.strftime("%m/%d/%Y")).all()
+    hour_occu, hour_rept = incidents["hour_occu"].astype(int), incidents["hour_rept"].astype(int)
+    assert hour_occu.between(0, 23).all() and hour_rept.between(0, 23).all()
+    assert (hour_rept[lag == 0] >= hour_occu[lag == 0]).all()
+    by_hour = hour_occu.value_counts().sort_index()
+    assert by_hour.loc[18:22].mean() > 2 * by_hour.loc[3:7].mean()
     by_month = reported.dt.month.value_counts()
-    assert by_month[7] > by_month[1]  # summer peak
+    assert by_month[[6, 7, 8]].sum() > 1.15 * by_month[[12, 1, 2]].sum()
 
 
-def test_same_seed_same_bytes_other_seed_other_points(tmp_path, durham_incidents):
+def test_same_seed_same_bytes_other_seed_other_points(tmp_path: Path, durham_incidents: Path):
     again = tmp_path / "again.csv"
     write_incidents_csv(generate_durham_incidents(seed=2016), again)
     assert again.read_bytes() == durham_incidents.read_bytes()
     other = generate_durham_incidents(seed=7)
-    assert not np.array_equal(
-        other["geo_point_2d"].to_numpy()[:100], pd.read_csv(durham_incidents, dtype=str)["geo_point_2d"].to_numpy()[:100]
-    )
+    original = pd.read_csv(durham_incidents, dtype=str)
+    assert len(set(other["geo_point_2d"]) & set(original["geo_point_2d"])) == 0
+
+
+def squares(*corners: tuple[float, float, float]) -> gpd.GeoDataFrame:
+    """Hand-made block groups: one square per (west, south, side), degrees, ids "a", "b"..."""
+    boxes = [shapely.box(west, south, west + side, south + side) for west, south, side in corners]
+    return gpd.GeoDataFrame({"id": list("abcdefgh"[: len(boxes)])}, geometry=boxes, crs="EPSG:4326")
+
+
+OVERLAPPING = squares((0.0, 0.0, 0.01), (0.01, 0.0, 0.01), (0.005, 0.005, 0.01))
+"""a and b share an edge; c overlaps both (a quarter of each)."""
+
+
+@settings(max_examples=20, deadline=None)
+@given(counts=st.lists(st.integers(0, 40), min_size=6, max_size=6), seed=st.integers(0, 2**32 - 1))
+def test_hand_made_overlapping_squares_get_exact_counts_outside_overlaps(counts: list[int], seed: int):
+    published = pd.DataFrame(np.reshape(counts, (3, 2)), index=pd.Index(["a", "b", "c"], name="id"), columns=[2015, 2016])
+    frame = generate_incidents(OVERLAPPING, published, seed=seed, non_violent_ratio=0.5)
+    points = parse_points(frame)
+    joined = gpd.sjoin(points, OVERLAPPING, predicate="intersects")
+    assert joined.index.is_unique and len(joined) == len(frame)
+    violent = joined[load_classifier().classify(joined["ucr_code"])["category"] == VIOLENT]
+    counted = violent.groupby(["id", violent["date_rept"].str[:4].astype(int)]).size()
+    for (geoid, year), expected in published.stack().items():
+        assert counted.get((geoid, year), 0) == expected
+
+
+def test_a_block_group_with_no_area_of_its_own_fails_only_if_it_has_incidents():
+    covered = squares((0.0, 0.0, 0.01), (0.002, 0.002, 0.005))
+    ids = pd.Index(["a", "b"], name="id")
+    generate_incidents(covered, pd.DataFrame({2016: [5, 0]}, index=ids))
+    with pytest.raises(InputError, match="block group b has published incidents but no area"):
+        generate_incidents(covered, pd.DataFrame({2016: [5, 1]}, index=ids))
+
+
+def test_a_published_block_group_missing_from_the_boundaries_fails():
+    with pytest.raises(InputError, match="missing, e.g. z"):
+        generate_incidents(squares((0.0, 0.0, 0.01)), pd.DataFrame({2016: [1, 1]}, index=pd.Index(["a", "z"], name="id")))
+
+
+def test_published_counts_are_wide_and_empty_cells_are_zero(tmp_path: Path):
+    path = tmp_path / "counts.csv"
+    path.write_text("id,y_2015,y_2016\n012,3,\n013,,7\n")
+    counts = load_published_counts(path)
+    assert counts.index.tolist() == ["012", "013"] and counts.columns.tolist() == [2015, 2016]
+    assert counts.to_numpy().tolist() == [[3, 0], [0, 7]] and (counts.dtypes == "int64").all()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("id,y_2016\n012,-1\n", "non-negative integers"),
+        ("id,y_2016\n012,2.5\n", "non-negative integers"),
+        ("geoid,2016\n1,1\n", "need an `id`"),
+    ],
+)
+def test_bad_published_counts_are_input_errors(tmp_path: Path, text: str, reason: str):
+    path = tmp_path / "counts.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(reason)):
+        load_published_counts(path)
+
+
+def test_writing_is_atomic(tmp_path: Path):
+    path = tmp_path / "incidents.csv"
+    write_incidents_csv(pd.DataFrame({"inci_id": ["1"], "chrgdesc": ["ARSON"]}), path)
+    before = path.read_bytes()
+    unencodable = ["ARSON"] * 99_999 + ["\ud800"]  # a lone surrogate: UTF-8 fails on the last row
+    unwritable = pd.DataFrame({"inci_id": [str(i) for i in range(100_000)], "chrgdesc": unencodable}, dtype=object)
+    with pytest.raises(UnicodeEncodeError):
+        write_incidents_csv(unwritable, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
