@@ -1,14 +1,18 @@
-# crimetiles: the Durham demo served by gunicorn. Multi-stage: build the wheel-installed venv and the
-# demo build, then copy both into a slim, non-root runtime image.
+# crimetiles: the Durham demo served by gunicorn. Multi-stage: build a wheel from the source and
+# install it into a venv, build the demo with the installed command, then copy only the venv and
+# the demo build (no source) into a slim, non-root runtime image.
 FROM python:3.11-slim AS build
-WORKDIR /app
+WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY crimetiles crimetiles
 COPY artifact artifact
 COPY precompute precompute
 COPY server server
 COPY static static
-RUN python -m venv /venv \
- && /venv/bin/pip install --no-cache-dir -e . \
+RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+ && python -m venv /venv \
+ && /venv/bin/pip install --no-cache-dir /wheels/crimetiles-*.whl \
+ && cd /tmp \
  && /venv/bin/crimetiles synth --out /app/demo/incidents.csv \
  && /venv/bin/crimetiles build /app/demo/incidents.csv --out /app/demo/build --quiet
 
@@ -26,4 +30,4 @@ ENV CRIMETILES_BUILD_DIR=/app/demo/build \
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
-CMD ["gunicorn", "--workers", "2", "--threads", "4", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "server.wsgi:app"]
+CMD ["gunicorn", "--workers", "2", "--threads", "4", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "crimetiles.server.wsgi:app"]

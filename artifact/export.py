@@ -12,8 +12,8 @@ from typing import Literal
 import geopandas as gpd
 import pandas as pd
 
-from artifact.errors import BuildError
-from artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
 YearSelection = int | Literal["all"] | None

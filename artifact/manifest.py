@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artifact.errors import BuildError
+from crimetiles.artifact.errors import BuildError
 
 SCHEMA_VERSION = 1
 MANIFEST_NAME = "manifest.json"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from artifact.errors import BuildError
-from artifact.manifest import BuildManifest, read_manifest
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.manifest import BuildManifest, read_manifest
 
 TileKey = tuple[int, int, int]
 """z, x, y in the XYZ scheme (y = 0 at the north)."""

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CRIMETILES = [sys.executable, "-m", "precompute.cli"]
+CRIMETILES = [sys.executable, "-m", "crimetiles"]
 
 
 def timed(command: list[str]) -> float:

@@ -28,7 +28,7 @@ from pathlib import Path
 import mercantile
 import requests
 
-CRIMETILES = [sys.executable, "-m", "precompute.cli"]
+CRIMETILES = [sys.executable, "-m", "crimetiles"]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 DURHAM_BOUNDS = (-79.02, 35.87, -78.70, 36.24)
@@ -85,7 +85,7 @@ def start_gunicorn(build_dir: Path, port: int, cache_bytes: int) -> subprocess.P
             f"127.0.0.1:{port}",
             "--log-level",
             "warning",
-            "server.wsgi:app",
+            "crimetiles.server.wsgi:app",
         ],
         env=env,
     )

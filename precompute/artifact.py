@@ -15,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest
+from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest
 
 LAYERS_DIR = "layers"
 TILES_DIR = "tiles"

@@ -16,8 +16,9 @@ import pandas as pd
 import shapely
 from tqdm import tqdm
 
-from artifact.fields import feature_fields
-from artifact.manifest import (
+from crimetiles import __version__
+from crimetiles.artifact.fields import feature_fields
+from crimetiles.artifact.manifest import (
     SCHEMA_VERSION,
     Bounds,
     BuildManifest,
@@ -28,9 +29,8 @@ from artifact.manifest import (
     Tileset,
     ZoomBand,
 )
-from artifact.mvt import layer_tiler
-from precompute import __version__
-from precompute.artifact import (
+from crimetiles.artifact.mvt import layer_tiler
+from crimetiles.precompute.artifact import (
     atomic_build_dir,
     file_sha256,
     tile_archive_path,
@@ -38,11 +38,11 @@ from precompute.artifact import (
     write_manifest,
     write_report,
 )
-from precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
-from precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
-from precompute.errors import InputError
-from precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
-from precompute.ingest import (
+from crimetiles.precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
+from crimetiles.precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
+from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
+from crimetiles.precompute.ingest import (
     BoundaryLayer,
     IncidentColumns,
     Incidents,
@@ -51,8 +51,8 @@ from precompute.ingest import (
     read_incidents,
     reject_repeated_ids,
 )
-from precompute.report import build_report
-from precompute.tiles import tileset_tiles, write_mbtiles
+from crimetiles.precompute.report import build_report
+from crimetiles.precompute.tiles import tileset_tiles, write_mbtiles
 
 DEFAULT_ATTRIBUTION = (
     "Violent incidents reported by police; boundaries: "

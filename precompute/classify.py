@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from precompute.errors import InputError
+from crimetiles.precompute.errors import InputError
 
 VIOLENT = "violent"
 DEFAULT_RULES_PATH = Path(__file__).parent / "data" / "offense_categories.csv"

@@ -10,7 +10,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-from artifact.fields import AREA, ID, NAME, count_field, density_field
+from crimetiles.artifact.fields import AREA, ID, NAME, count_field, density_field
 
 SQ_M_PER_SQ_MILE = 1609.344**2
 AREA_DECIMALS = 6

@@ -10,7 +10,7 @@ import h3
 import numpy as np
 import shapely
 
-from artifact.fields import ID, NAME
+from crimetiles.artifact.fields import ID, NAME
 
 DEFAULT_RESOLUTIONS = (6, 7, 8, 9)
 

@@ -16,8 +16,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from precompute.classify import Classifier
-from precompute.errors import InputError
+from crimetiles.precompute.classify import Classifier
+from crimetiles.precompute.errors import InputError
 
 WGS84 = "EPSG:4326"
 DURHAM_POINT_COLUMN = "geo_point_2d"

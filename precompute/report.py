@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from precompute.classify import Classifier
-from precompute.ingest import BoundaryLayer, Incidents
+from crimetiles.precompute.classify import Classifier
+from crimetiles.precompute.ingest import BoundaryLayer, Incidents
 
 
 def build_report(

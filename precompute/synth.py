@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from precompute.errors import InputError
+from crimetiles.precompute.errors import InputError
 
 DURHAM_DATA_DIR = Path(__file__).parent / "data" / "durham"
 DURHAM_BLOCKGROUPS = DURHAM_DATA_DIR / "blockgroups.geojson"

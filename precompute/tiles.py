@@ -11,8 +11,8 @@ from pathlib import Path
 
 import mercantile
 
-from artifact.manifest import Bounds, Tileset
-from artifact.mvt import LayerTiler, tiles_covering
+from crimetiles.artifact.manifest import Bounds, Tileset
+from crimetiles.artifact.mvt import LayerTiler, tiles_covering
 
 
 def tileset_tiles(

@@ -9,12 +9,12 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from server.config import ServerConfig
-from server.errors import RequestError
-from server.live import LiveBuild
-from server.metrics import Metrics
-from server.pages import bp as pages_bp
-from server.routes import bp as api_bp
+from crimetiles.server.config import ServerConfig
+from crimetiles.server.errors import RequestError
+from crimetiles.server.live import LiveBuild
+from crimetiles.server.metrics import Metrics
+from crimetiles.server.pages import bp as pages_bp
+from crimetiles.server.routes import bp as api_bp
 
 log = logging.getLogger("crimetiles.server")
 CORS_PREFIXES = ("/tiles", "/styles", "/downloads", "/openapi.json", "/healthz")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from server.config import ConfigError, ServerConfig
+from crimetiles.server.config import ConfigError, ServerConfig
 
 
 @click.command(context_settings={"show_default": True})
@@ -60,8 +60,8 @@ def serve(build_dir: Path, **options: object) -> None:
     The server switches to a new build when BUILD_DIR is rebuilt (checked every
     --reload-interval seconds) or on SIGHUP.
     """
-    from artifact.errors import BuildError
-    from server.app import create_app
+    from crimetiles.artifact.errors import BuildError
+    from crimetiles.server.app import create_app
 
     try:
         config = ServerConfig.from_env(build_dir=build_dir, **options)

@@ -7,10 +7,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from artifact.errors import BuildError
-from artifact.manifest import read_manifest
-from artifact.reader import open_build
-from server.tiles import TileService, load_tile_service
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.manifest import read_manifest
+from crimetiles.artifact.reader import open_build
+from crimetiles.server.tiles import TileService, load_tile_service
 
 log = logging.getLogger("crimetiles.server")
 

@@ -7,16 +7,18 @@ configured basemap. `/embed` may be framed by `frame_ancestors`; `/` only by thi
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
 
-from server.config import ServerConfig
-from server.errors import UnknownResource
+from crimetiles.server.config import ServerConfig
+from crimetiles.server.errors import UnknownResource
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(str(files("crimetiles.static")))
+"""The page files, found as package data so that an installed wheel serves them from anywhere."""
 bp = Blueprint("pages", __name__, template_folder=str(STATIC_DIR))
 
 

@@ -6,14 +6,14 @@ import gzip
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from artifact.errors import BuildError
-from artifact.export import FORMATS, export_text, parse_year
-from server.config import ServerConfig
-from server.errors import BadTileRequest, UnknownResource
-from server.openapi import openapi_document
-from server.style import style
-from server.tilejson import tilejson
-from server.tiles import TileService
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.export import FORMATS, export_text, parse_year
+from crimetiles.server.config import ServerConfig
+from crimetiles.server.errors import BadTileRequest, UnknownResource
+from crimetiles.server.openapi import openapi_document
+from crimetiles.server.style import style
+from crimetiles.server.tilejson import tilejson
+from crimetiles.server.tiles import TileService
 
 bp = Blueprint("api", __name__)
 TILE_EXTENSIONS = ("mvt", "pbf")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifact.fields import DENSITY
-from artifact.manifest import Tileset
+from crimetiles.artifact.fields import DENSITY
+from crimetiles.artifact.manifest import Tileset
 
 YLORRD = {
     2: ("#feb24c", "#f03b20"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from artifact.manifest import BuildManifest, Tileset
+from crimetiles.artifact.manifest import BuildManifest, Tileset
 
 
 def tile_url_template(base_url: str, tileset: str) -> str:

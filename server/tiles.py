@@ -15,10 +15,10 @@ import cachetools
 import geopandas as gpd
 import mercantile
 
-from artifact.manifest import BuildManifest, Tileset
-from artifact.mvt import LayerTiler, layer_tiler
-from artifact.reader import Build, TileKey
-from server.errors import TileOutOfRange, UnknownTileset
+from crimetiles.artifact.manifest import BuildManifest, Tileset
+from crimetiles.artifact.mvt import LayerTiler, layer_tiler
+from crimetiles.artifact.reader import Build, TileKey
+from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 
 MAX_ZOOM = 22
 """Highest zoom served: above a tileset's max zoom tiles are encoded from the exact geometry."""

@@ -10,11 +10,11 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from precompute.build import BoundarySpec, BuildOptions, run_build
-from precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
-from precompute.synth import generate_durham_incidents, write_incidents_csv
-from server.app import create_app
-from server.config import ServerConfig
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
+from crimetiles.precompute.synth import generate_durham_incidents, write_incidents_csv
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
 
 DURHAM_LAYERS = ("blockgroups", "tracts", "neighborhoods")
 

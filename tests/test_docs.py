@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from precompute.cli import main
+from crimetiles.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -36,7 +36,7 @@ def test_readme_names_every_subcommand():
 
 
 def test_artifact_spec_names_every_manifest_key():
-    from artifact.manifest import BuildManifest
+    from crimetiles.artifact.manifest import BuildManifest
 
     spec = (ROOT / "docs" / "artifact.md").read_text(encoding="utf-8")
     for key in BuildManifest.__dataclass_fields__:

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import geopandas as gpd
 import pytest
 
-from server.app import create_app
-from server.config import ServerConfig
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
 from tests.e2e.conftest import screenshot, wait_idle
 

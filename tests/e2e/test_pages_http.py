@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from server.app import create_app
-from server.config import ServerConfig
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
 
 
 def _csp(response) -> dict[str, str]:

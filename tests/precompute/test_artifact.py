@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from precompute.artifact import atomic_build_dir
+from crimetiles.precompute.artifact import atomic_build_dir
 
 
 def _listing(parent):

@@ -15,9 +15,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from precompute.cli import main
+from crimetiles.cli import main
 
-CRIMETILES = [sys.executable, "-m", "precompute.cli"]
+CRIMETILES = [sys.executable, "-m", "crimetiles"]
 
 
 def test_every_option_of_every_subcommand_is_explained():

@@ -9,7 +9,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import box
 
-from precompute.density import (
+from crimetiles.precompute.density import (
     assign_points,
     count_matrix,
     density_frame,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
+from crimetiles.precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
 
 YEARS = [2012, 2013, 2014, 2015, 2016]
 

@@ -15,7 +15,7 @@ import mapbox_vector_tile
 import mercantile
 from shapely.geometry import Polygon, box
 
-from artifact.mvt import layer_tiler
+from crimetiles.artifact.mvt import layer_tiler
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "durham_squares_z12.json"
 TILE = mercantile.Tile(1150, 1608, 12)

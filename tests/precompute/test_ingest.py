@@ -11,11 +11,11 @@ import shapely
 from click.testing import CliRunner
 from shapely.geometry import Polygon, box
 
-from precompute.build import BoundarySpec, BuildOptions, run_build
-from precompute.classify import load_classifier
-from precompute.cli import main
-from precompute.errors import InputError
-from precompute.ingest import IncidentColumns, read_boundaries, read_incidents
+from crimetiles.cli import main
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.classify import load_classifier
+from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.ingest import IncidentColumns, read_boundaries, read_incidents
 
 HEADER = "inci_id,date_rept,ucr_code,geo_point_2d\n"
 INSIDE = "0.5, 0.5"  # lat, lon inside the unit square boundary below

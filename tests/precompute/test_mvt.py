@@ -8,7 +8,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifact.mvt import TILE_EXTENT, LayerTiler
+from crimetiles.artifact.mvt import TILE_EXTENT, LayerTiler
 
 tiles = st.builds(
     lambda z, fx, fy: mercantile.Tile(int(fx * (2**z)), int(fy * (2**z)), z),

@@ -13,9 +13,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precompute.classify import VIOLENT, load_classifier
-from precompute.errors import InputError
-from precompute.synth import (
+from crimetiles.precompute.classify import VIOLENT, load_classifier
+from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.synth import (
     COLUMNS,
     DURHAM_BLOCKGROUPS,
     NON_VIOLENT_OFFENSES,

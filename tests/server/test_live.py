@@ -20,10 +20,10 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precompute.build import BoundarySpec, BuildOptions, run_build
-from precompute.synth import DURHAM_DATA_DIR
-from server.app import create_app
-from server.config import ServerConfig
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
 
 COLD_TILE = (15, 9202, 12868)  # downtown Durham, above the archive's zooms

@@ -9,9 +9,9 @@ import json
 import geopandas as gpd
 import pytest
 
-from server.app import create_app
-from server.config import ServerConfig
-from server.style import ZERO_COLOR, class_colors
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
+from crimetiles.server.style import ZERO_COLOR, class_colors
 
 
 def test_tilejson_3(client, durham_build):
@@ -159,7 +159,7 @@ def test_config_from_environment_and_flags(tmp_path):
 
 
 def test_bad_environment_value_is_a_clear_error():
-    from server.config import ConfigError
+    from crimetiles.server.config import ConfigError
 
     with pytest.raises(ConfigError, match="CRIMETILES_PORT='eighty': expected int"):
         ServerConfig.from_env({"CRIMETILES_PORT": "eighty"})

@@ -13,17 +13,18 @@ from typing import Any
 
 import click
 
-from artifact.errors import BuildError
-from precompute import __version__
-from precompute.build import BoundarySpec, BuildOptions, run_build
-from precompute.classify import DEFAULT_RULES_PATH
-from precompute.errors import InputError
-from precompute.hexgrid import DEFAULT_RESOLUTIONS
-from precompute.ingest import IncidentColumns
-from precompute.report import summary_lines
-from server.cli import serve
+from crimetiles import __version__
+from crimetiles.artifact.errors import BuildError
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.classify import DEFAULT_RULES_PATH
+from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
+from crimetiles.precompute.ingest import IncidentColumns
+from crimetiles.precompute.report import summary_lines
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
+from crimetiles.server.cli import serve
 
-DURHAM_DIR = Path(__file__).parent / "data" / "durham"
+DURHAM_DIR = DURHAM_DATA_DIR
 DURHAM_BOUNDARIES = (
     f"blockgroups={DURHAM_DIR / 'blockgroups.geojson'}",
     f"tracts={DURHAM_DIR / 'tracts.geojson'}",
@@ -234,7 +235,7 @@ def synth(out: Path, seed: int, non_violent_ratio: float) -> None:
     The locations and dates are synthetic (points inside their block group, clustered); the totals
     are real. Non-violent incidents are added so that classification matters.
     """
-    from precompute.synth import DURHAM_BLOCKGROUPS, DURHAM_COUNTS, generate_durham_incidents, write_incidents_csv
+    from crimetiles.precompute.synth import DURHAM_BLOCKGROUPS, DURHAM_COUNTS, generate_durham_incidents, write_incidents_csv
 
     frame = generate_durham_incidents(DURHAM_BLOCKGROUPS, DURHAM_COUNTS, seed=seed, non_violent_ratio=non_violent_ratio)
     write_incidents_csv(frame, out)
@@ -260,8 +261,8 @@ def synth(out: Path, seed: int, non_violent_ratio: float) -> None:
 @clear_errors
 def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | None) -> None:
     """Write a density layer of BUILD_DIR for download or analysis."""
-    from artifact.export import export_text, parse_year
-    from artifact.reader import open_build
+    from crimetiles.artifact.export import export_text, parse_year
+    from crimetiles.artifact.reader import open_build
 
     opened = open_build(build_dir)
     years = opened.manifest.years
@@ -283,8 +284,8 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     import mapbox_vector_tile
     import mercantile
 
-    from artifact.mvt import layer_tiler
-    from artifact.reader import open_build
+    from crimetiles.artifact.mvt import layer_tiler
+    from crimetiles.artifact.reader import open_build
 
     try:
         z, x, y = (int(part) for part in tile.split("/"))

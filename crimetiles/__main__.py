@@ -1,0 +1,5 @@
+"""`python -m crimetiles`: the `crimetiles` command."""
+
+from crimetiles.cli import main
+
+main()
