@@ -61,7 +61,9 @@ def render(layers, request):
     image.save(request["png"])
     visible = settings.visibleExtent()
     width, height = request["size"]
+    labels = job.takeLabelingResults()
     return {
+        "labels_drawn": sorted(label.labelText for label in labels.allLabels()) if labels else [],
         "visible_extent": [visible.xMinimum(), visible.yMinimum(), visible.xMaximum(), visible.yMaximum()],
         "colours": [image.pixelColor(x, y).name() for x, y in request["pixels"]],
         "all_colours": sorted({image.pixelColor(x, y).name() for x in range(0, width, 4) for y in range(0, height, 4)}),

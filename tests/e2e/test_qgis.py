@@ -138,7 +138,21 @@ def test_qgis_draws_the_choropleth_from_the_qlr_file(qgis_python, live_url, tmp_
     ]
     assert layer["styles"][2][1] == f'"{field}" >= 3.8 AND "{field}" < 13.0'
     assert layer["labels"] == [["name", 13]]
+    assert seen["labels_drawn"] == []  # names show from zoom 13, never over the overview's colours
     assert_drawn_in_class_colours(seen, scene, sampled, field, breaks)
+
+
+def test_qgis_labels_tracts_with_their_names_when_zoomed_in(qgis_python, live_url, tmp_path, scene):
+    """At 8 m a pixel (zoom 14) QGIS places the names of the tracts in view (the overview, at
+    zoom 10 or 11, has none: see above)."""
+    qlr = download_qlr(live_url, tmp_path)
+    row = int(scene.inside_px.idxmax())
+    point = scene.tracts.geometry.iloc[row].representative_point()
+    half = 200 * 8
+    extent = [point.x - half, point.y - half, point.x + half, point.y + half]
+    close = render(qgis_python, live_url, tmp_path, "qlr-labels", qlr=str(qlr), extent=extent, size=[400, 400], pixels=[])
+    assert scene.tracts["name"].iloc[row] in close["labels_drawn"]
+    assert set(close["labels_drawn"]) <= set(scene.tracts["name"])
 
 
 def test_qgis_draws_the_choropleth_from_the_style_url(qgis_python, live_url, tmp_path, scene):
