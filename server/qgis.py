@@ -37,8 +37,8 @@ def qgis_source(tileset: str, base_url: str, minzoom: int, maxzoom: int, style_u
 
 def qgis_expression(maplibre_filter: list[Any]) -> str:
     """A QGIS expression equal to one of `style.class_filters`' MapLibre filters, so that both
-    clients draw the same classes: `["all", [">=", ["get", "f"], 3.8], ["<", ["get", "f"], 13]]`
-    -> `"f" >= 3.8 AND "f" < 13`."""
+    clients draw the same classes: `["all", [">=", ["get", "f"], 3.8], ["<", ["get", "f"], 13.0]]`
+    -> `"f" >= 3.8 AND "f" < 13.0`."""
     operator, *operands = maplibre_filter
     if operator == "all":
         return " AND ".join(qgis_expression(operand) for operand in operands)
