@@ -11,6 +11,9 @@ COUNT = "violent_count"
 DENSITY = "violent_per_sqmi"
 ALL_YEARS = "all"
 """The `year` value of the all-years row in long exports."""
+STRING = "String"
+NUMBER = "Number"
+"""Field types as the MBTiles 1.3 spec names them (`vector_layers[].fields` values)."""
 
 
 def count_field(year: int | None = None) -> str:
@@ -36,3 +39,9 @@ def feature_fields(years: Iterable[int]) -> dict[str, str]:
         fields[count_field(year)] = f"Violent incidents reported by police in {year}"
         fields[density_field(year)] = f"Violent crimes per square mile in {year}"
     return fields
+
+
+def feature_field_types(years: Iterable[int]) -> dict[str, str]:
+    """Field name -> MBTiles 1.3 type (`String` or `Number`), in the order of `feature_fields`.
+    Counts and densities alike are `Number`: the spec has no integer type (tilestats tell them apart)."""
+    return {name: STRING if name in (ID, NAME) else NUMBER for name in feature_fields(years)}

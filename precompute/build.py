@@ -17,7 +17,7 @@ import shapely
 from tqdm import tqdm
 
 from crimetiles import __version__
-from crimetiles.artifact.fields import feature_fields
+from crimetiles.artifact.fields import feature_field_types, feature_fields
 from crimetiles.artifact.manifest import (
     SCHEMA_VERSION,
     Bounds,
@@ -52,7 +52,7 @@ from crimetiles.precompute.ingest import (
     reject_repeated_ids,
 )
 from crimetiles.precompute.report import build_report
-from crimetiles.precompute.tiles import tileset_tiles, write_mbtiles
+from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 
 DEFAULT_ATTRIBUTION = (
     "Violent incidents reported by police; boundaries: "
@@ -281,16 +281,14 @@ def _with_archives(
     for name, tileset in manifest.tilesets.items():
         tilers = {band.layer: layer_tiler(name, frames[band.layer], options.maxzoom) for band in tileset.bands}
         path = tile_archive_path(name)
+        zooms = range(tileset.minzoom, top + 1)
+        archived = [frames[band.layer] for band in tileset.bands if band.minzoom <= top]
+        metadata = mbtiles_metadata(
+            tileset, manifest.bounds, manifest.center, zooms, feature_field_types(manifest.years), archived
+        )
         with tqdm(desc=f"tiles {name} z0-{top}", unit=" tiles", disable=not options.progress, leave=False) as bar:
-            count = write_mbtiles(
-                staging / path,
-                tileset,
-                tileset_tiles(tileset, tilers, manifest.bounds, range(tileset.minzoom, top + 1)),
-                manifest.bounds,
-                manifest.center,
-                manifest.fields,
-                on_tile=bar.update,
-            )
+            tiles = tileset_tiles(tileset, tilers, manifest.bounds, zooms)
+            count = write_mbtiles(staging / path, metadata, tiles, on_tile=bar.update)
         tilesets[name] = replace(tileset, archive=TileArchive(path, tileset.minzoom, top, count))
     return replace(manifest, tilesets=tilesets)
 
