@@ -329,9 +329,10 @@ def template_text(offenses: pd.Series, choice: ClassifierChoice, described: str)
     empty = int(len(offenses) - counts.sum())
     out = io.StringIO()
     out.write(
-        f"# Offense classification for {described}: one rule per distinct value, its pattern the exact\n"
-        "# value (case and repeated spaces ignored). Categories: violent (counted on the map), property,\n"
-        f"# drugs, other, not a crime. Guesses from the built-in {choice.name} rules ({choice.match_rate:.1%} of rows).\n"
+        f"# Offense classification for {described}.\n"
+        "# One rule per distinct value, its pattern the exact value (case and repeated spaces ignored).\n"
+        "# Categories: violent (counted on the map), property, drugs, other, not a crime.\n"
+        f"# Guesses from the built-in {choice.name} rules, which know {choice.match_rate:.1%} of the rows.\n"
         f"# Fill in every line marked {UNCLASSIFIED} (those rows count as not violent until you do),\n"
         "# change any category you disagree with, then build with --classification THIS_FILE.\n"
     )
@@ -342,15 +343,20 @@ def template_text(offenses: pd.Series, choice: ClassifierChoice, described: str)
     unknown = [value for value, rule in rules.items() if rule is None]
     if unknown:
         out.write(f"# No built-in rule matched these values: replace {UNCLASSIFIED} with a category.\n")
-        writer.writerows([_exact_pattern(value), UNCLASSIFIED, value, counts[value]] for value in unknown)
+        writer.writerows([exact_pattern(value), UNCLASSIFIED, value, counts[value]] for value in unknown)
     known = [(value, rule) for value, rule in rules.items() if rule is not None]
     if known:
         out.write(f"# Guessed by the built-in {choice.name} rules:\n")
-        writer.writerows([_exact_pattern(value), rule.category, rule.offense, counts[value]] for value, rule in known)
+        writer.writerows([exact_pattern(value), rule.category, rule.offense, counts[value]] for value, rule in known)
     out.write(f"# Values not listed above get the built-in {choice.name} rules:\n{INCLUDE_MARK}{choice.name}\n")
     return out.getvalue()
 
 
-def _exact_pattern(value: str) -> str:
-    """A pattern matching exactly `value` (spaces left readable: they are not special)."""
-    return re.escape(value).replace("\\ ", " ")
+def exact_pattern(value: str) -> str:
+    """A pattern that matches exactly `value`: only the characters special to a regular expression
+    are escaped, and `#` so that the line cannot read as a comment ("LARCENY - FROM VEHICLE" stays
+    readable)."""
+    return _SPECIAL.sub(r"\\\g<0>", value)
+
+
+_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()#]")
