@@ -354,9 +354,9 @@ def template_text(offenses: pd.Series, choice: ClassifierChoice, described: str)
 
 def exact_pattern(value: str) -> str:
     """A pattern that matches exactly `value`: only the characters special to a regular expression
-    are escaped, and `#` so that the line cannot read as a comment ("LARCENY - FROM VEHICLE" stays
-    readable)."""
+    are escaped, and `#` and `@` so that the line cannot read as a comment or an include
+    ("LARCENY - FROM VEHICLE" stays readable)."""
     return _SPECIAL.sub(r"\\\g<0>", value)
 
 
-_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()#]")
+_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()#@]")

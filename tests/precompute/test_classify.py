@@ -472,6 +472,13 @@ def test_offense_column_names_are_matched_without_case_or_punctuation():
     assert find_offense_column("chicago.csv", ["ID", "Description", "Primary Type"]) == "Primary Type"
 
 
+def test_exact_patterns_of_values_that_look_like_comments_or_includes_load(tmp_path):
+    values = ["#2 ASSAULT", "@nibrs", "A,B (C)"]
+    rows = "".join(f'"{exact_pattern(value)}",violent,{index}\n' for index, value in enumerate(values))
+    classifier = load_classifier(write_rules(tmp_path, "pattern,category,offense\n" + rows))
+    assert [classifier.rule_for(value).offense for value in values] == ["0", "1", "2"]
+
+
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1))
 def test_an_exact_pattern_matches_its_value_and_nothing_longer(value):
     pattern = re.compile(exact_pattern(value), re.IGNORECASE)
