@@ -1,4 +1,4 @@
-"""The `crimetiles` command: synth, build, export, inspect, serve, demo."""
+"""The `crimetiles` command: synth, build, offenses, export, inspect, serve, demo."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import click
 from crimetiles import __version__
 from crimetiles.artifact.errors import BuildError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.classify import DEFAULT_RULES_PATH
+from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
 from crimetiles.precompute.ingest import IncidentColumns
@@ -78,6 +78,18 @@ def _parse_years(text: str | None) -> range | None:
         raise click.BadParameter(f"{text!r}: expected YEAR or FIRST-LAST, e.g. 2012-2016", param_hint="--years") from None
 
 
+def _rules_path(spec: str | None) -> Path | None:
+    """`--classification`: a built-in set's file, or the given rules file (which must exist)."""
+    if spec is None:
+        return None
+    path = BUILTIN_RULE_SETS.get(spec, Path(spec))
+    if not path.is_file():
+        raise click.BadParameter(
+            f"{spec!r}: not a built-in rule set ({', '.join(BUILTIN_RULE_SETS)}) nor a file", param_hint="--classification"
+        )
+    return path
+
+
 def _parse_resolutions(text: str) -> tuple[int, ...]:
     try:
         resolutions = tuple(int(part) for part in text.split(",") if part.strip())
@@ -128,9 +140,11 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 )
 @click.option(
     "--classification",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help=f"Offense rules CSV (pattern,category,offense). Default: the bundled Compass definition ({DEFAULT_RULES_PATH.name}).",
+    metavar="ucr|nibrs|text|PATH",
+    help="Offense rules: a built-in set (ucr: UCR summary codes, nibrs: NIBRS codes, text: offense descriptions) "
+    "or a rules CSV (pattern,category,offense; `crimetiles offenses FILE --template OUT.csv` writes one to edit). "
+    "Default: the built-in set that classifies the most rows.",
 )
 @click.option(
     "--hex-res",
@@ -174,7 +188,7 @@ def build(
     date_col: str,
     offense_col: str,
     id_col: str,
-    classification: Path | None,
+    classification: str | None,
     hex_res: str,
     years: str | None,
     maxzoom: int,
@@ -201,7 +215,7 @@ def build(
         boundaries=tuple(specs),
         out=out,
         columns=IncidentColumns(date=date_col, offense=offense_col, incident_id=id_col or None, lat=lat_col, lon=lon_col),
-        classification=classification,
+        classification=_rules_path(classification),
         hex_resolutions=_parse_resolutions(hex_res),
         years=_parse_years(years),
         maxzoom=maxzoom,
@@ -215,6 +229,64 @@ def build(
     for line in summary_lines(result.report):
         say(line)
     say(f"wrote {out} (build {result.manifest.build_id}) in {time.perf_counter() - started:.1f} s")
+
+
+@main.command()
+@click.argument("incidents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--offense-col",
+    default=None,
+    help="Incident column holding the offense. Default: the first column named (in any case, spaces read as _) "
+    "offense, offense_description, offense_type, ucr_code, nibrs_code, offense_code, primary_type, ofns_desc, "
+    "crm_cd_desc, crime_description, chrgdesc, crime_type or description.",
+)
+@click.option(
+    "--template",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="OUT.csv",
+    help="Also write a classification file to edit: one rule per distinct value, the best built-in set's guess "
+    "filled in, values it does not know marked unclassified. Use it with build --classification OUT.csv. "
+    "Default: write none.",
+)
+@clear_errors
+def offenses(incidents: Path, offense_col: str | None, template: Path | None) -> None:
+    """List the distinct offense values of INCIDENTS, most frequent first, with their row counts and
+    the category each built-in rule set (ucr, nibrs, text) gives them ("-": no rule matches).
+
+    The table goes to standard output; which column was read and how many rows each rule set
+    classifies go to standard error.
+
+    \b
+    Example:
+      crimetiles offenses incidents.csv --template my_offenses.csv
+      crimetiles build incidents.csv --classification my_offenses.csv
+    """
+    from crimetiles.precompute.classify import find_offense_column, offense_table, rate_classifiers, template_text
+    from crimetiles.precompute.ingest import read_table
+
+    table = read_table(incidents)
+    column = offense_col or find_offense_column(incidents, table.columns)
+    if column not in table.columns:
+        raise InputError(incidents, f"no column {column!r} (columns: {', '.join(map(str, table.columns))})")
+    values = table[column]
+    choice = rate_classifiers(values)
+    click.echo(f"{incidents}: offense column {column}, {len(values)} rows", err=True)
+    click.echo(choice.summary(), err=True)
+    click.echo(_text_table(offense_table(values)), nl=False)
+    if template is not None:
+        template.write_text(template_text(values, choice, f"{incidents.name}, column {column}"), encoding="utf-8")
+        click.echo(f"wrote {template}: edit its unclassified lines, then build with --classification {template}", err=True)
+
+
+def _text_table(frame: Any) -> str:
+    """A data frame as left-aligned text columns ("-" for an empty cell), header first."""
+    columns = [[str(name)] + [str(cell) or "-" for cell in frame[name]] for name in frame.columns]
+    widths = [max(map(len, cells)) for cells in columns]
+    return "".join(
+        "  ".join(cells[row].ljust(width) for cells, width in zip(columns, widths, strict=True)).rstrip() + "\n"
+        for row in range(len(frame) + 1)
+    )
 
 
 @main.command()
