@@ -23,9 +23,9 @@ BAD_ROWS = [
     ("1", "2014-03-01", "0810", INSIDE, None),
     ("2", "03/02/2014", "0610", INSIDE, None),
     ("3", "2014-03-01", "0810", "abc", "unparseable coordinates"),
-    ("4", "2014-03-01", "0810", "", "unparseable coordinates"),
-    ("5", "2014-03-01", "0810", "0, 0", "unparseable coordinates"),
-    ("6", "2014-03-01", "0810", "95.0, 10.0", "unparseable coordinates"),
+    ("4", "2014-03-01", "0810", "", "missing coordinates"),
+    ("5", "2014-03-01", "0810", "0, 0", "placeholder coordinates"),
+    ("6", "2014-03-01", "0810", "95.0, 10.0", "coordinates out of range"),
     ("7", "", "0810", INSIDE, "missing or unparseable date"),
     ("8", "yesterday", "0810", INSIDE, "missing or unparseable date"),
     ("9", "2014-03-01", "9999", INSIDE, "unknown offense"),
@@ -88,9 +88,11 @@ def test_years_option_rejects_other_years(bad_rows_csv):
 def test_generic_layout_with_lat_lon_columns(tmp_path):
     path = tmp_path / "generic.csv"
     path.write_text("when,what,y,x\n2016-01-02,0410,0.25,0.75\n2016-01-03,0410,bad,0.75\n")
-    columns = IncidentColumns(date="when", offense="what", incident_id=None, lat="y", lon="x")
+    columns = IncidentColumns(date="when", offense="what", incident_id="", lat="y", lon="x")
     incidents = read_incidents(path, columns, load_classifier())
-    assert incidents.rows[["lon", "lat", "year", "offense"]].values.tolist() == [[0.75, 0.25, 2016, "aggravated assault"]]
+    assert incidents.rows[["lon", "lat", "year", "offense", "offense_name"]].values.tolist() == [
+        [0.75, 0.25, 2016, "0410", "aggravated assault"]
+    ]
     assert incidents.rejects["reason"].tolist() == ["unparseable coordinates"]
 
 
@@ -213,4 +215,4 @@ def test_missing_point_geometry_is_rejected_with_its_reason(tmp_path):
     ).to_file(path)
     incidents = read_incidents(path, IncidentColumns(), load_classifier())
     assert incidents.rows["incident_id"].tolist() == ["b"]
-    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "unparseable coordinates", "empty geometry"]]
+    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "missing coordinates", "empty geometry"]]
