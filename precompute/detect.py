@@ -42,6 +42,7 @@ REPORTED_NAMES = (
     "reporteddate",
     "report_datetime",
     "reported_datetime",
+    "reported",
 )
 REPORTED_WORDS = frozenset({"rept", "rpt", "rptd", "report", "reported"})
 OCCURRED_NAMES = (
@@ -57,6 +58,7 @@ OCCURRED_NAMES = (
     "cmplnt_fr_dt",
     "offense_start_datetime",
     "from_date",
+    "occurred",
 )
 OCCURRED_WORDS = frozenset({"occ", "occu", "occur", "occurred", "occurrence", "cmplnt"})
 DATE_WORDS = frozenset({"date", "dt", "datetime", "time"})

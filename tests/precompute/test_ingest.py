@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -16,6 +18,9 @@ from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.classify import load_classifier
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.ingest import IncidentColumns, read_boundaries, read_incidents
+from crimetiles.precompute.reasons import Reason
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = "inci_id,date_rept,ucr_code,geo_point_2d\n"
 INSIDE = "0.5, 0.5"  # lat, lon inside the unit square boundary below
@@ -33,6 +38,9 @@ BAD_ROWS = [
     ("1", "2014-03-04", "0810", INSIDE, "duplicate incident id"),
     ("12", "2014-03-01", "0810", "5.5, 5.5", "outside all boundaries"),
     ("13", "2015-07-01", "0310", INSIDE, None),
+    ("14", "2099-01-01", "0810", INSIDE, "date in the future"),
+    ("15", "2014-03-01", "0810", "REDACTED", "missing coordinates"),
+    ("16", "2014-03-01", "0810", "-1, -1", "placeholder coordinates"),
 ]
 
 
@@ -62,9 +70,9 @@ def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_
     report = run_build(options).report
     (summary,) = report["inputs"]
     expected_reasons = pd.Series([r for *_, r in BAD_ROWS if r]).value_counts().to_dict()
-    assert summary["rows_read"] == 13
+    assert summary["rows_read"] == 16
     assert summary["rows_used"] == 3
-    assert summary["rows_rejected"] == 10
+    assert summary["rows_rejected"] == 13
     assert summary["rejected_by_reason"] == expected_reasons
     rejects = pd.read_csv(tmp_path / "build" / "rejects.csv", dtype=str, keep_default_na=False)
     assert list(rejects.columns) == ["source", "row", "reason", "detail", "incident_id"]
@@ -82,6 +90,7 @@ def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_
 def test_years_option_rejects_other_years(bad_rows_csv):
     incidents = read_incidents(bad_rows_csv, IncidentColumns(), load_classifier(), years=range(2015, 2016))
     assert incidents.rejects.loc[incidents.rejects["reason"] == "year outside --years", "row"].tolist() == [1, 2, 9, 10, 11, 12]
+    assert incidents.rejects.loc[incidents.rejects["reason"] == "date in the future", "row"].tolist() == [14]
     assert incidents.rows_read == len(incidents.rows) + len(incidents.rejects)
 
 
@@ -216,3 +225,14 @@ def test_missing_point_geometry_is_rejected_with_its_reason(tmp_path):
     incidents = read_incidents(path, IncidentColumns(), load_classifier())
     assert incidents.rows["incident_id"].tolist() == ["b"]
     assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "missing coordinates", "empty geometry"]]
+
+
+@pytest.mark.parametrize(
+    ("document", "introduction"),
+    [("README.md", "A row is\n  rejected for the first of these reasons"), ("docs/artifact.md", "Reasons, each row getting")],
+)
+def test_documents_list_every_reject_reason_in_the_order_checked(document, introduction):
+    text = (ROOT / document).read_text(encoding="utf-8")
+    assert introduction in text
+    listing = text.split(introduction, 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^\s*- `([^`]+)`", listing, flags=re.MULTILINE) == [str(reason) for reason in Reason]
