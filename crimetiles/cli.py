@@ -144,7 +144,8 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     metavar="EPSG:NNNN",
     callback=_check_crs,
     help="CRS of the incident coordinates, e.g. EPSG:2264 (North Carolina State Plane, US feet); they are "
-    "reprojected to longitude/latitude. Default: longitude/latitude degrees (a geometry's declared CRS).",
+    "reprojected to longitude/latitude; with it, x/y columns are detected first and a geometry's own CRS is "
+    "overridden. Default: longitude/latitude degrees, or the CRS a geometry declares.",
 )
 @click.option("--swap-lat-lon", is_flag=True, help="Exchange latitude and longitude of every incident (exports that swap them).")
 @click.option(

@@ -165,9 +165,9 @@ def _point_xy(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """x, y of each combined point value, however it is written (see XY_POINT_FORMATS). The common
     "lat, lon" and "(lat, lon)" are split rather than matched: a regular expression per row costs
     seconds on a city's history."""
-    parts = text.str.strip("() ").str.split(",", n=1, expand=True).reindex(columns=[0, 1])
+    parts = text.str.strip("() ").str.partition(",")
     y = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, copy=True)
-    x = pd.to_numeric(parts[1], errors="coerce").to_numpy(dtype=float, copy=True)
+    x = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float, copy=True)
     tagged = text.str.match(r"(?i)\s*(?:POINT|SRID|\{)").to_numpy()
     x[tagged], y[tagged] = np.nan, np.nan
     for pattern in XY_POINT_FORMATS:

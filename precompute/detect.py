@@ -22,7 +22,7 @@ from crimetiles.precompute.coordinates import NO_VALUE_WORDS, CoordinateSource, 
 from crimetiles.precompute.errors import InputError
 
 DateKind = Literal["reported", "occurred"]
-SAMPLE_SIZE = 1000
+SAMPLE_SIZE = 200
 
 LAT_NAMES = ("latitude", "lat")
 LON_NAMES = ("longitude", "lon", "lng", "long")
@@ -258,13 +258,16 @@ def _pair(path: Path, table: pd.DataFrame, lat_columns: list[str], lon_columns: 
 
 
 def _point_column(path: Path, table: pd.DataFrame, columns: list[str]) -> CoordinateSource | None:
-    """A column of "lat, lon", "(lat, lon)", WKT `POINT (lon lat)` or GeoJSON-like points."""
-    points = [c for c in columns if _mostly(_sample(table[c]), looks_like_point, empty=False)]
-    named = [c for c in points if _tokens(c) & POINT_WORDS or normalized_name(c) == "geo_point_2d"]
-    candidates = named or points
-    if len(candidates) > 1:
-        raise InputError(path, f"several point columns ({', '.join(candidates)}); pass --point-col")
-    return CoordinateSource("point column", point=candidates[0]) if candidates else None
+    """A column of "lat, lon", "(lat, lon)", WKT `POINT (lon lat)` or GeoJSON-like points: among
+    the columns named like one (`geo_point_2d`, `Location`...) first, then among the others."""
+    named = [c for c in columns if _tokens(c) & POINT_WORDS]
+    for group in (named, [c for c in columns if c not in named]):
+        points = [c for c in group if _mostly(_sample(table[c]), looks_like_point, empty=False)]
+        if len(points) > 1:
+            raise InputError(path, f"several point columns ({', '.join(points)}); pass --point-col")
+        if points:
+            return CoordinateSource("point column", point=points[0])
+    return None
 
 
 def _detect_date(path: Path, table: pd.DataFrame, kind: DateKind) -> tuple[str, DateKind]:
@@ -331,7 +334,7 @@ def _tokens(name: str) -> set[str]:
 def _sample(values: pd.Series) -> list[str]:
     """Up to SAMPLE_SIZE values that hold something (not empty, not a no-value word)."""
     text = values.head(SAMPLE_SIZE * 5).astype(str).str.strip()
-    return [value for value in text if value.lower() not in NO_VALUE_WORDS][:SAMPLE_SIZE]
+    return text[~text.str.lower().isin(NO_VALUE_WORDS)].head(SAMPLE_SIZE).tolist()
 
 
 def _mostly(sample: list[str], test: Callable[[str], object], empty: bool = True) -> bool:

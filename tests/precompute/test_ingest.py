@@ -236,3 +236,11 @@ def test_documents_list_every_reject_reason_in_the_order_checked(document, intro
     assert introduction in text
     listing = text.split(introduction, 1)[1].split("\n\n", 1)[0]
     assert re.findall(r"^\s*- `([^`]+)`", listing, flags=re.MULTILINE) == [str(reason) for reason in Reason]
+
+
+def test_blank_incident_ids_are_not_duplicates(tmp_path):
+    path = tmp_path / "blank-ids.csv"
+    path.write_text(HEADER + '"",2014-03-01,0810,"0.5, 0.5"\n"",2014-03-02,0810,"0.5, 0.5"\n7,2014-03-03,0810,"0.5, 0.5"\n')
+    incidents = read_incidents(path, IncidentColumns(), load_classifier())
+    assert incidents.rows["incident_id"].tolist() == ["", "", "7"]
+    assert incidents.rejects.empty
