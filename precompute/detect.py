@@ -100,8 +100,10 @@ _YEAR = re.compile(r"(?<!\d)(?:1[89]|2\d)\d\d(?!\d)")
 class IncidentColumns:
     """What the user asked for; None means "detect it". `incident_id=""` means no id column.
 
-    `crs` is the CRS of coordinate columns (e.g. "EPSG:2264", NC State Plane feet); None means
-    longitude/latitude degrees. `swap_lat_lon` exchanges the two coordinates of every row.
+    `crs` is the CRS of the coordinates (e.g. "EPSG:2264", NC State Plane feet; it overrides a
+    geometry's own); None means longitude/latitude degrees, or the CRS a geometry declares. With
+    a `crs`, `lat`/`lon` name the y/x columns. `swap_lat_lon` exchanges the two coordinates of
+    every row.
     """
 
     lat: str | None = None
