@@ -17,9 +17,9 @@ from crimetiles import __version__
 from crimetiles.artifact.errors import BuildError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
+from crimetiles.precompute.detect import DateKind, IncidentColumns
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
-from crimetiles.precompute.ingest import IncidentColumns
 from crimetiles.precompute.report import summary_lines
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.cli import serve
@@ -90,6 +90,18 @@ def _rules_path(spec: str | None) -> Path | None:
     return path
 
 
+def _check_crs(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    import pyproj
+
+    if text is None:
+        return None
+    try:
+        pyproj.CRS.from_user_input(text)
+    except pyproj.exceptions.CRSError:
+        raise click.BadParameter(f"{text!r}: not a CRS pyproj knows; expected e.g. EPSG:2264", param_hint="--crs") from None
+    return text
+
+
 def _parse_resolutions(text: str) -> tuple[int, ...]:
     try:
         resolutions = tuple(int(part) for part in text.split(",") if part.strip())
@@ -128,15 +140,50 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @click.option(
     "--lat-col",
     default=None,
-    help='Incident column with latitude (with --lon-col). Default: a point geometry, else `geo_point_2d` ("lat, lon").',
+    help="Incident column with latitude, or y with --crs (with --lon-col). Default: detected (a point geometry, "
+    "latitude/longitude columns such as Latitude or LAT, a point column, x/y columns; see the README).",
 )
-@click.option("--lon-col", default=None, help="Incident column with longitude (with --lat-col). Default: as for --lat-col.")
+@click.option("--lon-col", default=None, help="Incident column with longitude, or x with --crs. Default: as for --lat-col.")
 @click.option(
-    "--date-col", default="date_rept", help="Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014)."
+    "--point-col",
+    default=None,
+    help='Incident column holding whole points: "lat, lon", "(lat, lon)", WKT POINT (lon lat) or GeoJSON. '
+    "Default: detected (e.g. geo_point_2d, Location).",
 )
-@click.option("--offense-col", default="ucr_code", help="Incident column matched against the classification patterns.")
 @click.option(
-    "--id-col", default="inci_id", help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none."
+    "--crs",
+    default=None,
+    metavar="EPSG:NNNN",
+    callback=_check_crs,
+    help="CRS of the incident coordinates, e.g. EPSG:2264 (North Carolina State Plane, US feet); they are "
+    "reprojected to longitude/latitude; with it, x/y columns are detected first and a geometry's own CRS is "
+    "overridden. Default: longitude/latitude degrees, or the CRS a geometry declares.",
+)
+@click.option("--swap-lat-lon", is_flag=True, help="Exchange latitude and longitude of every incident (exports that swap them).")
+@click.option(
+    "--date-col",
+    default=None,
+    help="Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014). Default: detected, see --date.",
+)
+@click.option(
+    "--date",
+    "date_kind",
+    type=click.Choice(["reported", "occurred"]),
+    default="reported",
+    help="Which date to detect: the report date (e.g. date_rept, Date Rptd, RPT_DT; the occurrence date when the "
+    "file has none) or the occurrence date (e.g. date_occu, DATE OCC, CMPLNT_FR_DT, Date).",
+)
+@click.option(
+    "--offense-col",
+    default=None,
+    help="Incident column matched against the classification patterns. Default: detected (e.g. ucr_code, "
+    "offense_code, Primary Type, OFNS_DESC, Crm Cd Desc).",
+)
+@click.option(
+    "--id-col",
+    default=None,
+    help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none. Default: detected "
+    "(e.g. inci_id, incident_id, Case Number, CMPLNT_NUM, DR_NO), else none.",
 )
 @click.option(
     "--classification",
@@ -185,9 +232,13 @@ def build(
     name_field: str | None,
     lat_col: str | None,
     lon_col: str | None,
-    date_col: str,
-    offense_col: str,
-    id_col: str,
+    point_col: str | None,
+    crs: str | None,
+    swap_lat_lon: bool,
+    date_col: str | None,
+    date_kind: DateKind,
+    offense_col: str | None,
+    id_col: str | None,
     classification: str | None,
     hex_res: str,
     years: str | None,
@@ -199,8 +250,9 @@ def build(
     """Count violent INCIDENTS per polygon, hex cell and year into a build directory
     (density layers, tile archives, manifest, reject report; see docs/artifact.md).
 
-    INCIDENTS: one or more CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet files. Out of the box
-    they are read as Durham Police open-data exports.
+    INCIDENTS: one or more CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet files. The columns
+    holding the coordinates, date, offense and id are detected from their usual names (said on the
+    console and in report.json) unless given.
 
     \b
     Example:
@@ -214,7 +266,17 @@ def build(
         incidents=incidents,
         boundaries=tuple(specs),
         out=out,
-        columns=IncidentColumns(date=date_col, offense=offense_col, incident_id=id_col or None, lat=lat_col, lon=lon_col),
+        columns=IncidentColumns(
+            lat=lat_col,
+            lon=lon_col,
+            point=point_col,
+            date=date_col,
+            date_kind=date_kind,
+            offense=offense_col,
+            incident_id=id_col,
+            crs=crs,
+            swap_lat_lon=swap_lat_lon,
+        ),
         classification=_rules_path(classification),
         hex_resolutions=_parse_resolutions(hex_res),
         years=_parse_years(years),

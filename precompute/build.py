@@ -38,7 +38,8 @@ from crimetiles.precompute.artifact import (
     write_manifest,
     write_report,
 )
-from crimetiles.precompute.classify import DEFAULT_RULES_PATH, VIOLENT, load_classifier
+from crimetiles.precompute.classify import VIOLENT, ClassifierChoice, choose_classifier
+from crimetiles.precompute.coordinates import swapped_error
 from crimetiles.precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
@@ -47,8 +48,9 @@ from crimetiles.precompute.ingest import (
     IncidentColumns,
     Incidents,
     Reason,
+    classify_incidents,
+    parse_incidents,
     read_boundaries,
-    read_incidents,
     reject_repeated_ids,
 )
 from crimetiles.precompute.report import build_report
@@ -59,6 +61,12 @@ DEFAULT_ATTRIBUTION = (
     '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass</a>'
 )
 
+
+# A year holding less than this share of the rows, more than a year away from the well-populated
+# years, is probably a typo (1920 for 2020) that would stretch the all-years average.
+STRAY_YEAR_SHARE = 0.01
+# Almost no point inside the boundaries (under this share) but most would be once swapped.
+SWAP_INSIDE_SHARE = 0.1
 
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 HEX_LAYER_NAME = re.compile(r"hex\d+")
@@ -88,7 +96,8 @@ class BuildOptions:
     boundaries: tuple[BoundarySpec, ...]
     out: Path
     columns: IncidentColumns = field(default_factory=IncidentColumns)
-    classification: Path | None = None
+    classification: str | Path | None = None
+    """`ucr`, `nibrs`, `text` or a rules file; None: the built-in set that classifies the most rows."""
     hex_resolutions: tuple[int, ...] = (6, 7, 8, 9)
     years: range | None = None
     maxzoom: int = 14
@@ -109,13 +118,16 @@ Say = Callable[[str], None]
 
 def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildResult:
     """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input."""
+    built_at = datetime.now(UTC)
     _check_unique_names(options.boundaries)
-    classifier = load_classifier(options.classification) if options.classification else load_classifier()
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
-    say(f"reading {len(options.incidents)} incident file(s)")
-    sources = [read_incidents(path, options.columns, classifier, options.years) for path in options.incidents]
-    if options.columns.incident_id:
-        reject_repeated_ids(sources)
+    sources = read_sources(options, built_at, say)
+    choice = choose_classification(sources, options.classification)
+    say(choice.summary())
+    classifier = choice.classifier
+    for source in sources:
+        classify_incidents(source, classifier)
+    reject_repeated_ids(sources)
     for warning in (w for layer in layers for w in layer.warnings):
         say(f"warning: {warning}")
     assignments = locate(sources, layers)
@@ -123,12 +135,19 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     if rows.empty:
         raise InputError(", ".join(map(str, options.incidents)), f"no usable incident rows ({_rejection_summary(sources)})")
     years = sorted(int(y) for y in rows["year"].unique())
+    average_years = len(options.years) if options.years else years[-1] - years[0] + 1
     violent = (rows["category"] == VIOLENT).to_numpy()
-    say(f"{int(violent.sum())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}")
-    frames = density_frames(layers, assignments, rows, violent, years, options.hex_resolutions)
-    report = build_report(sources, rows, classifier, years, layers, assignments, violent)
-    built_at = datetime.now(UTC)
-    inputs = _input_files(options)
+    say(
+        f"{int(violent.sum())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}; "
+        f"all-years densities average over {average_years} year(s)"
+    )
+    warnings = [w for layer in layers for w in layer.warnings]
+    if options.years is None:
+        warnings += stray_year_warnings(rows["year"].value_counts())
+    frames = density_frames(layers, assignments, rows, violent, years, options.hex_resolutions, average_years)
+    report = build_report(sources, rows, classifier, years, layers, assignments, violent, warnings, average_years)
+    report["classification"] = choice.as_report()
+    inputs = _input_files(options, Path(classifier.source))
     manifest = _manifest(options, layers, frames, years, built_at, inputs)
     with atomic_build_dir(options.out) as staging:
         for name, frame in frames.items():
@@ -139,6 +158,40 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     return BuildResult(manifest=manifest, report=report)
 
 
+def read_sources(options: BuildOptions, built_at: datetime, say: Say) -> list[Incidents]:
+    """Parse every incident file (not yet classified) and say which columns each is read with."""
+    say(f"reading {len(options.incidents)} incident file(s)")
+    sources = [parse_incidents(path, options.columns, options.years, built_at) for path in options.incidents]
+    for source in sources:
+        say(f"{source.source}: {source.columns.describe()}")
+    return sources
+
+
+def choose_classification(sources: Sequence[Incidents], spec: str | Path | None) -> ClassifierChoice:
+    """One rule set for the offense values of every input file (see `choose_classifier`)."""
+    offenses = pd.concat([source.rows["offense"] for source in sources], ignore_index=True)
+    column_names = {source.columns.offense for source in sources}
+    offenses.name = column_names.pop() if len(column_names) == 1 else None
+    return choose_classifier(offenses, spec, ", ".join(source.source for source in sources))
+
+
+def stray_year_warnings(year_counts: pd.Series) -> list[str]:
+    """A warning per year holding under STRAY_YEAR_SHARE of the rows and more than a year away
+    from every year holding more: it counts in the all-years average's span of years."""
+    total = int(year_counts.sum())
+    common = np.array([int(y) for y, n in year_counts.items() if n >= STRAY_YEAR_SHARE * total])
+    if not common.size:
+        return []
+    first, last = int(common.min()), int(common.max())
+    span_first, span_last = int(min(year_counts.index)), int(max(year_counts.index))
+    return [
+        f"year {year} has only {count} of {total} rows, far from the other years: the all-years average counts every "
+        f"year from {span_first} to {span_last}; pass --years {first}-{last} to leave it out"
+        for year, count in sorted(year_counts.items())
+        if count < STRAY_YEAR_SHARE * total and np.abs(common - int(year)).min() > 1
+    ]
+
+
 def density_frames(
     layers: Sequence[BoundaryLayer],
     assignments: dict[str, np.ndarray],
@@ -146,16 +199,18 @@ def density_frames(
     violent: np.ndarray,
     years: Sequence[int],
     hex_resolutions: Sequence[int],
+    average_years: int,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution."""
+    """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution; the all-years
+    density is the average over `average_years` years."""
     frames: dict[str, gpd.GeoDataFrame] = {}
     point_years = rows["year"].to_numpy()[violent]
     for layer in layers:
         counts = count_matrix(assignments[layer.name][violent], point_years, len(layer.frame), years)
-        frames[layer.name] = density_frame(layer.frame, counts, years)
+        frames[layer.name] = density_frame(layer.frame, counts, years, average_years)
     study_area = _study_area(layers, rows)
     for resolution in hex_resolutions:
-        frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution)
+        frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution, average_years)
     return frames
 
 
@@ -178,14 +233,16 @@ def _rejection_summary(sources: Sequence[Incidents]) -> str:
 def locate(sources: Sequence[Incidents], layers: Sequence[BoundaryLayer]) -> dict[str, np.ndarray]:
     """Polygon position per incident row and layer (-1: in no polygon of that layer).
 
-    Rows in no polygon of any layer are rejected as outside all boundaries. Returns the
-    assignments of the remaining rows, concatenated in source order.
+    Rows in no polygon of any layer are rejected as outside all boundaries; a file with almost
+    every row outside that would be inside with latitude and longitude swapped is an error.
+    Returns the assignments of the remaining rows, concatenated in source order.
     """
     per_source: list[dict[str, np.ndarray]] = []
     for source in sources:
         lon, lat = source.rows["lon"].to_numpy(), source.rows["lat"].to_numpy()
         found = {layer.name: assign_points(layer.frame.geometry.to_numpy(), lon, lat) for layer in layers}
         outside = np.all([a < 0 for a in found.values()], axis=0) if layers else np.zeros(len(lon), dtype=bool)
+        _check_not_swapped(source, layers, outside)
         source.reject(
             outside, Reason.OUTSIDE, source.rows["lat"].round(6).astype(str) + ", " + source.rows["lon"].round(6).astype(str)
         )
@@ -193,8 +250,20 @@ def locate(sources: Sequence[Incidents], layers: Sequence[BoundaryLayer]) -> dic
     return {layer.name: np.concatenate([found[layer.name] for found in per_source]) for layer in layers}
 
 
+def _check_not_swapped(source: Incidents, layers: Sequence[BoundaryLayer], outside: np.ndarray) -> None:
+    total, inside = len(outside), int((~outside).sum())
+    if not layers or inside >= SWAP_INSIDE_SHARE * total:
+        return
+    lon, lat = source.rows["lon"].to_numpy(), source.rows["lat"].to_numpy()
+    swapped_inside = int(
+        np.any([assign_points(layer.frame.geometry.to_numpy(), lat, lon) >= 0 for layer in layers], axis=0).sum()
+    )
+    if swapped_inside * 2 > total:
+        raise swapped_error(Path(source.source), inside, swapped_inside, total, source.columns.coordinates)
+
+
 def hex_density(
-    study_area: shapely.Geometry, violent_rows: pd.DataFrame, years: Sequence[int], resolution: int
+    study_area: shapely.Geometry, violent_rows: pd.DataFrame, years: Sequence[int], resolution: int, average_years: int
 ) -> gpd.GeoDataFrame:
     """The density layer of H3 cells at `resolution` covering the study area."""
     lon, lat = violent_rows["lon"].to_numpy(), violent_rows["lat"].to_numpy()
@@ -202,7 +271,7 @@ def hex_density(
     position = {cell: i for i, cell in enumerate(cells)}
     assignment = np.array([position[cell] for cell in point_cells(lon, lat, resolution)], dtype=np.int64)
     counts = count_matrix(assignment, violent_rows["year"].to_numpy(), len(cells), years)
-    return density_frame(cell_polygons(cells), counts, years)
+    return density_frame(cell_polygons(cells), counts, years, average_years)
 
 
 def _study_area(layers: Sequence[BoundaryLayer], rows: pd.DataFrame) -> shapely.Geometry:
@@ -297,8 +366,7 @@ def _breaks(frames: Sequence[gpd.GeoDataFrame], years: Sequence[int], classes: i
     return ClassBreaks("quantile", quantile_breaks(frames, years, classes))
 
 
-def _input_files(options: BuildOptions) -> tuple[InputFile, ...]:
-    classification = options.classification or DEFAULT_RULES_PATH
+def _input_files(options: BuildOptions, classification: Path) -> tuple[InputFile, ...]:
     files = [InputFile("incidents", str(path), file_sha256(path)) for path in options.incidents]
     files += [InputFile("boundaries", str(spec.path), file_sha256(spec.path), spec.name) for spec in options.boundaries]
     files.append(InputFile("classification", str(classification), file_sha256(classification)))

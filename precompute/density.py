@@ -49,10 +49,14 @@ def geodesic_area_sqmi(polygons: Sequence[shapely.Geometry] | np.ndarray) -> np.
     return square_metres / SQ_M_PER_SQ_MILE
 
 
-def density_frame(polygons: gpd.GeoDataFrame, counts: np.ndarray, years: Sequence[int]) -> gpd.GeoDataFrame:
+def density_frame(
+    polygons: gpd.GeoDataFrame, counts: np.ndarray, years: Sequence[int], average_years: int | None = None
+) -> gpd.GeoDataFrame:
     """The density layer: `id, name, area_sqmi, violent_count, violent_per_sqmi` then per year.
 
-    The all-years density is the average per year: total / number of years / area.
+    The all-years density is the average per year: total / `average_years` / area, where
+    `average_years` defaults to the number of `years` (the build passes the span of years covered,
+    or the length of `--years`).
     """
     area = geodesic_area_sqmi(polygons.geometry.to_numpy())
     columns: dict[str, np.ndarray] = {
@@ -62,7 +66,7 @@ def density_frame(polygons: gpd.GeoDataFrame, counts: np.ndarray, years: Sequenc
     }
     total = counts.sum(axis=1)
     columns[count_field()] = total
-    columns[density_field()] = _density(total / max(len(years), 1), area)
+    columns[density_field()] = _density(total / max(average_years or len(years), 1), area)
     for i, year in enumerate(years):
         columns[count_field(year)] = counts[:, i]
         columns[density_field(year)] = _density(counts[:, i], area)

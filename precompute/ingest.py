@@ -1,13 +1,18 @@
 """Read and validate incidents and boundaries; every rejected row is kept with its reason.
 
-Incidents: CSV, GeoJSON, GeoPackage, Shapefile (any OGR format) or (Geo)Parquet. Coordinates come
-from `--lat-col/--lon-col`, else a point geometry, else the Durham `geo_point_2d` ("lat, lon").
+Incidents: CSV (UTF-8 with or without BOM, else Windows-1252; `,` `;` tab or `|` separated),
+GeoJSON, GeoPackage, Shapefile (any OGR format) or (Geo)Parquet. Which columns hold what is
+detected (`detect.py`) unless given. Reading is two steps, so that a build can look at the offense
+values of every file before choosing how to classify them: `parse_incidents` (coordinates, dates,
+ids, the offense text) then `classify_incidents`.
 Boundaries: any OGR polygon layer with a declared CRS, reprojected to EPSG:4326.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,50 +22,44 @@ import pyogrio
 import shapely
 
 from crimetiles.precompute.classify import Classifier
+from crimetiles.precompute.coordinates import WGS84, in_degree_range, read_coordinates
+from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, resolve_columns
 from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.reasons import Reason
 
-WGS84 = "EPSG:4326"
-DURHAM_POINT_COLUMN = "geo_point_2d"
-
-
-class Reason:
-    """Why an incident row was rejected (the `reason` column of rejects.csv)."""
-
-    COORDINATES = "unparseable coordinates"
-    DATE = "missing or unparseable date"
-    OFFENSE = "unknown offense"
-    DUPLICATE = "duplicate incident id"
-    OUTSIDE = "outside all boundaries"
-    YEAR = "year outside --years"
-
-
-@dataclass(frozen=True)
-class IncidentColumns:
-    """Which input columns hold what. `lat`/`lon` win over a geometry, which wins over `point`."""
-
-    date: str = "date_rept"
-    offense: str = "ucr_code"
-    incident_id: str | None = "inci_id"
-    lat: str | None = None
-    lon: str | None = None
-    point: str = DURHAM_POINT_COLUMN
+CSV_ENCODINGS = ("utf-8-sig", "cp1252")
+CSV_DELIMITERS = (",", ";", "\t", "|")
+# Tried in order on dates that are not ISO 8601, before pandas' slow per-value guessing.
+DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+EARLIEST_DATE = pd.Timestamp("1900-01-01")
+# Export dates are local times: a date up to a day after the build (UTC) is not in the future yet.
+FUTURE_SLACK = pd.Timedelta(days=1)
+COORDINATE_REASONS = (
+    Reason.MISSING_COORDINATES,
+    Reason.PLACEHOLDER_COORDINATES,
+    Reason.COORDINATES,
+    Reason.COORDINATES_OUT_OF_RANGE,
+)
 
 
 @dataclass
 class Incidents:
-    """Validated incident rows of one input, and the rejected ones with their reasons.
+    """The incident rows of one input, and the rejected ones with their reasons.
 
-    `rows` has columns `row` (1-based data row), `incident_id`, `lon`, `lat`, `year`,
-    `category`, `offense`; `rejects` has `source,row,reason,detail,incident_id`.
+    After `parse_incidents`, `rows` has columns `row` (1-based data row), `incident_id`, `lon`,
+    `lat`, `year` and `offense` (the offense value as read); `classify_incidents` adds `category`
+    and `offense_name` (the rule's name, e.g. "simple assault"). `rejects` has
+    `source,row,reason,detail,incident_id`.
     """
 
     source: str
     rows_read: int
     rows: pd.DataFrame
     rejects: pd.DataFrame
+    columns: ResolvedColumns
     unknown_offenses: dict[str, int] = field(default_factory=dict)
 
-    def reject(self, mask: np.ndarray, reason: str, detail: pd.Series | str = "") -> None:
+    def reject(self, mask: np.ndarray, reason: Reason, detail: pd.Series | str = "") -> None:
         """Move the rows where `mask` is true from `rows` to `rejects`, with `reason`."""
         if not mask.any():
             return
@@ -92,14 +91,39 @@ def read_table(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix in (".parquet", ".geoparquet"):
-            return _read_parquet(path)
-        return pyogrio.read_dataframe(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            table = _read_csv(path)
+        elif suffix in (".parquet", ".geoparquet"):
+            table = _read_parquet(path)
+        else:
+            table = pyogrio.read_dataframe(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "empty file") from None
+    except pd.errors.ParserError as exc:
         raise InputError(path, f"malformed CSV ({str(exc).strip()})") from None
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
         raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+    if table.empty:
+        raise InputError(path, "no data rows (only a header)")
+    return table
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """UTF-8 (a BOM is skipped), else Windows-1252 (Excel's "ANSI", a superset of Latin-1); the
+    separator is the one the header line uses most."""
+    for encoding in CSV_ENCODINGS:
+        try:
+            with path.open(encoding=encoding, newline="") as file:
+                header = file.readline()
+            return pd.read_csv(path, sep=_csv_delimiter(header), dtype=str, keep_default_na=False, encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(path, "neither UTF-8 nor Windows-1252 text; save it as UTF-8")
+
+
+def _csv_delimiter(header: str) -> str:
+    unquoted = re.sub(r'"[^"]*"', "", header)
+    counts = [unquoted.count(delimiter) for delimiter in CSV_DELIMITERS]
+    return CSV_DELIMITERS[int(np.argmax(counts))]
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -109,15 +133,25 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
 
 
-def read_incidents(path: Path, columns: IncidentColumns, classifier: Classifier, years: range | None = None) -> Incidents:
-    """Read, parse and classify one incident file. Rows failing a check are rejected, in order:
-    coordinates, date, year filter, offense, duplicate id (the first occurrence is kept)."""
+def read_incidents(
+    path: Path, columns: IncidentColumns, classifier: Classifier, years: range | None = None, now: datetime | None = None
+) -> Incidents:
+    """`parse_incidents` then `classify_incidents`: one file, read, checked and classified."""
+    incidents = parse_incidents(path, columns, years, now)
+    classify_incidents(incidents, classifier)
+    return incidents
+
+
+def parse_incidents(path: Path, wanted: IncidentColumns, years: range | None = None, now: datetime | None = None) -> Incidents:
+    """Read one incident file and reject, in order, rows without usable coordinates (missing,
+    placeholder, unparseable, out of range), without a usable date, dated after `now` (the build
+    time, default: the current time) or outside `years`."""
     table = read_table(path)
-    _require_columns(path, table, columns)
-    lon, lat, coordinate_text = _coordinates(path, table, columns)
-    dates = parse_dates(table[columns.date])
+    columns = resolve_columns(path, table, wanted)
+    coordinates = read_coordinates(path, table, columns.coordinates, wanted.crs, wanted.swap_lat_lon)
+    date_text = table[columns.date].astype(str).str.strip()
+    dates = parse_dates(date_text)
     ids = table[columns.incident_id].astype(str).str.strip() if columns.incident_id else pd.Series("", index=table.index)
-    classes = classifier.classify(table[columns.offense])
     incidents = Incidents(
         source=str(path),
         rows_read=len(table),
@@ -125,34 +159,44 @@ def read_incidents(path: Path, columns: IncidentColumns, classifier: Classifier,
             {
                 "row": np.arange(1, len(table) + 1),
                 "incident_id": ids.to_numpy(),
-                "lon": lon,
-                "lat": lat,
+                "lon": coordinates.lon,
+                "lat": coordinates.lat,
                 "year": dates.dt.year.to_numpy(),
-                "category": classes["category"].to_numpy(),
-                "offense": classes["offense"].to_numpy(),
-                "_coordinates": coordinate_text.to_numpy(),
-                "_date": table[columns.date].astype(str).to_numpy(),
-                "_offense": table[columns.offense].astype(str).str.strip().to_numpy(),
+                "offense": table[columns.offense].astype(str).str.strip().to_numpy(),
+                "_coordinates": coordinates.text.to_numpy(),
+                "_problem": coordinates.problem.to_numpy(),
+                "_date": date_text.to_numpy(),
+                "_when": dates.to_numpy(),
             }
         ),
         rejects=_reject_rows(str(path), pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str)),
+        columns=columns,
     )
-    rows = incidents.rows
-    incidents.reject(rows["lon"].isna().to_numpy(), Reason.COORDINATES, rows["_coordinates"])
-    rows = incidents.rows
-    incidents.reject(rows["year"].isna().to_numpy(), Reason.DATE, rows["_date"])
+    for reason in COORDINATE_REASONS:
+        incidents.reject((incidents.rows["_problem"] == reason).to_numpy(), reason, incidents.rows["_coordinates"])
+    incidents.reject(incidents.rows["year"].isna().to_numpy(), Reason.DATE, incidents.rows["_date"])
+    latest = pd.Timestamp(now or datetime.now(UTC)).tz_convert(None) + FUTURE_SLACK
+    incidents.reject((incidents.rows["_when"] > latest).to_numpy(), Reason.FUTURE_DATE, incidents.rows["_date"])
     if years is not None:
         rows = incidents.rows
         incidents.reject(~rows["year"].isin(years).to_numpy(), Reason.YEAR, rows["year"].astype("Int64").astype(str))
+    incidents.rows = incidents.rows.drop(columns=["_coordinates", "_problem", "_date", "_when"]).astype({"year": "int64"})
+    return incidents
+
+
+def classify_incidents(incidents: Incidents, classifier: Classifier) -> None:
+    """Give each row its category, reject unknown offenses, then repeated incident ids (after
+    classification, so that a repeat with a known offense outlives a first with an unknown one;
+    the first usable occurrence is kept)."""
+    classes = classifier.classify(incidents.rows["offense"])
+    incidents.rows = incidents.rows.assign(category=classes["category"].to_numpy(), offense_name=classes["offense"].to_numpy())
     rows = incidents.rows
     unknown = rows["category"].isna().to_numpy()
-    incidents.unknown_offenses = rows.loc[unknown, "_offense"].value_counts().to_dict()
-    incidents.reject(unknown, Reason.OFFENSE, rows["_offense"])
-    if columns.incident_id:
-        rows = incidents.rows
-        incidents.reject(rows["incident_id"].duplicated().to_numpy(), Reason.DUPLICATE, rows["incident_id"])
-    incidents.rows = incidents.rows.drop(columns=["_coordinates", "_date", "_offense"]).astype({"year": "int64"})
-    return incidents
+    incidents.unknown_offenses = {str(k): int(v) for k, v in rows.loc[unknown, "offense"].value_counts().items()}
+    incidents.reject(unknown, Reason.OFFENSE, rows["offense"])
+    rows = incidents.rows
+    repeated = rows["incident_id"].duplicated() & (rows["incident_id"] != "")
+    incidents.reject(repeated.to_numpy(), Reason.DUPLICATE, rows["incident_id"])
 
 
 def reject_repeated_ids(sources: list[Incidents]) -> None:
@@ -167,66 +211,19 @@ def reject_repeated_ids(sources: list[Incidents]) -> None:
         seen.update(dict.fromkeys(source.rows.loc[source.rows["incident_id"] != "", "incident_id"], source.source))
 
 
-def _require_columns(path: Path, table: pd.DataFrame, columns: IncidentColumns) -> None:
-    wanted = [columns.date, columns.offense, columns.incident_id, columns.lat, columns.lon]
-    missing = [name for name in wanted if name and name not in table.columns]
-    if missing:
-        available = ", ".join(c for c in table.columns if c != "geometry")
-        raise InputError(path, f"missing column(s) {', '.join(missing)} (columns: {available})")
-    if (columns.lat is None) != (columns.lon is None):
-        raise InputError(path, "give both --lat-col and --lon-col, or neither")
-
-
-def _coordinates(path: Path, table: pd.DataFrame, columns: IncidentColumns) -> tuple[np.ndarray, np.ndarray, pd.Series]:
-    """lon, lat (NaN where unusable) and the original text, for the reject report."""
-    if columns.lat and columns.lon:
-        lat_text, lon_text = table[columns.lat].astype(str), table[columns.lon].astype(str)
-        return *_valid_lonlat(_numbers(lon_text), _numbers(lat_text)), lat_text + ", " + lon_text
-    if isinstance(table, gpd.GeoDataFrame) and table.geometry.name in table.columns:
-        return _point_geometry(path, table)
-    if columns.point in table.columns:
-        text = table[columns.point].astype(str)
-        parts = text.str.split(",", n=1, expand=True).reindex(columns=[0, 1])
-        return *_valid_lonlat(_numbers(parts[1]), _numbers(parts[0])), text
-    raise InputError(path, f"no coordinates: no point geometry, no {columns.point!r} column; pass --lat-col and --lon-col")
-
-
-def _numbers(text: pd.Series) -> np.ndarray:
-    """Text to floats, NaN where it is not a number."""
-    return pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=float, copy=True)
-
-
-def _valid_lonlat(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NaN where a coordinate is missing, out of range, or the (0, 0) of a failed geocode."""
-    bad = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90) | ((lon == 0) & (lat == 0))
-    lon[bad] = np.nan
-    lat[bad] = np.nan
-    return lon, lat
-
-
-def _point_geometry(path: Path, table: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, pd.Series]:
-    if table.crs is None:
-        raise InputError(path, "point geometry has no CRS; declare one (e.g. a .prj file) or use --lat-col/--lon-col")
-    geometry = table.geometry.to_crs(WGS84)
-    kinds = set(geometry[~geometry.is_empty & geometry.notna()].geom_type)
-    if kinds - {"Point"}:
-        raise InputError(path, f"incident geometries must be points, found {', '.join(sorted(kinds))}")
-    points = geometry.to_numpy()
-    usable = ~(shapely.is_missing(points) | shapely.is_empty(points))
-    lon = np.where(usable, shapely.get_x(points), np.nan)
-    lat = np.where(usable, shapely.get_y(points), np.nan)
-    text = pd.Series(np.where(usable, shapely.to_wkt(points, rounding_precision=6), "empty geometry"))
-    return *_valid_lonlat(lon, lat), text
-
-
 def parse_dates(text: pd.Series) -> pd.Series:
-    """ISO 8601 dates (with or without time) first; other common layouts (e.g. 03/01/2014) second."""
-    text = text.astype(str).str.strip()
-    dates = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    retry = dates.isna() & (text != "")
-    if retry.any():
-        dates[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce")
-    return dates
+    """Local dates and times, NaT where unparseable: ISO 8601 (a UTC offset is dropped: the year
+    is the one the export shows), then the US layouts of police portals (03/01/2014, with or
+    without a time), then whatever pandas can guess. Dates before 1900 are typos (05/05/1019),
+    NaT like the unparseable."""
+    text = text.astype(str).str.strip().str.replace(r"(?<=\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    dates = pd.Series(pd.to_datetime(text, format="ISO8601", errors="coerce"), index=text.index)
+    for date_format in (*DATE_FORMATS, "mixed"):
+        retry = dates.isna() & (text != "")
+        if not retry.any():
+            break
+        dates[retry] = pd.to_datetime(text[retry], format=date_format, errors="coerce")
+    return dates.mask(dates < EARLIEST_DATE)
 
 
 @dataclass(frozen=True)
@@ -240,45 +237,101 @@ class BoundaryLayer:
 
 
 def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str | None = None) -> BoundaryLayer:
-    """Read a polygon layer; repairs invalid geometries with make_valid and says so in `warnings`."""
+    """Read a polygon layer into EPSG:4326. Features that cannot be mapped (no geometry, no id,
+    zero area) are dropped and invalid polygons repaired with make_valid, each with a warning;
+    a file with nothing usable left, or wrong as a whole, is an `InputError` naming it."""
+    frame = _read_boundary_file(path)
+    _check_fields(path, frame, id_field, name_field)
+    name_field = name_field or next((f for f in ("label", "name") if f in frame.columns), id_field)
+    drops = _Drops(path, len(frame))
+    frame = drops.drop(frame, (frame.geometry.isna() | frame.geometry.is_empty).to_numpy(), "with no geometry")
+    no_id = frame[id_field].isna() | (frame[id_field].astype(str).str.strip() == "")
+    frame = drops.drop(frame, no_id.to_numpy(), f"with no {id_field!r}", "; pass --id-field")
+    kinds = set(frame.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon", "GeometryCollection"}:
+        raise InputError(path, f"boundaries must be polygons, found {', '.join(sorted(kinds))}")
+    _check_degrees(path, frame)
+    invalid = ~frame.geometry.is_valid
+    if invalid.any():
+        frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].to_numpy())
+    frame = frame.set_geometry(frame.geometry.apply(_polygonal_part)).to_crs(WGS84)
+    zero_area = shapely.area(frame.geometry.to_numpy()) == 0
+    frame = drops.drop(frame, zero_area, "with zero area")
+    repaired = int(invalid.loc[frame.index].sum())
+    if repaired:
+        drops.warnings.append(f"{path}: {repaired} invalid geometries repaired with make_valid")
+    ids = frame[id_field].astype(str)
+    if ids.duplicated().any():
+        raise InputError(path, f"duplicate ids in field {id_field!r}: {', '.join(ids[ids.duplicated()].unique()[:5])}")
+    layer = gpd.GeoDataFrame(
+        {"id": ids.to_numpy(), "name": frame[name_field].fillna(ids).astype(str).to_numpy()},
+        geometry=frame.geometry.to_numpy(),
+        crs=WGS84,
+    )
+    return BoundaryLayer(name=name, path=str(path), frame=layer, warnings=tuple(drops.warnings))
+
+
+def _read_boundary_file(path: Path) -> gpd.GeoDataFrame:
     try:
         frame = pyogrio.read_dataframe(path)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
         raise InputError(path, f"cannot read boundaries ({str(exc).strip()})") from None
     if frame.crs is None:
         raise InputError(path, "boundary file has no CRS; declare one (e.g. a .prj file or GeoJSON)")
+    if frame.empty:
+        raise InputError(path, "boundary file has no features")
+    return frame
+
+
+def _check_fields(path: Path, frame: gpd.GeoDataFrame, id_field: str, name_field: str | None) -> None:
     if id_field not in frame.columns:
-        raise InputError(
-            path, f"no id field {id_field!r} (fields: {', '.join(c for c in frame.columns if c != 'geometry')}); pass --id-field"
-        )
-    name_field = name_field or next((f for f in ("label", "name") if f in frame.columns), id_field)
-    if name_field not in frame.columns:
+        fields = ", ".join(c for c in frame.columns if c != "geometry")
+        raise InputError(path, f"no id field {id_field!r} (fields: {fields}); pass --id-field")
+    if name_field and name_field not in frame.columns:
         raise InputError(path, f"no name field {name_field!r}")
-    warnings: list[str] = []
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
-    invalid = ~frame.geometry.is_valid
-    if invalid.any():
-        frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].to_numpy())
-        warnings.append(f"{path}: {int(invalid.sum())} invalid geometries repaired with make_valid")
-    frame = frame.to_crs(WGS84)
-    polygons = frame.geometry.apply(_polygonal_part)
-    kinds = set(frame.geom_type)
-    if not kinds <= {"Polygon", "MultiPolygon", "GeometryCollection"}:
-        raise InputError(path, f"boundaries must be polygons, found {', '.join(sorted(kinds))}")
-    ids = frame[id_field].astype(str)
-    if ids.duplicated().any():
-        raise InputError(path, f"duplicate ids in field {id_field!r}: {', '.join(ids[ids.duplicated()].unique()[:5])}")
-    layer = gpd.GeoDataFrame(
-        {"id": ids.to_numpy(), "name": frame[name_field].fillna(ids).astype(str).to_numpy()},
-        geometry=polygons.to_numpy(),
-        crs=WGS84,
-    )
-    return BoundaryLayer(name=name, path=str(path), frame=layer, warnings=tuple(warnings))
+
+
+def _check_degrees(path: Path, frame: gpd.GeoDataFrame) -> None:
+    """Projected coordinates in a file that declares longitude/latitude (GeoJSON always does)
+    would put every incident outside: say what is wrong instead."""
+    west, south, east, north = frame.total_bounds
+    if frame.crs.is_geographic and not in_degree_range(np.array([west, east]), np.array([south, north])).all():
+        raise InputError(
+            path,
+            f"coordinates run from x {west:.0f} to {east:.0f}, y {south:.0f} to {north:.0f}, far outside longitude/latitude, "
+            f"but the file declares {frame.crs.to_string()} (degrees): they look projected (feet or metres); declare "
+            f"their CRS, e.g. ogr2ogr -a_srs EPSG:2264 fixed.gpkg {Path(path).name}",
+        )
+
+
+class _Drops:
+    """Unusable boundary features, dropped with a warning each kind; none left is an error."""
+
+    def __init__(self, path: Path, total: int) -> None:
+        self.path = path
+        self.total = total
+        self.warnings: list[str] = []
+        self.notes: list[str] = []
+
+    def drop(self, frame: gpd.GeoDataFrame, mask: np.ndarray, what: str, hint: str = "") -> gpd.GeoDataFrame:
+        """`frame` without the `mask` rows (named by their 1-based position in the file)."""
+        if not mask.any():
+            return frame
+        positions = [str(i + 1) for i in frame.index[mask]]
+        shown = ", ".join(positions[:5]) + (", ..." if len(positions) > 5 else "")
+        note = f"{len(positions)} feature(s) {what}"
+        self.notes.append(note)
+        kept = frame[~mask]
+        if kept.empty:
+            raise InputError(self.path, f"no usable polygon among {self.total} feature(s): {'; '.join(self.notes)}{hint}")
+        self.warnings.append(f"{self.path}: {note} dropped (feature {shown})")
+        return kept
 
 
 def _polygonal_part(geometry: shapely.Geometry) -> shapely.Geometry:
-    """The polygons of a repaired geometry (make_valid may add stray lines or points)."""
-    if geometry.geom_type != "GeometryCollection":
+    """The polygons of a repaired geometry (make_valid may add stray lines or points, or turn a
+    zero-area polygon into a line): an empty polygon if there are none."""
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
     parts = [part for part in shapely.get_parts(geometry) if part.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts)
+    return shapely.union_all(parts) if parts else shapely.Polygon()

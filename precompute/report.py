@@ -20,12 +20,15 @@ def build_report(
     layers: Sequence[BoundaryLayer],
     assignments: dict[str, np.ndarray],
     violent: np.ndarray,
+    warnings: Sequence[str],
+    average_years: int,
 ) -> dict[str, Any]:
-    """The `report.json` content (see docs/artifact.md)."""
+    """The `report.json` content (see docs/artifact.md). `average_years`: the number of years the
+    all-years densities average over."""
     categories: dict[str, dict[str, int]] = {}
     for rule in classifier.rules:
         categories.setdefault(rule.category, {}).setdefault(rule.offense, 0)
-    for (category, offense), count in rows.groupby(["category", "offense"]).size().items():
+    for (category, offense), count in rows.groupby(["category", "offense_name"]).size().items():
         categories[category][offense] = int(count)
     unknown: dict[str, int] = {}
     for source in sources:
@@ -37,6 +40,7 @@ def build_report(
         "categories": categories,
         "unknown_offenses": dict(sorted(unknown.items(), key=lambda item: (-item[1], item[0]))),
         "violent_by_year": {str(year): int(violent_years.get(year, 0)) for year in years},
+        "average_years": average_years,
         "layers": {
             layer.name: {
                 "violent_assigned": int((assignments[layer.name][violent] >= 0).sum()),
@@ -44,7 +48,7 @@ def build_report(
             }
             for layer in layers
         },
-        "warnings": [warning for layer in layers for warning in layer.warnings],
+        "warnings": list(warnings),
     }
 
 
@@ -56,6 +60,7 @@ def input_summary(source: Incidents) -> dict[str, Any]:
         "rows_used": len(source.rows),
         "rows_rejected": len(source.rejects),
         "rejected_by_reason": {str(reason): int(count) for reason, count in by_reason.items()},
+        "columns": source.columns.as_report(),
     }
 
 

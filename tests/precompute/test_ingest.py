@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -16,6 +18,9 @@ from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.classify import load_classifier
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.ingest import IncidentColumns, read_boundaries, read_incidents
+from crimetiles.precompute.reasons import Reason
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = "inci_id,date_rept,ucr_code,geo_point_2d\n"
 INSIDE = "0.5, 0.5"  # lat, lon inside the unit square boundary below
@@ -23,9 +28,9 @@ BAD_ROWS = [
     ("1", "2014-03-01", "0810", INSIDE, None),
     ("2", "03/02/2014", "0610", INSIDE, None),
     ("3", "2014-03-01", "0810", "abc", "unparseable coordinates"),
-    ("4", "2014-03-01", "0810", "", "unparseable coordinates"),
-    ("5", "2014-03-01", "0810", "0, 0", "unparseable coordinates"),
-    ("6", "2014-03-01", "0810", "95.0, 10.0", "unparseable coordinates"),
+    ("4", "2014-03-01", "0810", "", "missing coordinates"),
+    ("5", "2014-03-01", "0810", "0, 0", "placeholder coordinates"),
+    ("6", "2014-03-01", "0810", "95.0, 10.0", "coordinates out of range"),
     ("7", "", "0810", INSIDE, "missing or unparseable date"),
     ("8", "yesterday", "0810", INSIDE, "missing or unparseable date"),
     ("9", "2014-03-01", "9999", INSIDE, "unknown offense"),
@@ -33,6 +38,14 @@ BAD_ROWS = [
     ("1", "2014-03-04", "0810", INSIDE, "duplicate incident id"),
     ("12", "2014-03-01", "0810", "5.5, 5.5", "outside all boundaries"),
     ("13", "2015-07-01", "0310", INSIDE, None),
+    ("14", "2099-01-01", "0810", INSIDE, "date in the future"),
+    ("15", "2014-03-01", "0810", "REDACTED", "missing coordinates"),
+    ("16", "2014-03-01", "0810", "-1, -1", "placeholder coordinates"),
+    # Non-violent rows, so that the offense column is classified well enough (80 %) to build.
+    ("17", "2016-05-01", "1410", INSIDE, None),
+    ("18", "2016-05-02", "0510", INSIDE, None),
+    ("19", "2016-05-03", "0710", INSIDE, None),
+    ("20", "2016-05-04", "0610", INSIDE, None),
 ]
 
 
@@ -62,9 +75,9 @@ def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_
     report = run_build(options).report
     (summary,) = report["inputs"]
     expected_reasons = pd.Series([r for *_, r in BAD_ROWS if r]).value_counts().to_dict()
-    assert summary["rows_read"] == 13
-    assert summary["rows_used"] == 3
-    assert summary["rows_rejected"] == 10
+    assert summary["rows_read"] == 20
+    assert summary["rows_used"] == 7
+    assert summary["rows_rejected"] == 13
     assert summary["rejected_by_reason"] == expected_reasons
     rejects = pd.read_csv(tmp_path / "build" / "rejects.csv", dtype=str, keep_default_na=False)
     assert list(rejects.columns) == ["source", "row", "reason", "detail", "incident_id"]
@@ -73,24 +86,45 @@ def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_
     assert report["unknown_offenses"] == {"9999": 1, "": 1}
     assert report["categories"]["violent"]["simple assault"] == 1
     assert report["categories"]["violent"]["robbery"] == 1
-    assert report["categories"]["property"]["larceny"] == 1
-    assert report["violent_by_year"] == {"2014": 1, "2015": 1}
+    assert report["categories"]["property"]["larceny"] == 2
+    assert report["classification"]["rule_set"] == "ucr"
+    assert report["classification"]["match_rate"] == round(9 / 11, 4)
+    assert report["violent_by_year"] == {"2014": 1, "2015": 1, "2016": 0}
     layer = gpd.read_parquet(tmp_path / "build" / "layers" / "square.parquet")
-    assert layer[["violent_count_2014", "violent_count_2015", "violent_count"]].iloc[0].tolist() == [1, 1, 2]
+    assert layer[["violent_count_2014", "violent_count_2015", "violent_count_2016", "violent_count"]].iloc[0].tolist() == [
+        1,
+        1,
+        0,
+        2,
+    ]
 
 
 def test_years_option_rejects_other_years(bad_rows_csv):
     incidents = read_incidents(bad_rows_csv, IncidentColumns(), load_classifier(), years=range(2015, 2016))
-    assert incidents.rejects.loc[incidents.rejects["reason"] == "year outside --years", "row"].tolist() == [1, 2, 9, 10, 11, 12]
+    assert incidents.rejects.loc[incidents.rejects["reason"] == "year outside --years", "row"].tolist() == [
+        1,
+        2,
+        9,
+        10,
+        11,
+        12,
+        17,
+        18,
+        19,
+        20,
+    ]
+    assert incidents.rejects.loc[incidents.rejects["reason"] == "date in the future", "row"].tolist() == [14]
     assert incidents.rows_read == len(incidents.rows) + len(incidents.rejects)
 
 
 def test_generic_layout_with_lat_lon_columns(tmp_path):
     path = tmp_path / "generic.csv"
     path.write_text("when,what,y,x\n2016-01-02,0410,0.25,0.75\n2016-01-03,0410,bad,0.75\n")
-    columns = IncidentColumns(date="when", offense="what", incident_id=None, lat="y", lon="x")
+    columns = IncidentColumns(date="when", offense="what", incident_id="", lat="y", lon="x")
     incidents = read_incidents(path, columns, load_classifier())
-    assert incidents.rows[["lon", "lat", "year", "offense"]].values.tolist() == [[0.75, 0.25, 2016, "aggravated assault"]]
+    assert incidents.rows[["lon", "lat", "year", "offense", "offense_name"]].values.tolist() == [
+        [0.75, 0.25, 2016, "0410", "aggravated assault"]
+    ]
     assert incidents.rejects["reason"].tolist() == ["unparseable coordinates"]
 
 
@@ -213,4 +247,23 @@ def test_missing_point_geometry_is_rejected_with_its_reason(tmp_path):
     ).to_file(path)
     incidents = read_incidents(path, IncidentColumns(), load_classifier())
     assert incidents.rows["incident_id"].tolist() == ["b"]
-    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "unparseable coordinates", "empty geometry"]]
+    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "missing coordinates", "empty geometry"]]
+
+
+@pytest.mark.parametrize(
+    ("document", "introduction"),
+    [("README.md", "A row is\n  rejected for the first of these reasons"), ("docs/artifact.md", "Reasons, each row getting")],
+)
+def test_documents_list_every_reject_reason_in_the_order_checked(document, introduction):
+    text = (ROOT / document).read_text(encoding="utf-8")
+    assert introduction in text
+    listing = text.split(introduction, 1)[1].split("\n\n", 1)[0]
+    assert re.findall(r"^\s*- `([^`]+)`", listing, flags=re.MULTILINE) == [str(reason) for reason in Reason]
+
+
+def test_blank_incident_ids_are_not_duplicates(tmp_path):
+    path = tmp_path / "blank-ids.csv"
+    path.write_text(HEADER + '"",2014-03-01,0810,"0.5, 0.5"\n"",2014-03-02,0810,"0.5, 0.5"\n7,2014-03-03,0810,"0.5, 0.5"\n')
+    incidents = read_incidents(path, IncidentColumns(), load_classifier())
+    assert incidents.rows["incident_id"].tolist() == ["", "", "7"]
+    assert incidents.rejects.empty

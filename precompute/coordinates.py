@@ -1,0 +1,202 @@
+"""Incident coordinates: parsed from columns, a combined point column or a geometry, checked, and
+reprojected to longitude/latitude (EPSG:4326).
+
+Every row gets a location or a reason why not (missing, placeholder, unparseable, out of range).
+A whole file whose coordinates are out of range the same way (swapped, or projected coordinates
+read as degrees) is an error that says so: silently dropping or repairing it would hide it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.reasons import Reason
+
+WGS84 = "EPSG:4326"
+CoordinateKind = Literal["lat/lon columns", "point column", "geometry"]
+# Values standing for "no location" in exports (compared in lower case, stripped).
+NO_VALUE_WORDS = frozenset({"", "nan", "nat", "none", "null", "na", "n/a", "-", "redacted", "withheld", "unknown"})
+# Numbers geocoders and exports put where they have no location.
+PLACEHOLDER_VALUES = (0.0, -1.0)
+SWAP_FLAG = "--swap-lat-lon"
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_DECIMAL = r"[-+]?\d*\.\d+"
+# Points written x (longitude) first: WKT `POINT (lon lat)` and GeoJSON-like `{"coordinates": [lon, lat]}`.
+# The other point layout, "lat, lon" or "(lat, lon)", puts latitude first.
+XY_POINT_FORMATS = (
+    re.compile(rf"^\s*(?:SRID=\d+;\s*)?POINT\s*(?:Z|M|ZM)?\s*\(\s*({_NUMBER})\s+({_NUMBER})(?:\s+{_NUMBER})*\s*\)\s*$", re.I),
+    re.compile(rf"""^\s*\{{.*['"]coordinates['"]\s*:\s*\[\s*({_NUMBER})\s*,\s*({_NUMBER})""", re.I),
+)
+# "1,234" is a number, not a point: a "lat, lon" point column needs decimals.
+_LAT_LON_PAIR = re.compile(rf"^\s*\(?\s*{_DECIMAL}\s*,\s*{_DECIMAL}\s*\)?\s*$")
+
+
+def looks_like_point(text: str) -> bool:
+    """Whether one value is written as a point, to recognise point columns."""
+    return bool(_LAT_LON_PAIR.match(text) or any(pattern.match(text) for pattern in XY_POINT_FORMATS))
+
+
+@dataclass(frozen=True)
+class CoordinateSource:
+    """Where a row's location comes from: two columns, one combined column, or the geometry."""
+
+    kind: CoordinateKind
+    lat: str | None = None
+    lon: str | None = None
+    point: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "lat/lon columns":
+            return f"{self.lat}, {self.lon}"
+        return self.point if self.kind == "point column" and self.point else "the point geometry"
+
+
+@dataclass(frozen=True)
+class Coordinates:
+    """Longitude and latitude per row, NaN where `problem` holds the reject reason ("" if none),
+    and the coordinates as read (the reject detail)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    problem: pd.Series
+    text: pd.Series
+
+
+def read_coordinates(
+    path: Path, table: pd.DataFrame, source: CoordinateSource, crs: str | None = None, swap: bool = False
+) -> Coordinates:
+    """The location of every row of `table`. `crs` is the CRS of the coordinates (None: degrees,
+    or a geometry's declared CRS); `swap` exchanges x and y. Raises `InputError` when most rows
+    are out of range."""
+    x, y, missing, text = _raw_xy(path, table, source, crs)
+    if swap:
+        x, y = y, x
+    problem = pd.Series("", index=table.index, dtype=object)
+    problem[missing] = Reason.MISSING_COORDINATES
+    numeric = ~missing & np.isfinite(x) & np.isfinite(y)
+    problem[~missing & ~numeric] = Reason.COORDINATES
+    placeholder = numeric & (np.isin(x, PLACEHOLDER_VALUES) | np.isin(y, PLACEHOLDER_VALUES))
+    problem[placeholder] = Reason.PLACEHOLDER_COORDINATES
+    usable = numeric & ~placeholder
+    if crs is not None and source.kind != "geometry":
+        x, y = _to_wgs84(x, y, crs)
+    else:
+        check_degrees(path, x[usable], y[usable], source)
+    out_of_range = usable & ~in_degree_range(x, y)
+    problem[out_of_range] = Reason.COORDINATES_OUT_OF_RANGE
+    bad = (problem != "").to_numpy()
+    return Coordinates(np.where(bad, np.nan, x), np.where(bad, np.nan, y), problem, text)
+
+
+def in_degree_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+
+
+def check_degrees(path: Path, lon: np.ndarray, lat: np.ndarray, source: CoordinateSource) -> None:
+    """Stop when most coordinates are outside longitude/latitude ranges: swapped if exchanging
+    them fixes most, else projected coordinates (feet or metres) read as degrees."""
+    outside = ~in_degree_range(lon, lat)
+    if outside.sum() * 2 <= len(lon):
+        return
+    if in_degree_range(lat, lon)[outside].sum() * 2 > outside.sum():
+        raise InputError(
+            path,
+            f"latitude and longitude look swapped: {int(outside.sum())} of {len(lon)} points are out of range as given "
+            f"and in range exchanged; pass {SWAP_FLAG}" + _column_hint(source),
+        )
+    raise InputError(
+        path,
+        f"{int(outside.sum())} of {len(lon)} points are outside longitude/latitude ranges (x {np.nanmin(lon):.0f} to "
+        f"{np.nanmax(lon):.0f}, y {np.nanmin(lat):.0f} to {np.nanmax(lat):.0f}): these look like projected "
+        "coordinates (feet or metres); give the CRS with --crs EPSG:NNNN (e.g. EPSG:2264, North Carolina State Plane feet)",
+    )
+
+
+def swapped_error(path: Path, inside: int, swapped_inside: int, total: int, source: CoordinateSource) -> InputError:
+    """The error for coordinates that fall in the boundaries only once latitude and longitude
+    are exchanged."""
+    return InputError(
+        path,
+        f"latitude and longitude look swapped: {inside} of {total} points fall inside the boundaries, "
+        f"{swapped_inside} would with latitude and longitude exchanged; pass {SWAP_FLAG}" + _column_hint(source),
+    )
+
+
+def _column_hint(source: CoordinateSource) -> str:
+    if source.kind != "lat/lon columns":
+        return ""
+    return f" (or --lat-col {source.lon!r} --lon-col {source.lat!r})"
+
+
+def _raw_xy(
+    path: Path, table: pd.DataFrame, source: CoordinateSource, crs: str | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
+    """x, y (NaN where not numbers), the rows with no value at all, and the text for rejects.csv."""
+    if source.kind == "geometry":
+        return _geometry_xy(path, table, crs)
+    if source.kind == "point column":
+        text = table[source.point].astype(str).str.strip()
+        x, y = _point_xy(text)
+        return x, y, _no_value(text) | text.str.fullmatch(r"(?i)POINT\s*EMPTY").to_numpy(), text
+    lat_text = table[source.lat].astype(str).str.strip()
+    lon_text = table[source.lon].astype(str).str.strip()
+    x = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float, copy=True)
+    y = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=float, copy=True)
+    return x, y, _no_value(lat_text) | _no_value(lon_text), lat_text + ", " + lon_text
+
+
+def _no_value(text: pd.Series) -> np.ndarray:
+    return text.str.lower().isin(NO_VALUE_WORDS).to_numpy()
+
+
+def _point_xy(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of each combined point value, however it is written (see XY_POINT_FORMATS). The common
+    "lat, lon" and "(lat, lon)" are split rather than matched: a regular expression per row costs
+    seconds on a city's history."""
+    parts = text.str.strip("() ").str.partition(",")
+    y = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, copy=True)
+    x = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float, copy=True)
+    tagged = text.str.match(r"(?i)\s*(?:POINT|SRID|\{)").to_numpy()
+    x[tagged], y[tagged] = np.nan, np.nan
+    for pattern in XY_POINT_FORMATS:
+        if tagged.any():
+            found = text[tagged].str.extract(pattern)
+            x[tagged] = np.where(np.isnan(x[tagged]), pd.to_numeric(found[0], errors="coerce"), x[tagged])
+            y[tagged] = np.where(np.isnan(y[tagged]), pd.to_numeric(found[1], errors="coerce"), y[tagged])
+    return x, y
+
+
+def _geometry_xy(path: Path, table: gpd.GeoDataFrame, crs: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Series]:
+    """The geometry in EPSG:4326; `crs`, when given, overrides the CRS the file declares."""
+    if table.crs is None and crs is None:
+        raise InputError(path, "point geometry has no CRS; declare one (e.g. a .prj file) or pass --crs")
+    geometry = table.geometry.set_crs(crs, allow_override=True) if crs else table.geometry
+    geometry = geometry.to_crs(WGS84)
+    kinds = set(geometry[geometry.notna() & ~geometry.is_empty].geom_type)
+    if kinds - {"Point"}:
+        raise InputError(path, f"incident geometries must be points, found {', '.join(sorted(kinds))}")
+    points = geometry.to_numpy()
+    missing = shapely.is_missing(points) | shapely.is_empty(points)
+    x = np.where(missing, np.nan, shapely.get_x(points))
+    y = np.where(missing, np.nan, shapely.get_y(points))
+    text = pd.Series(np.where(missing, "empty geometry", shapely.to_wkt(points, rounding_precision=6)), index=table.index)
+    return x, y, missing, text
+
+
+def _to_wgs84(x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+    """Reproject x/y in `crs` to longitude/latitude; points the projection cannot map become inf."""
+    transformer = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
+    lon, lat = transformer.transform(x, y, errcheck=False)
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
