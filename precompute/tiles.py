@@ -13,6 +13,7 @@ import mercantile
 
 from crimetiles.artifact.manifest import Bounds, Tileset
 from crimetiles.artifact.mvt import LayerTiler, tiles_covering
+from crimetiles.precompute.artifact import writing
 
 
 def tileset_tiles(
@@ -34,7 +35,7 @@ def write_mbtiles(
     vector_layer_fields: dict[str, str],
     on_tile: Callable[[], None] = lambda: None,
 ) -> int:
-    """Write an MBTiles 1.3 file; returns the number of tiles written."""
+    """Write an MBTiles 1.3 file; returns the number of tiles written. A full disk raises `DiskFull`."""
     metadata = {
         "name": tileset.name,
         "description": tileset.title,
@@ -48,7 +49,7 @@ def write_mbtiles(
         "json": json.dumps({"vector_layers": [{"id": tileset.name, "fields": vector_layer_fields}]}),
     }
     count = 0
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    with writing(path), contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
         db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
         db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
