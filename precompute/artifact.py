@@ -134,9 +134,9 @@ def _swap_in(staging: Path, out: Path) -> set[Path]:
     served = _served_root(out)
     version = sibling(out, VERSION, build.manifest.build_id)
     os.rename(staging, version)
-    previous = _move_real_directory_aside(out) or served
     link = sibling(out, LINK, secrets.token_hex(4))
     os.symlink(version.name, link)
+    previous = _move_real_directory_aside(out) or served
     os.replace(link, out)
     _sync_directory(out.parent)
     return {version.resolve()} | ({previous} if previous else set())
@@ -152,8 +152,8 @@ def _served_root(out: Path) -> Path | None:
 
 def _move_real_directory_aside(out: Path) -> Path | None:
     """A build written in place by an older crimetiles (a real directory) moves to `.NAME.old-*/NAME`
-    before the link takes its name: the one moment of a build's life when `out` is missing (a
-    server then serves the newest complete build beside it, see `layout.served_build`)."""
+    just before the link is renamed over `out`: between these two renames, once per output, `out`
+    is missing (a server then serves the newest complete build beside it, `layout.served_build`)."""
     if out.is_symlink() or not out.is_dir():
         return None
     if not any(out.iterdir()):
