@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +39,20 @@ class Build:
             return {}
         return read_mbtiles(self.root / archive.path)
 
+    def missing_files(self) -> list[str]:
+        """Files the manifest names (density layers, tile archives) that are not in the build."""
+        named = [layer.path for layer in self.manifest.layers.values()]
+        named += [tileset.archive.path for tileset in self.manifest.tilesets.values() if tileset.archive]
+        return [path for path in named if not (self.root / path).is_file()]
+
 
 def open_build(root: Path | str) -> Build:
-    """Open a build directory written by `crimetiles build`; raises `BuildError` if unusable."""
-    root = Path(root)
+    """Open a build directory written by `crimetiles build`; raises `BuildError` if unusable.
+
+    A symbolic link (what `crimetiles build` makes of its output) is resolved once here, so every
+    file is read from the same build even if the link is swapped to a new build meanwhile.
+    """
+    root = Path(root).resolve()
     return Build(root=root, manifest=read_manifest(root))
 
 
@@ -51,7 +62,7 @@ def read_mbtiles(path: Path) -> dict[TileKey, bytes]:
         raise BuildError(f"{path}: tile archive is missing")
     uri = f"file:{path}?mode=ro"
     try:
-        with sqlite3.connect(uri, uri=True) as db:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:  # closed now, not when collected
             rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
     except sqlite3.DatabaseError as exc:
         raise BuildError(f"{path}: not a readable MBTiles file ({exc})") from None

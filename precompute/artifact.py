@@ -1,12 +1,21 @@
-"""Writing the build directory (the contract with the server, see docs/artifact.md), atomically."""
+"""Writing the build directory (the contract with the server, see docs/artifact.md), atomically.
+
+`--out DIR` becomes a symbolic link to a versioned sibling directory, replaced by one rename(2) of
+a new link over it: whatever moment a build is killed at, `DIR` names a complete build (the old or
+the new one). Names beside `DIR` are in `crimetiles.artifact.layout`.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import secrets
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,51 +24,177 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.layout import ASIDE, KINDS, LINK, STAGING, VERSION, lock_path, served_build, sibling, siblings
 from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest
+from crimetiles.artifact.reader import open_build
 
 LAYERS_DIR = "layers"
 TILES_DIR = "tiles"
 
 
+class DiskFull(BuildError):
+    """The file system ran out of space (or quota) while a build file was written."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no space left on {_mount_point(path)} while writing {path}")
+        self.path = path
+
+
 @contextlib.contextmanager
 def atomic_build_dir(out: Path) -> Iterator[Path]:
-    """A fresh staging directory next to `out`, moved into place only if the block completes.
+    """A fresh staging directory next to `out`, swapped in as `out`'s build only if the block completes.
 
-    On any exception, Ctrl-C included, the staging directory is removed and `out` is untouched.
+    On any exception, Ctrl-C included, the staging directory is removed and `out` is untouched; a
+    full disk raises `DiskFull` naming the file as it would have been in `out`. Builds of the same
+    `out` take turns on a lock file, so the staging directories found at the start are all stale
+    (left by killed builds) and removed. After the swap the previous build is kept, older ones removed.
     """
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    staging.chmod(0o755)
-    try:
-        (staging / LAYERS_DIR).mkdir()
-        (staging / TILES_DIR).mkdir()
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _replace_dir(staging, out)
-
-
-def _replace_dir(staging: Path, out: Path) -> None:
-    """Swap `staging` into `out`. The previous build is renamed aside first (both renames are
-    atomic on one file system), then deleted."""
-    previous = None
-    if out.exists():
-        if not (out / MANIFEST_NAME).is_file() and any(out.iterdir()):
+    with _exclusive_lock(lock_path(out)):
+        _check_replaceable(out)
+        _remove(siblings(out, STAGING, LINK))
+        with writing(out):
+            staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.{STAGING}-", dir=out.parent))
+        try:
+            with _rebased_disk_full(staging, out), writing(out):
+                staging.chmod(0o755)
+                (staging / LAYERS_DIR).mkdir()
+                (staging / TILES_DIR).mkdir()
+                yield staging
+                _sync_tree(staging)
+                kept = _swap_in(staging, out)
+        except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
-            raise FileExistsError(f"{out} exists and is not a crimetiles build directory; refusing to replace it")
-        previous = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, previous / out.name)
-    os.replace(staging, out)
-    if previous is not None:
-        shutil.rmtree(previous, ignore_errors=True)
+            raise
+        _remove([path for path in siblings(out, *KINDS) if path.parent.resolve() / path.name not in kept])
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Report a full disk while writing `path` as `DiskFull(path)`, one line instead of a traceback."""
+    try:
+        yield
+    except (OSError, sqlite3.OperationalError) as exc:
+        if _is_disk_full(exc):
+            raise DiskFull(path) from None
+        raise
+
+
+def _is_disk_full(exc: OSError | sqlite3.OperationalError) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        return exc.sqlite_errorcode == sqlite3.SQLITE_FULL
+    # pyarrow raises OSError with the C library's message and no errno
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT) or os.strerror(errno.ENOSPC) in str(exc)
+
+
+@contextlib.contextmanager
+def _rebased_disk_full(staging: Path, out: Path) -> Iterator[None]:
+    """Name a file of the staging directory as it would have been in `out` (the staging is removed)."""
+    try:
+        yield
+    except DiskFull as full:
+        if full.path.is_relative_to(staging):
+            raise DiskFull(out / full.path.relative_to(staging)) from None
+        raise
+
+
+def _mount_point(path: Path) -> Path:
+    return next(parent for parent in (path, *path.parents) if os.path.ismount(parent))
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an flock(2) on `path` (created if need be); the kernel releases it if the process dies."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def _check_replaceable(out: Path) -> None:
+    """Refuse to replace anything but a build, a link to one, a dangling link or an empty directory."""
+    if not os.path.lexists(out) or (out.is_symlink() and not out.exists()):
+        return
+    if out.is_dir() and ((out / MANIFEST_NAME).is_file() or not any(out.iterdir())):
+        return
+    raise FileExistsError(f"{out} exists and is not a crimetiles build directory; refusing to replace it")
+
+
+def _swap_in(staging: Path, out: Path) -> set[Path]:
+    """Rename the complete build in `staging` to its versioned directory and point `out` at it.
+
+    Returns the directories to keep (resolved): the new build and the one served before.
+    """
+    build = open_build(staging)
+    missing = build.missing_files()
+    if missing:
+        raise BuildError(f"{staging}: the build is incomplete (missing {', '.join(missing)}); not swapped in")
+    _check_replaceable(out)
+    served = _served_root(out)
+    version = sibling(out, VERSION, build.manifest.build_id)
+    os.rename(staging, version)
+    link = sibling(out, LINK, secrets.token_hex(4))
+    os.symlink(version.name, link)
+    previous = _move_real_directory_aside(out) or served
+    os.replace(link, out)
+    _sync_directory(out.parent)
+    return {version.resolve()} | ({previous} if previous else set())
+
+
+def _served_root(out: Path) -> Path | None:
+    """The directory a server serves for `out` now (the link's target, or a build left behind)."""
+    try:
+        return served_build(out).root
+    except BuildError:
+        return None
+
+
+def _move_real_directory_aside(out: Path) -> Path | None:
+    """A build written in place by an older crimetiles (a real directory) moves to `.NAME.old-*/NAME`
+    just before the link is renamed over `out`: between these two renames, once per output, `out`
+    is missing (a server then serves the newest complete build beside it, `layout.served_build`)."""
+    if out.is_symlink() or not out.is_dir():
+        return None
+    if not any(out.iterdir()):
+        out.rmdir()
+        return None
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.{ASIDE}-", dir=out.parent))
+    os.rename(out, aside / out.name)
+    return aside.resolve()
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        if path.is_symlink() or not path.is_dir():
+            path.unlink(missing_ok=True)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _sync_tree(root: Path) -> None:
+    """fsync every file and directory of `root`, so that after a power cut too the build the
+    link points at is complete (the kernel keeps unsynced writes across a killed process anyway)."""
+    for directory, _, files in os.walk(root):
+        for name in files:
+            with writing(Path(directory) / name), open(Path(directory) / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        _sync_directory(Path(directory))
+
+
+def _sync_directory(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def write_layer(build_dir: Path, name: str, frame: gpd.GeoDataFrame) -> str:
     """Write a density layer as GeoParquet; returns its path relative to the build directory."""
     relative = f"{LAYERS_DIR}/{name}.parquet"
-    frame.to_parquet(build_dir / relative, index=False)
+    with writing(build_dir / relative):
+        frame.to_parquet(build_dir / relative, index=False)
     return relative
 
 
@@ -68,12 +203,15 @@ def tile_archive_path(name: str) -> str:
 
 
 def write_report(build_dir: Path, report: dict[str, Any], rejects: pd.DataFrame) -> None:
-    (build_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    rejects.to_csv(build_dir / REJECTS_NAME, index=False)
+    with writing(build_dir / REPORT_NAME):
+        (build_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    with writing(build_dir / REJECTS_NAME):
+        rejects.to_csv(build_dir / REJECTS_NAME, index=False)
 
 
 def write_manifest(build_dir: Path, manifest: BuildManifest) -> None:
-    (build_dir / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    with writing(build_dir / MANIFEST_NAME):
+        (build_dir / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
 
 
 def file_sha256(path: Path) -> str:

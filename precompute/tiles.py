@@ -16,6 +16,7 @@ import pandas as pd
 
 from crimetiles.artifact.manifest import Bounds, Tileset
 from crimetiles.artifact.mvt import LayerTiler, tiles_covering
+from crimetiles.precompute.artifact import writing
 
 TILESTATS_LISTED_VALUES = 100
 """Distinct values listed per attribute in `tilestats` (tippecanoe's and mapbox-geostats' limit);
@@ -109,9 +110,9 @@ def write_mbtiles(
     on_tile: Callable[[], None] = lambda: None,
 ) -> int:
     """Write an MBTiles 1.3 file with `metadata` and `tiles` (XYZ, stored as TMS rows);
-    returns the number of tiles written."""
+    returns the number of tiles written. A full disk raises `DiskFull`."""
     count = 0
-    with contextlib.closing(sqlite3.connect(path)) as db, db:
+    with writing(path), contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
         db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
         db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")

@@ -58,7 +58,8 @@ def serve(build_dir: Path, **options: object) -> None:
     """Serve BUILD_DIR: vector tiles, TileJSON, styles, downloads and the map page.
 
     The server switches to a new build when BUILD_DIR is rebuilt (checked every
-    --reload-interval seconds) or on SIGHUP.
+    --reload-interval seconds) or on SIGHUP. If BUILD_DIR holds no build but an interrupted
+    build left a complete one beside it, the newest such build is served, with a warning.
     """
     from crimetiles.artifact.errors import BuildError
     from crimetiles.server.app import create_app

@@ -1,4 +1,9 @@
-"""The build being served, swapped atomically when a new build appears (file watch or SIGHUP)."""
+"""The build being served, swapped atomically when a new build appears (file watch or SIGHUP).
+
+`build_dir` is usually a symbolic link to a versioned directory (see `crimetiles.artifact.layout`):
+each load resolves it once and reads one immutable build. If `build_dir` holds no build but an
+interrupted build or swap left a complete one beside it, that one is served, with a warning.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.layout import served_build
 from crimetiles.artifact.manifest import read_manifest
 from crimetiles.artifact.reader import open_build
 from crimetiles.server.tiles import TileService, load_tile_service
@@ -31,7 +37,7 @@ class LiveBuild:
     def reload_if_changed(self) -> bool:
         """Load the build on disk if its `build_id` differs; keep serving the old one if it fails."""
         try:
-            if read_manifest(self.build_dir).build_id == self.service.build_id:
+            if served_build(self.build_dir).manifest.build_id == self.service.build_id:
                 return False
             service = _load_consistent(self.build_dir, self.cache_bytes)
         except (BuildError, OSError) as exc:
@@ -55,9 +61,18 @@ class LiveBuild:
 
 
 def _load_consistent(build_dir: Path, cache_bytes: int, attempts: int = 3) -> TileService:
-    """Load a build, retrying if it was replaced on disk while loading (its build_id changed)."""
+    """Load the served build, retrying if it was replaced on disk while loading (its build_id
+    changed: a real directory rewritten in place by an older crimetiles)."""
     for _ in range(attempts):
-        service = load_tile_service(open_build(build_dir), cache_bytes)
-        if read_manifest(build_dir).build_id == service.build_id:
+        served = served_build(build_dir)
+        service = load_tile_service(open_build(served.root), cache_bytes)
+        if read_manifest(served.root).build_id == service.build_id:
+            if served.recovered:
+                log.warning(
+                    "%s holds no build (an interrupted build or swap?); serving build %s left behind in %s",
+                    build_dir,
+                    service.build_id,
+                    served.root,
+                )
             return service
     raise BuildError(f"{build_dir}: the build kept changing while it was loaded")

@@ -2,42 +2,78 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from crimetiles.precompute.artifact import atomic_build_dir
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.manifest import BuildManifest, ClassBreaks, DensityLayer, read_manifest
+from crimetiles.precompute.artifact import atomic_build_dir, write_manifest
 
 
 def _listing(parent):
     return sorted(p.name for p in parent.iterdir())
 
 
-def test_complete_build_replaces_previous(tmp_path):
+def _write_build(staging, build_id, layers=None):
+    """A build whose manifest names `layers` (none: then the manifest is all it needs)."""
+    write_manifest(
+        staging,
+        BuildManifest(1, build_id, "2016-01-01T00:00:00Z", "test", (2016,), BOUNDS, (0.5, 0.5, 10), "", {}, layers or {}, {}),
+    )
+
+
+BOUNDS = (0.0, 0.0, 1.0, 1.0)
+TRACTS = DensityLayer("tracts", "Tracts", "boundary", "layers/tracts.parquet", 1, BOUNDS, ClassBreaks("quantile", (1.0,)))
+
+
+def test_complete_build_replaces_previous_through_one_link(tmp_path):
     out = tmp_path / "build"
-    for content in ("first", "second"):
+    for build_id in ("first", "second"):
         with atomic_build_dir(out) as staging:
-            (staging / "manifest.json").write_text(content)
-    assert (out / "manifest.json").read_text() == "second"
-    assert _listing(tmp_path) == ["build"]
+            _write_build(staging, build_id)
+    assert read_manifest(out).build_id == "second"
+    assert os.readlink(out) == ".build.v-second"
+    assert _listing(tmp_path) == [".build.lock", ".build.v-first", ".build.v-second", "build"]
+
+
+def test_only_the_current_and_the_previous_build_are_kept(tmp_path):
+    out = tmp_path / "build"
+    for build_id in ("b1", "b2", "b3", "b4"):
+        with atomic_build_dir(out) as staging:
+            _write_build(staging, build_id)
+    assert _listing(tmp_path) == [".build.lock", ".build.v-b3", ".build.v-b4", "build"]
 
 
 @pytest.mark.parametrize("interruption", [KeyboardInterrupt, RuntimeError, MemoryError])
 def test_interrupted_build_leaves_previous_intact(tmp_path, interruption):
     out = tmp_path / "build"
     with atomic_build_dir(out) as staging:
-        (staging / "manifest.json").write_text("good")
+        _write_build(staging, "good")
     with pytest.raises(interruption):
         with atomic_build_dir(out) as staging:
-            (staging / "manifest.json").write_text("half")
+            _write_build(staging, "half")
             raise interruption()
-    assert (out / "manifest.json").read_text() == "good"
-    assert _listing(tmp_path) == ["build"]
+    assert read_manifest(out).build_id == "good"
+    assert _listing(tmp_path) == [".build.lock", ".build.v-good", "build"]
 
 
-def test_interrupted_first_build_leaves_nothing(tmp_path):
+def test_interrupted_first_build_leaves_nothing_but_its_lock(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         with atomic_build_dir(tmp_path / "build"):
             raise KeyboardInterrupt
-    assert _listing(tmp_path) == []
+    assert _listing(tmp_path) == [".build.lock"]
+
+
+def test_a_build_missing_a_file_its_manifest_names_is_not_swapped_in(tmp_path):
+    out = tmp_path / "build"
+    with atomic_build_dir(out) as staging:
+        _write_build(staging, "good")
+    with pytest.raises(BuildError, match=r"the build is incomplete \(missing layers/tracts.parquet\); not swapped in"):
+        with atomic_build_dir(out) as staging:
+            _write_build(staging, "bad", {"tracts": TRACTS})
+    assert read_manifest(out).build_id == "good"
+    assert _listing(tmp_path) == [".build.lock", ".build.v-good", "build"]
 
 
 def test_refuses_to_replace_a_directory_that_is_not_a_build(tmp_path):
@@ -46,6 +82,26 @@ def test_refuses_to_replace_a_directory_that_is_not_a_build(tmp_path):
     (out / "thesis.txt").write_text("years of work")
     with pytest.raises(FileExistsError, match="not a crimetiles build"):
         with atomic_build_dir(out) as staging:
-            (staging / "manifest.json").write_text("{}")
+            _write_build(staging, "new")
     assert (out / "thesis.txt").read_text() == "years of work"
-    assert _listing(tmp_path) == ["precious"]
+    assert _listing(tmp_path) == [".precious.lock", "precious"]
+
+
+def test_refuses_to_replace_a_link_to_a_directory_that_is_not_a_build(tmp_path):
+    (tmp_path / "thesis").mkdir()
+    (tmp_path / "thesis" / "chapter1.txt").write_text("years of work")
+    (tmp_path / "build").symlink_to("thesis")
+    with pytest.raises(FileExistsError, match="not a crimetiles build"):
+        with atomic_build_dir(tmp_path / "build") as staging:
+            _write_build(staging, "new")
+    assert os.readlink(tmp_path / "build") == "thesis"
+    assert _listing(tmp_path) == [".build.lock", "build", "thesis"]
+
+
+def test_empty_directory_and_dangling_link_are_replaced(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "dangling").symlink_to("gone")
+    for name in ("empty", "dangling"):
+        with atomic_build_dir(tmp_path / name) as staging:
+            _write_build(staging, name)
+        assert read_manifest(tmp_path / name).build_id == name

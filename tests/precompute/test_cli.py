@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -91,4 +92,4 @@ def test_ctrl_c_mid_build_leaves_previous_build_intact(durham_build, durham_inci
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) != 0
     assert (out / "manifest.json").read_text() == manifest_before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".build.lock", os.readlink(out), "build"]

@@ -124,7 +124,7 @@ def test_failed_reload_keeps_serving_the_old_build(durham_incidents, tmp_path):
     app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0))
     live = app.extensions["crimetiles.live"]
     build_id = live.service.build_id
-    shutil.rmtree(build_dir)
+    shutil.rmtree(build_dir.resolve())  # the build the link points to, and nothing left beside it
     assert live.reload_if_changed() is False
     assert app.test_client().get("/tiles/tracts/10/287/402.mvt").status_code == 200
     assert live.service.build_id == build_id
