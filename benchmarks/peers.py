@@ -41,6 +41,7 @@ from peerlib import building, encoding, postgis, serving, tools
 from peerlib.contents import compare_tiles
 from peerlib.demo import SERVED_TILESET, SERVED_ZOOMS, Demo, build_demo, read_archive
 from peerlib.load import LoadSettings, run_wrk
+from peerlib.procs import start_ticks
 from peerlib.report import Results
 
 from crimetiles import __version__
@@ -155,7 +156,7 @@ class Run:
 
     def server(self, start: Callable[[], serving.TileServer]) -> serving.TileServer:
         served = start()
-        self.started.append({"name": served.name, "pid": served.server.pid, "command": served.server.command})
+        self.started.append({"name": served.name, "pid": served.server.pid, "start_ticks": start_ticks(served.server.pid)})
         return served
 
     # cached tiles -------------------------------------------------------------------------------
@@ -290,7 +291,9 @@ class Run:
             self.skips.skip("postgis", tools.MissingTool("no psycopg (pip install -e '.[bench]')"))
             return None
         cluster = stack.enter_context(postgis.throwaway_cluster(bin_dir))
-        self.started.append({"name": "postgres", "pid": cluster.pid, "directory": str(cluster.directory)})
+        self.started.append(
+            {"name": "postgres", "pid": cluster.pid, "start_ticks": start_ticks(cluster.pid), "directory": str(cluster.directory)}
+        )
         database = postgis.PostgisTiles(cluster.conninfo, SERVED_TILESET, frame)
         stack.callback(database.close)
         self.versions["postgis"] = database.version()

@@ -72,9 +72,16 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / CLOCK_TICKS_PER_S
 
 
+def start_ticks(pid: int) -> int | None:
+    """When process `pid` started (clock ticks after boot): with the pid, it names one process for good
+    (pids are reused, start times are not). None if it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields is not None else None
+
+
 def _stat_fields(pid: int) -> list[str] | None:
     """/proc/PID/stat fields after the command name (index 0 is the state, 1 the parent id,
-    2 the process group, 11 utime, 12 stime, in clock ticks), or None if the process is gone."""
+    2 the process group, 11 utime, 12 stime, 19 the start time, in clock ticks), or None if the process is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

@@ -127,12 +127,17 @@ class Results:
             yield _row_text("contender", metrics)
             for contender, spreads in table.items():
                 yield _row_text(contender, [str(spreads[m]) if m in spreads else "-" for m in metrics])
+            ratios: dict[str, dict[str, Spread]] = {}
             for ratio in self.ratios(section, case):
-                direction = "higher" if ratio["metric"] in HIGHER_IS_BETTER else "lower"
-                yield (
-                    f"  {ratio['contender']} / {ratio['reference']}, {ratio['metric']} ({direction} is better), "
-                    f"per round: {ratio['spread']}"
-                )
+                ratios.setdefault(f"{ratio['contender']} / {ratio['reference']}", {})[ratio["metric"]] = ratio["spread"]
+            for label, spreads in ratios.items():
+                yield _row_text(label, [str(spreads[m]) if m in spreads else "-" for m in metrics])
+        yield ""
+        yield (
+            "Figures: median [min-max] over rounds. Ratios: ours / reference in each round, then median [min-max]; "
+            "the best peer is the best other contender of that round (nginx excluded) for that column. "
+            f"Higher is better for {', '.join(sorted(HIGHER_IS_BETTER))}, lower for the rest."
+        )
 
     def to_json(self) -> dict[str, Any]:
         summary = []
@@ -149,4 +154,4 @@ class Results:
 
 
 def _row_text(first: str, cells: Sequence[str]) -> str:
-    return f"  {first:<24}" + "".join(f"{cell:>28}" for cell in cells)
+    return f"  {first:<36}" + "".join(f"{cell:>26}" for cell in cells)

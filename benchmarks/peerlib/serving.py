@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -103,8 +104,10 @@ def production_command(dockerfile: Path = REPO / "Dockerfile") -> list[str]:
     """The Dockerfile's CMD (what the image runs, and the README's production command) as a
     template: bound to {host}:{port} instead of 0.0.0.0:8000, its executable from the current venv,
     and without access logging (no contender writes a log line per request)."""
-    text = dockerfile.read_text(encoding="utf-8")
-    command = json.loads(text.split("\nCMD ", 1)[1].splitlines()[0])
+    found = re.search(r"^CMD (\[.*\])\s*$", dockerfile.read_text(encoding="utf-8"), re.MULTILINE)
+    if found is None:
+        raise ValueError(f"{dockerfile}: no CMD in exec form (a JSON list); pass --crimetiles-cmd")
+    command = json.loads(found.group(1))
     return _as_template(_without_access_log(command))
 
 
