@@ -271,13 +271,13 @@ class Run:
         served = self.server(
             lambda: serving.start_crimetiles(self.command, demo.unarchived, SERVED_TILESET, log, "crimetiles HTTP")
         )
+        get, close = encoding.over_http(served.port, served.path)
         try:
-            get, close = encoding.over_http(served.port, served.path)
             cpu_before = served.server.cpu_seconds()
             timed = encoding.each_once(order, get)
             cpu_us = (served.server.cpu_seconds() - cpu_before) / len(order) * 1e6
-            close()
         finally:
+            close()
             served.server.stop()
         return timed, cpu_us
 
@@ -393,8 +393,10 @@ def _git_commit() -> str:
 
 
 def _version_output(command: list[str]) -> str:
+    """The first line a `--version`-like command prints, on stdout or stderr."""
     result = subprocess.run(command, capture_output=True, text=True)
-    return (result.stdout + result.stderr).strip().splitlines()[0] if (result.stdout + result.stderr).strip() else "unknown"
+    text = (result.stdout + result.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
 
 
 if __name__ == "__main__":
