@@ -11,7 +11,9 @@ from crimetiles.server.config import ConfigError, ServerConfig
 
 
 @click.command(context_settings={"show_default": True})
-@click.argument("build_dir", type=click.Path(file_okay=False, path_type=Path), envvar="CRIMETILES_BUILD_DIR")
+@click.argument(
+    "build_dir", required=False, default=None, type=click.Path(file_okay=False, path_type=Path), envvar="CRIMETILES_BUILD_DIR"
+)
 @click.option("--host", default=None, help="Interface to listen on. Default: 127.0.0.1 (env CRIMETILES_HOST).")
 @click.option("--port", default=None, type=int, help="Port. Default: 8000 (env CRIMETILES_PORT).")
 @click.option(
@@ -54,8 +56,9 @@ from crimetiles.server.config import ConfigError, ServerConfig
     type=float,
     help="Seconds between checks for a new build in BUILD_DIR; 0 disables. Default: 2 (env CRIMETILES_RELOAD_INTERVAL).",
 )
-def serve(build_dir: Path, **options: object) -> None:
-    """Serve BUILD_DIR: vector tiles, TileJSON, styles, downloads and the map page.
+def serve(build_dir: Path | None, **options: object) -> None:
+    """Serve BUILD_DIR (default: `build`, or env CRIMETILES_BUILD_DIR): vector tiles, TileJSON, styles,
+    downloads and the map page.
 
     The server switches to a new build when BUILD_DIR is rebuilt (checked every
     --reload-interval seconds) or on SIGHUP. If BUILD_DIR holds no build but an interrupted
