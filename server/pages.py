@@ -112,7 +112,8 @@ def static_file(filename: str) -> Response:
         raise UnknownResource(f"no static file {filename!r}")
     encoding = request.accept_encodings.best_match(ENCODINGS)
     response = Response(files.body(file, encoding), mimetype=file.mimetype)
-    response.content_encoding = encoding
+    if encoding:
+        response.content_encoding = encoding
     response.vary.add("Accept-Encoding")
     response.set_etag(f"{file.digest}-{encoding or 'identity'}")
     if request.args.get("v") == file.digest:
