@@ -9,7 +9,6 @@ is not the app's, so the proxy answers 404: a page that used an absolute path wo
 from __future__ import annotations
 
 import http.client
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 import pytest
 
+from tests.conftest import running
 from tests.e2e.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -97,13 +97,8 @@ def proxied(live_url: str) -> Iterator[str]:
     """The app under http://127.0.0.1:PORT/crime/ through the proxy; yields that base URL."""
     handler = type("Proxy", (PrefixProxy,), {"upstream": urlsplit(live_url).netloc})
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=proxy.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(proxy):
         yield f"http://127.0.0.1:{proxy.server_port}{PREFIX}/"
-    finally:
-        proxy.shutdown()
-        thread.join()
 
 
 @pytest.fixture
