@@ -4,22 +4,31 @@ The proxy is a small threaded HTTP server written here: it forwards `/crime/...`
 the prefix stripped, as nginx's `proxy_pass http://app/;` in `location /crime/` does, and sets
 `X-Forwarded-Prefix`, `X-Forwarded-Host` and `X-Forwarded-Proto`. Anything outside the prefix
 is not the app's, so the proxy answers 404: a page that used an absolute path would break.
+Then real nginx runs the README's configuration, checked over HTTP.
 """
 
 from __future__ import annotations
 
 import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import geopandas as gpd
 import pytest
+import requests
 
 from tests.conftest import running
 from tests.e2e.conftest import screenshot, wait_idle
 
-pytestmark = pytest.mark.browser
+README = Path(__file__).resolve().parents[2] / "README.md"
 PREFIX = "/crime"
 BLOCKGROUP = "370630010011"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
@@ -113,6 +122,7 @@ def _outside(urls: list[str], base: str) -> list[str]:
     return [url for url in urls if not url.startswith(base) and not url.startswith(("data:", "blob:", "about:"))]
 
 
+@pytest.mark.browser
 def test_map_draws_the_choropleth_under_the_prefix(page, requested, proxied, durham_build):
     blockgroups = gpd.read_parquet(durham_build / "layers" / "blockgroups.parquet").set_index("id")
     point = blockgroups.geometry[BLOCKGROUP].representative_point()
@@ -131,6 +141,7 @@ def test_map_draws_the_choropleth_under_the_prefix(page, requested, proxied, dur
     assert any(path.startswith("tiles/blockgroups/14/") for path in asked)  # fetched by the map's worker
 
 
+@pytest.mark.browser
 def test_downloads_and_links_carry_the_prefix(page, requested, proxied):
     page.goto(f"{proxied}?layer=tracts&year=2014")
     wait_idle(page)
@@ -152,6 +163,7 @@ def test_downloads_and_links_carry_the_prefix(page, requested, proxied):
     assert _outside(requested, proxied) == []
 
 
+@pytest.mark.browser
 def test_embed_snippet_loads_through_the_proxy(page, requested, proxied):
     page.goto(f"{proxied}?layer=tracts&year=2015#11/35.99/-78.9")
     wait_idle(page)
@@ -169,3 +181,82 @@ def test_embed_snippet_loads_through_the_proxy(page, requested, proxied):
     assert full_map.startswith(f"{proxied}?layer=tracts&year=2015#")
     screenshot(page, "proxy-embed")
     assert _outside(requested, proxied) == []
+
+
+NGINX_TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _readme_nginx_location(upstream: str) -> str:
+    [location] = re.findall(r"```nginx\n(.+?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    assert "http://127.0.0.1:8000/" in location
+    return location.replace("http://127.0.0.1:8000/", f"http://{upstream}/")
+
+
+@pytest.fixture
+def nginx(live_url: str, tmp_path: Path) -> Iterator[str]:
+    """nginx with the README's `location /crime/` block in front of the app, and nothing of the app
+    elsewhere (`location /` is another site's: here a 404); yields its origin."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).is_file():
+        if os.environ.get("CRIMETILES_REQUIRE_TOOLS") == "1":
+            pytest.fail("nginx not found and CRIMETILES_REQUIRE_TOOLS=1")
+        pytest.skip("nginx not installed (apt-get install nginx-light)")
+    port = _free_port()
+    temp = "\n".join(f"  {name}_temp_path {tmp_path / name};" for name in NGINX_TEMP_PATHS)
+    (tmp_path / "nginx.conf").write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {tmp_path / "nginx.pid"};
+error_log {tmp_path / "error.log"};
+events {{}}
+http {{
+  access_log off;
+{temp}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ return 404; }}
+{_readme_nginx_location(urlsplit(live_url).netloc)}
+  }}
+}}
+"""
+    )
+    process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], stderr=subprocess.PIPE)
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                requests.get(origin + "/", timeout=5)
+                break
+            except requests.ConnectionError:  # not listening yet
+                time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read().decode()
+        yield origin
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_readme_nginx_configuration_serves_the_app_under_its_prefix(nginx):
+    redirect = requests.get(f"{nginx}{PREFIX}", allow_redirects=False, timeout=10)
+    assert redirect.status_code == 301 and redirect.headers["Location"].endswith(f"{PREFIX}/")
+    page = requests.get(f"{nginx}{PREFIX}/", timeout=10)
+    assert page.status_code == 200 and "reported by police" in page.text
+    static_urls = re.findall(r'(?:href|src|data-worker)="(static/[^"]+)"', page.text)
+    assert len(static_urls) >= 5
+    for url in static_urls:
+        response = requests.get(f"{nginx}{PREFIX}/{url}", headers={"Accept-Encoding": "br"}, timeout=10)
+        assert response.status_code == 200 and response.headers["Content-Encoding"] == "br", url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    tilejson = requests.get(f"{nginx}{PREFIX}/tiles/tracts.json", timeout=10).json()
+    assert tilejson["tiles"] == [f"{nginx}{PREFIX}/tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"]
+    style = requests.get(f"{nginx}{PREFIX}/styles/tracts.json", timeout=10).json()
+    assert style["sources"]["tracts"]["url"] == f"{nginx}{PREFIX}/tiles/tracts.json"
+    assert f"url={nginx}{PREFIX}/tiles/tracts/" in requests.get(f"{nginx}{PREFIX}/qgis/tracts.qlr", timeout=10).text
+    assert requests.get(f"{nginx}/static/app.js", timeout=10).status_code == 404  # nothing outside the prefix
