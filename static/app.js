@@ -18,7 +18,7 @@ const baseUrl = new URL('.', document.baseURI);
 const absolute = (path) => new URL(path, baseUrl).href;
 
 maplibregl.setWorkerUrl(absolute(body.dataset.worker));
-// Start fetching the worker script now, while the catalog and styles load, not after them.
+// Start the map worker now, so that its script downloads while the map is set up, not after.
 maplibregl.prewarm();
 
 const isEmbed = body.dataset.page === 'embed';
