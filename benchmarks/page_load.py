@@ -6,8 +6,9 @@ Without --url it builds the Durham demo (`crimetiles synth` + `crimetiles build`
 directory and serves it with gunicorn (2 workers x 4 threads) on loopback. Each run opens `/` in a
 fresh browser context (cold cache) of Debian's headless Chromium, with Chrome DevTools' network
 emulation at 1.6 Mbit/s down, 750 kbit/s up and 150 ms round trip ("Slow 4G"-like), and measures:
-  first features: milliseconds from navigation start until MapLibre reports rendered choropleth
-                  features (queryRenderedFeatures on the page's fill layers is not empty);
+  first features: milliseconds from navigation start until the first view is drawn: MapLibre has
+                  loaded the style and every tile in view (`map.loaded()`) and reports rendered
+                  choropleth features (queryRenderedFeatures on the page's fill layers);
   bytes:          bytes on the wire (compressed bodies plus headers) of every response the page and
                   its map worker received until then;
 and prints one line per run and the median; then the same loads without emulation (what the CPU
