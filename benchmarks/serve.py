@@ -94,7 +94,7 @@ def start_gunicorn(build_dir: Path, port: int, cache_bytes: int) -> subprocess.P
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
                 return process
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted but no worker booted yet
             time.sleep(0.2)
     process.kill()
     raise RuntimeError("gunicorn did not start")

@@ -4,6 +4,10 @@
 Pages get a strict Content-Security-Policy: scripts, styles and workers only from this server
 (the vendored MapLibre CSP build needs nothing else), images and data only from here and the
 configured basemap. `/embed` may be framed by `frame_ancestors`; `/` only by this origin.
+
+Every URL in the pages is relative to the app's root (`static/...`, `tiles`), so they work under
+any path a reverse proxy mounts the app at. Static files are served from memory, compressed as the
+client accepts, cached forever under their content-hashed URLs (`static/app.js?v=<hash>`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+from flask import Blueprint, Response, current_app, render_template, request
+from flask.blueprints import BlueprintSetupState
 
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.export import parse_year
@@ -20,10 +25,23 @@ from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.errors import BadTileRequest, UnknownResource
 from crimetiles.server.qgis import qlr
+from crimetiles.server.static_files import ENCODINGS, StaticFiles
 
 STATIC_DIR = Path(str(files("crimetiles.static")))
 """The page files, found as package data so that an installed wheel serves them from anywhere."""
 bp = Blueprint("pages", __name__, template_folder=str(STATIC_DIR))
+IMMUTABLE_MAX_AGE = 365 * 24 * 3600
+"""Seconds a content-hashed URL may be cached: a year, the longest HTTP caches honour."""
+
+
+@bp.record_once
+def _load_static_files(state: BlueprintSetupState) -> None:
+    """Read and hash the static files once, when the app is created."""
+    state.app.extensions["crimetiles.static"] = StaticFiles.load(STATIC_DIR)
+
+
+def _static_files() -> StaticFiles:
+    return current_app.extensions["crimetiles.static"]
 
 
 def _config() -> ServerConfig:
@@ -56,9 +74,19 @@ def content_security_policy(config: ServerConfig, frame_ancestors: str) -> str:
     )
 
 
+def _startup_documents() -> list[str]:
+    """The JSON documents app.js fetches before it can draw (the catalog, then every tileset's
+    style and TileJSON), as it names them, for the page to preload."""
+    tilesets = current_app.extensions["crimetiles.live"].service.manifest.tilesets
+    return ["tiles", *(f"styles/{name}.json" for name in tilesets), *(f"tiles/{name}.json" for name in tilesets)]
+
+
 def _page(template: str, frame_ancestors: str) -> Response:
     config = _config()
-    response = Response(render_template(template, basemap_url=config.basemap_url or ""), mimetype="text/html")
+    html = render_template(
+        template, basemap_url=config.basemap_url or "", static_url=_static_files().url, startup_documents=_startup_documents()
+    )
+    response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = content_security_policy(config, frame_ancestors)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     return response
@@ -79,8 +107,26 @@ def embed() -> Response:
 
 @bp.get("/static/<path:filename>")
 def static_file(filename: str) -> Response:
-    """Files under static/ only (send_from_directory refuses paths that leave it)."""
-    return send_from_directory(STATIC_DIR, filename, max_age=_config().max_age)
+    """A web file under static/ (never a template), brotli- or gzip-compressed as the client
+    accepts (q-values honoured). Under its current hash (`?v=`) it may be cached forever; any other
+    URL of it must be revalidated (ETag), e.g. a module imported by a relative path."""
+    files = _static_files()
+    file = files.get(filename)
+    if file is None:
+        raise UnknownResource(f"no static file {filename!r}")
+    encoding = request.accept_encodings.best_match(ENCODINGS)
+    response = Response(files.body(file, encoding), mimetype=file.mimetype)
+    if encoding:
+        response.content_encoding = encoding
+    response.vary.add("Accept-Encoding")
+    response.set_etag(f"{file.digest}-{encoding or 'identity'}")
+    if request.args.get("v") == file.digest:
+        response.cache_control.public = True
+        response.cache_control.max_age = IMMUTABLE_MAX_AGE
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response.make_conditional(request)
 
 
 @bp.get("/qgis/<tileset>.qlr")

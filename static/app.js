@@ -1,5 +1,6 @@
 // The map page and the embed page: a MapLibre choropleth of violent crimes per square mile.
 // Everything comes from this server (catalog, styles, tiles); an optional basemap from data-basemap.
+// Every URL is relative to the page's base (the app's root, wherever a proxy mounts it).
 /* global maplibregl */
 
 const DENSITY = 'violent_per_sqmi';
@@ -11,9 +12,15 @@ const LABELLED_TILESET = 'neighborhoods';
 const LABEL_MIN_ZOOM = 12;
 const MAX_LABELS = 80;
 
-maplibregl.setWorkerUrl('/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js');
-
 const body = document.body;
+/** The app's root as the browser sees it, e.g. https://example.org/crime/ behind a proxy. */
+const baseUrl = new URL('.', document.baseURI);
+const absolute = (path) => new URL(path, baseUrl).href;
+
+maplibregl.setWorkerUrl(absolute(body.dataset.worker));
+// Start the map worker now, so that its script downloads while the map is set up, not after.
+maplibregl.prewarm();
+
 const isEmbed = body.dataset.page === 'embed';
 const params = new URLSearchParams(window.location.search);
 const state = {
@@ -205,15 +212,15 @@ function drawLabels(map, layers, overlay) {
 }
 
 async function main() {
-  const catalog = await getJSON('/tiles');
+  const catalog = await getJSON('tiles');
   const names = catalog.tilesets.map((tileset) => tileset.name);
   const years = catalog.years.map(String);
   if (!names.includes(state.layer)) state.layer = names[0];
   if (state.year !== ALL_YEARS && !years.includes(String(state.year))) state.year = ALL_YEARS;
   state.year = String(state.year);
   const [styles, tilejsons, basemap] = await Promise.all([
-    getEach(names, (name) => `/styles/${name}.json`),
-    getEach(names, (name) => `/tiles/${name}.json`),
+    getEach(names, (name) => `styles/${name}.json`),
+    getEach(names, (name) => `tiles/${name}.json`),
     basemapParts(body.dataset.basemap),
   ]);
   // Each tileset draws one fill layer per legend class, selected by a filter on the density field.
@@ -264,10 +271,10 @@ async function main() {
     window.history.replaceState(window.history.state, '', `?${search}${window.location.hash}`);
     if (isEmbed) return;
     const layer = downloadLayer();
-    document.getElementById('download-csv').href = `/downloads/${layer}.csv?year=${state.year}`;
-    document.getElementById('download-geojson').href = `/downloads/${layer}.geojson?year=${state.year}`;
-    document.getElementById('tilejson-url').textContent = new URL(`/tiles/${state.layer}.json`, window.location.origin).href;
-    for (const link of document.querySelectorAll('.qgis-link')) link.href = `/qgis/${state.layer}.qlr`;
+    document.getElementById('download-csv').href = `downloads/${layer}.csv?year=${state.year}`;
+    document.getElementById('download-geojson').href = `downloads/${layer}.geojson?year=${state.year}`;
+    document.getElementById('tilejson-url').textContent = absolute(`tiles/${state.layer}.json`);
+    for (const link of document.querySelectorAll('.qgis-link')) link.href = `qgis/${state.layer}.qlr`;
   };
   // window.mapIdle: true once what the user asked for is drawn (tests wait on it).
   const markBusy = () => {
@@ -320,7 +327,7 @@ async function main() {
   });
 
   if (isEmbed) {
-    document.getElementById('full-map-link').href = `/?layer=${state.layer}&year=${state.year}${window.location.hash}`;
+    document.getElementById('full-map-link').href = absolute(`./?layer=${state.layer}&year=${state.year}${window.location.hash}`);
     return;
   }
   wireSelectors(catalog.tilesets, years, applyLayer, applyYear);
@@ -339,11 +346,10 @@ function wireSelectors(tilesets, years, applyLayer, applyYear) {
   yearSelect.addEventListener('change', () => { state.year = yearSelect.value; applyYear(); });
 }
 
-/** "About this data", with the code snippets completed with this server's origin. */
+/** "About this data", with the code snippets completed with this app's base URL. */
 function wireAboutPanel() {
-  for (const code of document.querySelectorAll('.with-origin')) {
-    code.textContent = code.textContent.replaceAll('ORIGIN', window.location.origin);
-  }
+  const base = baseUrl.href.replace(/\/$/, '');
+  for (const code of document.querySelectorAll('.with-base-url')) code.textContent = code.textContent.replaceAll('BASE_URL', base);
   const about = document.getElementById('about');
   const aboutButton = document.getElementById('about-button');
   const toggleAbout = (open) => { about.hidden = !open; aboutButton.setAttribute('aria-expanded', String(open)); };
@@ -356,7 +362,7 @@ function wireEmbedDialog() {
   const dialog = document.getElementById('embed-dialog');
   const code = document.getElementById('embed-code');
   document.getElementById('embed-button').addEventListener('click', () => {
-    const src = `${window.location.origin}/embed?layer=${state.layer}&year=${state.year}${window.location.hash}`;
+    const src = absolute(`embed?layer=${state.layer}&year=${state.year}${window.location.hash}`);
     code.value = `<iframe src="${src}" width="640" height="480" style="border:0" loading="lazy" title="Violent crimes per square mile"></iframe>`;
     dialog.showModal();
     code.select();

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from socketserver import BaseServer
 
 import pytest
 from flask import Flask
@@ -54,16 +56,23 @@ def client(app: Flask):
     return app.test_client()
 
 
-def serve_in_thread(app: Flask) -> Iterator[str]:
-    """Serve `app` with a threaded werkzeug server on a free loopback port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+@contextmanager
+def running(server: BaseServer) -> Iterator[None]:
+    """Run a socketserver-based HTTP server in a thread for the duration of the block."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield
     finally:
         server.shutdown()
         thread.join()
+
+
+def serve_in_thread(app: Flask) -> Iterator[str]:
+    """Serve `app` with a threaded werkzeug server on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    with running(server):
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 @pytest.fixture(scope="session")

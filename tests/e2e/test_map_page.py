@@ -29,6 +29,10 @@ def _open(page, url: str) -> None:
 
 
 def test_map_renders_the_default_layer(page, live_url):
+    failed: list[str] = []
+    console: list[str] = []
+    page.on("response", lambda response: failed.append(response.url) if response.status >= 400 else None)
+    page.on("console", lambda message: console.append(message.text) if message.type in ("error", "warning") else None)
     _open(page, f"{live_url}/")
     features = page.evaluate(RENDERED_VALUES, "violent_per_sqmi")
     assert len({fid for fid, _ in features}) > 50
@@ -37,6 +41,8 @@ def test_map_renders_the_default_layer(page, live_url):
     assert legend[0] == "0" and len(legend) >= 4
     assert "reported by police" in page.locator("#legend").inner_text()
     assert page.errors == []
+    assert failed == []  # the favicon included
+    assert not [text for text in console if "preload" in text]  # every preloaded document was used as fetched
     screenshot(page, "map-blockgroups-all-years")
 
 
@@ -53,7 +59,7 @@ def test_switching_layer_and_year_changes_rendered_values(page, live_url):
     by_2014 = dict(page.evaluate(RENDERED_VALUES, "violent_per_sqmi_2014"))
     assert any(by_2014[fid] != tracts[fid] for fid in tracts)
     assert "layer=tracts" in page.url and "year=2014" in page.url
-    assert page.locator("#download-csv").get_attribute("href") == "/downloads/tracts.csv?year=2014"
+    assert page.locator("#download-csv").get_attribute("href") == "downloads/tracts.csv?year=2014"  # relative to the app root
     screenshot(page, "map-tracts-2014")
 
 

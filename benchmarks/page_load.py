@@ -1,0 +1,168 @@
+"""First render of the map page on a slow link: time to the first drawn choropleth, bytes sent.
+
+Usage: python benchmarks/page_load.py [--runs 3] [--url URL]
+
+Without --url it builds the Durham demo (`crimetiles synth` + `crimetiles build`) into a temporary
+directory and serves it with gunicorn (2 workers x 4 threads) on loopback. Each run opens `/` in a
+fresh browser context (cold cache) of Debian's headless Chromium, with Chrome DevTools' network
+emulation at 1.6 Mbit/s down, 750 kbit/s up and 150 ms round trip ("Slow 4G"-like), and measures:
+  first features: milliseconds from navigation start until the first view is drawn: MapLibre has
+                  loaded the style and every tile in view (`map.loaded()`) and reports rendered
+                  choropleth features (queryRenderedFeatures on the page's fill layers);
+  bytes:          bytes on the wire (compressed bodies plus headers) of every response the page and
+                  its map worker received until then;
+and prints one line per run and the median; then the same loads without emulation (what the CPU
+alone costs: on a machine shared with other jobs that is much of the total, so the load average is
+printed too); then when each response of the first throttled run arrived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, Request, sync_playwright
+from serve import free_port, start_gunicorn
+
+CRIMETILES = [sys.executable, "-m", "crimetiles"]
+CHROMIUM = os.environ.get("CRIMETILES_CHROMIUM", "/usr/bin/chromium")
+LINK = {"latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
+"""Chrome DevTools Protocol network emulation: round-trip ms, bytes per second each way."""
+FIRST_FEATURES = """() => {
+  const page = window.crimetiles;
+  if (!page || !page.map.loaded()) return false;
+  if (page.map.queryRenderedFeatures({layers: page.fillLayers[page.state.layer]}).length === 0) return false;
+  window.firstFeaturesMs = window.firstFeaturesMs || performance.now();
+  return true;
+}"""
+TIMEOUT_MS = 120_000
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One response: its URL, bytes on the wire (headers plus the body as sent, compressed or not),
+    and when it was requested and finished, in milliseconds from navigation start."""
+
+    url: str
+    wire_bytes: int
+    started_ms: float
+    finished_ms: float
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    """One cold load: milliseconds from navigation start to the first rendered features, and the
+    responses that had arrived by then."""
+
+    first_features_ms: float
+    transfers: tuple[Transfer, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(transfer.wire_bytes for transfer in self.transfers)
+
+
+def transfer(request: Request, navigation_start_ms: float) -> Transfer:
+    """Playwright reports no body size for a worker's main script: its Content-Length counts then.
+    A response from the memory cache (negative body size) sent nothing."""
+    sizes = request.sizes()
+    body = sizes["responseBodySize"]
+    if body == 0 and request.failure is None:
+        body = int((request.response().headers or {}).get("content-length", 0))
+    wire = sizes["responseHeadersSize"] + body if body >= 0 else 0
+    started_ms = request.timing["startTime"] - navigation_start_ms
+    return Transfer(request.url, wire, started_ms, started_ms + request.timing["responseEnd"])
+
+
+def load_once(browser: Browser, url: str, link: dict[str, float] | None) -> PageLoad:
+    """A cold load of `url` over the emulated `link` (None: loopback as is)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 760})
+    try:
+        page = context.new_page()
+        if link:
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.emulateNetworkConditions", {"offline": False, **link})
+        finished: list[Request] = []
+        page.on("requestfinished", lambda request: finished.append(request))
+        page.goto(url, wait_until="commit")
+        page.wait_for_function(FIRST_FEATURES, polling="raf", timeout=TIMEOUT_MS)
+        first_ms, navigation_start_ms = page.evaluate("() => [window.firstFeaturesMs, performance.timeOrigin]")
+        transfers = (transfer(request, navigation_start_ms) for request in finished)
+        return PageLoad(first_ms, tuple(t for t in transfers if t.finished_ms <= first_ms))
+    finally:
+        context.close()
+
+
+@contextmanager
+def demo_server() -> Iterator[str]:
+    """The Durham demo built into a temporary directory and served by gunicorn; yields its URL."""
+    with tempfile.TemporaryDirectory() as scratch:
+        incidents = Path(scratch) / "incidents.csv"
+        subprocess.run([*CRIMETILES, "synth", "--out", str(incidents)], check=True, capture_output=True)
+        subprocess.run([*CRIMETILES, "build", str(incidents), "--out", str(Path(scratch) / "build"), "-q"], check=True)
+        port = free_port()
+        server = start_gunicorn(Path(scratch) / "build", port, 64 << 20)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def report(name: str, loads: list[PageLoad]) -> None:
+    for run, load in enumerate(loads, 1):
+        print(
+            f"{name} run {run}: first features {load.first_features_ms / 1000:.2f} s, "
+            f"{load.total_bytes / 1000:.0f} kB in {len(load.transfers)} responses"
+        )
+    print(
+        f"{name} median: first features {statistics.median(load.first_features_ms for load in loads) / 1000:.2f} s, "
+        f"{statistics.median(load.total_bytes for load in loads) / 1000:.0f} kB"
+    )
+
+
+def timeline(load: PageLoad) -> None:
+    print("responses in the order they finished (requested -> finished, ms from navigation start):")
+    for item in sorted(load.transfers, key=lambda item: item.finished_ms):
+        print(f"  {item.started_ms:6.0f} -> {item.finished_ms:6.0f} ms {item.wire_bytes / 1000:8.1f} kB  {item.url}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="cold page loads to time (default 3)")
+    parser.add_argument("--url", help="an already running server's page (default: build and serve the Durham demo)")
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"link: {LINK['downloadThroughput'] * 8 / 1e6:.1f} Mbit/s down, {LINK['uploadThroughput'] * 8 / 1e3:.0f} kbit/s up, "
+        f"{LINK['latency']} ms RTT; cold cache"
+    )
+    with sync_playwright() as playwright, nullcontext(args.url) if args.url else demo_server() as url:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        print(f"browser: Chromium {browser.version}; page: {url}; load average before: {_load_average()}")
+        throttled = [load_once(browser, url, LINK) for _ in range(args.runs)]
+        report("throttled", throttled)
+        # The same loads without emulation: what the CPU (shared, on a busy machine) alone costs.
+        report("loopback", [load_once(browser, url, None) for _ in range(args.runs)])
+        print(f"load average after: {_load_average()}; first throttled run, ", end="")
+        timeline(throttled[0])
+        browser.close()
+
+
+def _load_average() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,262 @@
+"""The page behind a reverse proxy that mounts the app under /crime/, in a real browser.
+
+The proxy is a small threaded HTTP server written here: it forwards `/crime/...` to the app with
+the prefix stripped, as nginx's `proxy_pass http://app/;` in `location /crime/` does, and sets
+`X-Forwarded-Prefix`, `X-Forwarded-Host` and `X-Forwarded-Proto`. Anything outside the prefix
+is not the app's, so the proxy answers 404: a page that used an absolute path would break.
+Then real nginx runs the README's configuration, checked over HTTP.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import geopandas as gpd
+import pytest
+import requests
+
+from tests.conftest import running
+from tests.e2e.conftest import screenshot, wait_idle
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PREFIX = "/crime"
+BLOCKGROUP = "370630010011"
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+BACKGROUND = (0xF4, 0xF3, 0xEF)
+"""The page's background colour (#f4f3ef), where no polygon is drawn."""
+
+RENDERED_IDS = """() => {
+  const {map, state, fillLayers} = window.crimetiles;
+  return map.queryRenderedFeatures({layers: fillLayers[state.layer]}).map((f) => f.properties.id);
+}"""
+CENTRE_PIXEL = """() => new Promise((resolve) => {
+  // Read the map's WebGL canvas right after a frame is drawn, before the browser may clear it.
+  const map = window.crimetiles.map;
+  map.once('render', () => {
+    const canvas = map.getCanvas();
+    const probe = document.createElement('canvas');
+    probe.width = 1;
+    probe.height = 1;
+    const context = probe.getContext('2d');
+    context.drawImage(canvas, Math.floor(canvas.width / 2), Math.floor(canvas.height / 2), 1, 1, 0, 0, 1, 1);
+    resolve(Array.from(context.getImageData(0, 0, 1, 1).data));
+  });
+  map.triggerRepaint();
+})"""
+
+
+class PrefixProxy(BaseHTTPRequestHandler):
+    """Forwards GET `PREFIX/path` to `upstream` as GET `/path`, bodies and encodings untouched."""
+
+    upstream = ""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path == PREFIX:
+            self._answer(301, {"Location": PREFIX + "/"}, b"")
+        elif not self.path.startswith(PREFIX + "/"):
+            self._answer(404, {"Content-Type": "text/plain"}, b"not under the proxy's prefix")
+        else:
+            self._forward(self.path.removeprefix(PREFIX))
+
+    def _forward(self, path: str) -> None:
+        headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP | {"host"}}
+        headers.update(
+            {
+                "X-Forwarded-Prefix": PREFIX,
+                "X-Forwarded-Host": self.headers["Host"],
+                "X-Forwarded-Proto": "http",
+                "X-Forwarded-For": self.client_address[0],
+            }
+        )
+        connection = http.client.HTTPConnection(self.upstream, timeout=30)
+        try:
+            connection.request("GET", path, headers=headers)
+            upstream = connection.getresponse()
+            body = upstream.read()
+            kept = {name: value for name, value in upstream.getheaders() if name.lower() not in HOP_BY_HOP}
+            self._answer(upstream.status, kept, body)
+        finally:
+            connection.close()
+
+    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in ("content-length", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def proxied(live_url: str) -> Iterator[str]:
+    """The app under http://127.0.0.1:PORT/crime/ through the proxy; yields that base URL."""
+    handler = type("Proxy", (PrefixProxy,), {"upstream": urlsplit(live_url).netloc})
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    with running(proxy):
+        yield f"http://127.0.0.1:{proxy.server_port}{PREFIX}/"
+
+
+@pytest.fixture
+def requested(page) -> list[str]:
+    """Every URL the page (its frames and the map worker included) asks for."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    return urls
+
+
+def _outside(urls: list[str], base: str) -> list[str]:
+    return [url for url in urls if not url.startswith(base) and not url.startswith(("data:", "blob:", "about:"))]
+
+
+@pytest.mark.browser
+def test_map_draws_the_choropleth_under_the_prefix(page, requested, proxied, durham_build):
+    blockgroups = gpd.read_parquet(durham_build / "layers" / "blockgroups.parquet").set_index("id")
+    point = blockgroups.geometry[BLOCKGROUP].representative_point()
+    page.goto(f"{proxied}?layer=blockgroups&year=2016#14/{point.y:.6f}/{point.x:.6f}")
+    wait_idle(page)
+    ids = page.evaluate(RENDERED_IDS)
+    assert BLOCKGROUP in ids and all(len(fid) == 12 for fid in ids)
+    red, green, blue, alpha = page.evaluate(CENTRE_PIXEL)
+    assert alpha == 255
+    assert max(abs(a - b) for a, b in zip((red, green, blue), BACKGROUND, strict=True)) > 30, (red, green, blue)
+    assert page.errors == []
+    screenshot(page, "proxy-map")
+    assert _outside(requested, proxied) == []
+    asked = {url.removeprefix(proxied).split("?")[0] for url in requested}
+    assert {"static/app.js", "static/vendor/maplibre-gl/maplibre-gl-csp-worker.js", "tiles", "tiles/blockgroups.json"} <= asked
+    assert any(path.startswith("tiles/blockgroups/14/") for path in asked)  # fetched by the map's worker
+
+
+@pytest.mark.browser
+def test_downloads_and_links_carry_the_prefix(page, requested, proxied):
+    page.goto(f"{proxied}?layer=tracts&year=2014")
+    wait_idle(page)
+    csv_url = page.eval_on_selector("#download-csv", "link => link.href")
+    assert csv_url == f"{proxied}downloads/tracts.csv?year=2014"
+    download = page.request.get(csv_url)
+    assert download.status == 200 and download.headers["content-type"].startswith("text/csv")
+    header, first_row = download.text().splitlines()[:2]
+    assert header == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+    assert first_row.startswith("tracts,") and ",2014," in first_row
+    qlr_url = page.eval_on_selector(".qgis-link", "link => link.href")
+    assert qlr_url == f"{proxied}qgis/tracts.qlr"
+    assert f"url={proxied}tiles/tracts/{{z}}/{{x}}/{{y}}.mvt" in page.request.get(qlr_url).text()
+    page.click("#about-button")
+    assert page.locator("#tilejson-url").inner_text() == f"{proxied}tiles/tracts.json"
+    assert f"style: '{proxied}styles/tracts.json'" in page.locator("#about").text_content()  # in closed <details>
+    assert page.eval_on_selector("#about a[href='tiles']", "link => link.href") == f"{proxied}tiles"
+    assert page.request.get(f"{proxied}tiles/tracts.json").json()["tiles"] == [f"{proxied}tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"]
+    assert _outside(requested, proxied) == []
+
+
+@pytest.mark.browser
+def test_embed_snippet_loads_through_the_proxy(page, requested, proxied):
+    page.goto(f"{proxied}?layer=tracts&year=2015#11/35.99/-78.9")
+    wait_idle(page)
+    page.click("#embed-button")
+    snippet = page.locator("#embed-code").input_value()
+    assert snippet.startswith(f'<iframe src="{proxied}embed?layer=tracts&year=2015#11/')
+    page.set_content(f"<!DOCTYPE html><title>a news site</title>{snippet}")
+    frame = page.frame_locator("iframe")
+    frame.locator("#legend-rows li").first.wait_for()
+    inner = next(f for f in page.frames if f.url.startswith(f"{proxied}embed"))
+    inner.wait_for_function("() => window.mapIdle === true", timeout=30_000)
+    ids = inner.evaluate(RENDERED_IDS)
+    assert ids and all(len(fid) == 11 for fid in ids)
+    full_map = inner.eval_on_selector("#full-map-link", "link => link.href")
+    assert full_map.startswith(f"{proxied}?layer=tracts&year=2015#")
+    screenshot(page, "proxy-embed")
+    assert _outside(requested, proxied) == []
+
+
+NGINX_TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _readme_nginx_location(upstream: str) -> str:
+    [location] = re.findall(r"```nginx\n(.+?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    assert "http://127.0.0.1:8000/" in location
+    return location.replace("http://127.0.0.1:8000/", f"http://{upstream}/")
+
+
+@pytest.fixture
+def nginx(live_url: str, tmp_path: Path) -> Iterator[str]:
+    """nginx with the README's `location /crime/` block in front of the app, and nothing of the app
+    elsewhere (`location /` is another site's: here a 404); yields its origin."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).is_file():
+        if os.environ.get("CRIMETILES_REQUIRE_TOOLS") == "1":
+            pytest.fail("nginx not found and CRIMETILES_REQUIRE_TOOLS=1")
+        pytest.skip("nginx not installed (apt-get install nginx-light)")
+    port = _free_port()
+    temp = "\n".join(f"  {name}_temp_path {tmp_path / name};" for name in NGINX_TEMP_PATHS)
+    (tmp_path / "nginx.conf").write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {tmp_path / "nginx.pid"};
+error_log {tmp_path / "error.log"};
+events {{}}
+http {{
+  access_log off;
+{temp}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{ return 404; }}
+{_readme_nginx_location(urlsplit(live_url).netloc)}
+  }}
+}}
+"""
+    )
+    process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], stderr=subprocess.PIPE)
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                requests.get(origin + "/", timeout=5)
+                break
+            except requests.ConnectionError:  # not listening yet
+                time.sleep(0.05)
+        assert process.poll() is None, process.stderr.read().decode()
+        yield origin
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_readme_nginx_configuration_serves_the_app_under_its_prefix(nginx):
+    redirect = requests.get(f"{nginx}{PREFIX}", allow_redirects=False, timeout=10)
+    assert redirect.status_code == 301 and redirect.headers["Location"].endswith(f"{PREFIX}/")
+    page = requests.get(f"{nginx}{PREFIX}/", timeout=10)
+    assert page.status_code == 200 and "reported by police" in page.text
+    static_urls = re.findall(r'(?:href|src|data-worker)="(static/[^"]+)"', page.text)
+    assert len(static_urls) >= 5
+    for url in static_urls:
+        response = requests.get(f"{nginx}{PREFIX}/{url}", headers={"Accept-Encoding": "br"}, timeout=10)
+        assert response.status_code == 200 and response.headers["Content-Encoding"] == "br", url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    tilejson = requests.get(f"{nginx}{PREFIX}/tiles/tracts.json", timeout=10).json()
+    assert tilejson["tiles"] == [f"{nginx}{PREFIX}/tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"]
+    style = requests.get(f"{nginx}{PREFIX}/styles/tracts.json", timeout=10).json()
+    assert style["sources"]["tracts"]["url"] == f"{nginx}{PREFIX}/tiles/tracts.json"
+    assert f"url={nginx}{PREFIX}/tiles/tracts/" in requests.get(f"{nginx}{PREFIX}/qgis/tracts.qlr", timeout=10).text
+    assert requests.get(f"{nginx}/static/app.js", timeout=10).status_code == 404  # nothing outside the prefix

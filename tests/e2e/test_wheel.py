@@ -1,0 +1,120 @@
+"""The built wheel, installed in a fresh venv outside the source tree, serves the whole page.
+
+What a user of `pip install crimetiles-*.whl` gets: the wheel is built from a copy of this
+repository, installed (with its dependencies) into a new venv in a temporary directory, and its own
+`crimetiles` command, run from another directory with a clean environment, makes a small Durham
+build from the data the wheel ships and serves it. Chromium then loads `/` and `/embed` from it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import wait_idle
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+REPO = Path(__file__).resolve().parents[2]
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "demo", "test-artifacts", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules"
+)
+RENDERED_IDS = """() => {
+  const {map, state, fillLayers} = window.crimetiles;
+  return map.queryRenderedFeatures({layers: fillLayers[state.layer]}).map((f) => f.properties.id);
+}"""
+STARTED = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
+    """A venv with the wheel installed, a working directory outside the repository, and a clean
+    environment whose PATH starts with the venv (no PYTHONPATH, nothing of the test runner's)."""
+    scratch = tmp_path_factory.mktemp("wheel")
+    source = scratch / "source"
+    shutil.copytree(REPO, source, ignore=NOT_SOURCE)  # a clean tree: no stale setuptools build/ to leak into the wheel
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    _run([*pip, "wheel", "--no-deps", "--wheel-dir", str(scratch / "wheels"), str(source)], scratch, dict(os.environ))
+    [wheel] = (scratch / "wheels").glob("crimetiles-*.whl")
+    venv = scratch / "venv"
+    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], scratch, {})
+    _run([*pip, "--python", str(venv / "bin" / "python"), "install", "--no-compile", str(wheel)], scratch, dict(os.environ))
+    elsewhere = scratch / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(elsewhere), "LANG": "C.UTF-8"}
+    return venv, elsewhere, env
+
+
+@pytest.fixture(scope="module")
+def installed_server(installed: tuple[Path, Path, dict[str, str]]) -> Iterator[str]:
+    """The installed `crimetiles serve` on a small build made by the installed `crimetiles`
+    (bundled Durham boundaries, 2016 only, no hexes, tiles on demand); yields its base URL."""
+    venv, cwd, env = installed
+    _run(["crimetiles", "synth", "--out", "incidents.csv"], cwd, env)
+    build = ["crimetiles", "build", "incidents.csv", "--out", "build", "--quiet", "--years", "2016-2016", "--hex-res", ""]
+    _run([*build, "--archive-maxzoom", "-1"], cwd, env)
+    server = subprocess.Popen(
+        ["crimetiles", "serve", "build", "--port", "0", "--reload-interval", "0"],
+        cwd=cwd,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    base: list[str] = []
+    started = threading.Event()
+
+    def read_log() -> None:  # keeps draining the log so the server never blocks on a full pipe
+        for line in server.stderr:
+            if not started.is_set() and (match := STARTED.search(line)):
+                base.append(match.group(1))
+                started.set()
+        started.set()
+
+    threading.Thread(target=read_log, daemon=True).start()
+    try:
+        assert started.wait(timeout=60) and base, "the installed `crimetiles serve` did not start"
+        yield base[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_installed_package_is_the_wheel_not_the_source_tree(installed):
+    venv, cwd, env = installed
+    where = _run(["python", "-c", "import crimetiles, crimetiles.static; print(crimetiles.__file__)"], cwd, env).strip()
+    assert Path(where).is_relative_to(venv), where
+    assert not Path(where).is_relative_to(REPO)
+
+
+@pytest.mark.parametrize("path", ["/", "/embed?layer=tracts"])
+def test_the_installed_server_serves_the_whole_page(page, installed_server, path):
+    statuses: dict[str, int] = {}
+    page.on("response", lambda response: statuses.setdefault(response.url.split("?")[0], response.status))
+    assert page.goto(installed_server + path).status == 200
+    wait_idle(page)
+    assert len(set(page.evaluate(RENDERED_IDS))) > 20
+    assert page.errors == []
+    static = {url.removeprefix(installed_server): status for url, status in statuses.items() if "/static/" in url}
+    assert static == {
+        "/static/app.js": 200,
+        "/static/crimetiles.css": 200,
+        "/static/favicon.svg": 200,
+        "/static/vendor/maplibre-gl/maplibre-gl.css": 200,
+        "/static/vendor/maplibre-gl/maplibre-gl-csp.js": 200,
+        "/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js": 200,
+    }
+    assert all(status < 400 for status in statuses.values()), statuses
