@@ -8,10 +8,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crimetiles.artifact.fields import feature_field_types
 from crimetiles.artifact.manifest import Tileset
 from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.artifact.reader import open_build
-from crimetiles.precompute.tiles import tileset_tiles, write_mbtiles
+from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 from peerlib.demo import read_archive
 
 TIPPECANOE_SETTINGS = (
@@ -51,8 +52,11 @@ def crimetiles_archive(build_dir: Path, name: str, out: Path) -> BuildRun:
     out.unlink(missing_ok=True)
     started = time.perf_counter()
     tilers = {band.layer: layer_tiler(name, frames[band.layer], tileset.maxzoom) for band in tileset.bands}
-    tiles = tileset_tiles(tileset, tilers, manifest.bounds, _archive_zooms(tileset))
-    write_mbtiles(out, tileset, tiles, manifest.bounds, manifest.center, manifest.fields)
+    zooms = _archive_zooms(tileset)
+    metadata = mbtiles_metadata(
+        tileset, manifest.bounds, manifest.center, zooms, feature_field_types(manifest.years), list(frames.values())
+    )
+    write_mbtiles(out, metadata, tileset_tiles(tileset, tilers, manifest.bounds, zooms))
     return BuildRun(time.perf_counter() - started, out)
 
 
