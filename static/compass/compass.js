@@ -7,7 +7,7 @@ import { outlineSelection, selectionFromUrl, selectOnClickAndKey } from './selec
 import { loadSummary } from './summaries.js';
 
 /** The zoom a search or the report moves to at most: a small area still shows its streets. */
-const MAX_FOCUS_ZOOM = 16;
+const MAX_FOCUS_ZOOM = 15;
 
 /**
  * `context`: what app.js knows: {map, state, names, years, styles, tilejsons, fillLayers, isEmbed,

@@ -84,7 +84,9 @@ export function wirePanels(compass) {
   count();
   compass.changes.addEventListener('change', (event) => {
     count();
-    if (event.detail === 'selection' && compass.selection.ids.length && !charts.userClosed && !compass.isEmbed) charts.open();
+    // a first selection opens the panel, unless the user closed it or looks at another (the table)
+    const otherOpen = document.querySelector('.drawer:not([hidden])');
+    if (event.detail === 'selection' && compass.selection.ids.length && !charts.userClosed && !otherOpen && !compass.isEmbed) charts.open();
     charts.refresh();
   });
   if (compass.params.get('charts') === '1' || (!compass.isEmbed && compass.selection.ids.length)) charts.open();

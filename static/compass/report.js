@@ -23,7 +23,7 @@ async function frameSelection(compass, summary, indexes) {
   const { map } = compass;
   if (indexes.length) {
     const [west, south, east, north] = unionBox(summary, indexes);
-    const camera = map.cameraForBounds([[west, south], [east, north]], { padding: 40 });
+    const camera = map.cameraForBounds([[west, south], [east, north]], { padding: 80 });
     if (camera) map.jumpTo({ ...camera, zoom: compass.zoomWithinLayer(camera.zoom, summary.layer) });
   }
   const idle = new Promise((resolve) => map.once('idle', resolve));
@@ -31,10 +31,14 @@ async function frameSelection(compass, summary, indexes) {
   await idle;
 }
 
-/** The paragraphs of "About this data" that say what the numbers are, and its sources, copied. */
+/** Copies of the paragraphs of "About this data" that say what the numbers are and where they come
+ * from (those before its first subheading: the rest is about reusing the tiles). */
 function caveats() {
-  const paragraphs = [...document.querySelectorAll('#about > p')];
-  return paragraphs.map((paragraph) => paragraph.cloneNode(true));
+  const copies = [];
+  for (let node = document.querySelector('#about > h2'); node && node.tagName !== 'H3'; node = node.nextElementSibling) {
+    if (node.tagName === 'P') copies.push(node.cloneNode(true));
+  }
+  return copies;
 }
 
 /** Build the report into `section` and show it. */

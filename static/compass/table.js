@@ -11,7 +11,7 @@ function columns(compass, summary) {
   const named = summary.areas.id.some((id, i) => summary.areas.name[i] !== id);
   return [
     { header: 'Rank', key: 'rank', show: String, csv: String, numeric: true },
-    { header: named ? 'Name' : 'Id', key: 'name', show: String, csv: String },
+    { header: 'Name', key: 'name', show: String, csv: String },
     ...(named ? [{ header: 'Id', key: 'id', show: String, csv: String }] : []),
     {
       header: all ? `Violent incidents ${span} (total)` : 'Violent incidents',
