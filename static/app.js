@@ -304,12 +304,13 @@ async function main() {
   map.once('style.load', () => {
     applyYear();
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
-    // Selection, charts, search, table and report; the embed has them only when asked for.
-    if (!isEmbed || params.has('selected') || params.get('charts') === '1') {
-      const context = { map, state, names, years, styles, tilejsons, fillLayers, isEmbed, params, view, densityLayer: downloadLayer };
-      import('./compass/compass.js').then(({ startCompass }) => startCompass(context)).catch((error) => console.error(error));
-    }
   });
+  // Selection, charts, search, table and report, once the first view is drawn (their modules do not
+  // compete with the map's for the link); the embed has them only when asked for.
+  if (!isEmbed || params.has('selected') || params.get('charts') === '1') {
+    const context = { map, state, names, years, styles, tilejsons, fillLayers, isEmbed, params, view, densityLayer: downloadLayer };
+    map.once('load', () => import('./compass/compass.js').then(({ startCompass }) => startCompass(context)).catch((error) => console.error(error)));
+  }
   map.on('moveend', syncUrl);
   const labels = document.getElementById('labels');
   const refreshLabels = () => drawLabels(map, state.layer === LABELLED_TILESET ? fillLayers[state.layer] : null, labels);

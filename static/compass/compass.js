@@ -80,9 +80,10 @@ export function startCompass(context) {
     refreshOutline();
   });
   window.crimetiles.compass = compass;
-  return import('./panels.js').then(({ wirePanels }) => {
-    wirePanels(compass);
-    document.body.dataset.compass = 'ready';
-    return compass;
-  });
+  return import('./panels.js')
+    .then(({ wirePanels }) => wirePanels(compass))
+    .then(() => {
+      document.body.dataset.compass = 'ready';
+      return compass;
+    });
 }

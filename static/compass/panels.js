@@ -72,7 +72,8 @@ function drawer(id, buttonId, render) {
   return self;
 }
 
-/** The charts drawer, and on the full page the table, the report and the search. */
+/** The charts drawer, and on the full page the table, the report and the search (resolves once
+ * the search is wired). */
 export function wirePanels(compass) {
   const charts = drawer('charts', 'charts-button', (target, width) =>
     import('./charts.js').then(({ renderCharts }) => renderCharts(compass, target, width)),
@@ -90,7 +91,7 @@ export function wirePanels(compass) {
     charts.refresh();
   });
   if (compass.params.get('charts') === '1' || (!compass.isEmbed && compass.selection.ids.length)) charts.open();
-  if (compass.isEmbed) return;
+  if (compass.isEmbed) return Promise.resolve();
 
   const sort = { key: 'rank', ascending: true };
   let syncChecks = null;
@@ -109,5 +110,5 @@ export function wirePanels(compass) {
   document.getElementById('report-button').addEventListener('click', () =>
     import('./report.js').then(({ openReport }) => openReport(compass, report)),
   );
-  import('./search.js').then(({ wireSearch }) => wireSearch(compass));
+  return import('./search.js').then(({ wireSearch }) => wireSearch(compass));
 }
