@@ -124,6 +124,9 @@ class BuildManifest:
     layers: dict[str, DensityLayer]
     tilesets: dict[str, Tileset]
     inputs: tuple[InputFile, ...] = field(default_factory=tuple)
+    summaries: dict[str, str] = field(default_factory=dict)
+    """Density layer name -> path of its summary (the page's charts, table and search). Builds made
+    before summaries existed have none: readers treat the missing key as an empty map."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
@@ -146,6 +149,7 @@ class BuildManifest:
             layers={name: _density_layer(spec) for name, spec in raw["layers"].items()},
             tilesets={name: _tileset(spec) for name, spec in raw["tilesets"].items()},
             inputs=tuple(InputFile(**spec) for spec in raw.get("inputs", [])),
+            summaries=dict(raw.get("summaries", {})),
         )
 
 

@@ -39,9 +39,18 @@ class Build:
             return {}
         return read_mbtiles(self.root / archive.path)
 
+    def summary(self, name: str) -> bytes:
+        """The summary of density layer `name` (JSON, see docs/artifact.md) as stored."""
+        path = self.root / self.manifest.summaries[name]
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise BuildError(f"{path}: cannot read layer summary ({exc.strerror})") from None
+
     def missing_files(self) -> list[str]:
-        """Files the manifest names (density layers, tile archives) that are not in the build."""
+        """Files the manifest names (density layers, summaries, tile archives) that are not in the build."""
         named = [layer.path for layer in self.manifest.layers.values()]
+        named += list(self.manifest.summaries.values())
         named += [tileset.archive.path for tileset in self.manifest.tilesets.values() if tileset.archive]
         return [path for path in named if not (self.root / path).is_file()]
 

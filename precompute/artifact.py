@@ -31,6 +31,7 @@ from crimetiles.artifact.reader import open_build
 
 LAYERS_DIR = "layers"
 TILES_DIR = "tiles"
+SUMMARIES_DIR = "summaries"
 
 
 class DiskFull(BuildError):
@@ -195,6 +196,23 @@ def write_layer(build_dir: Path, name: str, frame: gpd.GeoDataFrame) -> str:
     relative = f"{LAYERS_DIR}/{name}.parquet"
     with writing(build_dir / relative):
         frame.to_parquet(build_dir / relative, index=False)
+    return relative
+
+
+def summary_path(name: str) -> str:
+    """Where the summary of density layer `name` goes, relative to the build directory (and the URL
+    path the server serves it at, so that a static copy of the build answers the same URL)."""
+    return f"{SUMMARIES_DIR}/{name}.json"
+
+
+def write_summary(build_dir: Path, summary: dict[str, Any]) -> str:
+    """Write a layer summary (`precompute.summary.layer_summary`) as compact JSON; returns its path
+    relative to the build directory."""
+    relative = summary_path(summary["layer"])
+    path = build_dir / relative
+    with writing(path):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(summary, separators=(",", ":"), allow_nan=False), encoding="utf-8")
     return relative
 
 

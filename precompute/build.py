@@ -33,10 +33,12 @@ from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.precompute.artifact import (
     atomic_build_dir,
     file_sha256,
+    summary_path,
     tile_archive_path,
     write_layer,
     write_manifest,
     write_report,
+    write_summary,
 )
 from crimetiles.precompute.classify import VIOLENT, ClassifierChoice, choose_classifier
 from crimetiles.precompute.coordinates import swapped_error
@@ -54,6 +56,7 @@ from crimetiles.precompute.ingest import (
     reject_repeated_ids,
 )
 from crimetiles.precompute.report import build_report
+from crimetiles.precompute.summary import layer_summary
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 
 DEFAULT_ATTRIBUTION = (
@@ -152,6 +155,8 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     with atomic_build_dir(options.out) as staging:
         for name, frame in frames.items():
             write_layer(staging, name, frame)
+            write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
+        manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
         manifest = _with_archives(manifest, frames, staging, options)
         write_report(staging, report, pd.concat([source.rejects for source in sources], ignore_index=True))
         write_manifest(staging, manifest)

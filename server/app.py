@@ -17,7 +17,7 @@ from crimetiles.server.pages import bp as pages_bp
 from crimetiles.server.routes import bp as api_bp
 
 log = logging.getLogger("crimetiles.server")
-CORS_PREFIXES = ("/tiles", "/styles", "/downloads", "/openapi.json", "/healthz")
+CORS_PREFIXES = ("/tiles", "/styles", "/downloads", "/summaries", "/openapi.json", "/healthz")
 
 
 def create_app(config: ServerConfig) -> Flask:

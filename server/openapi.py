@@ -66,6 +66,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     },
                 ],
             ),
+            "/summaries/{layer}.json": _get(
+                "A density layer's summary: ids, names, areas, yearly counts and densities, study-area totals, class breaks",
+                {"200": _json_ok("Layer summary (docs/artifact.md)"), "304": {"description": "Not modified"}, "404": _ERROR},
+                [_path_param("layer", "Density layer, e.g. blockgroups, hex8")],
+            ),
             "/healthz": _get("Build loaded and its id", {"200": _json_ok("Health")}),
             "/metrics": _get(
                 "Prometheus metrics", {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}

@@ -11,6 +11,7 @@ from crimetiles.artifact.export import FORMATS, export_text, parse_year
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.errors import BadTileRequest, UnknownResource
 from crimetiles.server.openapi import openapi_document
+from crimetiles.server.static_files import ENCODINGS
 from crimetiles.server.style import style
 from crimetiles.server.tilejson import tilejson
 from crimetiles.server.tiles import TileService
@@ -163,3 +164,19 @@ def metrics() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(openapi_document(base_url()))
+
+
+@bp.get("/summaries/<layer>.json")
+def layer_summary(layer: str) -> Response:
+    """A density layer's summary for the page's charts, table and search (docs/artifact.md),
+    brotli- or gzip-compressed as the client accepts."""
+    tiles = service()
+    file = tiles.summaries.get(layer)
+    if file is None:
+        raise UnknownResource(f"no summary {layer!r} (summaries: {', '.join(tiles.manifest.summaries) or 'none in this build'})")
+    encoding = request.accept_encodings.best_match(ENCODINGS)
+    response = Response(tiles.summaries.body(file, encoding), mimetype=file.mimetype)
+    if encoding:
+        response.content_encoding = encoding
+    response.vary.add("Accept-Encoding")
+    return _cacheable(response, f"{tiles.build_id}-summary-{layer}-{encoding or 'identity'}")

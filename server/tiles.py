@@ -19,6 +19,7 @@ from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.mvt import LayerTiler, layer_tiler
 from crimetiles.artifact.reader import Build, TileKey
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
+from crimetiles.server.static_files import StaticFile, StaticFiles
 
 MAX_ZOOM = 22
 """Highest zoom served: above a tileset's max zoom tiles are encoded from the exact geometry."""
@@ -47,6 +48,9 @@ class TileService:
     tilers: dict[str, LayerTiler]
     archives: dict[str, dict[TileKey, bytes]]
     cache: cachetools.LRUCache
+    summaries: StaticFiles = field(default_factory=lambda: StaticFiles({}))
+    """Every density layer's summary (JSON) by layer name, compressed once per encoding; none for a
+    build made before summaries existed."""
     stats: TileStats = field(default_factory=TileStats)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
     _key_locks: dict[TileKey, threading.Lock] = field(default_factory=dict)
@@ -124,7 +128,11 @@ def load_tile_service(build: Build, cache_bytes: int) -> TileService:
         for band in tileset.bands
     }
     archives = {name: build.archive_tiles(name) for name in manifest.tilesets}
-    return TileService(manifest, frames, tilers, archives, cachetools.LRUCache(maxsize=cache_bytes, getsizeof=_cache_size))
+    summaries = StaticFiles(
+        {name: StaticFile(name, build.summary(name), manifest.build_id, "application/json") for name in manifest.summaries}
+    )
+    cache = cachetools.LRUCache(maxsize=cache_bytes, getsizeof=_cache_size)
+    return TileService(manifest, frames, tilers, archives, cache, summaries)
 
 
 def _tiler_key(layer: str, tileset: str) -> str:

@@ -230,6 +230,7 @@ async function main() {
   );
   const tilesetLayers = Object.fromEntries(names.map((name) => [name, [...styles[name].layers.map((l) => l.id), `${name}-highlight`]]));
   const interactive = !isEmbed || params.get('interactive') !== '0';
+  const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
 
   const map = new maplibregl.Map({
     container: 'map',
@@ -269,6 +270,7 @@ async function main() {
     search.set('layer', state.layer);
     search.set('year', state.year);
     window.history.replaceState(window.history.state, '', `?${search}${window.location.hash}`);
+    view.dispatchEvent(new Event('change'));
     if (isEmbed) return;
     const layer = downloadLayer();
     document.getElementById('download-csv').href = `downloads/${layer}.csv?year=${state.year}`;
@@ -303,6 +305,12 @@ async function main() {
     applyYear();
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
   });
+  // Selection, charts, search, table and report, once the first view is drawn (their modules do not
+  // compete with the map's for the link); the embed has them only when asked for.
+  if (!isEmbed || params.has('selected') || params.get('charts') === '1') {
+    const context = { map, state, names, years, styles, tilejsons, fillLayers, isEmbed, params, view, densityLayer: downloadLayer };
+    map.once('load', () => import('./compass/compass.js').then(({ startCompass }) => startCompass(context)).catch((error) => console.error(error)));
+  }
   map.on('moveend', syncUrl);
   const labels = document.getElementById('labels');
   const refreshLabels = () => drawLabels(map, state.layer === LABELLED_TILESET ? fillLayers[state.layer] : null, labels);
@@ -327,12 +335,18 @@ async function main() {
   });
 
   if (isEmbed) {
-    document.getElementById('full-map-link').href = absolute(`./?layer=${state.layer}&year=${state.year}${window.location.hash}`);
+    document.getElementById('full-map-link').href = absolute(`./?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
     return;
   }
   wireSelectors(catalog.tilesets, years, applyLayer, applyYear);
   wireAboutPanel();
   wireEmbedDialog();
+}
+
+/** `&selected=...` of the current URL (kept there by static/compass), or nothing. */
+function selectedQuery() {
+  const selected = new URLSearchParams(window.location.search).get('selected');
+  return selected ? `&selected=${encodeURIComponent(selected)}` : '';
 }
 
 /** The geography and year selects of the full page. */
@@ -362,7 +376,7 @@ function wireEmbedDialog() {
   const dialog = document.getElementById('embed-dialog');
   const code = document.getElementById('embed-code');
   document.getElementById('embed-button').addEventListener('click', () => {
-    const src = absolute(`embed?layer=${state.layer}&year=${state.year}${window.location.hash}`);
+    const src = absolute(`embed?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
     code.value = `<iframe src="${src}" width="640" height="480" style="border:0" loading="lazy" title="Violent crimes per square mile"></iframe>`;
     dialog.showModal();
     code.select();

@@ -1,0 +1,168 @@
+// Pure helpers of the compass (selection, trend, distribution, search, table): no DOM, no network,
+// so that they run in a browser or in node alike (tests/static/compass_data.test.mjs).
+// A layer summary is the JSON document of docs/artifact.md ("Layer summaries"): columns of areas.
+
+export const ALL_YEARS = 'all';
+
+/** `selected=` of the URL -> ids. Ids are joined by commas; a comma or % inside an id is escaped. */
+export function parseSelected(text) {
+  if (!text) return [];
+  const ids = text.split(',').map((part) => part.replaceAll('%2C', ',').replaceAll('%25', '%')).filter(Boolean);
+  return [...new Set(ids)];
+}
+
+/** Ids -> the `selected=` value (the inverse of parseSelected). */
+export function formatSelected(ids) {
+  return ids.map((id) => id.replaceAll('%', '%25').replaceAll(',', '%2C')).join(',');
+}
+
+/** Position of every area id in the summary's columns. */
+export function areaIndex(summary) {
+  return new Map(summary.areas.id.map((id, i) => [id, i]));
+}
+
+/** Each area's violent count and density (per sq mi) for `year`, or for all years: the total count
+ * and the average density per year. */
+export function yearValues(summary, year) {
+  const { areas } = summary;
+  if (year === ALL_YEARS) return { count: areas.violent_count_all, density: areas.violent_per_sqmi_all };
+  const j = summary.years.indexOf(Number(year));
+  if (j < 0) throw new Error(`year ${year} is not in the summary of ${summary.layer}`);
+  return { count: areas.violent_count.map((row) => row[j]), density: areas.violent_per_sqmi.map((row) => row[j]) };
+}
+
+/**
+ * The selection's density per year: its total violent count / its total area (sq mi), since a
+ * density of several areas is not the mean of their densities. `indexes`: positions of the areas.
+ */
+export function selectionTrend(summary, indexes) {
+  const area = indexes.reduce((sum, i) => sum + summary.areas.area_sqmi[i], 0);
+  return summary.years.map((_, j) => {
+    const count = indexes.reduce((sum, i) => sum + summary.areas.violent_count[i][j], 0);
+    return area > 0 ? count / area : 0;
+  });
+}
+
+/** Legend class of a density: 0 for exactly 0, then 1 + the number of breaks at or below it (the
+ * class rule of docs/artifact.md and of the map's filters). */
+export function classOf(value, breaks) {
+  if (value === 0) return 0;
+  return 1 + breaks.filter((limit) => limit <= value).length;
+}
+
+/** How many areas fall in each legend class (0 ... breaks.length + 1). */
+export function classCounts(densities, breaks) {
+  const counts = new Array(breaks.length + 2).fill(0);
+  for (const value of densities) counts[classOf(value, breaks)] += 1;
+  return counts;
+}
+
+/** The median of numbers (mean of the two middle ones for an even count); null for none. */
+export function median(values) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/**
+ * Every area of the summary for `year` as table rows, ranked by density, highest first: equal
+ * densities share a rank and the next rank skips (1, 2, 2, 4), so a rank says how many areas are
+ * denser (rank - 1).
+ */
+export function rankedRows(summary, year) {
+  const { count, density } = yearValues(summary, year);
+  const rows = summary.areas.id.map((id, i) => ({
+    id,
+    name: summary.areas.name[i],
+    area_sqmi: summary.areas.area_sqmi[i],
+    count: count[i],
+    density: density[i],
+  }));
+  const order = [...rows].sort((a, b) => b.density - a.density);
+  order.forEach((row, k) => {
+    row.rank = k > 0 && order[k - 1].density === row.density ? order[k - 1].rank : k + 1;
+  });
+  return rows;
+}
+
+/** Rows sorted by `key` (a row field), ascending or not; text compared as the locale would, ties
+ * kept in rank order so that the table's order is always the same for the same sort. */
+export function sortRows(rows, key, ascending) {
+  const direction = ascending ? 1 : -1;
+  const compare = (a, b) => {
+    const x = a[key];
+    const y = b[key];
+    const order = typeof x === 'string' ? x.localeCompare(y, 'en') : x - y;
+    return order * direction || a.rank - b.rank || a.id.localeCompare(b.id, 'en');
+  };
+  return [...rows].sort(compare);
+}
+
+/** One CSV field (RFC 4180): quoted when it holds a comma, quote or line break. */
+function csvField(value) {
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** CSV text (RFC 4180, CRLF line ends) of a header and rows of values. */
+export function csvText(header, rows) {
+  return [header, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+
+/** Fold case and accents, so that "belmont" finds "Belmont" and "cafe" finds "Café". */
+export function searchKey(text) {
+  return text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().trim();
+}
+
+/**
+ * Areas whose name or id contains the query (case and accents ignored), best first: an exact name
+ * or id, then names or ids starting with the query, then the rest, each group by name.
+ * `entries`: [{layer, id, name, key}] with `key = searchKey(name + ' ' + id)`.
+ */
+export function searchAreas(entries, query, limit = 10) {
+  const wanted = searchKey(query);
+  if (!wanted) return [];
+  const score = (entry) => {
+    const name = searchKey(entry.name);
+    const id = entry.id.toLowerCase();
+    if (name === wanted || id === wanted) return 0;
+    if (name.startsWith(wanted) || id.startsWith(wanted)) return 1;
+    return 2;
+  };
+  return entries
+    .filter((entry) => entry.key.includes(wanted))
+    .map((entry) => ({ entry, score: score(entry) }))
+    .sort((a, b) => a.score - b.score || a.entry.name.localeCompare(b.entry.name, 'en'))
+    .slice(0, limit)
+    .map(({ entry }) => entry);
+}
+
+/** The search entries of a summary (see searchAreas). */
+export function searchEntries(summary) {
+  return summary.areas.id.map((id, i) => {
+    const name = summary.areas.name[i];
+    return { layer: summary.layer, title: summary.title, id, name, index: i, key: searchKey(name === id ? id : `${name} ${id}`) };
+  });
+}
+
+/** The union of bounding boxes [west, south, east, north] of the areas at `indexes`. */
+export function unionBox(summary, indexes) {
+  const boxes = indexes.map((i) => summary.areas.bbox[i]);
+  return [
+    Math.min(...boxes.map((b) => b[0])),
+    Math.min(...boxes.map((b) => b[1])),
+    Math.max(...boxes.map((b) => b[2])),
+    Math.max(...boxes.map((b) => b[3])),
+  ];
+}
+
+/** A number as the page shows it: en-US grouping, `digits` decimals. */
+export function formatNumber(value, digits = 1) {
+  return Number(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** The same number for a CSV: no grouping, `digits` decimals. */
+export function plainNumber(value, digits = 1) {
+  return Number(value).toFixed(digits);
+}

@@ -1,0 +1,92 @@
+// The report: a print-friendly view of the selection (a snapshot of the map, the trend, the
+// distribution, the caveats of "About this data" and the sources), printed with the browser's own
+// print (the page's print style shows only the report).
+import { renderDistribution } from './distribution.js';
+import { unionBox } from './data.js';
+import { loadChartLibrary } from './summaries.js';
+import { renderTrend } from './trend.js';
+import { element } from './widgets.js';
+
+const REPORT_CHART_WIDTH = 640;
+
+/** The map as drawn, as a PNG data URL: read in the frame MapLibre has just drawn, so the map needs
+ * no `preserveDrawingBuffer` (which would slow every frame). */
+function mapSnapshot(map) {
+  return new Promise((resolve) => {
+    map.once('render', () => resolve(map.getCanvas().toDataURL('image/png')));
+    map.triggerRepaint();
+  });
+}
+
+/** Frame the selection on the map and wait until it is drawn. */
+async function frameSelection(compass, summary, indexes) {
+  const { map } = compass;
+  if (indexes.length) {
+    const [west, south, east, north] = unionBox(summary, indexes);
+    const camera = map.cameraForBounds([[west, south], [east, north]], { padding: 80 });
+    if (camera) map.jumpTo({ ...camera, zoom: compass.zoomWithinLayer(camera.zoom, summary.layer) });
+  }
+  const idle = new Promise((resolve) => map.once('idle', resolve));
+  map.triggerRepaint();
+  await idle;
+}
+
+/** Copies of the paragraphs of "About this data" that say what the numbers are and where they come
+ * from (those before its first subheading: the rest is about reusing the tiles). */
+function caveats() {
+  const copies = [];
+  for (let node = document.querySelector('#about > h2'); node && node.tagName !== 'H3'; node = node.nextElementSibling) {
+    if (node.tagName === 'P') copies.push(node.cloneNode(true));
+  }
+  return copies;
+}
+
+/** Build the report into `section` and show it. */
+export async function openReport(compass, section) {
+  const [uPlot, summary] = await Promise.all([loadChartLibrary(), compass.summary()]);
+  const indexes = compass.selectedIndexes(summary);
+  await frameSelection(compass, summary, indexes);
+  const snapshot = await mapSnapshot(compass.map);
+  const names = indexes.map((i) => summary.areas.name[i]);
+  const close = element('button', { type: 'button', class: 'button', id: 'report-close' }, ['Close report']);
+  const print = element('button', { type: 'button', class: 'button', id: 'report-print' }, ['Print']);
+  const trend = renderTrend(uPlot, summary, indexes, REPORT_CHART_WIDTH, 'report-trend');
+  const distribution = renderDistribution(uPlot, {
+    summary,
+    ...compass.classes(),
+    year: compass.state.year,
+    yearLabel: compass.yearLabel(),
+    selected: indexes,
+    width: REPORT_CHART_WIDTH,
+    idPrefix: 'report-distribution',
+  });
+  const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
+  section.replaceChildren(
+    element('div', { class: 'report-actions' }, [print, close]),
+    element('h1', { id: 'report-title' }, ['Violent crimes per square mile']),
+    element('p', { class: 'report-meta' }, [`${summary.title}, ${compass.yearLabel()}. Selected: ${subject}.`]),
+    element('figure', { class: 'report-map' }, [
+      element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${compass.yearLabel()}, the selected areas outlined in black` }),
+      element('figcaption', {}, ['The map as shown, selected areas outlined in black. Colours: the legend classes below.']),
+    ]),
+    element('h2', {}, ['Trend']),
+    element('p', {}, ['The selection\'s value is its total violent count divided by its total area, each year; the study area\'s, the same over all the layer\'s areas.']),
+    trend.figure,
+    element('h2', {}, ['Distribution']),
+    distribution.figure,
+    element('h2', {}, ['About this data']),
+    ...caveats(),
+  );
+  section.hidden = false;
+  document.body.classList.add('report-open');
+  close.addEventListener('click', () => {
+    trend.destroy();
+    distribution.destroy();
+    section.hidden = true;
+    section.replaceChildren();
+    document.body.classList.remove('report-open');
+    document.getElementById('report-button').focus();
+  });
+  print.addEventListener('click', () => window.print());
+  close.focus();
+}

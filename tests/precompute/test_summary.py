@@ -1,0 +1,69 @@
+"""The layer summaries the page's charts, table and search read (docs/artifact.md), checked against
+the build's own GeoParquet layers and manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import geopandas as gpd
+import pytest
+
+from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.manifest import read_manifest
+from crimetiles.artifact.reader import open_build
+
+DURHAM_YEARS = [2012, 2013, 2014, 2015, 2016]
+
+
+def _summary(build, layer: str) -> dict:
+    return json.loads((build / "summaries" / f"{layer}.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("layer", ["blockgroups", "tracts", "neighborhoods", "hex6", "hex9"])
+def test_summary_holds_every_area_of_the_layer_as_in_its_geoparquet(durham_build, layer):
+    frame = gpd.read_parquet(durham_build / "layers" / f"{layer}.parquet")
+    summary = _summary(durham_build, layer)
+    manifest = read_manifest(durham_build)
+    assert manifest.summaries[layer] == f"summaries/{layer}.json"
+    assert (summary["layer"], summary["years"], summary["average_years"]) == (layer, DURHAM_YEARS, 5)
+    assert summary["class_breaks"]["values"] == list(manifest.layers[layer].class_breaks.values)
+    areas = summary["areas"]
+    assert areas["id"] == list(frame["id"]) and areas["name"] == list(frame["name"])
+    assert areas["area_sqmi"] == list(frame["area_sqmi"])
+    for j, year in enumerate(DURHAM_YEARS):
+        assert [row[j] for row in areas["violent_count"]] == list(frame[f"violent_count_{year}"])
+        assert [row[j] for row in areas["violent_per_sqmi"]] == list(frame[f"violent_per_sqmi_{year}"])
+    assert areas["violent_count_all"] == list(frame["violent_count"])
+    assert areas["violent_per_sqmi_all"] == list(frame["violent_per_sqmi"])
+    for bbox, geometry in zip(areas["bbox"], frame.geometry, strict=True):
+        west, south, east, north = geometry.bounds
+        assert bbox == pytest.approx([west, south, east, north], abs=5e-7)  # rounded to 6 decimals
+
+
+def test_study_area_is_total_count_over_total_area(durham_build):
+    frame = gpd.read_parquet(durham_build / "layers" / "neighborhoods.parquet")
+    study = _summary(durham_build, "neighborhoods")["study_area"]
+    area = frame["area_sqmi"].sum()
+    assert study["areas"] == 237
+    assert study["area_sqmi"] == pytest.approx(area, abs=5e-7)
+    counts = [int(frame[f"violent_count_{year}"].sum()) for year in DURHAM_YEARS]
+    assert study["violent_count"] == counts
+    # rounded to 3 decimals, as the layers' densities
+    assert study["violent_per_sqmi"] == pytest.approx([count / area for count in counts], abs=5e-4)
+    assert study["violent_count_all"] == sum(counts)
+    assert study["violent_per_sqmi_all"] == pytest.approx(sum(counts) / 5 / area, abs=5e-4)
+
+
+def test_a_build_missing_a_summary_is_incomplete_and_an_older_manifest_has_none(durham_build, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    (copy / "summaries" / "tracts.json").unlink()
+    assert open_build(copy).missing_files() == ["summaries/tracts.json"]
+    with pytest.raises(BuildError, match="cannot read layer summary"):
+        open_build(copy).summary("tracts")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["summaries"]
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert open_build(copy).manifest.summaries == {}
+    assert open_build(copy).missing_files() == []

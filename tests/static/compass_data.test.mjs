@@ -1,0 +1,95 @@
+// Unit tests of static/compass/data.js, run by node's own test runner (tests/static/test_compass_data.py).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  classCounts,
+  classOf,
+  csvText,
+  formatSelected,
+  median,
+  parseSelected,
+  rankedRows,
+  searchAreas,
+  searchEntries,
+  selectionTrend,
+  sortRows,
+  unionBox,
+  yearValues,
+} from '../../static/compass/data.js';
+
+// Three areas, two years: counts and areas chosen so that every density is exact.
+const SUMMARY = {
+  layer: 'wards',
+  title: 'Wards',
+  years: [2015, 2016],
+  study_area: { areas: 3, area_sqmi: 7, violent_per_sqmi: [2, 3] },
+  areas: {
+    id: ['w1', 'w2', 'w3'],
+    name: ['Café Hill', 'Belmont', 'Belmont Park'],
+    area_sqmi: [1, 2, 4],
+    violent_count: [[4, 0], [2, 6], [8, 15]],
+    violent_per_sqmi: [[4, 0], [1, 3], [2, 3.75]],
+    violent_count_all: [4, 8, 23],
+    violent_per_sqmi_all: [2, 2, 2.875],
+    bbox: [[0, 0, 1, 1], [1, -1, 3, 0.5], [-2, 0, 0, 2]],
+  },
+};
+
+test('selected ids round-trip through the URL value, commas and percent signs included', () => {
+  const ids = ['370630010011', 'Duke Park, East', '100% Hill'];
+  assert.equal(formatSelected(ids), '370630010011,Duke Park%2C East,100%25 Hill');
+  assert.deepEqual(parseSelected(formatSelected(ids)), ids);
+  assert.deepEqual(parseSelected('a,,b,a'), ['a', 'b']);
+  assert.deepEqual(parseSelected(null), []);
+});
+
+test('the selection trend is total count over total area, not the mean of densities', () => {
+  // 2015: (4 + 8) / (1 + 4) = 2.4; 2016: (0 + 15) / 5 = 3 (the mean of densities would be 3 and 1.875)
+  assert.deepEqual(selectionTrend(SUMMARY, [0, 2]), [2.4, 3]);
+  assert.deepEqual(selectionTrend(SUMMARY, []), [0, 0]);
+});
+
+test('classes follow the map: 0 alone, then each lower bound inclusive', () => {
+  const breaks = [1, 3];
+  assert.deepEqual([0, 0.5, 1, 2.99, 3, 400].map((value) => classOf(value, breaks)), [0, 1, 2, 2, 3, 3]);
+  assert.deepEqual(classCounts([0, 0.5, 1, 2.99, 3, 400], breaks), [1, 1, 2, 2]);
+});
+
+test('median of an odd and an even count', () => {
+  assert.equal(median([5, 1, 3]), 3);
+  assert.equal(median([4, 1, 3, 10]), 3.5);
+  assert.equal(median([]), null);
+});
+
+test('rows are ranked by density, equal densities sharing a rank', () => {
+  const rows = rankedRows(SUMMARY, 'all');
+  assert.deepEqual(rows.map((row) => [row.id, row.rank, row.count]), [['w1', 2, 4], ['w2', 2, 8], ['w3', 1, 23]]);
+  assert.deepEqual(rankedRows(SUMMARY, '2016').map((row) => row.rank), [3, 2, 1]);
+  assert.deepEqual(yearValues(SUMMARY, '2015').density, [4, 1, 2]);
+  assert.throws(() => yearValues(SUMMARY, '1999'), /year 1999/);
+});
+
+test('sorting by text or number, either way, ties in rank order', () => {
+  const rows = rankedRows(SUMMARY, 'all');
+  assert.deepEqual(sortRows(rows, 'name', true).map((row) => row.id), ['w2', 'w3', 'w1']);
+  assert.deepEqual(sortRows(rows, 'density', false).map((row) => row.id), ['w3', 'w1', 'w2']);
+  assert.deepEqual(sortRows(rows, 'rank', true).map((row) => row.id), ['w3', 'w1', 'w2']);
+});
+
+test('CSV fields are quoted when they need it (RFC 4180)', () => {
+  assert.equal(csvText(['Name', 'n'], [['Duke Park, East', '1'], ['Say "hi"', '2']]), 'Name,n\r\n"Duke Park, East",1\r\n"Say ""hi""",2\r\n');
+});
+
+test('search ignores case and accents, exact and prefix matches first', () => {
+  const entries = searchEntries(SUMMARY);
+  assert.deepEqual(searchAreas(entries, 'belmont').map((entry) => entry.id), ['w2', 'w3']);
+  assert.deepEqual(searchAreas(entries, 'park').map((entry) => entry.id), ['w3']);
+  assert.deepEqual(searchAreas(entries, 'CAFE').map((entry) => entry.id), ['w1']);
+  assert.deepEqual(searchAreas(entries, 'W3').map((entry) => entry.name), ['Belmont Park']);
+  assert.deepEqual(searchAreas(entries, '  '), []);
+});
+
+test('the bounding box of several areas', () => {
+  assert.deepEqual(unionBox(SUMMARY, [1, 2]), [-2, -1, 3, 2]);
+});
