@@ -27,11 +27,11 @@ import pytest
 import requests
 import shapely
 
-from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT
+from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, LayerTiler
 from crimetiles.artifact.reader import open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.tiles import CACHE_ENTRY_BYTES, TileService
+from crimetiles.server.tiles import CACHE_ENTRY_BYTES, TileService, tile_meets_bounds
 
 MIB = 1024 * 1024
 
@@ -128,6 +128,46 @@ def test_a_flood_of_tiles_outside_the_bounds_costs_nothing(durham_build, neighbo
     assert service.stats.outside_bounds == 20_000
     assert service.stats.encodes == 0 and len(service.cache) == 0
     assert growth < 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def service(durham_build: Path) -> TileService:
+    return _service(durham_build, cache_bytes=64 * MIB)
+
+
+def test_a_tile_skipped_as_outside_the_bounds_is_empty(service):
+    """Around each layer's westernmost, easternmost, southernmost and northernmost vertex, at
+    every zoom encoded on demand: whenever the bounds check says a tile cannot have a feature,
+    encoding it gives nothing."""
+    skipped = 0
+    for tileset, spec in service.manifest.tilesets.items():
+        for zoom in range(13, 23):
+            layer = spec.band_for_zoom(zoom).layer
+            tiler = service.tilers[f"{layer}@{tileset}"]
+            vertices = shapely.get_coordinates(service.frames[layer].to_crs(4326).geometry.to_numpy())
+            for index in (vertices[:, 0].argmin(), vertices[:, 0].argmax(), vertices[:, 1].argmin(), vertices[:, 1].argmax()):
+                centre = mercantile.tile(*vertices[index], zoom)
+                for dx in (-1, 0, 1):
+                    for dy in (-1, 0, 1):
+                        tile = mercantile.Tile(centre.x + dx, centre.y + dy, zoom)
+                        bounds = service.extents[f"{layer}@{tileset}"]
+                        if not tile_meets_bounds(tile, bounds, tiler.buffer / tiler.extent):
+                            skipped += 1
+                            assert tiler.encode(tile) is None, (tileset, tile)
+    assert skipped > 300
+
+
+@pytest.mark.parametrize(("gap_in_buffers", "has_feature"), [(0.5, True), (2.0, False)])
+def test_a_feature_in_the_buffer_alone_keeps_the_tile(gap_in_buffers, has_feature):
+    """A square ending `gap` metres west of a tile: within the 64-unit buffer the tile is drawn
+    (and must not be skipped), beyond it the tile is empty (and is skipped)."""
+    tile = mercantile.Tile(1150, 1608, 12)
+    west, south, east, north = mercantile.xy_bounds(tile)
+    gap = gap_in_buffers * (east - west) * TILE_BUFFER / TILE_EXTENT
+    square = shapely.box(west - gap - 500, south + 100, west - gap, north - 100)
+    tiler = LayerTiler("square", [square], [{"id": "a"}], simplify_maxzoom=12)
+    assert (tiler.encode(tile) is not None) is has_feature
+    assert tile_meets_bounds(tile, square.bounds, TILE_BUFFER / TILE_EXTENT) is has_feature
 
 
 GUNICORN = Path(sys.executable).parent / "gunicorn"

@@ -303,6 +303,15 @@ def test_an_empty_tile_outside_the_tileset_bounds_is_never_encoded_nor_cached(du
     assert "Content-Type" not in response.headers
     assert service.stats.encodes == 0 and service.cache.currsize == 0 and len(service.cache) == 0
     assert service.stats.outside_bounds == 1
+    assert "\ncrimetiles_tile_outside_bounds_total 1\n" in client.get("/metrics").text
     inside = mercantile.tile((west + east) / 2, (south + north) / 2, 22)
     assert client.get(f"/tiles/tracts/22/{inside.x}/{inside.y}.mvt").status_code in (200, 204)
     assert service.stats.encodes == 1 and len(service.cache) == 1
+
+
+def test_openapi_lists_every_status_a_tile_can_get(client):
+    tile = client.get("/openapi.json").get_json()["paths"]["/tiles/{tileset}/{z}/{x}/{y}.mvt"]["get"]
+    assert set(tile["responses"]) == {"200", "204", "304", "400", "404", "406"}
+    gzip_only = client.get(_tile_url(), headers={"Accept-Encoding": "gzip, identity;q=0"})
+    refused = client.get(_tile_url(), headers={"Accept-Encoding": "identity;q=0"})
+    assert (gzip_only.status_code, refused.status_code) == (200, 406)
