@@ -176,7 +176,7 @@ ALLOCATOR_ALLOWANCE = 3 * MIB // 2
 (tiles of every size come and go) and of the interpreter's pools, garbage awaiting collection.
 Measured with a 1 MiB bound: 0.2 MiB beyond the bound after 12k requests, 0.5 MiB after 28k
 (the Python heap itself stays under the bound: 0.84 MiB after 12k, tracemalloc). The old
-accounting (64 bytes an entry) grew 4.4 MiB on the same 12k requests."""
+accounting (64 bytes an entry) grew 4.4 MiB on 12k such requests."""
 
 
 def _free_port() -> int:
@@ -231,14 +231,14 @@ def _flood(port: int, paths: list[str], connections: int = 4) -> dict[int, int]:
 @pytest.mark.slow
 def test_a_gunicorn_worker_stays_within_the_cache_bound_under_a_flood(durham_build, neighborhoods):
     """Real gunicorn, one worker with 4 threads and a 1 MiB cache (about 2,000 empty tiles),
-    flooded with 14,500 unique in-bounds z18-22 tiles (nine in ten empty, as in the issue): the
+    flooded with 12,000 unique in-bounds z18-22 tiles (nine in ten empty, as in the issue): the
     worker's resident memory grows by at most the bound plus 20 %, plus `ALLOCATOR_ALLOWANCE`."""
     bound = 1 * MIB
-    empty = _tiles_in_bounds(neighborhoods, 22, 13_000, empty=True, seed=1)
-    full = [tile for zoom in (18, 19, 20, 21, 22) for tile in _tiles_in_bounds(neighborhoods, zoom, 300, empty=False, seed=zoom)]
+    empty = _tiles_in_bounds(neighborhoods, 22, 11_000, empty=True, seed=1)
+    full = [tile for zoom in (18, 19, 20, 21, 22) for tile in _tiles_in_bounds(neighborhoods, zoom, 200, empty=False, seed=zoom)]
     paths = [f"/tiles/neighborhoods/{t.z}/{t.x}/{t.y}.mvt" for t in empty + full]
     random.Random(0).shuffle(paths)
-    warm_up, flood = paths[:1500], paths[1500:]
+    warm_up, flood = paths[:1000], paths[1000:]
     port = _free_port()
     env = {
         **os.environ,
@@ -265,5 +265,10 @@ def test_a_gunicorn_worker_stays_within_the_cache_bound_under_a_flood(durham_bui
     finally:
         master.send_signal(signal.SIGTERM)
         master.wait(timeout=30)
-    assert statuses.get(200, 0) > 1000 and statuses.get(204, 0) > 10_000 and set(statuses) == {200, 204}
+    assert statuses.get(200, 0) > 800 and statuses.get(204, 0) > 9_000 and set(statuses) == {200, 204}
     assert growth <= 1.2 * bound + ALLOCATOR_ALLOWANCE, f"worker grew by {growth / MIB:.1f} MiB"
+
+
+def test_readme_states_the_cost_counted_per_entry():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"each tile plus {CACHE_ENTRY_BYTES} bytes an entry" in readme

@@ -35,9 +35,14 @@ def test_405_on_every_route_says_which_methods_are_allowed(app, client, method):
         assert sorted(part.strip() for part in response.headers["Allow"].split(",")) == ["GET", "HEAD", "OPTIONS"], url
 
 
-def test_every_sample_url_answers_get(app, client):
+def test_every_route_answers_get_head_and_options(app, client):
     for endpoint, url in sample_urls(app).items():
         assert client.get(url).status_code == 200, (endpoint, url)
+        head = client.head(url)
+        assert head.status_code == 200 and head.data == b"", (endpoint, url)
+        options = client.options(url)
+        assert options.status_code == 200, (endpoint, url)
+        assert sorted(part.strip() for part in options.headers["Allow"].split(",")) == ["GET", "HEAD", "OPTIONS"]
 
 
 def _tile_url(tileset: str = "tracts", tile: tuple[int, int, int] = DOWNTOWN) -> str:
