@@ -12,7 +12,7 @@ from typing import Literal
 import geopandas as gpd
 import pandas as pd
 
-from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
@@ -21,14 +21,19 @@ FORMATS = ("csv", "geojson")
 
 
 def parse_year(text: str | None, years: Sequence[int]) -> YearSelection:
-    """`None`/`""` -> every year, `"all"` -> all-years values, `"2014"` -> 2014 if the build has it."""
+    """`None`/`""` -> every year, `"all"` -> all-years values, `"2014"` -> 2014 if the build has it.
+
+    Only the year exactly as the build writes it (ASCII digits, no sign, space or leading zero)
+    is one: `"٢٠١٤"` or `"²"` raise `InvalidYear` like any other year the build lacks.
+    """
     if not text:
         return None
     if text == ALL_YEARS:
         return ALL_YEARS
-    if text.isdigit() and int(text) in years:
-        return int(text)
-    raise BuildError(f"year {text!r} is not in this build (years: {', '.join(map(str, years))}, or all)")
+    by_text = {str(year): year for year in years}
+    if text in by_text:
+        return by_text[text]
+    raise InvalidYear(f"year {text!r} is not in this build (years: {', '.join(by_text)}, or all)")
 
 
 def _columns_for(year: int | None) -> dict[str, str]:

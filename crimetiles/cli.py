@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from crimetiles import __version__
-from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.detect import DateKind, IncidentColumns
@@ -34,13 +34,14 @@ DEMO_DIR = Path("demo")
 
 
 def clear_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn our input and build errors into one-line CLI errors (exit code 1), never a traceback."""
+    """Turn input errors and our domain errors (bad build, unknown year...) into one-line CLI errors
+    (exit code 1), never a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (InputError, BuildError, FileExistsError) as exc:
+        except (InputError, CrimetilesError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrapper

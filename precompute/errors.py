@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crimetiles.artifact.errors import CrimetilesError
 
-class InputError(Exception):
+
+class InputError(CrimetilesError):
     """An input file cannot be used at all (missing, malformed, missing a column, no CRS...)."""
 
     def __init__(self, path: Path | str, reason: str) -> None:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from crimetiles.artifact.errors import CrimetilesError, InvalidYear
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.errors import RequestError
+from crimetiles.server.context import FORWARDED_HEADERS
+from crimetiles.server.errors import (
+    BadTileRequest,
+    NoAcceptableEncoding,
+    TileOutOfRange,
+    UnknownResource,
+    UnknownTileset,
+)
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
 from crimetiles.server.pages import bp as pages_bp
@@ -18,6 +27,20 @@ from crimetiles.server.routes import bp as api_bp
 
 log = logging.getLogger("crimetiles.server")
 CORS_PREFIXES = ("/tiles", "/styles", "/downloads", "/summaries", "/openapi.json", "/healthz")
+ERROR_STATUS: dict[type[CrimetilesError], int] = {
+    BadTileRequest: 400,
+    InvalidYear: 400,
+    TileOutOfRange: 404,
+    UnknownTileset: 404,
+    UnknownResource: 404,
+    NoAcceptableEncoding: 406,
+}
+"""The one map from domain errors to HTTP status codes. Any other error (a `BuildError` while
+serving, a bug) is a 500 with a short JSON body and a log line."""
+ABSOLUTE_URL_ENDPOINTS = frozenset(
+    {"api.tileset_tilejson", "api.catalog", "api.map_style", "api.openapi", "pages.qgis_layer_definition"}
+)
+"""Endpoints whose bodies hold absolute URLs built from the request (`public_base_url()`)."""
 
 
 def create_app(config: ServerConfig) -> Flask:
@@ -31,6 +54,7 @@ def create_app(config: ServerConfig) -> Flask:
     app.register_blueprint(pages_bp)
     _register_error_handlers(app)
     _register_common_headers(app, config)
+    _register_vary(app, config)
     if config.reload_interval > 0:
         app.extensions["crimetiles.live"].watch(config.reload_interval)
     return app
@@ -42,16 +66,23 @@ def _error(status: int, message: str) -> Response:
     return response
 
 
+def _domain_error(status: int, exc: CrimetilesError) -> Response:
+    return _error(status, str(exc))
+
+
 def _register_error_handlers(app: Flask) -> None:
     """One place maps exceptions to status codes; never a stack trace to the client."""
-
-    @app.errorhandler(RequestError)
-    def request_error(exc: RequestError) -> Response:
-        return _error(exc.status, str(exc))
+    for error_class, status in ERROR_STATUS.items():
+        app.register_error_handler(error_class, partial(_domain_error, status))
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return _error(exc.code or 500, exc.description or exc.name)
+        """Werkzeug's routing errors as JSON, keeping their headers (`Allow` on a 405)."""
+        response = _error(exc.code or 500, exc.description or exc.name)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:
@@ -76,6 +107,22 @@ def _register_common_headers(app: Flask, config: ServerConfig) -> None:
         app.extensions["crimetiles.metrics"].record(
             response.status_code, time.perf_counter() - started if is_tile and started else None
         )
+        return response
+
+
+def _register_vary(app: Flask, config: ServerConfig) -> None:
+    """`Vary` names every request header a response depends on, errors included (a 406 depends
+    on Accept-Encoding). Without a configured public URL, absolute URLs come from the request's
+    headers: shared caches must key such bodies on them, or one client's forged X-Forwarded-Host
+    would be served to everyone."""
+    forwarded = () if config.public_url else FORWARDED_HEADERS
+
+    @app.after_request
+    def vary(response: Response) -> Response:
+        if request.endpoint == "api.tile":
+            response.vary.add("Accept-Encoding")
+        if request.endpoint in ABSOLUTE_URL_ENDPOINTS:
+            response.vary.update(forwarded)
         return response
 
 

@@ -20,7 +20,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     cache_bytes: int = 64 * 1024 * 1024
-    """Bound of the on-demand tile cache, bytes of compressed tiles."""
+    """Bound of the on-demand tile cache, bytes of memory: each entry counts its compressed tile
+    plus 512 bytes of bookkeeping, so that a cache full of empty tiles is bounded too."""
     max_age: int = 3600
     """`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."""
     cors_origins: str = "*"

@@ -1,34 +1,30 @@
-"""Server errors and the one table that maps them to HTTP status codes."""
+"""Errors of answering a request for tiles, styles or downloads: domain words, no HTTP.
+
+The app maps each class to a status code in one table (`ERROR_STATUS` in `server/app.py`), so
+that the core (`server/tiles.py`) knows nothing of HTTP.
+"""
 
 from __future__ import annotations
 
-
-class RequestError(Exception):
-    """A request the server cannot answer; `status` is its HTTP status code."""
-
-    status = 400
+from crimetiles.artifact.errors import CrimetilesError
 
 
-class BadTileRequest(RequestError):
-    """Non-numeric z/x/y or an unknown extension."""
-
-    status = 400
+class BadTileRequest(CrimetilesError):
+    """z/x/y that are not numbers in ASCII digits, or an unknown extension."""
 
 
-class TileOutOfRange(RequestError):
+class TileOutOfRange(CrimetilesError):
     """z outside the served zooms, or x/y outside 0..2^z-1."""
 
-    status = 404
 
-
-class UnknownTileset(RequestError):
-    status = 404
-
+class UnknownTileset(CrimetilesError):
     def __init__(self, name: str, known: tuple[str, ...]) -> None:
         super().__init__(f"no tileset {name!r} (tilesets: {', '.join(known)})")
 
 
-class UnknownResource(RequestError):
+class UnknownResource(CrimetilesError):
     """An unknown style, layer or download."""
 
-    status = 404
+
+class NoAcceptableEncoding(CrimetilesError):
+    """Accept-Encoding excludes every content coding a tile is available in (gzip, identity)."""

@@ -49,6 +49,10 @@ class Metrics:
                 "# HELP crimetiles_tile_archive_hits_total Tiles served from the pre-generated archive.",
                 "# TYPE crimetiles_tile_archive_hits_total counter",
                 f"crimetiles_tile_archive_hits_total {stats.archive_hits}",
+                "# HELP crimetiles_tile_outside_bounds_total On-demand tiles answered empty without an encode: wholly outside "
+                "their layer's bounds.",
+                "# TYPE crimetiles_tile_outside_bounds_total counter",
+                f"crimetiles_tile_outside_bounds_total {stats.outside_bounds}",
                 "# HELP crimetiles_tile_encode_seconds_total Time spent encoding tiles on demand.",
                 "# TYPE crimetiles_tile_encode_seconds_total counter",
                 f"crimetiles_tile_encode_seconds_total {stats.encode_seconds:.6f}",

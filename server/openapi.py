@@ -31,19 +31,21 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "servers": [{"url": base_url}],
         "paths": {
             "/tiles/{tileset}/{z}/{x}/{y}.mvt": _get(
-                "A Mapbox Vector Tile (also .pbf). gzip when accepted; 204 when no feature touches the tile.",
+                "A Mapbox Vector Tile (also .pbf). gzip when Accept-Encoding gives gzip a q-value above 0 and not below"
+                " identity's; 204 when no feature touches the tile.",
                 {
                     "200": {"description": "MVT 2.1", "content": {"application/vnd.mapbox-vector-tile": {}}},
-                    "204": {"description": "Empty tile"},
+                    "204": {"description": "Empty tile, or wholly outside the tileset's bounds: no body, no Content-Type"},
                     "304": {"description": "Not modified (If-None-Match)"},
                     "400": _ERROR,
                     "404": _ERROR,
+                    "406": _ERROR,
                 },
                 [
                     tileset,
-                    _path_param("z", "Zoom, 0..22", {"type": "integer", "minimum": 0, "maximum": 22}),
-                    _path_param("x", "Column, 0..2^z-1", {"type": "integer", "minimum": 0}),
-                    _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1", {"type": "integer", "minimum": 0}),
+                    _path_param("z", "Zoom, 0..22, ASCII digits", {"type": "integer", "minimum": 0, "maximum": 22}),
+                    _path_param("x", "Column, 0..2^z-1, ASCII digits", {"type": "integer", "minimum": 0}),
+                    _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", {"type": "integer", "minimum": 0}),
                 ],
             ),
             "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
@@ -61,8 +63,8 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                         "name": "year",
                         "in": "query",
                         "required": False,
-                        "description": "A year of the build, or all",
-                        "schema": {"type": "string"},
+                        "description": "A year of the build (ASCII digits), or all",
+                        "schema": {"type": "string", "pattern": "^([0-9]{4}|all)$"},
                     },
                 ],
             ),

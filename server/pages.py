@@ -19,11 +19,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 
-from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.errors import BadTileRequest, UnknownResource
+from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
 from crimetiles.server.static_files import ENCODINGS, StaticFiles
 
@@ -136,10 +135,7 @@ def qgis_layer_definition(tileset: str) -> Response:
     manifest = current_app.extensions["crimetiles.live"].service.manifest
     if tileset not in manifest.tilesets:
         raise UnknownResource(f"no tileset {tileset!r} (tilesets: {', '.join(manifest.tilesets)})")
-    try:
-        year = parse_year(request.args.get("year"), manifest.years)
-    except BuildError as exc:
-        raise BadTileRequest(str(exc)) from None
+    year = parse_year(request.args.get("year"), manifest.years)
     base = (_config().public_url or request.url_root).rstrip("/")
     response = Response(qlr(manifest.tilesets[tileset], base, year), mimetype="application/xml")
     suffix = f"-{year}" if year not in (None, ALL_YEARS) else ""

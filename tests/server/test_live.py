@@ -25,6 +25,7 @@ from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
+from tests.server.sample_routes import SAMPLE_ARGUMENTS, fill_rule
 
 COLD_TILE = (15, 9202, 12868)  # downtown Durham, above the archive's zooms
 
@@ -130,11 +131,31 @@ def test_failed_reload_keeps_serving_the_old_build(durham_incidents, tmp_path):
     assert live.service.build_id == build_id
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00?#"), max_size=12), min_size=1, max_size=6))
-def test_no_path_gives_a_500(app, segments):
-    response = app.test_client().get("/" + "/".join(["tiles", *segments]))
-    assert response.status_code < 500
+PATH_CHARACTERS = st.one_of(
+    st.characters(codec="utf-8", exclude_characters="\x00?#"),
+    st.characters(categories=("Nd", "No", "Nl")),  # numbers of every script: ², ١٢, １２, Ⅻ
+)
+NUMBERS = st.one_of(
+    st.sampled_from(["²", "١٢", "１２", "⑨", "𝟙𝟚"]),  # str.isdigit says yes; int() refuses or reads another number
+    st.text(alphabet=st.one_of(st.sampled_from("0123456789²¹⁰①"), st.characters(categories=("Nd",))), min_size=1, max_size=5),
+)
+"""Numbers in any script, often ones that `str.isdigit` accepts but `int()` does not."""
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_no_path_gives_a_500(app, data):
+    """Every route at a URL that works, with one URL variable or `?year=` replaced by a number in
+    any script or by any text, and maybe extra segments."""
+    rule = data.draw(st.sampled_from(sorted(app.url_map.iter_rules(), key=lambda rule: rule.rule)))
+    values = {name: SAMPLE_ARGUMENTS[name] for name in rule.arguments} | {"year": "2014"}
+    mutated = data.draw(st.sampled_from(sorted(values)))
+    stem, dot, extension = values[mutated].partition(".")
+    values[mutated] = data.draw(st.one_of(NUMBERS, st.text(alphabet=PATH_CHARACTERS, max_size=12))) + dot + extension
+    extra = data.draw(st.one_of(st.just([]), st.lists(st.text(alphabet=PATH_CHARACTERS, max_size=12), min_size=1, max_size=2)))
+    path = "/" + "/".join([fill_rule(rule.rule, values.__getitem__), *extra]).lstrip("/")  # "//x" would name a host
+    response = app.test_client().get(path, query_string={"year": values["year"]})
+    assert response.status_code < 500, (path, values["year"])
 
 
 def _free_port() -> int:
