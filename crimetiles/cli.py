@@ -414,29 +414,22 @@ def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | 
 @click.option("--tileset", "-t", default="blockgroups", help="Tileset to decode.")
 @clear_errors
 def inspect(build_dir: Path, tile: str, tileset: str) -> None:
-    """Print a decoded tile of BUILD_DIR as JSON (like tippecanoe-decode): from the archive if it
-    holds the tile, else encoded on the fly exactly as the server would."""
+    """Print a decoded tile of BUILD_DIR as JSON (like tippecanoe-decode), through the server's own
+    tile path: from the archive if it holds the tile, else encoded exactly as the server would.
+    An empty tile prints `{}` (the server's 204); a tile outside the tile grid is an error (its 404)."""
     import mapbox_vector_tile
-    import mercantile
 
-    from crimetiles.artifact.mvt import layer_tiler
     from crimetiles.artifact.reader import open_build
+    from crimetiles.server.params import TileRequest
+    from crimetiles.server.tiles import load_tile_service
 
-    try:
-        z, x, y = (int(part) for part in tile.split("/"))
-    except ValueError:
-        raise click.BadParameter(f"{tile!r}: expected Z/X/Y, e.g. 12/1143/1606", param_hint="TILE") from None
-    opened = open_build(build_dir)
-    if tileset not in opened.manifest.tilesets:
-        raise click.BadParameter(f"{tileset!r}: tilesets are {', '.join(opened.manifest.tilesets)}", param_hint="--tileset")
-    spec = opened.manifest.tilesets[tileset]
-    stored = opened.archive_tiles(tileset).get((z, x, y))
-    if stored is not None:
-        data: bytes | None = gzip.decompress(stored)
-    else:
-        layer = spec.band_for_zoom(z).layer
-        data = layer_tiler(tileset, opened.layer_frame(layer), spec.maxzoom).encode(mercantile.Tile(x, y, z))
-    decoded = mapbox_vector_tile.decode(data) if data else {}
+    parts = tile.split("/")
+    if len(parts) != 3:
+        raise click.BadParameter(f"{tile!r}: expected Z/X/Y, e.g. 12/1143/1606", param_hint="TILE")
+    request = TileRequest.parse(tileset, parts[0], parts[1], f"{parts[2]}.mvt")
+    service = load_tile_service(open_build(build_dir), cache_bytes=0)
+    data = service.tile(request.tileset, request.z, request.x, request.y)
+    decoded = mapbox_vector_tile.decode(gzip.decompress(data)) if data else {}
     click.echo(json.dumps(decoded, indent=1, default=str))
 
 

@@ -73,6 +73,27 @@ def test_inspect_decodes_a_tile(durham_build):
     assert decoded["tracts"]["extent"] == 4096 and decoded["tracts"]["features"]
 
 
+@pytest.mark.parametrize(
+    ("tile", "message"),
+    [
+        ("30/0/0", "zoom 30 is outside 0..22"),
+        ("3/8/0", "x and y must be within 0..7 at zoom 3"),
+        ("١٢/0/0", "z must be"),
+        ("12/1143", "expected Z/X/Y"),
+    ],
+)
+def test_inspect_outside_the_tile_grid_is_an_error_as_the_server_says_404(durham_build, tile, message):
+    result = CliRunner().invoke(main, ["inspect", str(durham_build), tile])
+    assert result.exit_code != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_inspect_of_an_empty_tile_prints_an_empty_object(durham_build):
+    result = CliRunner().invoke(main, ["inspect", str(durham_build), "3/0/0"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {}
+
+
 def _staging_dirs(parent: Path) -> list[Path]:
     return [p for p in parent.iterdir() if p.name.startswith(".build.tmp-")]
 
