@@ -53,6 +53,7 @@ from crimetiles.precompute.ingest import (
     read_boundaries,
     reject_repeated_ids,
 )
+from crimetiles.precompute.pmtiles_archive import with_pmtiles
 from crimetiles.precompute.report import build_report
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 
@@ -153,6 +154,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
         for name, frame in frames.items():
             write_layer(staging, name, frame)
         manifest = _with_archives(manifest, frames, staging, options)
+        manifest = with_pmtiles(manifest, staging)
         write_report(staging, report, pd.concat([source.rejects for source in sources], ignore_index=True))
         write_manifest(staging, manifest)
     return BuildResult(manifest=manifest, report=report)
