@@ -424,8 +424,7 @@ def export_static(build_dir: Path, out: Path, basemap_url: str | None) -> None:
 
     \b
     Example:
-      crimetiles export-static demo/build site
-      nginx, S3, GitHub Pages...: publish site/ as is
+      crimetiles export-static demo/build site    # then publish site/ as is
     """
     from crimetiles.server.static_site import export_static_site
 
