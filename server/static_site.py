@@ -19,11 +19,13 @@ base because it writes what the server would serve: the same templates, styles a
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from crimetiles.artifact.checksum import file_sha256
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.export import FORMATS, export_text
 from crimetiles.artifact.fields import ALL_YEARS
-from crimetiles.artifact.manifest import BuildManifest
+from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.reader import Build, open_build
 from crimetiles.server.catalog import catalog
 from crimetiles.server.pages import STATIC_DIR, PageUrls, content_security_policy, startup_documents
@@ -58,13 +60,18 @@ def export_static_site(build_dir: Path, out: Path, basemap_url: str | None = Non
     files = StaticFiles.load(STATIC_DIR)
     with _staging(out) as staging:
         for name, tileset in build.manifest.tilesets.items():
-            _copy(build.root / tileset.archive.pmtiles, staging / f"tiles/{name}.pmtiles")
+            _copy(build.root / tileset.archive.pmtiles, staging / site_archive_path(name))
         documents = {**site_documents(build.manifest, pmtiles), **render_pages(build.manifest, files, basemap_url)}
-        for path, text in [*documents.items(), *download_texts(build)]:
+        for path, text in itertools.chain(documents.items(), download_texts(build)):
             _write(staging / path, text.encode("utf-8"))
         for file in files:
             _write(staging / "static" / file.path, file.body)
     return sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
+
+
+def site_archive_path(tileset: str) -> str:
+    """Where the site keeps a tileset's PMTiles archive: a stable URL for other sites' maps."""
+    return f"tiles/{tileset}.pmtiles"
 
 
 def pmtiles_urls(build: Build) -> dict[str, str]:
@@ -77,7 +84,7 @@ def pmtiles_urls(build: Build) -> dict[str, str]:
                 f"{build.root}: tileset {name!r} has no PMTiles archive; rebuild it with this crimetiles "
                 "(crimetiles build writes one with every tile archive, --archive-maxzoom 0 or more)"
             )
-        urls[name] = f"tiles/{name}.pmtiles?v={file_sha256(build.root / tileset.archive.pmtiles)[:DIGEST_CHARS]}"
+        urls[name] = f"{site_archive_path(name)}?v={file_sha256(build.root / tileset.archive.pmtiles)[:DIGEST_CHARS]}"
     return urls
 
 
@@ -87,18 +94,29 @@ def site_documents(manifest: BuildManifest, pmtiles: dict[str, str]) -> dict[str
     library fetches it from the page, so the browser resolves it against the page's address)."""
     listing = catalog(manifest, lambda path: path)
     for entry in listing["tilesets"]:
-        entry["pmtiles"] = pmtiles[entry["name"]].split("?")[0]
+        entry["pmtiles"] = site_archive_path(entry["name"])
     documents = {"catalog.json": listing}
     for name, tileset in manifest.tilesets.items():
         source = f"pmtiles://{pmtiles[name]}"
         documents[f"styles/{name}.json"] = style(tileset, source, manifest.attribution)
+        document = tilejson(manifest, tileset, "")
+        document["crimetiles"]["bands"] = archived_bands(tileset)
+        archive = tileset.archive
         documents[f"tiles/{name}.json"] = {
-            **tilejson(manifest, tileset, ""),
+            **document,
             "tiles": [f"{source}/{{z}}/{{x}}/{{y}}"],
-            "minzoom": tileset.archive.minzoom,
-            "maxzoom": tileset.archive.maxzoom,
+            "minzoom": archive.minzoom,
+            "maxzoom": archive.maxzoom,
         }
     return {path: _json_text(document) for path, document in documents.items()}
+
+
+def archived_bands(tileset: Tileset) -> list[dict[str, Any]]:
+    """The zoom bands as the site draws them: with no server to encode zooms above the archive,
+    the map overzooms the archive's last zoom, so the band drawn there serves every zoom above
+    (the page's downloads follow the band in view)."""
+    top = tileset.archive.maxzoom
+    return [{**asdict(band), "maxzoom": min(band.maxzoom, top)} for band in tileset.bands if band.minzoom <= top]
 
 
 def render_pages(manifest: BuildManifest, files: StaticFiles, basemap_url: str | None) -> dict[str, str]:

@@ -66,6 +66,12 @@ def test_archives_are_the_builds_and_styles_read_them_through_the_pmtiles_protoc
         assert tilejson["tiles"] == [f"{url}/{{z}}/{{x}}/{{y}}"]
         assert (tilejson["minzoom"], tilejson["maxzoom"]) == (0, 12)  # the archive's zooms: the map overzooms above
         assert tilejson["crimetiles"]["years"] == [2012, 2013, 2014, 2015, 2016] and tilejson["center"]
+    hex_bands = json.loads((durham_site / "tiles" / "hex.json").read_text())["crimetiles"]["bands"]
+    assert hex_bands == [  # what the archive holds (zooms 0-12): hex8 is drawn, overzoomed, at 13 and above
+        {"layer": "hex6", "minzoom": 0, "maxzoom": 9},
+        {"layer": "hex7", "minzoom": 10, "maxzoom": 11},
+        {"layer": "hex8", "minzoom": 12, "maxzoom": 12},
+    ]
 
 
 def test_catalog_is_relative(durham_site):
