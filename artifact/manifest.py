@@ -40,6 +40,9 @@ class TileArchive:
     maxzoom: int
     tile_count: int
     format: str = "mbtiles"
+    pmtiles: str | None = None
+    """The same tiles as a PMTiles 3 archive (for static hosts), relative to the build directory;
+    None in builds made before crimetiles wrote one."""
 
 
 @dataclass(frozen=True)
@@ -148,16 +151,22 @@ class BuildManifest:
             fields=dict(raw["fields"]),
             layers={name: _density_layer(spec) for name, spec in raw["layers"].items()},
             tilesets={name: _tileset(spec) for name, spec in raw["tilesets"].items()},
-            inputs=tuple(InputFile(**spec) for spec in raw.get("inputs", [])),
+            inputs=tuple(InputFile(**_known(InputFile, spec)) for spec in raw.get("inputs", [])),
             summaries=dict(raw.get("summaries", {})),
         )
+
+
+def _known(record: type, spec: dict[str, Any]) -> dict[str, Any]:
+    """The keys of `spec` that the dataclass `record` has: a reader ignores keys added by a newer
+    writer, so that an addition that no reader would misread needs no new schema version."""
+    return {key: value for key, value in spec.items() if key in record.__dataclass_fields__}
 
 
 def _density_layer(spec: dict[str, Any]) -> DensityLayer:
     breaks = spec["class_breaks"]
     return DensityLayer(
         **{
-            **spec,
+            **_known(DensityLayer, spec),
             "bounds": tuple(spec["bounds"]),
             "class_breaks": ClassBreaks(breaks["method"], tuple(breaks["values"])),
         }
@@ -169,10 +178,10 @@ def _tileset(spec: dict[str, Any]) -> Tileset:
     breaks = spec["class_breaks"]
     return Tileset(
         **{
-            **spec,
-            "bands": tuple(ZoomBand(**band) for band in spec["bands"]),
+            **_known(Tileset, spec),
+            "bands": tuple(ZoomBand(**_known(ZoomBand, band)) for band in spec["bands"]),
             "class_breaks": ClassBreaks(breaks["method"], tuple(breaks["values"])),
-            "archive": TileArchive(**archive) if archive else None,
+            "archive": TileArchive(**_known(TileArchive, archive)) if archive else None,
         }
     )
 

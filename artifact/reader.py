@@ -51,7 +51,8 @@ class Build:
         """Files the manifest names (density layers, summaries, tile archives) that are not in the build."""
         named = [layer.path for layer in self.manifest.layers.values()]
         named += list(self.manifest.summaries.values())
-        named += [tileset.archive.path for tileset in self.manifest.tilesets.values() if tileset.archive]
+        archives = [tileset.archive for tileset in self.manifest.tilesets.values() if tileset.archive]
+        named += [archive.path for archive in archives] + [archive.pmtiles for archive in archives if archive.pmtiles]
         return [path for path in named if not (self.root / path).is_file()]
 
 

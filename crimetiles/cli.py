@@ -1,4 +1,4 @@
-"""The `crimetiles` command: synth, build, offenses, export, inspect, serve, demo."""
+"""The `crimetiles` command: synth, build, offenses, export, export-static, inspect, serve, demo."""
 
 from __future__ import annotations
 
@@ -406,6 +406,32 @@ def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | 
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
+
+
+@main.command("export-static")
+@click.argument("build_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--basemap-url",
+    default=None,
+    help="Optional basemap for the pages: a MapLibre style URL or XYZ raster template (as for serve). Default: none.",
+)
+@clear_errors
+def export_static(build_dir: Path, out: Path, basemap_url: str | None) -> None:
+    """Write BUILD_DIR's map as the folder OUT (new or empty), for any static host, object store
+    or CDN that answers HTTP Range requests, with no Python server: the map and embed pages,
+    styles and TileJSON reading the build's PMTiles archives, and the downloads. Every URL is
+    relative, so OUT works under any path. See the README, "Static hosting".
+
+    \b
+    Example:
+      crimetiles export-static demo/build site    # then publish site/ as is
+    """
+    from crimetiles.server.static_site import export_static_site
+
+    written = export_static_site(build_dir, out, basemap_url)
+    size = sum((out / path).stat().st_size for path in written)
+    click.echo(f"wrote {len(written)} files ({size / 1e6:.1f} MB) to {out}", err=True)
 
 
 @main.command()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -24,6 +23,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
+from crimetiles.artifact.checksum import file_sha256 as file_sha256  # the build's inputs' checksums
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.layout import ASIDE, KINDS, LINK, STAGING, VERSION, lock_path, served_build, sibling, siblings
 from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest
@@ -230,11 +230,3 @@ def write_report(build_dir: Path, report: dict[str, Any], rejects: pd.DataFrame)
 def write_manifest(build_dir: Path, manifest: BuildManifest) -> None:
     with writing(build_dir / MANIFEST_NAME):
         (build_dir / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

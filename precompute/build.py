@@ -55,6 +55,7 @@ from crimetiles.precompute.ingest import (
     read_boundaries,
     reject_repeated_ids,
 )
+from crimetiles.precompute.pmtiles_archive import with_pmtiles
 from crimetiles.precompute.report import build_report
 from crimetiles.precompute.summary import layer_summary
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
@@ -158,6 +159,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
             write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
         manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
         manifest = _with_archives(manifest, frames, staging, options)
+        manifest = with_pmtiles(manifest, staging)
         write_report(staging, report, pd.concat([source.rejects for source in sources], ignore_index=True))
         write_manifest(staging, manifest)
     return BuildResult(manifest=manifest, report=report)

@@ -38,7 +38,7 @@ ERROR_STATUS: dict[type[CrimetilesError], int] = {
 """The one map from domain errors to HTTP status codes. Any other error (a `BuildError` while
 serving, a bug) is a 500 with a short JSON body and a log line."""
 ABSOLUTE_URL_ENDPOINTS = frozenset(
-    {"api.tileset_tilejson", "api.catalog", "api.map_style", "api.openapi", "pages.qgis_layer_definition"}
+    {"api.tileset_tilejson", "api.tileset_catalog", "api.map_style", "api.openapi", "pages.qgis_layer_definition"}
 )
 """Endpoints whose bodies hold absolute URLs built from the request (`public_base_url()`)."""
 

@@ -12,6 +12,8 @@ client accepts, cached forever under their content-hashed URLs (`static/app.js?v
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,46 +49,69 @@ def _config() -> ServerConfig:
     return current_app.config["CRIMETILES"]
 
 
-def _basemap_origin(config: ServerConfig) -> str:
-    if not config.basemap_url:
+@dataclass(frozen=True)
+class PageUrls:
+    """Where app.js finds what is not in the catalog, relative to the app's root (the page's
+    `data-*` attributes): the served app's routes, or a static export's files."""
+
+    catalog: str
+    embed: str
+    """The embed page, for the Embed button's snippet."""
+    home: str
+    """The full map, for the embed page's link."""
+    download: str
+    """A download of the current layer and year: `{layer}`, `{format}` (csv, geojson) and
+    `{year}` (a year or `all`) are filled in."""
+
+
+SERVED_PAGE_URLS = PageUrls(catalog="tiles", embed="embed", home="./", download="downloads/{layer}.{format}?year={year}")
+
+
+def _basemap_origin(basemap_url: str | None) -> str:
+    if not basemap_url:
         return ""
-    parts = urlsplit(config.basemap_url)
+    parts = urlsplit(basemap_url)
     return f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def content_security_policy(config: ServerConfig, frame_ancestors: str) -> str:
-    extra = _basemap_origin(config)
-    return "; ".join(
-        [
-            "default-src 'self'",
-            "script-src 'self'",
-            "worker-src 'self'",
-            "child-src 'self'",
-            "style-src 'self'",
-            f"img-src 'self' data: blob:{extra}",
-            f"connect-src 'self'{extra}",
-            "object-src 'none'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            f"frame-ancestors {frame_ancestors}",
-        ]
-    )
+def content_security_policy(basemap_url: str | None, frame_ancestors: str | None) -> str:
+    """The pages' policy. `frame_ancestors` None leaves that directive out, for a `<meta>`
+    policy: browsers ignore it there (only a header can say who may frame a page)."""
+    extra = _basemap_origin(basemap_url)
+    directives = [
+        "default-src 'self'",
+        "script-src 'self'",
+        "worker-src 'self'",
+        "child-src 'self'",
+        "style-src 'self'",
+        f"img-src 'self' data: blob:{extra}",
+        f"connect-src 'self'{extra}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ]
+    return "; ".join(directives if frame_ancestors is None else [*directives, f"frame-ancestors {frame_ancestors}"])
 
 
-def _startup_documents() -> list[str]:
+def startup_documents(catalog: str, tilesets: Iterable[str]) -> list[str]:
     """The JSON documents app.js fetches before it can draw (the catalog, then every tileset's
     style and TileJSON), as it names them, for the page to preload."""
-    tilesets = current_app.extensions["crimetiles.live"].service.manifest.tilesets
-    return ["tiles", *(f"styles/{name}.json" for name in tilesets), *(f"tiles/{name}.json" for name in tilesets)]
+    names = list(tilesets)
+    return [catalog, *(f"styles/{name}.json" for name in names), *(f"tiles/{name}.json" for name in names)]
 
 
 def _page(template: str, frame_ancestors: str) -> Response:
     config = _config()
+    tilesets = current_app.extensions["crimetiles.live"].service.manifest.tilesets
     html = render_template(
-        template, basemap_url=config.basemap_url or "", static_url=_static_files().url, startup_documents=_startup_documents()
+        template,
+        basemap_url=config.basemap_url or "",
+        static_url=_static_files().url,
+        startup_documents=startup_documents(SERVED_PAGE_URLS.catalog, tilesets),
+        urls=SERVED_PAGE_URLS,
     )
     response = Response(html, mimetype="text/html")
-    response.headers["Content-Security-Policy"] = content_security_policy(config, frame_ancestors)
+    response.headers["Content-Security-Policy"] = content_security_policy(config.basemap_url, frame_ancestors)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     return response
 

@@ -7,6 +7,7 @@ import gzip
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from crimetiles.artifact.export import FORMATS, export_text
+from crimetiles.server.catalog import catalog
 from crimetiles.server.context import current_service, public_base_url, server_config
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.openapi import openapi_document
@@ -58,34 +59,10 @@ def tileset_tilejson(tileset: str) -> Response:
 
 
 @bp.get("/tiles")
-def catalog() -> Response:
+def tileset_catalog() -> Response:
     tiles = current_service()
     base = public_base_url()
-    return _json(
-        {
-            "build_id": tiles.build_id,
-            "years": list(tiles.manifest.years),
-            "tilesets": [
-                {
-                    "name": name,
-                    "title": spec.title,
-                    "tilejson": f"{base}/tiles/{name}.json",
-                    "style": f"{base}/styles/{name}.json",
-                }
-                for name, spec in tiles.manifest.tilesets.items()
-            ],
-            "downloads": [
-                {
-                    "layer": name,
-                    "title": layer.title,
-                    "csv": f"{base}/downloads/{name}.csv",
-                    "geojson": f"{base}/downloads/{name}.geojson",
-                }
-                for name, layer in tiles.manifest.layers.items()
-            ],
-        },
-        f"{tiles.build_id}-catalog-{base}",
-    )
+    return _json(catalog(tiles.manifest, lambda path: f"{base}/{path}"), f"{tiles.build_id}-catalog-{base}")
 
 
 @bp.get("/styles/<name>.json")

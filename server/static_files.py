@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +70,9 @@ class StaticFiles:
         """Every file under `root` with a suffix in MEDIA_TYPES."""
         found = (read_static_file(root, path) for path in sorted(root.rglob("*")) if path.suffix in MEDIA_TYPES)
         return cls({file.path: file for file in found})
+
+    def __iter__(self) -> Iterator[StaticFile]:
+        return iter(self._files.values())
 
     def get(self, path: str) -> StaticFile | None:
         return self._files.get(path)

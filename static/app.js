@@ -1,7 +1,8 @@
 // The map page and the embed page: a MapLibre choropleth of violent crimes per square mile.
-// Everything comes from this server (catalog, styles, tiles); an optional basemap from data-basemap.
+// Everything comes from this site (catalog, styles, tiles: the server's routes, or the files of a static
+// export, as the page's data-* attributes say); an optional basemap from data-basemap.
 // Every URL is relative to the page's base (the app's root, wherever a proxy mounts it).
-/* global maplibregl */
+/* global maplibregl, pmtiles */
 
 const DENSITY = 'violent_per_sqmi';
 const COUNT = 'violent_count';
@@ -20,6 +21,8 @@ const absolute = (path) => new URL(path, baseUrl).href;
 maplibregl.setWorkerUrl(absolute(body.dataset.worker));
 // Start the map worker now, so that its script downloads while the map is set up, not after.
 maplibregl.prewarm();
+// Only a static export's pages load the pmtiles library: their styles read PMTiles archives (Range requests).
+if (typeof pmtiles !== 'undefined') maplibregl.addProtocol('pmtiles', new pmtiles.Protocol().tile);
 
 const isEmbed = body.dataset.page === 'embed';
 const params = new URLSearchParams(window.location.search);
@@ -212,7 +215,7 @@ function drawLabels(map, layers, overlay) {
 }
 
 async function main() {
-  const catalog = await getJSON('tiles');
+  const catalog = await getJSON(body.dataset.catalog);
   const names = catalog.tilesets.map((tileset) => tileset.name);
   const years = catalog.years.map(String);
   if (!names.includes(state.layer)) state.layer = names[0];
@@ -273,9 +276,11 @@ async function main() {
     view.dispatchEvent(new Event('change'));
     if (isEmbed) return;
     const layer = downloadLayer();
-    document.getElementById('download-csv').href = `downloads/${layer}.csv?year=${state.year}`;
-    document.getElementById('download-geojson').href = `downloads/${layer}.geojson?year=${state.year}`;
-    document.getElementById('tilejson-url').textContent = absolute(`tiles/${state.layer}.json`);
+    const download = (format) => body.dataset.download.replace('{layer}', layer).replace('{format}', format).replace('{year}', state.year);
+    document.getElementById('download-csv').href = download('csv');
+    document.getElementById('download-geojson').href = download('geojson');
+    const tilejsonUrl = document.getElementById('tilejson-url');
+    if (tilejsonUrl) tilejsonUrl.textContent = absolute(`tiles/${state.layer}.json`);
     for (const link of document.querySelectorAll('.qgis-link')) link.href = `qgis/${state.layer}.qlr`;
   };
   // window.mapIdle: true once what the user asked for is drawn (tests wait on it).
@@ -335,7 +340,7 @@ async function main() {
   });
 
   if (isEmbed) {
-    document.getElementById('full-map-link').href = absolute(`./?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
+    document.getElementById('full-map-link').href = absolute(`${body.dataset.home}?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
     return;
   }
   wireSelectors(catalog.tilesets, years, applyLayer, applyYear);
@@ -376,7 +381,7 @@ function wireEmbedDialog() {
   const dialog = document.getElementById('embed-dialog');
   const code = document.getElementById('embed-code');
   document.getElementById('embed-button').addEventListener('click', () => {
-    const src = absolute(`embed?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
+    const src = absolute(`${body.dataset.embed}?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
     code.value = `<iframe src="${src}" width="640" height="480" style="border:0" loading="lazy" title="Violent crimes per square mile"></iframe>`;
     dialog.showModal();
     code.select();

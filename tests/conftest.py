@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +45,14 @@ def durham_build(durham_incidents: Path, tmp_path_factory: pytest.TempPathFactor
     )
     run_build(options)
     return out
+
+
+@pytest.fixture(scope="session")
+def durham_site(durham_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Durham build as a static site, written by the real command: `crimetiles export-static`."""
+    site = tmp_path_factory.mktemp("durham-site") / "site"
+    subprocess.run([sys.executable, "-m", "crimetiles", "export-static", str(durham_build), str(site)], check=True)
+    return site
 
 
 @pytest.fixture(scope="session")

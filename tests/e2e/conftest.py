@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 CHROMIUM = os.environ.get("CRIMETILES_CHROMIUM", "/usr/bin/chromium")
@@ -20,6 +21,29 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+BACKGROUND = (0xF4, 0xF3, 0xEF)
+"""The page's background colour (#f4f3ef), where no polygon is drawn."""
+RENDERED_IDS = """() => {
+  const {map, state, fillLayers} = window.crimetiles;
+  return map.queryRenderedFeatures({layers: fillLayers[state.layer]}).map((f) => f.properties.id);
+}"""
+"""Ids of the features the page draws for its current layer."""
+CENTRE_PIXEL = """() => new Promise((resolve) => {
+  // Read the map's WebGL canvas right after a frame is drawn, before the browser may clear it.
+  const map = window.crimetiles.map;
+  map.once('render', () => {
+    const canvas = map.getCanvas();
+    const probe = document.createElement('canvas');
+    probe.width = 1;
+    probe.height = 1;
+    const context = probe.getContext('2d');
+    context.drawImage(canvas, Math.floor(canvas.width / 2), Math.floor(canvas.height / 2), 1, 1, 0, 0, 1, 1);
+    resolve(Array.from(context.getImageData(0, 0, 1, 1).data));
+  });
+  map.triggerRepaint();
+})"""
+"""The colour (RGBA) of the map's centre pixel, as drawn."""
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +80,19 @@ def screenshot(page, name: str) -> Path:
 
 def wait_idle(page) -> None:
     page.wait_for_function("() => window.mapIdle === true", timeout=30_000)
+
+
+def assert_draws_block_group(page, base: str, build: Path, block_group: str) -> None:
+    """Open the map page at `base` on block groups in 2016, zoomed to 14 on a point inside
+    `block_group`, and check that it draws that block group, in a colour (not the background)."""
+    point = (
+        gpd.read_parquet(build / "layers" / "blockgroups.parquet").set_index("id").geometry[block_group].representative_point()
+    )
+    page.goto(f"{base}?layer=blockgroups&year=2016#14/{point.y:.6f}/{point.x:.6f}")
+    wait_idle(page)
+    ids = page.evaluate(RENDERED_IDS)
+    assert block_group in ids and all(len(fid) == 12 for fid in ids)
+    red, green, blue, alpha = page.evaluate(CENTRE_PIXEL)
+    assert alpha == 255
+    assert max(abs(a - b) for a, b in zip((red, green, blue), BACKGROUND, strict=True)) > 30, (red, green, blue)
+    assert page.errors == []

@@ -10,49 +10,22 @@ Then real nginx runs the README's configuration, checked over HTTP.
 from __future__ import annotations
 
 import http.client
-import os
 import re
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import geopandas as gpd
 import pytest
 import requests
 
 from tests.conftest import running
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import RENDERED_IDS, assert_draws_block_group, screenshot, wait_idle
+from tests.e2e.nginx import readme_nginx_block, running_nginx
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 PREFIX = "/crime"
 BLOCKGROUP = "370630010011"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
-BACKGROUND = (0xF4, 0xF3, 0xEF)
-"""The page's background colour (#f4f3ef), where no polygon is drawn."""
-
-RENDERED_IDS = """() => {
-  const {map, state, fillLayers} = window.crimetiles;
-  return map.queryRenderedFeatures({layers: fillLayers[state.layer]}).map((f) => f.properties.id);
-}"""
-CENTRE_PIXEL = """() => new Promise((resolve) => {
-  // Read the map's WebGL canvas right after a frame is drawn, before the browser may clear it.
-  const map = window.crimetiles.map;
-  map.once('render', () => {
-    const canvas = map.getCanvas();
-    const probe = document.createElement('canvas');
-    probe.width = 1;
-    probe.height = 1;
-    const context = probe.getContext('2d');
-    context.drawImage(canvas, Math.floor(canvas.width / 2), Math.floor(canvas.height / 2), 1, 1, 0, 0, 1, 1);
-    resolve(Array.from(context.getImageData(0, 0, 1, 1).data));
-  });
-  map.triggerRepaint();
-})"""
 
 
 class PrefixProxy(BaseHTTPRequestHandler):
@@ -124,16 +97,7 @@ def _outside(urls: list[str], base: str) -> list[str]:
 
 @pytest.mark.browser
 def test_map_draws_the_choropleth_under_the_prefix(page, requested, proxied, durham_build):
-    blockgroups = gpd.read_parquet(durham_build / "layers" / "blockgroups.parquet").set_index("id")
-    point = blockgroups.geometry[BLOCKGROUP].representative_point()
-    page.goto(f"{proxied}?layer=blockgroups&year=2016#14/{point.y:.6f}/{point.x:.6f}")
-    wait_idle(page)
-    ids = page.evaluate(RENDERED_IDS)
-    assert BLOCKGROUP in ids and all(len(fid) == 12 for fid in ids)
-    red, green, blue, alpha = page.evaluate(CENTRE_PIXEL)
-    assert alpha == 255
-    assert max(abs(a - b) for a, b in zip((red, green, blue), BACKGROUND, strict=True)) > 30, (red, green, blue)
-    assert page.errors == []
+    assert_draws_block_group(page, proxied, durham_build, BLOCKGROUP)
     screenshot(page, "proxy-map")
     assert _outside(requested, proxied) == []
     asked = {url.removeprefix(proxied).split("?")[0] for url in requested}
@@ -183,17 +147,8 @@ def test_embed_snippet_loads_through_the_proxy(page, requested, proxied):
     assert _outside(requested, proxied) == []
 
 
-NGINX_TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _readme_nginx_location(upstream: str) -> str:
-    [location] = re.findall(r"```nginx\n(.+?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    location = readme_nginx_block("proxy_pass")
     assert "http://127.0.0.1:8000/" in location
     return location.replace("http://127.0.0.1:8000/", f"http://{upstream}/")
 
@@ -202,45 +157,8 @@ def _readme_nginx_location(upstream: str) -> str:
 def nginx(live_url: str, tmp_path: Path) -> Iterator[str]:
     """nginx with the README's `location /crime/` block in front of the app, and nothing of the app
     elsewhere (`location /` is another site's: here a 404); yields its origin."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).is_file():
-        if os.environ.get("CRIMETILES_REQUIRE_TOOLS") == "1":
-            pytest.fail("nginx not found and CRIMETILES_REQUIRE_TOOLS=1")
-        pytest.skip("nginx not installed (apt-get install nginx-light)")
-    port = _free_port()
-    temp = "\n".join(f"  {name}_temp_path {tmp_path / name};" for name in NGINX_TEMP_PATHS)
-    (tmp_path / "nginx.conf").write_text(
-        f"""daemon off;
-worker_processes 1;
-pid {tmp_path / "nginx.pid"};
-error_log {tmp_path / "error.log"};
-events {{}}
-http {{
-  access_log off;
-{temp}
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ return 404; }}
-{_readme_nginx_location(urlsplit(live_url).netloc)}
-  }}
-}}
-"""
-    )
-    process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")], stderr=subprocess.PIPE)
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while process.poll() is None and time.monotonic() < deadline:
-            try:
-                requests.get(origin + "/", timeout=5)
-                break
-            except requests.ConnectionError:  # not listening yet
-                time.sleep(0.05)
-        assert process.poll() is None, process.stderr.read().decode()
+    with running_nginx(tmp_path, _readme_nginx_location(urlsplit(live_url).netloc)) as origin:
         yield origin
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_readme_nginx_configuration_serves_the_app_under_its_prefix(nginx):

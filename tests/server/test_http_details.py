@@ -230,7 +230,9 @@ def test_every_body_that_depends_on_a_forwarded_header_varies_on_it(app, client)
             if differs:
                 depends.setdefault(endpoint, set()).add(header)
                 assert header.lower() in vary, f"{url} depends on {header} but varies on {sorted(vary)}"
-    assert {"api.openapi", "pages.qgis_layer_definition", "api.catalog", "api.tileset_tilejson", "api.map_style"} <= set(depends)
+    assert {"api.openapi", "pages.qgis_layer_definition", "api.tileset_catalog", "api.tileset_tilejson", "api.map_style"} <= set(
+        depends
+    )
     assert depends["pages.qgis_layer_definition"] == set(FORWARDED)
 
 

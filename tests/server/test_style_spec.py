@@ -1,4 +1,5 @@
-"""Every style the server makes passes MapLibre's own validator (gl-style-validate)."""
+"""Every style the server makes, and every style of a static export, passes MapLibre's own validator
+(gl-style-validate)."""
 
 from __future__ import annotations
 
@@ -24,4 +25,13 @@ def test_style_is_valid_maplibre(validator, client, tileset, tmp_path):
     path = tmp_path / f"{tileset}.json"
     path.write_bytes(client.get(f"/styles/{tileset}.json", base_url="http://maps.test").data)
     result = subprocess.run([validator, str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("tileset", ["blockgroups", "tracts", "neighborhoods", "hex"])
+def test_static_export_style_is_valid_maplibre(validator, durham_site, tileset):
+    """The static site's styles, whose source is a relative `pmtiles://` URL."""
+    result = subprocess.run(
+        [validator, str(durham_site / "styles" / f"{tileset}.json")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr

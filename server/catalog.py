@@ -1,0 +1,32 @@
+"""The catalog: every tileset with its documents, every density layer with its downloads.
+
+A pure function of the manifest; `url` turns a path relative to the app's root into what the
+document says (the server: an absolute URL under its public base; a static export: the path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from crimetiles.artifact.manifest import BuildManifest
+
+
+def catalog(manifest: BuildManifest, url: Callable[[str], str]) -> dict[str, Any]:
+    return {
+        "build_id": manifest.build_id,
+        "years": list(manifest.years),
+        "tilesets": [
+            {"name": name, "title": spec.title, "tilejson": url(f"tiles/{name}.json"), "style": url(f"styles/{name}.json")}
+            for name, spec in manifest.tilesets.items()
+        ],
+        "downloads": [
+            {
+                "layer": name,
+                "title": layer.title,
+                "csv": url(f"downloads/{name}.csv"),
+                "geojson": url(f"downloads/{name}.geojson"),
+            }
+            for name, layer in manifest.layers.items()
+        ],
+    }

@@ -1,0 +1,217 @@
+"""The static export served by real nginx (the README's configuration) under /maps/crime/, with no
+Python server, in a real Chromium: the choropleth comes from the PMTiles archives through HTTP
+Range requests, the switches and downloads work, and no request leaves the prefix."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import requests
+
+from crimetiles.artifact.manifest import read_manifest
+from tests.e2e.conftest import RENDERED_IDS, assert_draws_block_group, screenshot, wait_idle
+from tests.e2e.nginx import ACCESS_LOG, readme_nginx_block, running_nginx
+
+PREFIX = "/maps/crime/"
+SITE_IN_README = "/srv/crime-map/site/"
+BLOCKGROUP = "370630010011"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+AT_CENTRE = """() => {
+  const {map, state, fillLayers} = window.crimetiles;
+  const centre = map.project(map.getCenter());
+  return map.queryRenderedFeatures(centre, {layers: fillLayers[state.layer]}).map((f) => [f.layer.id, f.properties.id]);
+}"""
+
+
+@pytest.fixture(scope="module")
+def static_host(durham_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """nginx with the README's static-hosting blocks serving the exported site at PREFIX, and
+    another site's pages from `prefix/news/` at /news/; yields the site's base URL and nginx's prefix."""
+    http, location = readme_nginx_block("export-static").split("# in server { }:")
+    assert SITE_IN_README in location
+    prefix = tmp_path_factory.mktemp("nginx-static")
+    (prefix / "news").mkdir()
+    server = location.replace(SITE_IN_README, f"{durham_site}/") + f"location /news/ {{ alias {prefix / 'news'}/; }}\n"
+    with running_nginx(prefix, server, http) as origin:
+        yield origin + PREFIX, prefix
+
+
+@pytest.fixture
+def base(static_host: tuple[str, Path]) -> str:
+    return static_host[0]
+
+
+@pytest.fixture
+def exchanges(page) -> list[tuple[str, dict[str, str], int]]:
+    """Every request the page makes (URL, headers) with the status it got."""
+    seen: list[tuple[str, dict[str, str], int]] = []
+    page.on("requestfinished", lambda request: seen.append((request.url, request.headers, request.response().status)))
+    page.on("requestfailed", lambda request: seen.append((request.url, request.headers, 0)))
+    return seen
+
+
+def _outside(exchanges: list, base: str) -> list[str]:
+    return [url for url, _, _ in exchanges if not url.startswith(base) and not url.startswith(("data:", "blob:", "about:"))]
+
+
+def _point(durham_build: Path, layer: str, feature_id: str):
+    frame = gpd.read_parquet(durham_build / "layers" / f"{layer}.parquet").set_index("id")
+    return frame, frame.geometry[feature_id].representative_point()
+
+
+def _class_layer(durham_build: Path, tileset: str, density: float) -> str:
+    """The style's fill layer that draws `density`: class 0 is exactly 0, class i >= 1 holds
+    `[breaks[i-2], breaks[i-1])` (docs/artifact.md)."""
+    breaks = read_manifest(durham_build).tilesets[tileset].class_breaks.values
+    return f"{tileset}-class-{0 if density == 0 else 1 + bisect_right(breaks, density)}"
+
+
+@pytest.mark.browser
+def test_map_draws_the_choropleth_from_pmtiles_with_range_requests(page, exchanges, base, static_host, durham_build):
+    assert_draws_block_group(page, base, durham_build, BLOCKGROUP)
+    screenshot(page, "static-site-map")
+    assert _outside(exchanges, base) == []
+    archive = [(url, headers, status) for url, headers, status in exchanges if ".pmtiles" in url]
+    assert archive, "no request for a PMTiles archive"
+    assert {url.removeprefix(base).split("?")[0] for url, _, _ in archive} <= {
+        f"tiles/{name}.pmtiles" for name in ("blockgroups", "tracts", "neighborhoods", "hex")
+    }
+    assert all(headers.get("range", "").startswith("bytes=") and status == 206 for _, headers, status in archive), archive
+    assert not [url for url, _, _ in exchanges if re.search(r"/tiles/\w+/\d+/", url)]  # no tile server URL
+    log = [
+        line for line in (static_host[1] / ACCESS_LOG).read_text().splitlines() if line != 'GET / 404 "-"'
+    ]  # but nginx's start-up probe
+    ranged = [line for line in log if ".pmtiles?v=" in line]
+    assert ranged and all(' 206 "bytes=' in line for line in ranged), ranged
+    assert all(line.split()[1].startswith(PREFIX) for line in log), log
+
+
+@pytest.mark.browser
+def test_year_and_layer_switches_redraw_from_the_archives(page, base, durham_build):
+    blockgroups, point = _point(durham_build, "blockgroups", BLOCKGROUP)
+    values = blockgroups.loc[BLOCKGROUP]
+    page.goto(f"{base}?layer=blockgroups&year=all#14/{point.y:.6f}/{point.x:.6f}")
+    wait_idle(page)
+    assert page.evaluate(AT_CENTRE) == [[_class_layer(durham_build, "blockgroups", values["violent_per_sqmi"]), BLOCKGROUP]]
+    for year in ("2012", "2016"):
+        page.select_option("#year-select", year)
+        wait_idle(page)
+        expected = _class_layer(durham_build, "blockgroups", values[f"violent_per_sqmi_{year}"])
+        assert page.evaluate(AT_CENTRE) == [[expected, BLOCKGROUP]], year
+    assert page.locator("#legend-subtitle").inner_text() == "incidents per sq mi · 2016"
+    tracts = gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
+    tract = BLOCKGROUP[:11]  # a block group's GEOID starts with its tract's
+    page.select_option("#layer-select", "tracts")
+    wait_idle(page)
+    assert page.evaluate(AT_CENTRE) == [[_class_layer(durham_build, "tracts", tracts.loc[tract, "violent_per_sqmi_2016"]), tract]]
+    assert all(len(fid) == 11 for fid in page.evaluate(RENDERED_IDS))
+    assert "layer=tracts&year=2016" in page.url
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_download_buttons_fetch_the_layer_and_year_shown(page, base, durham_build, tmp_path):
+    page.goto(f"{base}?layer=tracts&year=2014#10/35.99/-78.9")
+    wait_idle(page)
+    assert page.eval_on_selector("#download-csv", "link => link.href") == f"{base}downloads/tracts-2014.csv"
+    with page.expect_download() as started:
+        page.click("#download-csv")
+    download = started.value
+    assert download.suggested_filename == "tracts-2014.csv"
+    download.save_as(tmp_path / "tracts.csv")
+    header, *rows = (tmp_path / "tracts.csv").read_text(encoding="utf-8").splitlines()
+    assert header == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+    tracts = gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
+    assert len(rows) == len(tracts) == 60
+    counts = {row.split(",")[1]: int(row.split(",")[4]) for row in rows if row.split(",")[3] == "2014"}
+    assert counts == tracts["violent_count_2014"].to_dict()
+    geojson_url = page.eval_on_selector("#download-geojson", "link => link.href")
+    assert geojson_url == f"{base}downloads/tracts-2014.geojson"
+    features = page.request.get(geojson_url).json()["features"]
+    assert len(features) == 60 and {f["properties"]["year"] for f in features} == {"2014"}
+    page.select_option("#year-select", "all")
+    wait_idle(page)
+    assert page.eval_on_selector("#download-csv", "link => link.href") == f"{base}downloads/tracts-all.csv"
+    assert page.request.get(f"{base}downloads/tracts-all.csv").ok
+
+
+@pytest.mark.browser
+def test_embed_snippet_frames_the_static_embed_page(page, exchanges, base, static_host):
+    page.goto(f"{base}?layer=tracts&year=2015#11/35.99/-78.9")
+    wait_idle(page)
+    page.click("#embed-button")
+    snippet = page.locator("#embed-code").input_value()
+    assert snippet.startswith(f'<iframe src="{base}embed.html?layer=tracts&year=2015#11/')
+    framing = snippet.replace(f"{base}embed.html", f"{base}index.html")  # the full page may not be framed: blocked
+    news = f"<!DOCTYPE html><title>a news site</title>{snippet}{framing.replace('<iframe ', '<iframe id=full ')}"
+    (static_host[1] / "news" / "index.html").write_text(news, encoding="utf-8")
+    news_site = base.replace("//127.0.0.1:", "//localhost:").removesuffix(PREFIX) + "/news/"  # another origin
+    page.goto(news_site)
+    page.frame_locator("iframe").first.locator("#legend-rows li").first.wait_for()
+    inner = next(frame for frame in page.frames if frame.url.startswith(f"{base}embed.html"))
+    inner.wait_for_function("() => window.mapIdle === true", timeout=30_000)
+    ids = inner.evaluate(RENDERED_IDS)
+    assert ids and all(len(fid) == 11 for fid in ids)
+    full_map = inner.eval_on_selector("#full-map-link", "link => link.href")
+    assert full_map.startswith(f"{base}index.html?layer=tracts&year=2015#")
+    assert requests.get(full_map, timeout=10).status_code == 200
+    frames = [frame.url for frame in page.frames]
+    assert "chrome-error://chromewebdata/" in frames and not [url for url in frames if "index.html" in url], frames
+    screenshot(page, "static-site-embed")
+    assert _outside(exchanges, base) == [news_site]
+    assert page.errors == []
+
+
+def _relative_links(html: str) -> list[str]:
+    links = re.findall(r'(?:href|src|data-worker|data-catalog)="([^"#][^"]*)"', html)
+    return [link for link in links if not link.startswith(("http:", "https:", "#"))]
+
+
+def test_every_link_of_the_pages_and_the_catalog_answers(base):
+    for page in ("", "embed.html"):
+        links = _relative_links(requests.get(base + page, timeout=10).text)
+        assert len(links) >= 6, links
+        for link in links:
+            assert requests.get(base + link, timeout=10).status_code == 200, link
+    catalog = requests.get(base + "catalog.json", timeout=10).json()
+    urls = [entry[key] for entry in catalog["tilesets"] for key in ("tilejson", "style", "pmtiles")]
+    urls += [entry[key] for entry in catalog["downloads"] for key in ("csv", "geojson")]
+    assert len(urls) == 4 * 3 + 7 * 2
+    for url in urls:
+        assert requests.head(base + url, timeout=10).status_code == 200, url
+
+
+def test_cache_and_security_headers_from_the_readme_configuration(base):
+    index = requests.get(base, timeout=10)
+    assert index.headers["Cache-Control"] == "no-cache" and index.headers["ETag"]
+    assert index.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert requests.get(base + "embed.html", timeout=10).headers["Content-Security-Policy"] == "frame-ancestors *"
+    meta = html.unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', index.text).group(1))
+    assert "script-src 'self'" in meta and "frame-ancestors" not in meta
+    static = re.findall(r'src="(static/[^"]+\?v=[0-9a-f]{16})"', index.text)
+    assert len(static) == 3  # MapLibre, pmtiles, app.js
+    for url in static:
+        response = requests.get(base + url, headers={"Accept-Encoding": "gzip"}, timeout=10)
+        assert response.headers["Cache-Control"] == IMMUTABLE and response.headers["Content-Encoding"] == "gzip", url
+        assert response.headers["Content-Type"] == "text/javascript"
+    assert requests.get(base + "static/app.js", timeout=10).headers["Cache-Control"] == "no-cache"
+    style = requests.get(base + "styles/tracts.json", timeout=10).json()
+    archive = style["sources"]["tracts"]["url"].removeprefix("pmtiles://")
+    assert re.fullmatch(r"tiles/tracts\.pmtiles\?v=[0-9a-f]{16}", archive)
+    ranged = requests.get(base + archive, headers={"Range": "bytes=0-126", "Accept-Encoding": "gzip"}, timeout=10)
+    assert ranged.status_code == 206 and len(ranged.content) == 127 and ranged.content[:7] == b"PMTiles"
+    assert ranged.headers["Content-Range"].startswith("bytes 0-126/") and "Content-Encoding" not in ranged.headers
+    assert ranged.headers["Cache-Control"] == IMMUTABLE
+    assert requests.head(base + archive.split("?")[0], timeout=10).headers["Cache-Control"] == "no-cache"
+    assert json.loads(requests.get(base + "tiles/tracts.json", timeout=10).text)["tiles"] == [
+        f"pmtiles://{archive}/{{z}}/{{x}}/{{y}}"
+    ]
+    assert requests.get(base.removesuffix(PREFIX) + "/index.html", timeout=10).status_code == 404  # nothing outside the prefix
