@@ -247,7 +247,9 @@ def parse_dates(text: pd.Series) -> pd.Series:
     is the one the export shows), then the US layouts of police portals (03/01/2014, with or
     without a time), then whatever pandas can guess. Dates before 1900 are typos (05/05/1019),
     NaT like the unparseable."""
-    text = text.astype(str).str.strip().str.replace(r"(?<=\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    text = text.astype(str).str.strip()
+    timed = text.str.contains(":", regex=False).to_numpy()  # only a time carries an offset to drop
+    text[timed] = text[timed].str.replace(r"(?<=\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$", "", regex=True)
     dates = pd.Series(pd.to_datetime(text, format="ISO8601", errors="coerce"), index=text.index)
     for date_format in (*DATE_FORMATS, "mixed"):
         retry = dates.isna() & (text != "")
