@@ -39,7 +39,11 @@ JITTER_DEG = 0.001
 REPEATED_ID_SHARE = 0.001
 YEARS = (2012, 2016)
 CRIMETILES = [sys.executable, "-m", "crimetiles"]
-STAGE_MARKS = (("classification:", "plan + first pass"), (" violent incidents in ", "counting pass"), ("wrote ", "densities, tiles, report"))
+STAGE_MARKS = (
+    ("classification:", "plan + first pass"),
+    (" violent incidents in ", "counting pass"),
+    ("wrote ", "densities, tiles, report"),
+)
 
 
 @dataclass(frozen=True)
@@ -184,7 +188,11 @@ def timed_build(arguments: list[str]) -> BuildRun:
 
 def machine() -> str:
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     load = os.getloadavg()[0]
@@ -193,7 +201,9 @@ def machine() -> str:
 
 def incidents_main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
-    print("| incidents | engine | wall time | peak RSS (all processes) | plan + first pass | counting pass | densities, tiles, report |")
+    print(
+        "| incidents | engine | wall time | peak RSS (all processes) | plan + first pass | counting pass | densities, tiles, report |"  # noqa: E501
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     results = []
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch:
@@ -205,9 +215,19 @@ def incidents_main(args: argparse.Namespace) -> None:
             rates = {stage: size / seconds for stage, seconds in run.stages.items()}
             cells = " | ".join(f"{run.stages[stage]:.1f} s ({rates[stage]:,.0f}/s)" for _, stage in STAGE_MARKS)
             print(f"| {size:,} | {args.engine} | {run.seconds:.1f} s | {run.peak_bytes / 2**30:.2f} GiB | {cells} |", flush=True)
-            results.append({"incidents": size, "generate_s": generated, "seconds": run.seconds, "peak_bytes": run.peak_bytes, "stages": run.stages})
+            results.append(
+                {
+                    "incidents": size,
+                    "generate_s": generated,
+                    "seconds": run.seconds,
+                    "peak_bytes": run.peak_bytes,
+                    "stages": run.stages,
+                }
+            )
             report = json.loads((Path(scratch) / f"build-{size}" / "report.json").read_text())
-            (summary,) = [{"read": sum(i["rows_read"] for i in report["inputs"]), "used": sum(i["rows_used"] for i in report["inputs"])}]
+            (summary,) = [
+                {"read": sum(i["rows_read"] for i in report["inputs"]), "used": sum(i["rows_used"] for i in report["inputs"])}
+            ]
             assert summary["read"] == size, summary
             _remove_tree(folder)
     if args.json:
