@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import shapely
 
 PART_ROWS = 1_000_000
 JITTER_DEG = 0.001
@@ -42,8 +43,17 @@ CRIMETILES = [sys.executable, "-m", "crimetiles"]
 STAGE_MARKS = (
     ("classification:", "plan + first pass"),
     (" violent incidents in ", "counting pass"),
-    ("wrote ", "densities, tiles, report"),
+    (" density layer(s) written", "densities"),
+    ("wrote ", "tiles, report"),
 )
+NC_OUTLINE = (
+    (-84.32, 34.99), (-84.29, 35.22), (-84.04, 35.40), (-83.65, 35.57), (-83.10, 35.76), (-82.74, 36.03),
+    (-82.03, 36.12), (-81.68, 36.59), (-75.87, 36.55), (-75.46, 35.60), (-75.53, 35.22), (-76.53, 34.59),
+    (-77.43, 34.48), (-77.93, 33.93), (-78.54, 33.85), (-79.67, 34.80), (-80.80, 34.82), (-80.93, 35.10),
+    (-82.29, 35.20), (-83.11, 35.00),
+)  # fmt: skip
+"""A rough outline of North Carolina (lon, lat): the study area of the boundary benchmark."""
+COLD_ZOOMS = range(10, 17)
 
 
 @dataclass(frozen=True)
@@ -201,10 +211,8 @@ def machine() -> str:
 
 def incidents_main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
-    print(
-        "| incidents | engine | wall time | peak RSS (all processes) | plan + first pass | counting pass | densities, tiles, report |"  # noqa: E501
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| incidents | engine | wall time | peak RSS (all processes) | " + " | ".join(stage for _, stage in STAGE_MARKS) + " |")
+    print("| --- " * (4 + len(STAGE_MARKS)) + "|")
     results = []
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch:
         for size in (int(float(s)) for s in args.sizes.split(",")):
@@ -240,6 +248,136 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def points_in(area: shapely.Geometry, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` points (n x 2) spread evenly over `area`."""
+    shapely.prepare(area)
+    west, south, east, north = area.bounds
+    found = np.empty((0, 2))
+    while len(found) < count:
+        batch = rng.uniform((west, south), (east, north), (2 * count, 2))
+        found = np.concatenate([found, batch[shapely.contains_xy(area, batch[:, 0], batch[:, 1])]])
+    return found[:count]
+
+
+def voronoi_layer(path: Path, polygons: int, rng: np.random.Generator) -> float:
+    """A tessellation of North Carolina into `polygons` Voronoi cells of random points, as
+    GeoParquet with `id` and `name`; returns the seconds it took."""
+    import geopandas as gpd
+
+    started = time.perf_counter()
+    state = shapely.Polygon(NC_OUTLINE)
+    seeds = points_in(state, polygons, rng)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.box(*state.bounds)))
+    clipped = shapely.intersection(cells, state)
+    clipped = clipped[~shapely.is_empty(clipped)]
+    ids = [f"V{i:06d}" for i in range(len(clipped))]
+    gpd.GeoDataFrame({"id": ids, "name": ids}, geometry=clipped, crs="EPSG:4326").to_parquet(path)
+    return time.perf_counter() - started
+
+
+def tile_sample(
+    build_dir: Path, tileset: str, zooms: range, per_zoom: dict[int, int], rng: np.random.Generator
+) -> dict[int, dict]:
+    """Per zoom: how many tiles touch the state, and the encode time (ms) and size (bytes) of a
+    random sample of them, each asked once of a fresh tile service (nothing archived: every
+    tile encoded on demand, as a cold server does)."""
+    import mercantile
+
+    from crimetiles.artifact.reader import open_build
+    from crimetiles.server.tiles import load_tile_service
+
+    service = load_tile_service(open_build(build_dir), 64 << 20)
+    state = shapely.Polygon(NC_OUTLINE)
+    shapely.prepare(state)
+    found: dict[int, dict] = {}
+    for zoom in zooms:
+        tiles = [t for t in mercantile.tiles(*state.bounds, zoom) if state.intersects(shapely.box(*mercantile.bounds(t)))]
+        picked = [tiles[i] for i in rng.permutation(len(tiles))[: per_zoom.get(zoom, 0)]]
+        ms, sizes = [], []
+        for tile in picked:
+            started = time.perf_counter()
+            data = service.tile(tileset, tile.z, tile.x, tile.y)
+            ms.append((time.perf_counter() - started) * 1000)
+            sizes.append(len(data or b""))
+        found[zoom] = {"tiles": len(tiles), "ms": ms, "bytes": sizes}
+    return found
+
+
+def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[float, int]:
+    """tippecanoe with the peer benchmark's settings (zooms 0..`maxzoom`) on the same polygons:
+    seconds and archive bytes (its GeoJSON input is written beforehand, untimed)."""
+    import geopandas as gpd
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from peerlib.building import TIPPECANOE_SETTINGS
+
+    geojson = scratch / "layer.geojson"
+    gpd.read_parquet(layer).to_file(geojson, driver="GeoJSON")
+    out = scratch / "tippecanoe.mbtiles"
+    settings = [s if s != "-z14" else f"-z{maxzoom}" for s in TIPPECANOE_SETTINGS]
+    tippecanoe = Path(sys.executable).parent / "tippecanoe"
+    started = time.perf_counter()
+    subprocess.run(
+        [str(tippecanoe), "--output", str(out), "--force", "--quiet", "--layer", "boundaries", *settings, str(geojson)],
+        check=True,
+    )
+    return time.perf_counter() - started, out.stat().st_size
+
+
+def boundaries_main(args: argparse.Namespace) -> None:
+    """Section 3: a national-size boundary layer. Builds the Voronoi layer with `--incidents`
+    incidents spread over the state, archived to `--zoom` (-1: none); samples tiles at every zoom
+    0-16 encoded on demand (cold) to time zooms 10-16 and to estimate a full z0-14 archive
+    (tiles touching the state x mean encode time and size); runs tippecanoe z0-14 on the same
+    polygons with the peer benchmark's settings."""
+    rng = np.random.default_rng(7)
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(dir=args.keep) as scratch_name:
+        scratch = Path(scratch_name)
+        layer = scratch / "voronoi.parquet"
+        made = voronoi_layer(layer, args.polygons, rng)
+        size = layer.stat().st_size / 2**20
+        print(f"layer: {args.polygons:,} Voronoi cells over North Carolina in {made:.1f} s, {size:.1f} MiB GeoParquet")
+        places = points_in(shapely.Polygon(NC_OUTLINE), 50_000, rng)
+        template = Template.durham()
+        template = Template(places[:, 0], places[:, 1], template.ucr_code, template.chrgdesc)
+        incidents = scratch / "incidents"
+        incidents.mkdir()
+        for part, first in enumerate(range(0, args.incidents, PART_ROWS)):
+            table = incident_part(template, first, min(PART_ROWS, args.incidents - first), rng)
+            pq.write_table(table, incidents / f"part-{part:05d}.parquet", row_group_size=250_000)
+        out = scratch / "build"
+        run = timed_build(
+            [str(incidents), "-b", f"nc={layer}", "--hex-res", "", "--out", str(out), "--archive-maxzoom", str(args.zoom)]
+        )
+        print(
+            f"build ({args.incidents:,} incidents, archive z0-{args.zoom}): {run.seconds:.1f} s, "
+            f"peak RSS {run.peak_bytes / 2**30:.2f} GiB"
+        )
+        for stage, seconds in run.stages.items():
+            print(f"  {stage}: {seconds:.1f} s")
+        if args.zoom >= 0:
+            print(f"  archive z0-{args.zoom}: {(out / 'tiles' / 'nc.mbtiles').stat().st_size / 2**20:.1f} MiB")
+        per_zoom = {z: args.low_zoom_tiles for z in range(0, 10)} | {z: args.tiles_per_zoom for z in COLD_ZOOMS}
+        sample = tile_sample(out, "nc", range(args.zoom + 1, 17), per_zoom, rng)
+        print("| zoom | tiles touching the state | sampled | encode p50 | encode p99 | mean size | estimated zoom total |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        total_s = total_bytes = 0.0
+        for zoom, found in sample.items():
+            ms, sizes = np.array(found["ms"]), np.array(found["bytes"])
+            estimate_s, estimate_bytes = found["tiles"] * ms.mean() / 1000, found["tiles"] * sizes.mean()
+            if zoom <= 14:
+                total_s, total_bytes = total_s + estimate_s, total_bytes + estimate_bytes
+            print(
+                f"| {zoom} | {found['tiles']:,} | {len(ms)} | {np.percentile(ms, 50):.1f} ms | {np.percentile(ms, 99):.1f} ms | "
+                f"{sizes.mean() / 1024:.1f} KiB | {estimate_s:.0f} s, {estimate_bytes / 2**20:.1f} MiB |"
+            )
+        print(f"estimated single-process archive z{args.zoom + 1}-14: {total_s / 60:.1f} min, {total_bytes / 2**20:.0f} MiB")
+        if args.tippecanoe:
+            seconds, size = tippecanoe_run(layer, scratch, 14)
+            print(f"tippecanoe z0-14 (peer settings): {seconds:.1f} s, {size / 2**20:.1f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -250,6 +388,15 @@ def main() -> None:
     incidents.add_argument("--keep", default=None, help="scratch folder for inputs and builds (default: the system's)")
     incidents.add_argument("--json", default=None, help="also write the figures to this JSON file")
     incidents.set_defaults(run=incidents_main)
+    boundaries = commands.add_parser("boundaries", help="a 250,000-polygon boundary layer (Voronoi over North Carolina)")
+    boundaries.add_argument("--polygons", type=int, default=250_000, help="Voronoi cells (default 250000)")
+    boundaries.add_argument("--incidents", type=int, default=1_000_000, help="incidents over the state (default 1000000)")
+    boundaries.add_argument("--zoom", type=int, default=-1, help="archive max zoom of the build, -1 for none (default -1)")
+    boundaries.add_argument("--tiles-per-zoom", type=int, default=200, help="cold tiles timed per zoom 10-16 (default 200)")
+    boundaries.add_argument("--low-zoom-tiles", type=int, default=3, help="tiles timed per zoom 0-9 (default 3)")
+    boundaries.add_argument("--no-tippecanoe", dest="tippecanoe", action="store_false", help="skip the tippecanoe run")
+    boundaries.add_argument("--keep", default=None, help="scratch folder (default: the system's)")
+    boundaries.set_defaults(run=boundaries_main)
     args = parser.parse_args()
     args.run(args)
 

@@ -247,6 +247,7 @@ def _write_build(
     manifest = _manifest(options, layers, frames, years, built_at, inputs)
     for name, frame in frames.items():
         write_layer(staging, name, frame)
+    say(f"{len(frames)} density layer(s) written, {sum(map(len, frames.values()))} features")
     manifest = _with_archives(manifest, frames, staging, options)
     write_report(staging, report)
     write_manifest(staging, manifest)

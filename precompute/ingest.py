@@ -305,9 +305,13 @@ def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str
 
 
 def _read_boundary_file(path: Path) -> gpd.GeoDataFrame:
+    """Any OGR polygon layer, or GeoParquet (read with geopandas: national layers come as such)."""
     try:
-        frame = pyogrio.read_dataframe(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        if Path(path).suffix.lower() in (".parquet", ".geoparquet"):
+            frame = gpd.read_parquet(path)
+        else:
+            frame = pyogrio.read_dataframe(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
         raise InputError(path, f"cannot read boundaries ({str(exc).strip()})") from None
     if frame.crs is None:
         raise InputError(path, "boundary file has no CRS; declare one (e.g. a .prj file or GeoJSON)")
