@@ -57,7 +57,9 @@ from crimetiles.precompute.tally import (
     ScanContext,
     SourceTally,
     Tally,
+    batch_areas,
     count_chunk,
+    polygon_batches,
     repeated_hashes,
     scan_chunk,
 )
@@ -159,7 +161,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
         with atomic_build_dir(options.out) as staging:
             with rejects_writer(staging) as write_rejects:
                 tally = count_inputs(engine, files, context, write_rejects, options.chunk_rows, options.progress)
-            return _write_build(staging, options, layers, files, tally, choice, built_at, say)
+            return _write_build(engine, staging, options, layers, files, tally, choice, built_at, say)
     finally:
         engine.close()
 
@@ -219,6 +221,7 @@ def count_inputs(
 
 
 def _write_build(
+    engine: Engine,
     staging: Path,
     options: BuildOptions,
     layers: Sequence[BoundaryLayer],
@@ -240,7 +243,7 @@ def _write_build(
     warnings = [w for layer in layers for w in layer.warnings]
     if options.years is None:
         warnings += stray_year_warnings(pd.Series(tally.years))
-    frames = density_frames(layers, tally, years, options.hex_resolutions, average_years)
+    frames = density_frames(engine, layers, tally, years, options.hex_resolutions, average_years)
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
     inputs = _input_files(files, options, Path(choice.classifier.source))
@@ -272,15 +275,22 @@ def stray_year_warnings(year_counts: pd.Series) -> list[str]:
 
 
 def density_frames(
-    layers: Sequence[BoundaryLayer], tally: Tally, years: Sequence[int], hex_resolutions: Sequence[int], average_years: int
+    engine: Engine,
+    layers: Sequence[BoundaryLayer],
+    tally: Tally,
+    years: Sequence[int],
+    hex_resolutions: Sequence[int],
+    average_years: int,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution; the all-years
-    density is the average over `average_years` years."""
+    density is the average over `average_years` years. Boundary areas are computed on `engine`."""
     frames: dict[str, gpd.GeoDataFrame] = {}
     for layer in layers:
         counts = tally.layer_counts[layer.name].matrix(np.arange(len(layer.frame)), years)
-        frames[layer.name] = density_frame(layer.frame, counts, years, average_years)
-    study_area = _study_area(layers, tally.hull)
+        batches = engine.map(batch_areas, None, polygon_batches(layer.frame.geometry.to_numpy()))
+        area = np.concatenate([np.empty(0), *batches])
+        frames[layer.name] = density_frame(layer.frame, counts, years, average_years, area)
+    study_area = _study_area(layers, tally.hull) if hex_resolutions else None
     for resolution in hex_resolutions:
         points = tally.hex_counts[resolution]
         cells = cells_covering(study_area, resolution, points.unit)

@@ -89,15 +89,20 @@ def geodesic_area_sqmi(polygons: Sequence[shapely.Geometry] | np.ndarray) -> np.
 
 
 def density_frame(
-    polygons: gpd.GeoDataFrame, counts: np.ndarray, years: Sequence[int], average_years: int | None = None
+    polygons: gpd.GeoDataFrame,
+    counts: np.ndarray,
+    years: Sequence[int],
+    average_years: int | None = None,
+    area: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """The density layer: `id, name, area_sqmi, violent_count, violent_per_sqmi` then per year.
 
     The all-years density is the average per year: total / `average_years` / area, where
     `average_years` defaults to the number of `years` (the build passes the span of years covered,
-    or the length of `--years`).
+    or the length of `--years`). `area` is `geodesic_area_sqmi` of the polygons, computed here
+    unless given (a build computes it on its workers).
     """
-    area = geodesic_area_sqmi(polygons.geometry.to_numpy())
+    area = geodesic_area_sqmi(polygons.geometry.to_numpy()) if area is None else area
     columns: dict[str, np.ndarray] = {
         ID: polygons[ID].to_numpy(),
         NAME: polygons[NAME].to_numpy(),

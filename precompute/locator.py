@@ -22,6 +22,7 @@ GRID_CELLS_PER_POLYGON = 64
 EDGE_SLACK_DEG = 1e-9
 """A boundary closer than this to a grid cell (degrees, about 0.1 mm) makes it a cell to test
 point by point: far more than the rounding error of placing a point in its cell."""
+BOUNDARY_BATCH = 16384
 NONE = -1
 MIXED = -2
 
@@ -107,8 +108,8 @@ class PolygonLocator:
         order = np.lexsort((polygon, cell))
         start = np.searchsorted(cell[order], np.arange(grid.nx * grid.ny + 1))
         owner = np.where(np.diff(start) > 0, MIXED, NONE)
-        unmixed = np.setdiff1d(np.flatnonzero(owner == MIXED), _cells_near_boundaries(grid, polygons))
-        locator = cls(polygons, grid, owner, start, polygon[order])
+        unmixed = np.flatnonzero((owner == MIXED) & ~_cells_near_boundaries(grid, polygons))
+        locator = cls(polygons, grid, owner, start, polygon[order].astype(np.int32))
         x, y = grid.centres(unmixed)
         owner[unmixed] = locator._test(unmixed, x, y)
         return locator
@@ -135,14 +136,16 @@ class PolygonLocator:
 
 
 def _cells_near_boundaries(grid: GridShape, polygons: np.ndarray) -> np.ndarray:
-    """Every cell that some polygon's boundary (outer or inner ring) passes within
-    EDGE_SLACK_DEG of: the boundaries are cut into pieces no longer than a cell, and each piece's
-    bounding box, widened by the slack, marks the cells it touches."""
+    """Whether some polygon's boundary (outer or inner ring) passes within EDGE_SLACK_DEG of each
+    cell: the boundaries are cut into pieces no longer than a cell, and each piece's bounding box,
+    widened by the slack, marks the cells it touches (BOUNDARY_BATCH polygons at a time)."""
     step = min(grid.dx, grid.dy)
-    lines = shapely.segmentize(shapely.get_parts(shapely.boundary(polygons)), step)
-    coordinates, line = shapely.get_coordinates(lines, return_index=True)
-    same_line = line[1:] == line[:-1]
-    start, end = coordinates[:-1][same_line], coordinates[1:][same_line]
-    boxes = np.column_stack([np.minimum(start, end) - EDGE_SLACK_DEG, np.maximum(start, end) + EDGE_SLACK_DEG])
-    _, cells = grid.cells_in_boxes(boxes)
-    return np.unique(cells)
+    near = np.zeros(grid.nx * grid.ny, dtype=bool)
+    for first in range(0, len(polygons), BOUNDARY_BATCH):
+        lines = shapely.segmentize(shapely.get_parts(shapely.boundary(polygons[first : first + BOUNDARY_BATCH])), step)
+        coordinates, line = shapely.get_coordinates(lines, return_index=True)
+        same_line = line[1:] == line[:-1]
+        start, end = coordinates[:-1][same_line], coordinates[1:][same_line]
+        boxes = np.column_stack([np.minimum(start, end) - EDGE_SLACK_DEG, np.maximum(start, end) + EDGE_SLACK_DEG])
+        near[grid.cells_in_boxes(boxes)[1]] = True
+    return near

@@ -23,7 +23,7 @@ import shapely
 
 from crimetiles.precompute.chunks import Chunk, IncidentFile, chunk_table
 from crimetiles.precompute.classify import VIOLENT, Classifier, OffenseTally
-from crimetiles.precompute.density import UnitYearCounts
+from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
 from crimetiles.precompute.detect import IncidentColumns
 from crimetiles.precompute.hexgrid import point_cells
 from crimetiles.precompute.ingest import classify_rows, incident_ids, parse_table, reject_rows
@@ -32,6 +32,7 @@ from crimetiles.precompute.reasons import Reason
 
 SWAP_INSIDE_SHARE = 0.1
 """Almost no point inside the boundaries (under this share) but most would be once swapped."""
+HASH_BUCKETS = 16
 LAYER_PREFIX = "@"
 HEX_PREFIX = "#"
 
@@ -68,10 +69,20 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
-    """The id hashes found more than once over all `scans` (sorted)."""
-    every = np.sort(np.concatenate([np.empty(0, np.uint64), *(scan.id_hashes for scan in scans)]))
-    across = every[1:][every[1:] == every[:-1]]
-    return np.unique(np.concatenate([across, *(scan.repeated for scan in scans)]))
+    """The id hashes found more than once over all `scans` (sorted). Sorted runs are cut into
+    HASH_BUCKETS ranges of values and each range is merged alone, so that besides the runs only
+    a fraction of them is held at once (a hundred million ids hold 800 MB of hashes)."""
+    edges = np.arange(1, HASH_BUCKETS, dtype=np.uint64) * np.uint64(2**64 // HASH_BUCKETS)
+    cuts = [np.concatenate([[0], np.searchsorted(scan.id_hashes, edges), [len(scan.id_hashes)]]) for scan in scans]
+    repeated = [np.concatenate([np.empty(0, np.uint64), *(scan.repeated for scan in scans)])]
+    for bucket in range(HASH_BUCKETS):
+        every = np.sort(
+            np.concatenate(
+                [np.empty(0, np.uint64), *(s.id_hashes[c[bucket] : c[bucket + 1]] for s, c in zip(scans, cuts, strict=True))]
+            )
+        )
+        repeated.append(every[1:][every[1:] == every[:-1]])
+    return np.unique(np.concatenate(repeated))
 
 
 @dataclass(frozen=True)
@@ -295,6 +306,19 @@ def _rejected(source: str, rejects: pd.DataFrame) -> Tally:
 def _counts(values: np.ndarray) -> dict[int, int]:
     distinct, counts = np.unique(values, return_counts=True)
     return {int(v): int(n) for v, n in zip(distinct, counts, strict=True)}
+
+
+AREA_BATCH = 10_000
+"""Polygons per task when a build computes geodesic areas on its engine."""
+
+
+def polygon_batches(polygons: np.ndarray) -> list[np.ndarray]:
+    return [polygons[i : i + AREA_BATCH] for i in range(0, len(polygons), AREA_BATCH)]
+
+
+def batch_areas(_: object, polygons: np.ndarray) -> np.ndarray:
+    """`geodesic_area_sqmi` as an engine task (one pyproj call per polygon: worth both cores)."""
+    return geodesic_area_sqmi(polygons)
 
 
 class DuplicateIds:
