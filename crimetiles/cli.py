@@ -16,8 +16,10 @@ import click
 from crimetiles import __version__
 from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.detect import DateKind, IncidentColumns
+from crimetiles.precompute.engine import EngineName
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
 from crimetiles.precompute.report import summary_lines
@@ -116,7 +118,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 
 
 @main.command()
-@click.argument("incidents", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("incidents", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--out",
     "-o",
@@ -223,6 +225,33 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     type=click.IntRange(2, 9),
     help="Legend classes above zero (quantiles over every feature and year of a layer).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    help="What counts the incident chunks: local worker processes, or a Dask cluster (pip install 'crimetiles[dask]'; "
+    "see --scheduler). Both give the same build.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="With --engine dask: the address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786. "
+    "Default: start a local cluster of --workers processes.",
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, None),
+    help="Worker processes of the local engine (or of a local Dask cluster). Default: one per core.",
+)
+@click.option(
+    "--chunk-rows",
+    default=DEFAULT_CHUNK_ROWS,
+    type=click.IntRange(1000, None),
+    help="Incident rows per chunk: each worker holds a few chunks at a time, so memory does not grow with "
+    "the input. A Parquet chunk is whole row groups.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
 def build(
@@ -246,18 +275,24 @@ def build(
     maxzoom: int,
     archive_maxzoom: int,
     classes: int,
+    engine: EngineName,
+    scheduler: str | None,
+    workers: int | None,
+    chunk_rows: int,
     quiet: bool,
 ) -> None:
     """Count violent INCIDENTS per polygon, hex cell and year into a build directory
     (density layers, tile archives, manifest, reject report; see docs/artifact.md).
 
-    INCIDENTS: one or more CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet files. The columns
-    holding the coordinates, date, offense and id are detected from their usual names (said on the
-    console and in report.json) unless given.
+    INCIDENTS: one or more CSV, GeoJSON, GeoPackage, Shapefile or (Geo)Parquet files, folders of
+    them or quoted glob patterns ('parts/*.parquet'). The columns holding the coordinates, date,
+    offense and id are detected from their usual names (said on the console and in report.json)
+    unless given. Incidents are read in chunks: memory does not grow with their number.
 
     \b
-    Example:
+    Examples:
       crimetiles build incidents.csv -b wards=wards.shp --id-field WARD --out build
+      crimetiles build 'parts/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786
     """
     specs = []
     for text in boundaries:
@@ -285,6 +320,10 @@ def build(
         archive_maxzoom=archive_maxzoom,
         classes=classes,
         progress=not quiet,
+        engine=engine,
+        scheduler=scheduler,
+        workers=workers,
+        chunk_rows=chunk_rows,
     )
     say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
     started = time.perf_counter()

@@ -16,7 +16,7 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAM
 from crimetiles.artifact.reader import open_build
 
 LAYERS_DIR = "layers"
+REJECT_COLUMNS = ("source", "row", "reason", "detail", "incident_id")
 TILES_DIR = "tiles"
 SUMMARIES_DIR = "summaries"
 
@@ -220,11 +221,23 @@ def tile_archive_path(name: str) -> str:
     return f"{TILES_DIR}/{name}.mbtiles"
 
 
-def write_report(build_dir: Path, report: dict[str, Any], rejects: pd.DataFrame) -> None:
+def write_report(build_dir: Path, report: dict[str, Any]) -> None:
     with writing(build_dir / REPORT_NAME):
         (build_dir / REPORT_NAME).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    with writing(build_dir / REJECTS_NAME):
-        rejects.to_csv(build_dir / REJECTS_NAME, index=False)
+
+
+@contextlib.contextmanager
+def rejects_writer(build_dir: Path) -> Iterator[Callable[[pd.DataFrame], None]]:
+    """A function appending rejected rows to rejects.csv as a build finds them (the header is
+    written first, so a build with no reject has it alone)."""
+    path = build_dir / REJECTS_NAME
+    with writing(path), path.open("w", encoding="utf-8", newline="") as file:
+        pd.DataFrame(columns=list(REJECT_COLUMNS)).to_csv(file, index=False)
+
+        def append(rejects: pd.DataFrame) -> None:
+            rejects[list(REJECT_COLUMNS)].to_csv(file, index=False, header=False)
+
+        yield append
 
 
 def write_manifest(build_dir: Path, manifest: BuildManifest) -> None:

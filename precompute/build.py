@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.precompute.artifact import (
     atomic_build_dir,
     file_sha256,
+    rejects_writer,
     summary_path,
     tile_archive_path,
     write_layer,
@@ -40,24 +42,31 @@ from crimetiles.precompute.artifact import (
     write_report,
     write_summary,
 )
-from crimetiles.precompute.classify import VIOLENT, ClassifierChoice, choose_classifier
+from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentFile, chunks, expand_inputs, plan_file
+from crimetiles.precompute.classify import ClassifierChoice, OffenseTally, choose_classifier
 from crimetiles.precompute.coordinates import swapped_error
-from crimetiles.precompute.density import assign_points, count_matrix, density_frame, quantile_breaks
+from crimetiles.precompute.density import density_frame, quantile_breaks
+from crimetiles.precompute.engine import Engine, EngineName, make_engine
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.hexgrid import cell_polygons, cells_covering, point_cells, zoom_bands
-from crimetiles.precompute.ingest import (
-    BoundaryLayer,
-    IncidentColumns,
-    Incidents,
-    Reason,
-    classify_incidents,
-    parse_incidents,
-    read_boundaries,
-    reject_repeated_ids,
-)
+from crimetiles.precompute.hexgrid import cell_integers, cell_polygons, cells_covering, zoom_bands
+from crimetiles.precompute.ingest import BoundaryLayer, IncidentColumns, read_boundaries
 from crimetiles.precompute.pmtiles_archive import with_pmtiles
-from crimetiles.precompute.report import build_report
+from crimetiles.precompute.report import build_report, most_rejected_first
 from crimetiles.precompute.summary import layer_summary
+from crimetiles.precompute.tally import (
+    SWAP_INSIDE_SHARE,
+    CountContext,
+    DuplicateIds,
+    LayerGeometry,
+    ScanContext,
+    SourceTally,
+    Tally,
+    batch_areas,
+    count_chunk,
+    polygon_batches,
+    repeated_hashes,
+    scan_chunk,
+)
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 
 DEFAULT_ATTRIBUTION = (
@@ -69,8 +78,6 @@ DEFAULT_ATTRIBUTION = (
 # A year holding less than this share of the rows, more than a year away from the well-populated
 # years, is probably a typo (1920 for 2020) that would stretch the all-years average.
 STRAY_YEAR_SHARE = 0.01
-# Almost no point inside the boundaries (under this share) but most would be once swapped.
-SWAP_INSIDE_SHARE = 0.1
 
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 HEX_LAYER_NAME = re.compile(r"hex\d+")
@@ -97,6 +104,7 @@ class BoundarySpec:
 @dataclass(frozen=True)
 class BuildOptions:
     incidents: tuple[Path, ...]
+    """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`)."""
     boundaries: tuple[BoundarySpec, ...]
     out: Path
     columns: IncidentColumns = field(default_factory=IncidentColumns)
@@ -109,6 +117,13 @@ class BuildOptions:
     classes: int = 5
     attribution: str = DEFAULT_ATTRIBUTION
     progress: bool = True
+    engine: EngineName = "local"
+    scheduler: str | None = None
+    """The Dask scheduler address for `engine="dask"`; None starts a local cluster."""
+    workers: int | None = None
+    """Worker processes of the local engine (or of a local Dask cluster); None: every core."""
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    """Incident rows per chunk: a worker holds a few chunks at a time, whatever the input's size."""
 
 
 @dataclass(frozen=True)
@@ -121,65 +136,132 @@ Say = Callable[[str], None]
 
 
 def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildResult:
-    """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input."""
+    """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input.
+
+    The incidents are read twice, chunk by chunk, so memory does not grow with them: a first pass
+    over the offense and id columns (`scan_inputs`), then the counting pass (`count_inputs`)."""
     built_at = datetime.now(UTC)
     _check_unique_names(options.boundaries)
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
-    sources = read_sources(options, built_at, say)
-    choice = choose_classification(sources, options.classification)
-    say(choice.summary())
-    classifier = choice.classifier
-    for source in sources:
-        classify_incidents(source, classifier)
-    reject_repeated_ids(sources)
-    for warning in (w for layer in layers for w in layer.warnings):
-        say(f"warning: {warning}")
-    assignments = locate(sources, layers)
-    rows = pd.concat([source.rows for source in sources], ignore_index=True)
-    if rows.empty:
-        raise InputError(", ".join(map(str, options.incidents)), f"no usable incident rows ({_rejection_summary(sources)})")
-    years = sorted(int(y) for y in rows["year"].unique())
+    files = plan_inputs(options, say)
+    engine = make_engine(options.engine, options.scheduler, options.workers)
+    try:
+        say(f"counting with the {engine.describe()}, {options.chunk_rows} rows per chunk")
+        scan = scan_inputs(engine, files, options)
+        choice = choose_classifier(scan.offenses, options.classification, ", ".join(file.source for file in files))
+        say(choice.summary())
+        for warning in (w for layer in layers for w in layer.warnings):
+            say(f"warning: {warning}")
+        context = CountContext(
+            files={file.source: file for file in files},
+            wanted=options.columns,
+            classifier=choice.classifier,
+            layers=tuple(LayerGeometry(layer.name, layer.frame.geometry.to_numpy()) for layer in layers),
+            hex_resolutions=tuple(options.hex_resolutions),
+            candidate_hashes=scan.candidate_hashes,
+            now=built_at,
+            years=options.years,
+        )
+        with atomic_build_dir(options.out) as staging:
+            with rejects_writer(staging) as write_rejects:
+                tally = count_inputs(engine, files, context, write_rejects, options.chunk_rows, options.progress)
+            return _write_build(engine, staging, options, layers, files, tally, choice, built_at, say)
+    finally:
+        engine.close()
+
+
+def plan_inputs(options: BuildOptions, say: Say) -> list[IncidentFile]:
+    """Every incident file with its columns (detected or given); says which columns each is read with."""
+    paths = expand_inputs(options.incidents)
+    say(f"reading {len(paths)} incident file(s)")
+    files = [plan_file(path, options.columns) for path in paths]
+    for file in files:
+        say(f"{file.source}: {file.columns.describe()}")
+    return files
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The first pass: the offense values of every file, and the id hashes seen more than once."""
+
+    offenses: OffenseTally
+    candidate_hashes: np.ndarray
+
+
+def scan_inputs(engine: Engine, files: Sequence[IncidentFile], options: BuildOptions) -> Scan:
+    """Read the offense and id columns of every file (see `tally.scan_chunk`)."""
+    context = ScanContext({file.source: file for file in files})
+    stream = (chunk for file in files for chunk in chunks(file, options.chunk_rows, file.scanned_columns()))
+    scans = list(engine.map(scan_chunk, context, stream))
+    offenses = OffenseTally(pd.Series(dtype="int64"), files[0].columns.offense)
+    for scan in scans:
+        offenses = offenses.plus(scan.offenses)
+    return Scan(offenses, repeated_hashes(scans))
+
+
+def count_inputs(
+    engine: Engine,
+    files: Sequence[IncidentFile],
+    context: CountContext,
+    write_rejects: Callable[[pd.DataFrame], None],
+    chunk_rows: int,
+    progress: bool,
+) -> Tally:
+    """The counting pass: every chunk counted by the engine, its possible duplicates decided here
+    in input order, its rejected rows written as they come. Raises `InputError` for a file whose
+    coordinates look swapped."""
+    duplicates = DuplicateIds()
+    total = Tally()
+    stream = (chunk for file in files for chunk in chunks(file, chunk_rows, file.needed_columns()))
+    with tqdm(desc="incidents", unit=" rows", disable=not progress, leave=False) as bar:
+        for result in engine.map(count_chunk, context, stream):
+            tally, rejects = duplicates.settle(context, result)
+            write_rejects(rejects)
+            total = total.plus(tally)
+            bar.update(tally.sources[result.source].rows_read)
+    for file in files:
+        _check_not_swapped(file, total.sources[file.source], bool(context.layers))
+    return total
+
+
+def _write_build(
+    engine: Engine,
+    staging: Path,
+    options: BuildOptions,
+    layers: Sequence[BoundaryLayer],
+    files: Sequence[IncidentFile],
+    tally: Tally,
+    choice: ClassifierChoice,
+    built_at: datetime,
+    say: Say,
+) -> BuildResult:
+    """Densities, report, layers, tile archives and manifest from the counts, into `staging`."""
+    if not tally.rows_used:
+        raise InputError(", ".join(file.source for file in files), f"no usable incident rows ({_rejection_summary(tally)})")
+    years = sorted(tally.years)
     average_years = len(options.years) if options.years else years[-1] - years[0] + 1
-    violent = (rows["category"] == VIOLENT).to_numpy()
     say(
-        f"{int(violent.sum())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}; "
+        f"{sum(tally.violent_years.values())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}; "
         f"all-years densities average over {average_years} year(s)"
     )
     warnings = [w for layer in layers for w in layer.warnings]
     if options.years is None:
-        warnings += stray_year_warnings(rows["year"].value_counts())
-    frames = density_frames(layers, assignments, rows, violent, years, options.hex_resolutions, average_years)
-    report = build_report(sources, rows, classifier, years, layers, assignments, violent, warnings, average_years)
+        warnings += stray_year_warnings(pd.Series(tally.years))
+    frames = density_frames(engine, layers, tally, years, options.hex_resolutions, average_years)
+    report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
-    inputs = _input_files(options, Path(classifier.source))
+    inputs = _input_files(files, options, Path(choice.classifier.source))
     manifest = _manifest(options, layers, frames, years, built_at, inputs)
-    with atomic_build_dir(options.out) as staging:
-        for name, frame in frames.items():
-            write_layer(staging, name, frame)
-            write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
-        manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
-        manifest = _with_archives(manifest, frames, staging, options)
-        manifest = with_pmtiles(manifest, staging)
-        write_report(staging, report, pd.concat([source.rejects for source in sources], ignore_index=True))
-        write_manifest(staging, manifest)
+    for name, frame in frames.items():
+        write_layer(staging, name, frame)
+        write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
+    manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
+    say(f"{len(frames)} density layer(s) written, {sum(map(len, frames.values()))} features")
+    manifest = _with_archives(manifest, frames, staging, options)
+    manifest = with_pmtiles(manifest, staging)
+    write_report(staging, report)
+    write_manifest(staging, manifest)
     return BuildResult(manifest=manifest, report=report)
-
-
-def read_sources(options: BuildOptions, built_at: datetime, say: Say) -> list[Incidents]:
-    """Parse every incident file (not yet classified) and say which columns each is read with."""
-    say(f"reading {len(options.incidents)} incident file(s)")
-    sources = [parse_incidents(path, options.columns, options.years, built_at) for path in options.incidents]
-    for source in sources:
-        say(f"{source.source}: {source.columns.describe()}")
-    return sources
-
-
-def choose_classification(sources: Sequence[Incidents], spec: str | Path | None) -> ClassifierChoice:
-    """One rule set for the offense values of every input file (see `choose_classifier`)."""
-    offenses = pd.concat([source.rows["offense"] for source in sources], ignore_index=True)
-    column_names = {source.columns.offense for source in sources}
-    offenses.name = column_names.pop() if len(column_names) == 1 else None
-    return choose_classifier(offenses, spec, ", ".join(source.source for source in sources))
 
 
 def stray_year_warnings(year_counts: pd.Series) -> list[str]:
@@ -200,24 +282,27 @@ def stray_year_warnings(year_counts: pd.Series) -> list[str]:
 
 
 def density_frames(
+    engine: Engine,
     layers: Sequence[BoundaryLayer],
-    assignments: dict[str, np.ndarray],
-    rows: pd.DataFrame,
-    violent: np.ndarray,
+    tally: Tally,
     years: Sequence[int],
     hex_resolutions: Sequence[int],
     average_years: int,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution; the all-years
-    density is the average over `average_years` years."""
+    density is the average over `average_years` years. Boundary areas are computed on `engine`."""
     frames: dict[str, gpd.GeoDataFrame] = {}
-    point_years = rows["year"].to_numpy()[violent]
     for layer in layers:
-        counts = count_matrix(assignments[layer.name][violent], point_years, len(layer.frame), years)
-        frames[layer.name] = density_frame(layer.frame, counts, years, average_years)
-    study_area = _study_area(layers, rows)
+        counts = tally.layer_counts[layer.name].matrix(np.arange(len(layer.frame)), years)
+        batches = engine.map(batch_areas, None, polygon_batches(layer.frame.geometry.to_numpy()))
+        area = np.concatenate([np.empty(0), *batches])
+        frames[layer.name] = density_frame(layer.frame, counts, years, average_years, area)
+    study_area = _study_area(layers, tally.hull) if hex_resolutions else None
     for resolution in hex_resolutions:
-        frames[f"hex{resolution}"] = hex_density(study_area, rows[violent], years, resolution, average_years)
+        points = tally.hex_counts[resolution]
+        cells = cells_covering(study_area, resolution, points.unit)
+        counts = points.matrix(cell_integers(cells), years)
+        frames[f"hex{resolution}"] = density_frame(cell_polygons(cells), counts, years, average_years)
     return frames
 
 
@@ -227,65 +312,29 @@ def _check_unique_names(boundaries: Sequence[BoundarySpec]) -> None:
         raise InputError(", ".join(str(spec.path) for spec in boundaries), f"boundary layer names repeat: {', '.join(names)}")
 
 
-def _rejection_summary(sources: Sequence[Incidents]) -> str:
-    reasons = pd.concat([source.rejects["reason"] for source in sources]).value_counts()
-    read = sum(source.rows_read for source in sources)
-    return (
-        f"{read} read, all rejected: " + ", ".join(f"{reason} {count}" for reason, count in reasons.items())
-        if read
-        else "no rows"
-    )
+def _rejection_summary(tally: Tally) -> str:
+    reasons: Counter[str] = Counter()
+    for source in tally.sources.values():
+        reasons.update(source.rejected)
+    read = sum(source.rows_read for source in tally.sources.values())
+    ordered = most_rejected_first(reasons)
+    return f"{read} read, all rejected: " + ", ".join(f"{reason} {count}" for reason, count in ordered) if read else "no rows"
 
 
-def locate(sources: Sequence[Incidents], layers: Sequence[BoundaryLayer]) -> dict[str, np.ndarray]:
-    """Polygon position per incident row and layer (-1: in no polygon of that layer).
-
-    Rows in no polygon of any layer are rejected as outside all boundaries; a file with almost
-    every row outside that would be inside with latitude and longitude swapped is an error.
-    Returns the assignments of the remaining rows, concatenated in source order.
-    """
-    per_source: list[dict[str, np.ndarray]] = []
-    for source in sources:
-        lon, lat = source.rows["lon"].to_numpy(), source.rows["lat"].to_numpy()
-        found = {layer.name: assign_points(layer.frame.geometry.to_numpy(), lon, lat) for layer in layers}
-        outside = np.all([a < 0 for a in found.values()], axis=0) if layers else np.zeros(len(lon), dtype=bool)
-        _check_not_swapped(source, layers, outside)
-        source.reject(
-            outside, Reason.OUTSIDE, source.rows["lat"].round(6).astype(str) + ", " + source.rows["lon"].round(6).astype(str)
-        )
-        per_source.append({name: a[~outside] for name, a in found.items()})
-    return {layer.name: np.concatenate([found[layer.name] for found in per_source]) for layer in layers}
-
-
-def _check_not_swapped(source: Incidents, layers: Sequence[BoundaryLayer], outside: np.ndarray) -> None:
-    total, inside = len(outside), int((~outside).sum())
-    if not layers or inside >= SWAP_INSIDE_SHARE * total:
+def _check_not_swapped(file: IncidentFile, source: SourceTally, has_layers: bool) -> None:
+    """A file with almost every row outside the boundaries that would be inside with latitude
+    and longitude swapped is an error."""
+    if not has_layers or source.inside >= SWAP_INSIDE_SHARE * source.located:
         return
-    lon, lat = source.rows["lon"].to_numpy(), source.rows["lat"].to_numpy()
-    swapped_inside = int(
-        np.any([assign_points(layer.frame.geometry.to_numpy(), lat, lon) >= 0 for layer in layers], axis=0).sum()
-    )
-    if swapped_inside * 2 > total:
-        raise swapped_error(Path(source.source), inside, swapped_inside, total, source.columns.coordinates)
+    if source.swapped_inside * 2 > source.located:
+        raise swapped_error(file.path, source.inside, source.swapped_inside, source.located, file.columns.coordinates)
 
 
-def hex_density(
-    study_area: shapely.Geometry, violent_rows: pd.DataFrame, years: Sequence[int], resolution: int, average_years: int
-) -> gpd.GeoDataFrame:
-    """The density layer of H3 cells at `resolution` covering the study area."""
-    lon, lat = violent_rows["lon"].to_numpy(), violent_rows["lat"].to_numpy()
-    cells = cells_covering(study_area, lon, lat, resolution)
-    position = {cell: i for i, cell in enumerate(cells)}
-    assignment = np.array([position[cell] for cell in point_cells(lon, lat, resolution)], dtype=np.int64)
-    counts = count_matrix(assignment, violent_rows["year"].to_numpy(), len(cells), years)
-    return density_frame(cell_polygons(cells), counts, years, average_years)
-
-
-def _study_area(layers: Sequence[BoundaryLayer], rows: pd.DataFrame) -> shapely.Geometry:
+def _study_area(layers: Sequence[BoundaryLayer], hull: np.ndarray) -> shapely.Geometry:
     """Union of the boundary layers; without any, the convex hull of the incidents."""
     if layers:
         return shapely.union_all(np.concatenate([layer.frame.geometry.to_numpy() for layer in layers]))
-    return shapely.convex_hull(shapely.multipoints(np.column_stack([rows["lon"], rows["lat"]])))
+    return shapely.convex_hull(shapely.multipoints(hull))
 
 
 def _manifest(
@@ -373,11 +422,11 @@ def _breaks(frames: Sequence[gpd.GeoDataFrame], years: Sequence[int], classes: i
     return ClassBreaks("quantile", quantile_breaks(frames, years, classes))
 
 
-def _input_files(options: BuildOptions, classification: Path) -> tuple[InputFile, ...]:
-    files = [InputFile("incidents", str(path), file_sha256(path)) for path in options.incidents]
-    files += [InputFile("boundaries", str(spec.path), file_sha256(spec.path), spec.name) for spec in options.boundaries]
-    files.append(InputFile("classification", str(classification), file_sha256(classification)))
-    return tuple(files)
+def _input_files(files: Sequence[IncidentFile], options: BuildOptions, classification: Path) -> tuple[InputFile, ...]:
+    inputs = [InputFile("incidents", file.source, file_sha256(file.path)) for file in files]
+    inputs += [InputFile("boundaries", str(spec.path), file_sha256(spec.path), spec.name) for spec in options.boundaries]
+    inputs.append(InputFile("classification", str(classification), file_sha256(classification)))
+    return tuple(inputs)
 
 
 def _build_id(built_at: datetime, inputs: Sequence[InputFile], options: BuildOptions) -> str:

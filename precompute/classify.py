@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crimetiles.precompute.errors import InputError
@@ -80,17 +81,13 @@ class Classifier:
         return next((rule for rule in self.rules if rule.pattern.fullmatch(text)), None)
 
     def classify(self, values: pd.Series) -> pd.DataFrame:
-        """`category` and `offense` per value (None where no rule matches), index kept."""
-        normalized = offense_text(values)
-        lookup = {value: self.rule_for(value) for value in normalized.unique()}
-        rules = normalized.map(lookup)
-        return pd.DataFrame(
-            {
-                "category": rules.map(lambda rule: rule.category if rule else None),
-                "offense": rules.map(lambda rule: rule.offense if rule else None),
-            },
-            index=values.index,
-        )
+        """`category` and `offense` per value (None where no rule matches), index kept. Rules
+        are matched once per distinct value: a chunk of a million rows holds a few dozen."""
+        codes, distinct = pd.factorize(values.fillna("").astype(str))
+        rules = [self.rule_for(value) for value in distinct]
+        categories = np.array([rule.category if rule else None for rule in rules] + [None], dtype=object)
+        offenses = np.array([rule.offense if rule else None for rule in rules] + [None], dtype=object)
+        return pd.DataFrame({"category": categories[codes], "offense": offenses[codes]}, index=values.index)
 
     def matched_rows(self, counts: pd.Series) -> int:
         """Rows whose value a rule matches, from `offense_counts` (value -> rows)."""
@@ -165,12 +162,46 @@ def _rule(path: Path | str, line: int, row: dict[str, str]) -> OffenseRule:
     return OffenseRule(compiled, row["category"], row["offense"])
 
 
+@dataclass(frozen=True)
+class OffenseTally:
+    """Rows per offense value of an offense column (normalized, "" for an empty or missing
+    value), in no particular order: what choosing a rule set needs, summed chunk by chunk and
+    file by file without keeping the rows. `column` names the column when all files agree."""
+
+    rows_by_value: pd.Series
+    column: str | None = None
+
+    @classmethod
+    def of(cls, values: pd.Series) -> OffenseTally:
+        """The tally of one column's values (each distinct raw value normalized once)."""
+        raw = values.fillna("").astype(str).value_counts()
+        normalized = offense_text(pd.Series(raw.index, dtype=object)).to_numpy()
+        rows = pd.Series(raw.to_numpy(), dtype="int64").groupby(normalized).sum()
+        return cls(rows, values.name if isinstance(values.name, str) else None)
+
+    @property
+    def rows(self) -> int:
+        return int(self.rows_by_value.sum())
+
+    def plus(self, other: OffenseTally) -> OffenseTally:
+        """Both tallies added up; the column name only if both name the same one."""
+        rows = self.rows_by_value.add(other.rows_by_value, fill_value=0).astype("int64")
+        return OffenseTally(rows, self.column if self.column == other.column else None)
+
+    def counts(self) -> pd.Series:
+        """See `offense_counts`."""
+        spellings = self.rows_by_value[(self.rows_by_value.index != "") & (self.rows_by_value > 0)]
+        return _merged_spellings(spellings)
+
+
 def offense_counts(values: pd.Series) -> pd.Series:
     """Rows per distinct non-empty offense value, most frequent first (ties alphabetical).
     Values that differ only in case are one value (rules ignore case), spelled as most rows
     spell it."""
-    text = offense_text(values)
-    spellings = text[text != ""].value_counts()
+    return OffenseTally.of(values).counts()
+
+
+def _merged_spellings(spellings: pd.Series) -> pd.Series:
     frame = pd.DataFrame({"value": spellings.index, "rows": spellings.to_numpy()})
     frame = frame.sort_values(["rows", "value"], ascending=[False, True], kind="stable")
     frame["key"] = frame["value"].str.casefold()
@@ -210,19 +241,20 @@ class ClassifierChoice:
         return line
 
 
-def rate_classifiers(offenses: pd.Series, spec: str | Path | None = None) -> ClassifierChoice:
+def rate_classifiers(offenses: pd.Series | OffenseTally, spec: str | Path | None = None) -> ClassifierChoice:
     """The candidate rule sets of `spec` (see `choose_classifier`) rated on `offenses`: the best
     one (ties go to the earlier of ucr, nibrs, text), whatever its match rate."""
-    counts = offense_counts(offenses)
-    rows = len(offenses)
+    tally = _tally(offenses)
+    counts = tally.counts()
+    rows = tally.rows
     candidates = _candidates(spec)
     rates = {name: classifier.matched_rows(counts) / rows if rows else 0.0 for name, classifier in candidates.items()}
     name = best_rule_set(rates)
     return ClassifierChoice(candidates[name], name, rates[name], rates, rows)
 
 
-def choose_classifier(offenses: pd.Series, spec: str | Path | None, source: str = "") -> ClassifierChoice:
-    """The rule set to classify `offenses` (one input's offense column) with.
+def choose_classifier(offenses: pd.Series | OffenseTally, spec: str | Path | None, source: str = "") -> ClassifierChoice:
+    """The rule set to classify `offenses` (an offense column, or the tally of every input's) with.
 
     `spec` None tries the built-in sets and keeps the one that classifies the most rows;
     `"ucr"`, `"nibrs"` or `"text"` is that built-in set; anything else is a rules file path.
@@ -230,10 +262,15 @@ def choose_classifier(offenses: pd.Series, spec: str | Path | None, source: str 
     rows: the message names the most frequent unmatched values and how to write a classification
     for them. A column with no rows is not judged.
     """
-    choice = rate_classifiers(offenses, spec)
+    tally = _tally(offenses)
+    choice = rate_classifiers(tally, spec)
     if choice.rows and choice.match_rate < MIN_MATCH_RATE:
-        raise InputError(source or "offense column", _poor_match_reason(choice, offenses, source))
+        raise InputError(source or "offense column", _poor_match_reason(choice, tally, source))
     return choice
+
+
+def _tally(offenses: pd.Series | OffenseTally) -> OffenseTally:
+    return offenses if isinstance(offenses, OffenseTally) else OffenseTally.of(offenses)
 
 
 def best_rule_set(rates: dict[str, float]) -> str:
@@ -258,23 +295,24 @@ def _builtin_name(spec: str | Path) -> str | None:
     return next((name for name, path in BUILTIN_RULE_SETS.items() if path.resolve() == resolved), None)
 
 
-def unmatched_counts(offenses: pd.Series, classifier: Classifier) -> list[tuple[str, int]]:
+def unmatched_counts(offenses: pd.Series | OffenseTally, classifier: Classifier) -> list[tuple[str, int]]:
     """(value, rows) of the values no rule matches, most frequent first; empty values as ""."""
-    counts = offense_counts(offenses)
+    tally = _tally(offenses)
+    counts = tally.counts()
     unmatched = [(value, int(rows)) for value, rows in counts.items() if classifier.rule_for(value) is None]
-    empty = int(len(offenses) - counts.sum())
+    empty = int(tally.rows - counts.sum())
     if empty:
         unmatched.append(("", empty))
     return sorted(unmatched, key=lambda item: -item[1])
 
 
-def _poor_match_reason(choice: ClassifierChoice, offenses: pd.Series, source: str) -> str:
+def _poor_match_reason(choice: ClassifierChoice, tally: OffenseTally, source: str) -> str:
     shown = ", ".join(
         f"{value!r} x{rows}" if value else f"(empty) x{rows}"
-        for value, rows in unmatched_counts(offenses, choice.classifier)[:TOP_UNMATCHED]
+        for value, rows in unmatched_counts(tally, choice.classifier)[:TOP_UNMATCHED]
     )
     tried = ", ".join(f"{name} {rate:.1%}" for name, rate in choice.rates.items())
-    column = f" --offense-col {shlex.quote(str(offenses.name))}" if isinstance(offenses.name, str) else ""
+    column = f" --offense-col {shlex.quote(tally.column)}" if tally.column else ""
     command = f"crimetiles offenses {shlex.quote(source) if source else 'FILE'}{column} --template my_offenses.csv"
     return (
         f"only {choice.match_rate:.1%} of {choice.rows} rows have an offense value the {choice.name} "

@@ -149,7 +149,10 @@ def _raw_xy(
     if source.kind == "point column":
         text = table[source.point].astype(str).str.strip()
         x, y = _point_xy(text)
-        return x, y, _no_value(text) | text.str.fullmatch(r"(?i)POINT\s*EMPTY").to_numpy(), text
+        unparsed = np.flatnonzero(np.isnan(x) | np.isnan(y))
+        empty = np.zeros(len(text), dtype=bool)
+        empty[unparsed] = text.iloc[unparsed].str.fullmatch(r"(?i)POINT\s*EMPTY").to_numpy()
+        return x, y, _no_value(text) | empty, text
     lat_text = table[source.lat].astype(str).str.strip()
     lon_text = table[source.lon].astype(str).str.strip()
     x = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float, copy=True)
@@ -168,7 +171,10 @@ def _point_xy(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     parts = text.str.strip("() ").str.partition(",")
     y = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, copy=True)
     x = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float, copy=True)
-    tagged = text.str.match(r"(?i)\s*(?:POINT|SRID|\{)").to_numpy()
+    # A tagged value never reads as "lat, lon": only the rows that did not can be tagged.
+    unparsed = np.flatnonzero(np.isnan(y))
+    tagged = np.zeros(len(text), dtype=bool)
+    tagged[unparsed] = text.iloc[unparsed].str.match(r"(?i)\s*(?:POINT|SRID|\{)").to_numpy()
     x[tagged], y[tagged] = np.nan, np.nan
     for pattern in XY_POINT_FORMATS:
         if tagged.any():

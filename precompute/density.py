@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -11,8 +12,12 @@ import shapely
 from pyproj import Geod
 
 from crimetiles.artifact.fields import AREA, ID, NAME, count_field, density_field
+from crimetiles.precompute.locator import PolygonLocator
 
 SQ_M_PER_SQ_MILE = 1609.344**2
+FIRST_YEAR = 1900
+"""No incident is dated earlier (earlier dates are typos, see `ingest.parse_dates`)."""
+YEAR_SLOTS = 1024
 AREA_DECIMALS = 6
 DENSITY_DECIMALS = 3
 _WGS84_ELLIPSOID = Geod(ellps="WGS84")
@@ -22,15 +27,49 @@ def assign_points(polygons: Sequence[shapely.Geometry] | np.ndarray, lon: np.nda
     """The position of the polygon holding each point, -1 where none does.
 
     A point on an edge shared by several polygons (or in an overlap) goes to the first of them
-    in `polygons` order, so every point is counted once, deterministically.
+    in `polygons` order, so every point is counted once, deterministically. A build keeps one
+    `PolygonLocator` per layer instead of building it per call.
     """
-    tree = shapely.STRtree(np.asarray(polygons, dtype=object))
-    point_idx, polygon_idx = tree.query(shapely.points(lon, lat), predicate="intersects")
-    none = np.iinfo(np.int64).max
-    assignment = np.full(len(lon), none, dtype=np.int64)
-    np.minimum.at(assignment, point_idx, polygon_idx)
-    assignment[assignment == none] = -1
-    return assignment
+    return PolygonLocator.build(polygons).assign(lon, lat)
+
+
+@dataclass(frozen=True)
+class UnitYearCounts:
+    """Incidents per unit (a polygon position or an H3 cell integer) and year, listing only the
+    pairs that have some: partial counts of chunks add up to the counts of the whole input."""
+
+    unit: np.ndarray
+    year: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def of(cls, unit: np.ndarray, year: np.ndarray) -> UnitYearCounts:
+        """One incident per (unit, year) pair given."""
+        return cls.total([cls(np.asarray(unit, np.int64), np.asarray(year, np.int64), np.ones(len(unit), np.int64))])
+
+    @classmethod
+    def total(cls, parts: Sequence[UnitYearCounts]) -> UnitYearCounts:
+        """All `parts` added up, pairs sorted by unit then year."""
+        unit = np.concatenate([np.empty(0, np.int64), *(part.unit for part in parts)])
+        year = np.concatenate([np.empty(0, np.int64), *(part.year for part in parts)])
+        count = np.concatenate([np.empty(0, np.int64), *(part.count for part in parts)])
+        units, unit_code = np.unique(unit, return_inverse=True)
+        keys, pair = np.unique(unit_code * YEAR_SLOTS + (year - FIRST_YEAR), return_inverse=True)
+        return cls(
+            units[keys // YEAR_SLOTS],
+            keys % YEAR_SLOTS + FIRST_YEAR,
+            np.bincount(pair, weights=count, minlength=len(keys)).astype(np.int64),
+        )
+
+    def matrix(self, units: np.ndarray, years: Sequence[int]) -> np.ndarray:
+        """Counts per unit of `units` (rows, in that order) and year of `years` (columns);
+        every counted unit and year must be among them."""
+        order = np.argsort(units, kind="stable")
+        row = order[np.searchsorted(units, self.unit, sorter=order)]
+        column = np.searchsorted(np.asarray(years), self.year)
+        counts = np.zeros((len(units), len(years)), dtype=np.int64)
+        np.add.at(counts, (row, column), self.count)
+        return counts
 
 
 def count_matrix(assignment: np.ndarray, point_years: np.ndarray, n_polygons: int, years: Sequence[int]) -> np.ndarray:
@@ -50,15 +89,20 @@ def geodesic_area_sqmi(polygons: Sequence[shapely.Geometry] | np.ndarray) -> np.
 
 
 def density_frame(
-    polygons: gpd.GeoDataFrame, counts: np.ndarray, years: Sequence[int], average_years: int | None = None
+    polygons: gpd.GeoDataFrame,
+    counts: np.ndarray,
+    years: Sequence[int],
+    average_years: int | None = None,
+    area: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """The density layer: `id, name, area_sqmi, violent_count, violent_per_sqmi` then per year.
 
     The all-years density is the average per year: total / `average_years` / area, where
     `average_years` defaults to the number of `years` (the build passes the span of years covered,
-    or the length of `--years`).
+    or the length of `--years`). `area` is `geodesic_area_sqmi` of the polygons, computed here
+    unless given (a build computes it on its workers).
     """
-    area = geodesic_area_sqmi(polygons.geometry.to_numpy())
+    area = geodesic_area_sqmi(polygons.geometry.to_numpy()) if area is None else area
     columns: dict[str, np.ndarray] = {
         ID: polygons[ID].to_numpy(),
         NAME: polygons[NAME].to_numpy(),

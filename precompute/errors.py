@@ -14,3 +14,7 @@ class InputError(CrimetilesError):
         super().__init__(f"{path}: {reason}")
         self.path = str(path)
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        """Rebuilt from path and reason, so that an error raised in a worker process reaches the build whole."""
+        return (InputError, (self.path, self.reason))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
 import h3
+import h3.api.basic_int as h3_int
 import numpy as np
+import pandas as pd
 import shapely
 
 from crimetiles.artifact.fields import ID, NAME
@@ -35,16 +38,29 @@ def zoom_bands(resolutions: Sequence[int], maxzoom: int) -> tuple[HexBand, ...]:
     return tuple(HexBand(r, start, end) for r, start, end in zip(ordered, starts, ends, strict=True))
 
 
-def cells_covering(area: shapely.Geometry, lon: np.ndarray, lat: np.ndarray, resolution: int) -> list[str]:
-    """Every cell overlapping `area` (lon/lat) plus every cell holding a point, sorted."""
+def cells_covering(area: shapely.Geometry, resolution: int, point_cells: np.ndarray) -> list[str]:
+    """Every cell overlapping `area` (lon/lat) plus the cells `point_cells` (H3 integers) that
+    hold a point, as H3 strings, sorted."""
     covering = set(h3.h3shape_to_cells_experimental(h3.geo_to_h3shape(area), resolution, contain="overlap"))
-    covering.update(point_cells(lon, lat, resolution))
+    covering.update(h3.int_to_str(int(cell)) for cell in np.unique(point_cells))
     return sorted(covering)
 
 
-def point_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> list[str]:
-    """The cell of each point (every point lies in exactly one cell)."""
-    return [h3.latlng_to_cell(y, x, resolution) for x, y in zip(lon.tolist(), lat.tolist(), strict=True)]
+def point_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
+    """The cell of each point (every point lies in exactly one cell) as an H3 integer. H3 is
+    asked once per distinct location: police exports repeat the same geocoded addresses."""
+    codes, distinct = pd.factorize(np.asarray(lon, dtype=float) + 1j * np.asarray(lat, dtype=float))
+    cells = np.fromiter(
+        map(h3_int.latlng_to_cell, distinct.imag.tolist(), distinct.real.tolist(), itertools.repeat(resolution)),
+        dtype=np.int64,
+        count=len(distinct),
+    )
+    return cells[codes]
+
+
+def cell_integers(cells: Sequence[str]) -> np.ndarray:
+    """H3 strings as the integers `point_cells` gives."""
+    return np.array([h3.str_to_int(cell) for cell in cells], dtype=np.int64)
 
 
 def cell_polygons(cells: Sequence[str]) -> gpd.GeoDataFrame:

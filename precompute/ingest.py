@@ -10,6 +10,7 @@ Boundaries: any OGR polygon layer with a declared CRS, reprojected to EPSG:4326.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from crimetiles.precompute.reasons import Reason
 
 CSV_ENCODINGS = ("utf-8-sig", "cp1252")
 CSV_DELIMITERS = (",", ";", "\t", "|")
+DECODE_BLOCK_BYTES = 1 << 24
 # Tried in order on dates that are not ISO 8601, before pandas' slow per-value guessing.
 DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
@@ -66,13 +68,13 @@ class Incidents:
         dropped = self.rows[mask]
         details = detail[mask] if isinstance(detail, pd.Series) else detail
         self.rejects = pd.concat(
-            [self.rejects, _reject_rows(self.source, dropped["row"], reason, details, dropped["incident_id"])],
+            [self.rejects, reject_rows(self.source, dropped["row"], reason, details, dropped["incident_id"])],
             ignore_index=True,
         )
         self.rows = self.rows[~mask].reset_index(drop=True)
 
 
-def _reject_rows(source: str, rows: pd.Series, reason: str, detail: pd.Series | str, ids: pd.Series) -> pd.DataFrame:
+def reject_rows(source: str, rows: pd.Series, reason: str, detail: pd.Series | str, ids: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "source": source,
@@ -108,16 +110,31 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    """UTF-8 (a BOM is skipped), else Windows-1252 (Excel's "ANSI", a superset of Latin-1); the
-    separator is the one the header line uses most."""
+    encoding, delimiter = csv_dialect(path)
+    return pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding)
+
+
+def csv_dialect(path: Path) -> tuple[str, str]:
+    """The encoding, UTF-8 (a BOM is skipped), else Windows-1252 (Excel's "ANSI", a superset of
+    Latin-1), and the separator, the one the header line uses most. The whole file is decoded
+    once, block by block, so that a chunked read cannot meet a bad byte half-way."""
     for encoding in CSV_ENCODINGS:
-        try:
+        if _decodes(path, encoding):
             with path.open(encoding=encoding, newline="") as file:
-                header = file.readline()
-            return pd.read_csv(path, sep=_csv_delimiter(header), dtype=str, keep_default_na=False, encoding=encoding)
-        except UnicodeDecodeError:
-            continue
+                return encoding, _csv_delimiter(file.readline())
     raise InputError(path, "neither UTF-8 nor Windows-1252 text; save it as UTF-8")
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(DECODE_BLOCK_BYTES), b""):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _csv_delimiter(header: str) -> str:
@@ -143,22 +160,35 @@ def read_incidents(
 
 
 def parse_incidents(path: Path, wanted: IncidentColumns, years: range | None = None, now: datetime | None = None) -> Incidents:
-    """Read one incident file and reject, in order, rows without usable coordinates (missing,
+    """Read one whole incident file and `parse_table` it."""
+    table = read_table(path)
+    return parse_table(table, resolve_columns(path, table, wanted), wanted, str(path), 1, years, now)
+
+
+def parse_table(
+    table: pd.DataFrame,
+    columns: ResolvedColumns,
+    wanted: IncidentColumns,
+    source: str,
+    first_row: int = 1,
+    years: range | None = None,
+    now: datetime | None = None,
+) -> Incidents:
+    """Parse rows of `source` (all of it or one chunk, whose first row is data row `first_row`)
+    read with `columns`, and reject, in order, rows without usable coordinates (missing,
     placeholder, unparseable, out of range), without a usable date, dated after `now` (the build
     time, default: the current time) or outside `years`."""
-    table = read_table(path)
-    columns = resolve_columns(path, table, wanted)
+    path = Path(source)
     coordinates = read_coordinates(path, table, columns.coordinates, wanted.crs, wanted.swap_lat_lon)
     date_text = table[columns.date].astype(str).str.strip()
     dates = parse_dates(date_text)
-    ids = table[columns.incident_id].astype(str).str.strip() if columns.incident_id else pd.Series("", index=table.index)
     incidents = Incidents(
-        source=str(path),
+        source=source,
         rows_read=len(table),
         rows=pd.DataFrame(
             {
-                "row": np.arange(1, len(table) + 1),
-                "incident_id": ids.to_numpy(),
+                "row": np.arange(first_row, first_row + len(table)),
+                "incident_id": incident_ids(table, columns.incident_id),
                 "lon": coordinates.lon,
                 "lat": coordinates.lat,
                 "year": dates.dt.year.to_numpy(),
@@ -169,7 +199,7 @@ def parse_incidents(path: Path, wanted: IncidentColumns, years: range | None = N
                 "_when": dates.to_numpy(),
             }
         ),
-        rejects=_reject_rows(str(path), pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str)),
+        rejects=reject_rows(source, pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str)),
         columns=columns,
     )
     for reason in COORDINATE_REASONS:
@@ -184,31 +214,32 @@ def parse_incidents(path: Path, wanted: IncidentColumns, years: range | None = N
     return incidents
 
 
+def incident_ids(table: pd.DataFrame, column: str | None) -> np.ndarray:
+    """The incident id of every row as text ("" when the file has no id column): the one
+    spelling that duplicate detection compares, in every pass over a file."""
+    if not column:
+        return np.full(len(table), "", dtype=object)
+    return table[column].astype(str).str.strip().to_numpy(dtype=object)
+
+
 def classify_incidents(incidents: Incidents, classifier: Classifier) -> None:
-    """Give each row its category, reject unknown offenses, then repeated incident ids (after
-    classification, so that a repeat with a known offense outlives a first with an unknown one;
-    the first usable occurrence is kept)."""
+    """`classify_rows`, then reject repeated incident ids (after classification, so that a
+    repeat with a known offense outlives a first with an unknown one; the first usable occurrence
+    is kept)."""
+    classify_rows(incidents, classifier)
+    rows = incidents.rows
+    repeated = rows["incident_id"].duplicated() & (rows["incident_id"] != "")
+    incidents.reject(repeated.to_numpy(), Reason.DUPLICATE, rows["incident_id"])
+
+
+def classify_rows(incidents: Incidents, classifier: Classifier) -> None:
+    """Give each row its category and offense name; reject the rows no rule knows."""
     classes = classifier.classify(incidents.rows["offense"])
     incidents.rows = incidents.rows.assign(category=classes["category"].to_numpy(), offense_name=classes["offense"].to_numpy())
     rows = incidents.rows
     unknown = rows["category"].isna().to_numpy()
     incidents.unknown_offenses = {str(k): int(v) for k, v in rows.loc[unknown, "offense"].value_counts().items()}
     incidents.reject(unknown, Reason.OFFENSE, rows["offense"])
-    rows = incidents.rows
-    repeated = rows["incident_id"].duplicated() & (rows["incident_id"] != "")
-    incidents.reject(repeated.to_numpy(), Reason.DUPLICATE, rows["incident_id"])
-
-
-def reject_repeated_ids(sources: list[Incidents]) -> None:
-    """Reject rows whose incident id an earlier file already used (overlapping exports): the
-    first file that has an incident keeps it."""
-    seen: dict[str, str] = {}
-    for source in sources:
-        ids = source.rows["incident_id"]
-        owner = ids.map(lambda incident_id: seen.get(incident_id, ""))
-        repeated = (ids != "") & (owner != "")
-        source.reject(repeated.to_numpy(), Reason.DUPLICATE, "also in " + owner)
-        seen.update(dict.fromkeys(source.rows.loc[source.rows["incident_id"] != "", "incident_id"], source.source))
 
 
 def parse_dates(text: pd.Series) -> pd.Series:
@@ -216,7 +247,9 @@ def parse_dates(text: pd.Series) -> pd.Series:
     is the one the export shows), then the US layouts of police portals (03/01/2014, with or
     without a time), then whatever pandas can guess. Dates before 1900 are typos (05/05/1019),
     NaT like the unparseable."""
-    text = text.astype(str).str.strip().str.replace(r"(?<=\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$", "", regex=True)
+    text = text.astype(str).str.strip()
+    timed = text.str.contains(":", regex=False).to_numpy()  # only a time carries an offset to drop
+    text[timed] = text[timed].str.replace(r"(?<=\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$", "", regex=True)
     dates = pd.Series(pd.to_datetime(text, format="ISO8601", errors="coerce"), index=text.index)
     for date_format in (*DATE_FORMATS, "mixed"):
         retry = dates.isna() & (text != "")
@@ -272,9 +305,13 @@ def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str
 
 
 def _read_boundary_file(path: Path) -> gpd.GeoDataFrame:
+    """Any OGR polygon layer, or GeoParquet (read with geopandas: national layers come as such)."""
     try:
-        frame = pyogrio.read_dataframe(path)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        if Path(path).suffix.lower() in (".parquet", ".geoparquet"):
+            frame = gpd.read_parquet(path)
+        else:
+            frame = pyogrio.read_dataframe(path)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
         raise InputError(path, f"cannot read boundaries ({str(exc).strip()})") from None
     if frame.crs is None:
         raise InputError(path, "boundary file has no CRS; declare one (e.g. a .prj file or GeoJSON)")

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from crimetiles.precompute.chunks import IncidentFile
 from crimetiles.precompute.classify import Classifier
-from crimetiles.precompute.ingest import BoundaryLayer, Incidents
+from crimetiles.precompute.ingest import BoundaryLayer
+from crimetiles.precompute.reasons import Reason
+from crimetiles.precompute.tally import SourceTally, Tally
 
 
 def build_report(
-    sources: Sequence[Incidents],
-    rows: pd.DataFrame,
+    tally: Tally,
+    files: Sequence[IncidentFile],
     classifier: Classifier,
     years: Sequence[int],
     layers: Sequence[BoundaryLayer],
-    assignments: dict[str, np.ndarray],
-    violent: np.ndarray,
     warnings: Sequence[str],
     average_years: int,
 ) -> dict[str, Any]:
@@ -28,23 +26,22 @@ def build_report(
     categories: dict[str, dict[str, int]] = {}
     for rule in classifier.rules:
         categories.setdefault(rule.category, {}).setdefault(rule.offense, 0)
-    for (category, offense), count in rows.groupby(["category", "offense_name"]).size().items():
+    for (category, offense), count in sorted(tally.categories.items()):
         categories[category][offense] = int(count)
     unknown: dict[str, int] = {}
-    for source in sources:
+    for source in tally.sources.values():
         for value, count in source.unknown_offenses.items():
             unknown[value] = unknown.get(value, 0) + int(count)
-    violent_years = rows.loc[violent, "year"].value_counts()
     return {
-        "inputs": [input_summary(source) for source in sources],
+        "inputs": [input_summary(file, tally.sources[file.source]) for file in files],
         "categories": categories,
         "unknown_offenses": dict(sorted(unknown.items(), key=lambda item: (-item[1], item[0]))),
-        "violent_by_year": {str(year): int(violent_years.get(year, 0)) for year in years},
+        "violent_by_year": {str(year): int(tally.violent_years.get(year, 0)) for year in years},
         "average_years": average_years,
         "layers": {
             layer.name: {
-                "violent_assigned": int((assignments[layer.name][violent] >= 0).sum()),
-                "violent_outside": int((assignments[layer.name][violent] < 0).sum()),
+                "violent_assigned": int(tally.layer_counts[layer.name].count.sum()),
+                "violent_outside": int(tally.layer_outside[layer.name]),
             }
             for layer in layers
         },
@@ -52,15 +49,22 @@ def build_report(
     }
 
 
-def input_summary(source: Incidents) -> dict[str, Any]:
-    by_reason = source.rejects["reason"].value_counts()
+def most_rejected_first(rejected: Mapping[str, int]) -> list[tuple[str, int]]:
+    """(reason, rows) by rows, most first; ties in the order of `Reason` (the order rows are checked in)."""
+    order = list(Reason)
+    return sorted(((r, n) for r, n in rejected.items() if n), key=lambda item: (-item[1], order.index(Reason(item[0]))))
+
+
+def input_summary(file: IncidentFile, source: SourceTally) -> dict[str, Any]:
+    """One input's rows; rejections by reason (see `most_rejected_first`)."""
+    by_reason = most_rejected_first(source.rejected)
     return {
-        "path": source.source,
+        "path": file.source,
         "rows_read": source.rows_read,
-        "rows_used": len(source.rows),
-        "rows_rejected": len(source.rejects),
-        "rejected_by_reason": {str(reason): int(count) for reason, count in by_reason.items()},
-        "columns": source.columns.as_report(),
+        "rows_used": source.rows_used,
+        "rows_rejected": source.rows_rejected,
+        "rejected_by_reason": {str(reason): int(count) for reason, count in by_reason},
+        "columns": file.columns.as_report(),
     }
 
 

@@ -1,0 +1,405 @@
+"""How `crimetiles build` scales: wall time, peak memory and rows per second per stage, 10^4 to 10^8 incidents.
+
+Usage:
+  python benchmarks/scale.py incidents [--sizes 1e4,1e5,1e6,1e7] [--engine local|dask] [--keep DIR]
+  python benchmarks/scale.py boundaries [--polygons 250000] [--incidents 1000000] [--zoom 14]
+
+`incidents` generates Durham-schema incidents as Parquet partitions of a million rows (vectorised:
+the demo's incident locations jittered by about 100 m, so a few fall outside the county; offenses
+drawn from the demo's; dates over 2012-2016; 0.1 % repeated ids, half of them in another
+partition), then times `crimetiles build FOLDER` (the bundled Durham boundaries, H3 6-9, tile
+archives z0-14) in a subprocess, sampling the resident memory of it and its worker processes.
+Stages come from the build's console lines: planning and the first pass (offense and id columns),
+the counting pass, then densities, layers, tile archives and report.
+
+`boundaries` is section 3 of the scale issue: see `boundaries_main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import shapely
+
+PART_ROWS = 1_000_000
+JITTER_DEG = 0.001
+REPEATED_ID_SHARE = 0.001
+YEARS = (2012, 2016)
+CRIMETILES = [sys.executable, "-m", "crimetiles"]
+STAGE_MARKS = (
+    ("classification:", "plan + first pass"),
+    (" violent incidents in ", "counting pass"),
+    (" density layer(s) written", "densities"),
+    ("wrote ", "tiles, report"),
+)
+NC_OUTLINE = (
+    (-84.32, 34.99), (-84.29, 35.22), (-84.04, 35.40), (-83.65, 35.57), (-83.10, 35.76), (-82.74, 36.03),
+    (-82.03, 36.12), (-81.68, 36.59), (-75.87, 36.55), (-75.46, 35.60), (-75.53, 35.22), (-76.53, 34.59),
+    (-77.43, 34.48), (-77.93, 33.93), (-78.54, 33.85), (-79.67, 34.80), (-80.80, 34.82), (-80.93, 35.10),
+    (-82.29, 35.20), (-83.11, 35.00),
+)  # fmt: skip
+"""A rough outline of North Carolina (lon, lat): the study area of the boundary benchmark."""
+COLD_ZOOMS = range(10, 17)
+
+
+@dataclass(frozen=True)
+class Template:
+    """Locations and offenses to draw from (the Durham demo's)."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    ucr_code: np.ndarray
+    chrgdesc: np.ndarray
+
+    @classmethod
+    def durham(cls) -> Template:
+        from crimetiles.precompute.synth import generate_durham_incidents
+
+        demo = generate_durham_incidents()
+        lat, lon = (np.array(part, dtype=float) for part in zip(*demo["geo_point_2d"].str.split(", "), strict=True))
+        return cls(lon, lat, demo["ucr_code"].to_numpy(dtype=str), demo["chrgdesc"].to_numpy(dtype=str))
+
+
+def incident_part(template: Template, first_id: int, rows: int, rng: np.random.Generator) -> pa.Table:
+    """`rows` Durham-schema incidents with ids from `first_id` (some repeating an earlier one)."""
+    pick = rng.integers(0, len(template.lon), rows)
+    lon = np.round(template.lon[pick] + rng.normal(0, JITTER_DEG, rows), 7)
+    lat = np.round(template.lat[pick] + rng.normal(0, JITTER_DEG, rows), 7)
+    days = rng.integers(np.datetime64(f"{YEARS[0]}-01-01").astype(int), np.datetime64(f"{YEARS[1]}-12-31").astype(int) + 1, rows)
+    number = np.arange(first_id, first_id + rows)
+    repeat = rng.random(rows) < REPEATED_ID_SHARE
+    number[repeat] = np.maximum(number[repeat] - rng.integers(1, 2 * PART_ROWS, int(repeat.sum())), 0)
+    date = pa.array(days.astype("datetime64[D]")).cast(pa.string())
+    point = pc.binary_join_element_wise(pa.array(lat).cast(pa.string()), pa.array(lon).cast(pa.string()), ", ")
+    offense = rng.integers(0, len(template.ucr_code), rows)
+    return pa.table(
+        {
+            "inci_id": pc.utf8_lpad(pa.array(number).cast(pa.string()), 10, "0"),
+            "date_rept": date,
+            "date_occu": date,
+            "ucr_code": pa.array(template.ucr_code[offense]),
+            "chrgdesc": pa.array(template.chrgdesc[offense]),
+            "csstatus": pa.array(np.where(rng.random(rows) < 0.5, "Open", "Inactive")),
+            "big_zone": pa.array(np.char.add("D", rng.integers(1, 6, rows).astype(str))),
+            "geo_point_2d": point,
+        }
+    )
+
+
+def write_incidents(folder: Path, rows: int, seed: int = 13) -> float:
+    """Parquet partitions of at most PART_ROWS rows; returns the seconds it took."""
+    started = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    template, rng = Template.durham(), np.random.default_rng(seed)
+    for part, first in enumerate(range(0, rows, PART_ROWS)):
+        table = incident_part(template, first, min(PART_ROWS, rows - first), rng)
+        pq.write_table(table, folder / f"part-{part:05d}.parquet", row_group_size=250_000)
+    return time.perf_counter() - started
+
+
+@dataclass
+class TreeMemory:
+    """Peak resident memory of a process and all its descendants together, sampled every 50 ms."""
+
+    pid: int
+    peak_bytes: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_bytes = max(self.peak_bytes, sum(_rss(pid) for pid in _tree(self.pid)))
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    return children
+
+
+def _tree(pid: int) -> list[int]:
+    children, found, queue = _children(), [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue += children.get(current, [])
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    seconds: float
+    peak_bytes: int
+    stages: dict[str, float]
+    output: str
+
+
+def timed_build(arguments: list[str]) -> BuildRun:
+    """Run `crimetiles build ARGUMENTS`, timing the stages by the console lines they end with."""
+    started = time.perf_counter()
+    process = subprocess.Popen([*CRIMETILES, "build", *arguments], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    marks: dict[str, float] = {}
+    lines: list[str] = []
+    with TreeMemory(process.pid) as memory:
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.append(line)
+            for text, stage in STAGE_MARKS:
+                if text in line and stage not in marks:
+                    marks[stage] = time.perf_counter() - started
+        process.wait()
+    seconds = time.perf_counter() - started
+    if process.returncode:
+        raise SystemExit("".join(lines[-20:]))
+    stages, previous = {}, 0.0
+    for _, stage in STAGE_MARKS:
+        stages[stage] = marks.get(stage, seconds) - previous
+        previous = marks.get(stage, seconds)
+    return BuildRun(seconds, memory.peak_bytes, stages, "".join(lines))
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    load = os.getloadavg()[0]
+    return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, load average {load:.1f}"
+
+
+def incidents_main(args: argparse.Namespace) -> None:
+    print(f"machine: {machine()}")
+    print("| incidents | engine | wall time | peak RSS (all processes) | " + " | ".join(stage for _, stage in STAGE_MARKS) + " |")
+    print("| --- " * (4 + len(STAGE_MARKS)) + "|")
+    results = []
+    with tempfile.TemporaryDirectory(dir=args.keep) as scratch:
+        for size in (int(float(s)) for s in args.sizes.split(",")):
+            folder = Path(scratch) / f"incidents-{size}"
+            generated = write_incidents(folder, size)
+            extra = ["--engine", args.engine, *(["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])]
+            run = timed_build([str(folder), "--out", str(Path(scratch) / f"build-{size}"), *extra])
+            rates = {stage: size / seconds for stage, seconds in run.stages.items()}
+            cells = " | ".join(f"{run.stages[stage]:.1f} s ({rates[stage]:,.0f}/s)" for _, stage in STAGE_MARKS)
+            print(f"| {size:,} | {args.engine} | {run.seconds:.1f} s | {run.peak_bytes / 2**30:.2f} GiB | {cells} |", flush=True)
+            results.append(
+                {
+                    "incidents": size,
+                    "generate_s": generated,
+                    "seconds": run.seconds,
+                    "peak_bytes": run.peak_bytes,
+                    "stages": run.stages,
+                }
+            )
+            report = json.loads((Path(scratch) / f"build-{size}" / "report.json").read_text())
+            (summary,) = [
+                {"read": sum(i["rows_read"] for i in report["inputs"]), "used": sum(i["rows_used"] for i in report["inputs"])}
+            ]
+            assert summary["read"] == size, summary
+            _remove_tree(folder)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def points_in(area: shapely.Geometry, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` points (n x 2) spread evenly over `area`."""
+    shapely.prepare(area)
+    west, south, east, north = area.bounds
+    found = np.empty((0, 2))
+    while len(found) < count:
+        batch = rng.uniform((west, south), (east, north), (2 * count, 2))
+        found = np.concatenate([found, batch[shapely.contains_xy(area, batch[:, 0], batch[:, 1])]])
+    return found[:count]
+
+
+def voronoi_layer(path: Path, polygons: int, rng: np.random.Generator) -> float:
+    """A tessellation of North Carolina into `polygons` Voronoi cells of random points, as
+    GeoParquet with `id` and `name`; returns the seconds it took."""
+    import geopandas as gpd
+
+    started = time.perf_counter()
+    state = shapely.Polygon(NC_OUTLINE)
+    seeds = points_in(state, polygons, rng)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.box(*state.bounds)))
+    clipped = shapely.intersection(cells, state)
+    clipped = clipped[~shapely.is_empty(clipped)]
+    ids = [f"V{i:06d}" for i in range(len(clipped))]
+    gpd.GeoDataFrame({"id": ids, "name": ids}, geometry=clipped, crs="EPSG:4326").to_parquet(path)
+    return time.perf_counter() - started
+
+
+def tile_sample(
+    build_dir: Path, tileset: str, zooms: range, per_zoom: dict[int, int], rng: np.random.Generator
+) -> dict[int, dict]:
+    """Per zoom: how many tiles touch the state, and the encode time (ms) and size (bytes) of a
+    random sample of them, each asked once of a fresh tile service (nothing archived: every
+    tile encoded on demand, as a cold server does)."""
+    import mercantile
+
+    from crimetiles.artifact.reader import open_build
+    from crimetiles.server.tiles import load_tile_service
+
+    service = load_tile_service(open_build(build_dir), 64 << 20)
+    state = shapely.Polygon(NC_OUTLINE)
+    shapely.prepare(state)
+    found: dict[int, dict] = {}
+    for zoom in zooms:
+        tiles = [t for t in mercantile.tiles(*state.bounds, zoom) if state.intersects(shapely.box(*mercantile.bounds(t)))]
+        picked = [tiles[i] for i in rng.permutation(len(tiles))[: per_zoom.get(zoom, 0)]]
+        ms, sizes = [], []
+        for tile in picked:
+            started = time.perf_counter()
+            data = service.tile(tileset, tile.z, tile.x, tile.y)
+            ms.append((time.perf_counter() - started) * 1000)
+            sizes.append(len(data or b""))
+        found[zoom] = {"tiles": len(tiles), "ms": ms, "bytes": sizes}
+    return found
+
+
+def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[float, int]:
+    """tippecanoe with the peer benchmark's settings (zooms 0..`maxzoom`) on the same polygons:
+    seconds and archive bytes (its GeoJSON input is written beforehand, untimed)."""
+    import geopandas as gpd
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from peerlib.building import TIPPECANOE_SETTINGS
+
+    geojson = scratch / "layer.geojson"
+    gpd.read_parquet(layer).to_file(geojson, driver="GeoJSON")
+    out = scratch / "tippecanoe.mbtiles"
+    settings = [s if s != "-z14" else f"-z{maxzoom}" for s in TIPPECANOE_SETTINGS]
+    tippecanoe = Path(sys.executable).parent / "tippecanoe"
+    started = time.perf_counter()
+    subprocess.run(
+        [str(tippecanoe), "--output", str(out), "--force", "--quiet", "--layer", "boundaries", *settings, str(geojson)],
+        check=True,
+    )
+    return time.perf_counter() - started, out.stat().st_size
+
+
+def boundaries_main(args: argparse.Namespace) -> None:
+    """Section 3: a national-size boundary layer. Builds the Voronoi layer with `--incidents`
+    incidents spread over the state, archived to `--zoom` (-1: none); samples tiles at every zoom
+    0-16 encoded on demand (cold) to time zooms 10-16 and to estimate a full z0-14 archive
+    (tiles touching the state x mean encode time and size); runs tippecanoe z0-14 on the same
+    polygons with the peer benchmark's settings."""
+    rng = np.random.default_rng(7)
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(dir=args.keep) as scratch_name:
+        scratch = Path(scratch_name)
+        layer = scratch / "voronoi.parquet"
+        made = voronoi_layer(layer, args.polygons, rng)
+        size = layer.stat().st_size / 2**20
+        print(f"layer: {args.polygons:,} Voronoi cells over North Carolina in {made:.1f} s, {size:.1f} MiB GeoParquet")
+        places = points_in(shapely.Polygon(NC_OUTLINE), 50_000, rng)
+        template = Template.durham()
+        template = Template(places[:, 0], places[:, 1], template.ucr_code, template.chrgdesc)
+        incidents = scratch / "incidents"
+        incidents.mkdir()
+        for part, first in enumerate(range(0, args.incidents, PART_ROWS)):
+            table = incident_part(template, first, min(PART_ROWS, args.incidents - first), rng)
+            pq.write_table(table, incidents / f"part-{part:05d}.parquet", row_group_size=250_000)
+        out = scratch / "build"
+        run = timed_build(
+            [str(incidents), "-b", f"nc={layer}", "--hex-res", "", "--out", str(out), "--archive-maxzoom", str(args.zoom)]
+        )
+        print(
+            f"build ({args.incidents:,} incidents, archive z0-{args.zoom}): {run.seconds:.1f} s, "
+            f"peak RSS {run.peak_bytes / 2**30:.2f} GiB"
+        )
+        for stage, seconds in run.stages.items():
+            print(f"  {stage}: {seconds:.1f} s")
+        if args.zoom >= 0:
+            print(f"  archive z0-{args.zoom}: {(out / 'tiles' / 'nc.mbtiles').stat().st_size / 2**20:.1f} MiB")
+        per_zoom = {z: args.low_zoom_tiles for z in range(0, 10)} | {z: args.tiles_per_zoom for z in COLD_ZOOMS}
+        sample = tile_sample(out, "nc", range(args.zoom + 1, 17), per_zoom, rng)
+        print("| zoom | tiles touching the state | sampled | encode p50 | encode p99 | mean size | estimated zoom total |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        total_s = total_bytes = 0.0
+        for zoom, found in sample.items():
+            ms, sizes = np.array(found["ms"]), np.array(found["bytes"])
+            estimate_s, estimate_bytes = found["tiles"] * ms.mean() / 1000, found["tiles"] * sizes.mean()
+            if zoom <= 14:
+                total_s, total_bytes = total_s + estimate_s, total_bytes + estimate_bytes
+            print(
+                f"| {zoom} | {found['tiles']:,} | {len(ms)} | {np.percentile(ms, 50):.1f} ms | {np.percentile(ms, 99):.1f} ms | "
+                f"{sizes.mean() / 1024:.1f} KiB | {estimate_s:.0f} s, {estimate_bytes / 2**20:.1f} MiB |"
+            )
+        print(f"estimated single-process archive z{args.zoom + 1}-14: {total_s / 60:.1f} min, {total_bytes / 2**20:.0f} MiB")
+        if args.tippecanoe:
+            seconds, size = tippecanoe_run(layer, scratch, 14)
+            print(f"tippecanoe z0-14 (peer settings): {seconds:.1f} s, {size / 2**20:.1f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    incidents = commands.add_parser("incidents", help="the 10^4..10^8 curve")
+    incidents.add_argument("--sizes", default="1e4,1e5,1e6,1e7", help="incident counts, comma-separated (default 1e4..1e7)")
+    incidents.add_argument("--engine", choices=["local", "dask"], default="local", help="build engine (default local)")
+    incidents.add_argument("--chunk-rows", type=int, default=0, help="--chunk-rows for the build (default: the build's)")
+    incidents.add_argument("--keep", default=None, help="scratch folder for inputs and builds (default: the system's)")
+    incidents.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    incidents.set_defaults(run=incidents_main)
+    boundaries = commands.add_parser("boundaries", help="a 250,000-polygon boundary layer (Voronoi over North Carolina)")
+    boundaries.add_argument("--polygons", type=int, default=250_000, help="Voronoi cells (default 250000)")
+    boundaries.add_argument("--incidents", type=int, default=1_000_000, help="incidents over the state (default 1000000)")
+    boundaries.add_argument("--zoom", type=int, default=-1, help="archive max zoom of the build, -1 for none (default -1)")
+    boundaries.add_argument("--tiles-per-zoom", type=int, default=200, help="cold tiles timed per zoom 10-16 (default 200)")
+    boundaries.add_argument("--low-zoom-tiles", type=int, default=3, help="tiles timed per zoom 0-9 (default 3)")
+    boundaries.add_argument("--no-tippecanoe", dest="tippecanoe", action="store_false", help="skip the tippecanoe run")
+    boundaries.add_argument("--keep", default=None, help="scratch folder (default: the system's)")
+    boundaries.set_defaults(run=boundaries_main)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

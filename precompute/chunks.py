@@ -1,0 +1,237 @@
+"""Incident inputs as chunks of rows, so that no step of a build holds a whole input.
+
+An input is a file, a folder (its incident files, by name) or a glob pattern. Columns are
+detected once per file, on its first rows (all that detection looks at). Parquet is split by row
+groups and each chunk is read where it is processed (a worker process or a Dask worker), so only
+its name crosses to the worker; CSV is read in chunks by the build process (pandas' reader, the
+one a whole-file read uses); other OGR formats (GeoJSON, GeoPackage, Shapefile...) are read whole
+by the build process and then split, so for very large inputs use CSV or Parquet.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from geopandas.io.arrow import _arrow_to_geopandas, _validate_and_decode_metadata
+
+from crimetiles.precompute.detect import SAMPLE_SIZE, IncidentColumns, ResolvedColumns, resolve_columns
+from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.ingest import csv_dialect, read_table
+
+DEFAULT_CHUNK_ROWS = 500_000
+HEAD_ROWS = SAMPLE_SIZE * 5
+"""Rows read to detect a file's columns: every value detection samples."""
+CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+OGR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".sqlite")
+GLOB_CHARACTERS = frozenset("*?[")
+
+FileKind = Literal["csv", "parquet", "ogr"]
+T = TypeVar("T")
+
+
+def expand_inputs(paths: Sequence[Path]) -> tuple[Path, ...]:
+    """The incident files of `paths`, in order: a file as given, a folder as its incident files
+    (by name, not recursive), a glob pattern (`data/*.parquet`) as the files it matches, by name."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _SUFFIXES)
+            if not found:
+                raise InputError(path, f"folder holds no incident file ({', '.join(_SUFFIXES)})")
+            files += found
+        elif not path.exists() and GLOB_CHARACTERS & set(str(path)):
+            found = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
+            if not found:
+                raise InputError(path, "no file matches this pattern")
+            files += found
+        else:
+            files.append(path)
+    return tuple(files)
+
+
+_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + OGR_SUFFIXES
+
+
+@dataclass(frozen=True)
+class IncidentFile:
+    """One incident file and how to read it: `columns` as detected or given; for CSV its
+    encoding and separator."""
+
+    path: Path
+    kind: FileKind
+    columns: ResolvedColumns
+    encoding: str = ""
+    delimiter: str = ""
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+    def needed_columns(self) -> list[str]:
+        """The columns a build reads (a geometry comes with its table, see `chunk_table`)."""
+        coordinates = self.columns.coordinates
+        wanted = [coordinates.lat, coordinates.lon, coordinates.point, self.columns.date, self.columns.offense]
+        return list(dict.fromkeys(c for c in [*wanted, self.columns.incident_id] if c))
+
+    def scanned_columns(self) -> list[str]:
+        """The columns of the first pass: offense, and incident id if there is one."""
+        return [c for c in (self.columns.offense, self.columns.incident_id) if c]
+
+
+@dataclass(frozen=True, eq=False)
+class Chunk:
+    """Rows `first_row` (1-based data row) to `first_row + rows - 1` of `source`: Parquet row
+    groups to read, or a table already read."""
+
+    source: str
+    index: int
+    first_row: int
+    rows: int
+    row_groups: tuple[int, ...] = ()
+    table: pd.DataFrame | None = None
+
+
+def plan_file(path: Path, wanted: IncidentColumns) -> IncidentFile:
+    """Detect the columns of one incident file from its first rows."""
+    kind = file_kind(path)
+    if kind == "csv":
+        encoding, delimiter = csv_dialect(_existing(path))
+        head = _csv_errors(
+            path, lambda: pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding, nrows=HEAD_ROWS)
+        )
+        _check_not_empty(path, head)
+        return IncidentFile(path, kind, resolve_columns(path, head, wanted), encoding, delimiter)
+    if kind == "parquet":
+        head = _parquet_head(path)
+    else:
+        head = read_table(path).head(HEAD_ROWS)
+    return IncidentFile(path, kind, resolve_columns(path, head, wanted))
+
+
+def file_kind(path: Path) -> FileKind:
+    suffix = path.suffix.lower()
+    return "csv" if suffix in CSV_SUFFIXES else "parquet" if suffix in PARQUET_SUFFIXES else "ogr"
+
+
+def chunks(file: IncidentFile, chunk_rows: int, columns: Sequence[str]) -> Iterator[Chunk]:
+    """The chunks of `file`, about `chunk_rows` rows each, carrying `columns` when the build
+    process reads them (CSV, OGR); a Parquet chunk is whole row groups (at least one)."""
+    if file.kind == "parquet":
+        yield from _parquet_chunks(file, chunk_rows)
+    elif file.kind == "csv":
+        reader = _csv_errors(
+            file.path,
+            lambda: pd.read_csv(
+                file.path,
+                sep=file.delimiter,
+                dtype=str,
+                keep_default_na=False,
+                encoding=file.encoding,
+                usecols=list(columns),
+                chunksize=chunk_rows,
+            ),
+        )
+        yield from _table_chunks(file, _csv_tables(file.path, reader))
+    else:
+        table = read_table(file.path)
+        yield from _table_chunks(file, (table.iloc[i : i + chunk_rows] for i in range(0, len(table), chunk_rows)))
+
+
+def chunk_table(file: IncidentFile, chunk: Chunk, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows of `chunk`: read now for Parquet (`columns` and any geometry), else as carried."""
+    if chunk.table is not None:
+        return chunk.table.reset_index(drop=True)
+    return _parquet_frame(
+        file.path, pq.ParquetFile(file.path).read_row_groups(list(chunk.row_groups), columns=_with_geometry(file.path, columns))
+    )
+
+
+def _table_chunks(file: IncidentFile, tables: Iterator[pd.DataFrame]) -> Iterator[Chunk]:
+    first_row = 1
+    for index, table in enumerate(tables):
+        yield Chunk(file.source, index, first_row, len(table), table=table)
+        first_row += len(table)
+
+
+def _csv_tables(path: Path, reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    while True:
+        table = _csv_errors(path, lambda: next(reader, None))
+        if table is None:
+            return
+        yield table
+
+
+def _csv_errors(path: Path, read: Callable[[], T]) -> T:
+    """`read()`, its CSV errors as one-line `InputError`s naming `path`."""
+    try:
+        return read()
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "empty file") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(path, f"malformed CSV ({str(exc).strip()})") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    return path
+
+
+def _check_not_empty(path: Path, head: pd.DataFrame) -> None:
+    if head.empty:
+        raise InputError(path, "no data rows (only a header)")
+
+
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(_existing(path))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+
+
+def _parquet_head(path: Path) -> pd.DataFrame:
+    parquet = _parquet_file(path)
+    if parquet.metadata.num_rows == 0:
+        raise InputError(path, "no data rows (only a header)")
+    batch = next(parquet.iter_batches(batch_size=HEAD_ROWS))
+    return _parquet_frame(path, pa.Table.from_batches([batch]))
+
+
+def _parquet_chunks(file: IncidentFile, chunk_rows: int) -> Iterator[Chunk]:
+    metadata = _parquet_file(file.path).metadata
+    groups: list[int] = []
+    index, first_row, rows = 0, 1, 0
+    for group in range(metadata.num_row_groups):
+        groups.append(group)
+        rows += metadata.row_group(group).num_rows
+        if rows >= chunk_rows or group == metadata.num_row_groups - 1:
+            yield Chunk(file.source, index, first_row, rows, row_groups=tuple(groups))
+            index, first_row, rows, groups = index + 1, first_row + rows, 0, []
+
+
+def _geo_metadata(schema: pa.Schema) -> dict[str, Any] | None:
+    raw = (schema.metadata or {}).get(b"geo")
+    return _validate_and_decode_metadata(raw) if raw else None
+
+
+def _with_geometry(path: Path, columns: Sequence[str]) -> list[str]:
+    geo = _geo_metadata(pq.read_schema(path))
+    return list(dict.fromkeys([*columns, geo["primary_column"]])) if geo else list(columns)
+
+
+def _parquet_frame(path: Path, table: pa.Table) -> pd.DataFrame:
+    """A Parquet table as `read_table` gives it: a GeoDataFrame when it is GeoParquet."""
+    geo = _geo_metadata(table.schema)
+    if geo and geo["primary_column"] in table.column_names:
+        return _arrow_to_geopandas(table, geo)
+    return table.to_pandas()

@@ -1,0 +1,161 @@
+"""Engines: run one function over a stream of chunks, on every core or on a Dask cluster.
+
+An engine calls `function(context, item)` for each item and yields the results in item order,
+holding only a few items in flight (so memory does not grow with the input). The context (the
+boundaries, the classification...) reaches each worker once: the local engine pickles it to a
+file its worker processes load once each; the Dask engine broadcasts it with `scatter`. Both run
+the very same function: there is one pipeline, whatever runs it.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import itertools
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Literal, Protocol, TypeVar
+
+C = TypeVar("C")
+T = TypeVar("T")
+R = TypeVar("R")
+EngineName = Literal["local", "dask"]
+IN_FLIGHT_PER_WORKER = 2
+
+
+class Engine(Protocol):
+    def map(self, function: Callable[[C, T], R], context: C, items: Iterable[T]) -> Iterator[R]: ...
+
+    def close(self) -> None: ...
+
+    def describe(self) -> str: ...
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class LocalEngine:
+    """Worker processes on this machine (`workers`, default every core). A stream of a single
+    item runs in this process: starting workers would cost more than it saves."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+        self._scratch: Path | None = None
+
+    def describe(self) -> str:
+        return f"local engine, {self.workers} worker process(es)"
+
+    def map(self, function: Callable[[C, T], R], context: C, items: Iterable[T]) -> Iterator[R]:
+        stream = iter(items)
+        first = list(itertools.islice(stream, 2))
+        if self.workers <= 1 or len(first) < 2:
+            yield from (function(context, item) for item in itertools.chain(first, stream))
+            return
+        path = self._write_context(context)
+        try:
+            submit = functools.partial(self._executor().submit, _call_with_context, function, path)
+            yield from _ordered(submit, itertools.chain(first, stream), IN_FLIGHT_PER_WORKER * self.workers)
+        finally:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the build process runs Arrow's and pandas' threads.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        return self._pool
+
+    def _write_context(self, context: Any) -> Path:
+        if self._scratch is None:
+            self._scratch = Path(tempfile.mkdtemp(prefix="crimetiles-engine-"))
+        handle, name = tempfile.mkstemp(suffix=".pickle", dir=self._scratch)
+        with os.fdopen(handle, "wb") as file:
+            pickle.dump(context, file, protocol=pickle.HIGHEST_PROTOCOL)
+        return Path(name)
+
+
+@functools.lru_cache(maxsize=2)
+def _context_at(path: Path) -> Any:
+    """A context as each worker process loads it: once per process and context."""
+    with path.open("rb") as file:
+        return pickle.load(file)
+
+
+def _call_with_context(function: Callable[[Any, T], R], path: Path, item: T) -> R:
+    return function(_context_at(path), item)
+
+
+def _ordered(submit: Callable[[T], Any], items: Iterable[T], in_flight: int) -> Iterator[Any]:
+    """Results of `submit(item)` futures in item order, at most `in_flight` submitted ahead."""
+    window: collections.deque[Any] = collections.deque()
+    try:
+        for item in items:
+            window.append(submit(item))
+            if len(window) >= in_flight:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+    finally:
+        for future in window:
+            future.cancel()
+
+
+class DaskEngine:
+    """A Dask cluster: the scheduler at `scheduler` (e.g. `tcp://10.0.0.5:8786`), else a
+    `LocalCluster` of `workers` processes on this machine. The workers need crimetiles installed
+    and must be able to read the incident files at the paths given (Parquet chunks are read by
+    the workers; CSV and other formats are read here and sent)."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, processes: bool = True) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        if scheduler:
+            self._client = Client(scheduler)
+        else:
+            self._cluster = LocalCluster(
+                n_workers=workers or default_workers(), threads_per_worker=1, processes=processes, dashboard_address=None
+            )
+            self._client = Client(self._cluster)
+        self.workers = max(sum(self._client.nthreads().values()), 1)
+        self.scheduler = scheduler
+
+    def describe(self) -> str:
+        where = f"scheduler {self.scheduler}" if self.scheduler else "a local cluster"
+        return f"Dask engine, {where}, {self.workers} worker thread(s)"
+
+    def map(self, function: Callable[[C, T], R], context: C, items: Iterable[T]) -> Iterator[R]:
+        shared = self._client.scatter(context, broadcast=True, hash=False)
+        try:
+            submit = functools.partial(self._client.submit, function, shared, pure=False)
+            yield from _ordered(submit, items, IN_FLIGHT_PER_WORKER * self.workers)
+        finally:
+            self._client.cancel([shared])
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_engine(name: EngineName, scheduler: str | None = None, workers: int | None = None) -> Engine:
+    """`local` (worker processes here) or `dask` (a cluster; a local one without `scheduler`)."""
+    if name == "dask":
+        return DaskEngine(scheduler, workers)
+    return LocalEngine(workers)

@@ -1,0 +1,362 @@
+"""What a chunk of incident rows adds to a build: one function for every engine.
+
+A build reads its inputs twice. The first pass (`scan_chunk`) reads only the offense and id
+columns: the offense values choose the classification, and the ids that occur more than once
+anywhere (compared by a 64-bit hash, so a collision only adds a candidate) are the only ones a
+duplicate can have. The second pass (`count_chunk`) parses, classifies and locates a chunk and
+returns its partial counts, which add up (`Tally.plus`), its rejected rows, and the rows whose
+id is a candidate: the build process decides those in input order (`DuplicateIds`), exactly,
+and settles them with the same `settle` the chunk's other rows went through.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from crimetiles.precompute.chunks import Chunk, IncidentFile, chunk_table
+from crimetiles.precompute.classify import VIOLENT, Classifier, OffenseTally
+from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
+from crimetiles.precompute.detect import IncidentColumns
+from crimetiles.precompute.hexgrid import point_cells
+from crimetiles.precompute.ingest import classify_rows, incident_ids, parse_table, reject_rows
+from crimetiles.precompute.locator import PolygonLocator
+from crimetiles.precompute.reasons import Reason
+
+SWAP_INSIDE_SHARE = 0.1
+"""Almost no point inside the boundaries (under this share) but most would be once swapped."""
+HASH_BUCKETS = 16
+LAYER_PREFIX = "@"
+HEX_PREFIX = "#"
+
+
+def id_hashes(ids: np.ndarray) -> np.ndarray:
+    """A 64-bit hash per incident id (text)."""
+    return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False)
+
+
+@dataclass(frozen=True)
+class ScanContext:
+    files: Mapping[str, IncidentFile]
+
+
+@dataclass(frozen=True)
+class ChunkScan:
+    """The first pass over a chunk: its offense values and the hashes of its non-empty ids
+    (distinct, sorted), and those that repeat within the chunk."""
+
+    source: str
+    rows: int
+    offenses: OffenseTally
+    id_hashes: np.ndarray
+    repeated: np.ndarray
+
+
+def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
+    file = context.files[chunk.source]
+    table = chunk_table(file, chunk, file.scanned_columns())
+    offenses = OffenseTally.of(table[file.columns.offense].astype(str).str.strip().rename(file.columns.offense))
+    ids = incident_ids(table, file.columns.incident_id)
+    hashes, counts = np.unique(id_hashes(ids[ids != ""]), return_counts=True)
+    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1])
+
+
+def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
+    """The id hashes found more than once over all `scans` (sorted). Sorted runs are cut into
+    HASH_BUCKETS ranges of values and each range is merged alone, so that besides the runs only
+    a fraction of them is held at once (a hundred million ids hold 800 MB of hashes)."""
+    edges = np.arange(1, HASH_BUCKETS, dtype=np.uint64) * np.uint64(2**64 // HASH_BUCKETS)
+    cuts = [np.concatenate([[0], np.searchsorted(scan.id_hashes, edges), [len(scan.id_hashes)]]) for scan in scans]
+    repeated = [np.concatenate([np.empty(0, np.uint64), *(scan.repeated for scan in scans)])]
+    for bucket in range(HASH_BUCKETS):
+        every = np.sort(
+            np.concatenate(
+                [np.empty(0, np.uint64), *(s.id_hashes[c[bucket] : c[bucket + 1]] for s, c in zip(scans, cuts, strict=True))]
+            )
+        )
+        repeated.append(every[1:][every[1:] == every[:-1]])
+    return np.unique(np.concatenate(repeated))
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """A boundary layer's polygons (EPSG:4326), in layer order."""
+
+    name: str
+    polygons: np.ndarray
+
+
+@dataclass(frozen=True)
+class CountContext:
+    """Everything a chunk's counting needs, sent once to each worker."""
+
+    files: Mapping[str, IncidentFile]
+    wanted: IncidentColumns
+    classifier: Classifier
+    layers: tuple[LayerGeometry, ...]
+    hex_resolutions: tuple[int, ...]
+    candidate_hashes: np.ndarray
+    now: datetime
+    years: range | None = None
+
+    @functools.cached_property
+    def locators(self) -> dict[str, PolygonLocator]:
+        """Built on first use in each process (never sent)."""
+        return {layer.name: PolygonLocator.build(layer.polygons) for layer in self.layers}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "locators"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+@dataclass(frozen=True)
+class SourceTally:
+    """One input file's rows: read, used, rejected by reason; unknown offense values; and for
+    the swapped-coordinates check, rows located, inside a boundary, and inside once swapped
+    (counted only in chunks with under SWAP_INSIDE_SHARE inside, the only ones that can matter)."""
+
+    rows_read: int = 0
+    rows_used: int = 0
+    rejected: Mapping[str, int] = field(default_factory=dict)
+    unknown_offenses: Mapping[str, int] = field(default_factory=dict)
+    located: int = 0
+    inside: int = 0
+    swapped_inside: int = 0
+
+    def plus(self, other: SourceTally) -> SourceTally:
+        return SourceTally(
+            self.rows_read + other.rows_read,
+            self.rows_used + other.rows_used,
+            _add(self.rejected, other.rejected),
+            _add(self.unknown_offenses, other.unknown_offenses),
+            self.located + other.located,
+            self.inside + other.inside,
+            self.swapped_inside + other.swapped_inside,
+        )
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts of used rows that add up chunk by chunk: per input, per category and offense, per
+    year (all and violent), and violent incidents per boundary polygon or H3 cell and year."""
+
+    sources: Mapping[str, SourceTally] = field(default_factory=dict)
+    categories: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    years: Mapping[int, int] = field(default_factory=dict)
+    violent_years: Mapping[int, int] = field(default_factory=dict)
+    layer_counts: Mapping[str, UnitYearCounts] = field(default_factory=dict)
+    layer_outside: Mapping[str, int] = field(default_factory=dict)
+    hex_counts: Mapping[int, UnitYearCounts] = field(default_factory=dict)
+    hull: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    """Vertices of the convex hull of the used rows' points (lon, lat); kept only without boundaries."""
+
+    def plus(self, other: Tally) -> Tally:
+        return Tally(
+            _merge(self.sources, other.sources, SourceTally.plus),
+            _add(self.categories, other.categories),
+            _add(self.years, other.years),
+            _add(self.violent_years, other.violent_years),
+            _merge(self.layer_counts, other.layer_counts, lambda a, b: UnitYearCounts.total([a, b])),
+            _add(self.layer_outside, other.layer_outside),
+            _merge(self.hex_counts, other.hex_counts, lambda a, b: UnitYearCounts.total([a, b])),
+            hull_vertices(np.concatenate([self.hull, other.hull])),
+        )
+
+    @property
+    def rows_used(self) -> int:
+        return sum(source.rows_used for source in self.sources.values())
+
+
+def _add(a: Mapping[Any, int], b: Mapping[Any, int]) -> dict[Any, int]:
+    """Counts by key added up (a key counted zero times is kept)."""
+    return {key: a.get(key, 0) + b.get(key, 0) for key in dict.fromkeys([*a, *b])}
+
+
+def _merge(a: Mapping[Any, Any], b: Mapping[Any, Any], add: Any) -> dict[Any, Any]:
+    return {key: add(a[key], b[key]) if key in a and key in b else a.get(key, b.get(key)) for key in [*a, *b]}
+
+
+def hull_vertices(points: np.ndarray) -> np.ndarray:
+    """The vertices of the convex hull of `points` (n x 2), which stand for all of them."""
+    if len(points) < 3:
+        return points
+    return shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(points)))
+
+
+@dataclass(frozen=True, eq=False)
+class ChunkResult:
+    """A chunk's partial counts, its rejected rows (in row order) and its located rows whose id
+    may be a duplicate, left for the build process to decide."""
+
+    source: str
+    tally: Tally
+    rejects: pd.DataFrame
+    pending: pd.DataFrame
+
+
+def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
+    """Parse, classify and locate one chunk, and count the rows whose id cannot be a duplicate."""
+    file = context.files[chunk.source]
+    table = chunk_table(file, chunk, file.needed_columns())
+    incidents = parse_table(table, file.columns, context.wanted, chunk.source, chunk.first_row, context.years, context.now)
+    classify_rows(incidents, context.classifier)
+    located = locate(context, incidents.rows)
+    pending = _may_repeat(context, located["incident_id"].to_numpy(dtype=object))
+    tally, outside = settle(context, chunk.source, located[~pending])
+    read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
+    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located[~pending]))})
+    rejects = pd.concat([incidents.rejects, outside], ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
+    return ChunkResult(
+        chunk.source, tally.plus(read).plus(swapped).plus(_rejected(chunk.source, incidents.rejects)), rejects, located[pending]
+    )
+
+
+def _may_repeat(context: CountContext, ids: np.ndarray) -> np.ndarray:
+    hashes = id_hashes(ids)
+    position = np.minimum(np.searchsorted(context.candidate_hashes, hashes), max(len(context.candidate_hashes) - 1, 0))
+    found = context.candidate_hashes[position] == hashes if len(context.candidate_hashes) else np.zeros(len(ids), bool)
+    return found & (ids != "")
+
+
+def locate(context: CountContext, rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` with the polygon position in each layer (`@name`, -1 for none) and, for violent
+    rows, the H3 cell at each resolution (`#r`, 0 for others)."""
+    lon, lat = rows["lon"].to_numpy(), rows["lat"].to_numpy()
+    violent = (rows["category"] == VIOLENT).to_numpy()
+    columns: dict[str, np.ndarray] = {}
+    for layer in context.layers:
+        columns[LAYER_PREFIX + layer.name] = context.locators[layer.name].assign(lon, lat)
+    for resolution in context.hex_resolutions:
+        cells = np.zeros(len(rows), dtype=np.int64)
+        cells[violent] = point_cells(lon[violent], lat[violent], resolution)
+        columns[f"{HEX_PREFIX}{resolution}"] = cells
+    return rows.assign(**columns)
+
+
+def settle(context: CountContext, source: str, located: pd.DataFrame) -> tuple[Tally, pd.DataFrame]:
+    """Rows that are no duplicate: reject those in no polygon of any layer, count the others.
+    Returns the counts and the rejected rows."""
+    layers = [LAYER_PREFIX + layer.name for layer in context.layers]
+    outside = np.all(located[layers].to_numpy() < 0, axis=1) if layers else np.zeros(len(located), dtype=bool)
+    dropped = located[outside]
+    detail = dropped["lat"].round(6).astype(str) + ", " + dropped["lon"].round(6).astype(str)
+    rejects = reject_rows(source, dropped["row"], Reason.OUTSIDE, detail, dropped["incident_id"])
+    kept = located[~outside]
+    tally = count_rows(context, source, kept)
+    checked = Tally({source: SourceTally(located=len(located), inside=len(kept))})
+    return tally.plus(checked).plus(_rejected(source, rejects)), rejects
+
+
+def count_rows(context: CountContext, source: str, kept: pd.DataFrame) -> Tally:
+    """The counts of used rows."""
+    violent = (kept["category"] == VIOLENT).to_numpy()
+    years = kept["year"].to_numpy()
+    violent_years = years[violent]
+    layer_counts, layer_outside = {}, {}
+    for layer in context.layers:
+        assigned = kept[LAYER_PREFIX + layer.name].to_numpy()[violent]
+        layer_counts[layer.name] = UnitYearCounts.of(assigned[assigned >= 0], violent_years[assigned >= 0])
+        layer_outside[layer.name] = int((assigned < 0).sum())
+    hex_counts = {
+        r: UnitYearCounts.of(kept[f"{HEX_PREFIX}{r}"].to_numpy()[violent], violent_years) for r in context.hex_resolutions
+    }
+    categories = kept.groupby(["category", "offense_name"]).size()
+    return Tally(
+        {source: SourceTally(rows_used=len(kept))},
+        {(str(c), str(o)): int(n) for (c, o), n in categories.items()},
+        _counts(years),
+        _counts(violent_years),
+        layer_counts,
+        layer_outside,
+        hex_counts,
+        hull_vertices(kept[["lon", "lat"]].to_numpy()) if not context.layers else np.empty((0, 2)),
+    )
+
+
+def swapped_inside(context: CountContext, located: pd.DataFrame) -> int:
+    """Rows that would be inside a boundary with latitude and longitude exchanged, counted only
+    when under SWAP_INSIDE_SHARE of `located` is inside as given."""
+    if not context.layers or not len(located):
+        return 0
+    layers = [LAYER_PREFIX + layer.name for layer in context.layers]
+    if np.any(located[layers].to_numpy() >= 0, axis=1).sum() >= SWAP_INSIDE_SHARE * len(located):
+        return 0
+    lon, lat = located["lon"].to_numpy(), located["lat"].to_numpy()
+    inside = [context.locators[layer.name].assign(lat, lon) >= 0 for layer in context.layers]
+    return int(np.any(inside, axis=0).sum())
+
+
+def _rejected(source: str, rejects: pd.DataFrame) -> Tally:
+    return Tally({source: SourceTally(rejected={str(k): int(v) for k, v in rejects["reason"].value_counts().items()})})
+
+
+def _counts(values: np.ndarray) -> dict[int, int]:
+    distinct, counts = np.unique(values, return_counts=True)
+    return {int(v): int(n) for v, n in zip(distinct, counts, strict=True)}
+
+
+AREA_BATCH = 10_000
+"""Polygons per task when a build computes geodesic areas on its engine."""
+
+
+def polygon_batches(polygons: np.ndarray) -> list[np.ndarray]:
+    return [polygons[i : i + AREA_BATCH] for i in range(0, len(polygons), AREA_BATCH)]
+
+
+def batch_areas(_: object, polygons: np.ndarray) -> np.ndarray:
+    """`geodesic_area_sqmi` as an engine task (one pyproj call per polygon: worth both cores)."""
+    return geodesic_area_sqmi(polygons)
+
+
+class DuplicateIds:
+    """Which candidate rows repeat an id used before, in input order: within the same file the
+    detail is the id, from an earlier file `also in <file>` (the first file keeps the incident)."""
+
+    def __init__(self) -> None:
+        self.first_source: dict[str, str] = {}
+        self.source = ""
+        self.in_source: set[str] = set()
+
+    def settle(self, context: CountContext, result: ChunkResult) -> tuple[Tally, pd.DataFrame]:
+        """Counts and rejected rows of `result`'s pending rows: duplicates, then `settle`."""
+        if result.source != self.source:
+            self.source, self.in_source = result.source, set()
+        pending = result.pending
+        repeated = np.zeros(len(pending), dtype=bool)
+        details = []
+        for i, incident_id in enumerate(pending["incident_id"].tolist()):
+            if incident_id in self.in_source:
+                repeated[i] = True
+                details.append(incident_id)
+            elif incident_id in self.first_source:
+                repeated[i] = True
+                details.append(f"also in {self.first_source[incident_id]}")
+            else:
+                self.first_source[incident_id] = result.source
+            self.in_source.add(incident_id)
+        dropped = pending[repeated]
+        duplicates = reject_rows(
+            result.source,
+            dropped["row"],
+            Reason.DUPLICATE,
+            pd.Series(details, index=dropped.index, dtype=object),
+            dropped["incident_id"],
+        )
+        tally, outside = settle(context, result.source, pending[~repeated])
+        rejects = pd.concat([result.rejects, duplicates, outside], ignore_index=True).sort_values(
+            "row", kind="stable", ignore_index=True
+        )
+        return result.tally.plus(tally).plus(_rejected(result.source, duplicates)), rejects

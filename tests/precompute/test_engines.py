@@ -1,0 +1,191 @@
+"""Chunked builds on either engine give the build a single pass over the whole input gives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
+
+DURHAM_LAYERS = tuple(
+    BoundarySpec(name, DURHAM_DATA_DIR / f"{name}.geojson") for name in ("blockgroups", "tracts", "neighborhoods")
+)
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler() -> Iterator[str]:
+    """A Dask cluster of 2 workers (threads, to start fast), reached by its address like a remote one."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def build(tmp_path: Path, name: str, incidents: tuple[Path, ...], **options: object) -> Path:
+    out = tmp_path / name
+    run_build(
+        BuildOptions(incidents=incidents, boundaries=DURHAM_LAYERS, out=out, archive_maxzoom=-1, progress=False, **options)  # type: ignore[arg-type]
+    )
+    return out
+
+
+def assert_same_build(a: Path, b: Path) -> None:
+    """Same report, same rejects.csv byte for byte, same density layers."""
+    assert json.loads((a / "report.json").read_text()) == json.loads((b / "report.json").read_text())
+    assert (a / "rejects.csv").read_bytes() == (b / "rejects.csv").read_bytes()
+    layers = sorted(p.name for p in (a / "layers").iterdir())
+    assert layers == sorted(p.name for p in (b / "layers").iterdir())
+    for name in layers:
+        left, right = gpd.read_parquet(a / "layers" / name), gpd.read_parquet(b / "layers" / name)
+        pd.testing.assert_frame_equal(left.drop(columns="geometry"), right.drop(columns="geometry"))
+        assert left.geometry.geom_equals_exact(right.geometry, 0).all()
+
+
+@pytest.fixture(scope="module")
+def messy_inputs(tmp_path_factory: pytest.TempPathFactory, durham_incidents: Path) -> tuple[Path, Path]:
+    """The demo split into an overlapping CSV and Parquet (rows 25001-30000 in both), with bad
+    coordinates, dates and offenses, points moved out of the county and ids repeated in each."""
+    folder = tmp_path_factory.mktemp("messy")
+    demo = pd.read_csv(durham_incidents, dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(5)
+
+    def mess(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.reset_index(drop=True)
+        rows = rng.choice(len(frame), 60, replace=False)
+        frame.loc[rows[:10], "geo_point_2d"] = ""
+        frame.loc[rows[10:20], "geo_point_2d"] = "0, 0"
+        frame.loc[rows[20:30], "date_rept"] = "not a date"
+        frame.loc[rows[30:35], "date_rept"] = "2099-01-01"
+        frame.loc[rows[35:45], "ucr_code"] = "9999"
+        frame.loc[rows[45:60], "geo_point_2d"] = "36.5, -78.0"
+        repeats = frame.sample(200, random_state=1)
+        repeats.loc[repeats.index[:20], "ucr_code"] = "9999"
+        return pd.concat([frame, repeats], ignore_index=True)
+
+    csv, parquet = folder / "a.csv", folder / "b.parquet"
+    mess(demo.iloc[:30000]).to_csv(csv, index=False)
+    mess(demo.iloc[25000:]).to_parquet(parquet, index=False, row_group_size=4000)
+    return csv, parquet
+
+
+@pytest.mark.slow
+def test_chunks_on_worker_processes_give_the_single_pass_build(tmp_path, messy_inputs):
+    whole = build(tmp_path, "whole", messy_inputs, workers=1, chunk_rows=10**7)
+    chunked = build(tmp_path, "chunked", messy_inputs, workers=2, chunk_rows=7000)
+    assert_same_build(whole, chunked)
+    report = json.loads((chunked / "report.json").read_text())
+    for summary in report["inputs"]:
+        assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
+    in_csv, in_parquet = (summary["rejected_by_reason"]["duplicate incident id"] for summary in report["inputs"])
+    assert 0 < in_csv <= 180 and in_parquet > 4900  # 180 usable repeats at most; the 5000 overlapping rows
+    rejects = pd.read_csv(chunked / "rejects.csv", dtype=str, keep_default_na=False)
+    assert len(rejects) == sum(summary["rows_rejected"] for summary in report["inputs"])
+    for _, rows in rejects.groupby("source", sort=False):
+        assert rows["row"].astype(int).is_monotonic_increasing
+
+
+@pytest.mark.slow
+def test_dask_engine_gives_the_local_build_on_the_demo(tmp_path, durham_incidents, dask_scheduler):
+    on_dask = build(tmp_path, "dask", (durham_incidents,), engine="dask", scheduler=dask_scheduler, chunk_rows=10000)
+    local = build(tmp_path, "local", (durham_incidents,), workers=1)
+    assert_same_build(local, on_dask)
+    published = pd.read_csv(DURHAM_DATA_DIR / "violent_counts_blockgroup.csv", dtype={"id": str}).set_index("id").fillna(0)
+    blockgroups = gpd.read_parquet(on_dask / "layers" / "blockgroups.parquet").set_index("id")
+    for year in range(2012, 2017):
+        assert (blockgroups[f"violent_count_{year}"] == published[f"y_{year}"].reindex(blockgroups.index)).all()
+
+
+@pytest.mark.slow
+def test_dask_engine_gives_the_local_build_on_messy_files(tmp_path, messy_inputs, dask_scheduler):
+    on_dask = build(tmp_path, "dask", messy_inputs, engine="dask", scheduler=dask_scheduler, chunk_rows=7000)
+    local = build(tmp_path, "local", messy_inputs, workers=2, chunk_rows=7000)
+    assert_same_build(local, on_dask)
+
+
+def _square_layer(path: Path) -> Path:
+    gpd.GeoDataFrame({"id": ["sq"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path)
+    return path
+
+
+def test_repeated_ids_are_found_across_chunks_and_files(tmp_path):
+    """Ids repeat 3000 rows apart (other chunks with --chunk-rows 1000) and across files; the
+    first usable row of an id keeps it, even after a first occurrence with an unknown offense."""
+    first = pd.DataFrame(
+        {
+            "inci_id": [f"A{i}" for i in range(4000)],
+            "date_rept": "2015-06-01",
+            "ucr_code": "0810",
+            "geo_point_2d": "0.5, 0.5",
+        }
+    )
+    first.loc[3000:3009, "inci_id"] = [f"A{i}" for i in range(10)]  # repeats of rows 1-10
+    first.loc[100, "ucr_code"] = "9999"  # A100: unknown offense, so row 3101's A100 is no duplicate
+    first.loc[3100, "inci_id"] = "A100"
+    second = pd.DataFrame(
+        {"inci_id": ["A5", "B1", "A3999", "B1", ""], "date_rept": "2016-01-01", "ucr_code": "0810", "geo_point_2d": "0.5, 0.5"}
+    )
+    first.to_csv(tmp_path / "first.csv", index=False)
+    second.to_parquet(tmp_path / "second.parquet", index=False)
+    out = tmp_path / "build"
+    options = BuildOptions(
+        incidents=(tmp_path / "first.csv", tmp_path / "second.parquet"),
+        boundaries=(BoundarySpec("square", _square_layer(tmp_path / "square.geojson")),),
+        out=out,
+        hex_resolutions=(),
+        archive_maxzoom=-1,
+        progress=False,
+        chunk_rows=1000,
+        workers=1,
+    )
+    report = run_build(options).report
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)
+    duplicates = rejects[rejects["reason"] == "duplicate incident id"]
+    first_csv, second_parquet = str(tmp_path / "first.csv"), str(tmp_path / "second.parquet")
+    assert duplicates[["source", "row", "detail"]].values.tolist() == [
+        *[[first_csv, str(3001 + i), f"A{i}"] for i in range(10)],
+        [second_parquet, "1", f"also in {first_csv}"],
+        [second_parquet, "3", f"also in {first_csv}"],
+        [second_parquet, "4", "B1"],
+    ]
+    assert [(s["rows_read"], s["rows_used"], s["rows_rejected"]) for s in report["inputs"]] == [(4000, 3989, 11), (5, 2, 3)]
+    layer = gpd.read_parquet(out / "layers" / "square.parquet")
+    assert layer[["violent_count_2015", "violent_count_2016"]].iloc[0].tolist() == [3989, 2]
+
+
+def test_a_folder_and_a_glob_read_every_file_by_name(tmp_path):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for part, year in enumerate((2014, 2015, 2016)):
+        pd.DataFrame(
+            {
+                "inci_id": [f"{year}-{i}" for i in range(3)],
+                "date_rept": f"{year}-02-01",
+                "ucr_code": "0810",
+                "geo_point_2d": "0.5, 0.5",
+            }
+        ).to_parquet(parts / f"part-{part}.parquet", index=False)
+    (parts / "notes.md").write_text("not incidents")
+    square = _square_layer(tmp_path / "square.geojson")
+    for name, given in (("folder", parts), ("glob", parts / "part-[12].parquet")):
+        out = tmp_path / name
+        options = BuildOptions(
+            incidents=(given,),
+            boundaries=(BoundarySpec("square", square),),
+            out=out,
+            hex_resolutions=(),
+            archive_maxzoom=-1,
+            progress=False,
+        )
+        report = run_build(options).report
+        expected = (
+            ["part-0.parquet", "part-1.parquet", "part-2.parquet"] if name == "folder" else ["part-1.parquet", "part-2.parquet"]
+        )
+        assert [Path(summary["path"]).name for summary in report["inputs"]] == expected
+        assert sum(report["violent_by_year"].values()) == 3 * len(expected)

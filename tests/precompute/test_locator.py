@@ -1,0 +1,36 @@
+"""The grid locator answers as testing each point against every polygon in layer order would."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry import Point, Polygon, box
+
+from crimetiles.precompute.locator import PolygonLocator
+
+
+def brute_force(polygons: list[shapely.Geometry], lon: np.ndarray, lat: np.ndarray) -> list[int]:
+    """The first polygon that intersects each point (boundary included), -1 for none."""
+    return [
+        next((i for i, polygon in enumerate(polygons) if polygon.intersects(Point(x, y))), -1)
+        for x, y in zip(lon, lat, strict=True)
+    ]
+
+
+def test_tessellation_overlap_hole_and_edges():
+    rng = np.random.default_rng(11)
+    cells = shapely.voronoi_polygons(shapely.multipoints(rng.uniform(0, 1, (60, 2))), extend_to=box(0, 0, 1, 1))
+    polygons = [cell.intersection(box(0, 0, 1, 1)) for cell in shapely.get_parts(cells)]
+    polygons.append(box(0.2, 0.2, 0.6, 0.6))  # overlaps others: loses to them, wins where only it is
+    polygons.append(Polygon([(1.2, 0), (2, 0), (2, 1), (1.2, 1)], [[(1.4, 0.2), (1.8, 0.2), (1.8, 0.8), (1.4, 0.8)]]))
+    vertices = shapely.get_coordinates(polygons)
+    edges = (vertices[:-1] + vertices[1:]) / 2
+    points = np.concatenate([rng.uniform(-0.1, 2.1, (4000, 2)), vertices, edges, [[1.6, 0.5], [2.0, 1.0], [-0.1, 0.5]]])
+    lon, lat = points[:, 0], points[:, 1]
+    assert PolygonLocator.build(polygons).assign(lon, lat).tolist() == brute_force(polygons, lon, lat)
+
+
+def test_one_polygon_and_points_far_away():
+    polygons = [box(-79.0, 35.9, -78.9, 36.0)]
+    lon, lat = np.array([-78.95, -78.9, 10.0, -79.0000001]), np.array([35.95, 36.0, 10.0, 35.95])
+    assert PolygonLocator.build(polygons).assign(lon, lat).tolist() == [0, 0, -1, -1]
