@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -167,13 +168,18 @@ def _rss(pid: int) -> int:
 @dataclass(frozen=True)
 class BuildRun:
     seconds: float
+    cpu_seconds: float
+    """User + system CPU time of the build and every worker process it waited for."""
     peak_bytes: int
     stages: dict[str, float]
+    load: tuple[float, float]
+    """The machine's 1-minute load average at the start and at the end."""
     output: str
 
 
 def timed_build(arguments: list[str]) -> BuildRun:
     """Run `crimetiles build ARGUMENTS`, timing the stages by the console lines they end with."""
+    load_before, cpu_before = os.getloadavg()[0], _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen([*CRIMETILES, "build", *arguments], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     marks: dict[str, float] = {}
@@ -193,7 +199,13 @@ def timed_build(arguments: list[str]) -> BuildRun:
     for _, stage in STAGE_MARKS:
         stages[stage] = marks.get(stage, seconds) - previous
         previous = marks.get(stage, seconds)
-    return BuildRun(seconds, memory.peak_bytes, stages, "".join(lines))
+    cpu = _children_cpu() - cpu_before
+    return BuildRun(seconds, cpu, memory.peak_bytes, stages, (load_before, os.getloadavg()[0]), "".join(lines))
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> str:
@@ -211,8 +223,9 @@ def machine() -> str:
 
 def incidents_main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
-    print("| incidents | engine | wall time | peak RSS (all processes) | " + " | ".join(stage for _, stage in STAGE_MARKS) + " |")
-    print("| --- " * (4 + len(STAGE_MARKS)) + "|")
+    stages = " | ".join(stage for _, stage in STAGE_MARKS)
+    print(f"| incidents | engine | wall time | CPU time | load before/after | peak RSS (all processes) | {stages} |")
+    print("| --- " * (6 + len(STAGE_MARKS)) + "|")
     results = []
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch:
         for size in (int(float(s)) for s in args.sizes.split(",")):
@@ -222,7 +235,12 @@ def incidents_main(args: argparse.Namespace) -> None:
             run = timed_build([str(folder), "--out", str(Path(scratch) / f"build-{size}"), *extra])
             rates = {stage: size / seconds for stage, seconds in run.stages.items()}
             cells = " | ".join(f"{run.stages[stage]:.1f} s ({rates[stage]:,.0f}/s)" for _, stage in STAGE_MARKS)
-            print(f"| {size:,} | {args.engine} | {run.seconds:.1f} s | {run.peak_bytes / 2**30:.2f} GiB | {cells} |", flush=True)
+            load = f"{run.load[0]:.1f} / {run.load[1]:.1f}"
+            print(
+                f"| {size:,} | {args.engine} | {run.seconds:.1f} s | {run.cpu_seconds:.0f} s | {load} | "
+                f"{run.peak_bytes / 2**30:.2f} GiB | {cells} |",
+                flush=True,
+            )
             results.append(
                 {
                     "incidents": size,

@@ -192,10 +192,10 @@ def parse_table(
                 "lon": coordinates.lon,
                 "lat": coordinates.lat,
                 "year": dates.dt.year.to_numpy(),
-                "offense": table[columns.offense].astype(str).str.strip().to_numpy(),
-                "_coordinates": coordinates.text.to_numpy(),
+                "offense": table[columns.offense].astype(str).str.strip(),
+                "_coordinates": coordinates.text,
                 "_problem": coordinates.problem.to_numpy(),
-                "_date": date_text.to_numpy(),
+                "_date": date_text,
                 "_when": dates.to_numpy(),
             }
         ),
@@ -214,12 +214,12 @@ def parse_table(
     return incidents
 
 
-def incident_ids(table: pd.DataFrame, column: str | None) -> np.ndarray:
+def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
     """The incident id of every row as text ("" when the file has no id column): the one
     spelling that duplicate detection compares, in every pass over a file."""
     if not column:
-        return np.full(len(table), "", dtype=object)
-    return table[column].astype(str).str.strip().to_numpy(dtype=object)
+        return pd.Series("", index=table.index, dtype=str)
+    return table[column].astype(str).str.strip()
 
 
 def classify_incidents(incidents: Incidents, classifier: Classifier) -> None:

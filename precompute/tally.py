@@ -64,7 +64,7 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     table = chunk_table(file, chunk, file.scanned_columns())
     offenses = OffenseTally.of(table[file.columns.offense].astype(str).str.strip().rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
-    hashes, counts = np.unique(id_hashes(ids[ids != ""]), return_counts=True)
+    hashes, counts = np.unique(id_hashes(ids[ids != ""].to_numpy(dtype=object)), return_counts=True)
     return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1])
 
 
