@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -97,9 +98,16 @@ def complete_build_id(out: Path) -> str:
     return manifest["build_id"]
 
 
+APP_CREATION = threading.Lock()
+"""CPython 3.11 can fail to compile werkzeug's URL builders (`ast.parse`) in two threads at once
+("SystemError: AST constructor recursion depth mismatch"): the parallel kill lanes create apps one
+at a time. A server creates its app once per process, so this concerns the test only."""
+
+
 def served_build_id(build_dir: Path) -> str:
     """Start the app on `build_dir` as gunicorn does and fetch a tile; returns the build served."""
-    app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0))
+    with APP_CREATION:
+        app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0))
     response = app.test_client().get(f"/tiles/squares/{TILE}.mvt")
     assert response.status_code == 200
     features = mapbox_vector_tile.decode(response.data)["squares"]["features"]
