@@ -1,6 +1,6 @@
 // The "Selected areas" panel: the selection (each area removable, a clear button), its trend against
 // the study area and the distribution of the layer's areas. Loaded when the panel first opens.
-import { renderDistribution } from './distribution.js';
+import { renderCompassDistribution } from './distribution.js';
 import { loadChartLibrary } from './summaries.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
@@ -36,12 +36,7 @@ export async function renderCharts(compass, body, width) {
   const trend = renderTrend(uPlot, summary, indexes, width);
   body.append(trend.figure);
   views.push(trend);
-  const distribution = renderDistribution(uPlot, {
-    summary,
-    ...compass.classes(),
-    year: compass.state.year,
-    yearLabel: compass.yearLabel(),
-    selected: indexes,
+  const distribution = renderCompassDistribution(uPlot, compass, summary, indexes, {
     width,
     onSelectClass: (k) => compass.selectClass(summary, k),
   });

@@ -119,3 +119,17 @@ export function renderDistribution(uPlot, { summary, year, yearLabel, breaks, le
   figure.append(note, table);
   return { figure, destroy: () => plot.destroy() };
 }
+
+/** The distribution of the compass's current layer and year, `indexes` (of `summary`'s areas)
+ * pointed out: the panel and the report draw the same figure, each with its own `options`
+ * (`width`, and `onSelectClass` or `idPrefix`). */
+export function renderCompassDistribution(uPlot, compass, summary, indexes, options) {
+  return renderDistribution(uPlot, {
+    summary,
+    ...compass.classes(),
+    year: compass.state.year,
+    yearLabel: compass.yearLabel(),
+    selected: indexes,
+    ...options,
+  });
+}

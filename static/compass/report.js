@@ -1,7 +1,7 @@
 // The report: a print-friendly view of the selection (a snapshot of the map, the trend, the
 // distribution, the caveats of "About this data" and the sources), printed with the browser's own
 // print (the page's print style shows only the report).
-import { renderDistribution } from './distribution.js';
+import { renderCompassDistribution } from './distribution.js';
 import { unionBox } from './data.js';
 import { loadChartLibrary } from './summaries.js';
 import { renderTrend } from './trend.js';
@@ -51,12 +51,7 @@ export async function openReport(compass, section) {
   const close = element('button', { type: 'button', class: 'button', id: 'report-close' }, ['Close report']);
   const print = element('button', { type: 'button', class: 'button', id: 'report-print' }, ['Print']);
   const trend = renderTrend(uPlot, summary, indexes, REPORT_CHART_WIDTH, 'report-trend');
-  const distribution = renderDistribution(uPlot, {
-    summary,
-    ...compass.classes(),
-    year: compass.state.year,
-    yearLabel: compass.yearLabel(),
-    selected: indexes,
+  const distribution = renderCompassDistribution(uPlot, compass, summary, indexes, {
     width: REPORT_CHART_WIDTH,
     idPrefix: 'report-distribution',
   });
