@@ -82,6 +82,16 @@ def wait_idle(page) -> None:
     page.wait_for_function("() => window.mapIdle === true", timeout=30_000)
 
 
+def embedded_tracts_map(page, url_prefix: str):
+    """The frame of `page` whose URL starts with `url_prefix`, once its map is idle and drawing
+    tracts (11-digit GEOIDs)."""
+    frame = next(f for f in page.frames if f.url.startswith(url_prefix))
+    wait_idle(frame)
+    ids = frame.evaluate(RENDERED_IDS)
+    assert ids and all(len(fid) == 11 for fid in ids)
+    return frame
+
+
 def assert_draws_block_group(page, base: str, build: Path, block_group: str) -> None:
     """Open the map page at `base` on block groups in 2016, zoomed to 14 on a point inside
     `block_group`, and check that it draws that block group, in a colour (not the background)."""

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from tests.conftest import running
-from tests.e2e.conftest import RENDERED_IDS, assert_draws_block_group, screenshot, wait_idle
+from tests.e2e.conftest import assert_draws_block_group, embedded_tracts_map, screenshot, wait_idle
 from tests.e2e.nginx import readme_nginx_block, running_nginx
 
 PREFIX = "/crime"
@@ -137,10 +137,7 @@ def test_embed_snippet_loads_through_the_proxy(page, requested, proxied):
     page.set_content(f"<!DOCTYPE html><title>a news site</title>{snippet}")
     frame = page.frame_locator("iframe")
     frame.locator("#legend-rows li").first.wait_for()
-    inner = next(f for f in page.frames if f.url.startswith(f"{proxied}embed"))
-    inner.wait_for_function("() => window.mapIdle === true", timeout=30_000)
-    ids = inner.evaluate(RENDERED_IDS)
-    assert ids and all(len(fid) == 11 for fid in ids)
+    inner = embedded_tracts_map(page, f"{proxied}embed")
     full_map = inner.eval_on_selector("#full-map-link", "link => link.href")
     assert full_map.startswith(f"{proxied}?layer=tracts&year=2015#")
     screenshot(page, "proxy-embed")

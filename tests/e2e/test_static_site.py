@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from crimetiles.artifact.manifest import read_manifest
-from tests.e2e.conftest import RENDERED_IDS, assert_draws_block_group, screenshot, wait_idle
+from tests.e2e.conftest import RENDERED_IDS, assert_draws_block_group, embedded_tracts_map, screenshot, wait_idle
 from tests.e2e.nginx import ACCESS_LOG, readme_nginx_block, running_nginx
 
 PREFIX = "/maps/crime/"
@@ -156,10 +156,7 @@ def test_embed_snippet_frames_the_static_embed_page(page, exchanges, base, stati
     news_site = base.replace("//127.0.0.1:", "//localhost:").removesuffix(PREFIX) + "/news/"  # another origin
     page.goto(news_site)
     page.frame_locator("iframe").first.locator("#legend-rows li").first.wait_for()
-    inner = next(frame for frame in page.frames if frame.url.startswith(f"{base}embed.html"))
-    inner.wait_for_function("() => window.mapIdle === true", timeout=30_000)
-    ids = inner.evaluate(RENDERED_IDS)
-    assert ids and all(len(fid) == 11 for fid in ids)
+    inner = embedded_tracts_map(page, f"{base}embed.html")
     full_map = inner.eval_on_selector("#full-map-link", "link => link.href")
     assert full_map.startswith(f"{base}index.html?layer=tracts&year=2015#")
     assert requests.get(full_map, timeout=10).status_code == 200

@@ -19,17 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import RENDERED_IDS, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[2]
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "demo", "test-artifacts", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules"
 )
-RENDERED_IDS = """() => {
-  const {map, state, fillLayers} = window.crimetiles;
-  return map.queryRenderedFeatures({layers: fillLayers[state.layer]}).map((f) => f.properties.id);
-}"""
 STARTED = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
 
