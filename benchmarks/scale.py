@@ -369,8 +369,8 @@ def boundaries_main(args: argparse.Namespace) -> None:
             [str(incidents), "-b", f"nc={layer}", "--hex-res", "", "--out", str(out), "--archive-maxzoom", str(args.zoom)]
         )
         print(
-            f"build ({args.incidents:,} incidents, archive z0-{args.zoom}): {run.seconds:.1f} s, "
-            f"peak RSS {run.peak_bytes / 2**30:.2f} GiB"
+            f"build ({args.incidents:,} incidents, archive z0-{args.zoom}): {run.seconds:.1f} s, CPU {run.cpu_seconds:.0f} s, "
+            f"load {run.load[0]:.1f} / {run.load[1]:.1f}, peak RSS {run.peak_bytes / 2**30:.2f} GiB"
         )
         for stage, seconds in run.stages.items():
             print(f"  {stage}: {seconds:.1f} s")

@@ -147,11 +147,10 @@ def chunks(file: IncidentFile, chunk_rows: int, columns: Sequence[str]) -> Itera
 
 def chunk_table(file: IncidentFile, chunk: Chunk, columns: Sequence[str]) -> pd.DataFrame:
     """The rows of `chunk`: read now for Parquet (`columns` and any geometry), else as carried."""
-    if chunk.table is not None:
-        return chunk.table.reset_index(drop=True)
-    return _parquet_frame(
-        file.path, pq.ParquetFile(file.path).read_row_groups(list(chunk.row_groups), columns=_with_geometry(file.path, columns))
-    )
+    if chunk.table is None:
+        groups = pq.ParquetFile(file.path).read_row_groups(list(chunk.row_groups), columns=_with_geometry(file.path, columns))
+        return _parquet_frame(file.path, groups).reset_index(drop=True)
+    return chunk.table.reset_index(drop=True)
 
 
 def _table_chunks(file: IncidentFile, tables: Iterator[pd.DataFrame]) -> Iterator[Chunk]:

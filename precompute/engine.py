@@ -44,7 +44,9 @@ def default_workers() -> int:
 
 class LocalEngine:
     """Worker processes on this machine (`workers`, default every core). A stream of a single
-    item runs in this process: starting workers would cost more than it saves."""
+    item runs in this process: starting workers would cost more than it saves. Workers are
+    spawned, so a script that calls `run_build` needs the usual `if __name__ == "__main__":`
+    guard (the `crimetiles` command has it)."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()

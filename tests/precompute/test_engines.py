@@ -114,6 +114,21 @@ def _square_layer(path: Path) -> Path:
     return path
 
 
+def square_build(tmp_path: Path, name: str, incidents: tuple[Path, ...], **options: object) -> dict:
+    """Build `incidents` over the unit square alone (no hex grid, no archive) into `tmp_path/name`;
+    returns the report."""
+    square = tmp_path / "square.geojson"
+    if not square.exists():
+        _square_layer(square)
+    layers = (BoundarySpec("square", square),)
+    out = tmp_path / name
+    return run_build(
+        BuildOptions(
+            incidents=incidents, boundaries=layers, out=out, hex_resolutions=(), archive_maxzoom=-1, progress=False, **options
+        )  # type: ignore[arg-type]
+    ).report
+
+
 def test_repeated_ids_are_found_across_chunks_and_files(tmp_path):
     """Ids repeat 3000 rows apart (other chunks with --chunk-rows 1000) and across files; the
     first usable row of an id keeps it, even after a first occurrence with an unknown offense."""
@@ -134,17 +149,7 @@ def test_repeated_ids_are_found_across_chunks_and_files(tmp_path):
     first.to_csv(tmp_path / "first.csv", index=False)
     second.to_parquet(tmp_path / "second.parquet", index=False)
     out = tmp_path / "build"
-    options = BuildOptions(
-        incidents=(tmp_path / "first.csv", tmp_path / "second.parquet"),
-        boundaries=(BoundarySpec("square", _square_layer(tmp_path / "square.geojson")),),
-        out=out,
-        hex_resolutions=(),
-        archive_maxzoom=-1,
-        progress=False,
-        chunk_rows=1000,
-        workers=1,
-    )
-    report = run_build(options).report
+    report = square_build(tmp_path, "build", (tmp_path / "first.csv", tmp_path / "second.parquet"), chunk_rows=1000, workers=1)
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)
     duplicates = rejects[rejects["reason"] == "duplicate incident id"]
     first_csv, second_parquet = str(tmp_path / "first.csv"), str(tmp_path / "second.parquet")
@@ -172,20 +177,26 @@ def test_a_folder_and_a_glob_read_every_file_by_name(tmp_path):
             }
         ).to_parquet(parts / f"part-{part}.parquet", index=False)
     (parts / "notes.md").write_text("not incidents")
-    square = _square_layer(tmp_path / "square.geojson")
     for name, given in (("folder", parts), ("glob", parts / "part-[12].parquet")):
-        out = tmp_path / name
-        options = BuildOptions(
-            incidents=(given,),
-            boundaries=(BoundarySpec("square", square),),
-            out=out,
-            hex_resolutions=(),
-            archive_maxzoom=-1,
-            progress=False,
-        )
-        report = run_build(options).report
+        report = square_build(tmp_path, name, (given,))
         expected = (
             ["part-0.parquet", "part-1.parquet", "part-2.parquet"] if name == "folder" else ["part-1.parquet", "part-2.parquet"]
         )
         assert [Path(summary["path"]).name for summary in report["inputs"]] == expected
         assert sum(report["violent_by_year"].values()) == 3 * len(expected)
+
+
+def test_windows_1252_text_after_the_first_chunk_is_read_as_such(tmp_path):
+    """The encoding is decided on the whole file: a byte that is not UTF-8 in row 1500 makes the
+    file Windows-1252 even though the first chunk (1000 rows) is plain ASCII."""
+    rows = ["inci_id;date_rept;ucr_code;geo_point_2d"]
+    rows += [f"{i};2015-06-01;0810;0.5, 0.5" for i in range(1, 2001)]
+    rows[1500] = "1500;2015-06-01;VOL À MAIN ARMÉE;0.5, 0.5"
+    path = tmp_path / "latin.csv"
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp1252"))
+    out = tmp_path / "build"
+    report = square_build(tmp_path, "build", (path,), chunk_rows=1000, workers=1)
+    assert report["unknown_offenses"] == {"VOL À MAIN ARMÉE": 1}
+    rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [["1500", "unknown offense", "VOL À MAIN ARMÉE"]]
+    assert report["violent_by_year"] == {"2015": 1999}
