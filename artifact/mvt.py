@@ -97,7 +97,7 @@ class LayerTiler:
             return None
         coords, ring_lengths, ring_features = _rings(shapes)
         geometries = polygon_geometries(coords.tolist(), ring_lengths.tolist(), ring_features.tolist())
-        return polygon_layer_tile(self.name, self.extent, self._properties.tile_tags(features.tolist()), geometries)
+        return polygon_layer_tile(self.name, self.extent, self._properties.tile_tags(features), geometries)
 
 
 POLYGON, MULTIPOLYGON = 3, 6
@@ -108,14 +108,22 @@ MAX_REPAIRS = 5
 
 def _valid(features: np.ndarray, shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`features` with their oriented `shapes` on the tile grid, the invalid ones repaired
-    (`_repaired`) and those left with nothing dropped."""
+    (`_repaired`) and those left with nothing dropped. Most invalid shapes are features smaller
+    than a tile unit that snapping flattened onto a line: nothing of them would survive repair."""
     invalid = np.flatnonzero(~shapely.is_valid(shapes))
     if invalid.size == 0:
         return features, shapes
     for i in invalid:
-        shapes[i] = _repaired(shapes[i])
+        shapes[i] = None if _flat(shapes[i]) else _repaired(shapes[i])
     drawn = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
     return features[drawn], shapes[drawn]
+
+
+def _flat(shape: shapely.Geometry) -> bool:
+    """Whether every vertex of `shape` (integer coordinates) lies on one line."""
+    offsets = shapely.get_coordinates(shape)[1:] - shapely.get_coordinates(shape)[0]
+    moved = offsets[(offsets != 0).any(axis=1)]
+    return bool(moved.size == 0 or (moved[:, 0] * moved[0, 1] == moved[:, 1] * moved[0, 0]).all())
 
 
 def _repaired(shape: shapely.Geometry, tries: int = 1) -> shapely.Geometry | None:

@@ -100,36 +100,40 @@ class PropertyTable:
     """The `keys` field of each column."""
     values: tuple[bytes, ...]
     """The `values` field of each representation."""
-    rows: list[tuple[tuple[int, int, int], ...]]
-    """Per feature, (column, class, representation) of each value it carries."""
+    classes: np.ndarray
+    """The class of each feature's value in each column (rows: features), -1 when left out."""
+    representations: np.ndarray
+    """The representation of each feature's value in each column."""
 
     @classmethod
     def of(cls, properties: pd.DataFrame) -> PropertyTable:
         """The table of `properties`: one row per feature, one column per property (string names)."""
         names = [name for name in properties.columns if isinstance(name, str)]
         numbers = _ValueNumbers()
-        table = np.full((len(properties), len(names), 3), -1, dtype=np.int64)
-        table[:, :, 0] = np.arange(len(names))
+        table = np.full((2, len(properties), len(names)), -1, dtype=np.int32)
         for j, name in enumerate(names):
             column = properties[name]
             if column.dtype == object:  # mixed types: 1, 1.0 and True must stay apart
-                table[:, j, 1:] = [numbers.number(value) for value in column.tolist()]
+                table[:, :, j] = np.array([numbers.number(value) for value in column.tolist()], dtype=np.int32).reshape(-1, 2).T
             else:
                 codes, distinct = pd.factorize(column, use_na_sentinel=True)
-                table[:, j, 1:] = np.array([numbers.number(value) for value in distinct.tolist()] + [(-1, -1)])[codes]
-        rows = [tuple(map(tuple, row[row[:, 1] >= 0].tolist())) for row in table]
-        return cls(tuple(field(3, name.encode()) for name in names), tuple(numbers.fields), rows)
+                table[:, :, j] = np.array([numbers.number(value) for value in distinct.tolist()] + [(-1, -1)])[codes].T
+        return cls(tuple(field(3, name.encode()) for name in names), tuple(numbers.fields), table[0], table[1])
 
-    def tile_tags(self, features: Sequence[int]) -> TileTags:
+    def tile_tags(self, features: np.ndarray) -> TileTags:
         """The tags of `features` (indices into the layer, in tile order)."""
         key_index: dict[int, int] = {}
         value_index: dict[int, int] = {}
         keys: list[bytes] = []
         values: list[bytes] = []
         tags = []
-        for feature in features:
+        for classes, representations in zip(
+            self.classes[features].tolist(), self.representations[features].tolist(), strict=True
+        ):
             indices: list[int] = []
-            for column, value_class, representation in self.rows[feature]:
+            for column, (value_class, representation) in enumerate(zip(classes, representations, strict=True)):
+                if value_class < 0:
+                    continue
                 key = key_index.get(column)
                 if key is None:
                     key = key_index[column] = len(keys)
