@@ -8,10 +8,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from crimetiles.artifact.fields import feature_field_types
 from crimetiles.artifact.manifest import Tileset
 from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.artifact.reader import open_build
-from crimetiles.precompute.tiles import tileset_tiles, write_mbtiles
+from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 from peerlib.demo import read_archive
 
 TIPPECANOE_SETTINGS = (
@@ -43,16 +44,20 @@ class BuildRun:
 
 def crimetiles_archive(build_dir: Path, name: str, out: Path) -> BuildRun:
     """Time what `crimetiles build` does for one tileset's archive: tilers over its density layers
-    (read beforehand, untimed), every tile encoded and gzip-compressed, the MBTiles file written."""
+    (read beforehand, untimed), every tile encoded and gzip-compressed (shared with a helper
+    process per further core, as the build does), the MBTiles metadata, the MBTiles file written."""
     build = open_build(build_dir)
     manifest = build.manifest
     tileset = manifest.tilesets[name]
-    frames = {band.layer: build.layer_frame(band.layer) for band in tileset.bands}
+    zooms = _archive_zooms(tileset)
+    frames = {band.layer: build.layer_frame(band.layer) for band in tileset.bands if band.minzoom < zooms.stop}
     out.unlink(missing_ok=True)
     started = time.perf_counter()
-    tilers = {band.layer: layer_tiler(name, frames[band.layer], tileset.maxzoom) for band in tileset.bands}
-    tiles = tileset_tiles(tileset, tilers, manifest.bounds, _archive_zooms(tileset))
-    write_mbtiles(out, tileset, tiles, manifest.bounds, manifest.center, manifest.fields)
+    tilers = {layer: layer_tiler(name, frame, tileset.maxzoom) for layer, frame in frames.items()}
+    with tileset_tiles(tileset, tilers, manifest.bounds, zooms) as tiles:
+        field_types = feature_field_types(manifest.years)
+        metadata = mbtiles_metadata(tileset, manifest.bounds, manifest.center, zooms, field_types, list(frames.values()))
+        write_mbtiles(out, metadata, tiles)
     return BuildRun(time.perf_counter() - started, out)
 
 
