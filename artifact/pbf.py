@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -87,13 +88,15 @@ class TileTags:
 @dataclass(frozen=True)
 class PropertyTable:
     """Every feature's properties, encoded once per layer: a feature's properties are the same in
-    every tile it touches, so a tile only numbers the keys and values its features use, in the
-    order of their first use (as mapbox-vector-tile does).
+    every tile it touches, so a tile only numbers the keys and values its features use.
 
-    A value's *class* is what a tile's value table holds once (Python equality, booleans apart:
-    integer 3 and double 3.0 share an entry, as in mapbox-vector-tile); its *representation* is the
-    `Tile.Value` written, that of the class's first use in the tile. Missing values (None, NaN)
-    and values of other types than string, boolean and number are left out of the feature.
+    A tile lists keys in the order of their first use, and values sorted (strings, then numbers,
+    then booleans, each in ascending order): neighbours in the list share bytes, which gzip finds
+    (2 % smaller tiles than in order of first use on the Durham demo). A value's *class* is what the
+    list holds once (Python equality, booleans apart: integer 3 and double 3.0 share an entry, as in
+    mapbox-vector-tile); its *representation* is the `Tile.Value` written, that of the class's first
+    use in the tile. Classes are numbered in sort order. Missing values (None, NaN) and values of
+    other types than string, boolean and number are left out of the feature.
     """
 
     keys: tuple[bytes, ...]
@@ -118,33 +121,35 @@ class PropertyTable:
             else:
                 codes, distinct = pd.factorize(column, use_na_sentinel=True)
                 table[:, :, j] = np.array([numbers.number(value) for value in distinct.tolist()] + [(-1, -1)])[codes].T
-        return cls(tuple(field(3, name.encode()) for name in names), tuple(numbers.fields), table[0], table[1])
+        classes = np.concatenate([numbers.sort_order(), [-1]]).astype(np.int32)[table[0]]  # -1 stays -1
+        return cls(tuple(field(3, name.encode()) for name in names), tuple(numbers.fields), classes, table[1])
 
     def tile_tags(self, features: np.ndarray) -> TileTags:
         """The tags of `features` (indices into the layer, in tile order)."""
-        key_index: dict[int, int] = {}
-        value_index: dict[int, int] = {}
-        keys: list[bytes] = []
-        values: list[bytes] = []
-        tags = []
-        for classes, representations in zip(
-            self.classes[features].tolist(), self.representations[features].tolist(), strict=True
-        ):
-            indices: list[int] = []
+        rows = list(zip(self.classes[features].tolist(), self.representations[features].tolist(), strict=True))
+        columns: dict[int, None] = {}
+        first_use: dict[int, int] = {}
+        for classes, representations in rows:
             for column, (value_class, representation) in enumerate(zip(classes, representations, strict=True)):
-                if value_class < 0:
-                    continue
-                key = key_index.get(column)
-                if key is None:
-                    key = key_index[column] = len(keys)
-                    keys.append(self.keys[column])
-                value = value_index.get(value_class)
-                if value is None:
-                    value = value_index[value_class] = len(values)
-                    values.append(self.values[representation])
-                indices += (key, value)
-            tags.append(packed(indices))
-        return TileTags(tags, b"".join(keys), b"".join(values))
+                if value_class >= 0:
+                    columns.setdefault(column)
+                    first_use.setdefault(value_class, representation)
+        key_index = dict(zip(columns, count()))
+        value_classes = sorted(first_use)
+        value_index = dict(zip(value_classes, count()))
+        tags = [
+            packed(
+                [
+                    i
+                    for column, value_class in enumerate(classes)
+                    if value_class >= 0
+                    for i in (key_index[column], value_index[value_class])
+                ]
+            )
+            for classes, _ in rows
+        ]
+        keys = b"".join(self.keys[column] for column in columns)
+        return TileTags(tags, keys, b"".join(self.values[first_use[value_class]] for value_class in value_classes))
 
 
 class _ValueNumbers:
@@ -167,6 +172,14 @@ class _ValueNumbers:
             numbers = self.representations[representation] = (value_class, len(self.fields))
             self.fields.append(field(4, value_message(value)))
         return numbers
+
+    def sort_order(self) -> np.ndarray:
+        """Each class's place among all classes sorted: strings, numbers, booleans, each ascending."""
+        kinds = {key: (key[0], not isinstance(key[1], str)) for key in self.classes}
+        ordered = sorted(self.classes, key=lambda key: (kinds[key], key[1]))
+        places = np.empty(len(ordered), dtype=np.int32)
+        places[[self.classes[key] for key in ordered]] = np.arange(len(ordered))
+        return places
 
 
 def polygon_geometries(coords: list[list[int]], ring_lengths: Sequence[int], ring_features: Sequence[int]) -> list[bytes]:
