@@ -77,7 +77,7 @@ class LayerTiler:
 
         Each feature is clipped to the tile grown by the buffer, snapped to the integer tile grid
         (y down), oriented (exterior rings clockwise on screen) and, when snapping broke it, made
-        valid as mapbox-vector-tile does: the bytes are the ones it writes for these features."""
+        valid as mapbox-vector-tile does, so that a reader sees what it would have written."""
         west, south, east, north = mercantile.xy_bounds(tile)
         pad = (east - west) * self.buffer / self.extent
         geoms, tree = self._indexed(tile.z)

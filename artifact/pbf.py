@@ -2,8 +2,9 @@
 
 Written by hand because building the same message through protobuf objects, with
 mapbox-vector-tile's per-coordinate checks, was most of the cost of a tile. Fields are written in
-field number order, as protobuf serialisers write them, so that a tile is byte for byte the one
-`mapbox_vector_tile.encode` writes for the same features (the tests compare the two).
+field number order, as protobuf serialisers write them; a tile holds what `mapbox_vector_tile.encode`
+writes for the same features, the same geometry commands and properties, with its value list
+sorted (the tests compare the two).
 
 Pure: integers in, bytes out. A typical tile holds a few features and a few dozen points, so the
 per-tile work is plain Python over lists: a NumPy call costs more than a short loop.
