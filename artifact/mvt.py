@@ -110,7 +110,7 @@ def _valid(features: np.ndarray, shapes: np.ndarray) -> tuple[np.ndarray, np.nda
     """`features` with their oriented `shapes` on the tile grid, the invalid ones repaired
     (`_repaired`) and those left with nothing dropped. Most invalid shapes are features smaller
     than a tile unit that snapping flattened onto a line: nothing of them would survive repair."""
-    invalid = np.flatnonzero(~shapely.is_valid(shapes))
+    invalid = np.flatnonzero(~shapely.lib.is_valid(shapes))  # shapely.is_valid's catch_warnings costs more than this
     if invalid.size == 0:
         return features, shapes
     for i in invalid:
