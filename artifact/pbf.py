@@ -169,18 +169,23 @@ def polygon_geometries(coords: list[list[int]], ring_lengths: Sequence[int], rin
     commands: list[int] = []
     cursor_x = cursor_y = 0
     start = 0
-    for i, (length, feature) in enumerate(zip(ring_lengths, ring_features, strict=True)):
-        if i and feature != ring_features[i - 1]:
+    previous = None
+    for length, feature in zip(ring_lengths, ring_features, strict=True):
+        if feature != previous and commands:
             geometries.append(packed(commands))
             commands, cursor_x, cursor_y = [], 0, 0
+        previous = feature
         ring = coords[start : start + length - 1]
         start += length
         x, y = ring[0]
-        commands += (1 << 3 | MOVE_TO, _zigzag(x - cursor_x), _zigzag(y - cursor_y), 0)
+        dx, dy = x - cursor_x, y - cursor_y
+        # Deltas zigzag-encoded, (d << 1) ^ (d >> 63): 0, -1, 1, -2 ... as 0, 1, 2, 3 ... (spec 4.3.2)
+        commands += (1 << 3 | MOVE_TO, (dx << 1) ^ (dx >> 63), (dy << 1) ^ (dy >> 63), 0)
         line_to = len(commands) - 1
         for next_x, next_y in ring[1:]:
             if next_x != x or next_y != y:
-                commands += (_zigzag(next_x - x), _zigzag(next_y - y))
+                dx, dy = next_x - x, next_y - y
+                commands += ((dx << 1) ^ (dx >> 63), (dy << 1) ^ (dy >> 63))
                 x, y = next_x, next_y
         commands[line_to] = (len(commands) - line_to - 1) // 2 << 3 | LINE_TO
         commands.append(1 << 3 | CLOSE_PATH)
@@ -188,11 +193,6 @@ def polygon_geometries(coords: list[list[int]], ring_lengths: Sequence[int], rin
     if commands:
         geometries.append(packed(commands))
     return geometries
-
-
-def _zigzag(delta: int) -> int:
-    """A signed delta as an unsigned integer: 0, -1, 1, -2, ... as 0, 1, 2, 3, ... (spec 4.3.2)."""
-    return (delta << 1) ^ (delta >> 63)
 
 
 def polygon_layer_tile(name: str, extent: int, tags: TileTags, geometries: Sequence[bytes]) -> bytes:
