@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import geopandas as gpd
-import mapbox_vector_tile
 import mercantile
 import numpy as np
+import pandas as pd
 import shapely
-from mapbox_vector_tile.encoder import on_invalid_geometry_make_valid
+from mapbox_vector_tile.polygon import make_it_valid
+
+from crimetiles.artifact.pbf import PropertyTable, polygon_geometries, polygon_layer_tile
 
 TILE_EXTENT = 4096
 """Tile coordinate units per tile side (MVT default)."""
@@ -25,8 +26,6 @@ TILE_BUFFER = 64
 WEB_MERCATOR = "EPSG:3857"
 WEB_MERCATOR_WORLD_M = 2 * math.pi * 6378137.0
 """Width of the Web Mercator world in metres (EPSG:3857)."""
-
-Properties = Mapping[str, Any]
 
 
 def tile_unit_m(zoom: int, extent: int = TILE_EXTENT) -> float:
@@ -37,28 +36,29 @@ def tile_unit_m(zoom: int, extent: int = TILE_EXTENT) -> float:
 class LayerTiler:
     """Encodes tiles of one polygon layer.
 
-    Geometries are given in Web Mercator (EPSG:3857) metres. Per zoom up to
-    `simplify_maxzoom` they are simplified once, to one tile unit, and indexed; zooms above it
-    use the full geometry, so overzoomed tiles stay exact.
+    Geometries are given in Web Mercator (EPSG:3857) metres, properties as a table with one row per
+    geometry. Per zoom up to `simplify_maxzoom` geometries are simplified once, to one tile unit,
+    and indexed; zooms above it use the full geometry, so overzoomed tiles stay exact. Properties
+    are encoded once for every tile (`PropertyTable`).
     """
 
     def __init__(
         self,
         name: str,
         geometries_3857: Sequence[shapely.Geometry] | np.ndarray,
-        properties: Sequence[Properties],
+        properties: pd.DataFrame,
         simplify_maxzoom: int,
         extent: int = TILE_EXTENT,
         buffer: int = TILE_BUFFER,
     ) -> None:
         if len(geometries_3857) != len(properties):
-            raise ValueError("one properties mapping per geometry is required")
+            raise ValueError("one row of properties per geometry is required")
         self.name = name
         self.extent = extent
         self.buffer = buffer
         self.simplify_maxzoom = simplify_maxzoom
         self._geometries = np.asarray(geometries_3857, dtype=object)
-        self._properties = list(properties)
+        self._properties = PropertyTable.of(properties)
         self._by_zoom: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
         self._lock = threading.Lock()
 
@@ -73,40 +73,111 @@ class LayerTiler:
             return self._by_zoom[level]
 
     def encode(self, tile: mercantile.Tile) -> bytes | None:
-        """The uncompressed MVT bytes of `tile`, or None when no feature touches it."""
+        """The uncompressed MVT bytes of `tile`, or None when no feature touches it.
+
+        Each feature is clipped to the tile grown by the buffer, snapped to the integer tile grid
+        (y down), oriented (exterior rings clockwise on screen) and, when snapping broke it, made
+        valid as mapbox-vector-tile does, so that a reader sees what it would have written."""
         west, south, east, north = mercantile.xy_bounds(tile)
         pad = (east - west) * self.buffer / self.extent
         geoms, tree = self._indexed(tile.z)
-        hits = np.sort(tree.query(shapely.box(west - pad, south - pad, east + pad, north + pad), predicate="intersects"))
+        hits = tree.query(shapely.box(west - pad, south - pad, east + pad, north + pad))
         if hits.size == 0:
             return None
+        hits.sort()
         clipped = shapely.clip_by_rect(geoms[hits], west - pad, south - pad, east + pad, north + pad)
-        scale_x = self.extent / (east - west)
-        scale_y = self.extent / (north - south)
-        in_tile = shapely.transform(
-            clipped, lambda xy: np.column_stack(((xy[:, 0] - west) * scale_x, (north - xy[:, 1]) * scale_y))
-        )
-        features = [
-            {"geometry": geom, "properties": self._properties[i]}
-            for geom, i in zip(in_tile, hits, strict=True)
-            if not geom.is_empty and geom.geom_type in ("Polygon", "MultiPolygon")
-        ]
-        if not features:
+        kinds = shapely.get_type_id(clipped)
+        polygonal = ((kinds == POLYGON) | (kinds == MULTIPOLYGON)) & ~shapely.is_empty(clipped)
+        if not polygonal.any():
             return None
-        return mapbox_vector_tile.encode(
-            [{"name": self.name, "features": features}],
-            default_options={
-                "extents": self.extent,
-                "y_coord_down": True,
-                "on_invalid_geometry": on_invalid_geometry_make_valid,
-            },
-        )
+        scale = np.array([self.extent / (east - west), -self.extent / (north - south)])
+        snapped = shapely.orient_polygons(_snapped(clipped[polygonal], np.array([west, north]), scale))
+        features, shapes = _valid(hits[polygonal], snapped)
+        if features.size == 0:
+            return None
+        coords, ring_lengths, ring_features = _rings(shapes)
+        geometries = polygon_geometries(coords.tolist(), ring_lengths.tolist(), ring_features.tolist())
+        return polygon_layer_tile(self.name, self.extent, self._properties.tile_tags(features), geometries)
+
+
+POLYGON, MULTIPOLYGON = 3, 6
+"""shapely type ids: what a clipped polygon may be, besides lines, points and empty collections."""
+MAX_REPAIRS = 5
+"""Rounds of making a snapped polygon valid before it is dropped (mapbox-vector-tile's default)."""
+
+
+def _valid(features: np.ndarray, shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`features` with their oriented `shapes` on the tile grid, the invalid ones repaired
+    (`_repaired`) and those left with nothing dropped. Most invalid shapes are features smaller
+    than a tile unit that snapping flattened onto a line: nothing of them would survive repair."""
+    invalid = np.flatnonzero(~shapely.lib.is_valid(shapes))  # shapely.is_valid's catch_warnings costs more than this
+    if invalid.size == 0:
+        return features, shapes
+    for i in invalid:
+        shapes[i] = None if _flat(shapes[i]) else _repaired(shapes[i])
+    drawn = ~(shapely.is_missing(shapes) | shapely.is_empty(shapes))
+    return features[drawn], shapes[drawn]
+
+
+def _flat(shape: shapely.Geometry) -> bool:
+    """Whether every vertex of `shape` (integer coordinates) lies on one line."""
+    offsets = shapely.get_coordinates(shape)[1:] - shapely.get_coordinates(shape)[0]
+    moved = offsets[(offsets != 0).any(axis=1)]
+    return bool(moved.size == 0 or (moved[:, 0] * moved[0, 1] == moved[:, 1] * moved[0, 0]).all())
+
+
+def _repaired(shape: shapely.Geometry, tries: int = 1) -> shapely.Geometry | None:
+    """mapbox-vector-tile's repair of a polygon broken by snapping: each polygon snapped and
+    oriented, the whole made valid with `make_it_valid` (pyclipper) and tried again, up to
+    MAX_REPAIRS times; None if it stays invalid."""
+    if isinstance(shape, shapely.MultiPolygon):
+        parts = [_validated(_snapped_polygon(part), tries) for part in shape.geoms]
+        polygons = [polygon for part in parts if part is not None and not part.is_empty for polygon in shapely.get_parts(part)]
+        if not polygons:
+            return None
+        return _validated(polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons), tries)
+    if isinstance(shape, shapely.Polygon):
+        return _validated(_snapped_polygon(shape), tries)
+    return shape
+
+
+def _validated(shape: shapely.Geometry, tries: int) -> shapely.Geometry | None:
+    if shape.is_valid:
+        return shape
+    if tries >= MAX_REPAIRS:
+        return None
+    repaired = make_it_valid(shape)
+    if repaired is not None and not repaired.is_empty:
+        repaired = _repaired(repaired, tries + 1)
+    return repaired
+
+
+def _snapped_polygon(polygon: shapely.Polygon) -> shapely.Polygon:
+    return shapely.orient_polygons(shapely.transform(polygon, np.rint))
+
+
+def _snapped(geoms: np.ndarray, origin: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """`geoms` in tile units from `origin` (the tile's north-west corner), y down, rounded to
+    integers (half to even, as Python's `round`)."""
+    return shapely.set_coordinates(geoms, np.rint((shapely.get_coordinates(geoms) - origin) * scale))
+
+
+def _rings(shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coordinates of polygonal `shapes` as integers, the number of coordinates of each ring (per
+    polygon its exterior, then its holes) and the index of each ring's shape. Most shapes of most
+    tiles are polygons without holes: one ring each."""
+    coords = shapely.get_coordinates(shapes).astype(np.int64)
+    if ((shapely.get_type_id(shapes) == POLYGON) & (shapely.get_num_interior_rings(shapes) == 0)).all():
+        return coords, shapely.get_num_coordinates(shapes), np.arange(len(shapes))
+    parts, shape_of_part = shapely.get_parts(shapes, return_index=True)
+    rings, part_of_ring = shapely.get_rings(parts, return_index=True)
+    return coords, shapely.get_num_coordinates(rings), shape_of_part[part_of_ring]
 
 
 def layer_tiler(mvt_layer: str, frame: gpd.GeoDataFrame, simplify_maxzoom: int) -> LayerTiler:
     """A tiler drawing a density layer (GeoDataFrame in any CRS) as MVT layer `mvt_layer`,
     every non-geometry column a feature property."""
-    properties = frame.drop(columns=frame.geometry.name).to_dict("records")
+    properties = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     return LayerTiler(mvt_layer, frame.geometry.to_crs(WEB_MERCATOR).to_numpy(), properties, simplify_maxzoom)
 
 

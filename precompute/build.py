@@ -402,17 +402,19 @@ def _with_archives(
     if options.archive_maxzoom < 0:
         return manifest
     top = min(options.archive_maxzoom, options.maxzoom)
+    field_types = feature_field_types(manifest.years)
     tilesets = {}
     for name, tileset in manifest.tilesets.items():
-        tilers = {band.layer: layer_tiler(name, frames[band.layer], options.maxzoom) for band in tileset.bands}
+        bands = [band for band in tileset.bands if band.minzoom <= top]
+        tilers = {band.layer: layer_tiler(name, frames[band.layer], options.maxzoom) for band in bands}
         path = tile_archive_path(name)
         zooms = range(tileset.minzoom, top + 1)
-        archived = [frames[band.layer] for band in tileset.bands if band.minzoom <= top]
-        metadata = mbtiles_metadata(
-            tileset, manifest.bounds, manifest.center, zooms, feature_field_types(manifest.years), archived
-        )
-        with tqdm(desc=f"tiles {name} z0-{top}", unit=" tiles", disable=not options.progress, leave=False) as bar:
-            tiles = tileset_tiles(tileset, tilers, manifest.bounds, zooms)
+        with (
+            tileset_tiles(tileset, tilers, manifest.bounds, zooms) as tiles,  # forks helpers before the bar's thread starts
+            tqdm(desc=f"tiles {name} z0-{top}", unit=" tiles", disable=not options.progress, leave=False) as bar,
+        ):
+            layers = [frames[band.layer] for band in bands]  # the metadata is computed while the helpers encode
+            metadata = mbtiles_metadata(tileset, manifest.bounds, manifest.center, zooms, field_types, layers)
             count = write_mbtiles(staging / path, metadata, tiles, on_tile=bar.update)
         tilesets[name] = replace(tileset, archive=TileArchive(path, tileset.minzoom, top, count))
     return replace(manifest, tilesets=tilesets)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gzip
 import json
+import multiprocessing
+import os
+import signal
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +31,111 @@ TILESTATS_COUNTED_VALUES = 1000
 """Distinct values counted per attribute in `tilestats` (the same tools' limit)."""
 
 
+EncodedTiles = Iterator[tuple[mercantile.Tile, bytes]]
+
+TASK_TILES = 32
+"""Tiles per encoding task at the zooms that share one geometry (the tilers' simplification max
+zoom and above); below it a task is a whole zoom, whose simplification it computes once."""
+PARALLEL_MIN_TILES = 64
+"""Below this many tiles a tileset is encoded in the building process: starting worker processes
+would cost more than it saves."""
+
+
+@dataclass(frozen=True)
+class EncodingTask:
+    """Tiles that one process encodes with the tiler of `layer`."""
+
+    layer: str
+    tiles: tuple[mercantile.Tile, ...]
+
+
+def encoding_tasks(tileset: Tileset, bounds: Bounds, zooms: Iterable[int], simplify_maxzoom: int) -> list[EncodingTask]:
+    """The tiles of `tileset` over `bounds` at `zooms` as tasks, the largest first so that the
+    processes sharing them finish together: each simplified zoom whole (one simplification per zoom, in one
+    process), highest first, then the zooms drawn from exact geometry in chunks of TASK_TILES."""
+    whole, chunked = [], []
+    for zoom in sorted(zooms, reverse=True):
+        layer, tiles = tileset.band_for_zoom(zoom).layer, tiles_covering(bounds, [zoom])
+        if zoom < simplify_maxzoom:
+            whole.append(EncodingTask(layer, tuple(tiles)))
+        else:
+            chunked += [EncodingTask(layer, tuple(tiles[i : i + TASK_TILES])) for i in range(0, len(tiles), TASK_TILES)]
+    return whole + chunked
+
+
+def encoded(tilers: dict[str, LayerTiler], task: EncodingTask) -> Iterator[tuple[mercantile.Tile, bytes | None]]:
+    """Each tile of `task`, gzip-compressed, or None when it is empty."""
+    tiler = tilers[task.layer]
+    for tile in task.tiles:
+        data = tiler.encode(tile)
+        yield tile, None if data is None else gzip.compress(data, compresslevel=6, mtime=0)
+
+
+def encode_task(tilers: dict[str, LayerTiler], task: EncodingTask) -> list[tuple[mercantile.Tile, bytes]]:
+    """The non-empty tiles of `task`, gzip-compressed."""
+    return [(tile, data) for tile, data in encoded(tilers, task) if data is not None]
+
+
+@contextlib.contextmanager
 def tileset_tiles(
-    tileset: Tileset, tilers: dict[str, LayerTiler], bounds: Bounds, zooms: Iterable[int]
-) -> Iterable[tuple[mercantile.Tile, bytes]]:
-    """Every non-empty tile of `tileset` over `bounds` at `zooms`, gzip-compressed."""
-    for tile in tiles_covering(bounds, list(zooms)):
-        data = tilers[tileset.band_for_zoom(tile.z).layer].encode(tile)
-        if data is not None:
-            yield tile, gzip.compress(data, compresslevel=6, mtime=0)
+    tileset: Tileset, tilers: dict[str, LayerTiler], bounds: Bounds, zooms: Iterable[int], processes: int | None = None
+) -> Iterator[EncodedTiles]:
+    """Every non-empty tile of `tileset` over `bounds` at `zooms`, gzip-compressed, in no set order,
+    as they are encoded (so that the archive is written as they come, never held whole).
+
+    Encoded by this process and `processes` - 1 helper processes (default: one process per
+    available core), forked on entering so that they inherit the tilers; by this process alone for
+    one core or a small tileset, where starting a helper costs more than it saves."""
+    simplify_maxzoom = min((tiler.simplify_maxzoom for tiler in tilers.values()), default=0)
+    tasks = encoding_tasks(tileset, bounds, zooms, simplify_maxzoom)
+    helpers = min(processes or len(os.sched_getaffinity(0)), len(tasks)) - 1
+    if helpers < 1 or sum(len(task.tiles) for task in tasks) < PARALLEL_MIN_TILES:
+        yield (tile for task in tasks for tile in encode_task(tilers, task))
+        return
+    with multiprocessing.get_context("fork").Pool(helpers, _adopt_tilers, (tilers,)) as pool:  # terminated on error
+        yield _shared(pool, helpers, tilers, tasks)
+        pool.close()
+        pool.join()
+
+
+def _shared(pool: Pool, helpers: int, tilers: dict[str, LayerTiler], tasks: Sequence[EncodingTask]) -> EncodedTiles:
+    """The tiles of `tasks`, shared out: the helpers take tasks from the front (the largest), this
+    process from the back. Each helper has a task queued beside the one it works on, refilled
+    between two tiles of this process, so that it never waits long for the next."""
+    pending = collections.deque(tasks)
+    sent: collections.deque[AsyncResult] = collections.deque()
+    local: Iterator[tuple[mercantile.Tile, bytes | None]] = iter(())
+    while True:
+        while sent and sent[0].ready():
+            yield from sent.popleft().get()
+        while pending and len(sent) < 2 * helpers:
+            sent.append(pool.apply_async(_encode_in_helper, (pending.popleft(),)))
+        tile, data = next(local, (None, None))
+        if tile is not None:
+            if data is not None:
+                yield tile, data
+        elif pending:
+            local = encoded(tilers, pending.pop())
+        elif sent:
+            yield from sent.popleft().get()
+        else:
+            return
+
+
+_helper_tilers: dict[str, LayerTiler] = {}
+"""The tilers of a helper process, inherited from the building process when it forked."""
+
+
+def _adopt_tilers(tilers: dict[str, LayerTiler]) -> None:
+    """A helper's start: Ctrl-C is for the building process (which stops its helpers), SIGTERM
+    stops a helper at once whatever handler the building process had set."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _helper_tilers.update(tilers)
+
+
+def _encode_in_helper(task: EncodingTask) -> list[tuple[mercantile.Tile, bytes]]:
+    return encode_task(_helper_tilers, task)
 
 
 def attribute_stats(name: str, values: pd.Series) -> dict[str, Any]:

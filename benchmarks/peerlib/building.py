@@ -44,19 +44,20 @@ class BuildRun:
 
 def crimetiles_archive(build_dir: Path, name: str, out: Path) -> BuildRun:
     """Time what `crimetiles build` does for one tileset's archive: tilers over its density layers
-    (read beforehand, untimed), every tile encoded and gzip-compressed, the MBTiles file written."""
+    (read beforehand, untimed), every tile encoded and gzip-compressed (shared with a helper
+    process per further core, as the build does), the MBTiles metadata, the MBTiles file written."""
     build = open_build(build_dir)
     manifest = build.manifest
     tileset = manifest.tilesets[name]
-    frames = {band.layer: build.layer_frame(band.layer) for band in tileset.bands}
+    zooms = _archive_zooms(tileset)
+    frames = {band.layer: build.layer_frame(band.layer) for band in tileset.bands if band.minzoom < zooms.stop}
     out.unlink(missing_ok=True)
     started = time.perf_counter()
-    tilers = {band.layer: layer_tiler(name, frames[band.layer], tileset.maxzoom) for band in tileset.bands}
-    zooms = _archive_zooms(tileset)
-    metadata = mbtiles_metadata(
-        tileset, manifest.bounds, manifest.center, zooms, feature_field_types(manifest.years), list(frames.values())
-    )
-    write_mbtiles(out, metadata, tileset_tiles(tileset, tilers, manifest.bounds, zooms))
+    tilers = {layer: layer_tiler(name, frame, tileset.maxzoom) for layer, frame in frames.items()}
+    with tileset_tiles(tileset, tilers, manifest.bounds, zooms) as tiles:
+        field_types = feature_field_types(manifest.years)
+        metadata = mbtiles_metadata(tileset, manifest.bounds, manifest.center, zooms, field_types, list(frames.values()))
+        write_mbtiles(out, metadata, tiles)
     return BuildRun(time.perf_counter() - started, out)
 
 

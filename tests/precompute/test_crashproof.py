@@ -338,9 +338,11 @@ def test_a_build_waits_for_a_live_build_of_the_same_output_and_leaves_its_stagin
     build(inputs, out)
     slow = subprocess.Popen(build_command(inputs, out, *DEEP_ARCHIVE))
     wait_for(lambda: bool(staging_dirs(out)) or slow.poll() is not None)
+    slow.send_signal(signal.SIGSTOP)  # paused mid-write, holding the lock, however fast it writes
     second = subprocess.Popen(build_command(inputs, out, "--archive-maxzoom", "10"))
     wait_for(lambda: waiting_for_a_lock(second.pid) or second.poll() is not None or slow.poll() is not None)
     assert slow.poll() is None and second.poll() is None, "the second build did not wait for the first"
+    slow.send_signal(signal.SIGCONT)
     assert slow.wait() == 0 and second.wait() == 0
     versions = sorted(name for name in ours(out) if name.startswith(".build.v-"))
     assert len(versions) == 2 and os.readlink(out) == versions[-1]  # the second build's, swapped in last

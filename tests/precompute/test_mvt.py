@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mapbox_vector_tile
 import mercantile
+import pandas as pd
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,7 +29,7 @@ def test_square_lands_at_its_tile_coordinates(tile, left, top, size):
     width, height = east - west, north - south
     x0, x1 = west + left * width, west + (left + size) * width
     y1, y0 = north - top * height, north - (top + size) * height
-    tiler = LayerTiler("squares", [shapely.box(x0, y0, x1, y1)], [{"id": "a"}], simplify_maxzoom=30)
+    tiler = LayerTiler("squares", [shapely.box(x0, y0, x1, y1)], pd.DataFrame({"id": ["a"]}), simplify_maxzoom=30)
     decoded = mapbox_vector_tile.decode(tiler.encode(tile), default_options={"y_coord_down": True})
     (feature,) = decoded["squares"]["features"]
     ring = feature["geometry"]["coordinates"][0]
@@ -45,7 +46,7 @@ def test_polygon_covering_the_tile_is_clipped_to_the_buffer(tile):
     west, south, east, north = mercantile.xy_bounds(tile)
     span = east - west
     huge = shapely.box(west - 10 * span, south - 10 * span, east + 10 * span, north + 10 * span)
-    tiler = LayerTiler("cover", [huge], [{"id": "big"}], simplify_maxzoom=30)
+    tiler = LayerTiler("cover", [huge], pd.DataFrame({"id": ["big"]}), simplify_maxzoom=30)
     ring = mapbox_vector_tile.decode(tiler.encode(tile))["cover"]["features"][0]["geometry"]["coordinates"][0]
     assert {min(x for x, _ in ring), max(x for x, _ in ring)} == {-64, TILE_EXTENT + 64}
 
@@ -53,4 +54,4 @@ def test_polygon_covering_the_tile_is_clipped_to_the_buffer(tile):
 def test_far_away_polygon_gives_no_tile():
     tile = mercantile.Tile(0, 0, 10)
     elsewhere = shapely.box(0, 0, 1000, 1000)  # near lon/lat 0,0, far from tile 10/0/0
-    assert LayerTiler("x", [elsewhere], [{}], simplify_maxzoom=14).encode(tile) is None
+    assert LayerTiler("x", [elsewhere], pd.DataFrame(index=[0]), simplify_maxzoom=14).encode(tile) is None
