@@ -23,6 +23,7 @@ from pathlib import Path
 import geopandas as gpd
 import mercantile
 import numpy as np
+import pandas as pd
 import pytest
 import requests
 import shapely
@@ -165,7 +166,7 @@ def test_a_feature_in_the_buffer_alone_keeps_the_tile(gap_in_buffers, has_featur
     west, south, east, north = mercantile.xy_bounds(tile)
     gap = gap_in_buffers * (east - west) * TILE_BUFFER / TILE_EXTENT
     square = shapely.box(west - gap - 500, south + 100, west - gap, north - 100)
-    tiler = LayerTiler("square", [square], [{"id": "a"}], simplify_maxzoom=12)
+    tiler = LayerTiler("square", [square], pd.DataFrame({"id": ["a"]}), simplify_maxzoom=12)
     assert (tiler.encode(tile) is not None) is has_feature
     assert tile_meets_bounds(tile, square.bounds, TILE_BUFFER / TILE_EXTENT) is has_feature
 
