@@ -11,7 +11,10 @@ import pytest
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.style import ZERO_COLOR, class_colors
+
+ZERO_GREY = "#dcdcdc"
+YLORRD_5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+"""ColorBrewer YlOrRd, 5 classes (colorbrewer2.org): the classes above 0 of a 4-break legend."""
 
 
 def test_tilejson_3(client, durham_build):
@@ -60,18 +63,17 @@ def test_style_draws_the_build_class_breaks(client, durham_build):
     *fills, line = style["layers"]
     assert line["type"] == "line" and line["source-layer"] == "blockgroups"
     breaks = manifest["tilesets"]["blockgroups"]["class_breaks"]["values"]
-    colors = class_colors(tuple(breaks))
+    assert len(breaks) == len(YLORRD_5) - 1
     assert [f["id"] for f in fills] == [f"blockgroups-class-{i}" for i in range(len(breaks) + 2)]
     assert style["metadata"]["crimetiles:fill-layers"] == [f["id"] for f in fills]
-    assert [f["paint"]["fill-color"] for f in fills] == [ZERO_COLOR, *colors]
-    assert ZERO_COLOR not in colors
+    assert [f["paint"]["fill-color"] for f in fills] == [ZERO_GREY, *YLORRD_5]
     value = ["get", "violent_per_sqmi"]
     assert fills[0]["filter"] == ["==", value, 0]
     assert fills[1]["filter"] == ["all", [">", value, 0], ["<", value, breaks[0]]]
     assert fills[2]["filter"] == ["all", [">=", value, breaks[0]], ["<", value, breaks[1]]]
     assert fills[-1]["filter"] == [">=", value, breaks[-1]]
     legend = style["metadata"]["crimetiles:legend"]
-    assert legend[0] == {"label": "0", "color": ZERO_COLOR} and len(legend) == len(fills)
+    assert legend[0] == {"label": "0", "color": ZERO_GREY} and len(legend) == len(fills)
     assert [f["metadata"]["crimetiles:class"] for f in fills] == [row["label"] for row in legend]
 
 
