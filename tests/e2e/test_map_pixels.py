@@ -1,0 +1,145 @@
+"""The page draws the right colours: pixels read back from the map's canvas at an interior point of
+every tract in view, against the ColorBrewer colour (a literal here) of the class the tract's
+GeoParquet value falls in, for two years; and the hex download link follows the zoom bands."""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pytest
+
+from tests.e2e.conftest import BACKGROUND, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+ZERO_GREY = (0xDC, 0xDC, 0xDC)
+YLORRD_5 = ((0xFF, 0xFF, 0xB2), (0xFE, 0xCC, 0x5C), (0xFD, 0x8D, 0x3C), (0xF0, 0x3B, 0x20), (0xBD, 0x00, 0x26))
+"""ColorBrewer YlOrRd, 5 classes (colorbrewer2.org): the classes above 0 of a 4-break legend."""
+FILL_OPACITY = 0.8
+ZOOM = 10.0
+MIN_PIXELS_FROM_EDGE = 4
+"""Sample only points this far inside their tract: outlines and antialiasing stay clear."""
+TOLERANCE = 4
+"""Per channel, for rounding in blending; the nearest two classes differ by 50 or more."""
+WEB_MERCATOR_METRES_PER_PIXEL_Z0 = 2 * math.pi * 6378137 / 512
+"""MapLibre's 512-pixel tiles: metres (EPSG:3857) per CSS pixel at zoom 0."""
+
+PIXELS_AT = """(points) => new Promise((resolve) => {
+  // Read the map's WebGL canvas right after a frame is drawn, before the browser may clear it.
+  const map = window.crimetiles.map;
+  map.once('render', () => {
+    const canvas = map.getCanvas();
+    const ratio = canvas.width / canvas.clientWidth;
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width;
+    copy.height = canvas.height;
+    const context = copy.getContext('2d');
+    context.drawImage(canvas, 0, 0);
+    resolve(points.map(([x, y]) => Array.from(context.getImageData(Math.floor(x * ratio), Math.floor(y * ratio), 1, 1).data)));
+  });
+  map.triggerRepaint();
+})"""
+"""RGBA of the drawn canvas at each CSS pixel [x, y] of the map."""
+PROJECTED = """(lonlats) => {
+  const map = window.crimetiles.map;
+  const canvas = map.getCanvas();
+  return {
+    width: canvas.clientWidth,
+    height: canvas.clientHeight,
+    points: lonlats.map((lonlat) => { const p = map.project(lonlat); return [p.x, p.y]; }),
+  };
+}"""
+"""Each [lon, lat] on the map's screen (CSS pixels), and the canvas size."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    tract: str
+    point: tuple[float, float]
+    """CSS pixel in the map."""
+
+
+def drawn_colour(fill: tuple[int, int, int]) -> tuple[int, ...]:
+    """`fill` at `FILL_OPACITY` over the page's background."""
+    return tuple(round(FILL_OPACITY * f + (1 - FILL_OPACITY) * b) for f, b in zip(fill, BACKGROUND, strict=True))
+
+
+def class_fill(value: float, breaks: list[float]) -> tuple[int, int, int]:
+    """Grey for exactly 0, else the YlOrRd class `breaks` put `value` in (lower bounds inclusive)."""
+    return ZERO_GREY if value == 0 else YLORRD_5[bisect.bisect_right(breaks, value)]
+
+
+@pytest.fixture(scope="module")
+def tracts(durham_build) -> gpd.GeoDataFrame:
+    return gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
+
+
+def _samples(page, tracts: gpd.GeoDataFrame) -> list[Sample]:
+    """The interior point of every tract that is on the canvas and far enough from its outline."""
+    metres = tracts.to_crs(3857)
+    interior = metres.geometry.representative_point()
+    inside_px = metres.geometry.boundary.distance(interior) / (WEB_MERCATOR_METRES_PER_PIXEL_Z0 / 2**ZOOM)
+    lonlat = gpd.GeoSeries(interior, crs=3857).to_crs(4326)
+    screen = page.evaluate(PROJECTED, [[p.x, p.y] for p in lonlat])
+    return [
+        Sample(tract, (x, y))
+        for tract, (x, y), clearance in zip(tracts.index, screen["points"], inside_px, strict=True)
+        if clearance >= MIN_PIXELS_FROM_EDGE and 0 <= x < screen["width"] and 0 <= y < screen["height"]
+    ]
+
+
+def _mismatches(page, samples: list[Sample], tracts: gpd.GeoDataFrame, year: str, breaks: list[float]) -> list:
+    pixels = page.evaluate(PIXELS_AT, [list(sample.point) for sample in samples])
+    wrong = []
+    for sample, (red, green, blue, alpha) in zip(samples, pixels, strict=True):
+        expected = drawn_colour(class_fill(float(tracts.loc[sample.tract, f"violent_per_sqmi_{year}"]), breaks))
+        if alpha != 255 or max(abs(a - b) for a, b in zip((red, green, blue), expected, strict=True)) > TOLERANCE:
+            wrong.append((sample.tract, year, (red, green, blue), expected))
+    return wrong
+
+
+def test_every_tract_is_drawn_in_its_class_colour_and_the_year_switch_recolours_it(page, live_url, tracts):
+    breaks = page.request.get(f"{live_url}/tiles/tracts.json").json()["crimetiles"]["class_breaks"]
+    assert len(breaks) == len(YLORRD_5) - 1
+    west, south, east, north = tracts.total_bounds
+    page.goto(f"{live_url}/?layer=tracts&year=2012#{ZOOM}/{(south + north) / 2:.6f}/{(west + east) / 2:.6f}")
+    wait_idle(page)
+    samples = _samples(page, tracts)
+    assert len(samples) >= 40
+    recoloured = [
+        s.tract
+        for s in samples
+        if class_fill(tracts.loc[s.tract, "violent_per_sqmi_2012"], breaks)
+        != class_fill(tracts.loc[s.tract, "violent_per_sqmi_2016"], breaks)
+    ]
+    assert len(recoloured) >= 10  # the switch must change these
+    classes = {YLORRD_5.index(class_fill(tracts.loc[s.tract, "violent_per_sqmi_2016"], breaks)) for s in samples}
+    assert classes == {0, 1, 2, 3, 4}  # every class of the ramp is sampled
+    assert _mismatches(page, samples, tracts, "2012", breaks) == []
+    screenshot(page, "pixels-tracts-2012")
+    page.select_option("#year-select", "2016")
+    wait_idle(page)
+    assert _mismatches(page, samples, tracts, "2016", breaks) == []
+    screenshot(page, "pixels-tracts-2016")
+    assert page.errors == []
+
+
+BAND_OF_ZOOM = {0: "hex6", 9: "hex6", 9.9: "hex6", 10: "hex7", 11.9: "hex7", 12: "hex8", 13.9: "hex8", 14: "hex9", 18: "hex9"}
+"""The Durham fixture's hex bands (hex6 0-9, hex7 10-11, hex8 12-13, hex9 14): the first and last
+zoom of each, and zooms past the last band's, which overzoom its tiles."""
+
+DOWNLOAD_AT_ZOOM = """(zoom) => new Promise((resolve) => {
+  const map = window.crimetiles.map;
+  map.once('moveend', () => resolve(document.getElementById('download-csv').getAttribute('href')));
+  map.jumpTo({zoom});
+})"""
+
+
+def test_hex_download_link_follows_the_zoom_band(page, live_url):
+    page.goto(f"{live_url}/?layer=hex&year=2015#11/35.99/-78.9")
+    wait_idle(page)
+    links = {zoom: page.evaluate(DOWNLOAD_AT_ZOOM, zoom) for zoom in BAND_OF_ZOOM}
+    assert links == {zoom: f"downloads/{layer}.csv?year=2015" for zoom, layer in BAND_OF_ZOOM.items()}
