@@ -1,12 +1,14 @@
 """The page draws the right colours: pixels read back from the map's canvas at an interior point of
-every tract in view, against the ColorBrewer colour (a literal here) of the class the tract's
-GeoParquet value falls in, for two years; and the hex download link follows the zoom bands."""
+every tract and block group in view, against the ColorBrewer colour (a literal here) of the class
+the polygon's GeoParquet value falls in, for two years; and the hex download link follows the
+zoom bands."""
 
 from __future__ import annotations
 
 import bisect
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -57,7 +59,8 @@ PROJECTED = """(lonlats) => {
 
 @dataclass(frozen=True)
 class Sample:
-    tract: str
+    area: str
+    """The polygon's id."""
     point: tuple[float, float]
     """CSS pixel in the map."""
 
@@ -72,58 +75,72 @@ def class_fill(value: float, breaks: list[float]) -> tuple[int, int, int]:
     return ZERO_GREY if value == 0 else YLORRD_5[bisect.bisect_right(breaks, value)]
 
 
-@pytest.fixture(scope="module")
-def tracts(durham_build) -> gpd.GeoDataFrame:
-    return gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
+@dataclass(frozen=True)
+class Layer:
+    """A density layer as the build wrote it, and its class breaks as its TileJSON gives them."""
+
+    frame: gpd.GeoDataFrame
+    breaks: list[float]
+
+    def fill(self, area: str, year: str) -> tuple[int, int, int]:
+        return class_fill(float(self.frame.loc[area, f"violent_per_sqmi_{year}"]), self.breaks)
 
 
-def _samples(page, tracts: gpd.GeoDataFrame) -> list[Sample]:
-    """The interior point of every tract that is on the canvas and far enough from its outline."""
-    metres = tracts.to_crs(3857)
+def _layer(page, live_url: str, build: Path, name: str) -> Layer:
+    breaks = page.request.get(f"{live_url}/tiles/{name}.json").json()["crimetiles"]["class_breaks"]
+    assert len(breaks) == len(YLORRD_5) - 1
+    return Layer(gpd.read_parquet(build / "layers" / f"{name}.parquet").set_index("id"), breaks)
+
+
+def _samples(page, layer: Layer) -> list[Sample]:
+    """The interior point of every polygon that is on the canvas and far enough from its outline."""
+    metres = layer.frame.to_crs(3857)
     interior = metres.geometry.representative_point()
     inside_px = metres.geometry.boundary.distance(interior) / (WEB_MERCATOR_METRES_PER_PIXEL_Z0 / 2**ZOOM)
     lonlat = gpd.GeoSeries(interior, crs=3857).to_crs(4326)
     screen = page.evaluate(PROJECTED, [[p.x, p.y] for p in lonlat])
     return [
-        Sample(tract, (x, y))
-        for tract, (x, y), clearance in zip(tracts.index, screen["points"], inside_px, strict=True)
+        Sample(area, (x, y))
+        for area, (x, y), clearance in zip(layer.frame.index, screen["points"], inside_px, strict=True)
         if clearance >= MIN_PIXELS_FROM_EDGE and 0 <= x < screen["width"] and 0 <= y < screen["height"]
     ]
 
 
-def _mismatches(page, samples: list[Sample], tracts: gpd.GeoDataFrame, year: str, breaks: list[float]) -> list:
+def _mismatches(page, samples: list[Sample], layer: Layer, year: str) -> list:
     pixels = page.evaluate(PIXELS_AT, [list(sample.point) for sample in samples])
     wrong = []
     for sample, (red, green, blue, alpha) in zip(samples, pixels, strict=True):
-        expected = drawn_colour(class_fill(float(tracts.loc[sample.tract, f"violent_per_sqmi_{year}"]), breaks))
+        expected = drawn_colour(layer.fill(sample.area, year))
         if alpha != 255 or max(abs(a - b) for a, b in zip((red, green, blue), expected, strict=True)) > TOLERANCE:
-            wrong.append((sample.tract, year, (red, green, blue), expected))
+            wrong.append((sample.area, year, (red, green, blue), expected))
     return wrong
 
 
-def test_every_tract_is_drawn_in_its_class_colour_and_the_year_switch_recolours_it(page, live_url, tracts):
-    breaks = page.request.get(f"{live_url}/tiles/tracts.json").json()["crimetiles"]["class_breaks"]
-    assert len(breaks) == len(YLORRD_5) - 1
-    west, south, east, north = tracts.total_bounds
+def test_every_area_is_drawn_in_its_class_colour_and_the_year_switch_recolours_it(page, live_url, durham_build):
+    """Tracts in 2012, then 2016 through the year select, then block groups through the layer
+    select (still 2016): every polygon in view whose interior point is clear of outlines."""
+    tracts = _layer(page, live_url, durham_build, "tracts")
+    west, south, east, north = tracts.frame.total_bounds
     page.goto(f"{live_url}/?layer=tracts&year=2012#{ZOOM}/{(south + north) / 2:.6f}/{(west + east) / 2:.6f}")
     wait_idle(page)
     samples = _samples(page, tracts)
     assert len(samples) >= 40
-    recoloured = [
-        s.tract
-        for s in samples
-        if class_fill(tracts.loc[s.tract, "violent_per_sqmi_2012"], breaks)
-        != class_fill(tracts.loc[s.tract, "violent_per_sqmi_2016"], breaks)
-    ]
+    recoloured = [s.area for s in samples if tracts.fill(s.area, "2012") != tracts.fill(s.area, "2016")]
     assert len(recoloured) >= 10  # the switch must change these
-    classes = {YLORRD_5.index(class_fill(tracts.loc[s.tract, "violent_per_sqmi_2016"], breaks)) for s in samples}
-    assert classes == {0, 1, 2, 3, 4}  # every class of the ramp is sampled
-    assert _mismatches(page, samples, tracts, "2012", breaks) == []
+    assert {tracts.fill(s.area, "2016") for s in samples} == set(YLORRD_5)  # every class of the ramp is sampled
+    assert _mismatches(page, samples, tracts, "2012") == []
     screenshot(page, "pixels-tracts-2012")
     page.select_option("#year-select", "2016")
     wait_idle(page)
-    assert _mismatches(page, samples, tracts, "2016", breaks) == []
+    assert _mismatches(page, samples, tracts, "2016") == []
     screenshot(page, "pixels-tracts-2016")
+    blockgroups = _layer(page, live_url, durham_build, "blockgroups")
+    page.select_option("#layer-select", "blockgroups")
+    wait_idle(page)
+    samples = _samples(page, blockgroups)
+    assert len(samples) >= 80
+    assert _mismatches(page, samples, blockgroups, "2016") == []
+    screenshot(page, "pixels-blockgroups-2016")
     assert page.errors == []
 
 
