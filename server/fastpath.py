@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gzip
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from werkzeug.http import http_date, is_resource_modified
 
 from crimetiles.artifact.errors import CrimetilesError
-from crimetiles.artifact.reader import TileKey
+from crimetiles.artifact.reader import TileKey, TileLookup
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
@@ -55,7 +55,7 @@ class ArchiveRange:
 
     minzoom: int
     maxzoom: int
-    tiles: Mapping[TileKey, bytes]
+    tiles: TileLookup
     etag_prefix: str
     """`"{build_id}-{tileset}-`: the route's ETag is this plus `z-x-y`, and `-gz` when gzipped."""
 

@@ -3,8 +3,14 @@ status, headers and body; everything else still reaches Flask."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
+import os
+import re
+import shutil
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mapbox_vector_tile
@@ -14,7 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.test import Client
 
-from crimetiles.artifact.errors import CrimetilesError
+from crimetiles.artifact.errors import BuildError, CrimetilesError
+from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
@@ -153,3 +160,62 @@ def test_tile_path_key_accepts_exactly_what_the_route_parses(z, x, y_ext):
 @pytest.mark.parametrize(("z", "x", "y_ext"), [("12", "1150", "1608.mvt"), ("0", "0", "0.pbf"), ("22", "4194303", "4194303.mvt")])
 def test_tile_path_key_reads_canonical_paths(z, x, y_ext):
     assert tile_path_key(z, x, y_ext) == (int(z), int(x), int(y_ext.split(".")[0]))
+
+
+def test_archive_lookup_reads_every_stored_tile_from_the_mbtiles_file(durham_build):
+    build = open_build(durham_build)
+    lookup = build.archive_lookup("tracts")
+    assert isinstance(lookup, MBTilesLookup)
+    with sqlite3.connect(durham_build / build.manifest.tilesets["tracts"].archive.path) as db:
+        rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
+    assert len(rows) == build.manifest.tilesets["tracts"].archive.tile_count
+    for z, x, tms_row, data in rows:
+        assert lookup.get((z, x, (1 << z) - 1 - tms_row)) == data
+    assert lookup.get((12, 0, 0)) is None
+
+
+def test_a_corrupt_archive_fails_the_load_with_one_line(durham_build, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    archive = copy / open_build(copy).manifest.tilesets["tracts"].archive.path
+    archive.write_bytes(b"not sqlite " * 100)
+    with pytest.raises(BuildError, match=r"tracts\.mbtiles: not a readable MBTiles file \(file is not a database\)$"):
+        create_app(ServerConfig(build_dir=copy, reload_interval=0))
+
+
+def test_archive_tiles_are_served_after_the_build_is_deleted(durham_build, tmp_path):
+    """Two rebuilds later a server that never swapped finds its build deleted: the connections it
+    holds keep the files readable, from any number of threads."""
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    app = create_app(ServerConfig(build_dir=copy, reload_interval=0))
+    expected = app.test_client().get(ARCHIVE_TILE).data
+    shutil.rmtree(copy)
+
+    def fetch(_: int) -> bytes:
+        return app.test_client().get(ARCHIVE_TILE).data
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(fetch, range(64))) == {expected}
+
+
+def _anonymous_memory_kib() -> int:
+    """This process's private memory (RssAnon): what a worker holds itself, not shared file pages."""
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    return int(re.search(r"^RssAnon:\s+(\d+) kB$", status, re.MULTILINE).group(1))
+
+
+def test_reading_a_large_archive_does_not_grow_the_process(tmp_path):
+    """64 MiB of tiles read through the lookup, each one twice: the process keeps none of it."""
+    path = tmp_path / "large.mbtiles"
+    tile_bytes, rows = 65536, 1024
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+        db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
+        db.executemany("INSERT INTO tiles VALUES (10, ?, 0, ?)", ((x, os.urandom(tile_bytes)) for x in range(rows)))
+        db.commit()
+    lookup = MBTilesLookup(path)
+    before = _anonymous_memory_kib()
+    read = sum(len(lookup.get((10, x, 1023)) or b"") for _ in range(2) for x in range(rows))
+    assert read == 2 * rows * tile_bytes
+    assert _anonymous_memory_kib() - before < 8 * 1024
