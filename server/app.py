@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crimetiles.artifact.errors import CrimetilesError, InvalidYear
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.context import FORWARDED_HEADERS
+from crimetiles.server.context import FORWARDED_HEADERS, current_service
 from crimetiles.server.errors import (
     BadTileRequest,
     NoAcceptableEncoding,
@@ -49,7 +49,8 @@ def create_app(config: ServerConfig) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config["CRIMETILES"] = config
     live = app.extensions["crimetiles.live"] = LiveBuild.load(config.build_dir, config.cache_bytes)
-    metrics = app.extensions["crimetiles.metrics"] = Metrics()
+    metrics = app.extensions["crimetiles.metrics"] = Metrics(live.service.stats)
+    metrics.serving(live.service.build_id)
     proxied = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
     app.wsgi_app = TileFastPath(proxied, live, config, metrics)  # type: ignore[method-assign]
     app.register_blueprint(api_bp)
@@ -107,7 +108,7 @@ def _register_common_headers(app: Flask, config: ServerConfig) -> None:
         started = g.get("started")
         is_tile = request.endpoint == "api.tile"
         app.extensions["crimetiles.metrics"].record(
-            response.status_code, time.perf_counter() - started if is_tile and started else None
+            response.status_code, time.perf_counter() - started if is_tile and started else None, current_service().build_id
         )
         return response
 

@@ -140,7 +140,7 @@ class TileFastPath:
         if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag):
             status, entity, body = "304 NOT MODIFIED", [], b""
         start_response(status, [*entity, ("ETag", etag), *self._tail(environ)])
-        self.metrics.record(int(status[:3]), time.perf_counter() - started)
+        self.metrics.record(int(status[:3]), time.perf_counter() - started, service.build_id)
         return [body] if method == "GET" and body else []
 
     def _ranges(self, service: TileService) -> dict[str, ArchiveRange]:

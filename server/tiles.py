@@ -39,7 +39,8 @@ MercatorBounds = tuple[float, float, float, float]
 
 @dataclass
 class TileStats:
-    """Counters for /metrics (read without locks: approximate under concurrency is fine)."""
+    """Counters for /metrics, carried from build to build (`load_tile_service`). Incremented
+    without locks: under concurrent requests an increment may rarely be lost."""
 
     archive_hits: int = 0
     outside_bounds: int = 0
@@ -158,8 +159,11 @@ def _cache_size(value: bytes) -> int:
     return CACHE_ENTRY_BYTES + (sys.getsizeof(value) if value else 0)
 
 
-def load_tile_service(build: Build, cache_bytes: int) -> TileService:
-    """Load every density layer a tileset draws into memory and open every archive of `build`."""
+def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = None) -> TileService:
+    """`stats`: the counters to add to (those of the build served before, so that a hot swap
+    resets none); new ones by default.
+
+    Load every density layer a tileset draws into memory and open every archive of `build`."""
     manifest = build.manifest
     frames = {name: build.layer_frame(name) for name in manifest.layers}
     tilers = {
@@ -184,6 +188,7 @@ def load_tile_service(build: Build, cache_bytes: int) -> TileService:
         extents=extents,
         cache=cachetools.LRUCache(maxsize=cache_bytes, getsizeof=_cache_size),
         summaries=summaries,
+        stats=stats if stats is not None else TileStats(),
     )
 
 

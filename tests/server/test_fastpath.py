@@ -109,11 +109,11 @@ def test_fast_path_counts_in_metrics_like_the_route(durham_build):
     client.get(ARCHIVE_TILE, headers={"If-None-Match": etag})
     client.get(EMPTY_ARCHIVE_TILE)
     text = client.get("/metrics").text
-    assert '\ncrimetiles_http_requests_total{status="200"} 1\n' in text
-    assert '\ncrimetiles_http_requests_total{status="204"} 1\n' in text
-    assert '\ncrimetiles_http_requests_total{status="304"} 1\n' in text
-    assert "\ncrimetiles_tile_archive_hits_total 3\n" in text
-    assert "\ncrimetiles_tile_request_seconds_count 3\n" in text
+    assert '\ncrimetiles_http_requests_total{status="200"} 1.0\n' in text
+    assert '\ncrimetiles_http_requests_total{status="204"} 1.0\n' in text
+    assert '\ncrimetiles_http_requests_total{status="304"} 1.0\n' in text
+    assert "\ncrimetiles_tile_archive_hits_total 3.0\n" in text
+    assert "\ncrimetiles_tile_request_seconds_count 3.0\n" in text
 
 
 def _tracts_build(incidents: Path, out: Path) -> None:
