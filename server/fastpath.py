@@ -136,11 +136,10 @@ class TileFastPath:
             else:
                 body, etag = gzip.decompress(data), tag + '"'
                 entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body)))]
-        service.stats.archive_hits += 1
         if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag):
             status, entity, body = "304 NOT MODIFIED", [], b""
         start_response(status, [*entity, ("ETag", etag), *self._tail(environ)])
-        self.metrics.record(int(status[:3]), time.perf_counter() - started, service.build_id)
+        self.metrics.record_archive_tile(int(status[:3]), time.perf_counter() - started, service.build_id)
         return [body] if method == "GET" and body else []
 
     def _ranges(self, service: TileService) -> dict[str, ArchiveRange]:
