@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
+
+from crimetiles.server.config import shared_metrics_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -67,13 +70,15 @@ def serving(command: list[str], build_dir: Path, **settings: str) -> Iterator[tu
 
 def _stop(process: subprocess.Popen) -> None:
     """SIGTERM to the server's process group; SIGKILL if it has not stopped a minute later (a
-    worker still booting on a loaded machine can hold up a graceful stop)."""
+    worker still booting on a loaded machine can hold up a graceful stop). Then its workers'
+    metrics directory goes too."""
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+    shutil.rmtree(shared_metrics_dir(process.pid), ignore_errors=True)
 
 
 def _answers(url: str) -> bool:
