@@ -1,4 +1,4 @@
-# crimetiles: the Durham demo served by gunicorn. Multi-stage: build a wheel from the source and
+# crimetiles: the Durham demo served by granian. Multi-stage: build a wheel from the source and
 # install it into a venv, build the demo with the installed command, then copy only the venv and
 # the demo build (no source) into a slim, non-root runtime image.
 FROM python:3.11-slim AS build
@@ -30,4 +30,4 @@ ENV CRIMETILES_BUILD_DIR=/app/demo/build \
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
-CMD ["gunicorn", "--workers", "2", "--threads", "4", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "crimetiles.server.wsgi:app"]
+CMD ["granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "4", "--host", "0.0.0.0", "--port", "8000", "--access-log", "crimetiles.server.wsgi:app"]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
 
 import geopandas as gpd
 
@@ -14,6 +17,13 @@ from crimetiles.artifact.manifest import BuildManifest, read_manifest
 
 TileKey = tuple[int, int, int]
 """z, x, y in the XYZ scheme (y = 0 at the north)."""
+TILE_QUERY = "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?"
+
+
+class TileLookup(Protocol):
+    """Stored tiles by XYZ key: a dict, or an archive read on demand."""
+
+    def get(self, key: TileKey, /) -> bytes | None: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,14 @@ class Build:
         if archive is None:
             return {}
         return read_mbtiles(self.root / archive.path)
+
+    def archive_lookup(self, tileset: str) -> TileLookup:
+        """The pre-generated tiles of `tileset`, read from its MBTiles file per request (see
+        `MBTilesLookup`); an empty lookup if it has no archive."""
+        archive = self.manifest.tilesets[tileset].archive
+        if archive is None:
+            return {}
+        return MBTilesLookup(self.root / archive.path)
 
     def summary(self, name: str) -> bytes:
         """The summary of density layer `name` (JSON, see docs/artifact.md) as stored."""
@@ -77,3 +95,53 @@ def read_mbtiles(path: Path) -> dict[TileKey, bytes]:
     except sqlite3.DatabaseError as exc:
         raise BuildError(f"{path}: not a readable MBTiles file ({exc})") from None
     return {(z, x, (1 << z) - 1 - row): bytes(data) for z, x, row, data in rows}
+
+
+class MBTilesLookup:
+    """Tiles of an MBTiles file, read through SQLite when asked for, gzip-compressed as stored.
+
+    Nothing is copied into the process: the file's pages live in the OS page cache, one copy
+    shared by every worker process, so a worker's memory does not grow with the archive.
+    Connections are read-only (`mode=ro`) and `immutable=1`: a versioned build directory never
+    changes (docs/artifact.md, "Atomicity"), so SQLite takes no file lock and checks for no change
+    per query (four times faster here). Each serves one thread at a time: a request takes an
+    idle one or opens another, so there are as many as requests run at once. The first is opened
+    here, which checks the file and keeps it open: a server still on this build after the
+    directory is deleted (two rebuilds later, docs/artifact.md) keeps reading it through the
+    connections it has.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._idle: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
+        if not path.is_file():
+            raise BuildError(f"{path}: tile archive is missing")
+        self._idle.put(self._connect())
+
+    def get(self, key: TileKey, /) -> bytes | None:
+        """The tile `z/x/y` (XYZ), or None if the archive holds none (MBTiles rows are TMS: flipped)."""
+        z, x, y = key
+        try:
+            db = self._idle.get_nowait()
+        except queue.Empty:
+            db = self._another_connection()
+        try:
+            row = db.execute(TILE_QUERY, (z, x, (1 << z) - 1 - y)).fetchone()
+        finally:
+            self._idle.put(db)
+        return row[0] if row else None
+
+    def _another_connection(self) -> sqlite3.Connection:
+        """A new connection, or, if the file can no longer be opened, the next one to come back."""
+        try:
+            return self._connect()
+        except BuildError:
+            return self._idle.get()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(f"file:{quote(str(self.path))}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            db.execute(TILE_QUERY, (0, 0, 0)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise BuildError(f"{self.path}: not a readable MBTiles file ({exc})") from None
+        return db

@@ -66,7 +66,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="command serving crimetiles, with {host} and {port}, e.g. "
         "'gunicorn --workers 2 --threads 4 --bind {host}:{port} crimetiles.server.wsgi:app' "
-        "(default: the Dockerfile's CMD without access logging)",
+        "(default: the Dockerfile's CMD, granian, without access logging)",
     )
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write every figure to this JSON file")
     parser.add_argument(

@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crimetiles.artifact.errors import CrimetilesError, InvalidYear
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.context import FORWARDED_HEADERS
+from crimetiles.server.context import FORWARDED_HEADERS, current_service
 from crimetiles.server.errors import (
     BadTileRequest,
     NoAcceptableEncoding,
@@ -20,6 +20,7 @@ from crimetiles.server.errors import (
     UnknownResource,
     UnknownTileset,
 )
+from crimetiles.server.fastpath import TileFastPath, cors_headers
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
 from crimetiles.server.pages import bp as pages_bp
@@ -47,9 +48,11 @@ def create_app(config: ServerConfig) -> Flask:
     """The app serving `config.build_dir`; raises `BuildError` if the build cannot be loaded."""
     app = Flask(__name__, static_folder=None)
     app.config["CRIMETILES"] = config
-    app.extensions["crimetiles.live"] = LiveBuild.load(config.build_dir, config.cache_bytes)
-    app.extensions["crimetiles.metrics"] = Metrics()
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)  # type: ignore[method-assign]
+    live = app.extensions["crimetiles.live"] = LiveBuild.load(config.build_dir, config.cache_bytes)
+    metrics = app.extensions["crimetiles.metrics"] = Metrics(live.service.stats)
+    metrics.serving(live.service.build_id)
+    proxied = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
+    app.wsgi_app = TileFastPath(proxied, live, config, metrics)  # type: ignore[method-assign]
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)
     _register_error_handlers(app)
@@ -105,7 +108,7 @@ def _register_common_headers(app: Flask, config: ServerConfig) -> None:
         started = g.get("started")
         is_tile = request.endpoint == "api.tile"
         app.extensions["crimetiles.metrics"].record(
-            response.status_code, time.perf_counter() - started if is_tile and started else None
+            response.status_code, time.perf_counter() - started if is_tile and started else None, current_service().build_id
         )
         return response
 
@@ -127,13 +130,6 @@ def _register_vary(app: Flask, config: ServerConfig) -> None:
 
 
 def _cors(response: Response, origins: tuple[str, ...]) -> None:
-    if "*" in origins:
-        response.headers["Access-Control-Allow-Origin"] = "*"
-    else:
-        origin = request.headers.get("Origin")
-        if origin in origins:
-            response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers.extend(cors_headers(origins, request.headers.get("Origin")))
+    if "*" not in origins:
         response.vary.add("Origin")
-    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-    response.headers["Access-Control-Allow-Headers"] = "If-None-Match, Accept-Encoding"
-    response.headers["Access-Control-Expose-Headers"] = "ETag, Content-Encoding"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "CRIMETILES_"
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+"""`prometheus_client` writes each process's metrics under this directory if it is set when it is
+imported (its multiprocess mode; `crimetiles.server.wsgi` sets it for the workers of a server)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ class ServerConfig:
 
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+
+
+def shared_metrics_dir(parent_pid: int) -> Path:
+    """Where the workers of the server whose main process is `parent_pid` write their metrics
+    (`crimetiles.server.wsgi`): one directory per server start, shared by its workers only."""
+    return Path(tempfile.gettempdir()) / f"crimetiles-metrics-{parent_pid}"
 
 
 class ConfigError(ValueError):

@@ -16,7 +16,7 @@ from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.layout import served_build
 from crimetiles.artifact.manifest import read_manifest
 from crimetiles.artifact.reader import open_build
-from crimetiles.server.tiles import TileService, load_tile_service
+from crimetiles.server.tiles import TileService, TileStats, load_tile_service
 
 log = logging.getLogger("crimetiles.server")
 
@@ -39,7 +39,7 @@ class LiveBuild:
         try:
             if served_build(self.build_dir).manifest.build_id == self.service.build_id:
                 return False
-            service = _load_consistent(self.build_dir, self.cache_bytes)
+            service = _load_consistent(self.build_dir, self.cache_bytes, self.service.stats)
         except (BuildError, OSError) as exc:
             log.warning("keeping build %s: cannot load %s (%s)", self.service.build_id, self.build_dir, exc)
             return False
@@ -60,12 +60,12 @@ class LiveBuild:
         return thread
 
 
-def _load_consistent(build_dir: Path, cache_bytes: int, attempts: int = 3) -> TileService:
+def _load_consistent(build_dir: Path, cache_bytes: int, stats: TileStats | None = None, attempts: int = 3) -> TileService:
     """Load the served build, retrying if it was replaced on disk while loading (its build_id
     changed: a real directory rewritten in place by an older crimetiles)."""
     for _ in range(attempts):
         served = served_build(build_dir)
-        service = load_tile_service(open_build(served.root), cache_bytes)
+        service = load_tile_service(open_build(served.root), cache_bytes, stats)
         if read_manifest(served.root).build_id == service.build_id:
             if served.recovered:
                 log.warning(

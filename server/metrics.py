@@ -1,71 +1,122 @@
-"""Prometheus text metrics: requests by status, tile latency histogram, cache counters."""
+"""Prometheus metrics with `prometheus_client`: requests by status, tile latency, tile counters.
+
+Under a server with several worker processes (granian, gunicorn) each process writes its values to
+files in one shared directory (`prometheus_client`'s multiprocess mode, set up by
+`crimetiles.server.wsgi`) and a scrape, whichever worker answers it, adds up every worker's
+files, those of workers since replaced included: counters never go backwards. In one process
+(`crimetiles serve`, tests) the values are the process's own. The tile service's counters
+(`TileStats`) are carried from build to build by `LiveBuild`, so a hot swap resets nothing.
+"""
 
 from __future__ import annotations
 
+import os
 import threading
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from crimetiles.server.config import MULTIPROCESS_DIR_ENV
 from crimetiles.server.tiles import TileStats
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+"""Seconds."""
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STAT_HELP = {
+    "cache_hits": "On-demand tiles served from the cache.",
+    "cache_misses": "On-demand tiles encoded because they were not cached.",
+    "archive_hits": "Tiles served from the pre-generated archive.",
+    "outside_bounds": "On-demand tiles answered empty without an encode: wholly outside their layer's bounds.",
+    "encodes": "Tiles encoded on demand.",
+    "encode_seconds": "Time spent encoding tiles on demand.",
+}
+"""One counter per `TileStats` field: `crimetiles_tile_<field>_total`."""
+
+disable_created_metrics()  # no `_created` series: they would differ between workers and say nothing here
 
 
 @dataclass
 class Metrics:
-    requests: Counter[str] = field(default_factory=Counter)
-    tile_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
-    tile_seconds: float = 0.0
-    tile_count: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    """The metrics of one app. `record` is called once per request, after its status is known."""
 
-    def record(self, status: int, tile_seconds: float | None) -> None:
-        with self._lock:
-            self.requests[str(status)] += 1
-            if tile_seconds is not None:
-                self.tile_count += 1
-                self.tile_seconds += tile_seconds
-                index = next((i for i, bound in enumerate(LATENCY_BUCKETS) if tile_seconds <= bound), len(LATENCY_BUCKETS))
-                self.tile_buckets[index] += 1
+    stats: TileStats
+    """The tile service's counters, the same object across hot swaps (`LiveBuild`)."""
 
-    def render(self, stats: TileStats, build_id: str) -> str:
-        with self._lock:
-            lines = [
-                "# HELP crimetiles_build_info The build being served.",
-                "# TYPE crimetiles_build_info gauge",
-                f'crimetiles_build_info{{build_id="{build_id}"}} 1',
-                "# HELP crimetiles_http_requests_total HTTP requests by status code.",
-                "# TYPE crimetiles_http_requests_total counter",
-                *(
-                    f'crimetiles_http_requests_total{{status="{status}"}} {count}'
-                    for status, count in sorted(self.requests.items())
-                ),
-                "# HELP crimetiles_tile_cache_hits_total On-demand tiles served from the cache.",
-                "# TYPE crimetiles_tile_cache_hits_total counter",
-                f"crimetiles_tile_cache_hits_total {stats.cache_hits}",
-                "# HELP crimetiles_tile_cache_misses_total On-demand tiles encoded because they were not cached.",
-                "# TYPE crimetiles_tile_cache_misses_total counter",
-                f"crimetiles_tile_cache_misses_total {stats.cache_misses}",
-                "# HELP crimetiles_tile_archive_hits_total Tiles served from the pre-generated archive.",
-                "# TYPE crimetiles_tile_archive_hits_total counter",
-                f"crimetiles_tile_archive_hits_total {stats.archive_hits}",
-                "# HELP crimetiles_tile_outside_bounds_total On-demand tiles answered empty without an encode: wholly outside "
-                "their layer's bounds.",
-                "# TYPE crimetiles_tile_outside_bounds_total counter",
-                f"crimetiles_tile_outside_bounds_total {stats.outside_bounds}",
-                "# HELP crimetiles_tile_encode_seconds_total Time spent encoding tiles on demand.",
-                "# TYPE crimetiles_tile_encode_seconds_total counter",
-                f"crimetiles_tile_encode_seconds_total {stats.encode_seconds:.6f}",
-                "# HELP crimetiles_tile_request_seconds Tile request latency in this process.",
-                "# TYPE crimetiles_tile_request_seconds histogram",
-            ]
-            cumulative = 0
-            for bound, count in zip(LATENCY_BUCKETS, self.tile_buckets[:-1], strict=True):
-                cumulative += count
-                lines.append(f'crimetiles_tile_request_seconds_bucket{{le="{bound}"}} {cumulative}')
-            lines += [
-                f'crimetiles_tile_request_seconds_bucket{{le="+Inf"}} {self.tile_count}',
-                f"crimetiles_tile_request_seconds_sum {self.tile_seconds:.6f}",
-                f"crimetiles_tile_request_seconds_count {self.tile_count}",
-            ]
-        return "\n".join(lines) + "\n"
+    def __post_init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("crimetiles_http_requests", "HTTP requests by status code.", ["status"], registry=self.registry)
+        self.latency = Histogram(
+            "crimetiles_tile_request_seconds",
+            "Tile request latency in this server.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.build_info = Gauge(
+            "crimetiles_build_info",
+            "The build being served.",
+            ["build_id"],
+            multiprocess_mode="mostrecent",
+            registry=self.registry,
+        )
+        self.stat_counters = {
+            name: Counter(f"crimetiles_tile_{name}", help_text, registry=self.registry) for name, help_text in STAT_HELP.items()
+        }
+        self._by_status: dict[int, Counter] = {}
+        self._reported = TileStats()
+        self._report_lock = threading.Lock()
+        self._build_id: str | None = None
+
+    def record(self, status: int, tile_seconds: float | None, build_id: str) -> None:
+        """Count a request with `status` answered from build `build_id`; `tile_seconds` for a tile
+        request (its latency)."""
+        self._count_request(status, build_id)
+        if tile_seconds is not None:
+            self.latency.observe(tile_seconds)
+        self._report_stats()
+
+    def record_archive_tile(self, status: int, tile_seconds: float, build_id: str) -> None:
+        """`record` for a tile the fast path answered from the archive, and its archive hit: no
+        other tile counter moved, so none is looked at."""
+        self._count_request(status, build_id)
+        self.latency.observe(tile_seconds)
+        with self._report_lock:
+            self.stats.archive_hits += 1
+            self._reported.archive_hits += 1
+        self.stat_counters["archive_hits"].inc()
+
+    def _count_request(self, status: int, build_id: str) -> None:
+        if build_id is not self._build_id:
+            self.serving(build_id)
+        child = self._by_status.get(status)
+        if child is None:
+            child = self._by_status[status] = self.requests.labels(str(status))
+        child.inc()
+
+    def serving(self, build_id: str) -> None:
+        """Say which build this process serves: the old build's series drops to 0."""
+        with self._report_lock:
+            if build_id == self._build_id:
+                return
+            if self._build_id is not None:
+                self.build_info.labels(self._build_id).set(0)
+            self.build_info.labels(build_id).set(1)
+            self._build_id = build_id
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition: every worker's values added up in multiprocess mode."""
+        if os.environ.get(MULTIPROCESS_DIR_ENV):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)
+            return generate_latest(registry)
+        return generate_latest(self.registry)
+
+    def _report_stats(self) -> None:
+        """Add what the tile service counted since the last request to the Prometheus counters."""
+        with self._report_lock:
+            for name, counter in self.stat_counters.items():
+                now = getattr(self.stats, name)
+                delta = now - getattr(self._reported, name)
+                if delta:
+                    counter.inc(delta)
+                    setattr(self._reported, name, now)

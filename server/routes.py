@@ -10,6 +10,8 @@ from crimetiles.artifact.export import FORMATS, export_text
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import current_service, public_base_url, server_config
 from crimetiles.server.errors import UnknownResource
+from crimetiles.server.fastpath import MVT_TYPE
+from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
 from crimetiles.server.params import TileRequest, parse_year, tile_coding
 from crimetiles.server.static_files import ENCODINGS
@@ -17,7 +19,6 @@ from crimetiles.server.style import style
 from crimetiles.server.tilejson import tilejson
 
 bp = Blueprint("api", __name__)
-MVT_TYPE = "application/vnd.mapbox-vector-tile"
 DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json"}
 
 
@@ -99,9 +100,7 @@ def healthz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    tiles = current_service()
-    text = current_app.extensions["crimetiles.metrics"].render(tiles.stats, tiles.build_id)
-    return Response(text, content_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(current_app.extensions["crimetiles.metrics"].render(), content_type=METRICS_CONTENT_TYPE)
 
 
 @bp.get("/openapi.json")

@@ -1,7 +1,8 @@
 """Tiles of a loaded build: archive lookup, on-demand encoding, a byte-bounded cache. No Flask.
 
-Everything a request needs is loaded into memory when the service is created, so a build
-directory replaced on disk afterwards cannot break requests in flight.
+Everything a request needs is loaded into memory or opened when the service is created (the
+archives stay on disk, read through SQLite connections opened then), so a build directory
+replaced on disk afterwards cannot break requests in flight.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import mercantile
 
 from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.mvt import LayerTiler, layer_tiler
-from crimetiles.artifact.reader import Build, TileKey
+from crimetiles.artifact.reader import Build, TileKey, TileLookup
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 from crimetiles.server.static_files import StaticFile, StaticFiles
 
@@ -38,7 +39,8 @@ MercatorBounds = tuple[float, float, float, float]
 
 @dataclass
 class TileStats:
-    """Counters for /metrics (read without locks: approximate under concurrency is fine)."""
+    """Counters for /metrics, carried from build to build (`load_tile_service`). Incremented
+    without locks: under concurrent requests an increment may rarely be lost."""
 
     archive_hits: int = 0
     outside_bounds: int = 0
@@ -56,7 +58,8 @@ class TileService:
     frames: dict[str, gpd.GeoDataFrame]
     """Every density layer, for downloads."""
     tilers: dict[str, LayerTiler]
-    archives: dict[str, dict[TileKey, bytes]]
+    archives: dict[str, TileLookup]
+    """Each tileset's archive, read from its MBTiles file per request (no copy in memory)."""
     extents: dict[str, MercatorBounds]
     """Bounds of each tiler's layer (keyed like `tilers`): no tile outside them has a feature."""
     cache: cachetools.LRUCache
@@ -156,8 +159,11 @@ def _cache_size(value: bytes) -> int:
     return CACHE_ENTRY_BYTES + (sys.getsizeof(value) if value else 0)
 
 
-def load_tile_service(build: Build, cache_bytes: int) -> TileService:
-    """Load every density layer a tileset draws and every archive of `build` into memory."""
+def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = None) -> TileService:
+    """`stats`: the counters to add to (those of the build served before, so that a hot swap
+    resets none); new ones by default.
+
+    Load every density layer a tileset draws into memory and open every archive of `build`."""
     manifest = build.manifest
     frames = {name: build.layer_frame(name) for name in manifest.layers}
     tilers = {
@@ -170,7 +176,7 @@ def load_tile_service(build: Build, cache_bytes: int) -> TileService:
         for tileset in manifest.tilesets.values()
         for band in tileset.bands
     }
-    archives = {name: build.archive_tiles(name) for name in manifest.tilesets}
+    archives = {name: build.archive_lookup(name) for name in manifest.tilesets}
     summaries = StaticFiles(
         {name: StaticFile(name, build.summary(name), manifest.build_id, "application/json") for name in manifest.summaries}
     )
@@ -182,6 +188,7 @@ def load_tile_service(build: Build, cache_bytes: int) -> TileService:
         extents=extents,
         cache=cachetools.LRUCache(maxsize=cache_bytes, getsizeof=_cache_size),
         summaries=summaries,
+        stats=stats if stats is not None else TileStats(),
     )
 
 

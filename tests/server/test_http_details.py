@@ -310,7 +310,7 @@ def test_an_empty_tile_outside_the_tileset_bounds_is_never_encoded_nor_cached(du
     assert "Content-Type" not in response.headers
     assert service.stats.encodes == 0 and service.cache.currsize == 0 and len(service.cache) == 0
     assert service.stats.outside_bounds == 1
-    assert "\ncrimetiles_tile_outside_bounds_total 1\n" in client.get("/metrics").text
+    assert "\ncrimetiles_tile_outside_bounds_total 1.0\n" in client.get("/metrics").text
     inside = mercantile.tile((west + east) / 2, (south + north) / 2, 22)
     assert client.get(f"/tiles/tracts/22/{inside.x}/{inside.y}.mvt").status_code in (200, 204)
     assert service.stats.encodes == 1 and len(service.cache) == 1

@@ -3,13 +3,7 @@ failed request, gunicorn, and no 500 for any path."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +20,7 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
 from tests.server.sample_routes import SAMPLE_ARGUMENTS, fill_rule
+from tests.server.served import readme_command, serving
 
 COLD_TILE = (15, 9202, 12868)  # downtown Durham, above the archive's zooms
 
@@ -158,39 +153,11 @@ def test_no_path_gives_a_500(app, data):
     assert response.status_code < 500, (path, values["year"])
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _dockerfile_command(port: int) -> list[str]:
-    """The Dockerfile's CMD, bound to a loopback port: CI runs what the image runs."""
-    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text()
-    command = json.loads(dockerfile.split("\nCMD ", 1)[1].splitlines()[0])
-    command[0] = str(Path(sys.executable).parent / command[0])
-    return [f"127.0.0.1:{port}" if part == "0.0.0.0:8000" else part for part in command]
-
-
-def test_gunicorn_serves_the_build_as_in_the_dockerfile(durham_build):
-    port = _free_port()
-    env = {**os.environ, "CRIMETILES_BUILD_DIR": str(durham_build), "CRIMETILES_RELOAD_INTERVAL": "0"}
-    process = subprocess.Popen(_dockerfile_command(port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or workers still booting
-                time.sleep(0.1)
+def test_gunicorn_serves_the_build_with_the_readme_command(durham_build):
+    with serving(readme_command("gunicorn"), durham_build, reload_interval="0") as (base, _):
         tile = requests.get(base + "/tiles/tracts/12/1150/1608.mvt", timeout=10)
         assert tile.status_code == 200
         assert mapbox_vector_tile.decode(tile.content)["tracts"]["features"]
         assert requests.get(base + "/tiles/tracts.json", timeout=10).json()["tiles"] == [
             f"{base}/tiles/tracts/{{z}}/{{x}}/{{y}}.mvt"
         ]
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)

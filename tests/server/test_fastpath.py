@@ -1,0 +1,221 @@
+"""The tile fast path: archive tiles are answered before Flask, with the Flask route's exact
+status, headers and body; everything else still reaches Flask."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import itertools
+import os
+import re
+import shutil
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import mapbox_vector_tile
+import pytest
+from flask import Flask, request
+from hypothesis import given
+from hypothesis import strategies as st
+from werkzeug.test import Client
+
+from crimetiles.artifact.errors import BuildError, CrimetilesError
+from crimetiles.artifact.reader import MBTilesLookup, open_build
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
+from crimetiles.server.params import TileRequest, tile_path_key
+
+ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
+"""Downtown Durham, inside the test build's archive (z0-12)."""
+EMPTY_ARCHIVE_TILE = "/tiles/tracts/12/0/0.pbf"
+"""Inside the archive's zooms, far from Durham: no tile stored, a 204."""
+ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
+"""Above the archive: encoded by the Flask route."""
+ORIGINS = "https://a.example,https://b.example"
+
+
+def _counting_app(build_dir: Path, **settings: object) -> tuple[Flask, list[str]]:
+    """An app whose Flask `before_request` hook records each request path it sees."""
+    app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0, **settings))
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.path))
+    return app, seen
+
+
+def test_archive_tiles_never_reach_flask(durham_build):
+    app, seen = _counting_app(durham_build)
+    client = app.test_client()
+    tile = client.get(ARCHIVE_TILE, headers={"Accept-Encoding": "gzip"})
+    assert tile.status_code == 200
+    assert mapbox_vector_tile.decode(gzip.decompress(tile.data))["tracts"]["features"]
+    assert client.get(ARCHIVE_TILE, headers={"If-None-Match": tile.headers["ETag"], "Accept-Encoding": "gzip"}).status_code == 304
+    assert client.head(ARCHIVE_TILE).status_code == 200
+    assert client.get(EMPTY_ARCHIVE_TILE).status_code == 204
+    assert seen == []
+    assert client.get(ON_DEMAND_TILE).status_code == 200
+    assert client.get("/tiles/tracts/12/4096/0.mvt").status_code == 404
+    assert client.get("/tiles/tracts/012/0/0.mvt").status_code == 400
+    assert client.get(ARCHIVE_TILE, headers={"Accept-Encoding": "identity;q=0"}).status_code == 406
+    assert client.get("/healthz").status_code == 200
+    assert seen == [ON_DEMAND_TILE, "/tiles/tracts/12/4096/0.mvt", "/tiles/tracts/012/0/0.mvt", ARCHIVE_TILE, "/healthz"]
+
+
+def test_a_proxy_prefix_still_takes_the_fast_path(durham_build):
+    app, seen = _counting_app(durham_build)
+    client = app.test_client()
+    plain = client.get(ARCHIVE_TILE).data
+    forwarded = client.get(ARCHIVE_TILE, headers={"X-Forwarded-Prefix": "/crime"})
+    mounted = client.get(ARCHIVE_TILE, environ_base={"SCRIPT_NAME": "/crime"})
+    assert forwarded.status_code == mounted.status_code == 200
+    assert forwarded.data == mounted.data == plain
+    assert seen == []
+
+
+def _exchange(client: Client, path: str, method: str, headers: dict[str, str]) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status, headers and body of one request; `Date` (a clock reading) is checked and left out."""
+    response = client.open(path, method=method, headers=headers)
+    listed = response.headers.to_wsgi_list()
+    assert [name for name, _ in listed].count("Date") == 1
+    return response.status, [(name, value) for name, value in listed if name != "Date"], response.data
+
+
+@pytest.mark.parametrize("cors_origins", ["*", ORIGINS])
+def test_fast_path_answers_exactly_as_the_flask_route(durham_build, cors_origins):
+    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cors_origins=cors_origins))
+    fast, route = Client(app.wsgi_app), Client(app.wsgi_app.app)  # the app behind the fast path: Flask's route
+    paths = (ARCHIVE_TILE, EMPTY_ARCHIVE_TILE, "/tiles/blockgroups/10/287/402.pbf")
+    encodings = (None, "gzip", "gzip;q=0", "br, gzip;q=0.5, identity;q=0.6", "*")
+    origins = (None, "https://a.example", "https://c.example")
+    compared = 0
+    for path, encoding, origin, method in itertools.product(paths, encodings, origins, ("GET", "HEAD")):
+        headers = {name: value for name, value in (("Accept-Encoding", encoding), ("Origin", origin)) if value}
+        expected = _exchange(route, path, method, headers)
+        assert _exchange(fast, path, method, headers) == expected
+        etag = dict(expected[1])["ETag"]
+        for condition in (etag, f"W/{etag}", f'"other", {etag}', "*", '"other"'):
+            conditional = {**headers, "If-None-Match": condition}
+            assert _exchange(fast, path, method, conditional) == _exchange(route, path, method, conditional)
+            compared += 1
+    assert compared == 3 * 5 * 3 * 2 * 5
+
+
+def test_fast_path_counts_in_metrics_like_the_route(durham_build):
+    app, _ = _counting_app(durham_build)
+    client = app.test_client()
+    etag = client.get(ARCHIVE_TILE).headers["ETag"]
+    client.get(ARCHIVE_TILE, headers={"If-None-Match": etag})
+    client.get(EMPTY_ARCHIVE_TILE)
+    text = client.get("/metrics").text
+    assert '\ncrimetiles_http_requests_total{status="200"} 1.0\n' in text
+    assert '\ncrimetiles_http_requests_total{status="204"} 1.0\n' in text
+    assert '\ncrimetiles_http_requests_total{status="304"} 1.0\n' in text
+    assert "\ncrimetiles_tile_archive_hits_total 3.0\n" in text
+    assert "\ncrimetiles_tile_request_seconds_count 3.0\n" in text
+
+
+def _tracts_build(incidents: Path, out: Path) -> None:
+    run_build(
+        BuildOptions(
+            incidents=(incidents,),
+            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
+            out=out,
+            hex_resolutions=(),
+            archive_maxzoom=12,
+            progress=False,
+        )
+    )
+
+
+def test_hot_swap_to_other_data_changes_fast_path_tiles_and_etags(durham_incidents, tmp_path):
+    build_dir = tmp_path / "build"
+    _tracts_build(durham_incidents, build_dir)
+    app, seen = _counting_app(build_dir)
+    client = app.test_client()
+    before = client.get(ARCHIVE_TILE)
+    lines = durham_incidents.read_text(encoding="utf-8").splitlines(keepends=True)
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
+    _tracts_build(fewer, build_dir)
+    assert app.extensions["crimetiles.live"].reload_if_changed()
+    after = client.get(ARCHIVE_TILE, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert after.data != before.data
+    assert seen == []
+
+
+@given(st.text(max_size=9), st.text(max_size=9), st.text(max_size=12))
+def test_tile_path_key_accepts_exactly_what_the_route_parses(z, x, y_ext):
+    try:
+        parsed = TileRequest.parse("tracts", z, x, y_ext)
+    except CrimetilesError:
+        assert tile_path_key(z, x, y_ext) is None
+    else:
+        assert tile_path_key(z, x, y_ext) == (parsed.z, parsed.x, parsed.y)
+
+
+@pytest.mark.parametrize(("z", "x", "y_ext"), [("12", "1150", "1608.mvt"), ("0", "0", "0.pbf"), ("22", "4194303", "4194303.mvt")])
+def test_tile_path_key_reads_canonical_paths(z, x, y_ext):
+    assert tile_path_key(z, x, y_ext) == (int(z), int(x), int(y_ext.split(".")[0]))
+
+
+def test_archive_lookup_reads_every_stored_tile_from_the_mbtiles_file(durham_build):
+    build = open_build(durham_build)
+    lookup = build.archive_lookup("tracts")
+    assert isinstance(lookup, MBTilesLookup)
+    with sqlite3.connect(durham_build / build.manifest.tilesets["tracts"].archive.path) as db:
+        rows = db.execute("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").fetchall()
+    assert len(rows) == build.manifest.tilesets["tracts"].archive.tile_count
+    for z, x, tms_row, data in rows:
+        assert lookup.get((z, x, (1 << z) - 1 - tms_row)) == data
+    assert lookup.get((12, 0, 0)) is None
+
+
+def test_a_corrupt_archive_fails_the_load_with_one_line(durham_build, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    archive = copy / open_build(copy).manifest.tilesets["tracts"].archive.path
+    archive.write_bytes(b"not sqlite " * 100)
+    with pytest.raises(BuildError, match=r"tracts\.mbtiles: not a readable MBTiles file \(file is not a database\)$"):
+        create_app(ServerConfig(build_dir=copy, reload_interval=0))
+
+
+def test_archive_tiles_are_served_after_the_build_is_deleted(durham_build, tmp_path):
+    """Two rebuilds later a server that never swapped finds its build deleted: the connections it
+    holds keep the files readable, from any number of threads."""
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    app = create_app(ServerConfig(build_dir=copy, reload_interval=0))
+    expected = app.test_client().get(ARCHIVE_TILE).data
+    shutil.rmtree(copy)
+
+    def fetch(_: int) -> bytes:
+        return app.test_client().get(ARCHIVE_TILE).data
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(fetch, range(64))) == {expected}
+
+
+def _anonymous_memory_kib() -> int:
+    """This process's private memory (RssAnon): what a worker holds itself, not shared file pages."""
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    return int(re.search(r"^RssAnon:\s+(\d+) kB$", status, re.MULTILINE).group(1))
+
+
+def test_reading_a_large_archive_does_not_grow_the_process(tmp_path):
+    """64 MiB of tiles read through the lookup, each one twice: the process keeps none of it."""
+    path = tmp_path / "large.mbtiles"
+    tile_bytes, rows = 65536, 1024
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+        db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
+        db.executemany("INSERT INTO tiles VALUES (10, ?, 0, ?)", ((x, os.urandom(tile_bytes)) for x in range(rows)))
+        db.commit()
+    lookup = MBTilesLookup(path)
+    before = _anonymous_memory_kib()
+    read = sum(len(lookup.get((10, x, 1023)) or b"") for _ in range(2) for x in range(rows))
+    assert read == 2 * rows * tile_bytes
+    assert _anonymous_memory_kib() - before < 8 * 1024

@@ -1,0 +1,155 @@
+"""The README's production command, run for real: granian serving tiles, the page and /metrics,
+and switching its worker processes to a new build by file watch and by SIGHUP."""
+
+from __future__ import annotations
+
+import signal
+from collections import Counter
+from pathlib import Path
+
+import mapbox_vector_tile
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
+from crimetiles.server.config import shared_metrics_dir
+from tests.server.served import dockerfile_command, readme_command, serving, wait_until
+
+CONSECUTIVE = 20
+"""Answers in a row from the new build before both workers count as swapped: the kernel spreads
+connections over the 2 workers, so 20 from one worker alone happen once in a million."""
+
+
+def test_the_dockerfile_runs_the_readme_production_command():
+    assert [part for part in dockerfile_command() if part != "--access-log"] == readme_command("granian")
+    assert readme_command("granian")[:3] == ["granian", "--interface", "wsgi"]
+
+
+def test_the_readme_production_command_serves_tiles_the_page_and_metrics(durham_build):
+    with serving(readme_command("granian"), durham_build, reload_interval="0") as (base, _):
+        tile = requests.get(base + "/tiles/tracts/12/1150/1608.mvt", headers={"Accept-Encoding": "gzip"}, timeout=10)
+        assert tile.status_code == 200
+        assert tile.headers["Content-Encoding"] == "gzip"
+        assert mapbox_vector_tile.decode(tile.content)["tracts"]["features"]
+        page = requests.get(base + "/", timeout=10)
+        assert page.status_code == 200
+        assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "maplibre" in page.text.lower()
+        metrics = requests.get(base + "/metrics", timeout=10)
+        assert metrics.status_code == 200
+        assert "\n# TYPE crimetiles_http_requests_total counter\n" in metrics.text
+
+
+def _tracts_build(incidents: Path, out: Path, classes: int) -> None:
+    run_build(
+        BuildOptions(
+            incidents=(incidents,),
+            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
+            out=out,
+            hex_resolutions=(),
+            archive_maxzoom=10,
+            classes=classes,
+            progress=False,
+        )
+    )
+
+
+def _served_build_id(base: str) -> str:
+    return requests.get(base + "/healthz", timeout=10).json()["build_id"]
+
+
+def _every_worker_serves(base: str, build_id: str, sent: Counter[int] | None = None) -> bool:
+    """`CONSECUTIVE` /healthz answers in a row name `build_id`; each answer is counted in `sent`.
+    A refused connection (no worker listening: granian respawning its workers on SIGHUP, see
+    README) is an answer not yet given: the server never saw the request."""
+    for _ in range(CONSECUTIVE):
+        try:
+            response = requests.get(base + "/healthz", timeout=10)
+        except requests.ConnectionError as exc:
+            if "Connection refused" not in str(exc):
+                raise
+            return False
+        if sent is not None:
+            sent[response.status_code] += 1
+        if response.json()["build_id"] != build_id:
+            return False
+    return True
+
+
+def _new_build(incidents: Path, build_dir: Path, classes: int) -> str:
+    _tracts_build(incidents, build_dir, classes)
+    return (build_dir / "manifest.json").resolve().parent.name.removeprefix(".build.v-")
+
+
+def test_granian_workers_switch_builds_on_sighup_and_on_file_watch(durham_incidents, tmp_path):
+    build_dir = tmp_path / "build"
+    first = _new_build(durham_incidents, build_dir, classes=5)
+    with serving(readme_command("granian"), build_dir, reload_interval="0") as (base, process):
+        assert _every_worker_serves(base, first)
+        second = _new_build(durham_incidents, build_dir, classes=4)
+        assert _served_build_id(base) == first  # no file watch: nothing changes by itself
+        before = _scrape(base)
+        process.send_signal(signal.SIGHUP)
+        polls: Counter[int] = Counter()
+        wait_until(lambda: _every_worker_serves(base, second, polls), "granian's workers did not load the new build on SIGHUP")
+        _count_delta(before, _scrape(base), polls)  # the replaced workers' counts are still in the sum
+    with serving(readme_command("granian"), build_dir, reload_interval="0.2") as (base, _):
+        assert _every_worker_serves(base, second)
+        third = _new_build(durham_incidents, build_dir, classes=3)
+        wait_until(lambda: _every_worker_serves(base, third), "granian's workers did not notice the new build")
+
+
+def _scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics by name and labels."""
+    text = requests.get(base + "/metrics", timeout=10).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _requests_by_status(samples: dict, status: int) -> float:
+    return samples.get(("crimetiles_http_requests_total", (("status", str(status)),)), 0.0)
+
+
+def _get_each(base: str, paths: list[str], **headers: str) -> Counter[int]:
+    """GET each path on a new connection (spread over the workers); statuses answered."""
+    return Counter(requests.get(base + path, headers=headers, timeout=10).status_code for path in paths)
+
+
+def _count_delta(before: dict, after: dict, statuses: Counter[int]) -> None:
+    """`after` counts exactly `statuses` more requests than `before`, plus the scrape that took `before`."""
+    expected = statuses + Counter({200: 1})
+    for status in (200, 204, 304, 404):
+        assert _requests_by_status(after, status) - _requests_by_status(before, status) == expected[status], status
+
+
+def test_metrics_add_up_every_worker_and_survive_a_hot_swap(durham_incidents, tmp_path):
+    build_dir = tmp_path / "build"
+    first = _new_build(durham_incidents, build_dir, classes=5)
+    tile = "/tiles/tracts/10/287/402.mvt"
+    with serving(readme_command("granian"), build_dir, reload_interval="0.2") as (base, process):
+        before = _scrape(base)
+        etag = requests.get(base + tile, timeout=10).headers["ETag"]
+        sent = Counter({200: 1})
+        sent += _get_each(base, [tile] * 30)
+        sent += _get_each(base, [tile] * 20, **{"If-None-Match": etag})
+        sent += _get_each(base, ["/tiles/tracts/5/99/0.mvt"] * 10)
+        assert sent == Counter({200: 31, 304: 20, 404: 10})
+        counted = _scrape(base)
+        _count_delta(before, counted, sent)
+        archive_hits = ("crimetiles_tile_archive_hits_total", ())
+        assert counted[archive_hits] - before.get(archive_hits, 0.0) == 51
+        workers = {path.stem.split("_")[-1] for path in shared_metrics_dir(process.pid).glob("counter_*.db")}
+        assert len(workers) == 2  # both workers answered some of them, and the scrape added both up
+
+        second = _new_build(durham_incidents, build_dir, classes=3)
+        polls: Counter[int] = Counter()
+        wait_until(lambda: _every_worker_serves(base, second, polls), "granian's workers did not notice the new build")
+        after_swap = _scrape(base)
+        _count_delta(counted, after_swap, polls)
+        assert after_swap[archive_hits] == counted[archive_hits]
+        assert after_swap[("crimetiles_build_info", (("build_id", second),))] == 1.0
+        assert after_swap[("crimetiles_build_info", (("build_id", first),))] == 0.0
