@@ -109,3 +109,36 @@ def test_styles_fill_classes_with_ylorrd_from_light_to_dark(client, tileset):
     luminance = [_relative_luminance(colour) for colour in fills[1:]]
     assert luminance == sorted(luminance, reverse=True) and len(set(luminance)) == len(luminance)
     assert [row["color"] for row in style["metadata"]["crimetiles:legend"]] == fills
+
+
+ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
+"""Downtown Durham inside the test build's archive (answered by the fast path)."""
+ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
+"""Above the archive (answered by the Flask route)."""
+
+
+@pytest.mark.parametrize("path", [ARCHIVE_TILE, ON_DEMAND_TILE])
+def test_a_304_carries_the_same_cors_headers_as_the_200(durham_build, path):
+    client = create_app(ServerConfig(build_dir=durham_build, reload_interval=0)).test_client()
+    first = client.get(path, headers={"Origin": "https://elsewhere.example"})
+    again = client.get(path, headers={"Origin": "https://elsewhere.example", "If-None-Match": first.headers["ETag"]})
+    assert (first.status_code, again.status_code) == (200, 304)
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
+    assert again.headers["Access-Control-Expose-Headers"] == first.headers["Access-Control-Expose-Headers"]
+
+
+@pytest.mark.parametrize("path", [ARCHIVE_TILE, ON_DEMAND_TILE, "/tiles/tracts.json"])
+def test_an_origin_list_answers_only_its_own_origins(durham_build, path):
+    listed = "https://county.example"
+    client = create_app(
+        ServerConfig(build_dir=durham_build, reload_interval=0, cors_origins=f"{listed},https://city.example")
+    ).test_client()
+    allowed = client.get(path, headers={"Origin": listed})
+    refused = client.get(path, headers={"Origin": "https://evil.example"})
+    revalidated = client.get(path, headers={"Origin": listed, "If-None-Match": allowed.headers["ETag"]})
+    assert allowed.headers["Access-Control-Allow-Origin"] == listed
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Access-Control-Allow-Origin"] == listed
+    for response in (allowed, refused):
+        assert "Origin" in response.headers["Vary"]
