@@ -364,11 +364,12 @@ def offenses(incidents: Path, offense_col: str | None, template: Path | None) ->
       crimetiles offenses incidents.csv --template my_offenses.csv
       crimetiles build incidents.csv --classification my_offenses.csv
     """
-    from crimetiles.precompute.classify import find_offense_column, offense_table, rate_classifiers, template_text
+    from crimetiles.precompute.classify import offense_table, rate_classifiers, template_text
+    from crimetiles.precompute.detect import detect_offense_column
     from crimetiles.precompute.ingest import read_table
 
     table = read_table(incidents)
-    column = offense_col or find_offense_column(incidents, table.columns)
+    column = offense_col or detect_offense_column(incidents, table)
     if column not in table.columns:
         raise InputError(incidents, f"no column {column!r} (columns: {', '.join(map(str, table.columns))})")
     values = table[column]
