@@ -507,8 +507,14 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     default=DEMO_DIR,
     help="Where to write the demo incidents (incidents.csv) and build (build/).",
 )
-@click.option("--host", default="127.0.0.1", help="Interface to serve on.")
-@click.option("--port", default=8000, type=click.IntRange(1, 65535), help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", envvar="CRIMETILES_HOST", help="Interface to serve on (env CRIMETILES_HOST).")
+@click.option(
+    "--port",
+    default=8000,
+    type=click.IntRange(1, 65535),
+    envvar="CRIMETILES_PORT",
+    help="Port to serve on (env CRIMETILES_PORT).",
+)
 @click.option("--rebuild", is_flag=True, help="Regenerate the incidents and rebuild even if a demo build exists.")
 @click.pass_context
 def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool) -> None:
