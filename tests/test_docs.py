@@ -291,6 +291,18 @@ def test_readme_endpoint_table_is_read():
     ]
 
 
+def test_every_readme_endpoint_is_in_the_openapi_document():
+    """The README says the endpoints are "also described in OpenAPI"."""
+    from crimetiles.server.openapi import openapi_document
+
+    documented = set(openapi_document("http://maps.test")["paths"])
+    renamed = {
+        "/downloads/{layer}.csv": "/downloads/{layer}.{format}",
+        "/downloads/{layer}.geojson": "/downloads/{layer}.{format}",
+    }
+    assert {renamed.get(path, path) for path in readme_endpoints()} <= documented
+
+
 @pytest.mark.parametrize("path", readme_endpoints())
 def test_every_readme_endpoint_is_requested_by_a_test(path):
     assert _url_pattern(path).search(_test_sources()), f"no test requests {path}"
