@@ -87,8 +87,10 @@ README_PORT = re.compile(r"\b8000\b")
 """The port the README's commands serve on; each run serves on a free port instead."""
 COMMAND_TIMEOUT_S = 900
 COPY_IGNORED = shutil.ignore_patterns(
-    ".venv", ".git", "test-artifacts", "__pycache__", "*.egg-info", "demo", "dist", "node_modules"
+    ".venv", ".git", "test-artifacts", "__pycache__", "*.egg-info", "demo", "build", "dist", "node_modules"
 )
+"""Not copied into a command's workspace: environments, caches and what earlier runs left (no tracked
+file or folder has these names)."""
 
 
 @dataclass(frozen=True)
