@@ -364,11 +364,12 @@ def offenses(incidents: Path, offense_col: str | None, template: Path | None) ->
       crimetiles offenses incidents.csv --template my_offenses.csv
       crimetiles build incidents.csv --classification my_offenses.csv
     """
-    from crimetiles.precompute.classify import find_offense_column, offense_table, rate_classifiers, template_text
+    from crimetiles.precompute.classify import offense_table, rate_classifiers, template_text
+    from crimetiles.precompute.detect import detect_offense_column
     from crimetiles.precompute.ingest import read_table
 
     table = read_table(incidents)
-    column = offense_col or find_offense_column(incidents, table.columns)
+    column = offense_col or detect_offense_column(incidents, table)
     if column not in table.columns:
         raise InputError(incidents, f"no column {column!r} (columns: {', '.join(map(str, table.columns))})")
     values = table[column]
@@ -506,8 +507,14 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     default=DEMO_DIR,
     help="Where to write the demo incidents (incidents.csv) and build (build/).",
 )
-@click.option("--host", default="127.0.0.1", help="Interface to serve on.")
-@click.option("--port", default=8000, type=click.IntRange(1, 65535), help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", envvar="CRIMETILES_HOST", help="Interface to serve on (env CRIMETILES_HOST).")
+@click.option(
+    "--port",
+    default=8000,
+    type=click.IntRange(1, 65535),
+    envvar="CRIMETILES_PORT",
+    help="Port to serve on (env CRIMETILES_PORT).",
+)
 @click.option("--rebuild", is_flag=True, help="Regenerate the incidents and rebuild even if a demo build exists.")
 @click.pass_context
 def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool) -> None:

@@ -17,7 +17,6 @@ import functools
 import io
 import re
 import shlex
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,21 +35,6 @@ RULE_COLUMNS = ("pattern", "category", "offense")
 INCLUDE_MARK = "@"
 MIN_MATCH_RATE = 0.8
 TOP_UNMATCHED = 5
-OFFENSE_COLUMNS = (
-    "offense",
-    "offense_description",
-    "offense_type",
-    "ucr_code",
-    "nibrs_code",
-    "offense_code",
-    "primary_type",
-    "ofns_desc",
-    "crm_cd_desc",
-    "crime_description",
-    "chrgdesc",
-    "crime_type",
-    "description",
-)
 
 
 def normalize_offense(value: str) -> str:
@@ -320,26 +304,6 @@ def _poor_match_reason(choice: ClassifierChoice, tally: OffenseTally, source: st
         f"most frequent unmatched: {shown}; write your own classification with `{command}`, "
         "fill in its unclassified lines, then build with --classification my_offenses.csv"
     )
-
-
-def find_offense_column(path: Path | str, columns: Iterable[str]) -> str:
-    """The first column among the usual offense column names (`OFFENSE_COLUMNS`), compared
-    without case and with spaces or punctuation read as `_` ("Crm Cd Desc" is crm_cd_desc)."""
-    names = [str(column) for column in columns]
-    by_key: dict[str, str] = {}
-    for name in names:
-        by_key.setdefault(_column_key(name), name)
-    found = next((by_key[key] for key in OFFENSE_COLUMNS if key in by_key), None)
-    if found is None:
-        listed = ", ".join(name for name in names if name != "geometry")
-        raise InputError(
-            path, f"no offense column found (looked for {', '.join(OFFENSE_COLUMNS)}); columns: {listed}; pass --offense-col"
-        )
-    return found
-
-
-def _column_key(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
 
 
 def offense_table(offenses: pd.Series) -> pd.DataFrame:

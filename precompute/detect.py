@@ -167,7 +167,7 @@ def resolve_columns(path: Path, table: pd.DataFrame, wanted: IncidentColumns) ->
     detected = {role for role in ("coordinates", "date", "offense", "incident_id") if role not in given}
     coordinates = given.get("coordinates") or _detect_coordinates(path, table, prefer_xy=wanted.crs is not None)
     date, date_kind = given["date"] if "date" in given else _detect_date(path, table, wanted.date_kind)
-    offense = given["offense"] if "offense" in given else _detect_offense(path, table)
+    offense = given["offense"] if "offense" in given else detect_offense_column(path, table)
     incident_id = given["incident_id"] if "incident_id" in given else _detect_id(table)
     return ResolvedColumns(coordinates, date, date_kind, offense, incident_id, frozenset(detected))
 
@@ -305,7 +305,10 @@ def _date_tier(
     return tokened[0] if tokened else None
 
 
-def _detect_offense(path: Path, table: pd.DataFrame) -> str:
+def detect_offense_column(path: Path, table: pd.DataFrame) -> str:
+    """The offense column of `table`: the first of `OFFENSE_NAMES` (compared as `normalized_name`),
+    else the one column whose name holds one of `OFFENSE_WORDS`. The build and `crimetiles
+    offenses` both read the column this returns."""
     columns = _text_columns(table)
     by_name = {normalized_name(c): c for c in columns}
     for name in OFFENSE_NAMES:
@@ -316,7 +319,11 @@ def _detect_offense(path: Path, table: pd.DataFrame) -> str:
         return tokened[0]
     if tokened:
         raise InputError(path, f"several offense columns ({', '.join(tokened)}); pass --offense-col")
-    raise InputError(path, f"no offense column found (columns: {', '.join(columns)}); pass --offense-col")
+    raise InputError(
+        path,
+        f"no offense column found (looked for {', '.join(OFFENSE_NAMES)}, or one name holding "
+        f"{', '.join(sorted(OFFENSE_WORDS))}); columns: {', '.join(columns)}; pass --offense-col",
+    )
 
 
 def _detect_id(table: pd.DataFrame) -> str | None:

@@ -1,14 +1,37 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at /openapi.json."""
+"""The OpenAPI 3.1 description of the HTTP API, served at /openapi.json.
+
+Every route of the app is described here (tests/server/test_metadata.py walks the app's URL map
+and fails on a route missing from this document), each path parameter with an `example` that
+names something of the Durham demo build, so that the document's own example URLs can be fetched.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 _ERROR = {"description": "JSON error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_YEAR_PATTERN = "^([0-9]{4}|all)$"
 
 
-def _path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema or {"type": "string"}}
+def _path_param(name: str, description: str, example: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema or {"type": "string"},
+        "example": example,
+    }
+
+
+def _year_query(description: str) -> dict[str, Any]:
+    return {
+        "name": "year",
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "pattern": _YEAR_PATTERN},
+    }
 
 
 def _get(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -19,8 +42,41 @@ def _json_ok(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
 
 
+def _html_ok(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _tile(extension: str) -> dict[str, Any]:
+    """The tile route, whose last segment is `{y}.mvt` or `{y}.pbf` (the same tile)."""
+    return _get(
+        f"A Mapbox Vector Tile ({extension}; .mvt and .pbf are the same tile). gzip when Accept-Encoding gives gzip a"
+        " q-value above 0 and not below identity's; 204 when no feature touches the tile.",
+        {
+            "200": {"description": "MVT 2.1", "content": {"application/vnd.mapbox-vector-tile": {}}},
+            "204": {"description": "Empty tile, or wholly outside the tileset's bounds: no body, no Content-Type"},
+            "304": {"description": "Not modified (If-None-Match)"},
+            "400": _ERROR,
+            "404": _ERROR,
+            "406": _ERROR,
+        },
+        [
+            _TILESET,
+            _path_param("z", "Zoom, 0..22, ASCII digits", "12", {"type": "integer", "minimum": 0, "maximum": 22}),
+            _path_param("x", "Column, 0..2^z-1, ASCII digits", "1150", {"type": "integer", "minimum": 0}),
+            _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", "1608", {"type": "integer", "minimum": 0}),
+        ],
+    )
+
+
+_TILESET = _path_param("tileset", "Tileset name, e.g. blockgroups, tracts, neighborhoods, hex", "tracts")
+_LAYER = _path_param("layer", "Density layer, e.g. blockgroups, hex8", "tracts")
+_PAGE_QUERY = (
+    "Query parameters read by the page's script: layer, year, selected (and for /embed legend, zoom, center,"
+    " interactive, charts); the map view in the #zoom/lat/lon hash."
+)
+
+
 def openapi_document(base_url: str) -> dict[str, Any]:
-    tileset = _path_param("tileset", "Tileset name, e.g. blockgroups, tracts, neighborhoods, hex")
     return {
         "openapi": "3.1.0",
         "info": {
@@ -30,54 +86,61 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": base_url}],
         "paths": {
-            "/tiles/{tileset}/{z}/{x}/{y}.mvt": _get(
-                "A Mapbox Vector Tile (also .pbf). gzip when Accept-Encoding gives gzip a q-value above 0 and not below"
-                " identity's; 204 when no feature touches the tile.",
-                {
-                    "200": {"description": "MVT 2.1", "content": {"application/vnd.mapbox-vector-tile": {}}},
-                    "204": {"description": "Empty tile, or wholly outside the tileset's bounds: no body, no Content-Type"},
-                    "304": {"description": "Not modified (If-None-Match)"},
-                    "400": _ERROR,
-                    "404": _ERROR,
-                    "406": _ERROR,
-                },
-                [
-                    tileset,
-                    _path_param("z", "Zoom, 0..22, ASCII digits", {"type": "integer", "minimum": 0, "maximum": 22}),
-                    _path_param("x", "Column, 0..2^z-1, ASCII digits", {"type": "integer", "minimum": 0}),
-                    _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", {"type": "integer", "minimum": 0}),
-                ],
-            ),
-            "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
+            "/tiles/{tileset}/{z}/{x}/{y}.mvt": _tile(".mvt"),
+            "/tiles/{tileset}/{z}/{x}/{y}.pbf": _tile(".pbf"),
+            "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [_TILESET]),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
             "/styles/{tileset}.json": _get(
-                "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [tileset]
+                "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [_TILESET]
             ),
             "/downloads/{layer}.{format}": _get(
                 "A density layer as CSV (long table) or GeoJSON",
                 {"200": {"description": "The file"}, "400": _ERROR, "404": _ERROR},
                 [
-                    _path_param("layer", "Density layer, e.g. blockgroups, hex8"),
-                    _path_param("format", "csv or geojson", {"type": "string", "enum": ["csv", "geojson"]}),
-                    {
-                        "name": "year",
-                        "in": "query",
-                        "required": False,
-                        "description": "A year of the build (ASCII digits), or all",
-                        "schema": {"type": "string", "pattern": "^([0-9]{4}|all)$"},
-                    },
+                    _LAYER,
+                    _path_param("format", "csv or geojson", "csv", {"type": "string", "enum": ["csv", "geojson"]}),
+                    _year_query("A year of the build (ASCII digits), or all"),
                 ],
             ),
             "/summaries/{layer}.json": _get(
                 "A density layer's summary: ids, names, areas, yearly counts and densities, study-area totals, class breaks",
                 {"200": _json_ok("Layer summary (docs/artifact.md)"), "304": {"description": "Not modified"}, "404": _ERROR},
-                [_path_param("layer", "Density layer, e.g. blockgroups, hex8")],
+                [_LAYER],
             ),
             "/healthz": _get("Build loaded and its id", {"200": _json_ok("Health")}),
             "/metrics": _get(
                 "Prometheus metrics", {"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}}
             ),
             "/openapi.json": _get("This document", {"200": _json_ok("OpenAPI")}),
+            "/": _get(f"The map page. {_PAGE_QUERY}", {"200": _html_ok("The map page")}),
+            "/embed": _get(f"The embeddable map, for an iframe. {_PAGE_QUERY}", {"200": _html_ok("The embed")}),
+            "/qgis/{tileset}.qlr": _get(
+                "A QGIS (3.22+) layer definition: the vector tile layer with the choropleth's classes and colours",
+                {
+                    "200": {"description": "QGIS layer definition (XML)", "content": {"application/xml": {}}},
+                    "400": _ERROR,
+                    "404": _ERROR,
+                },
+                [
+                    _TILESET,
+                    _year_query("The year whose density the layer is styled by, or all (the default): the all-years average"),
+                ],
+            ),
+            "/static/{file}": _get(
+                "A file of the page (JavaScript, CSS, SVG, text), brotli or gzip as accepted; under ?v=<its hash> cacheable"
+                " for a year. The file may be in a folder: vendor/maplibre-gl/maplibre-gl-csp.js.",
+                {"200": {"description": "The file"}, "304": {"description": "Not modified"}, "404": _ERROR},
+                [
+                    _path_param("file", "Path of the file under static/", "app.js"),
+                    {
+                        "name": "v",
+                        "in": "query",
+                        "required": False,
+                        "description": "The file's content hash, as the pages link it",
+                        "schema": {"type": "string"},
+                    },
+                ],
+            ),
         },
         "components": {
             "schemas": {

@@ -109,6 +109,7 @@ def _page(template: str, frame_ancestors: str) -> Response:
         static_url=_static_files().url,
         startup_documents=startup_documents(SERVED_PAGE_URLS.catalog, tilesets),
         urls=SERVED_PAGE_URLS,
+        public_url=config.public_url or "",
     )
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = content_security_policy(config.basemap_url, frame_ancestors)

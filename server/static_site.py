@@ -129,6 +129,7 @@ def render_pages(manifest: BuildManifest, files: StaticFiles, basemap_url: str |
         "static_url": files.url,
         "startup_documents": startup_documents(STATIC_PAGE_URLS.catalog, manifest.tilesets),
         "urls": STATIC_PAGE_URLS,
+        "public_url": "",
         "static_export": True,
         "content_security_policy": content_security_policy(basemap_url, None),
     }

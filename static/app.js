@@ -17,6 +17,10 @@ const body = document.body;
 /** The app's root as the browser sees it, e.g. https://example.org/crime/ behind a proxy. */
 const baseUrl = new URL('.', document.baseURI);
 const absolute = (path) => new URL(path, baseUrl).href;
+/** The app's root as other sites should reach it: the server's --public-url when set (behind a proxy
+ * the browser's own address may not be the public one), else the page's base. */
+const publicBase = body.dataset.publicUrl ? new URL(body.dataset.publicUrl.replace(/\/?$/, '/')) : baseUrl;
+const shareable = (path) => new URL(path, publicBase).href;
 
 maplibregl.setWorkerUrl(absolute(body.dataset.worker));
 // Start the map worker now, so that its script downloads while the map is set up, not after.
@@ -280,8 +284,8 @@ async function main() {
     document.getElementById('download-csv').href = download('csv');
     document.getElementById('download-geojson').href = download('geojson');
     const tilejsonUrl = document.getElementById('tilejson-url');
-    if (tilejsonUrl) tilejsonUrl.textContent = absolute(`tiles/${state.layer}.json`);
-    for (const link of document.querySelectorAll('.qgis-link')) link.href = `qgis/${state.layer}.qlr`;
+    if (tilejsonUrl) tilejsonUrl.textContent = shareable(`tiles/${state.layer}.json`);
+    for (const link of document.querySelectorAll('.qgis-link')) link.href = `qgis/${state.layer}.qlr?year=${state.year}`;
   };
   // window.mapIdle: true once what the user asked for is drawn (tests wait on it).
   const markBusy = () => {
@@ -367,7 +371,7 @@ function wireSelectors(tilesets, years, applyLayer, applyYear) {
 
 /** "About this data", with the code snippets completed with this app's base URL. */
 function wireAboutPanel() {
-  const base = baseUrl.href.replace(/\/$/, '');
+  const base = publicBase.href.replace(/\/$/, '');
   for (const code of document.querySelectorAll('.with-base-url')) code.textContent = code.textContent.replaceAll('BASE_URL', base);
   const about = document.getElementById('about');
   const aboutButton = document.getElementById('about-button');
@@ -381,7 +385,7 @@ function wireEmbedDialog() {
   const dialog = document.getElementById('embed-dialog');
   const code = document.getElementById('embed-code');
   document.getElementById('embed-button').addEventListener('click', () => {
-    const src = absolute(`${body.dataset.embed}?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
+    const src = shareable(`${body.dataset.embed}?layer=${state.layer}&year=${state.year}${selectedQuery()}${window.location.hash}`);
     code.value = `<iframe src="${src}" width="640" height="480" style="border:0" loading="lazy" title="Violent crimes per square mile"></iframe>`;
     dialog.showModal();
     code.select();

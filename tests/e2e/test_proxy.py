@@ -117,7 +117,7 @@ def test_downloads_and_links_carry_the_prefix(page, requested, proxied):
     assert header == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
     assert first_row.startswith("tracts,") and ",2014," in first_row
     qlr_url = page.eval_on_selector(".qgis-link", "link => link.href")
-    assert qlr_url == f"{proxied}qgis/tracts.qlr"
+    assert qlr_url == f"{proxied}qgis/tracts.qlr?year=2014"
     assert f"url={proxied}tiles/tracts/{{z}}/{{x}}/{{y}}.mvt" in page.request.get(qlr_url).text()
     page.click("#about-button")
     assert page.locator("#tilejson-url").inner_text() == f"{proxied}tiles/tracts.json"

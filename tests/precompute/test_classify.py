@@ -22,16 +22,15 @@ from crimetiles.cli import main
 from crimetiles.precompute.classify import (
     BUILTIN_RULE_SETS,
     MIN_MATCH_RATE,
-    OFFENSE_COLUMNS,
     VIOLENT,
     best_rule_set,
     builtin_classifier,
     choose_classifier,
     exact_pattern,
-    find_offense_column,
     load_classifier,
     rate_classifiers,
 )
+from crimetiles.precompute.detect import OFFENSE_NAMES, detect_offense_column
 from crimetiles.precompute.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -460,16 +459,46 @@ def test_offenses_without_a_known_column_lists_the_columns(tmp_path):
     path.write_text("id,nature,lat,lon\n1,NOISE,36.0,-78.9\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["offenses", str(path)])
     assert result.exit_code == 1
-    assert "no offense column found (looked for offense, offense_description" in result.stderr
+    assert "no offense column found (looked for ucr_code, nibrs_code, nibrs_offense_code, offense_code" in result.stderr
+    assert "or one name holding charge, chrgdesc, crime, crm, nibrs, offence, offense, ofns, ucr)" in result.stderr
     assert "columns: id, nature, lat, lon; pass --offense-col" in result.stderr
     assert "Traceback" not in result.stderr
     assert CliRunner().invoke(main, ["offenses", str(path), "--offense-col", "nature"]).exit_code == 0
 
 
 def test_offense_column_names_are_matched_without_case_or_punctuation():
-    assert find_offense_column("la.csv", ["DR_NO", "Crm Cd", "Crm Cd Desc", "LAT"]) == "Crm Cd Desc"
-    assert find_offense_column("durham.csv", ["chrgdesc", "UCR_CODE"]) == "UCR_CODE"
-    assert find_offense_column("chicago.csv", ["ID", "Description", "Primary Type"]) == "Primary Type"
+    def column(path: str, names: list[str]) -> str:
+        return detect_offense_column(Path(path), pd.DataFrame({name: ["x"] for name in names}))
+
+    assert column("la.csv", ["DR_NO", "Crm Cd", "Crm Cd Desc", "LAT"]) == "Crm Cd Desc"
+    assert column("durham.csv", ["chrgdesc", "UCR_CODE"]) == "UCR_CODE"
+    assert column("chicago.csv", ["ID", "Description", "Primary Type"]) == "Primary Type"
+
+
+def test_offenses_reads_the_column_the_build_reads(tmp_path):
+    """A file with both a UCR code and an offense text: `crimetiles offenses` lists the codes,
+    the column `crimetiles build` classifies (ucr_code comes before offense)."""
+    path = tmp_path / "both.csv"
+    path.write_text(
+        "inci_id;date_rept;geo_point_2d;offense;ucr_code\r\n"
+        "1;2016-03-01;35.99, -78.90;SIMPLE ASSAULT;810\r\n"
+        "2;2016-03-02;35.99, -78.90;ROBBERY;300\r\n",
+        encoding="utf-8",
+    )
+    result = run_offenses(str(path))
+    assert result.exit_code == 0, result.output
+    assert "offense column ucr_code, 2 rows" in result.stderr
+    assert {line.split()[0] for line in result.stdout.splitlines()[1:]} == {"810", "300"}
+    build = subprocess.run(
+        [*CRIMETILES, "build", str(path), "--out", str(tmp_path / "build"), "--hex-res", "6"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    report = json.loads((tmp_path / "build" / "report.json").read_text(encoding="utf-8"))
+    assert report["inputs"][0]["columns"]["offense"] == "ucr_code"
 
 
 def test_exact_patterns_of_values_that_look_like_comments_or_includes_load(tmp_path):
@@ -539,7 +568,7 @@ def test_readme_documents_the_offenses_command():
         if option.name != "incidents":
             assert f"--{option.name.replace('_', '-')}" in section, option.name
     assert "crimetiles offenses incidents.csv --template my_offenses.csv" in section
-    for name in OFFENSE_COLUMNS:
+    for name in OFFENSE_NAMES:
         assert f"`{name}`" in section, name
     for name in BUILTIN_RULE_SETS:
         assert f"`@{name}`" in section and f"offenses_{name}.csv" in README

@@ -102,7 +102,10 @@ def test_text_in_a_column_named_like_longitude_is_not_a_coordinate():
         ),
         (
             _table(Location=["(35.9, -78.9)"], date=["2019-01-01"], what=["0810"]),
-            "no offense column found (columns: Location, date, what); pass --offense-col",
+            "no offense column found (looked for ucr_code, nibrs_code, nibrs_offense_code, offense_code, primary_type, "
+            "ofns_desc, crm_cd_desc, crime_description, chrgdesc, offense_description, offense, offense_type, crime_type, "
+            "description, or one name holding charge, chrgdesc, crime, crm, nibrs, offence, offense, ofns, ucr); "
+            "columns: Location, date, what; pass --offense-col",
         ),
         (
             _table(Location=["(35.9, -78.9)"], when=["2019-01-01"], offense=["0810"]),

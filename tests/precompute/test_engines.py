@@ -200,3 +200,20 @@ def test_windows_1252_text_after_the_first_chunk_is_read_as_such(tmp_path):
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     assert rejects[["row", "reason", "detail"]].values.tolist() == [["1500", "unknown offense", "VOL À MAIN ARMÉE"]]
     assert report["violent_by_year"] == {"2015": 1999}
+
+
+@pytest.mark.slow
+def test_the_build_command_counts_on_a_cluster_given_by_its_address(tmp_path, durham_incidents, dask_scheduler):
+    """`crimetiles build ... --engine dask --scheduler ADDRESS`, as the README runs a real cluster."""
+    from click.testing import CliRunner
+
+    from crimetiles.cli import main
+
+    out = tmp_path / "build"
+    arguments = ["build", str(durham_incidents), "--engine", "dask", "--scheduler", dask_scheduler, "--out", str(out)]
+    result = CliRunner().invoke(main, [*arguments, "--hex-res", "6", "--archive-maxzoom", "0"])
+    assert result.exit_code == 0, result.output
+    published = pd.read_csv(DURHAM_DATA_DIR / "violent_counts_blockgroup.csv", dtype={"id": str}).set_index("id").fillna(0)
+    blockgroups = gpd.read_parquet(out / "layers" / "blockgroups.parquet").set_index("id")
+    for year in range(2012, 2017):
+        assert (blockgroups[f"violent_count_{year}"] == published[f"y_{year}"].reindex(blockgroups.index)).all()
