@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -200,3 +201,28 @@ def test_windows_1252_text_after_the_first_chunk_is_read_as_such(tmp_path):
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     assert rejects[["row", "reason", "detail"]].values.tolist() == [["1500", "unknown offense", "VOL À MAIN ARMÉE"]]
     assert report["violent_by_year"] == {"2015": 1999}
+
+
+def test_the_workers_stop_once_the_densities_are_computed(tmp_path: Path, durham_incidents: Path):
+    """Each counting worker holds every boundary layer (a locator of 250,000 polygons is most of a
+    GiB): they stop before the tile archives, which fork a helper per further core of their own."""
+    workers_at: dict[str, int] = {}
+
+    def say(message: str) -> None:
+        for stage in ("violent incidents in", "density layer(s) written"):
+            if stage in message:
+                workers_at[stage] = len(multiprocessing.active_children())
+
+    options = BuildOptions(
+        incidents=(durham_incidents,),
+        boundaries=DURHAM_LAYERS[2:],
+        out=tmp_path / "build",
+        hex_resolutions=(),
+        archive_maxzoom=8,
+        progress=False,
+        workers=2,
+        chunk_rows=10_000,
+    )
+    run_build(options, say)
+    assert workers_at["violent incidents in"] >= 1
+    assert workers_at["density layer(s) written"] == 0
