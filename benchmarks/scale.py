@@ -337,6 +337,8 @@ def tile_sample(
 @dataclass(frozen=True)
 class ProcessRun:
     seconds: float
+    cpu_seconds: float
+    """User + system CPU time of the process and of every child it waited for."""
     peak_bytes: int
     """Peak resident memory of the process and its children together."""
     load: tuple[float, float]
@@ -348,7 +350,7 @@ class ProcessRun:
 def timed_process(command: list[str], timeout: float | None = None) -> ProcessRun:
     """Run `command` in its own process group, sampling the memory of it and its children; the
     group is killed after `timeout` seconds."""
-    load_before, started = os.getloadavg()[0], time.perf_counter()
+    load_before, cpu_before, started = os.getloadavg()[0], _children_cpu(), time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
     with TreeMemory(process.pid) as memory:
         try:
@@ -358,7 +360,8 @@ def timed_process(command: list[str], timeout: float | None = None) -> ProcessRu
             stdout, finished = process.communicate()[0], False
     if finished and process.returncode:
         raise SystemExit(f"{command[0]} failed with status {process.returncode}")
-    return ProcessRun(time.perf_counter() - started, memory.peak_bytes, (load_before, os.getloadavg()[0]), finished, stdout)
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
+    return ProcessRun(seconds, cpu, memory.peak_bytes, (load_before, os.getloadavg()[0]), finished, stdout)
 
 
 def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[ProcessRun, int]:
@@ -459,7 +462,8 @@ def boundaries_main(args: argparse.Namespace) -> None:
         if args.tippecanoe:
             tippecanoe, size = tippecanoe_run(layer, scratch, 14)
             print(
-                f"tippecanoe z0-14 (peer settings): {tippecanoe.seconds:.1f} s, {size / 2**20:.1f} MiB, "
+                f"tippecanoe z0-14 (peer settings): {tippecanoe.seconds:.1f} s, CPU {tippecanoe.cpu_seconds:.0f} s, "
+                f"{size / 2**20:.1f} MiB, "
                 f"peak RSS {_gib(tippecanoe.peak_bytes)}, {_load(tippecanoe.load)}",
                 flush=True,
             )
@@ -478,7 +482,8 @@ def boundaries_main(args: argparse.Namespace) -> None:
             figures = json.loads(archived.stdout)
             measured = (top, figures["seconds"])
             print(
-                f"archive z0-{top}: {figures['seconds']:.1f} s ({archived.seconds:.1f} s with reading the layer), "
+                f"archive z0-{top}: {figures['seconds']:.1f} s ({archived.seconds:.1f} s with reading the layer, "
+                f"CPU {archived.cpu_seconds:.0f} s), "
                 f"{figures['tiles']:,} tiles, {path.stat().st_size / 2**20:.1f} MiB, peak RSS {_gib(archived.peak_bytes)} "
                 f"(build process and helpers), {_load(archived.load)}",
                 flush=True,
