@@ -72,6 +72,19 @@ class LayerTiler:
                 self._by_zoom[level] = (geoms, shapely.STRtree(geoms))
             return self._by_zoom[level]
 
+    @property
+    def indexed_zooms(self) -> tuple[int, ...]:
+        """The zoom levels whose geometry and index are held (a simplified level of 250,000
+        polygons is a few hundred MB)."""
+        with self._lock:
+            return tuple(sorted(self._by_zoom))
+
+    def release(self, zoom: int) -> None:
+        """Drop the geometry and index held for `zoom` (made again if a tile of it is asked for): an
+        archive build encodes each simplified zoom once, and would otherwise hold every one."""
+        with self._lock:
+            self._by_zoom.pop(min(zoom, self.simplify_maxzoom), None)
+
     def encode(self, tile: mercantile.Tile) -> bytes | None:
         """The uncompressed MVT bytes of `tile`, or None when no feature touches it.
 

@@ -2,7 +2,7 @@
 
 Usage:
   python benchmarks/scale.py incidents [--sizes 1e4,1e5,1e6,1e7] [--engine local|dask] [--keep DIR]
-  python benchmarks/scale.py boundaries [--polygons 250000] [--incidents 1000000] [--zoom 14]
+  python benchmarks/scale.py boundaries [--polygons 250000] [--incidents 1000000] [--zoom 9] [--archive-zooms 12,14]
 
 `incidents` generates Durham-schema incidents as Parquet partitions of a million rows (vectorised:
 the demo's incident locations jittered by about 100 m, so a few fall outside the county; offenses
@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,8 @@ class TreeMemory:
 
     pid: int
     peak_bytes: int = 0
+    stage_peak_bytes: int = 0
+    """The peak since the last `next_stage`."""
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def __enter__(self) -> TreeMemory:
@@ -131,7 +134,13 @@ class TreeMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak_bytes = max(self.peak_bytes, sum(_rss(pid) for pid in _tree(self.pid)))
+            now = sum(_rss(pid) for pid in _tree(self.pid))
+            self.peak_bytes, self.stage_peak_bytes = max(self.peak_bytes, now), max(self.stage_peak_bytes, now)
+
+    def next_stage(self) -> int:
+        """The peak of the stage that just ended; starts the next one."""
+        peak, self.stage_peak_bytes = self.stage_peak_bytes, 0
+        return peak
 
 
 def _children() -> dict[int, list[int]]:
@@ -172,6 +181,8 @@ class BuildRun:
     """User + system CPU time of the build and every worker process it waited for."""
     peak_bytes: int
     stages: dict[str, float]
+    stage_peak_bytes: dict[str, int]
+    """Peak resident memory (all processes) during each stage."""
     load: tuple[float, float]
     """The machine's 1-minute load average at the start and at the end."""
     output: str
@@ -183,6 +194,7 @@ def timed_build(arguments: list[str]) -> BuildRun:
     started = time.perf_counter()
     process = subprocess.Popen([*CRIMETILES, "build", *arguments], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     marks: dict[str, float] = {}
+    stage_peaks: dict[str, int] = {}
     lines: list[str] = []
     with TreeMemory(process.pid) as memory:
         assert process.stderr is not None
@@ -191,6 +203,7 @@ def timed_build(arguments: list[str]) -> BuildRun:
             for text, stage in STAGE_MARKS:
                 if text in line and stage not in marks:
                     marks[stage] = time.perf_counter() - started
+                    stage_peaks[stage] = memory.next_stage()
         process.wait()
     seconds = time.perf_counter() - started
     if process.returncode:
@@ -200,7 +213,7 @@ def timed_build(arguments: list[str]) -> BuildRun:
         stages[stage] = marks.get(stage, seconds) - previous
         previous = marks.get(stage, seconds)
     cpu = _children_cpu() - cpu_before
-    return BuildRun(seconds, cpu, memory.peak_bytes, stages, (load_before, os.getloadavg()[0]), "".join(lines))
+    return BuildRun(seconds, cpu, memory.peak_bytes, stages, stage_peaks, (load_before, os.getloadavg()[0]), "".join(lines))
 
 
 def _children_cpu() -> float:
@@ -321,12 +334,40 @@ def tile_sample(
     return found
 
 
-def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[float, int]:
-    """tippecanoe with the peer benchmark's settings (zooms 0..`maxzoom`) on the same polygons:
-    seconds and archive bytes (its GeoJSON input is written beforehand, untimed)."""
-    import geopandas as gpd
+@dataclass(frozen=True)
+class ProcessRun:
+    seconds: float
+    cpu_seconds: float
+    """User + system CPU time of the process and of every child it waited for."""
+    peak_bytes: int
+    """Peak resident memory of the process and its children together."""
+    load: tuple[float, float]
+    finished: bool
+    """False when it was stopped at its time limit."""
+    stdout: str
 
-    sys.path.insert(0, str(Path(__file__).parent))
+
+def timed_process(command: list[str], timeout: float | None = None) -> ProcessRun:
+    """Run `command` in its own process group, sampling the memory of it and its children; the
+    group is killed after `timeout` seconds."""
+    load_before, cpu_before, started = os.getloadavg()[0], _children_cpu(), time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    with TreeMemory(process.pid) as memory:
+        try:
+            stdout, finished = process.communicate(timeout=timeout)[0], True
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, finished = process.communicate()[0], False
+    if finished and process.returncode:
+        raise SystemExit(f"{command[0]} failed with status {process.returncode}")
+    seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
+    return ProcessRun(seconds, cpu, memory.peak_bytes, (load_before, os.getloadavg()[0]), finished, stdout)
+
+
+def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[ProcessRun, int]:
+    """tippecanoe with the peer benchmark's settings (zooms 0..`maxzoom`) on the same polygons:
+    the run and the archive's bytes (its GeoJSON input is written beforehand, untimed)."""
+    import geopandas as gpd
     from peerlib.building import TIPPECANOE_SETTINGS
 
     geojson = scratch / "layer.geojson"
@@ -334,22 +375,50 @@ def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[float, int
     out = scratch / "tippecanoe.mbtiles"
     settings = [s if s != "-z14" else f"-z{maxzoom}" for s in TIPPECANOE_SETTINGS]
     tippecanoe = Path(sys.executable).parent / "tippecanoe"
-    started = time.perf_counter()
-    subprocess.run(
-        [str(tippecanoe), "--output", str(out), "--force", "--quiet", "--layer", "boundaries", *settings, str(geojson)],
-        check=True,
+    run = timed_process(
+        [str(tippecanoe), "--output", str(out), "--force", "--quiet", "--layer", "boundaries", *settings, str(geojson)]
     )
-    return time.perf_counter() - started, out.stat().st_size
+    return run, out.stat().st_size
+
+
+def archive_run(build_dir: Path, maxzoom: int, out: Path, timeout: float) -> ProcessRun:
+    """`archive` in a subprocess (zooms 0..`maxzoom` of the build's `nc` tileset), so that its
+    memory, the helpers' included, is sampled alone."""
+    command = [sys.executable, __file__, "archive", str(build_dir), "--tileset", "nc", "--maxzoom", str(maxzoom)]
+    return timed_process([*command, "--out", str(out)], timeout)
+
+
+def archive_main(args: argparse.Namespace) -> None:
+    """One tileset's MBTiles archive of zooms 0..`--maxzoom` from an existing build, written as
+    `crimetiles build` writes it; prints its encode-and-write seconds and tile count as JSON."""
+    import sqlite3
+
+    from peerlib.building import crimetiles_archive
+
+    run = crimetiles_archive(Path(args.build), args.tileset, Path(args.out), range(0, args.maxzoom + 1))
+    with sqlite3.connect(run.archive) as db:
+        (tiles,) = db.execute("SELECT count(*) FROM tiles").fetchone()
+    print(json.dumps({"seconds": run.seconds, "tiles": tiles}))
+
+
+def _gib(size: int) -> str:
+    return f"{size / 2**30:.2f} GiB"
+
+
+def _load(load: tuple[float, float]) -> str:
+    return f"load {load[0]:.1f} / {load[1]:.1f}"
 
 
 def boundaries_main(args: argparse.Namespace) -> None:
     """Section 3: a national-size boundary layer. Builds the Voronoi layer with `--incidents`
-    incidents spread over the state, archived to `--zoom` (-1: none); samples tiles at every zoom
-    0-16 encoded on demand (cold) to time zooms 10-16 and to estimate a full z0-14 archive
-    (tiles touching the state x mean encode time and size); runs tippecanoe z0-14 on the same
-    polygons with the peer benchmark's settings."""
+    incidents spread over the state, archived to `--zoom` (the time and peak memory of each stage,
+    the archive's included); samples tiles above it encoded on demand (cold) to time zooms 10-16;
+    runs tippecanoe z0-14 on the same polygons with the peer benchmark's settings; then archives
+    zooms 0-N for each N of `--archive-zooms` from the build, each in its own process, stopped after
+    `--archive-timeout` seconds (a run that does not finish is extrapolated from the last that
+    did and the cold samples of the zooms it lacks, on as many cores)."""
     rng = np.random.default_rng(7)
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch_name:
         scratch = Path(scratch_name)
         layer = scratch / "voronoi.parquet"
@@ -370,33 +439,60 @@ def boundaries_main(args: argparse.Namespace) -> None:
         )
         print(
             f"build ({args.incidents:,} incidents, archive z0-{args.zoom}): {run.seconds:.1f} s, CPU {run.cpu_seconds:.0f} s, "
-            f"load {run.load[0]:.1f} / {run.load[1]:.1f}, peak RSS {run.peak_bytes / 2**30:.2f} GiB"
+            f"{_load(run.load)}, peak RSS {_gib(run.peak_bytes)}"
         )
         for stage, seconds in run.stages.items():
-            print(f"  {stage}: {seconds:.1f} s")
+            print(f"  {stage}: {seconds:.1f} s, peak RSS {_gib(run.stage_peak_bytes.get(stage, 0))}")
         if args.zoom >= 0:
-            print(f"  archive z0-{args.zoom}: {(out / 'tiles' / 'nc.mbtiles').stat().st_size / 2**20:.1f} MiB")
+            archive = json.loads((out / "manifest.json").read_text())["tilesets"]["nc"]["archive"]
+            sizes = ", ".join(f"{(out / archive[key]).stat().st_size / 2**20:.1f} MiB {key}" for key in ("path", "pmtiles"))
+            print(f"  archive z0-{args.zoom}: {archive['tile_count']:,} tiles, {sizes}", flush=True)
         per_zoom = {z: args.low_zoom_tiles for z in range(0, 10)} | {z: args.tiles_per_zoom for z in COLD_ZOOMS}
         sample = tile_sample(out, "nc", range(args.zoom + 1, 17), per_zoom, rng)
         print("| zoom | tiles touching the state | sampled | encode p50 | encode p99 | mean size | estimated zoom total |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
-        total_s = total_bytes = 0.0
+        estimates: dict[int, float] = {}
         for zoom, found in sample.items():
             ms, sizes = np.array(found["ms"]), np.array(found["bytes"])
-            estimate_s, estimate_bytes = found["tiles"] * ms.mean() / 1000, found["tiles"] * sizes.mean()
-            if zoom <= 14:
-                total_s, total_bytes = total_s + estimate_s, total_bytes + estimate_bytes
+            estimates[zoom] = found["tiles"] * ms.mean() / 1000
             print(
                 f"| {zoom} | {found['tiles']:,} | {len(ms)} | {np.percentile(ms, 50):.1f} ms | {np.percentile(ms, 99):.1f} ms | "
-                f"{sizes.mean() / 1024:.1f} KiB | {estimate_s:.0f} s, {estimate_bytes / 2**20:.1f} MiB |"
+                f"{sizes.mean() / 1024:.1f} KiB | {estimates[zoom]:.0f} s, {found['tiles'] * sizes.mean() / 2**20:.1f} MiB |"
             )
-        print(f"estimated single-process archive z{args.zoom + 1}-14: {total_s / 60:.1f} min, {total_bytes / 2**20:.0f} MiB")
         if args.tippecanoe:
-            seconds, size = tippecanoe_run(layer, scratch, 14)
-            print(f"tippecanoe z0-14 (peer settings): {seconds:.1f} s, {size / 2**20:.1f} MiB")
+            tippecanoe, size = tippecanoe_run(layer, scratch, 14)
+            print(
+                f"tippecanoe z0-14 (peer settings): {tippecanoe.seconds:.1f} s, CPU {tippecanoe.cpu_seconds:.0f} s, "
+                f"{size / 2**20:.1f} MiB, "
+                f"peak RSS {_gib(tippecanoe.peak_bytes)}, {_load(tippecanoe.load)}",
+                flush=True,
+            )
+        cores, measured = len(os.sched_getaffinity(0)), (args.zoom, run.stages["tiles, report"])
+        for top in (int(z) for z in args.archive_zooms.split(",") if z):
+            path = scratch / f"nc-z{top}.mbtiles"
+            archived = archive_run(out, top, path, args.archive_timeout)
+            if not archived.finished:
+                guess = measured[1] + sum(estimates.get(z, 0.0) for z in range(measured[0] + 1, top + 1)) / cores
+                print(
+                    f"archive z0-{top}: stopped after {archived.seconds:.0f} s (--archive-timeout), peak RSS so far "
+                    f"{_gib(archived.peak_bytes)}, {_load(archived.load)}; extrapolated from z0-{measured[0]} and the "
+                    f"samples above on {cores} cores: {guess / 60:.1f} min"
+                )
+                continue
+            figures = json.loads(archived.stdout)
+            measured = (top, figures["seconds"])
+            print(
+                f"archive z0-{top}: {figures['seconds']:.1f} s ({archived.seconds:.1f} s with reading the layer, "
+                f"CPU {archived.cpu_seconds:.0f} s), "
+                f"{figures['tiles']:,} tiles, {path.stat().st_size / 2**20:.1f} MiB, peak RSS {_gib(archived.peak_bytes)} "
+                f"(build process and helpers), {_load(archived.load)}",
+                flush=True,
+            )
+            path.unlink()
 
 
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     incidents = commands.add_parser("incidents", help="the 10^4..10^8 curve")
@@ -409,12 +505,20 @@ def main() -> None:
     boundaries = commands.add_parser("boundaries", help="a 250,000-polygon boundary layer (Voronoi over North Carolina)")
     boundaries.add_argument("--polygons", type=int, default=250_000, help="Voronoi cells (default 250000)")
     boundaries.add_argument("--incidents", type=int, default=1_000_000, help="incidents over the state (default 1000000)")
-    boundaries.add_argument("--zoom", type=int, default=-1, help="archive max zoom of the build, -1 for none (default -1)")
+    boundaries.add_argument("--zoom", type=int, default=9, help="archive max zoom of the build, -1 for none (default 9)")
     boundaries.add_argument("--tiles-per-zoom", type=int, default=200, help="cold tiles timed per zoom 10-16 (default 200)")
-    boundaries.add_argument("--low-zoom-tiles", type=int, default=3, help="tiles timed per zoom 0-9 (default 3)")
+    boundaries.add_argument("--low-zoom-tiles", type=int, default=3, help="tiles timed per zoom 0-9 above --zoom (default 3)")
     boundaries.add_argument("--no-tippecanoe", dest="tippecanoe", action="store_false", help="skip the tippecanoe run")
+    boundaries.add_argument("--archive-zooms", default="12,14", help="archives z0-N timed after the build (default 12,14)")
+    boundaries.add_argument("--archive-timeout", type=float, default=900, help="seconds before one is stopped (default 900)")
     boundaries.add_argument("--keep", default=None, help="scratch folder (default: the system's)")
     boundaries.set_defaults(run=boundaries_main)
+    archive = commands.add_parser("archive", help="one tileset's archive z0-N from a build (what boundaries times)")
+    archive.add_argument("build", help="build directory")
+    archive.add_argument("--tileset", required=True)
+    archive.add_argument("--maxzoom", type=int, required=True)
+    archive.add_argument("--out", required=True, help="MBTiles file to write")
+    archive.set_defaults(run=archive_main)
     args = parser.parse_args()
     args.run(args)
 

@@ -248,6 +248,7 @@ def _write_build(
     if options.years is None:
         warnings += stray_year_warnings(pd.Series(tally.years))
     frames = density_frames(engine, layers, tally, years, options.hex_resolutions, average_years)
+    engine.close()  # its workers hold every boundary layer; the tile archives need that memory
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
     inputs = _input_files(files, options, Path(choice.classifier.source))

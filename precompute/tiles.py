@@ -47,6 +47,8 @@ class EncodingTask:
 
     layer: str
     tiles: tuple[mercantile.Tile, ...]
+    whole_zoom: bool = False
+    """All the tiles of a simplified zoom: its geometry is dropped once they are encoded."""
 
 
 def encoding_tasks(tileset: Tileset, bounds: Bounds, zooms: Iterable[int], simplify_maxzoom: int) -> list[EncodingTask]:
@@ -57,18 +59,21 @@ def encoding_tasks(tileset: Tileset, bounds: Bounds, zooms: Iterable[int], simpl
     for zoom in sorted(zooms, reverse=True):
         layer, tiles = tileset.band_for_zoom(zoom).layer, tiles_covering(bounds, [zoom])
         if zoom < simplify_maxzoom:
-            whole.append(EncodingTask(layer, tuple(tiles)))
+            whole.append(EncodingTask(layer, tuple(tiles), whole_zoom=True))
         else:
             chunked += [EncodingTask(layer, tuple(tiles[i : i + TASK_TILES])) for i in range(0, len(tiles), TASK_TILES)]
     return whole + chunked
 
 
 def encoded(tilers: dict[str, LayerTiler], task: EncodingTask) -> Iterator[tuple[mercantile.Tile, bytes | None]]:
-    """Each tile of `task`, gzip-compressed, or None when it is empty."""
+    """Each tile of `task`, gzip-compressed, or None when it is empty. The simplified geometry of a
+    whole zoom is let go after it, so that a process holds one simplified zoom at a time."""
     tiler = tilers[task.layer]
     for tile in task.tiles:
         data = tiler.encode(tile)
         yield tile, None if data is None else gzip.compress(data, compresslevel=6, mtime=0)
+    if task.whole_zoom:
+        tiler.release(task.tiles[0].z)
 
 
 def encode_task(tilers: dict[str, LayerTiler], task: EncodingTask) -> list[tuple[mercantile.Tile, bytes]]:

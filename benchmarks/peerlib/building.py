@@ -42,14 +42,15 @@ class BuildRun:
         return {"seconds": self.seconds, "tile_bytes": sum(map(len, tiles.values())), "tiles": len(tiles)}
 
 
-def crimetiles_archive(build_dir: Path, name: str, out: Path) -> BuildRun:
-    """Time what `crimetiles build` does for one tileset's archive: tilers over its density layers
-    (read beforehand, untimed), every tile encoded and gzip-compressed (shared with a helper
-    process per further core, as the build does), the MBTiles metadata, the MBTiles file written."""
+def crimetiles_archive(build_dir: Path, name: str, out: Path, zooms: range | None = None) -> BuildRun:
+    """Time what `crimetiles build` does for one tileset's archive (of `zooms`, by default the
+    build's archive zooms): tilers over its density layers (read beforehand, untimed), every tile
+    encoded and gzip-compressed (shared with a helper process per further core, as the build does),
+    the MBTiles metadata, the MBTiles file written."""
     build = open_build(build_dir)
     manifest = build.manifest
     tileset = manifest.tilesets[name]
-    zooms = _archive_zooms(tileset)
+    zooms = zooms or _archive_zooms(tileset)
     frames = {band.layer: build.layer_frame(band.layer) for band in tileset.bands if band.minzoom < zooms.stop}
     out.unlink(missing_ok=True)
     started = time.perf_counter()

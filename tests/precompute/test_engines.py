@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,3 +218,28 @@ def test_the_build_command_counts_on_a_cluster_given_by_its_address(tmp_path, du
     blockgroups = gpd.read_parquet(out / "layers" / "blockgroups.parquet").set_index("id")
     for year in range(2012, 2017):
         assert (blockgroups[f"violent_count_{year}"] == published[f"y_{year}"].reindex(blockgroups.index)).all()
+
+
+def test_the_workers_stop_once_the_densities_are_computed(tmp_path: Path, durham_incidents: Path):
+    """Each counting worker holds every boundary layer (a locator of 250,000 polygons is most of a
+    GiB): they stop before the tile archives, which fork a helper per further core of their own."""
+    workers_at: dict[str, int] = {}
+
+    def say(message: str) -> None:
+        for stage in ("violent incidents in", "density layer(s) written"):
+            if stage in message:
+                workers_at[stage] = len(multiprocessing.active_children())
+
+    options = BuildOptions(
+        incidents=(durham_incidents,),
+        boundaries=DURHAM_LAYERS[2:],
+        out=tmp_path / "build",
+        hex_resolutions=(),
+        archive_maxzoom=8,
+        progress=False,
+        workers=2,
+        chunk_rows=10_000,
+    )
+    run_build(options, say)
+    assert workers_at["violent incidents in"] >= 1
+    assert workers_at["density layer(s) written"] == 0

@@ -61,6 +61,19 @@ def test_the_build_archive_holds_the_tiles_one_process_writes(durham_build):
     assert {(tile.z, tile.x, tile.y): data for tile, data in alone.items()} == archive
 
 
+def test_no_simplified_zoom_is_held_after_it_is_encoded(durham_build):
+    """Each simplified zoom is encoded whole, once, and its geometry dropped after it, so that memory
+    does not hold every zoom of the archive (at 250,000 polygons each is a few hundred MB). The
+    exact geometry of zooms 14 and above stays, shared by their tasks."""
+    tileset, tilers, bounds = durham_tracts(durham_build)
+    with tileset_tiles(tileset, tilers, bounds, range(0, 14), processes=1) as tiles:
+        assert len(dict(tiles)) > 100
+    assert tilers["tracts"].indexed_zooms == ()
+    with tileset_tiles(tileset, tilers, bounds, DURHAM_ZOOMS, processes=1) as tiles:
+        assert len(dict(tiles)) > 300
+    assert tilers["tracts"].indexed_zooms == (14,)
+
+
 def test_a_helper_is_forked_only_for_a_large_tileset(durham_build):
     tileset, tilers, bounds = durham_tracts(durham_build)
     with tileset_tiles(tileset, tilers, bounds, DURHAM_ZOOMS, processes=2) as tiles:
