@@ -22,11 +22,10 @@ from werkzeug.test import Client
 
 from crimetiles.artifact.errors import BuildError, CrimetilesError
 from crimetiles.artifact.reader import MBTilesLookup, open_build
-from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.params import TileRequest, tile_path_key
+from tests.server.builds import build_tracts
 
 ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
 """Downtown Durham, inside the test build's archive (z0-12)."""
@@ -116,32 +115,19 @@ def test_fast_path_counts_in_metrics_like_the_route(durham_build):
     assert "\ncrimetiles_tile_request_seconds_count 3.0\n" in text
 
 
-def _tracts_build(incidents: Path, out: Path) -> None:
-    run_build(
-        BuildOptions(
-            incidents=(incidents,),
-            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
-            out=out,
-            hex_resolutions=(),
-            archive_maxzoom=12,
-            progress=False,
-        )
-    )
-
-
 @pytest.mark.parametrize("path", [ARCHIVE_TILE, ON_DEMAND_TILE])
 def test_hot_swap_to_other_data_changes_tiles_and_etags(durham_incidents, tmp_path, path):
     """An old ETag after a swap to different data gets 200 and a new ETag, on the fast path and on
     the Flask route alike."""
     build_dir = tmp_path / "build"
-    _tracts_build(durham_incidents, build_dir)
+    build_tracts(durham_incidents, build_dir, archive_maxzoom=12)
     app, seen = _counting_app(build_dir)
     client = app.test_client()
     before = client.get(path)
     lines = durham_incidents.read_text(encoding="utf-8").splitlines(keepends=True)
     fewer = tmp_path / "fewer.csv"
     fewer.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
-    _tracts_build(fewer, build_dir)
+    build_tracts(fewer, build_dir, archive_maxzoom=12)
     assert app.extensions["crimetiles.live"].reload_if_changed()
     after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200

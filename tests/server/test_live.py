@@ -7,18 +7,16 @@ import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import mapbox_vector_tile
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
+from tests.server.builds import build_tracts
 from tests.server.sample_routes import SAMPLE_ARGUMENTS, fill_rule
 from tests.server.served import readme_command, serving
 
@@ -61,23 +59,9 @@ def test_zero_byte_cache_encodes_every_time_and_never_fails(durham_build):
     assert service.stats.encodes == 2 and service.cache.currsize == 0
 
 
-def _rebuild(incidents: Path, out: Path, classes: int) -> None:
-    run_build(
-        BuildOptions(
-            incidents=(incidents,),
-            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
-            out=out,
-            hex_resolutions=(),
-            archive_maxzoom=10,
-            classes=classes,
-            progress=False,
-        )
-    )
-
-
 def test_hot_swap_under_load_fails_no_request(durham_incidents, tmp_path):
     build_dir = tmp_path / "build"
-    _rebuild(durham_incidents, build_dir, classes=5)
+    build_tracts(durham_incidents, build_dir, classes=5)
     app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0.05))
     first = app.extensions["crimetiles.live"].service.build_id
     generator = serve_in_thread(app)
@@ -100,7 +84,7 @@ def test_hot_swap_under_load_fails_no_request(durham_incidents, tmp_path):
     for worker in workers:
         worker.start()
     try:
-        _rebuild(durham_incidents, build_dir, classes=3)
+        build_tracts(durham_incidents, build_dir, classes=3)
         deadline = time.monotonic() + 20
         while requests.get(base + "/healthz", timeout=10).json()["build_id"] == first and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -116,7 +100,7 @@ def test_hot_swap_under_load_fails_no_request(durham_incidents, tmp_path):
 
 def test_failed_reload_keeps_serving_the_old_build(durham_incidents, tmp_path):
     build_dir = tmp_path / "build"
-    _rebuild(durham_incidents, build_dir, classes=5)
+    build_tracts(durham_incidents, build_dir, classes=5)
     app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0))
     live = app.extensions["crimetiles.live"]
     build_id = live.service.build_id

@@ -11,9 +11,8 @@ import mapbox_vector_tile
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.config import shared_metrics_dir
+from tests.server.builds import build_tracts
 from tests.server.served import dockerfile_command, readme_command, serving, wait_until
 
 CONSECUTIVE = 20
@@ -41,20 +40,6 @@ def test_the_readme_production_command_serves_tiles_the_page_and_metrics(durham_
         assert "\n# TYPE crimetiles_http_requests_total counter\n" in metrics.text
 
 
-def _tracts_build(incidents: Path, out: Path, classes: int) -> None:
-    run_build(
-        BuildOptions(
-            incidents=(incidents,),
-            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
-            out=out,
-            hex_resolutions=(),
-            archive_maxzoom=10,
-            classes=classes,
-            progress=False,
-        )
-    )
-
-
 def _served_build_id(base: str) -> str:
     return requests.get(base + "/healthz", timeout=10).json()["build_id"]
 
@@ -78,7 +63,7 @@ def _every_worker_serves(base: str, build_id: str, sent: Counter[int] | None = N
 
 
 def _new_build(incidents: Path, build_dir: Path, classes: int) -> str:
-    _tracts_build(incidents, build_dir, classes)
+    build_tracts(incidents, build_dir, classes=classes)
     return (build_dir / "manifest.json").resolve().parent.name.removeprefix(".build.v-")
 
 
