@@ -228,7 +228,7 @@ def _interrupted(signum: int, _frame: object) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules (default: all, in order: {', '.join(BY_NAME)})")
-    parser.add_argument("--max-mutants", type=int, default=60, help="sample a module above this many mutants (default 60)")
+    parser.add_argument("--max-mutants", type=int, default=40, help="sample a module above this many mutants (default 40)")
     parser.add_argument("--timeout", type=float, help="seconds per mutant's test run (default: 3 x baseline + 5, at least 10)")
     parser.add_argument("--survivors", type=Path, help="write the diff of every surviving mutant to this file")
     args = parser.parse_args(argv)
