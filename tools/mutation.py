@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import shlex
 import signal
 import sys
 import tempfile
@@ -62,11 +63,14 @@ class Target:
 
 
 PURE = "--noconftest"
+ENCODER_TESTS = "tests/precompute/test_mvt_encoder.py"
+ENCODER_FAST = "not random_layers and not durham_tile"
+"""The encoder's tests but the 400 random layers (2 minutes) and the Durham build's tiles."""
 TARGETS = (
     Target("density", "precompute/density.py", (PURE, "tests/precompute/test_density.py")),
     Target("classify", "precompute/classify.py", ("tests/precompute/test_classify.py",)),
-    Target("pbf", "artifact/pbf.py", (PURE, "tests/precompute/test_mvt_encoder.py")),
-    Target("mvt", "artifact/mvt.py", (PURE, "tests/precompute/test_mvt_encoder.py", "tests/precompute/test_mvt.py")),
+    Target("pbf", "artifact/pbf.py", (PURE, ENCODER_TESTS, "-k", ENCODER_FAST)),
+    Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
     Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
 )
@@ -104,7 +108,7 @@ class ModuleScore:
 
 def test_command(target: Target) -> str:
     """The pytest run of the target's tests: stop at the first failure, no cache written into the tree."""
-    return f"{sys.executable} -m pytest -x -q -p no:cacheprovider --no-header {' '.join(target.tests)}"
+    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *target.tests])
 
 
 def all_mutants(path: Path) -> list[WorkItem]:
