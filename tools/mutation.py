@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -234,6 +234,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules (default: all, in order: {', '.join(BY_NAME)})")
     parser.add_argument("--max-mutants", type=int, default=40, help="sample a module above this many mutants (default 40)")
     parser.add_argument("--timeout", type=float, help="seconds per mutant's test run (default: 3 x baseline + 5, at least 10)")
+    parser.add_argument(
+        "--tests", help="pytest arguments replacing the modules' own selection, e.g. an older copy of a test file to score it"
+    )
     parser.add_argument("--survivors", type=Path, help="write the diff of every surviving mutant to this file")
     args = parser.parse_args(argv)
     unknown = [name for name in args.modules if name not in BY_NAME]
@@ -246,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupted)
     targets = [BY_NAME[name] for name in args.modules] or list(TARGETS)
+    if args.tests:
+        targets = [replace(target, tests=tuple(shlex.split(args.tests))) for target in targets]
     scores: list[ModuleScore] = []
     for target in targets:
         scores.append(score_module(target, args.max_mutants, args.timeout))

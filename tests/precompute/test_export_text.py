@@ -13,6 +13,8 @@ from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.export import export_text, geojson_text, long_table, parse_year
 
 YEARS = (2014, 2015)
+ALL = "ALL".lower()
+"""`all` as a string made at run time, like a request's query: a new object, equal to "all" but not it."""
 CSV_HEADER = "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
 
 
@@ -36,7 +38,7 @@ def layer() -> gpd.GeoDataFrame:
     )
 
 
-@pytest.mark.parametrize(("text", "year"), [(None, None), ("", None), ("all", "all"), ("2014", 2014), ("2015", 2015)])
+@pytest.mark.parametrize(("text", "year"), [(None, None), ("", None), (ALL, "all"), ("2014", 2014), ("2015", 2015)])
 def test_parse_year(text, year):
     assert parse_year(text, YEARS) == year
 
@@ -50,6 +52,7 @@ def test_parse_year_refuses_a_year_the_build_lacks(text):
 def test_long_table_every_year_then_all(layer):
     table = long_table(layer, "tracts", YEARS)
     assert table.columns.tolist() == CSV_HEADER.split(",")
+    assert table.index.tolist() == [0, 1, 2, 3, 4, 5]
     assert table.to_dict("split")["data"] == [
         ["tracts", "37063000101", "Tract 1.01", "2014", 1, 0.5, 2.0],
         ["tracts", "37063000102", "Tract 1.02", "2014", 6, 2.0, 3.0],
@@ -64,7 +67,7 @@ def test_long_table_every_year_then_all(layer):
     ("year", "rows"),
     [
         (2015, [["2015", 2, 4.0], ["2015", 2, 1.0]]),
-        ("all", [["all", 3, 3.0], ["all", 8, 2.0]]),
+        (ALL, [["all", 3, 3.0], ["all", 8, 2.0]]),
     ],
 )
 def test_long_table_one_year(layer, year, rows):
@@ -73,7 +76,7 @@ def test_long_table_one_year(layer, year, rows):
 
 
 def test_csv_text(layer):
-    assert export_text(layer, "tracts", YEARS, "csv", 2014) == (
+    assert export_text(layer, "tracts", YEARS, "CSV".lower(), 2014) == (
         f"{CSV_HEADER}\ntracts,37063000101,Tract 1.01,2014,1,0.5,2.0\ntracts,37063000102,Tract 1.02,2014,6,2.0,3.0\n"
     )
 
@@ -88,7 +91,7 @@ def test_geojson_one_year_carries_that_year(layer):
 
 
 def test_geojson_all_years_value_and_lonlat(layer):
-    document = json.loads(geojson_text(layer, "all"))
+    document = json.loads(geojson_text(layer, ALL))
     first = document["features"][0]
     assert first["properties"] == {
         "id": "37063000101",

@@ -21,6 +21,13 @@ DENSITY = ["get", "violent_per_sqmi"]
         ((5.0,), ("#feb24c", "#f03b20")),
         ((1.0, 2.0), ("#ffeda0", "#feb24c", "#f03b20")),
         ((1.0, 2.0, 3.0), YLORRD_4),
+        ((1.0, 2.0, 3.0, 4.0), ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")),
+        ((1.0, 2.0, 3.0, 4.0, 5.0), ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")),
+        (tuple(float(b) for b in range(1, 7)), ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026")),
+        (
+            tuple(float(b) for b in range(1, 8)),
+            ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
+        ),
         (tuple(float(b) for b in range(1, 9)), YLORRD_9),
         (tuple(float(b) for b in range(1, 12)), YLORRD_9),
     ],
