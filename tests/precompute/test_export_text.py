@@ -92,6 +92,7 @@ def test_geojson_one_year_carries_that_year(layer):
 
 def test_geojson_all_years_value_and_lonlat(layer):
     document = json.loads(geojson_text(layer, ALL))
+    assert sorted(document) == ["features", "type"]  # RFC 7946: lon/lat WGS 84, no `crs` member
     first = document["features"][0]
     assert first["properties"] == {
         "id": "37063000101",
