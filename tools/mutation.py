@@ -63,12 +63,14 @@ class Target:
 
 
 PURE = "--noconftest"
+CLASSIFY_FAST = "not build_takes and not generators_output and not offenses_lists_values"
+"""Classification tests but a build and two subprocesses (their classification is tested in process too)."""
 ENCODER_TESTS = "tests/precompute/test_mvt_encoder.py"
 ENCODER_FAST = "not random_layers and not durham_tile"
 """The encoder's tests but the 400 random layers (2 minutes) and the Durham build's tiles."""
 TARGETS = (
     Target("density", "precompute/density.py", (PURE, "tests/precompute/test_density.py")),
-    Target("classify", "precompute/classify.py", ("tests/precompute/test_classify.py",)),
+    Target("classify", "precompute/classify.py", (PURE, "tests/precompute/test_classify.py", "-k", CLASSIFY_FAST)),
     Target("pbf", "artifact/pbf.py", (PURE, ENCODER_TESTS, "-k", ENCODER_FAST)),
     Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
