@@ -75,6 +75,7 @@ TARGETS = (
     Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
     Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
+    Target("tiles", "server/tiles.py", ("tests/server/test_tiles.py",)),
 )
 BY_NAME = {target.name: target for target in TARGETS}
 
