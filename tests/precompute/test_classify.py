@@ -4,6 +4,7 @@ per export, the judgement calls and their overrides, `crimetiles offenses` and i
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
 import subprocess
@@ -23,12 +24,15 @@ from crimetiles.precompute.classify import (
     BUILTIN_RULE_SETS,
     MIN_MATCH_RATE,
     VIOLENT,
+    ClassifierChoice,
+    OffenseTally,
     best_rule_set,
     builtin_classifier,
     choose_classifier,
     exact_pattern,
     load_classifier,
     rate_classifiers,
+    template_text,
 )
 from crimetiles.precompute.detect import OFFENSE_NAMES, detect_offense_column
 from crimetiles.precompute.errors import InputError
@@ -578,3 +582,30 @@ def test_readme_documents_the_offenses_command():
 def test_rate_classifiers_never_raises():
     choice = rate_classifiers(pd.Series(["NOTHING KNOWN"] * 3))
     assert (choice.name, choice.match_rate) == ("ucr", 0.0)
+
+
+def test_a_single_candidate_console_line_lists_no_other_rates():
+    choice = choose_classifier(pd.Series(["13B", "13B", "23H", "120", "9999"]), "nibrs")
+    assert choice.summary() == "classification: nibrs, 80.0% of 5 rows matched"
+    two = ClassifierChoice(choice.classifier, "nibrs", 0.8, {"nibrs": 0.8, "mine.csv": 0.5}, 5)
+    assert two.summary() == "classification: nibrs, 80.0% of 5 rows matched (nibrs 80.0%, mine.csv 50.0%)"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        choice.name = "nibrs"  # a record handed from the build to its report: never changed on the way
+
+
+def test_tallies_of_two_files_add_up_and_keep_a_shared_column_name():
+    first = OffenseTally.of(pd.Series(["13B", "Robbery", None, "13B"], name="offense"))
+    second = OffenseTally.of(pd.Series(["ROBBERY", "  robbery ", "23H"], name="offense"))
+    both = first.plus(second)
+    assert both.column == "offense" and both.rows == 7
+    assert both.counts().to_dict() == {"ROBBERY": 3, "13B": 2, "23H": 1}  # one row of ""; case merged
+    other = OffenseTally.of(pd.Series(["13B"], name="ucr_code"))
+    assert first.plus(other).column is None and first.plus(other).counts().to_dict() == {"13B": 3, "Robbery": 1}
+    assert OffenseTally(pd.Series({"13B": 0, "23H": 2}, dtype="int64")).counts().to_dict() == {"23H": 2}
+
+
+def test_template_counts_the_rows_without_an_offense_value():
+    offenses = pd.Series(["13B", "13B", "23H", None, "", "  "], name="ucr_code")
+    text = template_text(offenses, rate_classifiers(offenses, "ucr"), "test.csv column ucr_code")
+    assert "\n# 3 rows have no offense value; the build rejects them as unknown offenses.\n" in text
+    assert template_text(offenses[:3], rate_classifiers(offenses[:3], "ucr"), "x").count("no offense value") == 0

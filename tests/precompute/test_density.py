@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import box
 
 from crimetiles.precompute.density import (
+    UnitYearCounts,
     assign_points,
     count_matrix,
     density_frame,
@@ -99,3 +101,40 @@ def test_quantile_breaks_pool_years_and_skip_zero(squares):
     positive = [10, 20, 15, 10, 20, 15]  # a: 10, 20, avg 15; c: 40/4, 80/4, avg 60/4
     assert breaks == (pytest.approx(float(np.median(positive)), rel=0.05),)
     assert quantile_breaks([density_frame(squares, np.zeros((3, 2), dtype=int), [2012, 2013])], [2012, 2013]) == ()
+
+
+def test_unit_year_counts_sorted_by_unit_then_year():
+    counts = UnitYearCounts.of(np.array([5, 2, 5, 5, 2]), np.array([2015, 2014, 2015, 2016, 2014]))
+    assert (counts.unit.tolist(), counts.year.tolist(), counts.count.tolist()) == ([2, 5, 5], [2014, 2015, 2016], [2, 2, 1])
+
+
+def test_unit_year_counts_of_chunks_add_up_from_the_first_year():
+    first = UnitYearCounts.of(np.array([0, 1, 1]), np.array([1900, 1900, 2024]))
+    second = UnitYearCounts.of(np.array([1, 7]), np.array([1900, 2024]))
+    total = UnitYearCounts.total([first, second])
+    assert total.unit.tolist() == [0, 1, 1, 7]
+    assert total.year.tolist() == [1900, 1900, 2024, 2024]
+    assert total.count.tolist() == [1, 2, 1, 1]
+    assert total.matrix(np.array([7, 0, 1, 3]), [1900, 2024]).tolist() == [[0, 1], [1, 0], [2, 1], [0, 0]]
+    nothing = UnitYearCounts.total([])
+    assert (nothing.unit.tolist(), nothing.year.tolist(), nothing.count.tolist()) == ([], [], [])
+
+
+def test_density_frame_rounds_areas_to_6_and_densities_to_3_decimals(squares):
+    area = np.array([0.1234567891, 3.0, 0.0])
+    frame = density_frame(squares, np.array([[0], [1], [5]]), [2012], area=area)
+    assert frame["area_sqmi"].tolist() == [0.123457, 3.0, 0.0]
+    assert frame["violent_per_sqmi_2012"].tolist() == [0.0, 0.333, 0.0]  # 1 / 3 sq mi; no area, no density
+    assert frame["violent_per_sqmi"].tolist() == [0.0, 0.333, 0.0]  # one year: the average is that year
+    averaged = density_frame(squares, np.array([[8], [6], [5]]), [2012], average_years=4, area=area)
+    assert averaged["violent_per_sqmi"].tolist() == [16.2, 0.5, 0.0]  # 8 / 4 / 0.1234567891; 6 / 4 / 3
+
+
+def test_quantile_breaks_round_to_two_significant_digits_over_every_frame_and_column():
+    years = [2012]
+    first = pd.DataFrame({"violent_per_sqmi_2012": [0.01234, 0.0, 123.4], "violent_per_sqmi": [0.0, 0.0, 0.0]})
+    second = pd.DataFrame({"violent_per_sqmi_2012": [0.0], "violent_per_sqmi": [0.01236]})
+    third = pd.DataFrame({"violent_per_sqmi_2012": [123.6], "violent_per_sqmi": [0.0]})
+    # positive values 0.01234, 0.01236, 123.4, 123.6: quartiles 0.012355, 61.70618, 123.45 (linear)
+    assert quantile_breaks([first, second, third], years, classes=4) == (0.012, 62.0, 120.0)
+    assert quantile_breaks([first, second, third], years, classes=2) == (62.0,)

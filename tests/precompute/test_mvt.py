@@ -5,11 +5,12 @@ from __future__ import annotations
 import mapbox_vector_tile
 import mercantile
 import pandas as pd
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crimetiles.artifact.mvt import TILE_EXTENT, LayerTiler
+from crimetiles.artifact.mvt import TILE_EXTENT, LayerTiler, _flat, tile_unit_m
 
 tiles = st.builds(
     lambda z, fx, fy: mercantile.Tile(int(fx * (2**z)), int(fy * (2**z)), z),
@@ -55,3 +56,27 @@ def test_far_away_polygon_gives_no_tile():
     tile = mercantile.Tile(0, 0, 10)
     elsewhere = shapely.box(0, 0, 1000, 1000)  # near lon/lat 0,0, far from tile 10/0/0
     assert LayerTiler("x", [elsewhere], pd.DataFrame(index=[0]), simplify_maxzoom=14).encode(tile) is None
+
+
+def test_tile_units_are_the_mvt_default_4096_per_tile_side():
+    # the Web Mercator world, 2 pi x 6378137 m = 40,075,016.69 m, over 4096 units, then halved per zoom
+    assert tile_unit_m(0) == pytest.approx(9783.93962050256, rel=1e-12)
+    assert tile_unit_m(12) == pytest.approx(2.388657133911758, rel=1e-12)
+    square = shapely.box(-1e6, -1e6, 1e6, 1e6)
+    layer = mapbox_vector_tile.decode(LayerTiler("sq", [square], pd.DataFrame(index=[0]), 0).encode(mercantile.Tile(0, 0, 0)))
+    assert layer["sq"]["extent"] == 4096
+
+
+def test_a_tile_of_polygons_with_holes_keeps_each_hole_a_ring():
+    outer, hole = shapely.box(-1e7, -1e7, 1e7, 1e7), shapely.box(-5e6, -5e6, 5e6, 5e6)
+    donut = shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])
+    tile = LayerTiler("donut", [donut], pd.DataFrame(index=[0]), 0).encode(mercantile.Tile(0, 0, 0))
+    geometry = mapbox_vector_tile.decode(tile)["donut"]["features"][0]["geometry"]
+    assert geometry["type"] == "Polygon" and [len(ring) for ring in geometry["coordinates"]] == [5, 5]
+
+
+def test_flat_means_every_vertex_on_one_line():
+    assert _flat(shapely.Polygon([(0, 0), (1, 2), (2, 4), (0, 0)]))
+    assert _flat(shapely.Polygon([(5, 5), (5, 5), (5, 5), (5, 5)]))
+    assert not _flat(shapely.Polygon([(0, 0), (1, 1), (2, 3), (0, 0)]))
+    assert not _flat(shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 0)]))

@@ -1,0 +1,128 @@
+"""Downloads of a density layer (`crimetiles.artifact.export`) on a two-feature layer written by hand:
+every value of the long CSV table and of the GeoJSON is a literal."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from crimetiles.artifact.errors import BuildError, InvalidYear
+from crimetiles.artifact.export import export_text, geojson_text, long_table, parse_year
+
+YEARS = (2014, 2015)
+ALL = "ALL".lower()
+"""`all` as a string made at run time, like a request's query: a new object, equal to "all" but not it."""
+CSV_HEADER = "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+
+
+@pytest.fixture
+def layer() -> gpd.GeoDataFrame:
+    """Two tracts, in Web Mercator metres (a download is always lon/lat)."""
+    return gpd.GeoDataFrame(
+        {
+            "id": ["37063000101", "37063000102"],
+            "name": ["Tract 1.01", "Tract 1.02"],
+            "area_sqmi": [0.5, 2.0],
+            "violent_count": [3, 8],
+            "violent_per_sqmi": [3.0, 2.0],
+            "violent_count_2014": [1, 6],
+            "violent_per_sqmi_2014": [2.0, 3.0],
+            "violent_count_2015": [2, 2],
+            "violent_per_sqmi_2015": [4.0, 1.0],
+        },
+        geometry=[shapely.box(0, 0, 111319.49079327357, 111325.14286638486), shapely.box(-111319.49079327357, 0, 0, 1000)],
+        crs="EPSG:3857",
+    )
+
+
+@pytest.mark.parametrize(("text", "year"), [(None, None), ("", None), (ALL, "all"), ("2014", 2014), ("2015", 2015)])
+def test_parse_year(text, year):
+    assert parse_year(text, YEARS) == year
+
+
+@pytest.mark.parametrize("text", ["2016", "02014", " 2014", "+2014", "ALL", "٢٠١٤"])
+def test_parse_year_refuses_a_year_the_build_lacks(text):
+    with pytest.raises(InvalidYear, match=r"is not in this build \(years: 2014, 2015, or all\)"):
+        parse_year(text, YEARS)
+
+
+def test_long_table_every_year_then_all(layer):
+    table = long_table(layer, "tracts", YEARS)
+    assert table.columns.tolist() == CSV_HEADER.split(",")
+    assert table.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert table.to_dict("split")["data"] == [
+        ["tracts", "37063000101", "Tract 1.01", "2014", 1, 0.5, 2.0],
+        ["tracts", "37063000102", "Tract 1.02", "2014", 6, 2.0, 3.0],
+        ["tracts", "37063000101", "Tract 1.01", "2015", 2, 0.5, 4.0],
+        ["tracts", "37063000102", "Tract 1.02", "2015", 2, 2.0, 1.0],
+        ["tracts", "37063000101", "Tract 1.01", "all", 3, 0.5, 3.0],
+        ["tracts", "37063000102", "Tract 1.02", "all", 8, 2.0, 2.0],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("year", "rows"),
+    [
+        (2015, [["2015", 2, 4.0], ["2015", 2, 1.0]]),
+        (ALL, [["all", 3, 3.0], ["all", 8, 2.0]]),
+    ],
+)
+def test_long_table_one_year(layer, year, rows):
+    table = long_table(layer, "tracts", YEARS, year)
+    assert table[["year", "violent_count", "violent_per_sqmi"]].to_dict("split")["data"] == rows
+
+
+def test_csv_text(layer):
+    assert export_text(layer, "tracts", YEARS, "CSV".lower(), 2014) == (
+        f"{CSV_HEADER}\ntracts,37063000101,Tract 1.01,2014,1,0.5,2.0\ntracts,37063000102,Tract 1.02,2014,6,2.0,3.0\n"
+    )
+
+
+def test_geojson_one_year_carries_that_year(layer):
+    document = json.loads(export_text(layer, "tracts", YEARS, "geojson", 2014))
+    expected = [("37063000101", "Tract 1.01", 0.5, 1, 2.0), ("37063000102", "Tract 1.02", 2.0, 6, 3.0)]
+    assert [feature["properties"] for feature in document["features"]] == [
+        {"id": id_, "name": name, "year": "2014", "area_sqmi": area, "violent_count": count, "violent_per_sqmi": density}
+        for id_, name, area, count, density in expected
+    ]
+
+
+def test_geojson_all_years_value_and_lonlat(layer):
+    document = json.loads(geojson_text(layer, ALL))
+    assert sorted(document) == ["features", "type"]  # RFC 7946: lon/lat WGS 84, no `crs` member
+    first = document["features"][0]
+    assert first["properties"] == {
+        "id": "37063000101",
+        "name": "Tract 1.01",
+        "year": "all",
+        "area_sqmi": 0.5,
+        "violent_count": 3,
+        "violent_per_sqmi": 3.0,
+    }
+    # 1 degree of longitude at the equator is 111319.49 m; the north edge is latitude 1 degree
+    west, south, east, north = shapely.geometry.shape(first["geometry"]).bounds
+    assert (west, south, east, north) == pytest.approx((0.0, 0.0, 1.0, 1.0), abs=1e-6)
+
+
+def test_geojson_every_year_keeps_every_field(layer):
+    document = json.loads(geojson_text(layer))
+    assert document["features"][1]["properties"] == {
+        "id": "37063000102",
+        "name": "Tract 1.02",
+        "area_sqmi": 2.0,
+        "violent_count": 8,
+        "violent_per_sqmi": 2.0,
+        "violent_count_2014": 6,
+        "violent_per_sqmi_2014": 3.0,
+        "violent_count_2015": 2,
+        "violent_per_sqmi_2015": 1.0,
+    }
+    assert "id" not in document["features"][1]
+
+
+def test_unknown_format_is_refused(layer):
+    with pytest.raises(BuildError, match="format 'xml' is not one of csv, geojson"):
+        export_text(layer, "tracts", YEARS, "xml")

@@ -1,0 +1,267 @@
+"""Mutation score of crimetiles' core modules: how many small bugs put into a module its tests catch.
+
+For each core module, every mutant Cosmic Ray can make of it (an operator, comparison, number,
+boolean or `break` changed, a decorator dropped, a loop skipped...) is written into the source file
+in turn and the module's *targeted* tests (the test files that exercise it, a few seconds per run)
+are run against it in a subprocess: a failing run kills the mutant, a passing one lets it survive,
+one slower than `--timeout` counts as a timeout (killed too: the mutant broke something). Then it
+prints one table row per module: module | mutants | killed | survived | timeout | score.
+
+Why Cosmic Ray (8.x): it mutates the file on disk and runs any test command, so it needs nothing of
+the project's layout (the repo's `artifact/`, `precompute/` and `server/` folders are installed as
+`crimetiles.*` through package-dir, editable): the installed package imports the mutated file as it
+is. mutmut 3 copies the tree into `mutants/` and puts that folder first on `sys.path`, which imports
+`precompute.density` rather than `crimetiles.precompute.density` (its mutants would never run);
+pytest-gremlins instruments modules it finds from the test session's rootdir, with the same mapping
+problem, and runs every test that covers a line rather than our chosen files. Cosmic Ray is used as
+a library here (its `init` to list mutants, `mutate_and_test` to run one), one mutant at a time in
+one worker process.
+
+The source tree is left as it was: each module's bytes are kept before its run and written back when
+the run ends, fails or is interrupted (Ctrl-C or SIGTERM), then compared with what was kept. A
+module with more mutants than `--max-mutants` is sampled deterministically: the mutants sorted by
+position and operator, every k-th one kept (the table says so).
+
+    .venv/bin/python tools/mutation.py density classify          # two modules
+    .venv/bin/python tools/mutation.py --survivors survivors.txt  # every module, diffs of survivors
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import shlex
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from cosmic_ray.commands import init
+from cosmic_ray.mutating import mutate_and_test
+from cosmic_ray.testing import run_tests
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkItem
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Target:
+    """A core module (path from the repo root) and the pytest arguments that run the tests
+    exercising it: test files, `-k` selections, `--noconftest` where they need none of the
+    session fixtures (the root conftest imports the whole app and builds Durham on demand)."""
+
+    name: str
+    path: str
+    tests: tuple[str, ...]
+
+
+PURE = "--noconftest"
+CLASSIFY_FAST = "not build_takes and not generators_output and not offenses_lists_values"
+"""Classification tests but a build and two subprocesses (their classification is tested in process too)."""
+ENCODER_TESTS = "tests/precompute/test_mvt_encoder.py"
+ENCODER_FAST = "not random_layers and not durham_tile"
+"""The encoder's tests but the 400 random layers (2 minutes) and the Durham build's tiles."""
+TARGETS = (
+    Target("density", "precompute/density.py", (PURE, "tests/precompute/test_density.py")),
+    Target("classify", "precompute/classify.py", (PURE, "tests/precompute/test_classify.py", "-k", CLASSIFY_FAST)),
+    Target("pbf", "artifact/pbf.py", (PURE, ENCODER_TESTS, "-k", ENCODER_FAST)),
+    Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
+    Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
+    Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
+    Target("tiles", "server/tiles.py", ("tests/server/test_tiles.py",)),
+)
+BY_NAME = {target.name: target for target in TARGETS}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one mutant: `killed`, `survived`, `timeout` or `error` (no test run)."""
+
+    verdict: str
+    line: int
+    operator: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class ModuleScore:
+    """One table row; `sampled` is the number of mutants Cosmic Ray makes of the module when only
+    a sample of them was run, else None."""
+
+    target: Target
+    outcomes: tuple[Outcome, ...]
+    sampled: int | None
+
+    def count(self, verdict: str) -> int:
+        return sum(outcome.verdict == verdict for outcome in self.outcomes)
+
+    @property
+    def score(self) -> float:
+        """Killed or timed out, as a share of the mutants whose tests ran."""
+        ran = len(self.outcomes) - self.count("error")
+        return (self.count("killed") + self.count("timeout")) / ran if ran else 1.0
+
+
+def test_command(target: Target) -> str:
+    """The pytest run of the target's tests: stop at the first failure, no cache written into the tree."""
+    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *target.tests])
+
+
+def all_mutants(path: Path) -> list[WorkItem]:
+    """Every mutant Cosmic Ray's core operators make of the module at `path`, in position order,
+    except those inside type annotations: with `from __future__ import annotations` (every core
+    module has it) an annotation is never evaluated, so `A | B` made `A - B` there cannot change
+    anything (Cosmic Ray does not know that)."""
+    with tempfile.TemporaryDirectory() as scratch, use_db(Path(scratch) / "session.sqlite", WorkDB.Mode.create) as db:
+        init([path], db, {})
+        items = list(db.pending_work_items)
+    spans = annotation_spans(path.read_text(encoding="utf-8"))
+    kept = [item for item in items if not any(start <= item.mutations[0].start_pos < end for start, end in spans)]
+    return sorted(kept, key=lambda item: (item.mutations[0].start_pos, item.mutations[0].operator_name))
+
+
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """(start, end) (line, column) of every annotation in `source`: arguments, returns, annotated names."""
+    if "from __future__ import annotations" not in source:
+        return []
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.arg | ast.AnnAssign) and node.annotation is not None:
+            annotation: ast.expr | None = node.annotation
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotation = node.returns
+        else:
+            continue
+        if annotation is not None:
+            end = (annotation.end_lineno or annotation.lineno, annotation.end_col_offset or 0)
+            spans.append(((annotation.lineno, annotation.col_offset), end))
+    return spans
+
+
+def sample(items: list[WorkItem], limit: int) -> list[WorkItem]:
+    """At most `limit` of `items`, evenly spaced (every k-th, k = ceil(n / limit)): the same sample every run."""
+    step = max(1, math.ceil(len(items) / limit))
+    return items[::step]
+
+
+def outcome_of(item: WorkItem, result: Any) -> Outcome:
+    mutation = item.mutations[0]
+    if result.worker_outcome != WorkerOutcome.NORMAL:
+        verdict = "error"
+    elif result.test_outcome == TestOutcome.SURVIVED:
+        verdict = "survived"
+    elif result.output == "timeout":
+        verdict = "timeout"
+    else:
+        verdict = "killed"
+    return Outcome(verdict, mutation.start_pos[0], mutation.operator_name, result.diff or "")
+
+
+@contextmanager
+def source_kept(path: Path) -> Iterator[None]:
+    """Write `path`'s bytes back however the block ends, and check they are the original ones."""
+    original = path.read_bytes()
+    try:
+        yield
+    finally:
+        path.write_bytes(original)
+        if path.read_bytes() != original:
+            raise RuntimeError(f"{path} could not be restored")
+
+
+def baseline_seconds(target: Target) -> float:
+    """Run the unmutated module's tests once: they must pass, or no mutant could survive them."""
+    started = time.monotonic()
+    outcome, output = run_tests(test_command(target), timeout=600)
+    if outcome != TestOutcome.SURVIVED:
+        raise SystemExit(f"{target.name}: the tests fail without any mutant:\n{output}")
+    return time.monotonic() - started
+
+
+def score_module(target: Target, limit: int, timeout: float | None) -> ModuleScore:
+    """Run the (sampled) mutants of `target` one by one; progress on stderr."""
+    path = ROOT / target.path
+    every = all_mutants(path)
+    chosen = sample(every, limit)
+    seconds = baseline_seconds(target)
+    limit_s = timeout or max(10.0, 3 * seconds + 5)
+    print(
+        f"{target.name}: {len(chosen)} of {len(every)} mutants, tests {seconds:.1f} s, timeout {limit_s:.0f} s",
+        file=sys.stderr,
+    )
+    outcomes = []
+    with source_kept(path):
+        for number, item in enumerate(chosen, start=1):
+            outcome = outcome_of(item, mutate_and_test(item.mutations, test_command(target), limit_s))
+            outcomes.append(outcome)
+            print(f"  {number}/{len(chosen)} line {outcome.line} {outcome.operator}: {outcome.verdict}", file=sys.stderr)
+    return ModuleScore(target, tuple(outcomes), len(every) if len(chosen) < len(every) else None)
+
+
+def table(scores: Sequence[ModuleScore]) -> str:
+    """The Markdown table of module scores (RESULTS.md takes it as printed)."""
+    lines = ["| module | mutants | killed | survived | timeout | score |", "|---|---:|---:|---:|---:|---:|"]
+    for row in scores:
+        mutants = f"{len(row.outcomes)}" + (f" (sample of {row.sampled})" if row.sampled else "")
+        errors = row.count("error")
+        lines.append(
+            f"| {row.target.path} | {mutants}{f', {errors} not run' if errors else ''} | {row.count('killed')} "
+            f"| {row.count('survived')} | {row.count('timeout')} | {row.score:.0%} |"
+        )
+    return "\n".join(lines)
+
+
+def survivor_report(scores: Sequence[ModuleScore]) -> str:
+    """The diff of every surviving mutant, module by module."""
+    parts = []
+    for row in scores:
+        for outcome in row.outcomes:
+            if outcome.verdict == "survived":
+                parts.append(f"## {row.target.path}:{outcome.line} {outcome.operator}\n{outcome.diff}")
+    return "\n".join(parts)
+
+
+def _interrupted(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules (default: all, in order: {', '.join(BY_NAME)})")
+    parser.add_argument("--max-mutants", type=int, default=40, help="sample a module above this many mutants (default 40)")
+    parser.add_argument("--timeout", type=float, help="seconds per mutant's test run (default: 3 x baseline + 5, at least 10)")
+    parser.add_argument(
+        "--tests", help="pytest arguments replacing the modules' own selection, e.g. an older copy of a test file to score it"
+    )
+    parser.add_argument("--survivors", type=Path, help="write the diff of every surviving mutant to this file")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.modules if name not in BY_NAME]
+    if unknown:
+        parser.error(f"unknown module(s) {', '.join(unknown)} (known: {', '.join(BY_NAME)})")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupted)
+    targets = [BY_NAME[name] for name in args.modules] or list(TARGETS)
+    if args.tests:
+        targets = [replace(target, tests=tuple(shlex.split(args.tests))) for target in targets]
+    scores: list[ModuleScore] = []
+    for target in targets:
+        scores.append(score_module(target, args.max_mutants, args.timeout))
+        if args.survivors:
+            args.survivors.write_text(survivor_report(scores), encoding="utf-8")
+    print(table(scores))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
