@@ -63,7 +63,7 @@ def test_an_archive_only_worker_stays_small_until_an_on_demand_tile(durham_build
         with requests.Session() as session:
             for path in _archive_tile_paths(durham_build, "tracts"):
                 assert session.get(base + path, headers={"Accept-Encoding": "gzip"}, timeout=10).status_code == 200, path
-            for path in ("/", "/tiles/tracts.json", "/styles/tracts.json", "/metrics"):
+            for path in ("/", "/tiles/tracts.json", "/styles/tracts.json", "/summaries/tracts.json", "/metrics"):
                 assert session.get(base + path, timeout=10).status_code == 200, path
         wait_until(lambda: len(_worker_pids(process.pid)) == 2, "granian did not run 2 workers")
         workers = _worker_pids(process.pid)
