@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
-
-import geopandas as gpd
-import pandas as pd
+from typing import TYPE_CHECKING, Literal
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
+
+if TYPE_CHECKING:  # annotations only: the server imports this module for `parse_year` (see `long_table`)
+    import geopandas as gpd
+    import pandas as pd
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
 YearSelection = int | Literal["all"] | None
@@ -43,6 +44,10 @@ def _columns_for(year: int | None) -> dict[str, str]:
 
 def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: YearSelection = None) -> pd.DataFrame:
     """One row per feature and year plus a `year == "all"` row (average per year); `LONG_COLUMNS`."""
+    # Imported here and in `geojson_text`, not at the top: a server imports this module for
+    # `parse_year`, and pandas and geopandas (about 140 MB resident) only for a download.
+    import pandas as pd
+
     selected: list[int | None] = [*years, None] if year is None else [None if year == ALL_YEARS else year]
     parts = []
     for y in selected:
@@ -69,6 +74,8 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None) -> str:
     Every year: all fields (one column per year). One year or `"all"`: the properties are
     `id, name, year, area_sqmi, violent_count, violent_per_sqmi`.
     """
+    import geopandas as gpd  # here, not at the top: see `long_table`
+
     if year is not None:
         source = _columns_for(None if year == ALL_YEARS else year)
         frame = gpd.GeoDataFrame(

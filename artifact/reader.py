@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import quote
-
-import geopandas as gpd
 
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.manifest import BuildManifest, read_manifest
 
+if TYPE_CHECKING:  # annotations only: geopandas is imported when a layer is read (`read_layer`)
+    import geopandas as gpd
+
 TileKey = tuple[int, int, int]
 """z, x, y in the XYZ scheme (y = 0 at the north)."""
 TILE_QUERY = "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?"
+PARQUET_MAGIC = b"PAR1"
+"""The 4 bytes a Parquet file starts and ends with."""
 
 
 class TileLookup(Protocol):
@@ -36,11 +40,20 @@ class Build:
         layer = self.manifest.layers.get(name)
         if layer is None:
             raise BuildError(f"{self.root}: no layer {name!r} (layers: {', '.join(self.manifest.layers)})")
-        path = self.root / layer.path
+        return read_layer(self.root / layer.path)
+
+    def open_layer(self, name: str) -> LayerFile:
+        """The file of density layer `name`, opened now and checked to look like Parquet (its magic
+        at both ends: a missing, empty or truncated file fails here) without reading it."""
+        path = self.root / self.manifest.layers[name].path
         try:
-            return gpd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise BuildError(f"{path}: cannot read density layer ({exc})") from None
+            file = path.open("rb")
+        except OSError as exc:
+            raise BuildError(f"{path}: cannot read density layer ({exc.strerror})") from None
+        if not _looks_like_parquet(file):
+            file.close()
+            raise BuildError(f"{path}: cannot read density layer (not a Parquet file)")
+        return LayerFile(path, file)
 
     def archive_tiles(self, tileset: str) -> dict[TileKey, bytes]:
         """All pre-generated tiles of `tileset`, gzip-compressed as stored; empty if it has no archive."""
@@ -74,6 +87,21 @@ class Build:
         return [path for path in named if not (self.root / path).is_file()]
 
 
+@dataclass(frozen=True)
+class LayerFile:
+    """A density layer's file, opened when a build loads (`Build.open_layer`) and read later:
+    whoever holds it can read the layer even after the build directory is deleted."""
+
+    path: Path
+    file: BinaryIO
+
+    def read(self) -> gpd.GeoDataFrame:
+        return read_layer(self.path, self.file)
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def open_build(root: Path | str) -> Build:
     """Open a build directory written by `crimetiles build`; raises `BuildError` if unusable.
 
@@ -82,6 +110,25 @@ def open_build(root: Path | str) -> Build:
     """
     root = Path(root).resolve()
     return Build(root=root, manifest=read_manifest(root))
+
+
+def _looks_like_parquet(file: BinaryIO) -> bool:
+    if file.read(len(PARQUET_MAGIC)) != PARQUET_MAGIC:
+        return False
+    file.seek(-len(PARQUET_MAGIC), os.SEEK_END)
+    return file.read() == PARQUET_MAGIC
+
+
+def read_layer(path: Path, file: BinaryIO | None = None) -> gpd.GeoDataFrame:
+    """The density layer stored at `path` (read from `file`, that path opened, if given)."""
+    # Imported here, not at the top: geopandas brings pandas, shapely and pyarrow (about 140 MB
+    # resident), which a server answering only archive tiles, pages and metadata never needs.
+    import geopandas as gpd
+
+    try:
+        return gpd.read_parquet(file if file is not None else path)
+    except (OSError, ValueError) as exc:
+        raise BuildError(f"{path}: cannot read density layer ({exc})") from None
 
 
 def read_mbtiles(path: Path) -> dict[TileKey, bytes]:

@@ -80,10 +80,11 @@ def map_style(name: str) -> Response:
 def download(layer: str, fmt: str) -> Response:
     """A density layer as CSV (long table) or GeoJSON, every year or `?year=2014|all`."""
     tiles = current_service()
-    if fmt not in FORMATS or layer not in tiles.frames:
-        raise UnknownResource(f"no download {layer}.{fmt} (layers: {', '.join(tiles.frames)}; formats: {', '.join(FORMATS)})")
+    layers = tiles.manifest.layers
+    if fmt not in FORMATS or layer not in layers:
+        raise UnknownResource(f"no download {layer}.{fmt} (layers: {', '.join(layers)}; formats: {', '.join(FORMATS)})")
     year = parse_year(request.args.get("year"), tiles.manifest.years)
-    text = export_text(tiles.frames[layer], layer, tiles.manifest.years, fmt, year)
+    text = export_text(tiles.layers.get().frames[layer], layer, tiles.manifest.years, fmt, year)
     response = Response(text, content_type=DOWNLOAD_TYPES[fmt])
     suffix = f"-{year}" if year is not None else ""
     response.headers["Content-Disposition"] = f'attachment; filename="violent-crimes-per-sqmi-{layer}{suffix}.{fmt}"'

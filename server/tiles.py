@@ -1,8 +1,9 @@
 """Tiles of a loaded build: archive lookup, on-demand encoding, a byte-bounded cache. No Flask.
 
-Everything a request needs is loaded into memory or opened when the service is created (the
-archives stay on disk, read through SQLite connections opened then), so a build directory
-replaced on disk afterwards cannot break requests in flight.
+Every file a request needs is opened when the service is created (the archives stay on disk,
+read through SQLite connections opened then; the density layers' files are opened and checked
+then, and read by the first request that needs them), so a build directory replaced on disk
+afterwards cannot break requests in flight.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cachetools
-import geopandas as gpd
 import mercantile
 
 from crimetiles.artifact.manifest import BuildManifest, Tileset
-from crimetiles.artifact.mvt import LayerTiler, layer_tiler
-from crimetiles.artifact.reader import Build, TileKey, TileLookup
+from crimetiles.artifact.reader import Build, LayerFile, TileKey, TileLookup
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 from crimetiles.server.static_files import StaticFile, StaticFiles
+
+if TYPE_CHECKING:  # annotations only: the encoder is imported when layers load (`load_density_layers`)
+    import geopandas as gpd
+
+    from crimetiles.artifact.mvt import LayerTiler
 
 MAX_ZOOM = 22
 """Highest zoom served: above a tileset's max zoom tiles are encoded from the exact geometry."""
@@ -50,18 +55,55 @@ class TileStats:
     encode_seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class DensityLayers:
+    """What on-demand tiles and downloads need of a build, in memory."""
+
+    frames: dict[str, gpd.GeoDataFrame]
+    """Every density layer, for downloads."""
+    tilers: dict[str, LayerTiler]
+    """An encoder per layer drawn in a tileset (`_tiler_key`)."""
+    extents: dict[str, MercatorBounds]
+    """Bounds of each tiler's layer (keyed like `tilers`): no tile outside them has a feature."""
+
+
+class LazyDensityLayers:
+    """A build's `DensityLayers`, loaded by the first request that needs them (an on-demand tile
+    or a download), once, whatever the number of threads asking at the same time.
+
+    Loading them costs the geo libraries (geopandas, pandas, shapely, pyarrow: about 140 MB
+    resident) and the layers themselves: a worker that serves only archive tiles, pages and
+    metadata never pays it. The files are opened when the build loads, so the layers can still
+    be read after the build directory is deleted; they are closed once read. A load that fails
+    (a `BuildError`) is tried again by the next request.
+    """
+
+    def __init__(self, manifest: BuildManifest, files: dict[str, LayerFile]) -> None:
+        self._manifest = manifest
+        self._files = files
+        self._lock = threading.Lock()
+        self._loaded: DensityLayers | None = None
+
+    def get(self) -> DensityLayers:
+        loaded = self._loaded
+        if loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = load_density_layers(self._manifest, self._files)
+                    for file in self._files.values():
+                        file.close()
+                loaded = self._loaded
+        return loaded
+
+
 @dataclass
 class TileService:
     """The tiles of one build. `tile()` returns gzip-compressed MVT bytes, or None if empty."""
 
     manifest: BuildManifest
-    frames: dict[str, gpd.GeoDataFrame]
-    """Every density layer, for downloads."""
-    tilers: dict[str, LayerTiler]
+    layers: LazyDensityLayers
     archives: dict[str, TileLookup]
     """Each tileset's archive, read from its MBTiles file per request (no copy in memory)."""
-    extents: dict[str, MercatorBounds]
-    """Bounds of each tiler's layer (keyed like `tilers`): no tile outside them has a feature."""
     cache: cachetools.LRUCache
     summaries: StaticFiles = field(default_factory=lambda: StaticFiles({}))
     """Every density layer's summary (JSON) by layer name, compressed once per encoding; none for a
@@ -96,9 +138,10 @@ class TileService:
     def _may_have_features(self, tileset: Tileset, z: int, x: int, y: int) -> bool:
         """False when the tile, with its buffer, lies wholly outside its layer's bounds: then it is
         empty for sure, and a flood of such tiles costs neither an encode nor a cache entry."""
+        layers = self.layers.get()
         key = _tiler_key(tileset.band_for_zoom(z).layer, tileset.name)
-        tiler = self.tilers[key]
-        return tile_meets_bounds(mercantile.Tile(x, y, z), self.extents[key], tiler.buffer / tiler.extent)
+        tiler = layers.tilers[key]
+        return tile_meets_bounds(mercantile.Tile(x, y, z), layers.extents[key], tiler.buffer / tiler.extent)
 
     def _cached(self, tileset: Tileset, z: int, x: int, y: int) -> bytes | None:
         key = (tileset.name, z, x, y)  # the manifest's name: one string shared by every entry
@@ -125,7 +168,7 @@ class TileService:
 
     def _encode(self, tileset: Tileset, z: int, x: int, y: int) -> bytes:
         started = time.perf_counter()
-        raw = self.tilers[_tiler_key(tileset.band_for_zoom(z).layer, tileset.name)].encode(mercantile.Tile(x, y, z))
+        raw = self.layers.get().tilers[_tiler_key(tileset.band_for_zoom(z).layer, tileset.name)].encode(mercantile.Tile(x, y, z))
         self.stats.encodes += 1
         self.stats.encode_seconds += time.perf_counter() - started
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
@@ -159,13 +202,13 @@ def _cache_size(value: bytes) -> int:
     return CACHE_ENTRY_BYTES + (sys.getsizeof(value) if value else 0)
 
 
-def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = None) -> TileService:
-    """`stats`: the counters to add to (those of the build served before, so that a hot swap
-    resets none); new ones by default.
+def load_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) -> DensityLayers:
+    """Read every density layer of `manifest` from `files` (by layer name) and make the tilers."""
+    # Imported here, not at the top: the encoder brings geopandas, pandas, shapely and numpy,
+    # needed only once layers load (see `LazyDensityLayers`).
+    from crimetiles.artifact.mvt import layer_tiler
 
-    Load every density layer a tileset draws into memory and open every archive of `build`."""
-    manifest = build.manifest
-    frames = {name: build.layer_frame(name) for name in manifest.layers}
+    frames = {name: file.read() for name, file in files.items()}
     tilers = {
         _tiler_key(band.layer, tileset.name): layer_tiler(tileset.name, frames[band.layer], tileset.maxzoom)
         for tileset in manifest.tilesets.values()
@@ -176,16 +219,25 @@ def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = 
         for tileset in manifest.tilesets.values()
         for band in tileset.bands
     }
+    return DensityLayers(frames=frames, tilers=tilers, extents=extents)
+
+
+def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = None) -> TileService:
+    """`stats`: the counters to add to (those of the build served before, so that a hot swap
+    resets none); new ones by default.
+
+    Open every archive and density layer file of `build` and check them (a broken build fails
+    here); the layers are read by the first request that needs them (`LazyDensityLayers`)."""
+    manifest = build.manifest
+    layer_files = {name: build.open_layer(name) for name in manifest.layers}
     archives = {name: build.archive_lookup(name) for name in manifest.tilesets}
     summaries = StaticFiles(
         {name: StaticFile(name, build.summary(name), manifest.build_id, "application/json") for name in manifest.summaries}
     )
     return TileService(
         manifest=manifest,
-        frames=frames,
-        tilers=tilers,
+        layers=LazyDensityLayers(manifest, layer_files),
         archives=archives,
-        extents=extents,
         cache=cachetools.LRUCache(maxsize=cache_bytes, getsizeof=_cache_size),
         summaries=summaries,
         stats=stats if stats is not None else TileStats(),
