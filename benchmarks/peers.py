@@ -8,9 +8,11 @@ contender of a section runs once, the order rotated each round:
 
   cached  wrk on the 346 z8-14 block-group archive tiles: nginx static files (the physical limit),
           TileServer GL Light on the MBTiles, crimetiles with its production command; requests/s,
-          latency p50/p99, server CPU per request.
-  cold    each tile made once: crimetiles in-process (encode + gzip) and over HTTP (no archive),
-          PostGIS ST_AsMVT(ST_AsMVTGeom(...)) + gzip in a throwaway cluster; p50 and mean per tile.
+          latency p50/p99, server CPU per request (main process and every worker).
+  cold    each tile made once: crimetiles in-process (encode + gzip) and over HTTP (no archive;
+          every worker loads its density layers before the timing, a one-time load printed on
+          its own), PostGIS ST_AsMVT(ST_AsMVTGeom(...)) + gzip in a throwaway cluster; p50 and
+          mean per tile, server CPU per tile (main process and every worker).
   build   per tileset, crimetiles' archive writing against tippecanoe with matched settings; wall
           time and tile bytes.
 
@@ -42,10 +44,13 @@ from peerlib.contents import compare_tiles
 from peerlib.demo import SERVED_TILESET, SERVED_ZOOMS, Demo, build_demo, read_archive
 from peerlib.load import LoadSettings, run_wrk
 from peerlib.procs import start_ticks
-from peerlib.report import Results
+from peerlib.report import Results, Spread
 
 from crimetiles import __version__
 
+WARM_UP_TILE = mercantile.Tile(0, 0, 0)
+"""An on-demand tile outside the timed zooms, asked of each cold server's workers before the timing
+so that they load their density layers (as a server that has been up a while has)."""
 SECTIONS = ("cached", "cold", "build")
 TITLES = {
     "cached": "cached tiles (wrk, Accept-Encoding: gzip)",
@@ -131,6 +136,8 @@ class Run:
         self.machine = _machine()
         self.load = LoadSettings(args.threads, args.connections, args.duration)
         self.clock = time.monotonic()
+        self.layer_loads: list[float] = []
+        """Seconds of the first on-demand tile of each fresh crimetiles HTTP server: the density layers' load."""
 
     def say(self, message: str) -> None:
         """A progress line, with the seconds since the run started."""
@@ -266,13 +273,15 @@ class Run:
                     self.say(f"round {round_index + 1}: cold {name}")
 
     def _cold_http(self, demo: Demo, order: list[mercantile.Tile]) -> tuple[encoding.ColdRun, float]:
-        """A fresh crimetiles server on the build without archive, each tile requested once."""
+        """A fresh crimetiles server on the build without archive, each tile requested once, after
+        every worker has loaded its density layers (the one-time load is timed on its own)."""
         log = self.scratch / "crimetiles-cold.log"
         served = self.server(
             lambda: serving.start_crimetiles(self.command, demo.unarchived, SERVED_TILESET, log, "crimetiles HTTP")
         )
         get, close = encoding.over_http(served.port, served.path)
         try:
+            self.layer_loads.append(serving.load_layers_in_every_worker(served, WARM_UP_TILE))
             cpu_before = served.server.cpu_seconds()
             timed = encoding.each_once(order, get)
             cpu_us = (served.server.cpu_seconds() - cpu_before) / len(order) * 1e6
@@ -333,6 +342,11 @@ class Run:
         self.machine["load_average_end"] = _load_average()
         for line in self.results.lines(TITLES):
             print(line)
+        if self.layer_loads:
+            print(
+                f"crimetiles HTTP: density layers loaded in {Spread.of(self.layer_loads)} s (first on-demand tile of a fresh "
+                f"server, median [min-max] over {len(self.layer_loads)} servers; before the timed cold tiles, not in them)"
+            )
         for name, reason in self.skips.reasons.items():
             print(f"skipped {name}: {reason}")
         if self.args.json:
@@ -349,6 +363,7 @@ class Run:
                 "versions": self.versions,
                 "skipped": self.skips.reasons,
                 "processes": self.started,
+                "layer_load_s": self.layer_loads,
                 **self.results.to_json(),
             }
             self.args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -62,6 +62,20 @@ def descendants(pid: int) -> list[int]:
     return tree
 
 
+def workers(pid: int) -> list[int]:
+    """The processes below server `pid` (its workers), or `pid` itself when it serves alone."""
+    return [worker for worker in descendants(pid) if worker != pid] or [pid]
+
+
+def maps_file(pid: int, fragment: str) -> bool:
+    """Whether process `pid` has a file whose path contains `fragment` mapped (a shared library it
+    has loaded); False if it is gone."""
+    try:
+        return fragment in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def cpu_seconds(pids: Sequence[int]) -> float:
     """User + system CPU seconds used so far by the live processes `pids` (all their threads)."""
     ticks = 0

@@ -9,13 +9,14 @@ import os
 import re
 import shlex
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import mercantile
 
-from peerlib.procs import Server, free_port
+from peerlib.procs import Server, answers, free_port, maps_file, wait_until, workers
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_CONFIG = """
@@ -98,6 +99,29 @@ def start_crimetiles(command: Sequence[str], build_dir: Path, tileset: str, log:
     server = Server(name, argv, log, env={**os.environ, "CRIMETILES_BUILD_DIR": str(build_dir)})
     server.wait_ready(port, "/healthz")
     return TileServer(name, server, port, f"/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt")
+
+
+LAYERS_LOADED_MARK = "/pyarrow/_parquet."
+"""A library a crimetiles worker loads only when it reads its density layers (GeoParquet)."""
+
+
+def load_layers_in_every_worker(served: TileServer, tile: mercantile.Tile, timeout_s: float = 120) -> float:
+    """Ask for on-demand `tile`, each time on a new connection, until every worker of the server
+    has loaded its density layers (which a worker does once, on its first on-demand tile), as in a
+    server that has been up a while. Returns the seconds the first request took: the one-time load."""
+    started = time.perf_counter()
+    if not answers(served.port, served.path(tile)):
+        raise RuntimeError(f"{served.name}: {served.path(tile)} did not answer 200")
+    first_s = time.perf_counter() - started
+
+    def every_worker_loaded() -> bool:
+        if all(maps_file(pid, LAYERS_LOADED_MARK) for pid in workers(served.server.pid)):
+            return True
+        answers(served.port, served.path(tile))
+        return False
+
+    wait_until(every_worker_loaded, timeout_s, f"{served.name}: density layers in every worker")
+    return first_s
 
 
 def production_command(dockerfile: Path = REPO / "Dockerfile") -> list[str]:
