@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from peerlib.contents import compare_tiles  # noqa: E402
 from peerlib.load import parse_wrk  # noqa: E402
-from peerlib.procs import start_ticks  # noqa: E402
+from peerlib.procs import Server, start_ticks, wait_until, workers  # noqa: E402
 from peerlib.serving import production_command  # noqa: E402
 
 DURHAM_Z8_14_BLOCKGROUP_TILES = 346
@@ -101,6 +101,45 @@ def test_ratios_are_per_round_against_nginx_and_the_best_peer(smoke):
     ratio = next(r for r in smoke["ratios"] if (r["section"], r["contender"], r["metric"], r["reference"]) == wanted)
     runs = {run["contender"]: run for run in smoke["runs"] if run["section"] == "cached"}
     assert ratio["per_round"] == [runs["crimetiles"]["requests_per_s"] / runs["nginx"]["requests_per_s"]]
+
+
+@pytest.mark.slow
+def test_every_cold_http_server_loads_its_layers_before_the_timing(smoke):
+    loads = smoke["layer_load_s"]
+    assert len(loads) == 2  # the check pass and the one round, each on a fresh server
+    assert all(seconds > 0 for seconds in loads)
+
+
+BURNING_WORKERS = """
+import multiprocessing, os, sys, time
+
+def burn(out):
+    while time.process_time() < 0.3:
+        pass
+    with open(out + "." + str(os.getpid()), "w") as f:
+        f.write(repr(time.process_time()))
+    time.sleep(600)
+
+if __name__ == "__main__":
+    for _ in range(2):
+        multiprocessing.get_context("fork").Process(target=burn, args=(sys.argv[1],)).start()
+    time.sleep(600)
+"""
+"""A main process and two workers that each burn 0.3 s of CPU, report it, and wait."""
+
+
+def test_server_cpu_covers_every_worker_process(tmp_path):
+    script = tmp_path / "workers.py"
+    script.write_text(BURNING_WORKERS)
+    report = tmp_path / "cpu"
+    server = Server("burner", [sys.executable, str(script), str(report)], tmp_path / "log")
+    try:
+        wait_until(lambda: len(list(tmp_path.glob("cpu.*"))) == 2, 60, "two workers")
+        reported = {int(path.suffix[1:]): float(path.read_text()) for path in tmp_path.glob("cpu.*")}
+        assert sorted(workers(server.pid)) == sorted(reported)
+        assert server.cpu_seconds() >= sum(reported.values()) - 0.02  # clock-tick rounding
+    finally:
+        server.stop()
 
 
 @pytest.mark.slow
