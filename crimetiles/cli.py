@@ -22,6 +22,7 @@ from crimetiles.precompute.detect import DateKind, IncidentColumns
 from crimetiles.precompute.engine import EngineName
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
+from crimetiles.precompute.interrupt import recording_interrupts
 from crimetiles.precompute.report import summary_lines
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.cli import serve
@@ -327,7 +328,8 @@ def build(
     )
     say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
     started = time.perf_counter()
-    result = run_build(options, say)
+    with recording_interrupts():
+        result = run_build(options, say)
     for line in summary_lines(result.report):
         say(line)
     say(f"wrote {out} (build {result.manifest.build_id}) in {time.perf_counter() - started:.1f} s")

@@ -28,6 +28,7 @@ from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.layout import ASIDE, KINDS, LINK, STAGING, VERSION, lock_path, served_build, sibling, siblings
 from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest
 from crimetiles.artifact.reader import open_build
+from crimetiles.precompute.interrupt import raise_if_interrupted
 
 LAYERS_DIR = "layers"
 REJECT_COLUMNS = ("source", "row", "reason", "detail", "incident_id")
@@ -66,6 +67,7 @@ def atomic_build_dir(out: Path) -> Iterator[Path]:
                 (staging / TILES_DIR).mkdir()
                 yield staging
                 _sync_tree(staging)
+                raise_if_interrupted()
                 kept = _swap_in(staging, out)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)

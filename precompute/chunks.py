@@ -24,6 +24,7 @@ from geopandas.io.arrow import _arrow_to_geopandas, _validate_and_decode_metadat
 from crimetiles.precompute.detect import SAMPLE_SIZE, IncidentColumns, ResolvedColumns, resolve_columns
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.ingest import csv_dialect, read_table
+from crimetiles.precompute.interrupt import raise_if_interrupted
 
 DEFAULT_CHUNK_ROWS = 500_000
 HEAD_ROWS = SAMPLE_SIZE * 5
@@ -171,13 +172,17 @@ def _csv_tables(path: Path, reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataF
 def _csv_errors(path: Path, read: Callable[[], T]) -> T:
     """`read()`, its CSV errors as one-line `InputError`s naming `path`."""
     try:
-        return read()
+        table = read()
     except pd.errors.EmptyDataError:
         raise InputError(path, "empty file") from None
     except pd.errors.ParserError as exc:
+        raise_if_interrupted()
         raise InputError(path, f"malformed CSV ({str(exc).strip()})") from None
     except (OSError, ValueError) as exc:
+        raise_if_interrupted()
         raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+    raise_if_interrupted()
+    return table
 
 
 def _existing(path: Path) -> Path:

@@ -1,0 +1,45 @@
+"""Ctrl-C stops a build even where a library swallows it.
+
+Python raises `KeyboardInterrupt` wherever the main thread happens to run when SIGINT arrives.
+Inside pandas' C CSV reader that is the read callback, whose error the reader reports as a parse
+error or takes for the end of the file: a build would then go on with part of its input and swap
+in a build of fewer rows, exit status 0. The handler installed here also records the signal, and
+`raise_if_interrupted` raises it again where the build reads a chunk and before the swap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+_interrupted = threading.Event()
+
+
+def _record_and_raise(signum: int, frame: FrameType | None) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def recording_interrupts() -> Iterator[None]:
+    """SIGINT recorded as well as raised for the duration of the block (main thread only: Python
+    takes signal handlers there alone; elsewhere the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _interrupted.clear()
+    previous = signal.signal(signal.SIGINT, _record_and_raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def raise_if_interrupted() -> None:
+    """Raise `KeyboardInterrupt` if SIGINT arrived since `recording_interrupts` began, even if
+    whatever was running then swallowed it."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
