@@ -1,10 +1,10 @@
 """Ctrl-C stops a build even where a library swallows it.
 
-Python raises `KeyboardInterrupt` wherever the main thread happens to run when SIGINT arrives.
-Inside pandas' C CSV reader that is the read callback, whose error the reader reports as a parse
-error or takes for the end of the file: a build would then go on with part of its input and swap
-in a build of fewer rows, exit status 0. The handler installed here also records the signal, and
-`raise_if_interrupted` raises it again where the build reads a chunk and before the swap.
+Python raises `KeyboardInterrupt` wherever the main thread happens to run when SIGINT arrives,
+and a library may catch it there: pandas' C CSV reader reports it as a parse error ("Calling
+read(nbytes) on source failed"), and a test once saw a build finish with exit status 0 after a
+Ctrl-C. The handler installed here also records the signal, and `raise_if_interrupted` raises it
+again after each chunk read and before the swap, so an interrupted build is never swapped in.
 """
 
 from __future__ import annotations
