@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -137,6 +138,21 @@ def test_an_unknown_tileset_is_refused(durham_build):
 
 # Tile 1/0/0 is the north-west quarter of the world: x from -HALF_WORLD_M to 0, y from 0 to HALF_WORLD_M.
 NORTH_WEST = mercantile.Tile(0, 0, 1)
+WEST, SOUTH, EAST, NORTH = mercantile.xy_bounds(NORTH_WEST)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        (EAST + 1.0, 10.0, EAST + 5.0, 20.0),
+        (WEST - 5.0, 10.0, WEST - 1.0, 20.0),
+        (-5.0, SOUTH - 5.0, -1.0, SOUTH - 1.0),
+        (-5.0, NORTH + 1.0, -1.0, NORTH + 5.0),
+    ],
+)
+def test_bounds_exactly_one_metre_away_still_meet_the_tile(bounds):
+    assert (WEST, SOUTH, EAST, NORTH) == (-HALF_WORLD_M, 0.0, 0.0, HALF_WORLD_M)
+    assert tile_meets_bounds(NORTH_WEST, bounds, 0.0) is True
 
 
 @pytest.mark.parametrize(
@@ -169,3 +185,10 @@ def test_density_layers_load_once_and_close_their_files(durham_build):
     first = service.layers.get()
     assert service.layers.get() is first
     assert sorted(first.frames) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
+
+
+def test_the_tile_service_alone_does_not_import_the_geo_libraries():
+    """A worker serving archive tiles only never pays for geopandas and the encoder."""
+    code = "import sys, crimetiles.server.tiles; print(sorted({'geopandas', 'crimetiles.artifact.mvt'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
