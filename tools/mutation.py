@@ -80,12 +80,27 @@ TARGETS = (
     Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
     Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
-    Target("tiles", "server/tiles.py", ("tests/server/test_tiles.py", "tests/server/test_http_details.py"), durham_build=True),
-    Target("fastpath", "server/fastpath.py", ("tests/server/test_fastpath.py", "-k", SERVER_FAST), durham_build=True),
+    Target(
+        "tiles",
+        "server/tiles.py",
+        ("tests/server/test_tile_service.py", "tests/server/test_tiles.py", "tests/server/test_http_details.py"),
+        durham_build=True,
+    ),
+    Target(
+        "fastpath",
+        "server/fastpath.py",
+        ("tests/server/test_fastpath_headers.py", "tests/server/test_fastpath.py", "-k", SERVER_FAST),
+        durham_build=True,
+    ),
     Target(
         "routes",
         "server/routes.py",
-        ("tests/server/test_tiles.py", "tests/server/test_metadata.py", "tests/server/test_summaries.py"),
+        (
+            "tests/server/test_route_headers.py",
+            "tests/server/test_tiles.py",
+            "tests/server/test_metadata.py",
+            "tests/server/test_summaries.py",
+        ),
         durham_build=True,
     ),
 )
