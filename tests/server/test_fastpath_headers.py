@@ -11,10 +11,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+import requests
 from flask import Flask, request
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from tests.conftest import serve_in_thread
 
 ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
 """Downtown Durham at z12, stored in the build's archive (z0-12)."""
@@ -134,4 +136,21 @@ def test_requests_the_fast_path_leaves_to_flask(durham_build, method, path, head
 def test_every_zoom_and_corner_of_the_archive_takes_the_fast_path(durham_build, path):
     app, seen = _app(durham_build)
     assert app.test_client().get(path).status_code in (200, 204)
+    assert seen == []
+
+
+def test_a_real_http_server_sends_the_tile_body(durham_build):
+    """Over a socket the method is a string the server decoded, not the test client's literal:
+    a GET still gets the body, a HEAD none."""
+    app, seen = _app(durham_build)
+    stored = _stored(durham_build, 12, 1150, 1608)
+    url = next(serve := serve_in_thread(app))
+    try:
+        got = requests.get(f"{url}{ARCHIVE_TILE}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+        assert got.raw.read(decode_content=False) == stored
+        head = requests.head(f"{url}{ARCHIVE_TILE}", headers={"Accept-Encoding": "gzip"}, timeout=10)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["Content-Length"] == str(len(stored))
+    finally:
+        serve.close()
     assert seen == []
