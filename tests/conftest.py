@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -21,6 +22,10 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 
 DURHAM_LAYERS = ("blockgroups", "tracts", "neighborhoods")
+PREPARED_BUILD = "CRIMETILES_TEST_DURHAM_BUILD"
+"""Environment variable naming a Durham build made by `build_durham` beforehand, used as the
+`durham_build` fixture instead of building one (tools/mutation.py makes it once, before the
+mutants of the server modules run: a build costs about a minute, a mutant's tests a few seconds)."""
 
 
 @pytest.fixture(scope="session")
@@ -35,16 +40,24 @@ def durham_incidents(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def durham_build(durham_incidents: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A full Durham demo build: 3 boundary layers, hex 6-9, 2012-2016, archive z0-12
     (so that zooms 13-14 exercise on-demand encoding)."""
+    prepared = os.environ.get(PREPARED_BUILD)
+    if prepared:
+        return Path(prepared)
     out = tmp_path_factory.mktemp("durham-build") / "build"
+    build_durham(durham_incidents, out)
+    return out
+
+
+def build_durham(incidents: Path, out: Path) -> None:
+    """The Durham demo build of `incidents` into `out`."""
     options = BuildOptions(
-        incidents=(durham_incidents,),
+        incidents=(incidents,),
         boundaries=tuple(BoundarySpec(name, DURHAM_DIR / f"{name}.geojson") for name in DURHAM_LAYERS),
         out=out,
         archive_maxzoom=12,
         progress=False,
     )
     run_build(options)
-    return out
 
 
 @pytest.fixture(scope="session")

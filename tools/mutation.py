@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import os
 import shlex
 import signal
 import sys
@@ -60,6 +61,8 @@ class Target:
     name: str
     path: str
     tests: tuple[str, ...]
+    durham_build: bool = False
+    """The tests use the `durham_build` fixture: it is made once before the mutants run (`prepared_durham_build`)."""
 
 
 PURE = "--noconftest"
@@ -68,6 +71,8 @@ CLASSIFY_FAST = "not build_takes and not generators_output and not offenses_list
 ENCODER_TESTS = "tests/precompute/test_mvt_encoder.py"
 ENCODER_FAST = "not random_layers and not durham_tile"
 """The encoder's tests but the 400 random layers (2 minutes) and the Durham build's tiles."""
+SERVER_FAST = "not hot_swap and not large_archive"
+"""The fast path's tests but those that build twice more or read 64 MiB."""
 TARGETS = (
     Target("density", "precompute/density.py", (PURE, "tests/precompute/test_density.py")),
     Target("classify", "precompute/classify.py", (PURE, "tests/precompute/test_classify.py", "-k", CLASSIFY_FAST)),
@@ -75,7 +80,29 @@ TARGETS = (
     Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
     Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
-    Target("tiles", "server/tiles.py", ("tests/server/test_tiles.py",)),
+    Target(
+        "tiles",
+        "server/tiles.py",
+        ("tests/server/test_tile_service.py", "tests/server/test_tiles.py", "tests/server/test_http_details.py"),
+        durham_build=True,
+    ),
+    Target(
+        "fastpath",
+        "server/fastpath.py",
+        ("tests/server/test_fastpath_headers.py", "tests/server/test_fastpath.py", "-k", SERVER_FAST),
+        durham_build=True,
+    ),
+    Target(
+        "routes",
+        "server/routes.py",
+        (
+            "tests/server/test_route_headers.py",
+            "tests/server/test_tiles.py",
+            "tests/server/test_metadata.py",
+            "tests/server/test_summaries.py",
+        ),
+        durham_build=True,
+    ),
 )
 BY_NAME = {target.name: target for target in TARGETS}
 
@@ -176,6 +203,31 @@ def source_kept(path: Path) -> Iterator[None]:
             raise RuntimeError(f"{path} could not be restored")
 
 
+@contextmanager
+def prepared_durham_build(needed: bool) -> Iterator[None]:
+    """When `needed`, build the Durham demo once, with the unmutated code, into a temporary
+    directory named to the tests by `CRIMETILES_TEST_DURHAM_BUILD` (tests/conftest.py): the
+    server modules' mutants do not change a build, and a build per mutant would cost a minute."""
+    if not needed:
+        yield
+        return
+    sys.path.insert(0, str(ROOT))
+    from crimetiles.precompute.synth import generate_durham_incidents, write_incidents_csv
+    from tests.conftest import PREPARED_BUILD, build_durham
+
+    with tempfile.TemporaryDirectory() as scratch:
+        incidents, out = Path(scratch) / "incidents.csv", Path(scratch) / "build"
+        write_incidents_csv(generate_durham_incidents(), incidents)
+        started = time.monotonic()
+        build_durham(incidents, out)
+        print(f"Durham build for the server modules' tests: {time.monotonic() - started:.0f} s", file=sys.stderr)
+        os.environ[PREPARED_BUILD] = str(out)
+        try:
+            yield
+        finally:
+            del os.environ[PREPARED_BUILD]
+
+
 def baseline_seconds(target: Target) -> float:
     """Run the unmutated module's tests once: they must pass, or no mutant could survive them."""
     started = time.monotonic()
@@ -255,10 +307,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.tests:
         targets = [replace(target, tests=tuple(shlex.split(args.tests))) for target in targets]
     scores: list[ModuleScore] = []
-    for target in targets:
-        scores.append(score_module(target, args.max_mutants, args.timeout))
-        if args.survivors:
-            args.survivors.write_text(survivor_report(scores), encoding="utf-8")
+    with prepared_durham_build(any(target.durham_build for target in targets)):
+        for target in targets:
+            scores.append(score_module(target, args.max_mutants, args.timeout))
+            if args.survivors:
+                args.survivors.write_text(survivor_report(scores), encoding="utf-8")
     print(table(scores))
     return 0
 

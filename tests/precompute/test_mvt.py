@@ -10,7 +10,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crimetiles.artifact.mvt import TILE_EXTENT, LayerTiler, _flat, tile_unit_m
+from crimetiles.artifact import mvt
+from crimetiles.artifact.mvt import TILE_EXTENT, LayerTiler, _flat, _repaired, tile_unit_m
 
 tiles = st.builds(
     lambda z, fx, fy: mercantile.Tile(int(fx * (2**z)), int(fy * (2**z)), z),
@@ -80,3 +81,20 @@ def test_flat_means_every_vertex_on_one_line():
     assert _flat(shapely.Polygon([(5, 5), (5, 5), (5, 5), (5, 5)]))
     assert not _flat(shapely.Polygon([(0, 0), (1, 1), (2, 3), (0, 0)]))
     assert not _flat(shapely.Polygon([(0, 0), (4, 0), (4, 4), (0, 0)]))
+
+
+def test_a_polygon_pyclipper_cannot_repair_is_dropped_after_four_repairs(monkeypatch):
+    """mapbox-vector-tile's rule: the shape is checked five times and repaired between checks, so
+    `make_it_valid` runs four times, then the shape is dropped. pyclipper's `make_it_valid` is
+    replaced by one that fails (returns the same bowtie), which the real one does only for rare
+    shapes that no small example reproduces."""
+    bowtie = shapely.Polygon([(0, 0), (4, 4), (4, 0), (0, 4)])
+    calls: list[shapely.Geometry] = []
+
+    def failing_repair(shape: shapely.Geometry) -> shapely.Geometry:
+        calls.append(shape)
+        return bowtie
+
+    monkeypatch.setattr(mvt, "make_it_valid", failing_repair)
+    assert _repaired(bowtie) is None
+    assert len(calls) == 4

@@ -1,0 +1,156 @@
+"""The fast path's answers written out header by header (literals and values read from the build's
+files), and the requests it must leave to Flask."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import time
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import requests
+from flask import Flask, request
+
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
+from tests.conftest import serve_in_thread
+
+ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
+"""Downtown Durham at z12, stored in the build's archive (z0-12)."""
+
+
+def _app(build: Path, **settings: object) -> tuple[Flask, list[str]]:
+    """The app and the paths its Flask side saw (a `before_request` hook)."""
+    app = create_app(ServerConfig(build_dir=build, reload_interval=0, **settings))
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.path))
+    return app, seen
+
+
+def _stored(build: Path, z: int, x: int, y: int) -> bytes:
+    with sqlite3.connect(build / "tiles" / "tracts.mbtiles") as db:
+        (data,) = db.execute(
+            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
+        ).fetchone()
+    return data
+
+
+def _build_id(build: Path) -> str:
+    return json.loads((build / "manifest.json").read_text(encoding="utf-8"))["build_id"]
+
+
+def _headers_but_date(response) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in response.headers.to_wsgi_list() if name != "Date"]
+
+
+CORS_ANY = [
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
+    ("Access-Control-Allow-Headers", "If-None-Match, Accept-Encoding"),
+    ("Access-Control-Expose-Headers", "ETag, Content-Encoding"),
+]
+
+
+def test_a_gzipped_archive_tile_header_by_header(durham_build):
+    app, seen = _app(durham_build, max_age=120)
+    response = app.test_client().get(ARCHIVE_TILE, headers={"Accept-Encoding": "gzip"})
+    stored = _stored(durham_build, 12, 1150, 1608)
+    assert response.status == "200 OK"
+    assert response.data == stored
+    assert _headers_but_date(response) == [
+        ("Content-Type", "application/vnd.mapbox-vector-tile"),
+        ("Content-Length", str(len(stored))),
+        ("Content-Encoding", "gzip"),
+        ("ETag", f'"{_build_id(durham_build)}-tracts-12-1150-1608-gz"'),
+        ("Cache-Control", "public, max-age=120"),
+        ("Vary", "Accept-Encoding"),
+        ("X-Content-Type-Options", "nosniff"),
+        *CORS_ANY,
+    ]
+    assert seen == []
+
+
+def test_an_identity_archive_tile_and_its_head(durham_build):
+    app, seen = _app(durham_build)
+    client = app.test_client()
+    raw = gzip.decompress(_stored(durham_build, 12, 1150, 1608))
+    got = client.get(ARCHIVE_TILE)
+    head = client.head(ARCHIVE_TILE)
+    assert got.data == raw and head.data == b""
+    for response in (got, head):
+        assert response.status == "200 OK"
+        assert _headers_but_date(response)[:3] == [
+            ("Content-Type", "application/vnd.mapbox-vector-tile"),
+            ("Content-Length", str(len(raw))),
+            ("ETag", f'"{_build_id(durham_build)}-tracts-12-1150-1608"'),
+        ]
+    assert seen == []
+
+
+def test_the_date_header_is_the_current_second(durham_build):
+    app, _ = _app(durham_build)
+    for _ in range(2):
+        before = int(time.time())
+        date = app.test_client().get(ARCHIVE_TILE).headers["Date"]
+        assert before <= parsedate_to_datetime(date).timestamp() <= time.time()
+
+
+def test_an_origin_list_answers_each_origin_with_its_own_name(durham_build):
+    app, seen = _app(durham_build, cors_origins="https://a.example,https://b.example")
+    client = app.test_client()
+    listed = _headers_but_date(client.get(ARCHIVE_TILE, headers={"Origin": "https://b.example"}))
+    other = _headers_but_date(client.get(ARCHIVE_TILE, headers={"Origin": "https://c.example"}))
+    tail = [(name, value) for name, value in CORS_ANY if name != "Access-Control-Allow-Origin"]
+    assert listed[-6:] == [
+        ("Vary", "Accept-Encoding, Origin"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Access-Control-Allow-Origin", "https://b.example"),
+        *tail,
+    ]
+    assert other[-5:] == [("Vary", "Accept-Encoding, Origin"), ("X-Content-Type-Options", "nosniff"), *tail]
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("POST", ARCHIVE_TILE, {}, 405),
+        ("GET", ARCHIVE_TILE, {"If-Match": '"x"'}, 412),
+        ("GET", ARCHIVE_TILE + "/more", {}, 404),
+        ("GET", "/tilez/tracts/12/1150/1608.mvt", {}, 404),
+        ("GET", "/tiles/counties/12/1150/1608.mvt", {}, 404),
+        ("GET", "/tiles/tracts/13/2300/3216.mvt", {}, 200),
+        ("GET", "/tiles/tracts/12/1150/4096.mvt", {}, 404),
+    ],
+)
+def test_requests_the_fast_path_leaves_to_flask(durham_build, method, path, headers, status):
+    app, seen = _app(durham_build)
+    assert app.test_client().open(path, method=method, headers=headers).status_code == status
+    assert seen == [path]
+
+
+@pytest.mark.parametrize("path", ["/tiles/tracts/0/0/0.mvt", "/tiles/tracts/12/1150/1608.pbf", "/tiles/tracts/12/4095/4095.mvt"])
+def test_every_zoom_and_corner_of_the_archive_takes_the_fast_path(durham_build, path):
+    app, seen = _app(durham_build)
+    assert app.test_client().get(path).status_code in (200, 204)
+    assert seen == []
+
+
+def test_a_real_http_server_sends_the_tile_body(durham_build):
+    """Over a socket the method is a string the server decoded, not the test client's literal:
+    a GET still gets the body, a HEAD none."""
+    app, seen = _app(durham_build)
+    stored = _stored(durham_build, 12, 1150, 1608)
+    url = next(serve := serve_in_thread(app))
+    try:
+        got = requests.get(f"{url}{ARCHIVE_TILE}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+        assert got.raw.read(decode_content=False) == stored
+        head = requests.head(f"{url}{ARCHIVE_TILE}", headers={"Accept-Encoding": "gzip"}, timeout=10)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["Content-Length"] == str(len(stored))
+    finally:
+        serve.close()
+    assert seen == []

@@ -1,0 +1,194 @@
+"""The tile service (`server/tiles.py`) in process, on the Durham build: its counters, its cache's
+byte bound, where a tile comes from and the checks on coordinates and bounds, each against a
+literal or a value read independently (SQLite, gzip, Web Mercator arithmetic)."""
+
+from __future__ import annotations
+
+import gzip
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import mapbox_vector_tile
+import mercantile
+import pytest
+import shapely
+
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
+from crimetiles.server.errors import TileOutOfRange, UnknownTileset
+from crimetiles.server.tiles import TileService, check_tile, tile_meets_bounds
+
+ARCHIVE = (12, 1150, 1608)
+"""Downtown Durham at z12: stored in the build's archive (z0-12)."""
+ON_DEMAND = (13, 2300, 3216)
+"""Downtown Durham at z13, above the archive: encoded on request."""
+FAR_AWAY = (13, 0, 0)
+"""Above the archive and far from Durham: outside every layer's bounds."""
+HALF_WORLD_M = 20037508.342789244
+"""Half the Web Mercator world's width in metres (pi x 6378137)."""
+
+
+def _service(build: Path, cache_bytes: int = 64 * 1024 * 1024) -> TileService:
+    return (
+        create_app(ServerConfig(build_dir=build, reload_interval=0, cache_bytes=cache_bytes))
+        .extensions["crimetiles.live"]
+        .service
+    )
+
+
+def _stats(service: TileService) -> dict[str, int]:
+    stats = service.stats
+    return {
+        "archive_hits": stats.archive_hits,
+        "outside_bounds": stats.outside_bounds,
+        "cache_hits": stats.cache_hits,
+        "cache_misses": stats.cache_misses,
+        "encodes": stats.encodes,
+    }
+
+
+def test_each_tile_counts_once_where_it_was_answered(durham_build):
+    service = _service(durham_build)
+    assert _stats(service) == dict.fromkeys(("archive_hits", "outside_bounds", "cache_hits", "cache_misses", "encodes"), 0)
+    assert service.stats.encode_seconds == 0.0
+    service.tile("tracts", *ARCHIVE)
+    service.tile("tracts", *ARCHIVE)
+    service.tile("tracts", *FAR_AWAY)
+    service.tile("tracts", *ON_DEMAND)
+    service.tile("tracts", *ON_DEMAND)
+    service.tile("tracts", *ON_DEMAND)
+    expected = {"archive_hits": 2, "outside_bounds": 1, "cache_hits": 2, "cache_misses": 1, "encodes": 1}
+    assert _stats(service) == expected
+    assert service.stats.encode_seconds > 0.0
+
+
+def test_an_archive_tile_is_the_mbtiles_row_as_stored(durham_build):
+    z, x, y = ARCHIVE
+    with sqlite3.connect(durham_build / "tiles" / "tracts.mbtiles") as db:
+        (stored,) = db.execute(
+            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
+        ).fetchone()
+    assert _service(durham_build).tile("tracts", *ARCHIVE) == stored
+
+
+def test_an_encoded_tile_is_gzip_level_6_without_a_timestamp(durham_build):
+    data = _service(durham_build).tile("tracts", *ON_DEMAND)
+    raw = gzip.decompress(data)
+    assert mapbox_vector_tile.decode(raw)["tracts"]["features"]
+    assert data[4:8] == b"\0\0\0\0"  # MTIME 0: the same bytes, and ETag, from every worker
+    assert data == gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def test_the_cache_keeps_a_tile_exactly_as_large_as_its_bound(durham_build):
+    """An entry costs 512 bytes plus its tile's bytes object: a cache of exactly that size keeps
+    the tile, one byte less does not, and an empty tile costs 512 bytes."""
+    data = _service(durham_build).tile("tracts", *ON_DEMAND)
+    cost = 512 + sys.getsizeof(data)
+    exact = _service(durham_build, cache_bytes=cost)
+    assert exact.tile("tracts", *ON_DEMAND) == data
+    assert exact.cache.currsize == cost and len(exact.cache) == 1
+    short = _service(durham_build, cache_bytes=cost - 1)
+    assert short.tile("tracts", *ON_DEMAND) == data
+    assert len(short.cache) == 0
+    empty = _service(durham_build)
+    far_in_bounds = _empty_tile_in_bounds(empty)
+    assert empty.tile("tracts", *far_in_bounds) is None
+    assert empty.cache.currsize == 512 and len(empty.cache) == 1
+    assert empty.tile("tracts", *far_in_bounds) is None
+    assert _stats(empty)["cache_hits"] == 1
+
+
+def _empty_tile_in_bounds(service: TileService) -> tuple[int, int, int]:
+    """A z22 tile inside the tracts' bounding box that no tract meets, with its buffer: the
+    first one from the box's north-west corner along the diagonal, checked with shapely."""
+    frame = service.layers.get().frames["tracts"].to_crs(3857)
+    west, south, east, north = frame.to_crs(4326).total_bounds
+    corner = mercantile.tile(west, north, 22)
+    for step in range(1, 1000):
+        tile = mercantile.Tile(corner.x + step, corner.y + step, 22)
+        left, bottom, right, top = mercantile.xy_bounds(tile)
+        pad = (right - left) * 64 / 4096
+        if not frame.intersects(shapely.box(left - pad, bottom - pad, right + pad, top + pad)).any():
+            return (22, tile.x, tile.y)
+    raise AssertionError("no empty tile near the north-west corner")
+
+
+@pytest.mark.parametrize(("z", "x", "y"), [(0, 0, 0), (22, 0, 0), (22, 2**22 - 1, 2**22 - 1), (3, 7, 0), (3, 0, 7)])
+def test_tile_coordinates_within_zoom_0_to_22_are_accepted(z, x, y):
+    check_tile(z, x, y)
+
+
+@pytest.mark.parametrize(("z", "x", "y"), [(23, 0, 0), (-1, 0, 0), (3, 8, 0), (3, 0, 8), (3, -1, 0), (3, 0, -1)])
+def test_tile_coordinates_outside_are_refused(z, x, y):
+    with pytest.raises(TileOutOfRange):
+        check_tile(z, x, y)
+
+
+def test_a_zoom_23_tile_is_refused_by_the_service(durham_build):
+    with pytest.raises(TileOutOfRange, match=r"^zoom 23 is outside 0\.\.22$"):
+        _service(durham_build).tile("tracts", 23, 0, 0)
+
+
+def test_an_unknown_tileset_is_refused(durham_build):
+    with pytest.raises(UnknownTileset):
+        _service(durham_build).tile("counties", *ARCHIVE)
+
+
+# Tile 1/0/0 is the north-west quarter of the world: x from -HALF_WORLD_M to 0, y from 0 to HALF_WORLD_M.
+NORTH_WEST = mercantile.Tile(0, 0, 1)
+WEST, SOUTH, EAST, NORTH = mercantile.xy_bounds(NORTH_WEST)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        (EAST + 1.0, 10.0, EAST + 5.0, 20.0),
+        (WEST - 5.0, 10.0, WEST - 1.0, 20.0),
+        (-5.0, SOUTH - 5.0, -1.0, SOUTH - 1.0),
+        (-5.0, NORTH + 1.0, -1.0, NORTH + 5.0),
+    ],
+)
+def test_bounds_exactly_one_metre_away_still_meet_the_tile(bounds):
+    assert (WEST, SOUTH, EAST, NORTH) == (-HALF_WORLD_M, 0.0, 0.0, HALF_WORLD_M)
+    assert tile_meets_bounds(NORTH_WEST, bounds, 0.0) is True
+
+
+@pytest.mark.parametrize(
+    ("bounds", "meets"),
+    [
+        ((0.9, 10.0, 5.0, 20.0), True),  # east of the tile, within the 1 m tolerance
+        ((1.1, 10.0, 5.0, 20.0), False),
+        ((-5.0, -20.0, -1.0, -0.9), True),  # south, within 1 m
+        ((-5.0, -20.0, -1.0, -1.1), False),
+        ((-HALF_WORLD_M - 20.0, 10.0, -HALF_WORLD_M - 0.9, 20.0), True),  # west
+        ((-HALF_WORLD_M - 20.0, 10.0, -HALF_WORLD_M - 1.1, 20.0), False),
+        ((-5.0, HALF_WORLD_M + 0.9, -1.0, HALF_WORLD_M + 9.0), True),  # north
+        ((-5.0, HALF_WORLD_M + 1.1, -1.0, HALF_WORLD_M + 9.0), False),
+        ((-5.0, 5.0, -1.0, 9.0), True),  # inside
+    ],
+)
+def test_a_tile_meets_bounds_within_one_metre_without_a_buffer(bounds, meets):
+    assert tile_meets_bounds(NORTH_WEST, bounds, 0.0) is meets
+
+
+@pytest.mark.parametrize(("gap", "meets"), [(HALF_WORLD_M / 64 + 0.9, True), (HALF_WORLD_M / 64 + 1.1, False)])
+def test_a_tile_meets_bounds_within_its_buffer(gap, meets):
+    """A buffer of 1/64 of the tile's width (64 of 4096 units) widens each side by HALF_WORLD_M / 64."""
+    assert tile_meets_bounds(NORTH_WEST, (gap, 10.0, gap + 5.0, 20.0), 1 / 64) is meets
+    assert tile_meets_bounds(NORTH_WEST, (-5.0, -gap - 5.0, -1.0, -gap), 1 / 64) is meets
+
+
+def test_density_layers_load_once_and_close_their_files(durham_build):
+    service = _service(durham_build)
+    first = service.layers.get()
+    assert service.layers.get() is first
+    assert sorted(first.frames) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
+
+
+def test_the_tile_service_alone_does_not_import_the_geo_libraries():
+    """A worker serving archive tiles only never pays for geopandas and the encoder."""
+    code = "import sys, crimetiles.server.tiles; print(sorted({'geopandas', 'crimetiles.artifact.mvt'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"
