@@ -98,6 +98,12 @@ def _staging_dirs(parent: Path) -> list[Path]:
     return [p for p in parent.iterdir() if p.name.startswith(".build.tmp-")]
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """SIGINT to its default in the build, as in a terminal, even when this test runs with it
+    ignored (a background job): Python then makes it `KeyboardInterrupt`."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_mid_build_leaves_previous_build_intact(durham_build, durham_incidents, tmp_path):
     out = tmp_path / "build"
     subprocess.run(
@@ -105,7 +111,10 @@ def test_ctrl_c_mid_build_leaves_previous_build_intact(durham_build, durham_inci
         check=True,
     )
     manifest_before = (out / "manifest.json").read_text()
-    process = subprocess.Popen([*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--archive-maxzoom", "16"])
+    process = subprocess.Popen(
+        [*CRIMETILES, "build", str(durham_incidents), "-o", str(out), "-q", "--archive-maxzoom", "16"],
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )
     deadline = time.monotonic() + 60
     while not _staging_dirs(tmp_path) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -22,6 +22,14 @@ def _swallowed_ctrl_c() -> None:
         pass
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_not_ignored():
+    """SIGINT handled by Python, as in a terminal, even when the tests run as a background job."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_a_swallowed_ctrl_c_stops_the_build_before_its_swap(tmp_path: Path):
     out = tmp_path / "build"
     with pytest.raises(KeyboardInterrupt), recording_interrupts(), atomic_build_dir(out) as staging:
@@ -32,11 +40,19 @@ def test_a_swallowed_ctrl_c_stops_the_build_before_its_swap(tmp_path: Path):
 
 
 def test_each_build_starts_without_the_last_ones_interrupt():
-    before = signal.getsignal(signal.SIGINT)
     with recording_interrupts():
         _swallowed_ctrl_c()
         with pytest.raises(KeyboardInterrupt):
             raise_if_interrupted()
     with recording_interrupts():
         raise_if_interrupted()
-    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_build_started_with_ctrl_c_ignored_keeps_ignoring_it():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with recording_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)
+        signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        raise_if_interrupted()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
