@@ -14,6 +14,7 @@ import pytest
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE
 
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 ZERO_GREY = "#dcdcdc"
@@ -109,12 +110,6 @@ def test_styles_fill_classes_with_ylorrd_from_light_to_dark(client, tileset):
     luminance = [_relative_luminance(colour) for colour in fills[1:]]
     assert luminance == sorted(luminance, reverse=True) and len(set(luminance)) == len(luminance)
     assert [row["color"] for row in style["metadata"]["crimetiles:legend"]] == fills
-
-
-ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
-"""Downtown Durham inside the test build's archive (answered by the fast path)."""
-ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
-"""Above the archive (answered by the Flask route)."""
 
 
 @pytest.mark.parametrize("path", [ARCHIVE_TILE, ON_DEMAND_TILE])

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
-from flask import Flask, request
 from hypothesis import given
 from hypothesis import strategies as st
 from werkzeug.test import Client
@@ -25,27 +24,16 @@ from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.params import TileRequest, tile_path_key
+from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app
 from tests.server.builds import build_tracts
 
-ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
-"""Downtown Durham, inside the test build's archive (z0-12)."""
 EMPTY_ARCHIVE_TILE = "/tiles/tracts/12/0/0.pbf"
 """Inside the archive's zooms, far from Durham: no tile stored, a 204."""
-ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
-"""Above the archive: encoded by the Flask route."""
 ORIGINS = "https://a.example,https://b.example"
 
 
-def _counting_app(build_dir: Path, **settings: object) -> tuple[Flask, list[str]]:
-    """An app whose Flask `before_request` hook records each request path it sees."""
-    app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0, **settings))
-    seen: list[str] = []
-    app.before_request(lambda: seen.append(request.path))
-    return app, seen
-
-
 def test_archive_tiles_never_reach_flask(durham_build):
-    app, seen = _counting_app(durham_build)
+    app, seen = counting_app(durham_build)
     client = app.test_client()
     tile = client.get(ARCHIVE_TILE, headers={"Accept-Encoding": "gzip"})
     assert tile.status_code == 200
@@ -63,7 +51,7 @@ def test_archive_tiles_never_reach_flask(durham_build):
 
 
 def test_a_proxy_prefix_still_takes_the_fast_path(durham_build):
-    app, seen = _counting_app(durham_build)
+    app, seen = counting_app(durham_build)
     client = app.test_client()
     plain = client.get(ARCHIVE_TILE).data
     forwarded = client.get(ARCHIVE_TILE, headers={"X-Forwarded-Prefix": "/crime"})
@@ -102,7 +90,7 @@ def test_fast_path_answers_exactly_as_the_flask_route(durham_build, cors_origins
 
 
 def test_fast_path_counts_in_metrics_like_the_route(durham_build):
-    app, _ = _counting_app(durham_build)
+    app, _ = counting_app(durham_build)
     client = app.test_client()
     etag = client.get(ARCHIVE_TILE).headers["ETag"]
     client.get(ARCHIVE_TILE, headers={"If-None-Match": etag})
@@ -121,7 +109,7 @@ def test_hot_swap_to_other_data_changes_tiles_and_etags(durham_incidents, tmp_pa
     the Flask route alike."""
     build_dir = tmp_path / "build"
     build_tracts(durham_incidents, build_dir, archive_maxzoom=12)
-    app, seen = _counting_app(build_dir)
+    app, seen = counting_app(build_dir)
     client = app.test_client()
     before = client.get(path)
     lines = durham_incidents.read_text(encoding="utf-8").splitlines(keepends=True)

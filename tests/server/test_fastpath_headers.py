@@ -12,22 +12,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from flask import Flask, request
 
-from crimetiles.server.app import create_app
-from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
-
-ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
-"""Downtown Durham at z12, stored in the build's archive (z0-12)."""
-
-
-def _app(build: Path, **settings: object) -> tuple[Flask, list[str]]:
-    """The app and the paths its Flask side saw (a `before_request` hook)."""
-    app = create_app(ServerConfig(build_dir=build, reload_interval=0, **settings))
-    seen: list[str] = []
-    app.before_request(lambda: seen.append(request.path))
-    return app, seen
+from tests.server.apps import ARCHIVE_TILE, counting_app
 
 
 def _stored(build: Path, z: int, x: int, y: int) -> bytes:
@@ -55,7 +42,7 @@ CORS_ANY = [
 
 
 def test_a_gzipped_archive_tile_header_by_header(durham_build):
-    app, seen = _app(durham_build, max_age=120)
+    app, seen = counting_app(durham_build, max_age=120)
     response = app.test_client().get(ARCHIVE_TILE, headers={"Accept-Encoding": "gzip"})
     stored = _stored(durham_build, 12, 1150, 1608)
     assert response.status == "200 OK"
@@ -74,7 +61,7 @@ def test_a_gzipped_archive_tile_header_by_header(durham_build):
 
 
 def test_an_identity_archive_tile_and_its_head(durham_build):
-    app, seen = _app(durham_build)
+    app, seen = counting_app(durham_build)
     client = app.test_client()
     raw = gzip.decompress(_stored(durham_build, 12, 1150, 1608))
     got = client.get(ARCHIVE_TILE)
@@ -91,7 +78,7 @@ def test_an_identity_archive_tile_and_its_head(durham_build):
 
 
 def test_the_date_header_is_the_current_second(durham_build):
-    app, _ = _app(durham_build)
+    app, _ = counting_app(durham_build)
     for _ in range(2):
         before = int(time.time())
         date = app.test_client().get(ARCHIVE_TILE).headers["Date"]
@@ -99,7 +86,7 @@ def test_the_date_header_is_the_current_second(durham_build):
 
 
 def test_an_origin_list_answers_each_origin_with_its_own_name(durham_build):
-    app, seen = _app(durham_build, cors_origins="https://a.example,https://b.example")
+    app, seen = counting_app(durham_build, cors_origins="https://a.example,https://b.example")
     client = app.test_client()
     listed = _headers_but_date(client.get(ARCHIVE_TILE, headers={"Origin": "https://b.example"}))
     other = _headers_but_date(client.get(ARCHIVE_TILE, headers={"Origin": "https://c.example"}))
@@ -127,14 +114,14 @@ def test_an_origin_list_answers_each_origin_with_its_own_name(durham_build):
     ],
 )
 def test_requests_the_fast_path_leaves_to_flask(durham_build, method, path, headers, status):
-    app, seen = _app(durham_build)
+    app, seen = counting_app(durham_build)
     assert app.test_client().open(path, method=method, headers=headers).status_code == status
     assert seen == [path]
 
 
 @pytest.mark.parametrize("path", ["/tiles/tracts/0/0/0.mvt", "/tiles/tracts/12/1150/1608.pbf", "/tiles/tracts/12/4095/4095.mvt"])
 def test_every_zoom_and_corner_of_the_archive_takes_the_fast_path(durham_build, path):
-    app, seen = _app(durham_build)
+    app, seen = counting_app(durham_build)
     assert app.test_client().get(path).status_code in (200, 204)
     assert seen == []
 
@@ -142,7 +129,7 @@ def test_every_zoom_and_corner_of_the_archive_takes_the_fast_path(durham_build, 
 def test_a_real_http_server_sends_the_tile_body(durham_build):
     """Over a socket the method is a string the server decoded, not the test client's literal:
     a GET still gets the body, a HEAD none."""
-    app, seen = _app(durham_build)
+    app, seen = counting_app(durham_build)
     stored = _stored(durham_build, 12, 1150, 1608)
     url = next(serve := serve_in_thread(app))
     try:

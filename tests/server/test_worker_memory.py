@@ -18,14 +18,13 @@ from crimetiles.artifact.reader import open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.tiles import load_tile_service
+from tests.server.apps import ON_DEMAND_TILE
 from tests.server.served import readme_command, serving, wait_until
 
 WORKER_RSS_LIMIT_KB = 100 * 1024
 GEO_LIBRARIES = ("/numpy/", "/pandas/", "/shapely/", "/pyarrow/", "/pyproj/")
 """Package folders whose compiled modules (`.so` files) a process maps once it imports them
 (geopandas itself is pure Python: it brings all of these)."""
-ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
-"""A Durham tile one zoom above the test build's archive (z0-12): encoded on demand."""
 
 
 def _worker_pids(server_pid: int) -> list[int]:

@@ -1,0 +1,23 @@
+"""Apps and tile paths the server tests share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request
+
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
+
+ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
+"""Downtown Durham at z12, stored in the test build's archive (z0-12): answered by the fast path."""
+ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
+"""Above the archive: encoded by the Flask route."""
+
+
+def counting_app(build_dir: Path, **settings: object) -> tuple[Flask, list[str]]:
+    """An app whose Flask `before_request` hook records each request path it sees."""
+    app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0, **settings))
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.path))
+    return app, seen
