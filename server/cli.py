@@ -1,4 +1,4 @@
-"""`crimetiles serve`: the development server (use gunicorn in production, see README)."""
+"""`crimetiles serve`: the development server (in production, granian or gunicorn: see README)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,12 @@ from crimetiles.server.config import ConfigError, ServerConfig
     default=None,
     type=int,
     help="Bound of the on-demand tile cache in bytes. Default: 64 MiB (env CRIMETILES_CACHE_BYTES).",
+)
+@click.option(
+    "--ready-tile-bytes",
+    default=None,
+    type=int,
+    help="Memory for archive tiles kept ready to send, per process, bytes. Default: 16 MiB (env CRIMETILES_READY_TILE_BYTES).",
 )
 @click.option(
     "--max-age",

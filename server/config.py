@@ -26,6 +26,9 @@ class ServerConfig:
     cache_bytes: int = 64 * 1024 * 1024
     """Bound of the on-demand tile cache, bytes of memory: each entry counts its compressed tile
     plus 512 bytes of bookkeeping, so that a cache full of empty tiles is bounded too."""
+    ready_tile_bytes: int = 16 * 1024 * 1024
+    """Memory for archive tiles' answers kept ready to send (the first asked, per worker process),
+    bytes of tile plus 512 an entry; past it, archive tiles are read from the archive file each time."""
     max_age: int = 3600
     """`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."""
     cors_origins: str = "*"

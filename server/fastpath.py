@@ -1,11 +1,14 @@
-"""Archive tiles answered before Flask: a plain WSGI app in front of the Flask app.
+"""Tiles answered before Flask: a plain WSGI app in front of the Flask app.
 
-A cached tile costs almost nothing to find; what costs is the request and response machinery
-around it (routing, contexts, hooks, header objects). This app answers `GET`/`HEAD
-/tiles/{tileset}/{z}/{x}/{y}.mvt` (or `.pbf`) for zooms a build's archive covers with one
-archive lookup and header lists prepared once, and hands every other request (tiles above the
-archive, anything it would refuse, every other route) to the Flask app unchanged. Its answers are
-the Flask route's, header for header (tests/server/test_fastpath.py compares them).
+A tile costs little to find; what costs is the request and response machinery around it
+(routing, contexts, hooks, header objects). This app answers `GET`/`HEAD
+/tiles/{tileset}/{z}/{x}/{y}.mvt` (or `.pbf`) for every tile of a served zoom: from the build's
+archive, or from the tile service (its cache, else an encode) above the archive. Header lists are
+prepared once per build, and an archive tile's whole answer, once made, is kept ready to send
+again (`ReadyAnswers`, bounded in bytes). Every other request, and every tile request the route
+would refuse (a bad path, an unknown tileset, `If-Match`, no acceptable encoding) or fail on, goes
+to the Flask app unchanged, which answers it with its error handling. The answers are the Flask
+route's, header for header (tests/server/test_fastpath.py compares them).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from crimetiles.server.config import ServerConfig
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
 from crimetiles.server.params import Coding, tile_coding, tile_path_key
-from crimetiles.server.tiles import TileService
+from crimetiles.server.tiles import MAX_ZOOM, TileService
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 StartResponse = Callable[..., Any]
@@ -37,6 +40,9 @@ CORS_FIXED: Headers = [
     ("Access-Control-Expose-Headers", "ETag, Content-Encoding"),
 ]
 """CORS headers every tile, TileJSON, style, download and summary response carries."""
+READY_ENTRY_BYTES = 512
+"""What a ready answer costs beside its body (its key, header list and strings), counted against
+`ServerConfig.ready_tile_bytes`."""
 
 
 def cors_headers(origins: tuple[str, ...], origin: str | None) -> Headers:
@@ -51,28 +57,79 @@ def cors_headers(origins: tuple[str, ...], origin: str | None) -> Headers:
 
 @dataclass(frozen=True)
 class ArchiveRange:
-    """One tileset's archive in a loaded build: the zooms it covers, its tiles, its ETag prefix."""
+    """One tileset's archive in a loaded build: the zooms it covers and its tiles."""
 
     minzoom: int
     maxzoom: int
     tiles: TileLookup
-    etag_prefix: str
-    """`"{build_id}-{tileset}-`: the route's ETag is this plus `z-x-y`, and `-gz` when gzipped."""
+
+    def holds(self, z: int) -> bool:
+        return self.minzoom <= z <= self.maxzoom
 
 
-def archive_ranges(service: TileService) -> dict[str, ArchiveRange]:
-    """The archives of a build by tileset name, prepared once when the fast path first sees it."""
-    archives = {name: tileset.archive for name, tileset in service.manifest.tilesets.items() if tileset.archive is not None}
-    return {
-        name: ArchiveRange(archive.minzoom, archive.maxzoom, service.archives[name], f'"{service.build_id}-{name}-')
-        for name, archive in archives.items()
-    }
+@dataclass(frozen=True)
+class Answer:
+    """A tile's answer but the headers of the moment (`Date`, CORS): status, entity headers with
+    `ETag` and `Cache-Control`, body, ETag (for `If-None-Match`), and whether the archive held it."""
+
+    status: str
+    head: Headers
+    body: bytes
+    etag: str
+    from_archive: bool
+
+
+class ReadyAnswers:
+    """Archive tiles' answers by (path, `Accept-Encoding`), kept until their build is replaced: the
+    first ones asked, up to `budget` bytes (bodies plus `READY_ENTRY_BYTES` each), then no more.
+    A map's tiles are asked again and again, so most requests are one dictionary lookup; the
+    archive stays on disk (`MBTilesLookup`) for the rest."""
+
+    def __init__(self, budget: int) -> None:
+        self._answers: dict[tuple[str, str | None], Answer] = {}
+        self._room = budget
+
+    def get(self, path: str, accept_encoding: str | None) -> Answer | None:
+        return self._answers.get((path, accept_encoding))
+
+    def keep(self, path: str, accept_encoding: str | None, answer: Answer) -> None:
+        cost = len(answer.body) + READY_ENTRY_BYTES
+        if cost <= self._room:
+            self._answers[(path, accept_encoding)] = answer
+            self._room -= cost
+
+
+@dataclass(frozen=True)
+class ServedBuild:
+    """What the fast path prepares once per build: its archives by tileset, each tileset's ETag
+    prefix (`"{build_id}-{tileset}-`, the route's ETag is this plus `z-x-y`, and `-gz` when
+    gzipped) and the ready answers."""
+
+    service: TileService
+    archives: dict[str, ArchiveRange]
+    etag_prefixes: dict[str, str]
+    ready: ReadyAnswers
+
+    @classmethod
+    def of(cls, service: TileService, ready_bytes: int) -> ServedBuild:
+        tilesets = service.manifest.tilesets
+        archives = {
+            name: ArchiveRange(tileset.archive.minzoom, tileset.archive.maxzoom, service.archives[name])
+            for name, tileset in tilesets.items()
+            if tileset.archive is not None
+        }
+        prefixes = {name: f'"{service.build_id}-{name}-' for name in tilesets}
+        return cls(service, archives, prefixes, ReadyAnswers(ready_bytes))
 
 
 @lru_cache(maxsize=256)
-def _coding(accept_encoding: str | None) -> Coding:
-    """`tile_coding`, remembered per header value: clients send a handful of distinct values."""
-    return tile_coding(accept_encoding)
+def _coding(accept_encoding: str | None) -> Coding | None:
+    """`tile_coding`, remembered per header value (clients send a handful of distinct values);
+    None when the header refuses both codings (the route answers 406)."""
+    try:
+        return tile_coding(accept_encoding)
+    except CrimetilesError:
+        return None
 
 
 class _HttpDate:
@@ -90,73 +147,109 @@ class _HttpDate:
 
 
 class TileFastPath:
-    """WSGI app: archive tiles answered here, everything else passed to `app`.
+    """WSGI app: tiles answered here, everything else passed to `app`.
 
-    Per request: the path split once, one archive lookup, a header list built from pieces made
-    when the app starts. Headers, statuses and metrics are those of the Flask route and hooks
-    (`server/routes.py` `tile`, `server/app.py`), which still answer everything else.
+    Per request: one dictionary lookup for an archive tile asked before; else the path split
+    once and one archive lookup or tile service call. Headers, statuses and metrics are those of
+    the Flask route and hooks (`server/routes.py` `tile`, `server/app.py`).
     """
 
     def __init__(self, app: WSGIApp, live: LiveBuild, config: ServerConfig, metrics: Metrics) -> None:
         self.app = app
         self.live = live
         self.metrics = metrics
+        self._ready_bytes = config.ready_tile_bytes
         self._origins = config.allowed_origins()
         self._any_origin = "*" in self._origins
         self._cache_control = ("Cache-Control", f"public, max-age={config.max_age}")
         self._vary = ("Vary", "Accept-Encoding" if self._any_origin else "Accept-Encoding, Origin")
         self._common_tail = [("X-Content-Type-Options", "nosniff"), *cors_headers(self._origins, None)]
         self._date = _HttpDate()
-        self._prepared: tuple[TileService, dict[str, ArchiveRange]] | None = None
+        self._served: ServedBuild | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        parts = environ.get("PATH_INFO", "").split("/")
-        if (method != "GET" and method != "HEAD") or len(parts) != 6 or parts[1] != "tiles" or "HTTP_IF_MATCH" in environ:
-            return self.app(environ, start_response)
-        started = time.perf_counter()
+        if (method == "GET" or method == "HEAD") and "HTTP_IF_MATCH" not in environ:
+            started = time.perf_counter()
+            served = self._served_build()
+            path = environ.get("PATH_INFO", "")
+            accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
+            answer = served.ready.get(path, accept_encoding)
+            if answer is None and path.startswith("/tiles/"):
+                answer = self._answer(served, path, accept_encoding)
+            if answer is not None:
+                return self._send(answer, method, environ, start_response, started, served)
+        return self.app(environ, start_response)
+
+    def _served_build(self) -> ServedBuild:
+        """The build being served, prepared again only when a hot swap brings a new one."""
         service = self.live.service
-        archive = self._ranges(service).get(parts[2])
-        key = tile_path_key(parts[3], parts[4], parts[5]) if archive is not None else None
-        if archive is None or key is None or not _in_archive(archive, key):
-            return self.app(environ, start_response)
-        data = archive.tiles.get(key)
-        tag = f"{archive.etag_prefix}{key[0]}-{key[1]}-{key[2]}"
-        if data is None:
-            status, entity, body, etag = "204 NO CONTENT", [], b"", tag + '"'
+        served = self._served
+        if served is None or served.service is not service:
+            served = self._served = ServedBuild.of(service, self._ready_bytes)
+        return served
+
+    def _answer(self, served: ServedBuild, path: str, accept_encoding: str | None) -> Answer | None:
+        """The answer to a tile path, or None for one the route refuses or fails on."""
+        parts = path.split("/")
+        if len(parts) != 6:
+            return None
+        name = parts[2]
+        key = tile_path_key(parts[3], parts[4], parts[5])
+        prefix = served.etag_prefixes.get(name)
+        coding = _coding(accept_encoding)
+        if key is None or prefix is None or coding is None or not _in_world(key):
+            return None
+        tag = f"{prefix}{key[0]}-{key[1]}-{key[2]}"
+        archive = served.archives.get(name)
+        if archive is not None and archive.holds(key[0]):
+            answer = _tile_answer(archive.tiles.get(key), coding, tag, self._cache_control, True)
+            served.ready.keep(path, accept_encoding, answer)
+            return answer
+        try:
+            data = served.service.tile(name, *key)
+        except Exception:  # the route calls the service again and answers the error
+            return None
+        return _tile_answer(data, coding, tag, self._cache_control, False)
+
+    def _send(
+        self,
+        answer: Answer,
+        method: str,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        started: float,
+        served: ServedBuild,
+    ) -> Iterable[bytes]:
+        if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, answer.etag):
+            status, head, body = "304 NOT MODIFIED", [("ETag", answer.etag), self._cache_control], b""
         else:
-            try:
-                coding = _coding(environ.get("HTTP_ACCEPT_ENCODING"))
-            except CrimetilesError:
-                return self.app(environ, start_response)  # the app answers 406
-            status = "200 OK"
-            if coding == "gzip":
-                body, etag = data, tag + '-gz"'
-                entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body))), ("Content-Encoding", "gzip")]
-            else:
-                body, etag = gzip.decompress(data), tag + '"'
-                entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body)))]
-        if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag):
-            status, entity, body = "304 NOT MODIFIED", [], b""
-        start_response(status, [*entity, ("ETag", etag), *self._tail(environ)])
-        self.metrics.record_archive_tile(int(status[:3]), time.perf_counter() - started, service.build_id)
+            status, head, body = answer.status, answer.head, answer.body
+        start_response(status, [*head, *self._tail(environ)])
+        self.metrics.count_tile(int(status[:3]), time.perf_counter() - started, served.service.build_id, answer.from_archive)
         return [body] if method == "GET" and body else []
 
-    def _ranges(self, service: TileService) -> dict[str, ArchiveRange]:
-        """The archives of `service`, prepared again only when a hot swap brings a new build."""
-        prepared = self._prepared
-        if prepared is None or prepared[0] is not service:
-            prepared = (service, archive_ranges(service))
-            self._prepared = prepared
-        return prepared[1]
-
     def _tail(self, environ: dict[str, Any]) -> Headers:
-        head = [self._cache_control, ("Date", self._date.now()), self._vary]
+        head = [("Date", self._date.now()), self._vary]
         if self._any_origin:
             return head + self._common_tail
         return head + [("X-Content-Type-Options", "nosniff"), *cors_headers(self._origins, environ.get("HTTP_ORIGIN"))]
 
 
-def _in_archive(archive: ArchiveRange, key: TileKey) -> bool:
+def _tile_answer(data: bytes | None, coding: Coding, tag: str, cache_control: tuple[str, str], from_archive: bool) -> Answer:
+    """The route's answer for a tile's compressed bytes (None: empty) with the chosen coding;
+    `tag` is the ETag without the closing quote."""
+    if not data:
+        return Answer("204 NO CONTENT", [("ETag", tag + '"'), cache_control], b"", tag + '"', from_archive)
+    if coding == "gzip":
+        body, etag = data, tag + '-gz"'
+        entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body))), ("Content-Encoding", "gzip")]
+    else:
+        body, etag = gzip.decompress(data), tag + '"'
+        entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body)))]
+    return Answer("200 OK", [*entity, ("ETag", etag), cache_control], body, etag, from_archive)
+
+
+def _in_world(key: TileKey) -> bool:
     z, x, y = key
-    return archive.minzoom <= z <= archive.maxzoom and x < (1 << z) and y < (1 << z)
+    return z <= MAX_ZOOM and x < (1 << z) and y < (1 << z)

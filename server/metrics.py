@@ -6,12 +6,22 @@ files in one shared directory (`prometheus_client`'s multiprocess mode, set up b
 files, those of workers since replaced included: counters never go backwards. In one process
 (`crimetiles serve`, tests) the values are the process's own. The tile service's counters
 (`TileStats`) are carried from build to build by `LiveBuild`, so a hot swap resets nothing.
+
+Tiles the fast path answers are counted in plain integers (`TileTally`) and added to the
+Prometheus values once a second by one thread per process, before every scrape the process answers,
+and when the process exits normally: an increment of a multiprocess value (a locked write to a
+memory-mapped file) cost more than the rest of a cached tile's answer. So another worker's last
+second of tiles may be missing from a scrape; it is in the next one.
 """
 
 from __future__ import annotations
 
+import atexit
+import bisect
 import os
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
@@ -33,10 +43,90 @@ STAT_HELP = {
 }
 """One counter per `TileStats` field: `crimetiles_tile_<field>_total`."""
 
+FLUSH_SECONDS = 1.0
+"""How often each process adds its tallied tiles to the Prometheus values."""
+
 disable_created_metrics()  # no `_created` series: they would differ between workers and say nothing here
 
 
-@dataclass
+@dataclass(frozen=True)
+class Tallied:
+    """What a `TileTally` held when it was taken: requests by status, latencies by histogram
+    bucket (index of the first upper bound at or above the value, as `Histogram.observe` counts
+    them) and their sum, archive hits."""
+
+    statuses: dict[int, int]
+    buckets: list[int]
+    seconds: float
+    archive_hits: int
+
+
+class TileTally:
+    """Tiles answered by the fast path since the last `take`, in plain integers guarded by one
+    uncontended lock. `bounds`: the histogram's upper bounds, `+Inf` last."""
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self._lock = threading.Lock()
+        self._empty()
+
+    def _empty(self) -> None:
+        self._statuses: dict[int, int] = {}
+        self._buckets = [0] * len(self.bounds)
+        self._seconds = 0.0
+        self._archive_hits = 0
+
+    def add(self, status: int, seconds: float, from_archive: bool) -> None:
+        with self._lock:
+            self._statuses[status] = self._statuses.get(status, 0) + 1
+            self._buckets[bisect.bisect_left(self.bounds, seconds)] += 1
+            self._seconds += seconds
+            self._archive_hits += from_archive
+
+    def take(self) -> Tallied:
+        """What was tallied; the tally starts again from nothing."""
+        with self._lock:
+            taken = Tallied(self._statuses, self._buckets, self._seconds, self._archive_hits)
+            self._empty()
+        return taken
+
+
+class _Flusher:
+    """One daemon thread per process that flushes every `Metrics` with tallied tiles each
+    `FLUSH_SECONDS`; it holds them weakly, so an app that is dropped (tests) is not kept."""
+
+    def __init__(self) -> None:
+        self._watched: weakref.WeakSet[Metrics] = weakref.WeakSet()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def watch(self, metrics: Metrics) -> None:
+        with self._lock:
+            self._watched.add(metrics)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="crimetiles-metrics-flush", daemon=True)
+                self._thread.start()
+
+    def flush_all(self) -> None:
+        for metrics in list(self._watched):
+            metrics.flush()
+
+    def forget_thread(self) -> None:
+        """In a forked child: the thread did not come along; the next tally starts one."""
+        self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(FLUSH_SECONDS)
+            self.flush_all()
+
+
+_FLUSHER = _Flusher()
+os.register_at_fork(after_in_child=_FLUSHER.forget_thread)
+atexit.register(_FLUSHER.flush_all)
+
+
+@dataclass(eq=False)  # hashed by identity: the flusher keeps a weak set of them
 class Metrics:
     """The metrics of one app. `record` is called once per request, after its status is known."""
 
@@ -66,6 +156,9 @@ class Metrics:
         self._reported = TileStats()
         self._report_lock = threading.Lock()
         self._build_id: str | None = None
+        self._tally = TileTally(tuple(self.latency._upper_bounds))
+        self._flushed_by_thread = False
+        self._flush_lock = threading.Lock()
 
     def record(self, status: int, tile_seconds: float | None, build_id: str) -> None:
         """Count a request with `status` answered from build `build_id`; `tile_seconds` for a tile
@@ -75,23 +168,42 @@ class Metrics:
             self.latency.observe(tile_seconds)
         self._report_stats()
 
-    def record_archive_tile(self, status: int, tile_seconds: float, build_id: str) -> None:
-        """`record` for a tile the fast path answered from the archive, and its archive hit: no
-        other tile counter moved, so none is looked at."""
-        self._count_request(status, build_id)
-        self.latency.observe(tile_seconds)
-        with self._report_lock:
-            self.stats.archive_hits += 1
-            self._reported.archive_hits += 1
-        self.stat_counters["archive_hits"].inc()
+    def count_tile(self, status: int, tile_seconds: float, build_id: str, from_archive: bool) -> None:
+        """`record` for a tile the fast path answered, tallied until the next `flush`."""
+        if build_id is not self._build_id:
+            self.serving(build_id)
+        self._tally.add(status, tile_seconds, from_archive)
+        if not self._flushed_by_thread:
+            self._flushed_by_thread = True
+            _FLUSHER.watch(self)
+
+    def flush(self) -> None:
+        """Add the tallied tiles to the Prometheus values (the histogram's buckets and sum one by
+        one: `Histogram` has no public way to add many observations at once). One flush at a
+        time, so a scrape's flush waits for the flusher thread's to be complete."""
+        with self._flush_lock:
+            taken = self._tally.take()
+            for status, count in taken.statuses.items():
+                self._status_counter(status).inc(count)
+            for bucket, count in zip(self.latency._buckets, taken.buckets, strict=True):
+                if count:
+                    bucket.inc(count)
+            if taken.seconds:
+                self.latency._sum.inc(taken.seconds)
+            with self._report_lock:
+                self.stats.archive_hits += taken.archive_hits
+            self._report_stats()
 
     def _count_request(self, status: int, build_id: str) -> None:
         if build_id is not self._build_id:
             self.serving(build_id)
+        self._status_counter(status).inc()
+
+    def _status_counter(self, status: int) -> Counter:
         child = self._by_status.get(status)
         if child is None:
             child = self._by_status[status] = self.requests.labels(str(status))
-        child.inc()
+        return child
 
     def serving(self, build_id: str) -> None:
         """Say which build this process serves: the old build's series drops to 0."""
@@ -104,7 +216,9 @@ class Metrics:
             self._build_id = build_id
 
     def render(self) -> bytes:
-        """The Prometheus text exposition: every worker's values added up in multiprocess mode."""
+        """The Prometheus text exposition: every worker's values added up in multiprocess mode
+        (this process's tally flushed first)."""
+        self.flush()
         if os.environ.get(MULTIPROCESS_DIR_ENV):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)

@@ -12,7 +12,7 @@ from crimetiles.server.config import ServerConfig
 ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
 """Downtown Durham at z12, stored in the test build's archive (z0-12): answered by the fast path."""
 ON_DEMAND_TILE = "/tiles/tracts/13/2300/3216.mvt"
-"""Above the archive: encoded by the Flask route."""
+"""Above the archive: encoded by the tile service."""
 
 
 def counting_app(build_dir: Path, **settings: object) -> tuple[Flask, list[str]]:

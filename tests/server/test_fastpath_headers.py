@@ -109,7 +109,8 @@ def test_an_origin_list_answers_each_origin_with_its_own_name(durham_build):
         ("GET", ARCHIVE_TILE + "/more", {}, 404),
         ("GET", "/tilez/tracts/12/1150/1608.mvt", {}, 404),
         ("GET", "/tiles/counties/12/1150/1608.mvt", {}, 404),
-        ("GET", "/tiles/tracts/13/2300/3216.mvt", {}, 200),
+        ("GET", "/tiles/tracts/23/0/0.mvt", {}, 404),
+        ("GET", "/tiles/tracts/13/2300/3216.mvt", {"Accept-Encoding": "identity;q=0"}, 406),
         ("GET", "/tiles/tracts/12/1150/4096.mvt", {}, 404),
     ],
 )
