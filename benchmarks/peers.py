@@ -73,6 +73,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "'gunicorn --workers 2 --threads 4 --bind {host}:{port} crimetiles.server.wsgi:app' "
         "(default: the Dockerfile's CMD, granian, without access logging)",
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="LABEL=CMD",
+        help="another command serving crimetiles (with {host} and {port}), timed in the cached section as "
+        "'crimetiles (LABEL)' beside the main one, e.g. 'threads4=granian ... --blocking-threads 4 ...' (repeatable)",
+    )
     parser.add_argument("--json", type=Path, default=None, metavar="OUT", help="also write every figure to this JSON file")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="scratch directory, kept afterwards (default: a temporary one, removed)"
@@ -86,6 +94,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.sections = [name.strip() for name in args.only.split(",") if name.strip()]
     if unknown := set(args.sections) - set(SECTIONS):
         parser.error(f"--only: unknown section(s) {', '.join(sorted(unknown))} (choose from {', '.join(SECTIONS)})")
+    for variant in args.variant:
+        label, equals, command = variant.partition("=")
+        if not (label and equals and "{port}" in command):
+            parser.error(f"--variant: expected LABEL=CMD with {{port}} in CMD, got {variant!r}")
     args.rounds = args.rounds or (1 if args.smoke else 3)
     args.duration = args.duration or (1 if args.smoke else 10)
     return args
@@ -201,9 +213,16 @@ class Run:
             archive, log = demo.archive(SERVED_TILESET), self.scratch / "tileserver.log"
             servers.append(self.server(lambda: serving.start_tileserver(tileserver, archive, SERVED_TILESET, log)))
             stack.callback(servers[-1].server.stop)
-        log = self.scratch / "crimetiles.log"
-        servers.append(self.server(lambda: serving.start_crimetiles(self.command, demo.archived, SERVED_TILESET, log)))
-        stack.callback(servers[-1].server.stop)
+        commands = {"crimetiles": self.command} | {
+            f"crimetiles ({label})": serving.command_template(command)
+            for label, _, command in (variant.partition("=") for variant in self.args.variant)
+        }
+        for index, (name, command) in enumerate(commands.items()):
+            log = self.scratch / f"crimetiles-{index}.log"
+            servers.append(
+                self.server(lambda: serving.start_crimetiles(command, demo.archived, SERVED_TILESET, log, name))  # noqa: B023  called at once
+            )
+            stack.callback(servers[-1].server.stop)
         return servers
 
     def _wrk_round(self, served: serving.TileServer, order: list[mercantile.Tile]) -> dict[str, float]:

@@ -20,7 +20,7 @@ from crimetiles.server.errors import (
     UnknownResource,
     UnknownTileset,
 )
-from crimetiles.server.fastpath import TileFastPath, cors_headers
+from crimetiles.server.fastpath import CORS_PREFLIGHT, TileFastPath, cors_headers
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
 from crimetiles.server.pages import bp as pages_bp
@@ -102,6 +102,7 @@ def _register_common_headers(app: Flask, config: ServerConfig) -> None:
 
     @app.after_request
     def common_headers(response: Response) -> Response:
+        del response.headers["Date"]  # werkzeug's make_conditional sets one; the HTTP server adds its own
         response.headers["X-Content-Type-Options"] = "nosniff"
         if request.path.startswith(CORS_PREFIXES):
             _cors(response, origins)
@@ -131,5 +132,7 @@ def _register_vary(app: Flask, config: ServerConfig) -> None:
 
 def _cors(response: Response, origins: tuple[str, ...]) -> None:
     response.headers.extend(cors_headers(origins, request.headers.get("Origin")))
+    if request.method == "OPTIONS":
+        response.headers.extend(CORS_PREFLIGHT)
     if "*" not in origins:
         response.vary.add("Origin")

@@ -8,7 +8,9 @@ prepared once per build, and an archive tile's whole answer, once made, is kept 
 again (`ReadyAnswers`, bounded in bytes). Every other request, and every tile request the route
 would refuse (a bad path, an unknown tileset, `If-Match`, no acceptable encoding) or fail on, goes
 to the Flask app unchanged, which answers it with its error handling. The answers are the Flask
-route's, header for header (tests/server/test_fastpath.py compares them).
+route's, header for header (tests/server/test_fastpath.py compares them). Neither sends `Date`:
+the HTTP server adds it (granian, gunicorn and werkzeug's development server do, the last one
+even when the app has sent one).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from werkzeug.http import http_date, is_resource_modified
+from werkzeug.http import is_resource_modified
 
 from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.artifact.reader import TileKey, TileLookup
@@ -34,25 +36,29 @@ MVT_TYPE = "application/vnd.mapbox-vector-tile"
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Headers = list[tuple[str, str]]
-CORS_FIXED: Headers = [
+CORS_EXPOSED: Headers = [("Access-Control-Expose-Headers", "ETag, Content-Encoding")]
+"""What a browser lets another origin's script read beyond the basic headers: on every response
+of the CORS routes (tiles, TileJSON, styles, downloads, summaries)."""
+CORS_PREFLIGHT: Headers = [
     ("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS"),
     ("Access-Control-Allow-Headers", "If-None-Match, Accept-Encoding"),
-    ("Access-Control-Expose-Headers", "ETag, Content-Encoding"),
 ]
-"""CORS headers every tile, TileJSON, style, download and summary response carries."""
+"""Answers to a preflight (`OPTIONS`) only: a browser reads them nowhere else (Fetch standard,
+CORS protocol), so a tile does not carry them."""
 READY_ENTRY_BYTES = 512
 """What a ready answer costs beside its body (its key, header list and strings), counted against
 `ServerConfig.ready_tile_bytes`."""
 
 
 def cors_headers(origins: tuple[str, ...], origin: str | None) -> Headers:
-    """CORS headers for a request from `origin`: `*` if every origin is allowed, the origin itself
-    if it is listed, no `Access-Control-Allow-Origin` otherwise (the browser then refuses)."""
+    """CORS headers of a (non-preflight) response to a request from `origin`: `*` if every origin
+    is allowed, the origin itself if it is listed, no `Access-Control-Allow-Origin` otherwise (the
+    browser then refuses)."""
     if "*" in origins:
-        return [("Access-Control-Allow-Origin", "*"), *CORS_FIXED]
+        return [("Access-Control-Allow-Origin", "*"), *CORS_EXPOSED]
     if origin in origins:
-        return [("Access-Control-Allow-Origin", origin), *CORS_FIXED]
-    return list(CORS_FIXED)
+        return [("Access-Control-Allow-Origin", origin), *CORS_EXPOSED]
+    return list(CORS_EXPOSED)
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,9 @@ class ArchiveRange:
 
 @dataclass(frozen=True)
 class Answer:
-    """A tile's answer but the headers of the moment (`Date`, CORS): status, entity headers with
-    `ETag` and `Cache-Control`, body, ETag (for `If-None-Match`), and whether the archive held it."""
+    """A tile's answer: status, headers (all of them, but CORS headers that name the request's
+    origin when an origin list is set), body, ETag (for `If-None-Match`), and whether the archive
+    held it."""
 
     status: str
     head: Headers
@@ -86,8 +93,12 @@ class ReadyAnswers:
     archive stays on disk (`MBTilesLookup`) for the rest."""
 
     def __init__(self, budget: int) -> None:
+        self.budget = budget
         self._answers: dict[tuple[str, str | None], Answer] = {}
         self._room = budget
+
+    def __len__(self) -> int:
+        return len(self._answers)
 
     def get(self, path: str, accept_encoding: str | None) -> Answer | None:
         return self._answers.get((path, accept_encoding))
@@ -132,20 +143,6 @@ def _coding(accept_encoding: str | None) -> Coding | None:
         return None
 
 
-class _HttpDate:
-    """The `Date` header's value, formatted once a second."""
-
-    def __init__(self) -> None:
-        self._second = -1
-        self._text = ""
-
-    def now(self) -> str:
-        second = int(time.time())
-        if second != self._second:
-            self._text, self._second = http_date(second), second
-        return self._text
-
-
 class TileFastPath:
     """WSGI app: tiles answered here, everything else passed to `app`.
 
@@ -161,17 +158,21 @@ class TileFastPath:
         self._ready_bytes = config.ready_tile_bytes
         self._origins = config.allowed_origins()
         self._any_origin = "*" in self._origins
-        self._cache_control = ("Cache-Control", f"public, max-age={config.max_age}")
-        self._vary = ("Vary", "Accept-Encoding" if self._any_origin else "Accept-Encoding, Origin")
-        self._common_tail = [("X-Content-Type-Options", "nosniff"), *cors_headers(self._origins, None)]
-        self._date = _HttpDate()
+        vary = ("Vary", "Accept-Encoding" if self._any_origin else "Accept-Encoding, Origin")
+        self._after_etag: Headers = [
+            ("Cache-Control", f"public, max-age={config.max_age}"),
+            vary,
+            ("X-Content-Type-Options", "nosniff"),
+            *(cors_headers(self._origins, None) if self._any_origin else []),
+        ]
+        """Every tile answer's headers after its ETag, CORS included when any origin is allowed."""
         self._served: ServedBuild | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
         if (method == "GET" or method == "HEAD") and "HTTP_IF_MATCH" not in environ:
             started = time.perf_counter()
-            served = self._served_build()
+            served = self.served_build()
             path = environ.get("PATH_INFO", "")
             accept_encoding = environ.get("HTTP_ACCEPT_ENCODING")
             answer = served.ready.get(path, accept_encoding)
@@ -181,7 +182,7 @@ class TileFastPath:
                 return self._send(answer, method, environ, start_response, started, served)
         return self.app(environ, start_response)
 
-    def _served_build(self) -> ServedBuild:
+    def served_build(self) -> ServedBuild:
         """The build being served, prepared again only when a hot swap brings a new one."""
         service = self.live.service
         served = self._served
@@ -203,14 +204,14 @@ class TileFastPath:
         tag = f"{prefix}{key[0]}-{key[1]}-{key[2]}"
         archive = served.archives.get(name)
         if archive is not None and archive.holds(key[0]):
-            answer = _tile_answer(archive.tiles.get(key), coding, tag, self._cache_control, True)
+            answer = _tile_answer(archive.tiles.get(key), coding, tag, self._after_etag, True)
             served.ready.keep(path, accept_encoding, answer)
             return answer
         try:
             data = served.service.tile(name, *key)
         except Exception:  # the route calls the service again and answers the error
             return None
-        return _tile_answer(data, coding, tag, self._cache_control, False)
+        return _tile_answer(data, coding, tag, self._after_etag, False)
 
     def _send(
         self,
@@ -222,32 +223,28 @@ class TileFastPath:
         served: ServedBuild,
     ) -> Iterable[bytes]:
         if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, answer.etag):
-            status, head, body = "304 NOT MODIFIED", [("ETag", answer.etag), self._cache_control], b""
+            status, headers, body = "304 NOT MODIFIED", [("ETag", answer.etag), *self._after_etag], b""
         else:
-            status, head, body = answer.status, answer.head, answer.body
-        start_response(status, [*head, *self._tail(environ)])
+            status, headers, body = answer.status, list(answer.head), answer.body
+        if not self._any_origin:
+            headers += cors_headers(self._origins, environ.get("HTTP_ORIGIN"))
+        start_response(status, headers)
         self.metrics.count_tile(int(status[:3]), time.perf_counter() - started, served.service.build_id, answer.from_archive)
         return [body] if method == "GET" and body else []
 
-    def _tail(self, environ: dict[str, Any]) -> Headers:
-        head = [("Date", self._date.now()), self._vary]
-        if self._any_origin:
-            return head + self._common_tail
-        return head + [("X-Content-Type-Options", "nosniff"), *cors_headers(self._origins, environ.get("HTTP_ORIGIN"))]
 
-
-def _tile_answer(data: bytes | None, coding: Coding, tag: str, cache_control: tuple[str, str], from_archive: bool) -> Answer:
+def _tile_answer(data: bytes | None, coding: Coding, tag: str, after_etag: Headers, from_archive: bool) -> Answer:
     """The route's answer for a tile's compressed bytes (None: empty) with the chosen coding;
     `tag` is the ETag without the closing quote."""
     if not data:
-        return Answer("204 NO CONTENT", [("ETag", tag + '"'), cache_control], b"", tag + '"', from_archive)
+        return Answer("204 NO CONTENT", [("ETag", tag + '"'), *after_etag], b"", tag + '"', from_archive)
     if coding == "gzip":
         body, etag = data, tag + '-gz"'
         entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body))), ("Content-Encoding", "gzip")]
     else:
         body, etag = gzip.decompress(data), tag + '"'
         entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body)))]
-    return Answer("200 OK", [*entity, ("ETag", etag), cache_control], body, etag, from_archive)
+    return Answer("200 OK", [*entity, ("ETag", etag), *after_etag], body, etag, from_archive)
 
 
 def _in_world(key: TileKey) -> bool:

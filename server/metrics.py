@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import multiprocessing.util
 import os
 import threading
 import time
@@ -124,6 +125,8 @@ class _Flusher:
 _FLUSHER = _Flusher()
 os.register_at_fork(after_in_child=_FLUSHER.forget_thread)
 atexit.register(_FLUSHER.flush_all)
+# A multiprocessing child (a granian worker) ends with os._exit, after its finalizers but without atexit.
+multiprocessing.util.Finalize(None, _FLUSHER.flush_all, exitpriority=0)
 
 
 @dataclass(eq=False)  # hashed by identity: the flusher keeps a weak set of them

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -72,7 +73,8 @@ def _stop(process: subprocess.Popen) -> None:
     """SIGTERM to the server's process group; SIGKILL if it has not stopped a minute later (a
     worker still booting on a loaded machine can hold up a graceful stop). Then its workers'
     metrics directory goes too."""
-    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(ProcessLookupError):  # a test may have stopped it already
+        os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:

@@ -23,10 +23,13 @@ from crimetiles.artifact.errors import BuildError, CrimetilesError
 from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.fastpath import READY_ENTRY_BYTES
 from crimetiles.server.params import TileRequest, tile_path_key
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app
 from tests.server.builds import build_tracts
 
+NEIGHBOUR_TILE = "/tiles/tracts/12/1151/1608.mvt"
+"""East of ARCHIVE_TILE, stored too."""
 EMPTY_ARCHIVE_TILE = "/tiles/tracts/12/0/0.pbf"
 """Inside the archive's zooms, far from Durham: no tile stored, a 204."""
 ORIGINS = "https://a.example,https://b.example"
@@ -66,11 +69,9 @@ def test_a_proxy_prefix_still_takes_the_fast_path(durham_build):
 
 
 def _exchange(client: Client, path: str, method: str, headers: dict[str, str]) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Status, headers and body of one request; `Date` (a clock reading) is checked and left out."""
+    """Status, headers and body of one request."""
     response = client.open(path, method=method, headers=headers)
-    listed = response.headers.to_wsgi_list()
-    assert [name for name, _ in listed].count("Date") == 1
-    return response.status, [(name, value) for name, value in listed if name != "Date"], response.data
+    return response.status, response.headers.to_wsgi_list(), response.data
 
 
 @pytest.mark.parametrize("cors_origins", ["*", ORIGINS])
@@ -206,3 +207,32 @@ def test_reading_a_large_archive_does_not_grow_the_process(tmp_path):
     read = sum(len(lookup.get((10, x, 1023)) or b"") for _ in range(2) for x in range(rows))
     assert read == 2 * rows * tile_bytes
     assert _anonymous_memory_kib() - before < 8 * 1024
+
+
+def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_build):
+    """Each answer costs its body and READY_ENTRY_BYTES; one is kept if it fits in what the budget
+    has left. Kept or not, both tiles are answered alike from the archive."""
+    first, second = _stored_tile(durham_build, 12, 1150, 1608), _stored_tile(durham_build, 12, 1151, 1608)
+    cost_first, cost_second = len(first) + READY_ENTRY_BYTES, len(second) + READY_ENTRY_BYTES
+    for budget, kept in (
+        (cost_first + cost_second, 2),
+        (cost_first, 1),
+        (cost_first - 1, int(cost_second <= cost_first - 1)),
+        (0, 0),
+    ):
+        app, seen = counting_app(durham_build, ready_tile_bytes=budget)
+        client = app.test_client()
+        answers = [client.get(path, headers={"Accept-Encoding": "gzip"}) for path in (ARCHIVE_TILE, NEIGHBOUR_TILE) * 2]
+        assert [answer.status_code for answer in answers] == [200] * 4
+        assert answers[0].data == answers[2].data == first
+        assert answers[1].data == answers[3].data == second
+        assert len(app.wsgi_app.served_build().ready) == kept, budget
+        assert seen == []
+
+
+def _stored_tile(build: Path, z: int, x: int, y: int) -> bytes:
+    with sqlite3.connect(build / "tiles" / "tracts.mbtiles") as db:
+        (data,) = db.execute(
+            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
+        ).fetchone()
+    return data

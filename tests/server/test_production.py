@@ -4,11 +4,16 @@ and switching its worker processes to a new build by file watch and by SIGHUP.""
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import mapbox_vector_tile
+import pytest
 import requests
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
 from crimetiles.server.config import shared_metrics_dir
@@ -38,6 +43,20 @@ def test_the_readme_production_command_serves_tiles_the_page_and_metrics(durham_
         metrics = requests.get(base + "/metrics", timeout=10)
         assert metrics.status_code == 200
         assert "\n# TYPE crimetiles_http_requests_total counter\n" in metrics.text
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn", "crimetiles serve"])
+def test_every_answer_carries_one_date_of_the_current_second(durham_build, server):
+    """The app sends no `Date` (werkzeug's development server would send a second one): the HTTP
+    server adds it, to the fast path's tiles and the Flask routes' answers alike."""
+    command = ["crimetiles", "serve", "--port", "8000"] if server == "crimetiles serve" else readme_command(server)
+    with serving(command, durham_build, reload_interval="0") as (base, _):
+        for path in ("/tiles/tracts/12/1150/1608.mvt", "/tiles/tracts/13/2300/3216.mvt", "/tiles/tracts.json", "/healthz"):
+            before = int(time.time())
+            response = requests.get(base + path, timeout=10)
+            assert response.status_code == 200, path
+            (date,) = response.raw.headers.getlist("Date")
+            assert before <= parsedate_to_datetime(date).timestamp() <= time.time(), path
 
 
 def _served_build_id(base: str) -> str:
@@ -153,3 +172,27 @@ def test_metrics_add_up_every_worker_and_survive_a_hot_swap(durham_incidents, tm
         assert after_swap[ARCHIVE_HITS] == counted[ARCHIVE_HITS]
         assert after_swap[("crimetiles_build_info", (("build_id", second),))] == 1.0
         assert after_swap[("crimetiles_build_info", (("build_id", first),))] == 0.0
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_stopped_server_leaves_every_tile_counted(durham_build, tmp_path, monkeypatch, server):
+    """Workers add the tiles they answered to the shared values once a second, and once more as
+    they exit: a server stopped right after its last tiles has them all in its metrics files."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+    with serving(readme_command(server), durham_build, reload_interval="0") as (base, process):
+        sent = _get_each(base, ["/tiles/tracts/12/1150/1608.mvt"] * 25 + ["/tiles/tracts/13/2300/3216.mvt"] * 5)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(metrics_dir))
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in registry.collect()
+        for sample in family.samples
+    }
+    assert sent == Counter({200: 30})
+    assert _requests_by_status(samples, 200) == 31  # and the readiness probe's /healthz
+    assert samples[ARCHIVE_HITS] == 25
+    assert samples[("crimetiles_tile_request_seconds_count", ())] == 30

@@ -13,6 +13,7 @@ ENVIRONMENT = {
     "CRIMETILES_HOST": "0.0.0.0",
     "CRIMETILES_PORT": "9000",
     "CRIMETILES_CACHE_BYTES": "1000000",
+    "CRIMETILES_READY_TILE_BYTES": "300000",
     "CRIMETILES_MAX_AGE": "60",
     "CRIMETILES_CORS_ORIGINS": "https://a.example,https://b.example",
     "CRIMETILES_PUBLIC_URL": "https://example.org/maps/crime",
@@ -26,6 +27,7 @@ def _assert_served_with(config: ServerConfig, allowed_origin: str) -> None:
     """What each setting changes in the app's answers (host and port: where it listens)."""
     app = create_app(config)
     assert app.extensions["crimetiles.live"].service.cache.maxsize == config.cache_bytes
+    assert app.wsgi_app.served_build().ready.budget == config.ready_tile_bytes
     client = app.test_client()
     tilejson = client.get("/tiles/tracts.json", headers={"Origin": allowed_origin})
     assert tilejson.headers["Cache-Control"] == f"public, max-age={config.max_age}"
@@ -46,6 +48,7 @@ def test_every_setting_from_its_environment_variable(durham_build: Path):
         host="0.0.0.0",
         port=9000,
         cache_bytes=1_000_000,
+        ready_tile_bytes=300_000,
         max_age=60,
         cors_origins="https://a.example,https://b.example",
         public_url="https://example.org/maps/crime",
@@ -62,6 +65,7 @@ def test_every_serve_flag_wins_over_its_environment_variable(durham_build: Path)
         "--host", "127.0.0.2",
         "--port", "9001",
         "--cache-bytes", "2000000",
+        "--ready-tile-bytes", "0",
         "--max-age", "120",
         "--cors-origins", "https://c.example",
         "--public-url", "https://maps.example.org",
@@ -76,6 +80,7 @@ def test_every_serve_flag_wins_over_its_environment_variable(durham_build: Path)
         host="127.0.0.2",
         port=9001,
         cache_bytes=2_000_000,
+        ready_tile_bytes=0,
         max_age=120,
         cors_origins="https://c.example",
         public_url="https://maps.example.org",
