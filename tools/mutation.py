@@ -22,14 +22,25 @@ the run ends, fails or is interrupted (Ctrl-C or SIGTERM), then compared with wh
 module with more mutants than `--max-mutants` is sampled deterministically: the mutants sorted by
 position and operator, every k-th one kept (the table says so).
 
+A run of every mutant (`--max-mutants 0`) takes hours, so `--journal FILE` appends each outcome
+to a JSON-lines file as it comes and a later run with the same journal goes on where the last one
+stopped; outcomes recorded against another version of the module's source are not reused.
+`--shard K/N` runs every N-th mutant from the K-th, so N copies of the repository (one per core,
+each mutating its own files) share one journal; `--rerun timeout` runs again the mutants recorded as
+timeouts (a run paused under load times out without being killed by a test), `--rerun survived`
+those that survived (after new tests).
+
     .venv/bin/python tools/mutation.py density classify          # two modules
     .venv/bin/python tools/mutation.py --survivors survivors.txt  # every module, diffs of survivors
+    .venv/bin/python tools/mutation.py --max-mutants 0 --journal mutants.jsonl   # every mutant, resumable
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
+import json
 import math
 import os
 import shlex
@@ -118,6 +129,61 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """The `index`-th (from 0) of `count` interleaved parts of each module's mutants."""
+
+    index: int = 0
+    count: int = 1
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """`K/N` (K from 1 to N)."""
+        number, _, count = text.partition("/")
+        if not (number.isdigit() and count.isdigit() and 1 <= int(number) <= int(count)):
+            raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+        return cls(int(number) - 1, int(count))
+
+    def of(self, items: list[WorkItem]) -> list[WorkItem]:
+        return items[self.index :: self.count]
+
+
+class Journal:
+    """Outcomes appended as JSON lines, one per mutant, keyed by module, source digest and mutant
+    (operator and occurrence): a resumed run skips what is recorded for the same source. One
+    `write` per line, opened for appending, so shards running at once do not interleave lines."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.recorded: dict[tuple[str, str, str], Outcome] = {}
+        if path is not None and path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                entry = json.loads(line)
+                outcome = Outcome(entry["verdict"], entry["line"], entry["operator"], entry["diff"])
+                self.recorded[(entry["module"], entry["source"], entry["mutant"])] = outcome
+
+    def get(self, module: str, source: str, mutant: str) -> Outcome | None:
+        return self.recorded.get((module, source, mutant))
+
+    def record(self, module: str, source: str, mutant: str, outcome: Outcome) -> None:
+        self.recorded[(module, source, mutant)] = outcome
+        if self.path is None:
+            return
+        entry = {"module": module, "source": source, "mutant": mutant, **outcome.__dict__}
+        with self.path.open("a", encoding="utf-8") as journal:
+            journal.write(json.dumps(entry) + "\n")
+
+
+def mutant_key(item: WorkItem) -> str:
+    """Names a mutant within one version of its module: Cosmic Ray's operator and occurrence."""
+    mutation = item.mutations[0]
+    return f"{mutation.operator_name}#{mutation.occurrence}"
+
+
+def source_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class ModuleScore:
     """One table row; `sampled` is the number of mutants Cosmic Ray makes of the module when only
     a sample of them was run, else None."""
@@ -125,6 +191,8 @@ class ModuleScore:
     target: Target
     outcomes: tuple[Outcome, ...]
     sampled: int | None
+    missing: int = 0
+    """Mutants of the sample neither run nor recorded (other shards' share, still running)."""
 
     def count(self, verdict: str) -> int:
         return sum(outcome.verdict == verdict for outcome in self.outcomes)
@@ -237,24 +305,35 @@ def baseline_seconds(target: Target) -> float:
     return time.monotonic() - started
 
 
-def score_module(target: Target, limit: int, timeout: float | None) -> ModuleScore:
-    """Run the (sampled) mutants of `target` one by one; progress on stderr."""
+def score_module(
+    target: Target, limit: int, timeout: float | None, journal: Journal, shard: Shard, rerun: set[str]
+) -> ModuleScore:
+    """Run the (sampled) mutants of `target` one by one, but those `journal` has for this source
+    (unless their verdict is in `rerun`) and those of other shards; progress on stderr."""
     path = ROOT / target.path
     every = all_mutants(path)
-    chosen = sample(every, limit)
-    seconds = baseline_seconds(target)
-    limit_s = timeout or max(10.0, 3 * seconds + 5)
-    print(
-        f"{target.name}: {len(chosen)} of {len(every)} mutants, tests {seconds:.1f} s, timeout {limit_s:.0f} s",
-        file=sys.stderr,
-    )
-    outcomes = []
-    with source_kept(path):
-        for number, item in enumerate(chosen, start=1):
-            outcome = outcome_of(item, mutate_and_test(item.mutations, test_command(target), limit_s))
-            outcomes.append(outcome)
-            print(f"  {number}/{len(chosen)} line {outcome.line} {outcome.operator}: {outcome.verdict}", file=sys.stderr)
-    return ModuleScore(target, tuple(outcomes), len(every) if len(chosen) < len(every) else None)
+    chosen = sample(every, limit) if limit else every
+    source = source_digest(path)
+
+    def recorded(item: WorkItem) -> Outcome | None:
+        return journal.get(target.name, source, mutant_key(item))
+
+    todo = [item for item in shard.of(chosen) if (outcome := recorded(item)) is None or outcome.verdict in rerun]
+    outcomes = {mutant_key(item): outcome for item in chosen if (outcome := recorded(item)) is not None}
+    print(f"{target.name}: {len(chosen)} of {len(every)} mutants, {len(outcomes)} recorded, {len(todo)} to run", file=sys.stderr)
+    if todo:
+        seconds = baseline_seconds(target)
+        limit_s = timeout or max(10.0, 3 * seconds + 5)
+        print(f"{target.name}: tests {seconds:.1f} s, timeout {limit_s:.0f} s", file=sys.stderr)
+        with source_kept(path):
+            for number, item in enumerate(todo, start=1):
+                outcome = outcome_of(item, mutate_and_test(item.mutations, test_command(target), limit_s))
+                journal.record(target.name, source, mutant_key(item), outcome)
+                outcomes[mutant_key(item)] = outcome
+                print(f"  {number}/{len(todo)} line {outcome.line} {outcome.operator}: {outcome.verdict}", file=sys.stderr)
+    ordered = tuple(outcomes[key] for item in chosen if (key := mutant_key(item)) in outcomes)
+    sampled = len(every) if len(chosen) < len(every) else None
+    return ModuleScore(target, ordered, sampled, missing=len(chosen) - len(ordered))
 
 
 def table(scores: Sequence[ModuleScore]) -> str:
@@ -262,6 +341,8 @@ def table(scores: Sequence[ModuleScore]) -> str:
     lines = ["| module | mutants | killed | survived | timeout | score |", "|---|---:|---:|---:|---:|---:|"]
     for row in scores:
         mutants = f"{len(row.outcomes)}" + (f" (sample of {row.sampled})" if row.sampled else "")
+        if row.missing:
+            mutants += f", {row.missing} not yet run"
         errors = row.count("error")
         lines.append(
             f"| {row.target.path} | {mutants}{f', {errors} not run' if errors else ''} | {row.count('killed')} "
@@ -287,12 +368,23 @@ def _interrupted(signum: int, _frame: object) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules (default: all, in order: {', '.join(BY_NAME)})")
-    parser.add_argument("--max-mutants", type=int, default=40, help="sample a module above this many mutants (default 40)")
+    parser.add_argument(
+        "--max-mutants", type=int, default=40, help="sample a module above this many mutants (default 40; 0: every mutant)"
+    )
     parser.add_argument("--timeout", type=float, help="seconds per mutant's test run (default: 3 x baseline + 5, at least 10)")
     parser.add_argument(
         "--tests", help="pytest arguments replacing the modules' own selection, e.g. an older copy of a test file to score it"
     )
     parser.add_argument("--survivors", type=Path, help="write the diff of every surviving mutant to this file")
+    parser.add_argument("--journal", type=Path, help="append each outcome to this JSON-lines file and skip those it records")
+    parser.add_argument("--shard", type=Shard.parse, default=Shard(), metavar="K/N", help="run every N-th mutant from the K-th")
+    parser.add_argument(
+        "--rerun",
+        action="append",
+        choices=("timeout", "survived", "killed"),
+        default=[],
+        help="run again the mutants the journal records with this verdict (repeatable)",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.modules if name not in BY_NAME]
     if unknown:
@@ -306,10 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = [BY_NAME[name] for name in args.modules] or list(TARGETS)
     if args.tests:
         targets = [replace(target, tests=tuple(shlex.split(args.tests))) for target in targets]
+    journal = Journal(args.journal)
     scores: list[ModuleScore] = []
     with prepared_durham_build(any(target.durham_build for target in targets)):
         for target in targets:
-            scores.append(score_module(target, args.max_mutants, args.timeout))
+            scores.append(score_module(target, args.max_mutants, args.timeout, journal, args.shard, set(args.rerun)))
             if args.survivors:
                 args.survivors.write_text(survivor_report(scores), encoding="utf-8")
     print(table(scores))
