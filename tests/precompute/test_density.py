@@ -138,3 +138,17 @@ def test_quantile_breaks_round_to_two_significant_digits_over_every_frame_and_co
     # positive values 0.01234, 0.01236, 123.4, 123.6: quartiles 0.012355, 61.70618, 123.45 (linear)
     assert quantile_breaks([first, second, third], years, classes=4) == (0.012, 62.0, 120.0)
     assert quantile_breaks([first, second, third], years, classes=2) == (62.0,)
+
+
+def test_quantile_breaks_default_to_five_classes():
+    """Positive values 1..10 (the all-years column all 0): quintile bounds at linear positions
+    1.8, 3.6, 5.4 and 7.2 of the sorted values, i.e. 2.8, 4.6, 6.4, 8.2."""
+    frame = pd.DataFrame({"violent_per_sqmi_2012": [float(v) for v in range(1, 11)], "violent_per_sqmi": [0.0] * 10})
+    assert quantile_breaks([frame], [2012]) == (2.8, 4.6, 6.4, 8.2)
+    assert quantile_breaks([frame], [2012], classes=3) == (4.0, 7.0)  # positions 3 and 6
+
+
+def test_unit_year_counts_are_frozen():
+    counts = UnitYearCounts.of(np.array([1]), np.array([2012]))
+    with pytest.raises(AttributeError):
+        counts.count = np.array([2])  # type: ignore[misc]
