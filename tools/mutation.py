@@ -14,8 +14,9 @@ is. mutmut 3 copies the tree into `mutants/` and puts that folder first on `sys.
 `precompute.density` rather than `crimetiles.precompute.density` (its mutants would never run);
 pytest-gremlins instruments modules it finds from the test session's rootdir, with the same mapping
 problem, and runs every test that covers a line rather than our chosen files. Cosmic Ray is used as
-a library here (its `init` to list mutants, `mutate_and_test` to run one), one mutant at a time in
-one worker process.
+a library here (its `init` to list mutants, `use_mutation` to write one into its file), one mutant
+at a time. Each test run is a fork of this process, which has imported the libraries the tests use
+(`PRELOADED`) once: a fresh interpreter per run spent half its time importing them.
 
 The source tree is left as it was: each module's bytes are kept before its run and written back when
 the run ends, fails or is interrupted (Ctrl-C or SIGTERM), then compared with what was kept. A
@@ -39,12 +40,16 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import difflib
 import hashlib
+import importlib
 import json
 import math
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,13 +57,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from cosmic_ray.commands import init
-from cosmic_ray.mutating import mutate_and_test
-from cosmic_ray.testing import run_tests
+from cosmic_ray.mutating import use_mutation
+from cosmic_ray.plugins import get_operator
 from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkItem
+from cosmic_ray.work_item import WorkItem
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,9 +208,15 @@ class ModuleScore:
         return (self.count("killed") + self.count("timeout")) / ran if ran else 1.0
 
 
+PYTEST_OPTIONS = ("-x", "-q", "-p", "no:cacheprovider", "--no-header")
+"""Stop at the first failure, write no cache into the tree."""
+PREPARED_BUILD = "CRIMETILES_TEST_DURHAM_BUILD"
+"""tests/conftest.py's `PREPARED_BUILD`: a Durham build for the `durham_build` fixture."""
+
+
 def test_command(target: Target) -> str:
-    """The pytest run of the target's tests: stop at the first failure, no cache written into the tree."""
-    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", *target.tests])
+    """The target's test run as a command line (to see why a baseline fails)."""
+    return shlex.join([sys.executable, "-m", "pytest", *PYTEST_OPTIONS, *target.tests])
 
 
 def all_mutants(path: Path) -> list[WorkItem]:
@@ -246,17 +256,66 @@ def sample(items: list[WorkItem], limit: int) -> list[WorkItem]:
     return items[::step]
 
 
-def outcome_of(item: WorkItem, result: Any) -> Outcome:
+PRELOADED = (
+    "numpy", "pandas", "pyarrow", "shapely", "pyproj", "geopandas", "mercantile", "mapbox_vector_tile", "cachetools",
+    "click", "flask", "werkzeug", "requests", "prometheus_client", "hypothesis", "pytest",
+)  # fmt: skip
+"""Libraries the targeted tests import, imported once by this process: each test run is a fork of
+it and starts with them loaded (about half of a run's time otherwise). Never crimetiles itself, nor
+the tests: a run must import the mutated module from its file."""
+
+
+def preload_libraries() -> None:
+    for name in PRELOADED:
+        importlib.import_module(name)
+    # No bytecode written: a mutant of the same size written in the same second as the one before
+    # would otherwise be run from the other's cached bytecode (its timestamp and size match).
+    sys.dont_write_bytecode = True
+
+
+def forked_tests(target: Target, timeout: float) -> str:
+    """Run `target`'s tests with pytest in a fork of this process (its own process group, output
+    discarded): `passed`, `failed` or `timeout` (the group then killed)."""
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 70
+        try:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            import pytest
+
+            status = int(pytest.main(list(PYTEST_OPTIONS + target.tests)))
+        finally:
+            os._exit(status)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "passed" if os.waitstatus_to_exitcode(wait_status) == 0 else "failed"
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "timeout"
+        time.sleep(0.01)
+
+
+VERDICTS = {"passed": "survived", "failed": "killed", "timeout": "timeout"}
+
+
+def run_mutant(item: WorkItem, target: Target, timeout: float) -> Outcome:
+    """Write the mutant into its module, run the target's tests, put the module back."""
     mutation = item.mutations[0]
-    if result.worker_outcome != WorkerOutcome.NORMAL:
-        verdict = "error"
-    elif result.test_outcome == TestOutcome.SURVIVED:
-        verdict = "survived"
-    elif result.output == "timeout":
-        verdict = "timeout"
-    else:
-        verdict = "killed"
-    return Outcome(verdict, mutation.start_pos[0], mutation.operator_name, result.diff or "")
+    operator = get_operator(mutation.operator_name)(**mutation.operator_args)
+    with use_mutation(mutation.module_path, operator, mutation.occurrence) as (original, mutated):
+        if mutated is None:
+            return Outcome("error", mutation.start_pos[0], mutation.operator_name, "")
+        verdict = VERDICTS[forked_tests(target, timeout)]
+    diff = "\n".join(difflib.unified_diff(original.split("\n"), mutated.split("\n"), target.path, target.path, lineterm=""))
+    return Outcome(verdict, mutation.start_pos[0], mutation.operator_name, diff)
 
 
 @contextmanager
@@ -271,6 +330,18 @@ def source_kept(path: Path) -> Iterator[None]:
             raise RuntimeError(f"{path} could not be restored")
 
 
+DURHAM_BUILD = """
+import sys
+from pathlib import Path
+from crimetiles.precompute.synth import generate_durham_incidents, write_incidents_csv
+from tests.conftest import build_durham
+incidents, out = Path(sys.argv[1]) / "incidents.csv", Path(sys.argv[1]) / "build"
+write_incidents_csv(generate_durham_incidents(), incidents)
+build_durham(incidents, out)
+"""
+"""Run in a child interpreter: this process must not import crimetiles (`PRELOADED`)."""
+
+
 @contextmanager
 def prepared_durham_build(needed: bool) -> Iterator[None]:
     """When `needed`, build the Durham demo once, with the unmutated code, into a temporary
@@ -279,17 +350,11 @@ def prepared_durham_build(needed: bool) -> Iterator[None]:
     if not needed:
         yield
         return
-    sys.path.insert(0, str(ROOT))
-    from crimetiles.precompute.synth import generate_durham_incidents, write_incidents_csv
-    from tests.conftest import PREPARED_BUILD, build_durham
-
     with tempfile.TemporaryDirectory() as scratch:
-        incidents, out = Path(scratch) / "incidents.csv", Path(scratch) / "build"
-        write_incidents_csv(generate_durham_incidents(), incidents)
         started = time.monotonic()
-        build_durham(incidents, out)
+        subprocess.run([sys.executable, "-c", DURHAM_BUILD, scratch], cwd=ROOT, check=True)
         print(f"Durham build for the server modules' tests: {time.monotonic() - started:.0f} s", file=sys.stderr)
-        os.environ[PREPARED_BUILD] = str(out)
+        os.environ[PREPARED_BUILD] = str(Path(scratch) / "build")
         try:
             yield
         finally:
@@ -299,9 +364,8 @@ def prepared_durham_build(needed: bool) -> Iterator[None]:
 def baseline_seconds(target: Target) -> float:
     """Run the unmutated module's tests once: they must pass, or no mutant could survive them."""
     started = time.monotonic()
-    outcome, output = run_tests(test_command(target), timeout=600)
-    if outcome != TestOutcome.SURVIVED:
-        raise SystemExit(f"{target.name}: the tests fail without any mutant:\n{output}")
+    if forked_tests(target, timeout=600) != "passed":
+        raise SystemExit(f"{target.name}: the tests fail without any mutant; see why with:\n{test_command(target)}")
     return time.monotonic() - started
 
 
@@ -327,7 +391,7 @@ def score_module(
         print(f"{target.name}: tests {seconds:.1f} s, timeout {limit_s:.0f} s", file=sys.stderr)
         with source_kept(path):
             for number, item in enumerate(todo, start=1):
-                outcome = outcome_of(item, mutate_and_test(item.mutations, test_command(target), limit_s))
+                outcome = run_mutant(item, target, limit_s)
                 journal.record(target.name, source, mutant_key(item), outcome)
                 outcomes[mutant_key(item)] = outcome
                 print(f"  {number}/{len(todo)} line {outcome.line} {outcome.operator}: {outcome.verdict}", file=sys.stderr)
@@ -398,6 +462,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = [BY_NAME[name] for name in args.modules] or list(TARGETS)
     if args.tests:
         targets = [replace(target, tests=tuple(shlex.split(args.tests))) for target in targets]
+    preload_libraries()
     journal = Journal(args.journal)
     scores: list[ModuleScore] = []
     with prepared_durham_build(any(target.durham_build for target in targets)):
