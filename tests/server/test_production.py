@@ -63,15 +63,19 @@ def _served_build_id(base: str) -> str:
     return requests.get(base + "/healthz", timeout=10).json()["build_id"]
 
 
+RESPAWN_ERRORS = ("Connection refused", "Connection reset", "Connection aborted", "RemoteDisconnected")
+
+
 def _every_worker_serves(base: str, build_id: str, sent: Counter[int] | None = None) -> bool:
     """`CONSECUTIVE` /healthz answers in a row name `build_id`; each answer is counted in `sent`.
     A refused connection (no worker listening: granian respawning its workers on SIGHUP, see
-    README) is an answer not yet given: the server never saw the request."""
+    README), or one reset or aborted before any answer (queued on a worker as it stopped), is an
+    answer not yet given: the app never saw the request."""
     for _ in range(CONSECUTIVE):
         try:
             response = requests.get(base + "/healthz", timeout=10)
         except requests.ConnectionError as exc:
-            if "Connection refused" not in str(exc):
+            if not any(reason in str(exc) for reason in RESPAWN_ERRORS):
                 raise
             return False
         if sent is not None:
