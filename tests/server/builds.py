@@ -1,7 +1,9 @@
-"""Small real builds for the server tests that swap one build for another."""
+"""Small real builds for the server tests that swap one build for another, and what a build's
+archive stores."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
@@ -21,3 +23,12 @@ def build_tracts(incidents: Path, out: Path, *, archive_maxzoom: int = 10, class
             progress=False,
         )
     )
+
+
+def stored_tile(build: Path, z: int, x: int, y: int, tileset: str = "tracts") -> bytes:
+    """Tile `z/x/y` (XYZ) as `tileset`'s MBTiles archive stores it (gzip-compressed; rows are TMS)."""
+    with sqlite3.connect(build / "tiles" / f"{tileset}.mbtiles") as db:
+        (data,) = db.execute(
+            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
+        ).fetchone()
+    return data

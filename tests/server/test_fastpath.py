@@ -26,7 +26,7 @@ from crimetiles.server.config import ServerConfig
 from crimetiles.server.fastpath import READY_ENTRY_BYTES
 from crimetiles.server.params import TileRequest, tile_path_key
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app
-from tests.server.builds import build_tracts
+from tests.server.builds import build_tracts, stored_tile
 
 NEIGHBOUR_TILE = "/tiles/tracts/12/1151/1608.mvt"
 """East of ARCHIVE_TILE, stored too."""
@@ -212,7 +212,7 @@ def test_reading_a_large_archive_does_not_grow_the_process(tmp_path):
 def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_build):
     """Each answer costs its body and READY_ENTRY_BYTES; one is kept if it fits in what the budget
     has left. Kept or not, both tiles are answered alike from the archive."""
-    first, second = _stored_tile(durham_build, 12, 1150, 1608), _stored_tile(durham_build, 12, 1151, 1608)
+    first, second = stored_tile(durham_build, 12, 1150, 1608), stored_tile(durham_build, 12, 1151, 1608)
     cost_first, cost_second = len(first) + READY_ENTRY_BYTES, len(second) + READY_ENTRY_BYTES
     for budget, kept in (
         (cost_first + cost_second, 2),
@@ -228,11 +228,3 @@ def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_b
         assert answers[1].data == answers[3].data == second
         assert len(app.wsgi_app.served_build().ready) == kept, budget
         assert seen == []
-
-
-def _stored_tile(build: Path, z: int, x: int, y: int) -> bytes:
-    with sqlite3.connect(build / "tiles" / "tracts.mbtiles") as db:
-        (data,) = db.execute(
-            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
-        ).fetchone()
-    return data

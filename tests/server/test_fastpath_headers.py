@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,7 @@ import requests
 
 from tests.conftest import serve_in_thread
 from tests.server.apps import ARCHIVE_TILE, counting_app
-
-
-def _stored(build: Path, z: int, x: int, y: int) -> bytes:
-    with sqlite3.connect(build / "tiles" / "tracts.mbtiles") as db:
-        (data,) = db.execute(
-            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
-        ).fetchone()
-    return data
+from tests.server.builds import stored_tile
 
 
 def _headers(response) -> list[tuple[str, str]]:
@@ -41,7 +33,7 @@ CORS_PREFLIGHT = [
 def test_a_gzipped_archive_tile_header_by_header(durham_build):
     app, seen = counting_app(durham_build, max_age=120)
     response = app.test_client().get(ARCHIVE_TILE, headers={"Accept-Encoding": "gzip"})
-    stored = _stored(durham_build, 12, 1150, 1608)
+    stored = stored_tile(durham_build, 12, 1150, 1608)
     assert response.status == "200 OK"
     assert response.data == stored
     assert _headers(response) == [
@@ -60,7 +52,7 @@ def test_a_gzipped_archive_tile_header_by_header(durham_build):
 def test_an_identity_archive_tile_and_its_head(durham_build):
     app, seen = counting_app(durham_build)
     client = app.test_client()
-    raw = gzip.decompress(_stored(durham_build, 12, 1150, 1608))
+    raw = gzip.decompress(stored_tile(durham_build, 12, 1150, 1608))
     got = client.get(ARCHIVE_TILE)
     head = client.head(ARCHIVE_TILE)
     assert got.data == raw and head.data == b""
@@ -136,7 +128,7 @@ def test_a_real_http_server_sends_the_tile_body(durham_build):
     """Over a socket the method is a string the server decoded, not the test client's literal:
     a GET still gets the body, a HEAD none."""
     app, seen = counting_app(durham_build)
-    stored = _stored(durham_build, 12, 1150, 1608)
+    stored = stored_tile(durham_build, 12, 1150, 1608)
     url = next(serve := serve_in_thread(app))
     try:
         got = requests.get(f"{url}{ARCHIVE_TILE}", headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
