@@ -16,6 +16,7 @@ even when the app has sent one).
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -96,6 +97,8 @@ class ReadyAnswers:
         self.budget = budget
         self._answers: dict[tuple[str, str | None], Answer] = {}
         self._room = budget
+        self._lock = threading.Lock()
+        """For `keep` (threads of one worker may keep answers at once); a lookup needs none."""
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -105,9 +108,10 @@ class ReadyAnswers:
 
     def keep(self, path: str, accept_encoding: str | None, answer: Answer) -> None:
         cost = len(answer.body) + READY_ENTRY_BYTES
-        if cost <= self._room:
-            self._answers[(path, accept_encoding)] = answer
-            self._room -= cost
+        with self._lock:
+            if cost <= self._room and (path, accept_encoding) not in self._answers:
+                self._answers[(path, accept_encoding)] = answer
+                self._room -= cost
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from crimetiles.artifact.errors import BuildError, CrimetilesError
 from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.fastpath import READY_ENTRY_BYTES
+from crimetiles.server.fastpath import READY_ENTRY_BYTES, Answer, ReadyAnswers
 from crimetiles.server.params import TileRequest, tile_path_key
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app
 from tests.server.builds import build_tracts, stored_tile
@@ -228,3 +228,15 @@ def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_b
         assert answers[1].data == answers[3].data == second
         assert len(app.wsgi_app.served_build().ready) == kept, budget
         assert seen == []
+
+
+def test_an_answer_kept_twice_costs_its_budget_once():
+    """Two threads may make the same answer at once: the second keep changes nothing."""
+    answer = Answer("200 OK", [], b"x" * 100, '"e"', True)
+    ready = ReadyAnswers(2 * (100 + READY_ENTRY_BYTES))
+    ready.keep("/tiles/a/1/0/0.mvt", "gzip", answer)
+    ready.keep("/tiles/a/1/0/0.mvt", "gzip", answer)
+    ready.keep("/tiles/a/1/1/0.mvt", "gzip", answer)
+    assert len(ready) == 2
+    assert ready.get("/tiles/a/1/1/0.mvt", "gzip") is answer
+    assert ready.get("/tiles/a/1/1/0.mvt", None) is None
