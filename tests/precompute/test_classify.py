@@ -31,6 +31,7 @@ from crimetiles.precompute.classify import (
     choose_classifier,
     exact_pattern,
     load_classifier,
+    offense_counts,
     rate_classifiers,
     template_text,
 )
@@ -290,6 +291,7 @@ def test_readme_example_custom_file_flips_intimidation(tmp_path):
         ("pattern,category\n1,violent\n", "lacks column(s) offense"),
         ("pattern,category,offense\n13B,violent\n", "line 2: expected pattern,category,offense"),
         ("pattern,category,offense\n13B,property,larceny\n", "has no rule with category 'violent'"),
+        ("pattern,category,offense\n520,weapons,weapon law violation\n", "has no rule with category 'violent'"),
         ("# nothing\n\n", "classification file is empty"),
     ],
 )
@@ -304,6 +306,41 @@ def test_rules_file_with_bom_crlf_hash_in_a_pattern_and_extra_columns(tmp_path):
     path = tmp_path / "rules.csv"
     path.write_bytes(b"\xef\xbb\xbfpattern,category,offense,note\r\n# comment\r\nCASE \\#5,violent,case five,seen once\r\n")
     assert load_classifier(path).rule_for("case #5").offense == "case five"
+
+
+def test_a_rule_line_with_a_trailing_comma_keeps_its_three_fields(tmp_path):
+    """A spreadsheet saves a rules file with an empty last column on some lines: more fields
+    than the header is not an error (fewer is)."""
+    path = write_rules(tmp_path, "pattern,category,offense\n13B,violent,simple assault,\n23H,property,larceny,,\n")
+    rules = load_classifier(path).rules
+    assert [(rule.category, rule.offense) for rule in rules] == [("violent", "simple assault"), ("property", "larceny")]
+
+
+def test_unreadable_rules_files_are_one_line_errors(tmp_path):
+    def error(path: Path) -> str:
+        with pytest.raises(InputError) as raised:
+            load_classifier(path)
+        return str(raised.value)
+
+    assert error(tmp_path / "missing.csv") == f"{tmp_path / 'missing.csv'}: classification file not found"
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("pattern,category,offense\nAGRESI\u00d3N,violent,assault\n".encode("latin-1"))
+    assert error(latin1).startswith(f"{latin1}: malformed classification CSV ('utf-8' codec can't decode byte 0xd3")
+    assert error(tmp_path) == f"{tmp_path}: cannot read classification file (Is a directory)"
+
+
+def test_rule_records_cannot_be_changed_by_their_users():
+    """A built-in set is read once per process and shared by every caller: none may change it
+    under the others."""
+    nibrs = builtin_classifier("nibrs")
+    assert builtin_classifier("nibrs") is nibrs
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        nibrs.rules[0].category = "other"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        nibrs.source = "mine.csv"
+    tally = OffenseTally.of(pd.Series(["13B"], name="offense"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tally.column = "ucr_code"
 
 
 # --- choosing a rule set -----------------------------------------------------------------------------
@@ -352,6 +389,14 @@ def test_a_named_or_given_set_is_the_only_candidate(tmp_path):
     custom = write_rules(tmp_path, "pattern,category,offense\nFOO,violent,foo\n@nibrs\n")
     choice = choose_classifier(offenses, custom)
     assert (choice.name, choice.match_rate) == (str(custom), 1.0)
+    assert choose_classifier(offenses, str(custom)).name == str(custom)  # as the command line passes it
+
+
+def test_a_missing_rules_path_is_not_taken_for_a_built_in_set():
+    """Whatever the path, only a built-in set's own file stands for it; this one sorts after
+    any checkout's data folder ("~" comes after every letter)."""
+    with pytest.raises(InputError, match=r"^/~missing/my_offenses\.csv: classification file not found$"):
+        choose_classifier(pd.Series(["13B"]), "/~missing/my_offenses.csv")
 
 
 def test_ties_go_to_ucr_then_nibrs_then_text():
@@ -378,6 +423,16 @@ def test_below_the_minimum_match_rate_the_error_names_the_values_and_the_fix():
     assert "`crimetiles offenses 'exports/my incidents.csv' --offense-col 'nibrs code' --template my_offenses.csv`" in message
     assert message.endswith("then build with --classification my_offenses.csv")
     assert "\n" not in message
+
+
+def test_the_error_lists_the_five_most_frequent_unmatched_values_empty_ones_included():
+    values = [""] * 20 + ["TRAFFIC STOP"] * 6 + ["ALARM"] * 5 + ["WELFARE CHECK"] * 3 + ["NOISE"] * 2 + ["PARKING"]
+    with pytest.raises(InputError) as error:
+        choose_classifier(pd.Series(values, name="nature"), "ucr", "calls.csv")
+    message = str(error.value)
+    assert message.startswith("calls.csv: only 0.0% of 37 rows have an offense value the ucr classification knows")
+    shown = "most frequent unmatched: (empty) x20, 'TRAFFIC STOP' x6, 'ALARM' x5, 'WELFARE CHECK' x3, 'NOISE' x2; write"
+    assert shown in message
 
 
 def test_a_given_set_below_the_minimum_is_refused_too():
@@ -601,6 +656,7 @@ def test_tallies_of_two_files_add_up_and_keep_a_shared_column_name():
     assert both.counts().to_dict() == {"ROBBERY": 3, "13B": 2, "23H": 1}  # one row of ""; case merged
     other = OffenseTally.of(pd.Series(["13B"], name="ucr_code"))
     assert first.plus(other).column is None and first.plus(other).counts().to_dict() == {"13B": 3, "Robbery": 1}
+    assert other.plus(first).column is None
     assert OffenseTally(pd.Series({"13B": 0, "23H": 2}, dtype="int64")).counts().to_dict() == {"23H": 2}
 
 
@@ -609,3 +665,17 @@ def test_template_counts_the_rows_without_an_offense_value():
     text = template_text(offenses, rate_classifiers(offenses, "ucr"), "test.csv column ucr_code")
     assert "\n# 3 rows have no offense value; the build rejects them as unknown offenses.\n" in text
     assert template_text(offenses[:3], rate_classifiers(offenses[:3], "ucr"), "x").count("no offense value") == 0
+
+
+def test_tallies_of_two_files_read_from_disk_keep_their_shared_column_name(tmp_path):
+    """Each file's header is read into its own string: the same name from two files is kept."""
+    for name, rows in [("2019.csv", "1,13B\n"), ("2020.csv", "2,23H\n")]:
+        (tmp_path / name).write_text("id,nibrs_code\n" + rows, encoding="utf-8")
+    tallies = [OffenseTally.of(pd.read_csv(tmp_path / name, dtype=str)["nibrs_code"]) for name in ["2019.csv", "2020.csv"]]
+    assert tallies[0].plus(tallies[1]).column == "nibrs_code"
+
+
+def test_offense_counts_are_most_frequent_first_ties_alphabetical_spelled_as_most_rows_spell_them():
+    values = ["23H", "13B", "Robbery", "9999", "robbery ", "Robbery", "23H", "ROBBERY", "13B", "Robbery"]
+    counts = offense_counts(pd.Series(values))
+    assert list(counts.items()) == [("Robbery", 5), ("13B", 2), ("23H", 2), ("9999", 1)]

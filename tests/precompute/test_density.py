@@ -130,6 +130,13 @@ def test_density_frame_rounds_areas_to_6_and_densities_to_3_decimals(squares):
     assert averaged["violent_per_sqmi"].tolist() == [16.2, 0.5, 0.0]  # 8 / 4 / 0.1234567891; 6 / 4 / 3
 
 
+def test_density_frame_without_years_has_zero_densities_not_nan(squares):
+    """No year counted (no incident): the all-years density is 0 everywhere, not 0 / 0."""
+    frame = density_frame(squares, np.zeros((3, 0), dtype=np.int64), [], area=np.array([1.0, 2.0, 0.0]))
+    assert frame["violent_count"].tolist() == [0, 0, 0]
+    assert frame["violent_per_sqmi"].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_quantile_breaks_round_to_two_significant_digits_over_every_frame_and_column():
     years = [2012]
     first = pd.DataFrame({"violent_per_sqmi_2012": [0.01234, 0.0, 123.4], "violent_per_sqmi": [0.0, 0.0, 0.0]})

@@ -4,6 +4,8 @@ every value of the long CSV table and of the GeoJSON is a literal."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import geopandas as gpd
 import pytest
@@ -126,3 +128,11 @@ def test_geojson_every_year_keeps_every_field(layer):
 def test_unknown_format_is_refused(layer):
     with pytest.raises(BuildError, match="format 'xml' is not one of csv, geojson"):
         export_text(layer, "tracts", YEARS, "xml")
+
+
+def test_importing_the_module_for_parse_year_loads_neither_pandas_nor_geopandas():
+    """A server imports this module for `parse_year` at start: pandas and geopandas (about
+    140 MB resident) are loaded only when a download is made."""
+    code = "import sys, crimetiles.artifact.export; print(sorted({'pandas', 'geopandas'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout == "[]\n"

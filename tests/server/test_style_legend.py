@@ -78,23 +78,27 @@ def test_legend_without_breaks():
         (0.0, "0"),
         (0.35, "0.35"),
         (0.061, "0.061"),
+        (-0.5, "-0.5"),
     ],
 )
 def test_format_number(value, text):
     assert format_number(value) == text
 
 
-def test_style_layers_in_drawing_order():
-    tileset = Tileset(
+def tracts(breaks: tuple[float, ...]) -> Tileset:
+    return Tileset(
         name="tracts",
         title="Census tracts",
         minzoom=8,
         maxzoom=14,
         bands=(ZoomBand("tracts", 8, 14),),
-        class_breaks=ClassBreaks("quantile", (3.0, 40.0)),
+        class_breaks=ClassBreaks("quantile", breaks),
         archive=None,
     )
-    document = style(tileset, "https://maps.test/tiles/tracts.json", "Durham Police")
+
+
+def test_style_layers_in_drawing_order():
+    document = style(tracts((3.0, 40.0)), "https://maps.test/tiles/tracts.json", "Durham Police")
     colors = ("#ffeda0", "#feb24c", "#f03b20")
     assert document["version"] == 8
     assert document["name"] == "Violent crimes per square mile: Census tracts"
@@ -137,3 +141,14 @@ def test_style_layers_in_drawing_order():
         ],
         "crimetiles:fill-layers": ["tracts-class-0", "tracts-class-1", "tracts-class-2", "tracts-class-3"],
     }
+
+
+def test_nine_classes_are_drawn_and_more_are_refused_rather_than_drawn_short():
+    """YlOrRd has nine colours: a build makes at most nine classes (`--classes` 2-9). A manifest
+    with more breaks has more classes than colours: its style is refused, never drawn without
+    its top classes."""
+    nine = style(tracts(tuple(float(b) for b in range(1, 9))), "https://maps.test/tiles/tracts.json", "")
+    assert [layer["paint"]["fill-color"] for layer in nine["layers"][:-1]] == [GREY, *YLORRD_9]
+    assert nine["layers"][-2]["filter"] == [">=", DENSITY, 8.0]
+    with pytest.raises(ValueError, match="shorter"):
+        style(tracts(tuple(float(b) for b in range(1, 10))), "https://maps.test/tiles/tracts.json", "")
