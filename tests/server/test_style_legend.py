@@ -75,6 +75,7 @@ def test_legend_without_breaks():
         (12.0, "12"),
         (1.0, "1"),
         (1.5, "1.5"),
+        (1.96, "2.0"),  # one decimal from 1 up: rounded up to 2, it keeps its ".0"
         (0.0, "0"),
         (0.35, "0.35"),
         (0.061, "0.061"),
