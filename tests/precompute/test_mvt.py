@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import mapbox_vector_tile
 import mercantile
 import pandas as pd
@@ -98,3 +100,153 @@ def test_a_polygon_pyclipper_cannot_repair_is_dropped_after_four_repairs(monkeyp
     monkeypatch.setattr(mvt, "make_it_valid", failing_repair)
     assert _repaired(bowtie) is None
     assert len(calls) == 4
+
+
+# -- what each part of the encoder decides, on hand-made layers ---------------------------------
+
+
+def _from_tile_units(tile: mercantile.Tile, geometry: shapely.Geometry) -> shapely.Geometry:
+    """`geometry`, given in tile units of `tile` (y down from its north-west corner), in Web Mercator metres."""
+    west, _, east, north = mercantile.xy_bounds(tile)
+    unit = (east - west) / TILE_EXTENT
+    return shapely.transform(geometry, lambda uv: uv * [unit, -unit] + [west, north])
+
+
+def _drawn(tiler: LayerTiler, tile: mercantile.Tile) -> list[tuple[dict, list[list[tuple[int, int]]]]] | None:
+    """Each feature of the tile, read with mapbox-vector-tile: its properties and its rings (tile
+    units, y down, closing point included), or None for no tile."""
+    data = tiler.encode(tile)
+    if data is None:
+        return None
+    features = mapbox_vector_tile.decode(data, default_options={"y_coord_down": True})[tiler.name]["features"]
+    drawn = []
+    for feature in features:
+        geometry = feature["geometry"]
+        polygons = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+        drawn.append((feature["properties"], [[tuple(point) for point in ring] for polygon in polygons for ring in polygon]))
+    return drawn
+
+
+def test_one_row_of_properties_per_geometry_is_required():
+    """300 of each: beyond the small integers CPython keeps one object of, so lengths are compared by value."""
+    squares = [shapely.box(-9e6 + i * 6e4, 0, -9e6 + i * 6e4 + 5e4, 5e4) for i in range(300)]
+    with pytest.raises(ValueError, match="one row of properties per geometry"):
+        LayerTiler("x", squares, pd.DataFrame({"id": range(299)}), 14)
+    with pytest.raises(ValueError, match="one row of properties per geometry"):
+        LayerTiler("x", squares[:299], pd.DataFrame({"id": range(300)}), 14)
+    drawn = _drawn(LayerTiler("x", squares, pd.DataFrame({"id": range(300)}), 14), mercantile.Tile(0, 0, 0))
+    assert [properties["id"] for properties, _ in drawn] == list(range(300))
+
+
+def test_each_zoom_up_to_the_simplification_max_zoom_is_indexed_until_released():
+    tiler = LayerTiler("sq", [shapely.box(-1e5, -1e5, 1e5, 1e5)], pd.DataFrame(index=[0]), simplify_maxzoom=4)
+    for zoom in (2, 4, 6):  # zoom 6 is drawn from zoom 4's geometry: the full one
+        tiler.encode(mercantile.tile(0.0, 0.0, zoom))
+    assert tiler.indexed_zooms == (2, 4)
+    tiler.release(6)
+    assert tiler.indexed_zooms == (2,)
+
+
+BUMPED_SQUARE = shapely.Polygon([(1000, 1000), (2000, 999.1), (3000, 1000), (3000, 3000), (1000, 3000)])
+"""A square (tile units) whose top edge is bent outwards by 0.9 of a unit at its middle: within the
+one-unit simplification tolerance, yet one unit off the edge once snapped to the grid."""
+SQUARE_CORNERS = [(1000, 1000), (1000, 3000), (3000, 1000), (3000, 3000)]
+
+
+@pytest.mark.parametrize(
+    ("simplify_maxzoom", "expected"),
+    [
+        (2, SQUARE_CORNERS),  # zoom 1 is below the max zoom: simplified to one tile unit, the bump gone
+        (1, sorted([*SQUARE_CORNERS, (2000, 999)])),  # at the max zoom: exact
+        (0, sorted([*SQUARE_CORNERS, (2000, 999)])),  # above it: exact
+    ],
+)
+def test_geometry_is_simplified_below_the_simplification_max_zoom_only(simplify_maxzoom, expected):
+    tile = mercantile.Tile(0, 0, 1)
+    bumped = _from_tile_units(tile, BUMPED_SQUARE)
+    assert len(shapely.simplify(bumped, tile_unit_m(1)).exterior.coords) == 5  # Douglas-Peucker drops the bump
+    ((_, (ring,)),) = _drawn(LayerTiler("sq", [bumped], pd.DataFrame(index=[0]), simplify_maxzoom), tile)
+    assert sorted(set(ring)) == expected and len(ring) == len(expected) + 1
+
+
+@pytest.mark.parametrize(
+    "square",
+    [
+        shapely.box(-50, 1000, -10, 2000),  # west of the tile
+        shapely.box(TILE_EXTENT + 10, 1000, TILE_EXTENT + 50, 2000),  # east
+        shapely.box(1000, -50, 2000, -10),  # north (y down)
+        shapely.box(1000, TILE_EXTENT + 10, 2000, TILE_EXTENT + 50),  # south
+    ],
+    ids=["west", "east", "north", "south"],
+)
+def test_a_polygon_only_in_the_buffer_is_drawn(square):
+    """Within the 64 units drawn beyond each edge, on each of the four sides."""
+    tile = mercantile.Tile(1150, 1608, 12)
+    tiler = LayerTiler("buffer", [_from_tile_units(tile, square)], pd.DataFrame({"id": ["edge"]}), 14)
+    ((properties, (ring,)),) = _drawn(tiler, tile)
+    assert properties == {"id": "edge"}
+    assert sorted(set(ring)) == sorted({(int(x), int(y)) for x, y in square.exterior.coords})
+
+
+def test_points_and_lines_of_a_layer_are_not_drawn():
+    """Only polygons are drawn in a polygon layer: a point, line or collection of them among its
+    geometries is left out."""
+    tile = mercantile.Tile(0, 0, 0)
+    line = shapely.LineString([(100, 100), (900, 700)])
+    geometries = [
+        shapely.Point(500, 500),
+        line,
+        shapely.MultiPoint([(100, 100), (300, 900)]),
+        shapely.MultiLineString([[(100, 100), (900, 100)], [(100, 900), (900, 900)]]),
+        shapely.GeometryCollection([line, shapely.Point(2000, 2000)]),
+        shapely.box(1000, 1000, 3000, 3000),
+    ]
+    ids = ["point", "line", "points", "lines", "collection", "square"]
+    tiler = LayerTiler("mixed", [_from_tile_units(tile, g) for g in geometries], pd.DataFrame({"id": ids}), 14)
+    ((properties, (ring,)),) = _drawn(tiler, tile)
+    assert properties == {"id": "square"} and sorted(set(ring)) == SQUARE_CORNERS
+
+
+def test_a_tile_whose_only_polygon_snaps_to_a_point_is_not_written():
+    tile = mercantile.Tile(1150, 1608, 12)
+    speck = shapely.box(2000.1, 2000.1, 2000.4, 2000.4)  # every corner rounds to (2000, 2000)
+    assert LayerTiler("speck", [_from_tile_units(tile, speck)], pd.DataFrame(index=[0]), 14).encode(tile) is None
+
+
+def test_a_polygon_snapping_flattens_is_dropped_and_its_neighbours_kept():
+    tile = mercantile.Tile(1150, 1608, 12)
+    sliver = shapely.box(100, 100.1, 300, 100.4)  # every corner rounds onto the line y = 100
+    geometries = [shapely.box(1000, 1000, 3000, 3000), sliver, shapely.box(3500, 3500, 4000, 4000)]
+    tiler = LayerTiler("s", [_from_tile_units(tile, g) for g in geometries], pd.DataFrame({"id": ["a", "sliver", "b"]}), 14)
+    drawn = _drawn(tiler, tile)
+    assert [(properties["id"], sorted(set(ring))) for properties, (ring,) in drawn] == [
+        ("a", SQUARE_CORNERS),
+        ("b", [(3500, 3500), (3500, 4000), (4000, 3500), (4000, 4000)]),
+    ]
+
+
+def test_a_tile_of_polygons_with_and_without_holes_is_encoded_without_warnings():
+    outer, hole = shapely.box(-1e7, -1e7, 1e7, 1e7), shapely.box(-5e6, -5e6, 5e6, 5e6)
+    donut = shapely.Polygon(outer.exterior.coords, [hole.exterior.coords])
+    tiler = LayerTiler("d", [donut, shapely.box(1.5e7, 1.5e7, 1.8e7, 1.8e7)], pd.DataFrame({"id": ["donut", "plain"]}), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        drawn = _drawn(tiler, mercantile.Tile(0, 0, 0))
+    assert [(properties["id"], [len(ring) for ring in rings]) for properties, rings in drawn] == [
+        ("donut", [5, 5]),
+        ("plain", [5]),
+    ]
+
+
+def test_flat_holds_for_lines_off_the_origin_and_any_slope():
+    assert _flat(shapely.Polygon([(0, 1), (1, 1), (2, 1), (0, 1)]))  # y = 1
+    assert _flat(shapely.Polygon([(0, 0), (2, 1), (4, 2), (0, 0)]))  # slope 1/2
+    assert not _flat(shapely.Polygon([(0, 0), (-2, -1), (3, -1), (0, 0)]))  # offsets with negative coordinates
+    assert not _flat(shapely.Polygon([(0, 0), (0, 4), (4, 4), (0, 0)]))  # first offset vertical
+
+
+def test_a_multipolygon_left_with_one_part_is_repaired_to_that_polygon():
+    """Snapping flattened one part of the multipolygon (zero area): repair leaves the other, a polygon."""
+    square = shapely.box(0, 0, 4, 4)
+    repaired = _repaired(shapely.MultiPolygon([square, shapely.Polygon([(10, 0), (12, 0), (14, 0)])]))
+    assert repaired.geom_type == "Polygon" and repaired.equals(square)
