@@ -6,11 +6,13 @@ integer 0 met before it) and against GDAL's MVT reader."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import geopandas as gpd
 import mapbox_vector_tile
 import mercantile
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -19,7 +21,15 @@ from hypothesis import strategies as st
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 
 from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, layer_tiler, tiles_covering
-from crimetiles.artifact.pbf import PropertyTable, field, packed, polygon_geometries, value_message, varint
+from crimetiles.artifact.pbf import (
+    PropertyTable,
+    field,
+    packed,
+    polygon_geometries,
+    polygon_layer_tile,
+    value_message,
+    varint,
+)
 from crimetiles.artifact.reader import open_build
 from tests.precompute.reference_mvt import ReferenceTiler
 from tests.system_python import run_json, system_python_with
@@ -64,6 +74,8 @@ def test_field_prefixes_tag_and_length():
         (3, "int_value", b"\x20\x03"),
         (-2, "int_value", b"\x20\xfe" + b"\xff" * 8 + b"\x01"),
         (1.5, "double_value", b"\x19\x00\x00\x00\x00\x00\x00\xf8\x3f"),
+        (2**63 - 1, "int_value", b"\x20" + b"\xff" * 8 + b"\x7f"),  # the int64 range, both ends
+        (-(2**63), "int_value", b"\x20" + b"\x80" * 9 + b"\x01"),
     ],
 )
 def test_value_message(value, kind, expected):
@@ -72,9 +84,23 @@ def test_value_message(value, kind, expected):
     assert parsed.HasField(kind) and getattr(parsed, kind) == value
 
 
-def test_integer_beyond_int64_is_refused():
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1])
+def test_integer_beyond_int64_is_refused(value):
     with pytest.raises(ValueError, match="64-bit"):
-        value_message(2**63)
+        value_message(value)
+
+
+def test_packed_across_the_one_two_and_three_byte_boundaries():
+    assert packed([1, 127]) == b"\x01\x7f"
+    assert packed([1, 128]) == b"\x01\x80\x01"
+    assert packed([16383, 16384]) == b"\xff\x7f\x80\x80\x01"
+
+
+@pytest.mark.parametrize(("size", "length"), [(16383, b"\xff\x7f"), (16384, b"\x80\x80\x01"), (16385, b"\x81\x80\x01")])
+def test_field_length_across_the_two_and_three_byte_boundary(size, length):
+    text = "x" * size
+    assert field(1, text.encode()) == b"\x0a" + length + text.encode()
+    assert vector_tile_pb2.tile.value.FromString(field(1, text.encode())).string_value == text
 
 
 def _closed(*points: tuple[int, int]) -> list[list[int]]:
@@ -86,6 +112,11 @@ SPEC_MULTIPOLYGON = [
     _closed((11, 11), (20, 11), (20, 20), (11, 20)),
     _closed((13, 13), (13, 17), (17, 17), (17, 13)),
 ]
+SPEC_MULTIPOLYGON_COMMANDS = (
+    [9, 0, 0, 26, 20, 0, 0, 20, 19, 0, 15]  # the first polygon
+    + [9, 22, 2, 26, 18, 0, 0, 18, 17, 0, 15]  # the second's exterior
+    + [9, 4, 13, 26, 0, 8, 8, 0, 0, 7, 15]  # its hole
+)
 
 
 def test_spec_polygon_example():
@@ -98,8 +129,7 @@ def test_spec_multipolygon_example():
     """Spec 4.3.5.4: two polygons, the second with a hole, in one feature: the cursor carries over
     from ring to ring."""
     (geometry,) = polygon_geometries([point for ring in SPEC_MULTIPOLYGON for point in ring], [5, 5, 5], [0, 0, 0])
-    expected = [9, 0, 0, 26, 20, 0, 0, 20, 19, 0, 15, 9, 22, 2, 26, 18, 0, 0, 18, 17, 0, 15, 9, 4, 13, 26, 0, 8, 8, 0, 0, 7, 15]
-    assert list(geometry) == expected
+    assert list(geometry) == SPEC_MULTIPOLYGON_COMMANDS
 
 
 def test_each_feature_starts_from_the_origin():
@@ -117,6 +147,21 @@ def test_large_deltas_take_several_bytes():
     (geometry,) = polygon_geometries(_closed((4000, 0), (4000, 4000), (0, 4000)), [4], [0])
     assert geometry == packed([9, 8000, 0, 18, 0, 8000, 7999, 0, 15])
     assert geometry[1:3] == b"\xc0\x3e"  # 8000 = 0b1111101_000000
+
+
+def test_features_and_points_above_256_compare_by_value():
+    """The tiler passes NumPy's `tolist()`: equal numbers above CPython's small-int cache are distinct
+    objects, so rings of one feature and repeated points are found by value."""
+    rings = [point for ring in SPEC_MULTIPOLYGON for point in ring]
+    (geometry,) = polygon_geometries(rings, [5, 5, 5], np.full(3, 300).tolist())
+    assert list(geometry) == SPEC_MULTIPOLYGON_COMMANDS
+    repeated = np.array([[300, 300], [300, 300], [310, 300], [310, 310], [300, 310], [300, 300]]).tolist()
+    assert list(polygon_geometries(repeated, [6], [0])[0]) == [9, 0xD8, 0x04, 0xD8, 0x04, 26, 20, 0, 0, 20, 19, 0, 15]
+
+
+def test_rings_and_their_features_must_pair_up():
+    with pytest.raises(ValueError, match="shorter"):
+        polygon_geometries(SPEC_MULTIPOLYGON[0] * 2, [5, 5], [0])
 
 
 def test_property_table_lists_keys_in_column_order_and_values_sorted():
@@ -142,6 +187,46 @@ def test_every_value_keeps_its_type():
     tags = table.tile_tags([0, 1])
     assert tags.values == b"".join(field(4, value_message(v)) for v in (1, 1.0, 7, True))
     assert tags.packed == [bytes([0, 0, 1, 1, 2, 3]), bytes([0, 2, 2, 1])]
+
+
+def test_missing_values_and_other_types_in_a_mixed_column_are_left_out():
+    mixed = pd.Series([None, "a", math.nan, True, ("a",)], dtype=object)
+    tags = PropertyTable.of(pd.DataFrame({"m": mixed})).tile_tags(list(range(5)))
+    assert (tags.keys, tags.values) == (b"\x1a\x01m", b"\x22\x03\x0a\x01a" + b"\x22\x02\x38\x01")
+    assert tags.packed == [b"", bytes([0, 0]), b"", bytes([0, 1]), b""]
+
+
+def test_a_column_without_any_value_writes_no_tags():
+    tags = PropertyTable.of(pd.DataFrame({"c": [math.nan, None]})).tile_tags([0, 1])
+    assert (tags.packed, tags.keys, tags.values) == ([b"", b""], b"", b"")
+
+
+@pytest.mark.parametrize("features", [128, 129])
+def test_tag_indices_of_128_values_are_bytes_and_of_more_varints(features):
+    """Up to 128 values a tag index is one byte; the 129th value's index, 128, takes two."""
+    square = _closed((0, 0), (10, 0), (10, 10), (0, 10))
+    tags = PropertyTable.of(pd.DataFrame({"n": range(features)})).tile_tags(list(range(features)))
+    assert tags.packed[127] == b"\x00\x7f"
+    assert tags.packed[128:] == [b"\x00\x80\x01"][: features - 128]
+    data = polygon_layer_tile("layer", 4096, tags, polygon_geometries(square * features, [5] * features, range(features)))
+    decoded = mapbox_vector_tile.decode(data)["layer"]["features"]
+    assert [feature["properties"] for feature in decoded] == [{"n": n} for n in range(features)]
+
+
+def test_tags_and_geometries_must_pair_up():
+    tags = PropertyTable.of(pd.DataFrame({"a": ["x", "y"]})).tile_tags([0, 1])
+    (geometry,) = polygon_geometries(SPEC_MULTIPOLYGON[0], [5], [0])
+    with pytest.raises(ValueError, match="shorter"):
+        polygon_layer_tile("layer", 4096, tags, [geometry])
+
+
+def test_property_tables_and_tile_tags_are_frozen():
+    table = PropertyTable.of(pd.DataFrame({"a": ["x"]}))
+    tags = table.tile_tags([0])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        table.keys = ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tags.keys = b""
 
 
 # -- random layers: the same features as mapbox-vector-tile writes -----------------------------
