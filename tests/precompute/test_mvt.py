@@ -243,6 +243,7 @@ def test_flat_holds_for_lines_off_the_origin_and_any_slope():
     assert _flat(shapely.Polygon([(0, 0), (2, 1), (4, 2), (0, 0)]))  # slope 1/2
     assert not _flat(shapely.Polygon([(0, 0), (-2, -1), (3, -1), (0, 0)]))  # offsets with negative coordinates
     assert not _flat(shapely.Polygon([(0, 0), (0, 4), (4, 4), (0, 0)]))  # first offset vertical
+    assert not _flat(shapely.Polygon([(0, 0), (1, 0), (-1, -1), (0, 0)]))  # the one vertex off the line is 1 unit down-left
 
 
 def test_a_multipolygon_left_with_one_part_is_repaired_to_that_polygon():
