@@ -44,6 +44,10 @@ class TileArchive:
     """The same tiles as a PMTiles 3 archive (for static hosts), relative to the build directory;
     None in builds made before crimetiles wrote one."""
 
+    def holds(self, zoom: int) -> bool:
+        """Whether the archive covers `zoom` (it stores every tile of those zooms that has features)."""
+        return self.minzoom <= zoom <= self.maxzoom
+
 
 @dataclass(frozen=True)
 class Tileset:

@@ -26,12 +26,11 @@ from typing import Any
 from werkzeug.http import is_resource_modified
 
 from crimetiles.artifact.errors import CrimetilesError
-from crimetiles.artifact.reader import TileKey, TileLookup
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
 from crimetiles.server.params import Coding, tile_coding, tile_path_key
-from crimetiles.server.tiles import MAX_ZOOM, TileService
+from crimetiles.server.tiles import TileService, is_tile
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
 StartResponse = Callable[..., Any]
@@ -60,18 +59,6 @@ def cors_headers(origins: tuple[str, ...], origin: str | None) -> Headers:
     if origin in origins:
         return [("Access-Control-Allow-Origin", origin), *CORS_EXPOSED]
     return list(CORS_EXPOSED)
-
-
-@dataclass(frozen=True)
-class ArchiveRange:
-    """One tileset's archive in a loaded build: the zooms it covers and its tiles."""
-
-    minzoom: int
-    maxzoom: int
-    tiles: TileLookup
-
-    def holds(self, z: int) -> bool:
-        return self.minzoom <= z <= self.maxzoom
 
 
 @dataclass(frozen=True)
@@ -116,25 +103,18 @@ class ReadyAnswers:
 
 @dataclass(frozen=True)
 class ServedBuild:
-    """What the fast path prepares once per build: its archives by tileset, each tileset's ETag
-    prefix (`"{build_id}-{tileset}-`, the route's ETag is this plus `z-x-y`, and `-gz` when
-    gzipped) and the ready answers."""
+    """What the fast path prepares once per build: each tileset's ETag prefix
+    (`"{build_id}-{tileset}-`, the route's ETag is this plus `z-x-y`, and `-gz` when gzipped) and
+    the ready answers."""
 
     service: TileService
-    archives: dict[str, ArchiveRange]
     etag_prefixes: dict[str, str]
     ready: ReadyAnswers
 
     @classmethod
     def of(cls, service: TileService, ready_bytes: int) -> ServedBuild:
-        tilesets = service.manifest.tilesets
-        archives = {
-            name: ArchiveRange(tileset.archive.minzoom, tileset.archive.maxzoom, service.archives[name])
-            for name, tileset in tilesets.items()
-            if tileset.archive is not None
-        }
-        prefixes = {name: f'"{service.build_id}-{name}-' for name in tilesets}
-        return cls(service, archives, prefixes, ReadyAnswers(ready_bytes))
+        prefixes = {name: f'"{service.build_id}-{name}-' for name in service.manifest.tilesets}
+        return cls(service, prefixes, ReadyAnswers(ready_bytes))
 
 
 @lru_cache(maxsize=256)
@@ -203,12 +183,12 @@ class TileFastPath:
         key = tile_path_key(parts[3], parts[4], parts[5])
         prefix = served.etag_prefixes.get(name)
         coding = _coding(accept_encoding)
-        if key is None or prefix is None or coding is None or not _in_world(key):
+        if key is None or prefix is None or coding is None or not is_tile(*key):
             return None
         tag = f"{prefix}{key[0]}-{key[1]}-{key[2]}"
-        archive = served.archives.get(name)
+        archive = served.service.manifest.tilesets[name].archive
         if archive is not None and archive.holds(key[0]):
-            answer = _tile_answer(archive.tiles.get(key), coding, tag, self._after_etag, True)
+            answer = _tile_answer(served.service.archives[name].get(key), coding, tag, self._after_etag, True)
             served.ready.keep(path, accept_encoding, answer)
             return answer
         try:
@@ -249,8 +229,3 @@ def _tile_answer(data: bytes | None, coding: Coding, tag: str, after_etag: Heade
         body, etag = gzip.decompress(data), tag + '"'
         entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body)))]
     return Answer("200 OK", [*entity, ("ETag", etag), *after_etag], body, etag, from_archive)
-
-
-def _in_world(key: TileKey) -> bool:
-    z, x, y = key
-    return z <= MAX_ZOOM and x < (1 << z) and y < (1 << z)

@@ -173,8 +173,7 @@ class Metrics:
 
     def count_tile(self, status: int, tile_seconds: float, build_id: str, from_archive: bool) -> None:
         """`record` for a tile the fast path answered, tallied until the next `flush`."""
-        if build_id is not self._build_id:
-            self.serving(build_id)
+        self._note_build(build_id)
         self._tally.add(status, tile_seconds, from_archive)
         if not self._flushed_by_thread:
             self._flushed_by_thread = True
@@ -198,9 +197,13 @@ class Metrics:
             self._report_stats()
 
     def _count_request(self, status: int, build_id: str) -> None:
+        self._note_build(build_id)
+        self._status_counter(status).inc()
+
+    def _note_build(self, build_id: str) -> None:
+        """`serving(build_id)` when it is not the build last seen (an identity check per request)."""
         if build_id is not self._build_id:
             self.serving(build_id)
-        self._status_counter(status).inc()
 
     def _status_counter(self, status: int) -> Counter:
         child = self._by_status.get(status)

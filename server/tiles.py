@@ -127,7 +127,7 @@ class TileService:
         tileset = self.tileset(name)
         check_tile(z, x, y)
         archive = tileset.archive
-        if archive is not None and archive.minzoom <= z <= archive.maxzoom:
+        if archive is not None and archive.holds(z):
             self.stats.archive_hits += 1
             return self.archives[name].get((z, x, y))
         if not self._may_have_features(tileset, z, x, y):
@@ -174,12 +174,17 @@ class TileService:
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
 
 
+def is_tile(z: int, x: int, y: int) -> bool:
+    """Whether `z/x/y` is a tile of a zoom served: what `check_tile` raises for, as a test."""
+    return 0 <= z <= MAX_ZOOM and 0 <= x < 1 << z and 0 <= y < 1 << z
+
+
 def check_tile(z: int, x: int, y: int) -> None:
+    if is_tile(z, x, y):
+        return
     if not 0 <= z <= MAX_ZOOM:
         raise TileOutOfRange(f"zoom {z} is outside 0..{MAX_ZOOM}")
-    limit = (1 << z) - 1
-    if not (0 <= x <= limit and 0 <= y <= limit):
-        raise TileOutOfRange(f"x and y must be within 0..{limit} at zoom {z}")
+    raise TileOutOfRange(f"x and y must be within 0..{(1 << z) - 1} at zoom {z}")
 
 
 def tile_meets_bounds(tile: mercantile.Tile, bounds: MercatorBounds, buffer_fraction: float) -> bool:
