@@ -98,7 +98,12 @@ TARGETS = (
     Target(
         "tiles",
         "server/tiles.py",
-        ("tests/server/test_tile_service.py", "tests/server/test_tiles.py", "tests/server/test_http_details.py"),
+        (
+            "tests/server/test_tile_service.py",
+            "tests/server/test_tiles.py",
+            "tests/server/test_http_details.py",
+            "tests/server/test_live.py::test_burst_on_a_cold_tile_encodes_it_once",
+        ),
         durham_build=True,
     ),
     Target(

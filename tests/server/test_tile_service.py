@@ -4,17 +4,25 @@ literal or a value read independently (SQLite, gzip, Web Mercator arithmetic).""
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import gzip
+import math
+import os
 import sqlite3
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
+import geopandas as gpd
 import mapbox_vector_tile
 import mercantile
 import pytest
 import shapely
 
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
@@ -39,14 +47,10 @@ def _service(build: Path, cache_bytes: int = 64 * 1024 * 1024) -> TileService:
 
 
 def _stats(service: TileService) -> dict[str, int]:
-    stats = service.stats
-    return {
-        "archive_hits": stats.archive_hits,
-        "outside_bounds": stats.outside_bounds,
-        "cache_hits": stats.cache_hits,
-        "cache_misses": stats.cache_misses,
-        "encodes": stats.encodes,
-    }
+    """The service's counts (`encode_seconds`, a time, left out)."""
+    counts = dataclasses.asdict(service.stats)
+    del counts["encode_seconds"]
+    return counts
 
 
 def test_each_tile_counts_once_where_it_was_answered(durham_build):
@@ -56,12 +60,14 @@ def test_each_tile_counts_once_where_it_was_answered(durham_build):
     service.tile("tracts", *ARCHIVE)
     service.tile("tracts", *ARCHIVE)
     service.tile("tracts", *FAR_AWAY)
+    started = time.perf_counter()
     service.tile("tracts", *ON_DEMAND)
     service.tile("tracts", *ON_DEMAND)
     service.tile("tracts", *ON_DEMAND)
+    elapsed = time.perf_counter() - started
     expected = {"archive_hits": 2, "outside_bounds": 1, "cache_hits": 2, "cache_misses": 1, "encodes": 1}
     assert _stats(service) == expected
-    assert service.stats.encode_seconds > 0.0
+    assert 0.0 < service.stats.encode_seconds <= elapsed  # the encode's own time, within the calls'
 
 
 def test_an_archive_tile_is_the_mbtiles_row_as_stored(durham_build):
@@ -74,9 +80,10 @@ def test_an_archive_tile_is_the_mbtiles_row_as_stored(durham_build):
 
 
 def test_an_encoded_tile_is_gzip_level_6_without_a_timestamp(durham_build):
-    data = _service(durham_build).tile("tracts", *ON_DEMAND)
+    """On the hex tile, levels 5 and 7 give other bytes than 6 (the tracts tile, smaller, does not)."""
+    data = _service(durham_build).tile("hex", *ON_DEMAND)
     raw = gzip.decompress(data)
-    assert mapbox_vector_tile.decode(raw)["tracts"]["features"]
+    assert mapbox_vector_tile.decode(raw)["hex"]["features"]
     assert data[4:8] == b"\0\0\0\0"  # MTIME 0: the same bytes, and ETag, from every worker
     assert data == gzip.compress(raw, compresslevel=6, mtime=0)
 
@@ -181,10 +188,58 @@ def test_a_tile_meets_bounds_within_its_buffer(gap, meets):
 
 
 def test_density_layers_load_once_and_close_their_files(durham_build):
+    gc.collect()  # closes the files of other tests' services no longer referenced
+    before = _open_files_under(durham_build / "layers")  # those of services still referenced
     service = _service(durham_build)
+    layer_files = sorted(str(path.resolve()) for path in (durham_build / "layers").glob("*.parquet"))
+    assert sorted((_open_files_under(durham_build / "layers") - before).elements()) == layer_files
     first = service.layers.get()
     assert service.layers.get() is first
     assert sorted(first.frames) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
+    assert _open_files_under(durham_build / "layers") == before  # no descriptor left for each hot swap
+    with pytest.raises(dataclasses.FrozenInstanceError):  # one record shared by every thread
+        first.frames = {}  # type: ignore[misc]
+
+
+def _open_files_under(folder: Path) -> Counter[str]:
+    """The files under `folder` this process holds open, with their numbers of descriptors (Linux's /proc)."""
+    targets = (os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if fd.is_symlink())
+    return Counter(target for target in targets if target.startswith(f"{folder.resolve()}/"))
+
+
+def _square_build(folder: Path, east_lon: float) -> Path:
+    """A build of one polygon, a box from 0.5 degrees west of 0 to `east_lon` and 0.1-0.5 north,
+    with one incident in it, every tile on demand (no archive)."""
+    square = folder / "square.geojson"
+    gpd.GeoDataFrame({"id": ["sq"]}, geometry=[shapely.box(-0.5, 0.1, east_lon, 0.5)], crs="EPSG:4326").to_file(square)
+    incidents = folder / "incidents.csv"
+    incidents.write_text('inci_id,date_rept,ucr_code,geo_point_2d\nA1,2015-06-01,0810,"0.3, -0.2"\n')
+    out = folder / "build"
+    options = BuildOptions(
+        incidents=(incidents,),
+        boundaries=(BoundarySpec("square", square),),
+        out=out,
+        hex_resolutions=(),
+        archive_maxzoom=-1,
+        progress=False,
+    )
+    run_build(options)
+    return out
+
+
+def test_a_tile_that_only_its_buffer_brings_to_the_layer_is_encoded(tmp_path):
+    """z14 tiles are 2,446 m wide, their buffer 1/64 of that: 38.2 m. The box ends 19 m west of
+    x = 0, the west edge of tile column 8192: farther than the 1 m tolerance, within the buffer.
+    Two columns farther east the tile is empty for sure and never encoded."""
+    east_lon = math.degrees(-19.0 / 6378137)
+    service = _service(_square_build(tmp_path, east_lon))
+    row = mercantile.tile(0.0, 0.3, 14).y
+    data = service.tile("square", 14, 8192, row)
+    assert _stats(service)["outside_bounds"] == 0 and service.stats.encodes == 1
+    (feature,) = mapbox_vector_tile.decode(gzip.decompress(data))["square"]["features"]
+    assert feature["properties"]["id"] == "sq"
+    assert service.tile("square", 14, 8194, row) is None
+    assert _stats(service)["outside_bounds"] == 1 and service.stats.encodes == 1
 
 
 def test_the_tile_service_alone_does_not_import_the_geo_libraries():
