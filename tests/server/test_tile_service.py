@@ -127,10 +127,25 @@ def test_tile_coordinates_within_zoom_0_to_22_are_accepted(z, x, y):
     check_tile(z, x, y)
 
 
-@pytest.mark.parametrize(("z", "x", "y"), [(23, 0, 0), (-1, 0, 0), (3, 8, 0), (3, 0, 8), (3, -1, 0), (3, 0, -1)])
-def test_tile_coordinates_outside_are_refused(z, x, y):
-    with pytest.raises(TileOutOfRange):
+@pytest.mark.parametrize(
+    ("z", "x", "y", "message"),
+    [
+        (23, 0, 0, "zoom 23 is outside 0..22"),
+        (-1, 0, 0, "zoom -1 is outside 0..22"),
+        (3, 8, 0, "x and y must be within 0..7 at zoom 3"),
+        (3, 0, 8, "x and y must be within 0..7 at zoom 3"),
+        (3, 9, 0, "x and y must be within 0..7 at zoom 3"),
+        (3, 0, 9, "x and y must be within 0..7 at zoom 3"),
+        (3, -1, 0, "x and y must be within 0..7 at zoom 3"),
+        (3, 0, -1, "x and y must be within 0..7 at zoom 3"),
+        (0, 1, 0, "x and y must be within 0..0 at zoom 0"),
+        (22, 0, 2**22, "x and y must be within 0..4194303 at zoom 22"),
+    ],
+)
+def test_tile_coordinates_outside_are_refused_with_the_reason(z, x, y, message):
+    with pytest.raises(TileOutOfRange) as refused:
         check_tile(z, x, y)
+    assert str(refused.value) == message
 
 
 def test_a_zoom_23_tile_is_refused_by_the_service(durham_build):
