@@ -4,12 +4,14 @@ the Flask route's exact status, headers and body; everything else still reaches 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import itertools
 import os
 import re
 import shutil
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from crimetiles.artifact.errors import BuildError, CrimetilesError
 from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.fastpath import READY_ENTRY_BYTES, Answer, ReadyAnswers
+from crimetiles.server.fastpath import Answer, ReadyAnswers
 from crimetiles.server.params import TileRequest, tile_path_key
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app
 from tests.server.builds import build_tracts, stored_tile
@@ -97,12 +99,16 @@ def test_fast_path_answers_exactly_as_the_flask_route(durham_build, cors_origins
 def test_fast_path_counts_in_metrics_like_the_route(durham_build):
     app, _ = counting_app(durham_build)
     client = app.test_client()
+    started = time.perf_counter()
     etag = client.get(ARCHIVE_TILE).headers["ETag"]
     client.get(ARCHIVE_TILE, headers={"If-None-Match": etag})
     client.get(EMPTY_ARCHIVE_TILE)
     client.get(ON_DEMAND_TILE)
     client.get(ON_DEMAND_TILE)
+    elapsed = time.perf_counter() - started
     text = client.get("/metrics").text
+    (seconds,) = re.findall(r"^crimetiles_tile_request_seconds_sum (\S+)$", text, re.MULTILINE)
+    assert 0.0 < float(seconds) <= elapsed  # the five requests' own times
     assert '\ncrimetiles_http_requests_total{status="200"} 3.0\n' in text
     assert '\ncrimetiles_http_requests_total{status="204"} 1.0\n' in text
     assert '\ncrimetiles_http_requests_total{status="304"} 1.0\n' in text
@@ -210,10 +216,10 @@ def test_reading_a_large_archive_does_not_grow_the_process(tmp_path):
 
 
 def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_build):
-    """Each answer costs its body and READY_ENTRY_BYTES; one is kept if it fits in what the budget
-    has left. Kept or not, both tiles are answered alike from the archive."""
+    """Each answer costs its body and 512 bytes; one is kept if it fits in what the budget has
+    left. Kept or not, both tiles are answered alike from the archive."""
     first, second = stored_tile(durham_build, 12, 1150, 1608), stored_tile(durham_build, 12, 1151, 1608)
-    cost_first, cost_second = len(first) + READY_ENTRY_BYTES, len(second) + READY_ENTRY_BYTES
+    cost_first, cost_second = len(first) + 512, len(second) + 512
     for budget, kept in (
         (cost_first + cost_second, 2),
         (cost_first, 1),
@@ -231,12 +237,38 @@ def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_b
 
 
 def test_an_answer_kept_twice_costs_its_budget_once():
-    """Two threads may make the same answer at once: the second keep changes nothing."""
-    answer = Answer("200 OK", [], b"x" * 100, '"e"', True)
-    ready = ReadyAnswers(2 * (100 + READY_ENTRY_BYTES))
+    """Two threads may make the same answer at once: the second keep changes nothing. A
+    600-byte answer costs 1,112 bytes: two fit in 2,224, a third does not."""
+    answer = Answer("200 OK", [], b"x" * 600, '"e"', True)
+    ready = ReadyAnswers(2224)
     ready.keep("/tiles/a/1/0/0.mvt", "gzip", answer)
     ready.keep("/tiles/a/1/0/0.mvt", "gzip", answer)
     ready.keep("/tiles/a/1/1/0.mvt", "gzip", answer)
+    ready.keep("/tiles/a/1/1/1.mvt", "gzip", answer)
     assert len(ready) == 2
+    assert ready.get("/tiles/a/1/1/1.mvt", "gzip") is None
     assert ready.get("/tiles/a/1/1/0.mvt", "gzip") is answer
     assert ready.get("/tiles/a/1/1/0.mvt", None) is None
+
+
+def test_answers_and_prepared_builds_are_frozen(durham_build):
+    """Both are shared by every thread of a worker: none may change them."""
+    app, _ = counting_app(durham_build)
+    served = app.wsgi_app.served_build()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        served.etag_prefixes = {}  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Answer("200 OK", [], b"", '"e"', True).body = b"x"  # type: ignore[misc]
+
+
+def test_a_layer_that_cannot_be_read_when_served_gets_the_routes_json_500(durham_build, tmp_path):
+    """The layers are read by the first on-demand tile: emptied on disk after the load checked
+    them, the read fails. The fast path leaves the tile to Flask, which answers the error."""
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    app, seen = counting_app(copy)
+    (copy / "layers" / "tracts.parquet").write_bytes(b"")  # the same file, which the build holds open
+    answer = app.test_client().get(ON_DEMAND_TILE)
+    assert answer.status_code == 500
+    assert answer.json["status"] == 500
+    assert seen == [ON_DEMAND_TILE]

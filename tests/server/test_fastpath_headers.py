@@ -102,6 +102,7 @@ def test_an_origin_list_answers_each_origin_with_its_own_name(durham_build):
     ("method", "path", "headers", "status"),
     [
         ("POST", ARCHIVE_TILE, {}, 405),
+        ("DELETE", ARCHIVE_TILE, {}, 405),  # a method sorted before GET and HEAD
         ("GET", ARCHIVE_TILE, {"If-Match": '"x"'}, 412),
         ("GET", ARCHIVE_TILE + "/more", {}, 404),
         ("GET", "/tilez/tracts/12/1150/1608.mvt", {}, 404),
