@@ -222,6 +222,7 @@ def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_b
     cost_first, cost_second = len(first) + 512, len(second) + 512
     for budget, kept in (
         (cost_first + cost_second, 2),
+        (cost_first + cost_second - 1, 1),
         (cost_first, 1),
         (cost_first - 1, int(cost_second <= cost_first - 1)),
         (0, 0),
