@@ -225,8 +225,9 @@ def test_command(target: Target) -> str:
 
 
 def all_mutants(path: Path) -> list[WorkItem]:
-    """Every mutant Cosmic Ray's core operators make of the module at `path`, in position order,
-    except those inside type annotations: with `from __future__ import annotations` (every core
+    """Every mutant Cosmic Ray's core operators make of the module at `path`, in position order
+    (then operator and occurrence: Cosmic Ray lists its work items in no set order, and shards
+    must split the same list), except those inside type annotations: with `from __future__ import annotations` (every core
     module has it) an annotation is never evaluated, so `A | B` made `A - B` there cannot change
     anything (Cosmic Ray does not know that)."""
     with tempfile.TemporaryDirectory() as scratch, use_db(Path(scratch) / "session.sqlite", WorkDB.Mode.create) as db:
@@ -234,7 +235,7 @@ def all_mutants(path: Path) -> list[WorkItem]:
         items = list(db.pending_work_items)
     spans = annotation_spans(path.read_text(encoding="utf-8"))
     kept = [item for item in items if not any(start <= item.mutations[0].start_pos < end for start, end in spans)]
-    return sorted(kept, key=lambda item: (item.mutations[0].start_pos, item.mutations[0].operator_name))
+    return sorted(kept, key=lambda item: (item.mutations[0].start_pos, mutant_key(item)))
 
 
 def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
