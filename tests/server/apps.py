@@ -1,7 +1,8 @@
-"""Apps and tile paths the server tests share."""
+"""Apps, tile paths and metric reading the server tests share."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, request
@@ -21,3 +22,10 @@ def counting_app(build_dir: Path, **settings: object) -> tuple[Flask, list[str]]
     seen: list[str] = []
     app.before_request(lambda: seen.append(request.path))
     return app, seen
+
+
+def metric_value(exposition: str, name: str) -> float:
+    """The value of the unlabelled series `name` in a Prometheus text exposition."""
+    match = re.search(rf"^{name}(?:\{{\}})? (\S+)$", exposition, re.MULTILINE)
+    assert match, name
+    return float(match.group(1))

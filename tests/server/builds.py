@@ -12,10 +12,15 @@ from crimetiles.precompute.synth import DURHAM_DATA_DIR
 
 def build_tracts(incidents: Path, out: Path, *, archive_maxzoom: int = 10, classes: int = 5) -> None:
     """Build the Durham tracts alone (no hex grid) from `incidents` into `out`, replacing what is there."""
+    build_layer(incidents, BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"), out, archive_maxzoom, classes)
+
+
+def build_layer(incidents: Path, layer: BoundarySpec, out: Path, archive_maxzoom: int, classes: int = 5) -> None:
+    """Build one boundary layer (no hex grid) from `incidents` into `out` (`archive_maxzoom` -1: no archive)."""
     run_build(
         BuildOptions(
             incidents=(incidents,),
-            boundaries=(BoundarySpec("tracts", DURHAM_DATA_DIR / "tracts.geojson"),),
+            boundaries=(layer,),
             out=out,
             hex_resolutions=(),
             archive_maxzoom=archive_maxzoom,

@@ -5,7 +5,6 @@ the styles draw ColorBrewer's YlOrRd (a literal here) from light to dark."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -14,7 +13,7 @@ import pytest
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE
+from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, metric_value
 
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 ZERO_GREY = "#dcdcdc"
@@ -28,10 +27,7 @@ ENTRY_OVERHEAD_LIMIT = 1024
 
 
 def _metric(client, name: str) -> float:
-    text = client.get("/metrics").get_data(as_text=True)
-    match = re.search(rf"^{name}(?:\{{\}})? (\S+)$", text, re.MULTILINE)
-    assert match, name
-    return float(match.group(1))
+    return metric_value(client.get("/metrics").get_data(as_text=True), name)
 
 
 def _on_demand_tiles(client, build: Path, count: int) -> list[tuple[str, int]]:

@@ -9,7 +9,6 @@ import gc
 import gzip
 import math
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,11 +21,12 @@ import mercantile
 import pytest
 import shapely
 
-from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.build import BoundarySpec
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 from crimetiles.server.tiles import TileService, check_tile, tile_meets_bounds
+from tests.server.builds import build_layer, stored_tile
 
 ARCHIVE = (12, 1150, 1608)
 """Downtown Durham at z12: stored in the build's archive (z0-12)."""
@@ -71,12 +71,7 @@ def test_each_tile_counts_once_where_it_was_answered(durham_build):
 
 
 def test_an_archive_tile_is_the_mbtiles_row_as_stored(durham_build):
-    z, x, y = ARCHIVE
-    with sqlite3.connect(durham_build / "tiles" / "tracts.mbtiles") as db:
-        (stored,) = db.execute(
-            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", (z, x, 2**z - 1 - y)
-        ).fetchone()
-    assert _service(durham_build).tile("tracts", *ARCHIVE) == stored
+    assert _service(durham_build).tile("tracts", *ARCHIVE) == stored_tile(durham_build, *ARCHIVE)
 
 
 def test_an_encoded_tile_is_gzip_level_6_without_a_timestamp(durham_build):
@@ -232,15 +227,7 @@ def _square_build(folder: Path, east_lon: float) -> Path:
     incidents = folder / "incidents.csv"
     incidents.write_text('inci_id,date_rept,ucr_code,geo_point_2d\nA1,2015-06-01,0810,"0.3, -0.2"\n')
     out = folder / "build"
-    options = BuildOptions(
-        incidents=(incidents,),
-        boundaries=(BoundarySpec("square", square),),
-        out=out,
-        hex_resolutions=(),
-        archive_maxzoom=-1,
-        progress=False,
-    )
-    run_build(options)
+    build_layer(incidents, BoundarySpec("square", square), out, archive_maxzoom=-1)
     return out
 
 
