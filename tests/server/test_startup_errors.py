@@ -1,0 +1,53 @@
+"""The README's production commands (granian, gunicorn) started on a wrong `CRIMETILES_BUILD_DIR`:
+one line naming the variable, the path and what is wrong, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from crimetiles.server.config import stop_marker
+from tests.server.served import free_port, on_loopback, readme_command
+
+
+def _start(server: str, build_dir: Path) -> subprocess.CompletedProcess:
+    """The README's `server` command on a free loopback port, run until it stops by itself."""
+    env = {**os.environ, "CRIMETILES_BUILD_DIR": str(build_dir)}
+    process = subprocess.Popen(
+        on_loopback(readme_command(server), free_port()), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        stop_marker(process.pid).unlink(missing_ok=True)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _our_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("crimetiles: ")]
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_missing_build_directory_stops_the_server_in_one_line(server, tmp_path):
+    missing = tmp_path / "demo" / "build"
+    result = _start(server, missing)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _our_lines(result.stderr) == [
+        f"crimetiles: CRIMETILES_BUILD_DIR={missing}: no such directory (write a build there with crimetiles build --out {missing})"
+    ]
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_directory_that_is_not_a_build_stops_the_server_in_one_line(server, tmp_path):
+    (tmp_path / "incidents.csv").write_text("id,lat,lon\n")
+    result = _start(server, tmp_path)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _our_lines(result.stderr) == [
+        f"crimetiles: CRIMETILES_BUILD_DIR={tmp_path} is not a build crimetiles can serve: "
+        f"{tmp_path}: no manifest.json; is this a crimetiles build directory?"
+    ]
