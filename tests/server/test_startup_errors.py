@@ -37,7 +37,8 @@ def test_a_missing_build_directory_stops_the_server_in_one_line(server, tmp_path
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     assert _our_lines(result.stderr) == [
-        f"crimetiles: CRIMETILES_BUILD_DIR={missing}: no such directory (write a build there with crimetiles build --out {missing})"
+        f"crimetiles: CRIMETILES_BUILD_DIR={missing}: no such directory "
+        f"(write a build there with crimetiles build --out {missing})"
     ]
 
 
