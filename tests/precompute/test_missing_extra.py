@@ -40,7 +40,6 @@ def test_engine_dask_without_the_extra_says_which_extra_to_install(durham_incide
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        "Error: --engine dask needs Dask, which is not installed (No module named 'distributed'): "
-        "pip install 'crimetiles[dask]'"
+        "Error: --engine dask needs Dask, which is not installed (No module named 'distributed'): pip install 'crimetiles[dask]'"
     ]
     assert not out.exists()
