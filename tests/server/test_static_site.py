@@ -186,3 +186,21 @@ def test_a_build_without_pmtiles_is_refused_in_one_line(durham_build, tmp_path):
     with pytest.raises(BuildError, match=r"tileset 'hex' has no PMTiles archive; rebuild it"):
         export_static_site(build, tmp_path / "site")
     assert not (tmp_path / "site").exists()
+
+
+def test_a_build_without_layer_summaries_is_refused_in_one_line(durham_build, tmp_path):
+    """A build made before summaries existed: its exported page could not search, chart, rank or report."""
+    build = tmp_path / "old-build"
+    shutil.copytree(durham_build.resolve(), build)
+    manifest = json.loads((build / "manifest.json").read_text())
+    del manifest["summaries"]["hex7"], manifest["summaries"]["tracts"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    result = subprocess.run(
+        [sys.executable, "-m", "crimetiles", "export-static", str(build), str(tmp_path / "site")], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: {build}: density layer(s) tracts, hex7 have no summary (the page's search, charts, table and report "
+        "read them); rebuild it with this crimetiles\n"
+    )
+    assert not (tmp_path / "site").exists()
