@@ -30,25 +30,26 @@ def _our_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("crimetiles: ")]
 
 
-@pytest.mark.parametrize("server", ["granian", "gunicorn"])
-def test_a_missing_build_directory_stops_the_server_in_one_line(server, tmp_path):
-    missing = tmp_path / "demo" / "build"
-    result = _start(server, missing)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr + result.stdout
-    assert _our_lines(result.stderr) == [
-        f"crimetiles: CRIMETILES_BUILD_DIR={missing}: no such directory "
-        f"(write a build there with crimetiles build --out {missing})"
-    ]
-
-
-@pytest.mark.parametrize("server", ["granian", "gunicorn"])
-def test_a_directory_that_is_not_a_build_stops_the_server_in_one_line(server, tmp_path):
+def _wrong_build_dir(kind: str, tmp_path: Path) -> tuple[Path, str]:
+    """A `CRIMETILES_BUILD_DIR` that is `missing` or `not a build`, and the line that says so."""
+    if kind == "missing":
+        missing = tmp_path / "demo" / "build"
+        return missing, (
+            f"crimetiles: CRIMETILES_BUILD_DIR={missing}: no such directory "
+            f"(write a build there with crimetiles build --out {missing})"
+        )
     (tmp_path / "incidents.csv").write_text("id,lat,lon\n")
-    result = _start(server, tmp_path)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr + result.stdout
-    assert _our_lines(result.stderr) == [
+    return tmp_path, (
         f"crimetiles: CRIMETILES_BUILD_DIR={tmp_path} is not a build crimetiles can serve: "
         f"{tmp_path}: no manifest.json; is this a crimetiles build directory?"
-    ]
+    )
+
+
+@pytest.mark.parametrize("kind", ["missing", "not a build"])
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_wrong_build_directory_stops_the_server_in_one_line(server, kind, tmp_path):
+    build_dir, line = _wrong_build_dir(kind, tmp_path)
+    result = _start(server, build_dir)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _our_lines(result.stderr) == [line]
