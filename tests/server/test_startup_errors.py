@@ -13,9 +13,9 @@ from crimetiles.server.config import stop_marker
 from tests.server.served import free_port, on_loopback, readme_command
 
 
-def _start(server: str, build_dir: Path) -> subprocess.CompletedProcess:
+def _start(server: str, build_dir: Path, **settings: str) -> subprocess.CompletedProcess:
     """The README's `server` command on a free loopback port, run until it stops by itself."""
-    env = {**os.environ, "CRIMETILES_BUILD_DIR": str(build_dir)}
+    env = {**os.environ, "CRIMETILES_BUILD_DIR": str(build_dir), **settings}
     process = subprocess.Popen(
         on_loopback(readme_command(server), free_port()), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -53,3 +53,11 @@ def test_a_wrong_build_directory_stops_the_server_in_one_line(server, kind, tmp_
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     assert _our_lines(result.stderr) == [line]
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_malformed_setting_stops_the_server_in_one_line(server, durham_build):
+    result = _start(server, durham_build, CRIMETILES_CACHE_BYTES="64MB")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _our_lines(result.stderr) == ["crimetiles: CRIMETILES_CACHE_BYTES='64MB': expected int"]
