@@ -231,6 +231,12 @@ JUMP = """([lon, lat, zoom]) => new Promise((resolve) => {
   map.once('idle', resolve);
   map.jumpTo({center: [lon, lat], zoom});
 })"""
+DRAWN = """() => new Promise((resolve) => {
+  const map = window.crimetiles.map;
+  if (map.loaded()) resolve(); else map.once('idle', resolve);
+})"""
+"""Resolves once every tile in view is loaded: a view change then aborts no tile request (an
+aborted request is a failed request)."""
 LINKED = """() => [...document.querySelectorAll('[href], [src]')]
   .map((element) => element.getAttribute('href') || element.getAttribute('src'))"""
 YEARS = (2012, 2013, 2014, 2015, 2016)
@@ -291,6 +297,7 @@ def test_search_selection_trend_table_and_report_run_from_the_files_with_no_fail
     option.click()
     page.wait_for_function(SELECTED_IS, arg=[NEIGHBORHOOD])
     assert page.locator("#layer-select").input_value() == "neighborhoods"
+    page.evaluate(DRAWN)
     # the selection's trend
     page.wait_for_selector(f"#trend-table tr[data-series=area][data-id='{NEIGHBORHOOD}']")
     trend = page.locator("#trend-table tr[data-series=selection] td").evaluate_all(CELL_VALUES)
