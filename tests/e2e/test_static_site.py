@@ -346,8 +346,7 @@ def test_what_the_readme_says_is_not_exported_is_neither_linked_nor_requested(pa
         pattern = _path_pattern(path)
         assert not [link for link in linked if pattern.fullmatch(link.split("?")[0])], path
         assert not [url for url in requested if pattern.fullmatch(url)], path
-    example = base + "qgis/tracts.qlr"
-    assert requests.get(example, timeout=10).status_code == 404
+    assert requests.get(base + "qgis/tracts.qlr", timeout=10).status_code == 404
     assert requests.get(base + f"tiles/tracts/{top}/1150/1608.mvt", timeout=10).status_code == 404
     assert page.locator(".qgis-link").count() == 0
     assert failures == []
