@@ -336,13 +336,13 @@ def build(
 
 
 @main.command()
-@click.argument("incidents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("incidents", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--offense-col",
     default=None,
-    help="Incident column holding the offense. Default: the first column named (in any case, spaces read as _) "
-    "offense, offense_description, offense_type, ucr_code, nibrs_code, offense_code, primary_type, ofns_desc, "
-    "crm_cd_desc, crime_description, chrgdesc, crime_type or description.",
+    help="Incident column holding the offense, in every file. Default: per file, the first column named (in any "
+    "case, spaces read as _) offense, offense_description, offense_type, ucr_code, nibrs_code, offense_code, "
+    "primary_type, ofns_desc, crm_cd_desc, crime_description, chrgdesc, crime_type or description.",
 )
 @click.option(
     "--template",
@@ -354,34 +354,49 @@ def build(
     "Default: write none.",
 )
 @clear_errors
-def offenses(incidents: Path, offense_col: str | None, template: Path | None) -> None:
+def offenses(incidents: tuple[Path, ...], offense_col: str | None, template: Path | None) -> None:
     """List the distinct offense values of INCIDENTS, most frequent first, with their row counts and
     the category each built-in rule set (ucr, nibrs, text) gives them ("-": no rule matches).
 
-    The table goes to standard output; which column was read and how many rows each rule set
-    classifies go to standard error.
+    INCIDENTS are the incident files the build reads: files, folders (their incident files) or
+    quoted glob patterns ('exports/*.csv'); the values of all of them are counted together.
+    The table goes to standard output; which column was read in each file and how many rows each
+    rule set classifies go to standard error.
 
     \b
     Example:
       crimetiles offenses incidents.csv --template my_offenses.csv
+      crimetiles offenses exports/ 'sheriff/*.csv'
       crimetiles build incidents.csv --classification my_offenses.csv
     """
-    from crimetiles.precompute.classify import offense_table, rate_classifiers, template_text
-    from crimetiles.precompute.detect import detect_offense_column
-    from crimetiles.precompute.ingest import read_table
+    import pandas as pd
 
-    table = read_table(incidents)
-    column = offense_col or detect_offense_column(incidents, table)
-    if column not in table.columns:
-        raise InputError(incidents, f"no column {column!r} (columns: {', '.join(map(str, table.columns))})")
-    values = table[column]
+    from crimetiles.precompute.chunks import expand_inputs
+    from crimetiles.precompute.classify import offense_table, rate_classifiers, template_text
+
+    columns = [_offense_column(path, offense_col) for path in expand_inputs(incidents)]
+    values = pd.concat([column for column, _ in columns], ignore_index=True)
     choice = rate_classifiers(values)
-    click.echo(f"{incidents}: offense column {column}, {len(values)} rows", err=True)
     click.echo(choice.summary(), err=True)
     click.echo(_text_table(offense_table(values)), nl=False)
     if template is not None:
-        template.write_text(template_text(values, choice, f"{incidents.name}, column {column}"), encoding="utf-8")
+        described = "; ".join(where for _, where in columns)
+        template.write_text(template_text(values, choice, described), encoding="utf-8")
         click.echo(f"wrote {template}: edit its unclassified lines, then build with --classification {template}", err=True)
+
+
+def _offense_column(path: Path, offense_col: str | None) -> tuple[Any, str]:
+    """The offense column of the incident file `path` (`offense_col`, else detected) and where it
+    comes from ("file, column name"); says which column was read."""
+    from crimetiles.precompute.detect import detect_offense_column
+    from crimetiles.precompute.ingest import read_table
+
+    table = read_table(path)
+    column = offense_col or detect_offense_column(path, table)
+    if column not in table.columns:
+        raise InputError(path, f"no column {column!r} (columns: {', '.join(map(str, table.columns))})")
+    click.echo(f"{path}: offense column {column}, {len(table)} rows", err=True)
+    return table[column], f"{path.name}, column {column}"
 
 
 def _text_table(frame: Any) -> str:

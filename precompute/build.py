@@ -148,7 +148,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     try:
         say(f"counting with the {engine.describe()}, {options.chunk_rows} rows per chunk")
         scan = scan_inputs(engine, files, options)
-        choice = choose_classifier(scan.offenses, options.classification, ", ".join(file.source for file in files))
+        choice = choose_classifier(scan.offenses, options.classification, [file.source for file in files])
         say(choice.summary())
         for warning in (w for layer in layers for w in layer.warnings):
             say(f"warning: {warning}")

@@ -17,6 +17,7 @@ import functools
 import io
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,19 +238,22 @@ def rate_classifiers(offenses: pd.Series | OffenseTally, spec: str | Path | None
     return ClassifierChoice(candidates[name], name, rates[name], rates, rows)
 
 
-def choose_classifier(offenses: pd.Series | OffenseTally, spec: str | Path | None, source: str = "") -> ClassifierChoice:
+def choose_classifier(
+    offenses: pd.Series | OffenseTally, spec: str | Path | None, sources: Sequence[str] = ()
+) -> ClassifierChoice:
     """The rule set to classify `offenses` (an offense column, or the tally of every input's) with.
 
     `spec` None tries the built-in sets and keeps the one that classifies the most rows;
     `"ucr"`, `"nibrs"` or `"text"` is that built-in set; anything else is a rules file path.
-    Raises `InputError(source, ...)` when the set classifies fewer than `MIN_MATCH_RATE` of the
-    rows: the message names the most frequent unmatched values and how to write a classification
-    for them. A column with no rows is not judged.
+    Raises `InputError` naming the input files `sources` when the set classifies fewer than
+    `MIN_MATCH_RATE` of the rows: the message names the most frequent unmatched values and the
+    `crimetiles offenses` command, for all the files, that writes a classification for them. A
+    column with no rows is not judged.
     """
     tally = _tally(offenses)
     choice = rate_classifiers(tally, spec)
     if choice.rows and choice.match_rate < MIN_MATCH_RATE:
-        raise InputError(source or "offense column", _poor_match_reason(choice, tally, source))
+        raise InputError(", ".join(sources) or "offense column", _poor_match_reason(choice, tally, sources))
     return choice
 
 
@@ -290,14 +294,14 @@ def unmatched_counts(offenses: pd.Series | OffenseTally, classifier: Classifier)
     return sorted(unmatched, key=lambda item: -item[1])
 
 
-def _poor_match_reason(choice: ClassifierChoice, tally: OffenseTally, source: str) -> str:
+def _poor_match_reason(choice: ClassifierChoice, tally: OffenseTally, sources: Sequence[str]) -> str:
     shown = ", ".join(
         f"{value!r} x{rows}" if value else f"(empty) x{rows}"
         for value, rows in unmatched_counts(tally, choice.classifier)[:TOP_UNMATCHED]
     )
     tried = ", ".join(f"{name} {rate:.1%}" for name, rate in choice.rates.items())
     column = f" --offense-col {shlex.quote(tally.column)}" if tally.column else ""
-    command = f"crimetiles offenses {shlex.quote(source) if source else 'FILE'}{column} --template my_offenses.csv"
+    command = f"crimetiles offenses {shlex.join(sources) if sources else 'FILE'}{column} --template my_offenses.csv"
     return (
         f"only {choice.match_rate:.1%} of {choice.rows} rows have an offense value the {choice.name} "
         f"classification knows, below the {MIN_MATCH_RATE:.0%} a meaningful map needs (tried: {tried}); "

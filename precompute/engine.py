@@ -22,6 +22,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from crimetiles.artifact.errors import CrimetilesError
+
 C = TypeVar("C")
 T = TypeVar("T")
 R = TypeVar("R")
@@ -118,6 +120,10 @@ def _ordered(submit: Callable[[T], Any], items: Iterable[T], in_flight: int) -> 
             future.cancel()
 
 
+class MissingExtra(CrimetilesError):
+    """A feature needs an optional dependency (a pip extra) that is not installed."""
+
+
 class DaskEngine:
     """A Dask cluster: the scheduler at `scheduler` (e.g. `tcp://10.0.0.5:8786`), else a
     `LocalCluster` of `workers` processes on this machine. The workers need crimetiles installed
@@ -125,7 +131,12 @@ class DaskEngine:
     the workers; CSV and other formats are read here and sent)."""
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None, processes: bool = True) -> None:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError as exc:
+            raise MissingExtra(
+                f"--engine dask needs Dask, which is not installed ({exc}): pip install 'crimetiles[dask]'"
+            ) from None
 
         self._cluster = None
         if scheduler:

@@ -63,6 +63,21 @@ def shared_metrics_dir(parent_pid: int) -> Path:
     return Path(tempfile.gettempdir()) / f"crimetiles-metrics-{parent_pid}"
 
 
+def stop_marker(parent_pid: int) -> Path:
+    """The file the first worker of the server `parent_pid` that cannot start creates, so that
+    only it reports why (`crimetiles.server.wsgi`)."""
+    return Path(tempfile.gettempdir()) / f"crimetiles-stopping-{parent_pid}"
+
+
+def build_dir_problem(build_dir: Path, error: Exception) -> str:
+    """Why the server cannot serve `build_dir`, in one line naming its variable: the directory is
+    missing, or is not a (complete, readable) build, as `error` says."""
+    setting = f"{ENV_PREFIX}BUILD_DIR={build_dir}"
+    if not build_dir.exists():
+        return f"{setting}: no such directory (write a build there with crimetiles build --out {build_dir})"
+    return f"{setting} is not a build crimetiles can serve: {error}"
+
+
 class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot take."""
 

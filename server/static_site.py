@@ -9,6 +9,7 @@ OUT/tiles/<tileset>.json                  TileJSON (the page reads its center an
 OUT/tiles/<tileset>.pmtiles               the build's PMTiles archive
 OUT/downloads/<layer>.csv, .geojson       every year (the server's /downloads/<layer>.csv)
 OUT/downloads/<layer>-<year>.csv, ...     one year, and <layer>-all: the average per year
+OUT/summaries/<layer>.json                each density layer's summary (the page's search, charts, table, report)
 OUT/static/...                            the page's files, linked as static/<file>?v=<hash>
 ```
 
@@ -53,9 +54,11 @@ PAGES = ("index.html", "embed.html")
 def export_static_site(build_dir: Path, out: Path, basemap_url: str | None = None) -> list[str]:
     """Write the static site of the build at `build_dir` to `out` (absent or an empty directory);
     returns the paths written, relative to `out`. `out` appears complete or not at all: the site is
-    written beside it and renamed. Raises `BuildError` for a build without PMTiles archives."""
+    written beside it and renamed. Raises `BuildError` for a build without PMTiles archives or
+    layer summaries."""
     build = open_build(build_dir)
     pmtiles = pmtiles_urls(build)
+    summaries = summary_files(build)
     _check_writable(out)
     files = StaticFiles.load(STATIC_DIR)
     with _staging(out) as staging:
@@ -64,6 +67,8 @@ def export_static_site(build_dir: Path, out: Path, basemap_url: str | None = Non
         documents = {**site_documents(build.manifest, pmtiles), **render_pages(build.manifest, files, basemap_url)}
         for path, text in itertools.chain(documents.items(), download_texts(build)):
             _write(staging / path, text.encode("utf-8"))
+        for path, body in summaries.items():
+            _write(staging / path, body)
         for file in files:
             _write(staging / "static" / file.path, file.body)
     return sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file())
@@ -147,6 +152,19 @@ def download_texts(build: Build) -> Iterator[tuple[str, str]]:
             yield f"downloads/{layer}.{fmt}", export_text(frame, layer, years, fmt)
             for year in (ALL_YEARS, *years):
                 yield f"downloads/{layer}-{year}.{fmt}", export_text(frame, layer, years, fmt, year)
+
+
+def summary_files(build: Build) -> dict[str, bytes]:
+    """Each density layer's summary as stored, at the URL the page fetches it from
+    (`summaries/<layer>.json`, as the server's route). Raises `BuildError` for a build made before
+    summaries existed: without them the page's search, charts, table and report could not work."""
+    missing = [layer for layer in build.manifest.layers if layer not in build.manifest.summaries]
+    if missing:
+        raise BuildError(
+            f"{build.root}: density layer(s) {', '.join(missing)} have no summary (the page's search, charts, "
+            "table and report read them); rebuild it with this crimetiles"
+        )
+    return {f"summaries/{layer}.json": build.summary(layer) for layer in build.manifest.layers}
 
 
 def _json_text(document: Any) -> str:

@@ -1,6 +1,8 @@
 """The static export served by real nginx (the README's configuration) under /maps/crime/, with no
 Python server, in a real Chromium: the choropleth comes from the PMTiles archives through HTTP
-Range requests, the switches and downloads work, and no request leaves the prefix."""
+Range requests, the switches and downloads work, the search, selection, table and report work with
+no failed request, no request leaves the prefix, and what the README says is not exported is
+neither linked nor requested."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import requests
 
 from crimetiles.artifact.manifest import read_manifest
 from tests.e2e.conftest import RENDERED_IDS, assert_draws_block_group, embedded_tracts_map, screenshot, wait_idle
-from tests.e2e.nginx import ACCESS_LOG, readme_nginx_block, running_nginx
+from tests.e2e.nginx import ACCESS_LOG, README, readme_nginx_block, running_nginx
 
 PREFIX = "/maps/crime/"
 SITE_IN_README = "/srv/crime-map/site/"
@@ -212,3 +214,140 @@ def test_cache_and_security_headers_from_the_readme_configuration(base):
         f"pmtiles://{archive}/{{z}}/{{x}}/{{y}}"
     ]
     assert requests.get(base.removesuffix(PREFIX) + "/index.html", timeout=10).status_code == 404  # nothing outside the prefix
+
+
+# --- The whole site: every control of the page works from the files, and the README's list of what
+# is not exported is what the page neither links nor requests ----------------------------------
+
+CELL_VALUES = "(cells) => cells.map((c) => +c.dataset.value)"
+SELECTED_IS = "(ids) => JSON.stringify(window.crimetiles.compass.selection.ids) === JSON.stringify(ids)"
+LOADED_TILE_ZOOMS = """() => {
+  const zooms = [];
+  window.crimetiles.map.on('sourcedata', (event) => { if (event.tile) zooms.push(event.tile.tileID.canonical.z); });
+  window.loadedTileZooms = zooms;
+}"""
+JUMP = """([lon, lat, zoom]) => new Promise((resolve) => {
+  const map = window.crimetiles.map;
+  map.once('idle', resolve);
+  map.jumpTo({center: [lon, lat], zoom});
+})"""
+DRAWN = """() => new Promise((resolve) => {
+  const map = window.crimetiles.map;
+  if (map.loaded()) resolve(); else map.once('idle', resolve);
+})"""
+"""Resolves once every tile in view is loaded: a view change then aborts no tile request (an
+aborted request is a failed request)."""
+LINKED = """() => [...document.querySelectorAll('[href], [src]')]
+  .map((element) => element.getAttribute('href') || element.getAttribute('src'))"""
+YEARS = (2012, 2013, 2014, 2015, 2016)
+NEIGHBORHOOD = "Albright"
+
+
+@pytest.fixture
+def failures(page) -> list[str]:
+    """Every request of the page that failed: an answer with status >= 400, or none at all."""
+    failed: list[str] = []
+    page.on("response", lambda response: failed.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    page.on("requestfailed", lambda request: failed.append(f"{request.failure} {request.url}"))
+    return failed
+
+
+def readme_not_exported() -> list[str]:
+    """The paths of the README's list of what the static export leaves out (each item's first
+    `code`, then any comma-separated others before its colon)."""
+    section = README.read_text(encoding="utf-8").split("\nNot exported", 1)[1].split("\n\n", 2)[1]
+    items = [line.removeprefix("- ") for line in section.splitlines() if line.startswith("- ")]
+    return [path for item in items for path in re.findall(r"`([^`]+)`", item.split(": ", 1)[0])]
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    """A README path as a pattern of site-relative URLs: `<name>` one segment, `{z}` a number."""
+    pattern = re.sub(r"\\\{[a-z]\\\}", r"\\d+", re.sub(r"<[a-z]+>", "[^/]+", re.escape(path)))
+    return re.compile(pattern)
+
+
+def _requested_paths(exchanges: list, base: str) -> set[str]:
+    return {url.removeprefix(base).split("?")[0] for url, _, _ in exchanges if url.startswith(base)}
+
+
+def test_readme_lists_what_is_not_exported():
+    assert readme_not_exported() == [
+        "qgis/<tileset>.qlr",
+        "tiles/<tileset>/{z}/{x}/{y}.mvt",
+        "openapi.json",
+        "tiles",
+        "healthz",
+        "metrics",
+    ]
+
+
+@pytest.mark.browser
+def test_search_selection_trend_table_and_report_run_from_the_files_with_no_failed_request(
+    page, exchanges, failures, base, durham_site, durham_build
+):
+    neighborhoods = gpd.read_parquet(durham_build / "layers" / "neighborhoods.parquet").set_index("id")
+    page.goto(f"{base}?layer=blockgroups&year=2015")
+    wait_idle(page)
+    page.wait_for_function("() => document.body.dataset.compass === 'ready'", timeout=30_000)
+    # search: part of a name, the result chosen from the list
+    page.fill("#search-input", "lbrig")
+    option = page.locator("#search-results [role=option]").first
+    option.wait_for()
+    assert option.inner_text().startswith(NEIGHBORHOOD)
+    option.click()
+    page.wait_for_function(SELECTED_IS, arg=[NEIGHBORHOOD])
+    assert page.locator("#layer-select").input_value() == "neighborhoods"
+    page.evaluate(DRAWN)
+    # the selection's trend
+    page.wait_for_selector(f"#trend-table tr[data-series=area][data-id='{NEIGHBORHOOD}']")
+    trend = page.locator("#trend-table tr[data-series=selection] td").evaluate_all(CELL_VALUES)
+    area = neighborhoods.loc[NEIGHBORHOOD]
+    assert trend == pytest.approx([area[f"violent_count_{year}"] / area["area_sqmi"] for year in YEARS], rel=1e-12)
+    # the table of every neighborhood, ranked, the selection checked
+    page.click("#table-button")
+    page.wait_for_selector("#area-table tbody tr")
+    assert page.locator("#area-table tbody tr").count() == len(neighborhoods)
+    top = neighborhoods["violent_per_sqmi_2015"].idxmax()
+    assert top in page.locator("#area-table tbody tr").first.inner_text()
+    assert page.locator("#area-table tbody tr input[type=checkbox]:checked").count() == 1
+    # the report
+    page.click("#report-button")
+    page.wait_for_function("() => document.querySelector('#report img')?.naturalWidth > 100", timeout=30_000)
+    assert f"Selected: {NEIGHBORHOOD}." in page.locator("#report").inner_text()
+    page.wait_for_selector("#report-trend-table tr[data-series=selection]")
+    screenshot(page, "static-site-report")
+    page.click("#report-close")
+    assert failures == []
+    assert page.errors == []
+    requested = _requested_paths(exchanges, base)
+    assert {f"summaries/{layer}.json" for layer in ("neighborhoods", "blockgroups", "tracts")} <= requested
+    files = {path.relative_to(durham_site).as_posix() for path in durham_site.rglob("*") if path.is_file()}
+    assert requested - {""} <= files, requested - files
+
+
+@pytest.mark.browser
+def test_what_the_readme_says_is_not_exported_is_neither_linked_nor_requested(page, exchanges, failures, base, durham_build):
+    """The page hides what needs the server (the .qlr links, the API links) and draws zooms above
+    the archive's from its last zoom: no tile above it is requested, and nothing else fails."""
+    neighborhoods = gpd.read_parquet(durham_build / "layers" / "neighborhoods.parquet").set_index("id")
+    point = neighborhoods.geometry[NEIGHBORHOOD].representative_point()
+    page.goto(f"{base}?layer=neighborhoods&year=2016#12/{point.y:.6f}/{point.x:.6f}")
+    wait_idle(page)
+    page.click("#about-button")
+    page.evaluate(LOADED_TILE_ZOOMS)
+    page.evaluate(JUMP, [point.x, point.y, 15.5])
+    top = read_manifest(durham_build).tilesets["neighborhoods"].archive.maxzoom
+    zooms = page.evaluate("() => window.loadedTileZooms")
+    assert zooms and max(zooms) == top < 15, zooms  # the archive's last zoom, drawn overzoomed
+    assert NEIGHBORHOOD in page.evaluate(RENDERED_IDS)
+    linked = page.evaluate(LINKED)
+    requested = _requested_paths(exchanges, base)
+    for path in readme_not_exported():
+        pattern = _path_pattern(path)
+        assert not [link for link in linked if pattern.fullmatch(link.split("?")[0])], path
+        assert not [url for url in requested if pattern.fullmatch(url)], path
+    assert requests.get(base + "qgis/tracts.qlr", timeout=10).status_code == 404
+    assert requests.get(base + f"tiles/tracts/{top}/1150/1608.mvt", timeout=10).status_code == 404
+    assert page.locator(".qgis-link").count() == 0
+    assert failures == []
+    assert page.errors == []

@@ -350,7 +350,7 @@ def test_rule_records_cannot_be_changed_by_their_users():
 def test_auto_choice_picks_the_right_set_on_each_fixture(name):
     expected = EXPECTED[name]
     offenses = read_export(name)[expected["offense_column"]]
-    choice = choose_classifier(offenses, None, name)
+    choice = choose_classifier(offenses, None, [name])
     assert choice.name == expected["rule_set"]
     assert choice.match_rate == expected["matched_rows"] / expected["rows"]
     assert choice.rows == expected["rows"]
@@ -363,7 +363,7 @@ def test_auto_choice_picks_the_right_set_on_each_fixture(name):
 
 def test_durham_charge_descriptions_give_the_same_categories_as_the_codes():
     export = read_export("ucr_codes.csv")
-    choice = choose_classifier(export["CHRGDESC"], None, "ucr_codes.csv")
+    choice = choose_classifier(export["CHRGDESC"], None, ["ucr_codes.csv"])
     assert choice.name == "text"
     assert (
         choice.classifier.classify(export["CHRGDESC"])["category"].value_counts().to_dict()
@@ -372,7 +372,7 @@ def test_durham_charge_descriptions_give_the_same_categories_as_the_codes():
 
 
 def test_the_choice_as_report_and_console_line():
-    choice = choose_classifier(read_export("offense_text.csv")["crime_description"], None, "offense_text.csv")
+    choice = choose_classifier(read_export("offense_text.csv")["crime_description"], None, ["offense_text.csv"])
     assert choice.as_report() == {
         "rule_set": "text",
         "rows": 450,
@@ -406,7 +406,7 @@ def test_ties_go_to_ucr_then_nibrs_then_text():
 
 
 def test_an_empty_column_is_not_judged():
-    choice = choose_classifier(pd.Series([], dtype=str), None, "empty.csv")
+    choice = choose_classifier(pd.Series([], dtype=str), None, ["empty.csv"])
     assert (choice.name, choice.rows, choice.match_rate) == ("ucr", 0, 0.0)
 
 
@@ -414,7 +414,7 @@ def test_below_the_minimum_match_rate_the_error_names_the_values_and_the_fix():
     values = ["13B"] * 50 + ["FOO BAR"] * 30 + ["QUUX"] * 15 + [""] * 5
     offenses = pd.Series(values, name="nibrs code")
     with pytest.raises(InputError) as error:
-        choose_classifier(offenses, None, "exports/my incidents.csv")
+        choose_classifier(offenses, None, ["exports/my incidents.csv"])
     message = str(error.value)
     assert MIN_MATCH_RATE == 0.8
     assert message.startswith("exports/my incidents.csv: only 50.0% of 100 rows have an offense value the nibrs classification")
@@ -428,7 +428,7 @@ def test_below_the_minimum_match_rate_the_error_names_the_values_and_the_fix():
 def test_the_error_lists_the_five_most_frequent_unmatched_values_empty_ones_included():
     values = [""] * 20 + ["TRAFFIC STOP"] * 6 + ["ALARM"] * 5 + ["WELFARE CHECK"] * 3 + ["NOISE"] * 2 + ["PARKING"]
     with pytest.raises(InputError) as error:
-        choose_classifier(pd.Series(values, name="nature"), "ucr", "calls.csv")
+        choose_classifier(pd.Series(values, name="nature"), "ucr", ["calls.csv"])
     message = str(error.value)
     assert message.startswith("calls.csv: only 0.0% of 37 rows have an offense value the ucr classification knows")
     shown = "most frequent unmatched: (empty) x20, 'TRAFFIC STOP' x6, 'ALARM' x5, 'WELFARE CHECK' x3, 'NOISE' x2; write"
@@ -437,7 +437,7 @@ def test_the_error_lists_the_five_most_frequent_unmatched_values_empty_ones_incl
 
 def test_a_given_set_below_the_minimum_is_refused_too():
     with pytest.raises(InputError, match=r"only 0\.0% of 2 rows have an offense value the ucr classification knows"):
-        choose_classifier(pd.Series(["13B", "13A"]), "ucr", "nibrs.csv")
+        choose_classifier(pd.Series(["13B", "13A"]), "ucr", ["nibrs.csv"])
 
 
 # --- crimetiles offenses -------------------------------------------------------------------------
@@ -487,7 +487,7 @@ def test_template_round_trip_classifies_every_value_of_the_file(tmp_path, name):
     assert result.exit_code == 0, result.output
     assert f"wrote {template}" in result.stderr
     offenses = read_export(name)[expected["offense_column"]]
-    choice = choose_classifier(offenses, template, name)
+    choice = choose_classifier(offenses, template, [name])
     assert choice.match_rate == (expected["rows"] - expected["empty_offense"]) / expected["rows"]
     classified = choice.classifier.classify(offenses)
     assert classified["category"].isna().sum() == expected["empty_offense"]

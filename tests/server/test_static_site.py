@@ -20,6 +20,7 @@ from crimetiles.artifact.errors import BuildError
 from crimetiles.server.static_site import export_static_site
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
+README = (STATIC.parent / "README.md").read_text(encoding="utf-8")
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 LAYERS = ("blockgroups", "tracts", "neighborhoods", "hex6", "hex7", "hex8", "hex9")
 YEARS = ("2012", "2013", "2014", "2015", "2016")
@@ -48,10 +49,22 @@ def test_the_site_holds_pages_documents_archives_downloads_and_static_files(durh
     }
     documents = {f"{kind}/{name}.json" for kind in ("styles", "tiles") for name in TILESETS}
     archives = {f"tiles/{name}.pmtiles" for name in TILESETS}
-    assert files == {"index.html", "embed.html", "catalog.json"} | documents | archives | downloads | static
+    summaries = {f"summaries/{layer}.json" for layer in LAYERS}
+    assert files == {"index.html", "embed.html", "catalog.json"} | documents | archives | downloads | summaries | static
+    stated = re.search(r"the folder holds (\d+) files\s+\(`tests/server/test_static_site\.py` counts them\)", README)
+    assert int(stated.group(1)) == len(files)  # the demo build has the test build's layers and years
     assert "static/vendor/pmtiles/pmtiles.js" in static and "static/vendor/pmtiles/LICENSE.txt" in static
     for path in static:
         assert (durham_site / path).read_bytes() == (STATIC / path.removeprefix("static/")).read_bytes(), path
+
+
+def test_summaries_are_the_builds_at_the_url_the_page_fetches(durham_site, durham_build):
+    """static/compass/summaries.js fetches `summaries/<layer>.json` for the search, charts, table
+    and report, as the server's route answers it."""
+    manifest = json.loads((durham_build / "manifest.json").read_text())
+    assert sorted(manifest["summaries"]) == sorted(LAYERS)
+    for layer, path in manifest["summaries"].items():
+        assert (durham_site / "summaries" / f"{layer}.json").read_bytes() == (durham_build / path).read_bytes(), layer
 
 
 def test_archives_are_the_builds_and_styles_read_them_through_the_pmtiles_protocol(durham_site, durham_build):
@@ -172,4 +185,22 @@ def test_a_build_without_pmtiles_is_refused_in_one_line(durham_build, tmp_path):
     (build / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BuildError, match=r"tileset 'hex' has no PMTiles archive; rebuild it"):
         export_static_site(build, tmp_path / "site")
+    assert not (tmp_path / "site").exists()
+
+
+def test_a_build_without_layer_summaries_is_refused_in_one_line(durham_build, tmp_path):
+    """A build made before summaries existed: its exported page could not search, chart, rank or report."""
+    build = tmp_path / "old-build"
+    shutil.copytree(durham_build.resolve(), build)
+    manifest = json.loads((build / "manifest.json").read_text())
+    del manifest["summaries"]["hex7"], manifest["summaries"]["tracts"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    result = subprocess.run(
+        [sys.executable, "-m", "crimetiles", "export-static", str(build), str(tmp_path / "site")], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: {build}: density layer(s) tracts, hex7 have no summary (the page's search, charts, table and report "
+        "read them); rebuild it with this crimetiles\n"
+    )
     assert not (tmp_path / "site").exists()
