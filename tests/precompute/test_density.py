@@ -49,33 +49,6 @@ def test_area_ignores_ring_orientation():
     assert geodesic_area_sqmi([square.reverse()]) == pytest.approx([1.0], rel=1e-4)
 
 
-def test_a_build_counts_and_divides_by_the_areas_of_hand_made_squares(squares, build_cli, tmp_path):
-    """Incidents in squares a and c and one in no square, built by the real command: counts per
-    square and year, and densities of exactly count / 1, 1 and 4 square miles; the point in no
-    square is rejected, not counted. (A point on an edge two squares share:
-    test_built_layers.py; the locator's rule against brute force: test_locator.py.)"""
-    boundaries = tmp_path / "squares.geojson"
-    squares.to_file(boundaries)
-    in_a, in_c = squares.geometry[0].representative_point(), squares.geometry[2].representative_point()
-    rows = [(in_a, 2012), (in_a, 2013), (in_c, 2013), (shapely.Point(-70.0, 30.0), 2013), (in_c, 2012), (in_c, 2013)]
-    incidents = tmp_path / "incidents.csv"
-    incidents.write_text(
-        "inci_id,date_rept,ucr_code,geo_point_2d\n"
-        + "".join(f'{i},{year}-06-01,0810,"{point.y!r}, {point.x!r}"\n' for i, (point, year) in enumerate(rows, start=1))
-    )
-    build = build_cli(incidents, "-b", f"squares={boundaries}")
-    assert build.exit_code == 0, build.stderr
-    layer = gpd.read_parquet(build.out / "layers" / "squares.parquet")
-    assert layer["id"].tolist() == ["a", "b", "c"]
-    counts = layer[["violent_count_2012", "violent_count_2013", "violent_count"]]
-    assert counts.values.tolist() == [[1, 1, 2], [0, 0, 0], [1, 2, 3]]
-    assert layer["area_sqmi"].tolist() == pytest.approx([1.0, 1.0, 4.0], rel=1e-4)
-    assert layer["violent_per_sqmi_2012"].tolist() == pytest.approx([1.0, 0.0, 0.25], abs=1e-3)
-    assert layer["violent_per_sqmi_2013"].tolist() == pytest.approx([1.0, 0.0, 0.5], abs=1e-3)
-    assert layer["violent_per_sqmi"].tolist() == pytest.approx([1.0, 0.0, 0.375], abs=1e-3)  # a: 2 / 2 years / 1; c: 3 / 2 / 4
-    assert build.rejects[["row", "reason"]].values.tolist() == [["4", "outside all boundaries"]]
-
-
 def test_density_frame_hand_computed(squares):
     counts = np.array([[3, 1], [0, 0], [8, 4]])
     frame = density_frame(squares, counts, [2012, 2013])
