@@ -154,10 +154,7 @@ def _csv_tables(path: Path, reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataF
 
 
 def _parquet_file(path: Path) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(existing_file(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+    return reading_errors(path, lambda: pq.ParquetFile(existing_file(path)))
 
 
 def _parquet_head(path: Path) -> pd.DataFrame:

@@ -28,3 +28,9 @@ def test_build_and_offenses_refuse_a_broken_file_alike(build_cli, tmp_path, name
     assert listed.exit_code == 1
     assert built == listed.stderr.strip().splitlines()[-1]
     assert built.startswith(f"Error: {path}: {reason}")
+
+
+def test_a_broken_parquet_file_is_one_clear_error(build_cli, tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 not a parquet file")
+    assert build_cli(path).error.startswith(f"Error: {path}: cannot read (")
