@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from crimetiles.artifact.manifest import read_manifest
+
 CRIMETILES = [sys.executable, "-m", "crimetiles"]
 
 
@@ -49,11 +51,19 @@ def main() -> None:
             seconds = timed([*CRIMETILES, "build", str(incidents), "--out", str(Path(scratch) / "build"), "-q"])
             builds.append(seconds)
             print(f"build run {run + 1}: {seconds:.2f} s")
-        tiles = sum(1 for _ in (Path(scratch) / "build" / "tiles").iterdir())
         print(
             f"build median: {statistics.median(builds):.2f} s "
-            f"(3 boundary layers, hex 6-9, 5 years, {tiles} MBTiles archives z0-14)"
+            f"(3 boundary layers, hex 6-9, 5 years, {archives_written(Path(scratch) / 'build')})"
         )
+
+
+def archives_written(build: Path) -> str:
+    """The tile archives of `build` by format, with their zooms: "4 MBTiles and 4 PMTiles archives z0-14"."""
+    archives = [tileset.archive for tileset in read_manifest(build).tilesets.values() if tileset.archive]
+    mbtiles = sum(1 for archive in archives if archive.format == "mbtiles")
+    pmtiles = sum(1 for archive in archives if archive.pmtiles)
+    zooms = sorted({f"z{archive.minzoom}-{archive.maxzoom}" for archive in archives})
+    return f"{mbtiles} MBTiles and {pmtiles} PMTiles archives {', '.join(zooms)}"
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """crimetiles: violent crimes per square mile as vector tiles.
 
 The distribution installs one import package, `crimetiles`, whose parts live in the repository's
-top-level folders: `crimetiles.artifact` (artifact/, the build-directory contract),
-`crimetiles.precompute` (precompute/, the offline build), `crimetiles.server` (server/, the tile
-server), `crimetiles.static` (static/, the page) and this package's own `cli` (the command on top
-of both sides).
+top-level folders (the `package-dir` table of pyproject.toml): `crimetiles.artifact` (artifact/,
+the build-directory contract), `crimetiles.precompute` (precompute/, the offline build),
+`crimetiles.server` (server/, the tile server), `crimetiles.static` (static/, the page). This
+folder is installed as `crimetiles` itself and holds the command on top of both sides:
+`crimetiles.cli` is `crimetiles/cli.py`.
 """
 
 from importlib.metadata import PackageNotFoundError, version

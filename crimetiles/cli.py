@@ -7,7 +7,7 @@ import gzip
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
-from crimetiles.precompute.detect import DateKind, IncidentColumns
+from crimetiles.precompute.detect import OFFENSE_NAMES, OFFENSE_WORDS, DateKind, IncidentColumns
 from crimetiles.precompute.engine import EngineName
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
@@ -63,6 +63,11 @@ def main() -> None:
       crimetiles serve demo/build
     or all three at once: crimetiles demo
     """
+
+
+def _either(names: Sequence[str]) -> str:
+    """`a, b or c`."""
+    return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _parse_boundary(text: str) -> tuple[str, Path]:
@@ -340,9 +345,8 @@ def build(
 @click.option(
     "--offense-col",
     default=None,
-    help="Incident column holding the offense, in every file. Default: per file, the first column named (in any "
-    "case, spaces read as _) offense, offense_description, offense_type, ucr_code, nibrs_code, offense_code, "
-    "primary_type, ofns_desc, crm_cd_desc, crime_description, chrgdesc, crime_type or description.",
+    help="Incident column holding the offense, in every file. Default: per file, the one build reads, the first "
+    f"column named (in any case, spaces read as _) {_either(OFFENSE_NAMES)}; else the one column whose name holds {_either(sorted(OFFENSE_WORDS))}.",
 )
 @click.option(
     "--template",

@@ -252,9 +252,9 @@ def _write_build(
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
     inputs = _input_files(files, options, Path(choice.classifier.source))
-    manifest = _manifest(options, layers, frames, years, built_at, inputs)
+    layer_paths = {name: write_layer(staging, name, frame) for name, frame in frames.items()}
+    manifest = _manifest(options, layers, frames, layer_paths, years, built_at, inputs)
     for name, frame in frames.items():
-        write_layer(staging, name, frame)
         write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
     manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
     say(f"{len(frames)} density layer(s) written, {sum(map(len, frames.values()))} features")
@@ -342,6 +342,7 @@ def _manifest(
     options: BuildOptions,
     layers: Sequence[BoundaryLayer],
     frames: dict[str, gpd.GeoDataFrame],
+    layer_paths: dict[str, str],
     years: Sequence[int],
     built_at: datetime,
     inputs: tuple[InputFile, ...],
@@ -352,7 +353,7 @@ def _manifest(
             name=name,
             title=_title(name),
             kind="boundary" if name in sources else "hex",
-            path=f"layers/{name}.parquet",
+            path=layer_paths[name],
             feature_count=len(frame),
             bounds=_bounds(frame),
             class_breaks=_breaks([frame], years, options.classes),

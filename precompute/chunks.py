@@ -11,10 +11,10 @@ by the build process and then split, so for very large inputs use CSV or Parquet
 from __future__ import annotations
 
 import glob
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -23,19 +23,22 @@ from geopandas.io.arrow import _arrow_to_geopandas, _validate_and_decode_metadat
 
 from crimetiles.precompute.detect import SAMPLE_SIZE, IncidentColumns, ResolvedColumns, resolve_columns
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.ingest import csv_dialect, read_table
-from crimetiles.precompute.interrupt import raise_if_interrupted
+from crimetiles.precompute.ingest import (
+    INCIDENT_SUFFIXES,
+    FileKind,
+    check_has_rows,
+    csv_dialect,
+    existing_file,
+    file_kind,
+    read_csv,
+    read_table,
+    reading_errors,
+)
 
 DEFAULT_CHUNK_ROWS = 500_000
 HEAD_ROWS = SAMPLE_SIZE * 5
 """Rows read to detect a file's columns: every value detection samples."""
-CSV_SUFFIXES = (".csv", ".txt")
-PARQUET_SUFFIXES = (".parquet", ".geoparquet")
-OGR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".sqlite")
 GLOB_CHARACTERS = frozenset("*?[")
-
-FileKind = Literal["csv", "parquet", "ogr"]
-T = TypeVar("T")
 
 
 def expand_inputs(paths: Sequence[Path]) -> tuple[Path, ...]:
@@ -44,9 +47,9 @@ def expand_inputs(paths: Sequence[Path]) -> tuple[Path, ...]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _SUFFIXES)
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in INCIDENT_SUFFIXES)
             if not found:
-                raise InputError(path, f"folder holds no incident file ({', '.join(_SUFFIXES)})")
+                raise InputError(path, f"folder holds no incident file ({', '.join(INCIDENT_SUFFIXES)})")
             files += found
         elif not path.exists() and GLOB_CHARACTERS & set(str(path)):
             found = sorted(Path(p) for p in glob.glob(str(path)) if Path(p).is_file())
@@ -56,9 +59,6 @@ def expand_inputs(paths: Sequence[Path]) -> tuple[Path, ...]:
         else:
             files.append(path)
     return tuple(files)
-
-
-_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + OGR_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,9 @@ def plan_file(path: Path, wanted: IncidentColumns) -> IncidentFile:
     """Detect the columns of one incident file from its first rows."""
     kind = file_kind(path)
     if kind == "csv":
-        encoding, delimiter = csv_dialect(_existing(path))
-        head = _csv_errors(
-            path, lambda: pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding, nrows=HEAD_ROWS)
-        )
-        _check_not_empty(path, head)
+        encoding, delimiter = csv_dialect(existing_file(path))
+        head = reading_errors(path, lambda: read_csv(path, encoding, delimiter, nrows=HEAD_ROWS))
+        check_has_rows(path, head)
         return IncidentFile(path, kind, resolve_columns(path, head, wanted), encoding, delimiter)
     if kind == "parquet":
         head = _parquet_head(path)
@@ -117,28 +115,14 @@ def plan_file(path: Path, wanted: IncidentColumns) -> IncidentFile:
     return IncidentFile(path, kind, resolve_columns(path, head, wanted))
 
 
-def file_kind(path: Path) -> FileKind:
-    suffix = path.suffix.lower()
-    return "csv" if suffix in CSV_SUFFIXES else "parquet" if suffix in PARQUET_SUFFIXES else "ogr"
-
-
 def chunks(file: IncidentFile, chunk_rows: int, columns: Sequence[str]) -> Iterator[Chunk]:
     """The chunks of `file`, about `chunk_rows` rows each, carrying `columns` when the build
     process reads them (CSV, OGR); a Parquet chunk is whole row groups (at least one)."""
     if file.kind == "parquet":
         yield from _parquet_chunks(file, chunk_rows)
     elif file.kind == "csv":
-        reader = _csv_errors(
-            file.path,
-            lambda: pd.read_csv(
-                file.path,
-                sep=file.delimiter,
-                dtype=str,
-                keep_default_na=False,
-                encoding=file.encoding,
-                usecols=list(columns),
-                chunksize=chunk_rows,
-            ),
+        reader = reading_errors(
+            file.path, lambda: read_csv(file.path, file.encoding, file.delimiter, usecols=list(columns), chunksize=chunk_rows)
         )
         yield from _table_chunks(file, _csv_tables(file.path, reader))
     else:
@@ -163,44 +147,14 @@ def _table_chunks(file: IncidentFile, tables: Iterator[pd.DataFrame]) -> Iterato
 
 def _csv_tables(path: Path, reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     while True:
-        table = _csv_errors(path, lambda: next(reader, None))
+        table = reading_errors(path, lambda: next(reader, None))
         if table is None:
             return
         yield table
 
 
-def _csv_errors(path: Path, read: Callable[[], T]) -> T:
-    """`read()`, its CSV errors as one-line `InputError`s naming `path`."""
-    try:
-        table = read()
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "empty file") from None
-    except pd.errors.ParserError as exc:
-        raise_if_interrupted()
-        raise InputError(path, f"malformed CSV ({str(exc).strip()})") from None
-    except (OSError, ValueError) as exc:
-        raise_if_interrupted()
-        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
-    raise_if_interrupted()
-    return table
-
-
-def _existing(path: Path) -> Path:
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    return path
-
-
-def _check_not_empty(path: Path, head: pd.DataFrame) -> None:
-    if head.empty:
-        raise InputError(path, "no data rows (only a header)")
-
-
 def _parquet_file(path: Path) -> pq.ParquetFile:
-    try:
-        return pq.ParquetFile(_existing(path))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+    return reading_errors(path, lambda: pq.ParquetFile(existing_file(path)))
 
 
 def _parquet_head(path: Path) -> pd.DataFrame:
@@ -224,8 +178,8 @@ def _parquet_chunks(file: IncidentFile, chunk_rows: int) -> Iterator[Chunk]:
 
 
 def _geo_metadata(schema: pa.Schema) -> dict[str, Any] | None:
-    raw = (schema.metadata or {}).get(b"geo")
-    return _validate_and_decode_metadata(raw) if raw else None
+    metadata = schema.metadata or {}
+    return _validate_and_decode_metadata(metadata) if b"geo" in metadata else None
 
 
 def _with_geometry(path: Path, columns: Sequence[str]) -> list[str]:

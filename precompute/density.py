@@ -12,7 +12,6 @@ import shapely
 from pyproj import Geod
 
 from crimetiles.artifact.fields import AREA, ID, NAME, count_field, density_field
-from crimetiles.precompute.locator import PolygonLocator
 
 SQ_M_PER_SQ_MILE = 1609.344**2
 FIRST_YEAR = 1900
@@ -21,16 +20,6 @@ YEAR_SLOTS = 1024
 AREA_DECIMALS = 6
 DENSITY_DECIMALS = 3
 _WGS84_ELLIPSOID = Geod(ellps="WGS84")
-
-
-def assign_points(polygons: Sequence[shapely.Geometry] | np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """The position of the polygon holding each point, -1 where none does.
-
-    A point on an edge shared by several polygons (or in an overlap) goes to the first of them
-    in `polygons` order, so every point is counted once, deterministically. A build keeps one
-    `PolygonLocator` per layer instead of building it per call.
-    """
-    return PolygonLocator.build(polygons).assign(lon, lat)
 
 
 @dataclass(frozen=True)
@@ -70,15 +59,6 @@ class UnitYearCounts:
         counts = np.zeros((len(units), len(years)), dtype=np.int64)
         np.add.at(counts, (row, column), self.count)
         return counts
-
-
-def count_matrix(assignment: np.ndarray, point_years: np.ndarray, n_polygons: int, years: Sequence[int]) -> np.ndarray:
-    """Incidents per polygon (rows) and year (columns, in `years` order); unassigned points skipped."""
-    counts = np.zeros((n_polygons, len(years)), dtype=np.int64)
-    inside = assignment >= 0
-    year_index = np.searchsorted(np.asarray(years), point_years[inside])
-    np.add.at(counts, (assignment[inside], year_index), 1)
-    return counts
 
 
 def geodesic_area_sqmi(polygons: Sequence[shapely.Geometry] | np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
 """Read and validate incidents and boundaries; every rejected row is kept with its reason.
 
 Incidents: CSV (UTF-8 with or without BOM, else Windows-1252; `,` `;` tab or `|` separated),
-GeoJSON, GeoPackage, Shapefile (any OGR format) or (Geo)Parquet. Which columns hold what is
-detected (`detect.py`) unless given. Reading is two steps, so that a build can look at the offense
-values of every file before choosing how to classify them: `parse_incidents` (coordinates, dates,
-ids, the offense text) then `classify_incidents`.
+GeoJSON, GeoPackage, Shapefile (any OGR format) or (Geo)Parquet, told apart by their suffix
+(`file_kind`). Which columns hold what is detected (`detect.py`) unless given. A build reads them
+in chunks (`chunks.py`) and, for each, `parse_table` (coordinates, dates, ids, the offense text)
+then `classify_rows`; duplicate ids are decided over every chunk (`tally.DuplicateIds`).
 Boundaries: any OGR polygon layer with a declared CRS, reprojected to EPSG:4326.
 """
 
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -24,10 +26,16 @@ import shapely
 
 from crimetiles.precompute.classify import Classifier
 from crimetiles.precompute.coordinates import WGS84, in_degree_range, read_coordinates
-from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, resolve_columns
+from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns
 from crimetiles.precompute.errors import InputError
+from crimetiles.precompute.interrupt import raise_if_interrupted
 from crimetiles.precompute.reasons import Reason
 
+CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+OGR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".sqlite")
+INCIDENT_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + OGR_SUFFIXES
+"""The suffixes a folder given as input is searched for (any other file is read with OGR if named)."""
 CSV_ENCODINGS = ("utf-8-sig", "cp1252")
 CSV_DELIMITERS = (",", ";", "\t", "|")
 DECODE_BLOCK_BYTES = 1 << 24
@@ -43,13 +51,16 @@ COORDINATE_REASONS = (
     Reason.COORDINATES_OUT_OF_RANGE,
 )
 
+FileKind = Literal["csv", "parquet", "ogr"]
+T = TypeVar("T")
+
 
 @dataclass
 class Incidents:
     """The incident rows of one input, and the rejected ones with their reasons.
 
-    After `parse_incidents`, `rows` has columns `row` (1-based data row), `incident_id`, `lon`,
-    `lat`, `year` and `offense` (the offense value as read); `classify_incidents` adds `category`
+    After `parse_table`, `rows` has columns `row` (1-based data row), `incident_id`, `lon`,
+    `lat`, `year` and `offense` (the offense value as read); `classify_rows` adds `category`
     and `offense_name` (the rule's name, e.g. "simple assault"). `rejects` has
     `source,row,reason,detail,incident_id`.
     """
@@ -86,32 +97,56 @@ def reject_rows(source: str, rows: pd.Series, reason: str, detail: pd.Series | s
     )
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Any supported incident file as a frame of text columns, plus `geometry` if it has one."""
-    if not path.is_file():
-        raise InputError(path, "file not found")
+def file_kind(path: Path) -> FileKind:
+    """How an incident file is read, by its suffix in any case: CSV, (Geo)Parquet, else OGR."""
     suffix = path.suffix.lower()
-    try:
-        if suffix in (".csv", ".txt"):
-            table = _read_csv(path)
-        elif suffix in (".parquet", ".geoparquet"):
-            table = _read_parquet(path)
-        else:
-            table = pyogrio.read_dataframe(path)
-    except pd.errors.EmptyDataError:
-        raise InputError(path, "empty file") from None
-    except pd.errors.ParserError as exc:
-        raise InputError(path, f"malformed CSV ({str(exc).strip()})") from None
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
-        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
-    if table.empty:
-        raise InputError(path, "no data rows (only a header)")
+    return "csv" if suffix in CSV_SUFFIXES else "parquet" if suffix in PARQUET_SUFFIXES else "ogr"
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Any supported incident file, whole, as a frame of text columns, plus `geometry` if it has one."""
+    kind = file_kind(existing_file(path))
+    if kind == "csv":
+        table = reading_errors(path, lambda: read_csv(path, *csv_dialect(path)))
+    elif kind == "parquet":
+        table = reading_errors(path, lambda: _read_parquet(path))
+    else:
+        table = reading_errors(path, lambda: pyogrio.read_dataframe(path))
+    check_has_rows(path, table)
     return table
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    encoding, delimiter = csv_dialect(path)
-    return pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding)
+def read_csv(path: Path, encoding: str, delimiter: str, **options: Any) -> pd.DataFrame:
+    """A CSV file (or, with `chunksize`, a reader of its chunks) as text columns, empty cells as ""."""
+    return pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding, **options)
+
+
+def reading_errors(path: Path, read: Callable[[], T]) -> T:
+    """`read()`, any error reading an incident file as a one-line `InputError` naming `path`;
+    Ctrl-C raised again if the reader swallowed it (see `interrupt.py`)."""
+    try:
+        result = read()
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "empty file") from None
+    except pd.errors.ParserError as exc:
+        raise_if_interrupted()
+        raise InputError(path, f"malformed CSV ({str(exc).strip()})") from None
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError, ValueError) as exc:
+        raise_if_interrupted()
+        raise InputError(path, f"cannot read ({str(exc).strip()})") from None
+    raise_if_interrupted()
+    return result
+
+
+def existing_file(path: Path) -> Path:
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    return path
+
+
+def check_has_rows(path: Path, table: pd.DataFrame) -> None:
+    if table.empty:
+        raise InputError(path, "no data rows (only a header)")
 
 
 def csv_dialect(path: Path) -> tuple[str, str]:
@@ -148,21 +183,6 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return gpd.read_parquet(path)
     except ValueError:
         return pd.read_parquet(path)
-
-
-def read_incidents(
-    path: Path, columns: IncidentColumns, classifier: Classifier, years: range | None = None, now: datetime | None = None
-) -> Incidents:
-    """`parse_incidents` then `classify_incidents`: one file, read, checked and classified."""
-    incidents = parse_incidents(path, columns, years, now)
-    classify_incidents(incidents, classifier)
-    return incidents
-
-
-def parse_incidents(path: Path, wanted: IncidentColumns, years: range | None = None, now: datetime | None = None) -> Incidents:
-    """Read one whole incident file and `parse_table` it."""
-    table = read_table(path)
-    return parse_table(table, resolve_columns(path, table, wanted), wanted, str(path), 1, years, now)
 
 
 def parse_table(
@@ -220,16 +240,6 @@ def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
     if not column:
         return pd.Series("", index=table.index, dtype=str)
     return table[column].astype(str).str.strip()
-
-
-def classify_incidents(incidents: Incidents, classifier: Classifier) -> None:
-    """`classify_rows`, then reject repeated incident ids (after classification, so that a
-    repeat with a known offense outlives a first with an unknown one; the first usable occurrence
-    is kept)."""
-    classify_rows(incidents, classifier)
-    rows = incidents.rows
-    repeated = rows["incident_id"].duplicated() & (rows["incident_id"] != "")
-    incidents.reject(repeated.to_numpy(), Reason.DUPLICATE, rows["incident_id"])
 
 
 def classify_rows(incidents: Incidents, classifier: Classifier) -> None:
@@ -307,7 +317,7 @@ def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str
 def _read_boundary_file(path: Path) -> gpd.GeoDataFrame:
     """Any OGR polygon layer, or GeoParquet (read with geopandas: national layers come as such)."""
     try:
-        if Path(path).suffix.lower() in (".parquet", ".geoparquet"):
+        if file_kind(Path(path)) == "parquet":
             frame = gpd.read_parquet(path)
         else:
             frame = pyogrio.read_dataframe(path)

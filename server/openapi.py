@@ -1,16 +1,22 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at /openapi.json.
+"""The OpenAPI 3.1 description of the HTTP API of one build, served at /openapi.json.
 
 Every route of the app is described here (tests/server/test_metadata.py walks the app's URL map
-and fails on a route missing from this document), each path parameter with an `example` that
-names something of the Durham demo build, so that the document's own example URLs can be fetched.
+and fails on a route missing from this document), each path parameter with an `example` (the
+build's first tileset or layer; the tile coordinates name a Durham tile), so that the document's
+own example URLs can be fetched. Tilesets, layers, download formats and years are the build's
+own, as enums: a request the document allows is answered, one it does not is refused
+(tests/server/test_openapi_conformance.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from crimetiles.artifact.export import FORMATS
+from crimetiles.artifact.fields import ALL_YEARS
+from crimetiles.artifact.manifest import BuildManifest
+
 _ERROR = {"description": "JSON error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-_YEAR_PATTERN = "^([0-9]{4}|all)$"
 
 
 def _path_param(name: str, description: str, example: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -24,13 +30,18 @@ def _path_param(name: str, description: str, example: str, schema: dict[str, Any
     }
 
 
-def _year_query(description: str) -> dict[str, Any]:
+def _names(names: Any) -> dict[str, Any]:
+    return {"type": "string", "enum": list(names)}
+
+
+def _year_query(description: str, years: tuple[int, ...]) -> dict[str, Any]:
+    """`?year=`: a year of the build as it writes it, `all`, or empty (as if absent)."""
     return {
         "name": "year",
         "in": "query",
         "required": False,
-        "description": description,
-        "schema": {"type": "string", "pattern": _YEAR_PATTERN},
+        "description": f"{description}; empty: as if absent",
+        "schema": _names([*map(str, years), ALL_YEARS, ""]),
     }
 
 
@@ -46,7 +57,7 @@ def _html_ok(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
-def _tile(extension: str) -> dict[str, Any]:
+def _tile(extension: str, tileset: dict[str, Any]) -> dict[str, Any]:
     """The tile route, whose last segment is `{y}.mvt` or `{y}.pbf` (the same tile)."""
     return _get(
         f"A Mapbox Vector Tile ({extension}; .mvt and .pbf are the same tile). gzip when Accept-Encoding gives gzip a"
@@ -60,7 +71,7 @@ def _tile(extension: str) -> dict[str, Any]:
             "406": _ERROR,
         },
         [
-            _TILESET,
+            tileset,
             _path_param("z", "Zoom, 0..22, ASCII digits", "12", {"type": "integer", "minimum": 0, "maximum": 22}),
             _path_param("x", "Column, 0..2^z-1, ASCII digits", "1150", {"type": "integer", "minimum": 0}),
             _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", "1608", {"type": "integer", "minimum": 0}),
@@ -68,15 +79,16 @@ def _tile(extension: str) -> dict[str, Any]:
     )
 
 
-_TILESET = _path_param("tileset", "Tileset name, e.g. blockgroups, tracts, neighborhoods, hex", "tracts")
-_LAYER = _path_param("layer", "Density layer, e.g. blockgroups, hex8", "tracts")
 _PAGE_QUERY = (
     "Query parameters read by the page's script: layer, year, selected (and for /embed legend, zoom, center,"
     " interactive, charts); the map view in the #zoom/lat/lon hash."
 )
 
 
-def openapi_document(base_url: str) -> dict[str, Any]:
+def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
+    """The document for `manifest`'s build, its server at `base_url`."""
+    tileset = _path_param("tileset", "Tileset name", next(iter(manifest.tilesets)), _names(manifest.tilesets))
+    layer = _path_param("layer", "Density layer", next(iter(manifest.layers)), _names(manifest.layers))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -86,26 +98,26 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": base_url}],
         "paths": {
-            "/tiles/{tileset}/{z}/{x}/{y}.mvt": _tile(".mvt"),
-            "/tiles/{tileset}/{z}/{x}/{y}.pbf": _tile(".pbf"),
-            "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [_TILESET]),
+            "/tiles/{tileset}/{z}/{x}/{y}.mvt": _tile(".mvt", tileset),
+            "/tiles/{tileset}/{z}/{x}/{y}.pbf": _tile(".pbf", tileset),
+            "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
             "/styles/{tileset}.json": _get(
-                "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [_TILESET]
+                "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [tileset]
             ),
             "/downloads/{layer}.{format}": _get(
                 "A density layer as CSV (long table) or GeoJSON",
                 {"200": {"description": "The file"}, "400": _ERROR, "404": _ERROR},
                 [
-                    _LAYER,
-                    _path_param("format", "csv or geojson", "csv", {"type": "string", "enum": ["csv", "geojson"]}),
-                    _year_query("A year of the build (ASCII digits), or all"),
+                    layer,
+                    _path_param("format", "csv or geojson", "csv", _names(FORMATS)),
+                    _year_query("A year of the build, or all (the all-years values); absent: every year", manifest.years),
                 ],
             ),
             "/summaries/{layer}.json": _get(
                 "A density layer's summary: ids, names, areas, yearly counts and densities, study-area totals, class breaks",
                 {"200": _json_ok("Layer summary (docs/artifact.md)"), "304": {"description": "Not modified"}, "404": _ERROR},
-                [_LAYER],
+                [layer],
             ),
             "/healthz": _get("Build loaded and its id", {"200": _json_ok("Health")}),
             "/metrics": _get(
@@ -122,8 +134,11 @@ def openapi_document(base_url: str) -> dict[str, Any]:
                     "404": _ERROR,
                 },
                 [
-                    _TILESET,
-                    _year_query("The year whose density the layer is styled by, or all (the default): the all-years average"),
+                    tileset,
+                    _year_query(
+                        "The year whose density the layer is styled by, or all (the default): the all-years average",
+                        manifest.years,
+                    ),
                 ],
             ),
             "/static/{file}": _get(

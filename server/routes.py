@@ -106,7 +106,7 @@ def metrics() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(public_base_url()))
+    return jsonify(openapi_document(public_base_url(), current_service().manifest))
 
 
 @bp.get("/summaries/<layer>.json")

@@ -4,6 +4,7 @@ asserted: figures on shared machines say nothing. Plus its pure parts on hand-ma
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -231,3 +232,14 @@ def test_wrk_report_is_read_in_milliseconds():
     assert (result.requests, result.requests_per_s) == (621450, 62140.52)
     assert (result.p50_ms, result.p99_ms) == (pytest.approx(0.695), 7.84)
     assert (result.non_2xx, result.socket_errors) == (12, 4)
+
+
+def test_the_build_benchmark_counts_each_kind_of_archive(durham_build):
+    """`benchmarks/build.py` describes the build it timed: one MBTiles and one PMTiles archive per
+    tileset (3 layers and the hex grid), not every file of `tiles/` as MBTiles."""
+    spec = importlib.util.spec_from_file_location("build_benchmark", ROOT / "benchmarks" / "build.py")
+    assert spec and spec.loader
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert len(list((durham_build / "tiles").iterdir())) == 8
+    assert benchmark.archives_written(durham_build) == "4 MBTiles and 4 PMTiles archives z0-12"

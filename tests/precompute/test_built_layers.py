@@ -1,6 +1,7 @@
 """What a real build writes to disk, checked against values computed here independently: a
-point on a shared edge in the density layer, the class breaks against a quantile computation
-on the GeoParquet layers, and rows rejected for their year in rejects.csv."""
+point on a shared edge in the density layer, counts and densities on squares of known area, the
+class breaks against a quantile computation on the GeoParquet layers, and rows rejected for their
+year in rejects.csv."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 
 from tests.precompute.conftest import BuildCli
+from tests.precompute.test_density import square_miles
 
 SHARED_EDGE_LON = "-78.9"
 """The two squares' shared edge: the same text in the boundary file and the incidents, so that
@@ -79,6 +82,37 @@ def test_rows_outside_the_years_option_are_in_rejects_csv(squares_build):
     assert set(rejects["source"]) == {str(squares_build.out.parent / "incidents.csv")}
     (summary,) = squares_build.report["inputs"]
     assert summary["rows_read"] == 7 and summary["rows_rejected"] == len(rejects) == 2
+
+
+def test_a_build_counts_and_divides_by_the_areas_of_hand_made_squares(build_cli: BuildCli, tmp_path: Path):
+    """Incidents in squares a and c of test_density.py's squares (1, 1 and 4 square miles) and one
+    in no square, built by the real command: counts per square and year, densities of exactly
+    count / area; the point in no square is rejected, not counted."""
+    squares = gpd.GeoDataFrame(
+        {"id": ["a", "b", "c"]},
+        geometry=[square_miles(0, 0, 1), square_miles(1, 0, 1), square_miles(5, 0, 2)],
+        crs="EPSG:4326",
+    )
+    boundaries = tmp_path / "miles.geojson"
+    squares.to_file(boundaries)
+    in_a, in_c = squares.geometry[0].representative_point(), squares.geometry[2].representative_point()
+    rows = [(in_a, 2012), (in_a, 2013), (in_c, 2013), (shapely.Point(-70.0, 30.0), 2013), (in_c, 2012), (in_c, 2013)]
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text(
+        "inci_id,date_rept,ucr_code,geo_point_2d\n"
+        + "".join(f'{i},{year}-06-01,0810,"{point.y!r}, {point.x!r}"\n' for i, (point, year) in enumerate(rows, start=1))
+    )
+    build = build_cli(incidents, "-b", f"miles={boundaries}")
+    assert build.exit_code == 0, build.stderr
+    layer = gpd.read_parquet(build.out / "layers" / "miles.parquet")
+    assert layer["id"].tolist() == ["a", "b", "c"]
+    counts = layer[["violent_count_2012", "violent_count_2013", "violent_count"]]
+    assert counts.values.tolist() == [[1, 1, 2], [0, 0, 0], [1, 2, 3]]
+    assert layer["area_sqmi"].tolist() == pytest.approx([1.0, 1.0, 4.0], rel=1e-4)
+    assert layer["violent_per_sqmi_2012"].tolist() == pytest.approx([1.0, 0.0, 0.25], abs=1e-3)
+    assert layer["violent_per_sqmi_2013"].tolist() == pytest.approx([1.0, 0.0, 0.5], abs=1e-3)
+    assert layer["violent_per_sqmi"].tolist() == pytest.approx([1.0, 0.0, 0.375], abs=1e-3)  # a: 2 / 2 years / 1; c: 3 / 2 / 4
+    assert build.rejects[["row", "reason"]].values.tolist() == [["4", "outside all boundaries"]]
 
 
 CLASSES = 5

@@ -12,8 +12,6 @@ from shapely.geometry import box
 
 from crimetiles.precompute.density import (
     UnitYearCounts,
-    assign_points,
-    count_matrix,
     density_frame,
     geodesic_area_sqmi,
     quantile_breaks,
@@ -49,25 +47,6 @@ def test_geodesic_area_of_known_squares(squares):
 def test_area_ignores_ring_orientation():
     square = square_miles(0, 0, 1)
     assert geodesic_area_sqmi([square.reverse()]) == pytest.approx([1.0], rel=1e-4)
-
-
-def test_point_on_shared_edge_counts_once_in_first_polygon(squares):
-    on_edge = shapely.Point(TO_LONLAT.transform(MILE_M, 0.0))  # the corner both squares share
-    assert squares.geometry[0].intersects(on_edge) and squares.geometry[1].intersects(on_edge)
-    inside_b = squares.geometry[1].representative_point()
-    outside = shapely.Point(-70.0, 30.0)
-    lon = np.array([on_edge.x, inside_b.x, outside.x])
-    lat = np.array([on_edge.y, inside_b.y, outside.y])
-    assert assign_points(squares.geometry.to_numpy(), lon, lat).tolist() == [0, 1, -1]
-    reordered = squares.geometry.to_numpy()[[1, 0, 2]]
-    assert assign_points(reordered, lon, lat).tolist() == [0, 0, -1]
-
-
-def test_count_matrix_by_polygon_and_year():
-    assignment = np.array([0, 0, 2, -1, 2, 2])
-    years = np.array([2012, 2013, 2013, 2013, 2012, 2013])
-    counts = count_matrix(assignment, years, 3, [2012, 2013])
-    assert counts.tolist() == [[1, 1], [0, 0], [1, 2]]
 
 
 def test_density_frame_hand_computed(squares):

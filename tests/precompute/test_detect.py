@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from crimetiles.precompute.coordinates import CoordinateSource, read_coordinates
 from crimetiles.precompute.detect import IncidentColumns, resolve_columns
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.ingest import parse_incidents, read_table
+from crimetiles.precompute.ingest import read_table
 from crimetiles.precompute.synth import COLUMNS as DURHAM_COLUMNS
 
 PATH = Path("export.csv")
@@ -218,21 +218,27 @@ def test_state_plane_feet_reprojected():
     assert coordinates.lat[0] == pytest.approx(36.0, abs=1e-6)
 
 
-def test_dates_in_the_future_are_rejected(tmp_path):
+def test_dates_in_the_future_are_rejected(build_cli, tmp_path):
+    """Export dates are local times: a date later on the build's day (up to a day past UTC) is
+    kept, one two days ahead is in the future; a UTC offset is dropped (2019 stays 2019)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    later_today = (now + timedelta(hours=12)).isoformat(timespec="seconds")
+    in_two_days = (now + timedelta(days=2)).isoformat(timespec="seconds")
     path = tmp_path / "dates.csv"
     path.write_text(
         "inci_id,date_rept,ucr_code,geo_point_2d\n"
-        '1,2020-01-01T20:00:00,0810,"35.99, -78.9"\n'  # later on the build's day: local time, kept
-        '2,2020-01-03T00:00:00,0810,"35.99, -78.9"\n'
-        '3,01/01/2030,0810,"35.99, -78.9"\n'
-        '4,2019-12-31T23:00:00-05:00,0810,"35.99, -78.9"\n'  # a UTC offset is dropped: 2019 stays 2019
+        f'1,{later_today},0810,"35.99, -78.9"\n'
+        f'2,{in_two_days},0810,"35.99, -78.9"\n'
+        '3,01/01/2099,0810,"35.99, -78.9"\n'
+        '4,2019-12-31T23:00:00-05:00,0810,"35.99, -78.9"\n'
     )
-    incidents = parse_incidents(path, IncidentColumns(), now=datetime(2020, 1, 1, 12, tzinfo=UTC))
-    assert incidents.rows[["incident_id", "year"]].values.tolist() == [["1", 2020], ["4", 2019]]
-    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [
-        [2, "date in the future", "2020-01-03T00:00:00"],
-        [3, "date in the future", "01/01/2030"],
+    build = build_cli(path)
+    assert build.exit_code == 0, build.stderr
+    assert build.rejects[["row", "reason", "detail"]].values.tolist() == [
+        ["2", "date in the future", in_two_days],
+        ["3", "date in the future", "01/01/2099"],
     ]
+    assert build.report["violent_by_year"] == {"2019": 1, later_today[:4]: 1}
 
 
 def test_windows_1252_text_is_read():

@@ -15,9 +15,8 @@ from shapely.geometry import Polygon, box
 
 from crimetiles.cli import main
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.classify import load_classifier
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.ingest import IncidentColumns, read_boundaries, read_incidents
+from crimetiles.precompute.ingest import read_boundaries
 from crimetiles.precompute.reasons import Reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,49 +99,55 @@ def test_every_bad_row_is_reported_with_its_reason(tmp_path, bad_rows_csv, unit_
     ]
 
 
-def test_years_option_rejects_other_years(bad_rows_csv):
-    incidents = read_incidents(bad_rows_csv, IncidentColumns(), load_classifier(), years=range(2015, 2016))
-    assert incidents.rejects.loc[incidents.rejects["reason"] == "year outside --years", "row"].tolist() == [
-        1,
-        2,
-        9,
-        10,
-        11,
-        12,
-        17,
-        18,
-        19,
-        20,
-    ]
-    assert incidents.rejects.loc[incidents.rejects["reason"] == "date in the future", "row"].tolist() == [14]
-    assert incidents.rows_read == len(incidents.rows) + len(incidents.rejects)
+def test_years_option_rejects_other_years_after_the_checks_of_each_row(build_cli, bad_rows_csv, unit_square):
+    build = build_cli(bad_rows_csv, "-b", f"square={unit_square}", "--years", "2015")
+    assert build.exit_code == 0, build.stderr
+    rows = build.rejects.groupby("reason")["row"].agg(lambda row: row.astype(int).tolist())
+    assert rows["year outside --years"] == [1, 2, 9, 10, 11, 12, 17, 18, 19, 20]
+    assert rows["date in the future"] == [14]
+    (summary,) = build.report["inputs"]
+    assert summary["rows_read"] == 20 == summary["rows_used"] + len(build.rejects)
+    assert summary["rows_used"] == 1
 
 
-def test_generic_layout_with_lat_lon_columns(tmp_path):
+def test_generic_layout_with_lat_lon_columns(build_cli, tmp_path):
     path = tmp_path / "generic.csv"
     path.write_text("when,what,y,x\n2016-01-02,0410,0.25,0.75\n2016-01-03,0410,bad,0.75\n")
-    columns = IncidentColumns(date="when", offense="what", incident_id="", lat="y", lon="x")
-    incidents = read_incidents(path, columns, load_classifier())
-    assert incidents.rows[["lon", "lat", "year", "offense", "offense_name"]].values.tolist() == [
-        [0.75, 0.25, 2016, "0410", "aggravated assault"]
-    ]
-    assert incidents.rejects["reason"].tolist() == ["unparseable coordinates"]
+    halves = tmp_path / "halves.geojson"
+    corners = gpd.GeoDataFrame({"id": ["south-east", "north-west"]}, geometry=[box(0.5, 0, 1, 0.5), box(0, 0.5, 0.5, 1)])
+    corners.set_crs("EPSG:4326").to_file(halves)
+    given = ["--date-col", "when", "--offense-col", "what", "--id-col", "", "--lat-col", "y", "--lon-col", "x"]
+    build = build_cli(path, "-b", f"halves={halves}", *given)
+    assert build.exit_code == 0, build.stderr
+    layer = gpd.read_parquet(build.out / "layers" / "halves.parquet")
+    assert layer[["id", "violent_count_2016"]].values.tolist() == [["south-east", 1], ["north-west", 0]]
+    assert build.report["categories"]["violent"]["aggravated assault"] == 1
+    assert build.rejects[["row", "reason", "detail"]].values.tolist() == [["2", "unparseable coordinates", "bad, 0.75"]]
 
 
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".shp", ".parquet"])
-def test_point_geometry_input(tmp_path, suffix):
+def test_point_geometry_input(build_cli, tmp_path, suffix):
+    """Points in another CRS (web mercator), read from their geometry and reprojected: each
+    falls in its own micro-degree square."""
     path = tmp_path / f"points{suffix}"
+    lon, lat = [0.2, 0.4], [0.3, 0.6]
     points = gpd.GeoDataFrame(
         {"inci_id": ["a", "b"], "date_rept": ["2013-05-05", "2013-05-06"], "ucr_code": ["0310", "0810"]},
-        geometry=gpd.points_from_xy([0.2, 0.4], [0.3, 0.6]),
+        geometry=gpd.points_from_xy(lon, lat),
         crs="EPSG:4326",
     ).to_crs("EPSG:3857")
     if suffix == ".parquet":
         points.to_parquet(path)
     else:
         points.to_file(path)
-    rows = read_incidents(path, IncidentColumns(), load_classifier()).rows
-    assert rows["lon"].round(6).tolist() == [0.2, 0.4] and rows["lat"].round(6).tolist() == [0.3, 0.6]
+    squares = tmp_path / "squares.geojson"
+    around = [box(x - 1e-6, y - 1e-6, x + 1e-6, y + 1e-6) for x, y in zip(lon, lat, strict=True)]
+    gpd.GeoDataFrame({"id": ["a", "b"]}, geometry=around, crs="EPSG:4326").to_file(squares)
+    build = build_cli(path, "-b", f"squares={squares}")
+    assert build.exit_code == 0, build.stderr
+    layer = gpd.read_parquet(build.out / "layers" / "squares.parquet")
+    assert layer[["id", "violent_count_2013"]].values.tolist() == [["a", 1], ["b", 1]]
+    assert build.rejects.empty
 
 
 def test_missing_column_is_one_clear_error(tmp_path, bad_rows_csv, unit_square):
@@ -239,16 +244,19 @@ def test_incident_in_two_overlapping_exports_counts_once(tmp_path, unit_square):
     assert report["violent_by_year"] == {"2014": 3}
 
 
-def test_missing_point_geometry_is_rejected_with_its_reason(tmp_path):
+def test_missing_point_geometry_is_rejected_with_its_reason(build_cli, tmp_path, unit_square):
     path = tmp_path / "points.gpkg"
     gpd.GeoDataFrame(
         {"inci_id": ["a", "b"], "date_rept": ["2013-05-05", "2013-05-06"], "ucr_code": ["0310", "0810"]},
         geometry=[None, shapely.Point(0.4, 0.6)],
         crs="EPSG:4326",
     ).to_file(path)
-    incidents = read_incidents(path, IncidentColumns(), load_classifier())
-    assert incidents.rows["incident_id"].tolist() == ["b"]
-    assert incidents.rejects[["row", "reason", "detail"]].values.tolist() == [[1, "missing coordinates", "empty geometry"]]
+    build = build_cli(path, "-b", f"square={unit_square}")
+    assert build.exit_code == 0, build.stderr
+    assert build.rejects[["row", "reason", "detail", "incident_id"]].values.tolist() == [
+        ["1", "missing coordinates", "empty geometry", "a"]
+    ]
+    assert build.report["inputs"][0]["rows_used"] == 1
 
 
 @pytest.mark.parametrize(
@@ -262,9 +270,10 @@ def test_documents_list_every_reject_reason_in_the_order_checked(document, intro
     assert re.findall(r"^\s*- `([^`]+)`", listing, flags=re.MULTILINE) == [str(reason) for reason in Reason]
 
 
-def test_blank_incident_ids_are_not_duplicates(tmp_path):
+def test_blank_incident_ids_are_not_duplicates(build_cli, tmp_path, unit_square):
     path = tmp_path / "blank-ids.csv"
     path.write_text(HEADER + '"",2014-03-01,0810,"0.5, 0.5"\n"",2014-03-02,0810,"0.5, 0.5"\n7,2014-03-03,0810,"0.5, 0.5"\n')
-    incidents = read_incidents(path, IncidentColumns(), load_classifier())
-    assert incidents.rows["incident_id"].tolist() == ["", "", "7"]
-    assert incidents.rejects.empty
+    build = build_cli(path, "-b", f"square={unit_square}")
+    assert build.exit_code == 0, build.stderr
+    assert build.rejects.empty
+    assert build.report["inputs"][0]["rows_used"] == 3
