@@ -346,7 +346,8 @@ def build(
     "--offense-col",
     default=None,
     help="Incident column holding the offense, in every file. Default: per file, the one build reads, the first "
-    f"column named (in any case, spaces read as _) {_either(OFFENSE_NAMES)}; else the one column whose name holds {_either(sorted(OFFENSE_WORDS))}.",
+    f"column named (in any case, spaces read as _) {_either(OFFENSE_NAMES)}; else the one column whose name "
+    f"holds {_either(sorted(OFFENSE_WORDS))}.",
 )
 @click.option(
     "--template",
