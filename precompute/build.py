@@ -209,11 +209,9 @@ def scan_inputs(engine: Engine, files: Sequence[IncidentFile], options: BuildOpt
 
 def twin_warning(twin: TwinSources) -> str:
     """The warning for a source that mostly repeats another: probably one export given twice."""
-    share = 100 * twin.repeated / twin.incidents
     return (
-        f"source {twin.copy}: {twin.repeated} of its {twin.incidents} incidents ({share:.0f} %) have the id and offense "
-        f"of an incident of source {twin.original}; is one export given twice, under two names? "
-        "(files of one agency: --source NAME=PATH)"
+        f"source {twin.copy}: {100 * twin.share:.0f} % of its incidents have the id and offense of an incident of "
+        f"source {twin.original}; is one export given twice, under two names? (files of one agency: --source NAME=PATH)"
     )
 
 

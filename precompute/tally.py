@@ -60,7 +60,9 @@ class ChunkScan:
     id_hashes: np.ndarray
     repeated: np.ndarray
     incident_hashes: np.ndarray
-    """Hashes of id and offense together of the rows with an id (distinct, sorted)."""
+    """Hashes of id and offense together of the rows with an id (distinct, sorted): all of them in a
+    chunk of up to EXACT_TWIN_ROWS rows, else those under TWIN_SAMPLE_BELOW (`sampled`)."""
+    sampled: bool
 
 
 def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
@@ -72,7 +74,9 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     with_id = (ids != "").to_numpy()
     hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
     incidents = np.unique(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)))
-    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], incidents)
+    sampled = len(table) > EXACT_TWIN_ROWS
+    kept = incidents[incidents < TWIN_SAMPLE_BELOW] if sampled else incidents
+    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], kept, sampled)
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
@@ -100,23 +104,28 @@ def candidates_by_source(scans: Sequence[ChunkScan], agency: Mapping[str, str]) 
 TWIN_SHARE = 0.5
 """A source with more than this share of its incidents (id and offense alike) in one other source
 is probably that source's export given a second time, under another name."""
+EXACT_TWIN_ROWS = 20_000
+TWIN_SAMPLE_BELOW = np.uint64(2**64 // 32)
+"""Larger chunks keep only the incident hashes under this: 1 in 32, the same incidents in every
+source (the hash decides), so holding them costs little beside the id hashes and the share is
+estimated on that sample (3 million pairs in 100 million rows)."""
 
 
 @dataclass(frozen=True)
 class TwinSources:
-    """`repeated` of the `incidents` of source `copy` (distinct id and offense pairs) are in `original`."""
+    """`share` (0-1) of the incidents of source `copy` (distinct id and offense pairs) are in `original`."""
 
     copy: str
     original: str
-    repeated: int
-    incidents: int
+    share: float
 
 
 def twin_sources(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> list[TwinSources]:
     """Each pair of sources where more than TWIN_SHARE of one's incidents are also in the other (the
     one with the larger share named `copy`; the later one when equal), in source order."""
+    sampled = any(scan.sampled for scan in scans)
     incidents = {
-        name: np.unique(np.concatenate([np.empty(0, np.uint64), *(scan.incident_hashes for scan in group)]))
+        name: _below(np.unique(np.concatenate([np.empty(0, np.uint64), *(scan.incident_hashes for scan in group)])), sampled)
         for name, group in _by_source(scans, agency).items()
     }
     twins = []
@@ -127,8 +136,13 @@ def twin_sources(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> list[
             share = {name: shared / max(len(incidents[name]), 1) for name in (first, second)}
             copy, original = (first, second) if share[first] > share[second] else (second, first)
             if share[copy] > TWIN_SHARE:
-                twins.append(TwinSources(copy, original, shared, len(incidents[copy])))
+                twins.append(TwinSources(copy, original, share[copy]))
     return twins
+
+
+def _below(hashes: np.ndarray, sampled: bool) -> np.ndarray:
+    """`hashes`, only those of the sample when any chunk kept only those, so every source is compared on the same sample."""
+    return hashes[hashes < TWIN_SAMPLE_BELOW] if sampled else hashes
 
 
 def _by_source(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> dict[str, list[ChunkScan]]:

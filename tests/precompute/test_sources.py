@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from shapely.geometry import box
@@ -118,7 +119,7 @@ def test_one_export_given_twice_is_a_warning_naming_both(tmp_path, squares, buil
     shutil.copy(police, tmp_path / "police_copy.csv")
     build = build_cli(police, tmp_path / "police_copy.csv", _write(tmp_path / "sheriff.csv", SHERIFF), "-b", f"squares={squares}")
     warning = (
-        "source police_copy: 4 of its 4 incidents (100 %) have the id and offense of an incident of source police; "
+        "source police_copy: 100 % of its incidents have the id and offense of an incident of source police; "
         "is one export given twice, under two names? (files of one agency: --source NAME=PATH)"
     )
     assert build.report["warnings"] == [warning]
@@ -202,3 +203,18 @@ def test_the_archived_tiles_count_both_sources(tmp_path, squares):
         for f in json.loads(decoded.stdout)["squares"]["features"]
     }
     assert counts == {"west": (2, 0), "east": (2, 2)}
+
+
+@pytest.mark.parametrize(("rows", "shared", "warned"), [(25_000, 10_000, False), (25_000, 15_000, True), (15_000, 15_000, True)])
+def test_large_sources_are_compared_on_a_sample(tmp_path, build_cli: BuildCli, rows, shared, warned):
+    """Chunks of over 20,000 rows keep a sample of their incidents, and a smaller one is compared
+    on the same sample: a copy of the police's first `rows` rows, `shared` of them with the same
+    offense (the rest another), beside the police's 40,000."""
+    ids = [str(i) for i in range(40_000)]
+    incidents = pd.DataFrame({"inci_id": ids, "date_rept": "2016-05-01", "ucr_code": "0810", "geo_point_2d": "35.99, -78.9"})
+    incidents.to_csv(tmp_path / "police.csv", index=False)
+    copy = incidents.iloc[:rows].assign(ucr_code=["0810"] * shared + ["0610"] * (rows - shared))
+    copy.to_csv(tmp_path / "copy.csv", index=False)
+    build = build_cli(tmp_path / "police.csv", tmp_path / "copy.csv")
+    assert build.exit_code == 0, build.stderr
+    assert [w.split(":")[0] for w in build.report["warnings"]] == (["source copy"] if warned else [])
