@@ -16,7 +16,7 @@ import click
 from crimetiles import __version__
 from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, Source
+from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentSource
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.detect import DateKind, IncidentColumns
 from crimetiles.precompute.engine import EngineName
@@ -74,9 +74,9 @@ def _name_and_path(text: str, param_hint: str, example: str) -> tuple[str, Path]
     return name, Path(path)
 
 
-def _parse_source(text: str) -> Source:
+def _parse_source(text: str) -> IncidentSource:
     name, path = _name_and_path(text, "--source", "police='police/*.csv'")
-    return Source(name, (path,))
+    return IncidentSource(name, (path,))
 
 
 def _parse_years(text: str | None) -> range | None:

@@ -42,7 +42,7 @@ from crimetiles.precompute.artifact import (
     write_report,
     write_summary,
 )
-from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentFile, Source, chunks, incident_sources, plan_file
+from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentFile, IncidentSource, chunks, incident_sources, plan_file
 from crimetiles.precompute.classify import ClassifierChoice, OffenseTally, choose_classifier
 from crimetiles.precompute.coordinates import swapped_error
 from crimetiles.precompute.density import density_frame, quantile_breaks
@@ -109,7 +109,7 @@ class BuildOptions:
     """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`): each file its own source."""
     boundaries: tuple[BoundarySpec, ...]
     out: Path
-    sources: tuple[Source, ...] = ()
+    sources: tuple[IncidentSource, ...] = ()
     """`--source NAME=PATH`: files of one agency, whose incident ids are one numbering (see `chunks.incident_sources`)."""
     columns: IncidentColumns = field(default_factory=IncidentColumns)
     classification: str | Path | None = None

@@ -64,7 +64,7 @@ _SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES + OGR_SUFFIXES
 
 
 @dataclass(frozen=True)
-class Source:
+class IncidentSource:
     """One agency's incidents: its files (or, as given by `--source NAME=PATH`, files, folders and
     glob patterns). Incident ids are unique within a source, never across sources."""
 
@@ -72,7 +72,7 @@ class Source:
     paths: tuple[Path, ...]
 
 
-def incident_sources(incidents: Sequence[Path], grouped: Sequence[Source]) -> tuple[Source, ...]:
+def incident_sources(incidents: Sequence[Path], grouped: Sequence[IncidentSource]) -> tuple[IncidentSource, ...]:
     """Every source, files expanded: each file of `incidents` its own source, named after the file
     (its stem; its path where that name is taken), then each of `grouped` (paths of one name
     joined). Raises `InputError` for a file given twice."""
@@ -81,8 +81,8 @@ def incident_sources(incidents: Sequence[Path], grouped: Sequence[Source]) -> tu
         joined.setdefault(source.name, []).extend(expand_inputs(source.paths))
     files = expand_inputs(incidents)
     stems = Counter(path.stem for path in files)
-    named = [Source(_file_source_name(path, stems, joined), (path,)) for path in files]
-    sources = (*named, *(Source(name, tuple(paths)) for name, paths in joined.items()))
+    named = [IncidentSource(_file_source_name(path, stems, joined), (path,)) for path in files]
+    sources = (*named, *(IncidentSource(name, tuple(paths)) for name, paths in joined.items()))
     _check_each_file_once(sources)
     return sources
 
@@ -103,7 +103,7 @@ def _file_source_name(path: Path, stems: Counter[str], taken: Mapping[str, objec
     return path.stem if stems[path.stem] == 1 and path.stem not in taken else str(path)
 
 
-def _check_each_file_once(sources: Sequence[Source]) -> None:
+def _check_each_file_once(sources: Sequence[IncidentSource]) -> None:
     seen: dict[Path, str] = {}
     for source in sources:
         for path in source.paths:

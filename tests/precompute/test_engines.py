@@ -14,7 +14,7 @@ import pytest
 from shapely.geometry import box
 
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.chunks import Source
+from crimetiles.precompute.chunks import IncidentSource
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 
 DURHAM_LAYERS = tuple(
@@ -40,7 +40,7 @@ def build(tmp_path: Path, name: str, incidents: tuple[Path, ...], **options: obj
 
 def build_one_source(tmp_path: Path, name: str, files: tuple[Path, ...], **options: object) -> Path:
     """`build` of `files` as the one source of one agency."""
-    return build(tmp_path, name, (), sources=(Source("police", files),), **options)
+    return build(tmp_path, name, (), sources=(IncidentSource("police", files),), **options)
 
 
 def assert_same_build(a: Path, b: Path) -> None:
@@ -157,7 +157,7 @@ def test_repeated_ids_are_found_across_chunks_and_files(tmp_path):
     first.to_csv(tmp_path / "first.csv", index=False)
     second.to_parquet(tmp_path / "second.parquet", index=False)
     out = tmp_path / "build"
-    one_source = (Source("police", (tmp_path / "first.csv", tmp_path / "second.parquet")),)
+    one_source = (IncidentSource("police", (tmp_path / "first.csv", tmp_path / "second.parquet")),)
     report = square_build(tmp_path, "build", (), sources=one_source, chunk_rows=1000, workers=1)
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)
     duplicates = rejects[rejects["reason"] == "duplicate incident id"]

@@ -15,7 +15,7 @@ from shapely.geometry import Polygon, box
 
 from crimetiles.cli import main
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.chunks import Source
+from crimetiles.precompute.chunks import IncidentSource
 from crimetiles.precompute.classify import load_classifier
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.ingest import IncidentColumns, read_boundaries, read_incidents
@@ -224,7 +224,7 @@ def test_incident_in_two_overlapping_exports_of_one_source_counts_once(tmp_path,
     overlap.write_text(HEADER + '2,2014-01-06,0810,"0.5, 0.5"\n3,2014-02-01,0310,"0.5, 0.5"\n')
     options = BuildOptions(
         incidents=(),
-        sources=(Source("police", (january, overlap)),),
+        sources=(IncidentSource("police", (january, overlap)),),
         boundaries=(BoundarySpec("square", unit_square),),
         out=tmp_path / "build",
         hex_resolutions=(),

@@ -100,6 +100,14 @@ def test_a_source_of_several_files_still_finds_duplicates_among_them(tmp_path, s
     )
 
 
+def test_a_build_of_one_file_has_one_source_and_no_source_lines(tmp_path, squares, build_cli: BuildCli):
+    police = _write(tmp_path / "police.csv", POLICE)
+    build = build_cli(police, "-b", f"squares={squares}")
+    assert [(s["name"], s["files"], s["rows_read"]) for s in build.report["sources"]] == [("police", [str(police)], 4)]
+    assert f"{police}: 4 rows read = 4 used + 0 rejected" in build.stderr.splitlines()
+    assert not [line for line in build.stderr.splitlines() if line.startswith("source ")]
+
+
 def test_files_sharing_a_name_are_sources_named_by_path(tmp_path, squares, build_cli: BuildCli):
     first, second = _write(tmp_path / "a" / "2014.csv", POLICE), _write(tmp_path / "b" / "2014.csv", SHERIFF)
     build = build_cli(first, second, "-b", f"squares={squares}")

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crimetiles.cli import main
 from crimetiles.precompute.classify import VIOLENT, load_classifier
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.synth import (
@@ -262,3 +264,24 @@ def test_writing_is_atomic(tmp_path: Path):
         write_incidents_csv(unwritable, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
+
+
+def test_the_synth_command_writes_both_exports_into_its_folder(tmp_path: Path, durham_incidents: Path):
+    out = tmp_path / "demo" / "incidents"
+    result = CliRunner().invoke(main, ["synth", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["durham_police.csv", "durham_sheriff.csv"]
+    for name in ("durham_police.csv", "durham_sheriff.csv"):
+        assert (out / name).read_bytes() == (durham_incidents / name).read_bytes()
+    rows = [len(pd.read_csv(out / name)) for name in ("durham_police.csv", "durham_sheriff.csv")]
+    assert result.stderr.splitlines() == [
+        f"wrote {rows[0]} synthetic incidents to {out / 'durham_police.csv'}",
+        f"wrote {rows[1]} synthetic incidents to {out / 'durham_sheriff.csv'}",
+    ]
+
+
+def test_the_synth_command_refuses_a_file_name(tmp_path: Path):
+    result = CliRunner().invoke(main, ["synth", "--out", str(tmp_path / "incidents.csv")])
+    assert result.exit_code == 2
+    assert f"Invalid value for --out: {tmp_path / 'incidents.csv'}: a folder, not a file" in result.stderr
+    assert list(tmp_path.iterdir()) == []
