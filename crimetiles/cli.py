@@ -202,7 +202,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @click.option(
     "--id-col",
     default=None,
-    help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none. Default: detected "
+    help="Incident id column; an id repeated within a source is rejected as a duplicate. Pass '' for none. Default: detected "
     "(e.g. inci_id, incident_id, Case Number, CMPLNT_NUM, DR_NO), else none.",
 )
 @click.option(

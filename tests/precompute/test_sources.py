@@ -87,6 +87,7 @@ def test_a_source_of_several_files_still_finds_duplicates_among_them(tmp_path, s
         ("sheriff", [str(sheriff)]),
         ("police", [str(january), str(february)]),
     ]
+    assert [summary["path"] for summary in build.report["inputs"]] == [str(sheriff), str(january), str(february)]
     police = build.report["sources"][1]
     assert (police["rows_read"], police["rows_used"], police["rows_rejected"]) == (8, 5, 3)
     assert police["rejected_by_reason"] == {"duplicate incident id": 3}
