@@ -250,7 +250,7 @@ def _write_build(
     choice: ClassifierChoice,
     built_at: datetime,
     say: Say,
-    twins: Sequence[TwinSources] = (),
+    twins: Sequence[TwinSources],
 ) -> BuildResult:
     """Densities, report, layers, tile archives and manifest from the counts, into `staging`."""
     if not tally.rows_used:

@@ -1,8 +1,8 @@
 """Incident inputs as chunks of rows, so that no step of a build holds a whole input.
 
 An input is a file, a folder (its incident files, by name) or a glob pattern. Every file belongs
-to one source (an agency's export: `incident_sources`), within which incident ids are unique. Columns are
-detected once per file, on its first rows (all that detection looks at). Parquet is split by row
+to one source (an agency's export: `incident_sources`), within which incident ids are unique.
+Columns are detected once per file, on its first rows (all that detection looks at). Parquet is split by row
 groups and each chunk is read where it is processed (a worker process or a Dask worker), so only
 its name crosses to the worker; CSV is read in chunks by the build process (pandas' reader, the
 one a whole-file read uses); other OGR formats (GeoJSON, GeoPackage, Shapefile...) are read whole

@@ -3,12 +3,13 @@
 A build reads its inputs twice. The first pass (`scan_chunk`) reads only the offense and id
 columns: the offense values choose the classification, and the ids that occur more than once
 within a source (an agency's files; compared by a 64-bit hash, so a collision only adds a
-candidate) are the only ones a duplicate can have. Ids repeat across sources by right (each agency
-numbers its own), but a source whose incidents mostly repeat another's, id and offense alike, is
-likely one export given twice (`twin_sources`). The second pass (`count_chunk`) parses, classifies and locates a chunk and
-returns its partial counts, which add up (`Tally.plus`), its rejected rows, and the rows whose
-id is a candidate: the build process decides those in input order (`DuplicateIds`), exactly,
-and settles them with the same `settle` the chunk's other rows went through.
+candidate) are the only ones a duplicate can have. Ids repeat across sources by right (each
+agency numbers its own), but a source whose incidents mostly repeat another's, id and offense
+alike, is likely one export given twice (`twin_sources`). The second pass (`count_chunk`)
+parses, classifies and locates a chunk and returns its partial counts, which add up
+(`Tally.plus`), its rejected rows, and the rows whose id is a candidate: the build process
+decides those in input order (`DuplicateIds`), exactly, and settles them with the same `settle`
+the chunk's other rows went through.
 """
 
 from __future__ import annotations
@@ -75,8 +76,7 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
     incidents = np.unique(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)))
     sampled = len(table) > EXACT_TWIN_ROWS
-    kept = incidents[incidents < TWIN_SAMPLE_BELOW] if sampled else incidents
-    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], kept, sampled)
+    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], _below(incidents, sampled), sampled)
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
@@ -141,7 +141,7 @@ def twin_sources(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> list[
 
 
 def _below(hashes: np.ndarray, sampled: bool) -> np.ndarray:
-    """`hashes`, only those of the sample when any chunk kept only those, so every source is compared on the same sample."""
+    """`hashes`, only those of the 1-in-32 sample if `sampled` (see TWIN_SAMPLE_BELOW)."""
     return hashes[hashes < TWIN_SAMPLE_BELOW] if sampled else hashes
 
 
