@@ -13,8 +13,8 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && python -m venv /venv \
  && /venv/bin/pip install --no-cache-dir /wheels/crimetiles-*.whl \
  && cd /tmp \
- && /venv/bin/crimetiles synth --out /app/demo/incidents.csv \
- && /venv/bin/crimetiles build /app/demo/incidents.csv --out /app/demo/build --quiet
+ && /venv/bin/crimetiles synth --out /app/demo/incidents \
+ && /venv/bin/crimetiles build /app/demo/incidents --out /app/demo/build --quiet
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app crimetiles

@@ -108,7 +108,7 @@ def load_once(browser: Browser, url: str, link: dict[str, float] | None) -> Page
 def demo_server() -> Iterator[str]:
     """The Durham demo built into a temporary directory and served by gunicorn; yields its URL."""
     with tempfile.TemporaryDirectory() as scratch:
-        incidents = Path(scratch) / "incidents.csv"
+        incidents = Path(scratch) / "incidents"
         subprocess.run([*CRIMETILES, "synth", "--out", str(incidents)], check=True, capture_output=True)
         subprocess.run([*CRIMETILES, "build", str(incidents), "--out", str(Path(scratch) / "build"), "-q"], check=True)
         port = free_port()

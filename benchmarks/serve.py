@@ -166,7 +166,7 @@ def main() -> None:
         sys.exit("wrk not found: apt-get install wrk")
     with tempfile.TemporaryDirectory() as name:
         scratch = Path(name)
-        incidents = scratch / "incidents.csv"
+        incidents = scratch / "incidents"
         subprocess.run([*CRIMETILES, "synth", "-o", str(incidents)], check=True, capture_output=True)
         build(incidents, scratch / "archived", 14)
         build(incidents, scratch / "unarchived", -1)

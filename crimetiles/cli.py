@@ -16,7 +16,7 @@ import click
 from crimetiles import __version__
 from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS
+from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentSource
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.detect import OFFENSE_NAMES, OFFENSE_WORDS, DateKind, IncidentColumns
 from crimetiles.precompute.engine import EngineName
@@ -24,7 +24,7 @@ from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
 from crimetiles.precompute.interrupt import recording_interrupts
 from crimetiles.precompute.report import summary_lines
-from crimetiles.precompute.synth import DURHAM_DATA_DIR
+from crimetiles.precompute.synth import DURHAM_DATA_DIR, SHERIFF_EXPORT
 from crimetiles.server.cli import serve
 
 DURHAM_DIR = DURHAM_DATA_DIR
@@ -34,6 +34,7 @@ DURHAM_BOUNDARIES = (
     f"neighborhoods={DURHAM_DIR / 'neighborhoods.geojson'}",
 )
 DEMO_DIR = Path("demo")
+DEMO_INCIDENTS = DEMO_DIR / "incidents"
 
 
 def clear_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,8 +59,8 @@ def main() -> None:
 
     \b
     Typical run on the bundled Durham data:
-      crimetiles synth --out demo/incidents.csv
-      crimetiles build demo/incidents.csv --out demo/build
+      crimetiles synth --out demo/incidents
+      crimetiles build demo/incidents --out demo/build
       crimetiles serve demo/build
     or all three at once: crimetiles demo
     """
@@ -70,11 +71,17 @@ def _either(names: Sequence[str]) -> str:
     return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def _parse_boundary(text: str) -> tuple[str, Path]:
+def _name_and_path(text: str, param_hint: str, example: str) -> tuple[str, Path]:
+    """`NAME=PATH` of a repeatable option."""
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
-        raise click.BadParameter(f"{text!r}: expected NAME=PATH, e.g. tracts=tracts.geojson", param_hint="--boundaries")
+        raise click.BadParameter(f"{text!r}: expected NAME=PATH, e.g. {example}", param_hint=param_hint)
     return name, Path(path)
+
+
+def _parse_source(text: str) -> IncidentSource:
+    name, path = _name_and_path(text, "--source", "police='police/*.csv'")
+    return IncidentSource(name, (path,))
 
 
 def _parse_years(text: str | None) -> range | None:
@@ -124,7 +131,16 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 
 
 @main.command()
-@click.argument("incidents", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("incidents", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="Files of one agency (a file, folder or quoted glob), whose incident ids are one numbering: a repeated "
+    "id among them is a duplicate. Repeat for several agencies or files (one NAME gathers its PATHs). "
+    "Default: each INCIDENTS file is its own source, named after the file.",
+)
 @click.option(
     "--out",
     "-o",
@@ -191,7 +207,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @click.option(
     "--id-col",
     default=None,
-    help="Incident id column; repeated ids are rejected as duplicates. Pass '' for none. Default: detected "
+    help="Incident id column; an id repeated within a source is rejected as a duplicate. Pass '' for none. Default: detected "
     "(e.g. inci_id, incident_id, Case Number, CMPLNT_NUM, DR_NO), else none.",
 )
 @click.option(
@@ -262,6 +278,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @clear_errors
 def build(
     incidents: tuple[Path, ...],
+    sources: tuple[str, ...],
     out: Path,
     boundaries: tuple[str, ...],
     id_field: str,
@@ -295,17 +312,26 @@ def build(
     offense and id are detected from their usual names (said on the console and in report.json)
     unless given. Incidents are read in chunks: memory does not grow with their number.
 
+    Each file is a source (an agency's export, named after the file): incident ids are unique
+    within a source, never across sources. --source NAME=PATH makes one source of several files
+    (and may stand alone or beside INCIDENTS); a file may belong to one source only.
+
     \b
     Examples:
       crimetiles build incidents.csv -b wards=wards.shp --id-field WARD --out build
-      crimetiles build 'parts/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786
+      crimetiles build police.csv sheriff.csv          # two agencies, ids numbered apart
+      crimetiles build --source police='police/*.csv' --source sheriff=sheriff.csv
+      crimetiles build --source all='parts/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786
     """
+    if not incidents and not sources:
+        raise click.UsageError("no incidents: give INCIDENTS files or --source NAME=PATH")
     specs = []
     for text in boundaries:
-        name, path = _parse_boundary(text)
+        name, path = _name_and_path(text, "--boundaries", "tracts=tracts.geojson")
         specs.append(BoundarySpec(name, path, id_field, name_field))
     options = BuildOptions(
         incidents=incidents,
+        sources=tuple(_parse_source(text) for text in sources),
         boundaries=tuple(specs),
         out=out,
         columns=IncidentColumns(
@@ -418,25 +444,30 @@ def _text_table(frame: Any) -> str:
 @click.option(
     "--out",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEMO_DIR / "incidents.csv",
-    help="CSV file to write (Durham Police export layout).",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEMO_INCIDENTS,
+    help="Folder to write the two exports into: durham_police.csv (Durham Police open-data layout) and "
+    "durham_sheriff.csv (a county sheriff's layout, its own incident numbers).",
 )
-@click.option("--seed", default=2016, help="Random seed; the same seed gives the same file byte for byte.")
+@click.option("--seed", default=2016, help="Random seed; the same seed gives the same files byte for byte.")
 @click.option("--non-violent-ratio", default=1.8, type=click.FloatRange(0), help="Non-violent incidents per violent one.")
 @clear_errors
 def synth(out: Path, seed: int, non_violent_ratio: float) -> None:
-    """Write synthetic Durham incidents whose per-block-group yearly violent counts equal the
-    Neighborhood Compass's published counts (2012-2016) exactly.
+    """Write synthetic Durham incidents of two agencies, the city police and the county sheriff,
+    whose per-block-group yearly violent counts together equal the Neighborhood Compass's
+    published counts (2012-2016) exactly. Build the folder: each file is a source.
 
     The locations and dates are synthetic (points inside their block group, clustered); the totals
-    are real. Non-violent incidents are added so that classification matters.
+    are real. Each agency numbers its own incidents, so the same ids occur in both files.
+    Non-violent incidents are added so that classification matters.
     """
-    from crimetiles.precompute.synth import DURHAM_BLOCKGROUPS, DURHAM_COUNTS, generate_durham_incidents, write_incidents_csv
+    from crimetiles.precompute.synth import DURHAM_BLOCKGROUPS, DURHAM_COUNTS, generate_durham_exports, write_exports
 
-    frame = generate_durham_incidents(DURHAM_BLOCKGROUPS, DURHAM_COUNTS, seed=seed, non_violent_ratio=non_violent_ratio)
-    write_incidents_csv(frame, out)
-    click.echo(f"wrote {len(frame)} synthetic incidents to {out}", err=True)
+    if out.suffix.lower() in (".csv", ".txt"):
+        raise click.BadParameter(f"{out}: a folder, not a file: the demo is two files, written into it", param_hint="--out")
+    exports = generate_durham_exports(DURHAM_BLOCKGROUPS, DURHAM_COUNTS, seed=seed, non_violent_ratio=non_violent_ratio)
+    for path, frame in zip(write_exports(exports, out), exports.values(), strict=True):
+        click.echo(f"wrote {len(frame)} synthetic incidents to {path}", err=True)
 
 
 @main.command()
@@ -527,7 +558,7 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     "demo_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=DEMO_DIR,
-    help="Where to write the demo incidents (incidents.csv) and build (build/).",
+    help="Where to write the demo incidents (incidents/, two files) and build (build/).",
 )
 @click.option("--host", default="127.0.0.1", envvar="CRIMETILES_HOST", help="Interface to serve on (env CRIMETILES_HOST).")
 @click.option(
@@ -541,8 +572,8 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
 @click.pass_context
 def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool) -> None:
     """Synthesize the Durham incidents, build them and serve the map: the whole demo in one command."""
-    incidents, build_dir = demo_dir / "incidents.csv", demo_dir / "build"
-    if rebuild or not incidents.is_file():
+    incidents, build_dir = demo_dir / DEMO_INCIDENTS.name, demo_dir / "build"
+    if rebuild or not (incidents / f"{SHERIFF_EXPORT}.csv").is_file():
         ctx.invoke(synth, out=incidents)
     if rebuild or not (build_dir / "manifest.json").is_file():
         ctx.invoke(build, incidents=(incidents,), out=build_dir)

@@ -42,7 +42,7 @@ from crimetiles.precompute.artifact import (
     write_report,
     write_summary,
 )
-from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentFile, chunks, expand_inputs, plan_file
+from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentFile, IncidentSource, chunks, incident_sources, plan_file
 from crimetiles.precompute.classify import ClassifierChoice, OffenseTally, choose_classifier
 from crimetiles.precompute.coordinates import swapped_error
 from crimetiles.precompute.density import density_frame, quantile_breaks
@@ -61,11 +61,13 @@ from crimetiles.precompute.tally import (
     ScanContext,
     SourceTally,
     Tally,
+    TwinSources,
     batch_areas,
+    candidates_by_source,
     count_chunk,
     polygon_batches,
-    repeated_hashes,
     scan_chunk,
+    twin_sources,
 )
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 
@@ -104,9 +106,11 @@ class BoundarySpec:
 @dataclass(frozen=True)
 class BuildOptions:
     incidents: tuple[Path, ...]
-    """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`)."""
+    """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`): each file its own source."""
     boundaries: tuple[BoundarySpec, ...]
     out: Path
+    sources: tuple[IncidentSource, ...] = ()
+    """`--source NAME=PATH`: files of one agency, whose incident ids are one numbering (see `chunks.incident_sources`)."""
     columns: IncidentColumns = field(default_factory=IncidentColumns)
     classification: str | Path | None = None
     """`ucr`, `nibrs`, `text` or a rules file; None: the built-in set that classifies the most rows."""
@@ -165,16 +169,17 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
         with atomic_build_dir(options.out) as staging:
             with rejects_writer(staging) as write_rejects:
                 tally = count_inputs(engine, files, context, write_rejects, options.chunk_rows, options.progress)
-            return _write_build(engine, staging, options, layers, files, tally, choice, built_at, say)
+            return _write_build(engine, staging, options, layers, files, tally, choice, built_at, say, scan.twins)
     finally:
         engine.close()
 
 
 def plan_inputs(options: BuildOptions, say: Say) -> list[IncidentFile]:
-    """Every incident file with its columns (detected or given); says which columns each is read with."""
-    paths = expand_inputs(options.incidents)
-    say(f"reading {len(paths)} incident file(s)")
-    files = [plan_file(path, options.columns) for path in paths]
+    """Every incident file with its source and columns (detected or given); says which columns each is read with."""
+    sources = incident_sources(options.incidents, options.sources)
+    paths = [(path, source.name) for source in sources for path in source.paths]
+    say(f"reading {len(paths)} incident file(s) from {len(sources)} source(s)")
+    files = [plan_file(path, options.columns, name) for path, name in paths]
     for file in files:
         say(f"{file.source}: {file.columns.describe()}")
     return files
@@ -182,10 +187,12 @@ def plan_inputs(options: BuildOptions, say: Say) -> list[IncidentFile]:
 
 @dataclass(frozen=True)
 class Scan:
-    """The first pass: the offense values of every file, and the id hashes seen more than once."""
+    """The first pass: the offense values of every file, the id hashes seen more than once per
+    source, and the sources that look like one export given twice."""
 
     offenses: OffenseTally
-    candidate_hashes: np.ndarray
+    candidate_hashes: dict[str, np.ndarray]
+    twins: list[TwinSources]
 
 
 def scan_inputs(engine: Engine, files: Sequence[IncidentFile], options: BuildOptions) -> Scan:
@@ -196,7 +203,16 @@ def scan_inputs(engine: Engine, files: Sequence[IncidentFile], options: BuildOpt
     offenses = OffenseTally(pd.Series(dtype="int64"), files[0].columns.offense)
     for scan in scans:
         offenses = offenses.plus(scan.offenses)
-    return Scan(offenses, repeated_hashes(scans))
+    agency = {file.source: file.agency for file in files}
+    return Scan(offenses, candidates_by_source(scans, agency), twin_sources(scans, agency))
+
+
+def twin_warning(twin: TwinSources) -> str:
+    """The warning for a source that mostly repeats another: probably one export given twice."""
+    return (
+        f"source {twin.copy}: {100 * twin.share:.0f} % of its incidents have the id and offense of an incident of "
+        f"source {twin.original}; is one export given twice, under two names? (files of one agency: --source NAME=PATH)"
+    )
 
 
 def count_inputs(
@@ -234,6 +250,7 @@ def _write_build(
     choice: ClassifierChoice,
     built_at: datetime,
     say: Say,
+    twins: Sequence[TwinSources],
 ) -> BuildResult:
     """Densities, report, layers, tile archives and manifest from the counts, into `staging`."""
     if not tally.rows_used:
@@ -244,7 +261,7 @@ def _write_build(
         f"{sum(tally.violent_years.values())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}; "
         f"all-years densities average over {average_years} year(s)"
     )
-    warnings = [w for layer in layers for w in layer.warnings]
+    warnings = [w for layer in layers for w in layer.warnings] + [twin_warning(twin) for twin in twins]
     if options.years is None:
         warnings += stray_year_warnings(pd.Series(tally.years))
     frames = density_frames(engine, layers, tally, years, options.hex_resolutions, average_years)

@@ -1,7 +1,8 @@
 """Incident inputs as chunks of rows, so that no step of a build holds a whole input.
 
-An input is a file, a folder (its incident files, by name) or a glob pattern. Columns are
-detected once per file, on its first rows (all that detection looks at). Parquet is split by row
+An input is a file, a folder (its incident files, by name) or a glob pattern. Every file belongs
+to one source (an agency's export: `incident_sources`), within which incident ids are unique.
+Columns are detected once per file, on its first rows (all that detection looks at). Parquet is split by row
 groups and each chunk is read where it is processed (a worker process or a Dask worker), so only
 its name crosses to the worker; CSV is read in chunks by the build process (pandas' reader, the
 one a whole-file read uses); other OGR formats (GeoJSON, GeoPackage, Shapefile...) are read whole
@@ -11,7 +12,8 @@ by the build process and then split, so for very large inputs use CSV or Parquet
 from __future__ import annotations
 
 import glob
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,57 @@ def expand_inputs(paths: Sequence[Path]) -> tuple[Path, ...]:
 
 
 @dataclass(frozen=True)
+class IncidentSource:
+    """One agency's incidents: its files (or, as given by `--source NAME=PATH`, files, folders and
+    glob patterns). Incident ids are unique within a source, never across sources."""
+
+    name: str
+    paths: tuple[Path, ...]
+
+
+def incident_sources(incidents: Sequence[Path], grouped: Sequence[IncidentSource]) -> tuple[IncidentSource, ...]:
+    """Every source, files expanded: each file of `incidents` its own source, named after the file
+    (its stem; its path where that name is taken), then each of `grouped` (paths of one name
+    joined). Raises `InputError` for a file given twice."""
+    joined: dict[str, list[Path]] = {}
+    for source in grouped:
+        joined.setdefault(source.name, []).extend(expand_inputs(source.paths))
+    files = expand_inputs(incidents)
+    stems = Counter(path.stem for path in files)
+    named = [IncidentSource(_file_source_name(path, stems, joined), (path,)) for path in files]
+    sources = (*named, *(IncidentSource(name, tuple(paths)) for name, paths in joined.items()))
+    _check_each_file_once(sources)
+    return sources
+
+
+SourceFiles = tuple[tuple[str, tuple[str, ...]], ...]
+"""Each source's name and its files (paths as given), in input order: plain data for a report or manifest."""
+
+
+def source_files(files: Sequence[IncidentFile]) -> SourceFiles:
+    """The sources of `files` (planned files, in input order), each with its files."""
+    grouped: dict[str, list[str]] = {}
+    for file in files:
+        grouped.setdefault(file.agency, []).append(file.source)
+    return tuple((name, tuple(paths)) for name, paths in grouped.items())
+
+
+def _file_source_name(path: Path, stems: Counter[str], taken: Mapping[str, object]) -> str:
+    return path.stem if stems[path.stem] == 1 and path.stem not in taken else str(path)
+
+
+def _check_each_file_once(sources: Sequence[IncidentSource]) -> None:
+    seen: dict[Path, str] = {}
+    for source in sources:
+        for path in source.paths:
+            key = path.resolve()
+            if key in seen:
+                where = f"source {seen[key]}" if seen[key] == source.name else f"sources {seen[key]} and {source.name}"
+                raise InputError(path, f"given twice (in {where}): each file belongs to one source")
+            seen[key] = source.name
+
+
+@dataclass(frozen=True)
 class IncidentFile:
     """One incident file and how to read it: `columns` as detected or given; for CSV its
     encoding and separator."""
@@ -71,6 +124,9 @@ class IncidentFile:
     columns: ResolvedColumns
     encoding: str = ""
     delimiter: str = ""
+    agency: str = ""
+    """The name of the source (agency) this file belongs to: its ids are one numbering with that
+    source's other files."""
 
     @property
     def source(self) -> str:
@@ -100,19 +156,19 @@ class Chunk:
     table: pd.DataFrame | None = None
 
 
-def plan_file(path: Path, wanted: IncidentColumns) -> IncidentFile:
-    """Detect the columns of one incident file from its first rows."""
+def plan_file(path: Path, wanted: IncidentColumns, agency: str = "") -> IncidentFile:
+    """Detect the columns of one incident file of source `agency` from its first rows."""
     kind = file_kind(path)
     if kind == "csv":
         encoding, delimiter = csv_dialect(existing_file(path))
         head = reading_errors(path, lambda: read_csv(path, encoding, delimiter, nrows=HEAD_ROWS))
         check_has_rows(path, head)
-        return IncidentFile(path, kind, resolve_columns(path, head, wanted), encoding, delimiter)
+        return IncidentFile(path, kind, resolve_columns(path, head, wanted), encoding, delimiter, agency)
     if kind == "parquet":
         head = _parquet_head(path)
     else:
         head = read_table(path).head(HEAD_ROWS)
-    return IncidentFile(path, kind, resolve_columns(path, head, wanted))
+    return IncidentFile(path, kind, resolve_columns(path, head, wanted), agency=agency)
 
 
 def chunks(file: IncidentFile, chunk_rows: int, columns: Sequence[str]) -> Iterator[Chunk]:

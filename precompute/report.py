@@ -1,11 +1,13 @@
-"""The input report: every row accounted for (read = used + rejected), categories, unknown offenses."""
+"""The input report: every row accounted for (read = used + rejected) per input file and per
+source (agency), categories, unknown offenses."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import reduce
 from typing import Any
 
-from crimetiles.precompute.chunks import IncidentFile
+from crimetiles.precompute.chunks import IncidentFile, source_files
 from crimetiles.precompute.classify import Classifier
 from crimetiles.precompute.ingest import BoundaryLayer
 from crimetiles.precompute.reasons import Reason
@@ -34,6 +36,7 @@ def build_report(
             unknown[value] = unknown.get(value, 0) + int(count)
     return {
         "inputs": [input_summary(file, tally.sources[file.source]) for file in files],
+        "sources": [source_summary(name, paths, [tally.sources[path] for path in paths]) for name, paths in source_files(files)],
         "categories": categories,
         "unknown_offenses": dict(sorted(unknown.items(), key=lambda item: (-item[1], item[0]))),
         "violent_by_year": {str(year): int(tally.violent_years.get(year, 0)) for year in years},
@@ -68,15 +71,29 @@ def input_summary(file: IncidentFile, source: SourceTally) -> dict[str, Any]:
     }
 
 
+def source_summary(name: str, paths: Sequence[str], tallies: Sequence[SourceTally]) -> dict[str, Any]:
+    """One source's rows, over its files; rejections by reason (see `most_rejected_first`)."""
+    total = reduce(SourceTally.plus, tallies, SourceTally())
+    return {
+        "name": name,
+        "files": list(paths),
+        "rows_read": total.rows_read,
+        "rows_used": total.rows_used,
+        "rows_rejected": total.rows_rejected,
+        "rejected_by_reason": {str(reason): int(count) for reason, count in most_rejected_first(total.rejected)},
+    }
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """A short console summary of the report."""
+    """A short console summary of the report: rows per input file, then per source when the
+    sources are not simply the files (several sources, or a source of several files)."""
     lines = []
     for summary in report["inputs"]:
-        lines.append(
-            f"{summary['path']}: {summary['rows_read']} rows read = {summary['rows_used']} used"
-            f" + {summary['rows_rejected']} rejected"
-        )
-        lines += [f"  rejected, {reason}: {count}" for reason, count in summary["rejected_by_reason"].items()]
+        lines += _rows_lines(summary["path"], summary)
+    sources = report["sources"]
+    if len(sources) > 1 or any(len(source["files"]) > 1 for source in sources):
+        for source in sources:
+            lines += _rows_lines(f"source {source['name']} ({len(source['files'])} file(s))", source)
     for category, offenses in report["categories"].items():
         total = sum(offenses.values())
         detail = ", ".join(f"{offense} {count}" for offense, count in offenses.items() if count)
@@ -89,3 +106,8 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             lines.append(f"{name}: {layer['violent_outside']} violent incidents fall in none of its polygons")
     lines += [f"warning: {warning}" for warning in report["warnings"]]
     return lines
+
+
+def _rows_lines(what: str, summary: dict[str, Any]) -> list[str]:
+    read = f"{what}: {summary['rows_read']} rows read = {summary['rows_used']} used + {summary['rows_rejected']} rejected"
+    return [read, *(f"  rejected, {reason}: {count}" for reason, count in summary["rejected_by_reason"].items())]

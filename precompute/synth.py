@@ -8,6 +8,10 @@ background, inside the part of the block group that no other block group covers,
 incidents (property, drugs, other) are added so that classification matters. Rows follow the
 Durham Police open-data export (`COLUMNS`). Everything is drawn from one seeded generator: the
 same seed gives the same CSV byte for byte.
+
+The demo is two agencies' exports (`split_agencies`): the city police (`COLUMNS`) and a county
+sheriff (`SHERIFF_COLUMNS`, another layout) share every block group's incidents, each numbering
+its own (so the same ids occur in both): only together do they give the published counts.
 """
 
 from __future__ import annotations
@@ -56,6 +60,29 @@ COLUMNS = [
     "strdate",
     "geo_point_2d",
 ]
+
+
+POLICE_EXPORT = "durham_police"
+SHERIFF_EXPORT = "durham_sheriff"
+"""The demo's two sources, as file stems: `crimetiles synth` writes `<name>.csv` for each."""
+SHERIFF_COLUMNS = [
+    "Case Number",
+    "Agency",
+    "Report Date",
+    "Occurred Date",
+    "UCR Code",
+    "Offense Description",
+    "Disposition",
+    "Latitude",
+    "Longitude",
+]
+SHERIFF_AGENCY = "DURHAM COUNTY SHERIFF"
+SHERIFF_SHARE = (0.05, 0.6)
+"""The sheriff's share of incidents at the centre of the county's incidents and at the farthest
+one, growing linearly with distance in between: the sheriff patrols mostly outside the city."""
+SPLIT_STREAM = 1
+"""The split draws from its own generator (seeded with the seed and this), so the police-layout
+incidents `generate_incidents` gives do not depend on it."""
 
 
 @dataclass(frozen=True)
@@ -417,6 +444,71 @@ def generate_durham_incidents(
 ) -> pd.DataFrame:
     """`generate_incidents` on the bundled Durham block groups and published counts."""
     return generate_incidents(gpd.read_file(blockgroups_path), load_published_counts(counts_path), seed, non_violent_ratio)
+
+
+def split_agencies(frame: pd.DataFrame, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
+    """`generate_incidents`' `frame` as two exports, by file stem: the police's (`COLUMNS`) and
+    the sheriff's (`SHERIFF_COLUMNS`). Each incident goes to the sheriff with a probability growing
+    with its distance from the centre of all incidents (`SHERIFF_SHARE`), so a block group's
+    incidents are split but their total is unchanged. Each agency numbers its incidents as
+    `generate_incidents` does (report year, then a running number): the same ids occur in both."""
+    rng = np.random.default_rng([seed, SPLIT_STREAM])
+    lat, lon = _lat_lon(frame)
+    distance = np.hypot(lon - lon.mean(), lat - lat.mean())
+    low, high = SHERIFF_SHARE
+    to_sheriff = rng.random(len(frame)) < low + (high - low) * distance / max(distance.max(), np.finfo(float).tiny)
+    police, sheriff = (_renumbered(frame[rows]) for rows in (~to_sheriff, to_sheriff))
+    return {POLICE_EXPORT: police, SHERIFF_EXPORT: sheriff_layout(sheriff)}
+
+
+def sheriff_layout(frame: pd.DataFrame) -> pd.DataFrame:
+    """Incidents of `COLUMNS` in the sheriff's export layout (`SHERIFF_COLUMNS`): US dates with the
+    report time, separate latitude and longitude columns."""
+    lat, lon = _lat_lon(frame)
+    occurred = frame["date_occu"].str
+    return pd.DataFrame(
+        {
+            "Case Number": frame["inci_id"],
+            "Agency": SHERIFF_AGENCY,
+            "Report Date": frame["strdate"] + " " + frame["addtime"].str[11:16],
+            "Occurred Date": occurred[5:7] + "/" + occurred[8:10] + "/" + occurred[:4],
+            "UCR Code": frame["ucr_code"],
+            "Offense Description": frame["chrgdesc"],
+            "Disposition": frame["csstatus"],
+            "Latitude": [f"{value:.{COORDINATE_DECIMALS}f}" for value in lat],
+            "Longitude": [f"{value:.{COORDINATE_DECIMALS}f}" for value in lon],
+        },
+        columns=SHERIFF_COLUMNS,
+    )
+
+
+def _lat_lon(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude of `geo_point_2d` ("lat, lon")."""
+    pairs = frame["geo_point_2d"].str.split(", ", expand=True).to_numpy(dtype=float).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _renumbered(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    return frame.assign(inci_id=_incident_ids(frame["yearstamp"].to_numpy()))
+
+
+def generate_durham_exports(
+    blockgroups_path: Path = DURHAM_BLOCKGROUPS,
+    counts_path: Path = DURHAM_COUNTS,
+    seed: int = DEFAULT_SEED,
+    non_violent_ratio: float = DEFAULT_NON_VIOLENT_RATIO,
+) -> dict[str, pd.DataFrame]:
+    """The demo's two exports (`split_agencies` of `generate_durham_incidents`), by file stem."""
+    return split_agencies(generate_durham_incidents(blockgroups_path, counts_path, seed, non_violent_ratio), seed)
+
+
+def write_exports(exports: dict[str, pd.DataFrame], folder: Path) -> list[Path]:
+    """Write each export as `folder/<name>.csv` (`write_incidents_csv`); returns the paths."""
+    paths = [folder / f"{name}.csv" for name in exports]
+    for path, frame in zip(paths, exports.values(), strict=True):
+        write_incidents_csv(frame, path)
+    return paths
 
 
 def write_incidents_csv(frame: pd.DataFrame, path: Path | str) -> None:

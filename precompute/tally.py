@@ -2,11 +2,14 @@
 
 A build reads its inputs twice. The first pass (`scan_chunk`) reads only the offense and id
 columns: the offense values choose the classification, and the ids that occur more than once
-anywhere (compared by a 64-bit hash, so a collision only adds a candidate) are the only ones a
-duplicate can have. The second pass (`count_chunk`) parses, classifies and locates a chunk and
-returns its partial counts, which add up (`Tally.plus`), its rejected rows, and the rows whose
-id is a candidate: the build process decides those in input order (`DuplicateIds`), exactly,
-and settles them with the same `settle` the chunk's other rows went through.
+within a source (an agency's files; compared by a 64-bit hash, so a collision only adds a
+candidate) are the only ones a duplicate can have. Ids repeat across sources by right (each
+agency numbers its own), but a source whose incidents mostly repeat another's, id and offense
+alike, is likely one export given twice (`twin_sources`). The second pass (`count_chunk`)
+parses, classifies and locates a chunk and returns its partial counts, which add up
+(`Tally.plus`), its rejected rows, and the rows whose id is a candidate: the build process
+decides those in input order (`DuplicateIds`), exactly, and settles them with the same `settle`
+the chunk's other rows went through.
 """
 
 from __future__ import annotations
@@ -57,15 +60,23 @@ class ChunkScan:
     offenses: OffenseTally
     id_hashes: np.ndarray
     repeated: np.ndarray
+    incident_hashes: np.ndarray
+    """Hashes of id and offense together of the rows with an id (distinct, sorted): all of them in a
+    chunk of up to EXACT_TWIN_ROWS rows, else those under TWIN_SAMPLE_BELOW (`sampled`)."""
+    sampled: bool
 
 
 def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     file = context.files[chunk.source]
     table = chunk_table(file, chunk, file.scanned_columns())
-    offenses = OffenseTally.of(table[file.columns.offense].astype(str).str.strip().rename(file.columns.offense))
+    offense = table[file.columns.offense].astype(str).str.strip()
+    offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
-    hashes, counts = np.unique(id_hashes(ids[ids != ""].to_numpy(dtype=object)), return_counts=True)
-    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1])
+    with_id = (ids != "").to_numpy()
+    hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
+    incidents = np.unique(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)))
+    sampled = len(table) > EXACT_TWIN_ROWS
+    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], _below(incidents, sampled), sampled)
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
@@ -85,6 +96,62 @@ def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
     return np.unique(np.concatenate(repeated))
 
 
+def candidates_by_source(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Per source (`agency[file]`), the id hashes found more than once among its files' scans."""
+    return {name: repeated_hashes(group) for name, group in _by_source(scans, agency).items()}
+
+
+TWIN_SHARE = 0.5
+"""A source with more than this share of its incidents (id and offense alike) in one other source
+is probably that source's export given a second time, under another name."""
+EXACT_TWIN_ROWS = 20_000
+TWIN_SAMPLE_BELOW = np.uint64(2**64 // 32)
+"""Larger chunks keep only the incident hashes under this: 1 in 32, the same incidents in every
+source (the hash decides), so holding them costs little beside the id hashes and the share is
+estimated on that sample (3 million pairs in 100 million rows)."""
+
+
+@dataclass(frozen=True)
+class TwinSources:
+    """`share` (0-1) of the incidents of source `copy` (distinct id and offense pairs) are in `original`."""
+
+    copy: str
+    original: str
+    share: float
+
+
+def twin_sources(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> list[TwinSources]:
+    """Each pair of sources where more than TWIN_SHARE of one's incidents are also in the other (the
+    one with the larger share named `copy`; the later one when equal), in source order."""
+    sampled = any(scan.sampled for scan in scans)
+    incidents = {
+        name: _below(np.unique(np.concatenate([np.empty(0, np.uint64), *(scan.incident_hashes for scan in group)])), sampled)
+        for name, group in _by_source(scans, agency).items()
+    }
+    twins = []
+    names = list(incidents)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            shared = int(np.isin(incidents[first], incidents[second], assume_unique=True).sum())
+            share = {name: shared / max(len(incidents[name]), 1) for name in (first, second)}
+            copy, original = (first, second) if share[first] > share[second] else (second, first)
+            if share[copy] > TWIN_SHARE:
+                twins.append(TwinSources(copy, original, share[copy]))
+    return twins
+
+
+def _below(hashes: np.ndarray, sampled: bool) -> np.ndarray:
+    """`hashes`, only those of the 1-in-32 sample if `sampled` (see TWIN_SAMPLE_BELOW)."""
+    return hashes[hashes < TWIN_SAMPLE_BELOW] if sampled else hashes
+
+
+def _by_source(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> dict[str, list[ChunkScan]]:
+    groups: dict[str, list[ChunkScan]] = {}
+    for scan in scans:
+        groups.setdefault(agency[scan.source], []).append(scan)
+    return groups
+
+
 @dataclass(frozen=True)
 class LayerGeometry:
     """A boundary layer's polygons (EPSG:4326), in layer order."""
@@ -102,7 +169,8 @@ class CountContext:
     classifier: Classifier
     layers: tuple[LayerGeometry, ...]
     hex_resolutions: tuple[int, ...]
-    candidate_hashes: np.ndarray
+    candidate_hashes: Mapping[str, np.ndarray]
+    """Per source (agency), the id hashes that may repeat (see `candidates_by_source`)."""
     now: datetime
     years: range | None = None
 
@@ -214,7 +282,7 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     incidents = parse_table(table, file.columns, context.wanted, chunk.source, chunk.first_row, context.years, context.now)
     classify_rows(incidents, context.classifier)
     located = locate(context, incidents.rows)
-    pending = _may_repeat(context, located["incident_id"].to_numpy(dtype=object))
+    pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"].to_numpy(dtype=object))
     tally, outside = settle(context, chunk.source, located[~pending])
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
     swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located[~pending]))})
@@ -224,10 +292,10 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     )
 
 
-def _may_repeat(context: CountContext, ids: np.ndarray) -> np.ndarray:
+def _may_repeat(candidates: np.ndarray, ids: np.ndarray) -> np.ndarray:
     hashes = id_hashes(ids)
-    position = np.minimum(np.searchsorted(context.candidate_hashes, hashes), max(len(context.candidate_hashes) - 1, 0))
-    found = context.candidate_hashes[position] == hashes if len(context.candidate_hashes) else np.zeros(len(ids), bool)
+    position = np.minimum(np.searchsorted(candidates, hashes), max(len(candidates) - 1, 0))
+    found = candidates[position] == hashes if len(candidates) else np.zeros(len(ids), bool)
     return found & (ids != "")
 
 
@@ -322,11 +390,12 @@ def batch_areas(_: object, polygons: np.ndarray) -> np.ndarray:
 
 
 class DuplicateIds:
-    """Which candidate rows repeat an id used before, in input order: within the same file the
-    detail is the id, from an earlier file `also in <file>` (the first file keeps the incident)."""
+    """Which candidate rows repeat an id used before in their source, in input order: within the
+    same file the detail is the id, from an earlier file of the source `also in <file>` (the first
+    file keeps the incident). The same id in two sources is two incidents."""
 
     def __init__(self) -> None:
-        self.first_source: dict[str, str] = {}
+        self.first_source: dict[tuple[str, str], str] = {}
         self.source = ""
         self.in_source: set[str] = set()
 
@@ -335,17 +404,18 @@ class DuplicateIds:
         if result.source != self.source:
             self.source, self.in_source = result.source, set()
         pending = result.pending
+        agency = context.files[result.source].agency
         repeated = np.zeros(len(pending), dtype=bool)
         details = []
         for i, incident_id in enumerate(pending["incident_id"].tolist()):
             if incident_id in self.in_source:
                 repeated[i] = True
                 details.append(incident_id)
-            elif incident_id in self.first_source:
+            elif (agency, incident_id) in self.first_source:
                 repeated[i] = True
-                details.append(f"also in {self.first_source[incident_id]}")
+                details.append(f"also in {self.first_source[agency, incident_id]}")
             else:
-                self.first_source[incident_id] = result.source
+                self.first_source[agency, incident_id] = result.source
             self.in_source.add(incident_id)
         dropped = pending[repeated]
         duplicates = reject_rows(

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
-from crimetiles.precompute.synth import generate_durham_incidents, write_incidents_csv
+from crimetiles.precompute.synth import generate_durham_exports, write_exports
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 
@@ -30,10 +30,11 @@ mutants of the server modules run: a build costs about a minute, a mutant's test
 
 @pytest.fixture(scope="session")
 def durham_incidents(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The synthetic Durham incidents CSV (seed 2016), as `crimetiles synth` writes it."""
-    path = tmp_path_factory.mktemp("durham") / "incidents.csv"
-    write_incidents_csv(generate_durham_incidents(), path)
-    return path
+    """The folder of the synthetic Durham exports (seed 2016), durham_police.csv and
+    durham_sheriff.csv, as `crimetiles synth` writes it."""
+    folder = tmp_path_factory.mktemp("durham") / "incidents"
+    write_exports(generate_durham_exports(), folder)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +50,7 @@ def durham_build(durham_incidents: Path, tmp_path_factory: pytest.TempPathFactor
 
 
 def build_durham(incidents: Path, out: Path) -> None:
-    """The Durham demo build of `incidents` into `out`."""
+    """The Durham demo build of `incidents` (a folder: each file its own source) into `out`."""
     options = BuildOptions(
         incidents=(incidents,),
         boundaries=tuple(BoundarySpec(name, DURHAM_DIR / f"{name}.geojson") for name in DURHAM_LAYERS),

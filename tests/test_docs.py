@@ -148,9 +148,16 @@ def _write_boundaries(path: Path, columns: int) -> None:
 @pytest.fixture(scope="module")
 def readme_inputs(tmp_path_factory: pytest.TempPathFactory, durham_build: Path) -> Path:
     """The files the README's commands name, small: incidents.csv, my_offenses.csv, wards.shp,
-    beats.gpkg, exports/ (Parquet by year and a CSV) and demo/build (the Durham test build)."""
+    beats.gpkg, exports/ (Parquet by year and a CSV), two agencies' exports numbered alike
+    (police.csv and sheriff.csv; police/ by year) and demo/build (the Durham test build)."""
     inputs = tmp_path_factory.mktemp("readme-inputs")
     _write_incidents(inputs / "incidents.csv", 300, range(2019, 2024))
+    _write_incidents(inputs / "police.csv", 200, range(2019, 2024))
+    _write_incidents(inputs / "sheriff.csv", 100, range(2019, 2024))
+    (inputs / "police").mkdir()
+    for year in (2022, 2023):
+        frame = _write_incidents(inputs / "police" / f"{year}.csv", 120, range(year, year + 1))
+        frame.assign(case_number=frame["case_number"] + f"-{year}").to_csv(inputs / "police" / f"{year}.csv", index=False)
     (inputs / "my_offenses.csv").write_text(
         "pattern,category,offense\r\n# our own call first\r\nVANDALISM,property,vandalism\r\n@text\r\n", encoding="utf-8"
     )

@@ -339,10 +339,10 @@ def source_kept(path: Path) -> Iterator[None]:
 DURHAM_BUILD = """
 import sys
 from pathlib import Path
-from crimetiles.precompute.synth import generate_durham_incidents, write_incidents_csv
+from crimetiles.precompute.synth import generate_durham_exports, write_exports
 from tests.conftest import build_durham
-incidents, out = Path(sys.argv[1]) / "incidents.csv", Path(sys.argv[1]) / "build"
-write_incidents_csv(generate_durham_incidents(), incidents)
+incidents, out = Path(sys.argv[1]) / "incidents", Path(sys.argv[1]) / "build"
+write_exports(generate_durham_exports(), incidents)
 build_durham(incidents, out)
 """
 """Run in a child interpreter: this process must not import crimetiles (`PRELOADED`)."""

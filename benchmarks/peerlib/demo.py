@@ -40,7 +40,7 @@ class Demo:
 def build_demo(scratch: Path, block_groups_only: bool) -> Demo:
     """`crimetiles synth` then `crimetiles build`, with and without the archive. `block_groups_only`
     builds one boundary layer and no hex grid (seconds instead of a minute on a busy machine)."""
-    incidents = scratch / "incidents.csv"
+    incidents = scratch / "incidents"
     subprocess.run([*CRIMETILES, "synth", "--out", str(incidents)], check=True, capture_output=True)
     layers = ["--boundaries", f"blockgroups={DURHAM_BLOCKGROUPS}", "--hex-res", ""] if block_groups_only else []
     demo = Demo(incidents, scratch / "build", scratch / "build-unarchived")

@@ -59,8 +59,8 @@ def installed_server(installed: tuple[Path, Path, dict[str, str]]) -> Iterator[s
     """The installed `crimetiles serve` on a small build made by the installed `crimetiles`
     (bundled Durham boundaries, 2016 only, no hexes, tiles on demand); yields its base URL."""
     venv, cwd, env = installed
-    _run(["crimetiles", "synth", "--out", "incidents.csv"], cwd, env)
-    build = ["crimetiles", "build", "incidents.csv", "--out", "build", "--quiet", "--years", "2016-2016", "--hex-res", ""]
+    _run(["crimetiles", "synth", "--out", "incidents"], cwd, env)
+    build = ["crimetiles", "build", "incidents", "--out", "build", "--quiet", "--years", "2016-2016", "--hex-res", ""]
     _run([*build, "--archive-maxzoom", "-1"], cwd, env)
     server = subprocess.Popen(
         ["crimetiles", "serve", "build", "--port", "0", "--reload-interval", "0"],

@@ -1,14 +1,19 @@
-"""The demo build reproduces the Durham Neighborhood Compass's published table (2012-2016)."""
+"""The demo build of two sources (police and sheriff) reproduces the Durham Neighborhood
+Compass's published table (2012-2016)."""
 
 from __future__ import annotations
 
 import json
 
 import geopandas as gpd
+import mercantile
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from crimetiles.cli import main
+from crimetiles.precompute.classify import VIOLENT, load_classifier
 from crimetiles.precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
 
 YEARS = [2012, 2013, 2014, 2015, 2016]
@@ -55,10 +60,13 @@ def test_all_years_density_is_average_per_year(blockgroups):
     assert row["violent_per_sqmi"] == pytest.approx(total / len(YEARS) / row["area_sqmi"], abs=1e-3)
 
 
-def test_report_accounts_for_every_row(durham_build):
+def test_report_accounts_for_every_row_of_both_sources(durham_build):
     report = json.loads((durham_build / "report.json").read_text())
-    (summary,) = report["inputs"]
-    assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"]
+    assert [source["name"] for source in report["sources"]] == ["durham_police", "durham_sheriff"]
+    for summary in [*report["inputs"], *report["sources"]]:
+        assert summary["rows_read"] == summary["rows_used"] + summary["rows_rejected"] > 0
+        assert "duplicate incident id" not in summary["rejected_by_reason"]
+    assert not [warning for warning in report["warnings"] if "source" in warning]
     published_totals = _published("violent_counts_blockgroup.csv").fillna(0).sum()
     assert report["violent_by_year"] == {str(y): int(published_totals[f"y_{y}"]) for y in YEARS}
     non_violent = sum(sum(offenses.values()) for category, offenses in report["categories"].items() if category != "violent")
@@ -91,3 +99,21 @@ def test_hex_grid_counts_every_violent_incident_once(durham_build, resolution):
     assert hexes["id"].is_unique and (hexes["area_sqmi"] > 0).all()
     county = gpd.read_file(DURHAM_DIR / "blockgroups.geojson").union_all()
     assert hexes.union_all().covers(county.buffer(-1e-6))
+
+
+def test_the_map_shows_both_sources_incidents(durham_build, durham_incidents):
+    """Every block group of the archived zoom-9 tiles, decoded with `crimetiles inspect`, has the
+    published counts, which the police export alone falls short of."""
+    runner = CliRunner()
+    features = {}
+    for tile in mercantile.tiles(*gpd.read_file(DURHAM_DIR / "blockgroups.geojson").total_bounds, zooms=9):
+        result = runner.invoke(main, ["inspect", str(durham_build), f"9/{tile.x}/{tile.y}", "-t", "blockgroups"])
+        assert result.exit_code == 0, result.output
+        features |= {f["properties"]["id"]: f["properties"] for f in json.loads(result.stdout)["blockgroups"]["features"]}
+    published = _published("violent_counts_blockgroup.csv").fillna(0).astype(int)
+    assert sorted(features) == sorted(published.index)
+    for year in YEARS:
+        assert {geoid: p[f"violent_count_{year}"] for geoid, p in features.items()} == published[f"y_{year}"].to_dict()
+    police = pd.read_csv(durham_incidents / "durham_police.csv", dtype=str)
+    police_violent = (load_classifier().classify(police["ucr_code"])["category"] == VIOLENT).sum()
+    assert police_violent < published.to_numpy().sum()

@@ -14,6 +14,7 @@ import pytest
 from shapely.geometry import box
 
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.chunks import IncidentSource
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 
 DURHAM_LAYERS = tuple(
@@ -37,6 +38,11 @@ def build(tmp_path: Path, name: str, incidents: tuple[Path, ...], **options: obj
     return out
 
 
+def build_one_source(tmp_path: Path, name: str, files: tuple[Path, ...], **options: object) -> Path:
+    """`build` of `files` as the one source of one agency."""
+    return build(tmp_path, name, (), sources=(IncidentSource("police", files),), **options)
+
+
 def assert_same_build(a: Path, b: Path) -> None:
     """Same report, same rejects.csv byte for byte, same density layers."""
     assert json.loads((a / "report.json").read_text()) == json.loads((b / "report.json").read_text())
@@ -51,10 +57,11 @@ def assert_same_build(a: Path, b: Path) -> None:
 
 @pytest.fixture(scope="module")
 def messy_inputs(tmp_path_factory: pytest.TempPathFactory, durham_incidents: Path) -> tuple[Path, Path]:
-    """The demo split into an overlapping CSV and Parquet (rows 25001-30000 in both), with bad
-    coordinates, dates and offenses, points moved out of the county and ids repeated in each."""
+    """The demo police export split into an overlapping CSV and Parquet (rows 25001-30000 in
+    both), with bad coordinates, dates and offenses, points moved out of the county and ids
+    repeated in each: one agency's files (built with `build_one_source`)."""
     folder = tmp_path_factory.mktemp("messy")
-    demo = pd.read_csv(durham_incidents, dtype=str, keep_default_na=False)
+    demo = pd.read_csv(durham_incidents / "durham_police.csv", dtype=str, keep_default_na=False)
     rng = np.random.default_rng(5)
 
     def mess(frame: pd.DataFrame) -> pd.DataFrame:
@@ -78,8 +85,8 @@ def messy_inputs(tmp_path_factory: pytest.TempPathFactory, durham_incidents: Pat
 
 @pytest.mark.slow
 def test_chunks_on_worker_processes_give_the_single_pass_build(tmp_path, messy_inputs):
-    whole = build(tmp_path, "whole", messy_inputs, workers=1, chunk_rows=10**7)
-    chunked = build(tmp_path, "chunked", messy_inputs, workers=2, chunk_rows=7000)
+    whole = build_one_source(tmp_path, "whole", messy_inputs, workers=1, chunk_rows=10**7)
+    chunked = build_one_source(tmp_path, "chunked", messy_inputs, workers=2, chunk_rows=7000)
     assert_same_build(whole, chunked)
     report = json.loads((chunked / "report.json").read_text())
     for summary in report["inputs"]:
@@ -105,8 +112,8 @@ def test_dask_engine_gives_the_local_build_on_the_demo(tmp_path, durham_incident
 
 @pytest.mark.slow
 def test_dask_engine_gives_the_local_build_on_messy_files(tmp_path, messy_inputs, dask_scheduler):
-    on_dask = build(tmp_path, "dask", messy_inputs, engine="dask", scheduler=dask_scheduler, chunk_rows=7000)
-    local = build(tmp_path, "local", messy_inputs, workers=2, chunk_rows=7000)
+    on_dask = build_one_source(tmp_path, "dask", messy_inputs, engine="dask", scheduler=dask_scheduler, chunk_rows=7000)
+    local = build_one_source(tmp_path, "local", messy_inputs, workers=2, chunk_rows=7000)
     assert_same_build(local, on_dask)
 
 
@@ -150,7 +157,8 @@ def test_repeated_ids_are_found_across_chunks_and_files(tmp_path):
     first.to_csv(tmp_path / "first.csv", index=False)
     second.to_parquet(tmp_path / "second.parquet", index=False)
     out = tmp_path / "build"
-    report = square_build(tmp_path, "build", (tmp_path / "first.csv", tmp_path / "second.parquet"), chunk_rows=1000, workers=1)
+    one_source = (IncidentSource("police", (tmp_path / "first.csv", tmp_path / "second.parquet")),)
+    report = square_build(tmp_path, "build", (), sources=one_source, chunk_rows=1000, workers=1)
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)
     duplicates = rejects[rejects["reason"] == "duplicate incident id"]
     first_csv, second_parquet = str(tmp_path / "first.csv"), str(tmp_path / "second.parquet")

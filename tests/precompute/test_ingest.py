@@ -15,6 +15,7 @@ from shapely.geometry import Polygon, box
 
 from crimetiles.cli import main
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.chunks import IncidentSource
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.ingest import read_boundaries
 from crimetiles.precompute.reasons import Reason
@@ -221,13 +222,14 @@ def test_file_with_no_usable_row_is_one_clear_error(tmp_path, unit_square):
     assert not (tmp_path / "b").exists()
 
 
-def test_incident_in_two_overlapping_exports_counts_once(tmp_path, unit_square):
+def test_incident_in_two_overlapping_exports_of_one_source_counts_once(tmp_path, unit_square):
     january = tmp_path / "january.csv"
     january.write_text(HEADER + '1,2014-01-05,0810,"0.5, 0.5"\n2,2014-01-06,0810,"0.5, 0.5"\n')
     overlap = tmp_path / "jan-feb.csv"
     overlap.write_text(HEADER + '2,2014-01-06,0810,"0.5, 0.5"\n3,2014-02-01,0310,"0.5, 0.5"\n')
     options = BuildOptions(
-        incidents=(january, overlap),
+        incidents=(),
+        sources=(IncidentSource("police", (january, overlap)),),
         boundaries=(BoundarySpec("square", unit_square),),
         out=tmp_path / "build",
         hex_resolutions=(),

@@ -1,4 +1,5 @@
-"""The synthetic Durham incidents: real published totals, synthetic but plausible rows."""
+"""The synthetic Durham incidents: two agencies' exports, real published totals together,
+synthetic but plausible rows."""
 
 from __future__ import annotations
 
@@ -10,19 +11,23 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crimetiles.cli import main
 from crimetiles.precompute.classify import VIOLENT, load_classifier
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.synth import (
     COLUMNS,
     DURHAM_BLOCKGROUPS,
     NON_VIOLENT_OFFENSES,
+    SHERIFF_COLUMNS,
     VIOLENT_OFFENSES,
-    generate_durham_incidents,
+    generate_durham_exports,
     generate_incidents,
     load_published_counts,
+    write_exports,
     write_incidents_csv,
 )
 
@@ -31,8 +36,24 @@ UTM_17N = "EPSG:32617"
 
 @pytest.fixture(scope="module")
 def incidents(durham_incidents: Path) -> pd.DataFrame:
-    """The CSV as the build reads it: every cell text."""
-    return pd.read_csv(durham_incidents, dtype=str, keep_default_na=False)
+    """The police export as the build reads it: every cell text."""
+    return pd.read_csv(durham_incidents / "durham_police.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def sheriff(durham_incidents: Path) -> pd.DataFrame:
+    """The sheriff's export as the build reads it: every cell text."""
+    return pd.read_csv(durham_incidents / "durham_sheriff.csv", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def both_agencies(incidents: pd.DataFrame, sheriff: pd.DataFrame) -> pd.DataFrame:
+    """Every incident of both exports: `geo_point_2d`, `ucr_code`, `date_rept` (ISO) and `agency`."""
+    reported = pd.to_datetime(sheriff["Report Date"], format="%m/%d/%Y %H:%M").dt.strftime("%Y-%m-%d")
+    point = sheriff["Latitude"] + ", " + sheriff["Longitude"]
+    theirs = pd.DataFrame({"geo_point_2d": point, "ucr_code": sheriff["UCR Code"], "date_rept": reported})
+    ours = incidents[["geo_point_2d", "ucr_code", "date_rept"]]
+    return pd.concat([ours.assign(agency="police"), theirs.assign(agency="sheriff")], ignore_index=True)
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +67,9 @@ def parse_points(frame: pd.DataFrame, crs: str = "EPSG:4326") -> gpd.GeoDataFram
 
 
 @pytest.fixture(scope="module")
-def located(incidents: pd.DataFrame) -> gpd.GeoDataFrame:
-    points = parse_points(incidents)
-    classified = load_classifier().classify(incidents["ucr_code"])
+def located(both_agencies: pd.DataFrame) -> gpd.GeoDataFrame:
+    points = parse_points(both_agencies)
+    classified = load_classifier().classify(both_agencies["ucr_code"])
     points["category"] = classified["category"].to_numpy()
     points["offense"] = classified["offense"].to_numpy()
     return points
@@ -57,7 +78,8 @@ def located(incidents: pd.DataFrame) -> gpd.GeoDataFrame:
 @pytest.fixture(scope="module")
 def assigned(located: gpd.GeoDataFrame, blockgroups: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Every incident joined to every block group it intersects (edges included)."""
-    return gpd.sjoin(located[["date_rept", "category", "geometry"]], blockgroups[["id", "geometry"]], predicate="intersects")
+    columns = ["date_rept", "category", "agency", "geometry"]
+    return gpd.sjoin(located[columns], blockgroups[["id", "geometry"]], predicate="intersects")
 
 
 def test_schema_is_the_durham_export(incidents: pd.DataFrame, located: gpd.GeoDataFrame, blockgroups: gpd.GeoDataFrame):
@@ -70,6 +92,24 @@ def test_schema_is_the_durham_export(incidents: pd.DataFrame, located: gpd.GeoDa
     assert incidents["geo_point_2d"].str.fullmatch(r"-?\d+\.\d{6,}, -?\d+\.\d{6,}").all()
     west, south, east, north = blockgroups.total_bounds
     assert located.geometry.x.between(west, east).all() and located.geometry.y.between(south, north).all()
+
+
+def test_the_sheriff_export_has_its_own_layout_and_numbering(incidents: pd.DataFrame, sheriff: pd.DataFrame):
+    assert list(sheriff.columns) == SHERIFF_COLUMNS
+    assert sheriff["Case Number"].is_unique and set(sheriff["Agency"]) == {"DURHAM COUNTY SHERIFF"}
+    assert sheriff["Report Date"].str.fullmatch(r"\d\d/\d\d/20\d\d \d\d:\d\d").all()
+    assert sheriff["Latitude"].str.fullmatch(r"3[56]\.\d{7}").all() and sheriff["Longitude"].str.fullmatch(r"-7[89]\.\d{7}").all()
+    assert set(sheriff["Case Number"]) <= set(incidents["inci_id"])  # each agency numbers from 1 each year
+    assert 0.1 < len(sheriff) / (len(sheriff) + len(incidents)) < 0.3
+
+
+def test_block_groups_violent_incidents_are_split_between_the_agencies(assigned: gpd.GeoDataFrame):
+    """The sheriff's share grows away from the county's centre; most block groups have both."""
+    violent = assigned[assigned["category"] == VIOLENT]
+    by_agency = violent.groupby(["id", "agency"]).size().unstack(fill_value=0)
+    assert ((by_agency["police"] > 0) & (by_agency["sheriff"] > 0)).sum() > 100
+    share = by_agency["sheriff"] / by_agency.sum(axis=1)
+    assert share.max() > 0.4 and share.min() < 0.1
 
 
 def test_offense_tables_classify_as_intended():
@@ -95,7 +135,9 @@ def test_violent_offense_mix_is_realistic(located: gpd.GeoDataFrame):
 
 
 def test_violent_counts_per_block_group_and_year_equal_the_published_table(assigned: gpd.GeoDataFrame):
+    """Both agencies together; the police alone have fewer."""
     violent = assigned[assigned["category"] == VIOLENT]
+    assert (violent["agency"] == "police").sum() < len(violent)
     counted = violent.assign(year=violent["date_rept"].str[:4].astype(int)).groupby(["id", "year"]).size().unstack(fill_value=0)
     published = load_published_counts()
     pd.testing.assert_frame_equal(
@@ -144,11 +186,11 @@ def test_dates_and_hours_are_consistent_and_plausible(incidents: pd.DataFrame):
 
 
 def test_same_seed_same_bytes_other_seed_other_points(tmp_path: Path, durham_incidents: Path):
-    again = tmp_path / "again.csv"
-    write_incidents_csv(generate_durham_incidents(seed=2016), again)
-    assert again.read_bytes() == durham_incidents.read_bytes()
-    other = generate_durham_incidents(seed=7)
-    original = pd.read_csv(durham_incidents, dtype=str)
+    again = write_exports(generate_durham_exports(seed=2016), tmp_path / "again")
+    assert [path.name for path in again] == ["durham_police.csv", "durham_sheriff.csv"]
+    assert [path.read_bytes() for path in again] == [(durham_incidents / path.name).read_bytes() for path in again]
+    other = generate_durham_exports(seed=7)["durham_police"]
+    original = pd.read_csv(durham_incidents / "durham_police.csv", dtype=str)
     assert len(set(other["geo_point_2d"]) & set(original["geo_point_2d"])) == 0
 
 
@@ -222,3 +264,24 @@ def test_writing_is_atomic(tmp_path: Path):
         write_incidents_csv(unwritable, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
+
+
+def test_the_synth_command_writes_both_exports_into_its_folder(tmp_path: Path, durham_incidents: Path):
+    out = tmp_path / "demo" / "incidents"
+    result = CliRunner().invoke(main, ["synth", "--out", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(path.name for path in out.iterdir()) == ["durham_police.csv", "durham_sheriff.csv"]
+    for name in ("durham_police.csv", "durham_sheriff.csv"):
+        assert (out / name).read_bytes() == (durham_incidents / name).read_bytes()
+    rows = [len(pd.read_csv(out / name)) for name in ("durham_police.csv", "durham_sheriff.csv")]
+    assert result.stderr.splitlines() == [
+        f"wrote {rows[0]} synthetic incidents to {out / 'durham_police.csv'}",
+        f"wrote {rows[1]} synthetic incidents to {out / 'durham_sheriff.csv'}",
+    ]
+
+
+def test_the_synth_command_refuses_a_file_name(tmp_path: Path):
+    result = CliRunner().invoke(main, ["synth", "--out", str(tmp_path / "incidents.csv")])
+    assert result.exit_code == 2
+    assert f"Invalid value for --out: {tmp_path / 'incidents.csv'}: a folder, not a file" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -128,7 +128,7 @@ def test_hot_swap_to_other_data_changes_tiles_and_etags(durham_incidents, tmp_pa
     app, seen = counting_app(build_dir)
     client = app.test_client()
     before = client.get(path)
-    lines = durham_incidents.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = (durham_incidents / "durham_police.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     fewer = tmp_path / "fewer.csv"
     fewer.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
     build_tracts(fewer, build_dir, archive_maxzoom=12)
