@@ -80,11 +80,12 @@ class Metrics:
 
     def count_tile(self, seconds: float, from_archive: bool) -> None:
         """A tile request answered in `seconds`, with a tile of the archive or not (refusals
-        included: they are not)."""
+        included: they are not). Only the other tiles change the tile service's counters."""
         self.latency.observe(seconds)
         if from_archive:
             self.archive_hits.inc()
-        self._report_stats()
+        else:
+            self._report_stats()
 
     def serving(self, build_id: str) -> None:
         """Say which build this process serves: the old build's series drops to 0."""
