@@ -40,6 +40,7 @@ class EveryResponse:
         self._any_origin = "*" in origins
         self._plain: Headers = [NOSNIFF]
         self._cors_any: Headers = [NOSNIFF, ("Access-Control-Allow-Origin", "*"), CORS_EXPOSED]
+        self._cors_any_preflight = self._cors_any + CORS_PREFLIGHT
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         shared, vary_on_origin = self._shared(environ)
@@ -55,12 +56,12 @@ class EveryResponse:
         """The shared headers of the response to `environ`, and whether it varies on `Origin`."""
         if not environ.get("PATH_INFO", "").startswith(CORS_PREFIXES):
             return self._plain, False
-        preflight = CORS_PREFLIGHT if environ["REQUEST_METHOD"] == "OPTIONS" else []
+        preflight = environ["REQUEST_METHOD"] == "OPTIONS"
         if self._any_origin:
-            return self._cors_any + preflight, False
+            return (self._cors_any_preflight if preflight else self._cors_any), False
         origin = environ.get("HTTP_ORIGIN")
         allowed = [("Access-Control-Allow-Origin", origin)] if origin in self.origins else []
-        return [NOSNIFF, *allowed, CORS_EXPOSED, *preflight], True
+        return [NOSNIFF, *allowed, CORS_EXPOSED, *(CORS_PREFLIGHT if preflight else [])], True
 
 
 def _vary_on_origin(headers: Headers) -> Headers:

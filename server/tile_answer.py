@@ -52,6 +52,12 @@ class TileAnswer:
     from_archive: bool = False
 
 
+OPTIONS_ANSWER = TileAnswer(
+    "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Allow", ALLOWED_METHODS), VARY, ("Content-Length", "0")], b""
+)
+"""What a tile path answers to `OPTIONS` (CORS preflights get their headers from `EveryResponse`)."""
+
+
 def status_line(code: int) -> str:
     """`404 NOT FOUND`: the status as Flask and werkzeug write it."""
     return f"{code} {HTTP_STATUS_CODES[code].upper()}"
@@ -125,11 +131,7 @@ class TileAnswers:
         if tile_path(path) is None:
             return None
         if method == "OPTIONS":
-            return TileAnswer(
-                "200 OK",
-                [("Content-Type", "text/html; charset=utf-8"), ("Allow", ALLOWED_METHODS), VARY, ("Content-Length", "0")],
-                b"",
-            )
+            return OPTIONS_ANSWER
         return _error_answer(405, MethodNotAllowed.description, [("Allow", ALLOWED_METHODS)])
 
     def _representation(self, path: str, accept_encoding: str | None) -> TileAnswer | None:
@@ -155,13 +157,9 @@ class TileAnswers:
         cache = [("ETag", etag), self._cache_control, VARY]
         if not data:
             return TileAnswer("204 NO CONTENT", cache, b"", etag, from_archive)
-        if coding == "gzip":
-            entity = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(data))), ("Content-Encoding", "gzip")]
-            return TileAnswer("200 OK", [*entity, *cache], data, etag, from_archive)
-        body = gzip.decompress(data)
-        return TileAnswer(
-            "200 OK", [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body))), *cache], body, etag, from_archive
-        )
+        body, encoding = (data, [("Content-Encoding", "gzip")]) if coding == "gzip" else (gzip.decompress(data), [])
+        headers = [("Content-Type", MVT_TYPE), ("Content-Length", str(len(body))), *encoding, *cache]
+        return TileAnswer("200 OK", headers, body, etag, from_archive)
 
 
 def _conditional(answer: TileAnswer, if_none_match: str | None, if_match: str | None) -> TileAnswer:

@@ -66,13 +66,12 @@ REFUSALS = (
 
 @dataclass(frozen=True)
 class Exchange:
+    """A request, to an app allowing `cors_origins`."""
+
     cors_origins: str
     method: str
     path: str
     headers: dict[str, str]
-
-    def key(self) -> str:
-        return f"{self.cors_origins} {self.method} {self.path} {sorted(self.headers.items())}"
 
 
 def tile_exchanges(etags: dict[tuple[str, str | None], str]) -> Iterator[Exchange]:
