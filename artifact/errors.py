@@ -1,7 +1,7 @@
 """The domain errors of crimetiles: what went wrong, in the domain's words, with no HTTP in them.
 
 Every error a user can cause or meet derives from `CrimetilesError`; the command line prints
-them as one line and the server maps each class to a status code in one table (`server/app.py`).
+them as one line and the server maps each class to a status code in one table (`server/errors.py`).
 """
 
 from __future__ import annotations

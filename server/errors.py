@@ -1,12 +1,20 @@
-"""Errors of answering a request for tiles, styles or downloads: domain words, no HTTP.
-
-The app maps each class to a status code in one table (`ERROR_STATUS` in `server/app.py`), so
-that the core (`server/tiles.py`) knows nothing of HTTP.
+"""Errors of answering a request for tiles, styles or downloads (domain words, no HTTP in the
+classes), and the one place that turns an error into an HTTP answer: `ERROR_STATUS` maps each
+class to its status, `refusal` gives any exception's status and message, `error_body` the JSON
+body every error answer has. The tile answers (`server/tile_answer.py`) and the Flask app
+(`server/app.py`) both answer errors through them, so the core (`server/tiles.py`) knows
+nothing of HTTP.
 """
 
 from __future__ import annotations
 
-from crimetiles.artifact.errors import CrimetilesError
+import json
+import logging
+
+from crimetiles.artifact.errors import CrimetilesError, InvalidYear
+
+log = logging.getLogger("crimetiles.server")
+JSON_TYPE = "application/json"
 
 
 class BadTileRequest(CrimetilesError):
@@ -28,3 +36,32 @@ class UnknownResource(CrimetilesError):
 
 class NoAcceptableEncoding(CrimetilesError):
     """Accept-Encoding excludes every content coding a tile is available in (gzip, identity)."""
+
+
+ERROR_STATUS: dict[type[CrimetilesError], int] = {
+    BadTileRequest: 400,
+    InvalidYear: 400,
+    TileOutOfRange: 404,
+    UnknownTileset: 404,
+    UnknownResource: 404,
+    NoAcceptableEncoding: 406,
+}
+"""The one map from domain errors to HTTP status codes. Any other error (a `BuildError` while
+serving, a bug) is a 500 with a short JSON body and a log line."""
+
+
+def refusal(exc: Exception, path: str) -> tuple[int, str]:
+    """Status and message of the answer to a request for `path` that raised `exc`; an error not in
+    `ERROR_STATUS` is logged with its traceback (call this in the `except` block) and answered as
+    an internal error, never with the traceback."""
+    status = ERROR_STATUS.get(type(exc))
+    if status is None:
+        log.exception("unexpected error on %s", path)
+        return 500, "internal error"
+    return status, str(exc)
+
+
+def error_body(status: int, message: str) -> bytes:
+    """`{"error": message, "status": status}`: the body of every error answer, compact, keys
+    sorted and ASCII-only, as Flask's `jsonify` wrote it."""
+    return json.dumps({"error": message, "status": status}, separators=(",", ":"), sort_keys=True).encode("ascii") + b"\n"

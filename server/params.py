@@ -8,6 +8,7 @@ year has exactly one URL (one entry in a shared cache).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from werkzeug.datastructures import Accept
@@ -17,7 +18,7 @@ from crimetiles.artifact.export import parse_year
 from crimetiles.server.errors import BadTileRequest, NoAcceptableEncoding, TileOutOfRange
 from crimetiles.server.tiles import MAX_ZOOM
 
-__all__ = ["TileRequest", "parse_year", "tile_coding", "tile_path_key"]
+__all__ = ["TileRequest", "parse_year", "tile_coding"]
 
 TILE_EXTENSIONS = ("mvt", "pbf")
 MAX_COORDINATE_DIGITS = len(str(1 << MAX_ZOOM))
@@ -45,19 +46,6 @@ class TileRequest:
         return cls(tileset, _coordinate(z, "z"), _coordinate(x, "x"), _coordinate(y, "y"), extension)
 
 
-def tile_path_key(z: str, x: str, y_ext: str) -> tuple[int, int, int] | None:
-    """z, x, y of a tile path `TileRequest.parse` accepts, None for one it refuses: a check with
-    no exception for the tile fast path, which leaves refused paths to the app's error answers."""
-    y, _, extension = y_ext.partition(".")
-    if extension in TILE_EXTENSIONS and _served_number(z) and _served_number(x) and _served_number(y):
-        return int(z), int(x), int(y)
-    return None
-
-
-def _served_number(text: str) -> bool:
-    return len(text) <= MAX_COORDINATE_DIGITS and _canonical(text)
-
-
 def _canonical(text: str) -> bool:
     return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
 
@@ -70,6 +58,7 @@ def _coordinate(text: str, name: str) -> int:
     return int(text)
 
 
+@lru_cache(maxsize=256)  # clients send a handful of distinct values; an exception is not remembered
 def tile_coding(accept_encoding: str | None) -> Coding:
     """The content coding to send a non-empty tile in (tiles are stored gzip-compressed).
 

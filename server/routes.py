@@ -1,8 +1,7 @@
-"""The HTTP layer: parse, call the core, set headers. Every route is a few lines."""
+"""The HTTP layer of everything but tiles (`server/tile_answer.py`): parse, call the core, set
+headers. Every route is a few lines."""
 
 from __future__ import annotations
-
-import gzip
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -10,10 +9,9 @@ from crimetiles.artifact.export import FORMATS, export_text
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import current_service, public_base_url, server_config
 from crimetiles.server.errors import UnknownResource
-from crimetiles.server.fastpath import MVT_TYPE
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
-from crimetiles.server.params import TileRequest, parse_year, tile_coding
+from crimetiles.server.params import parse_year
 from crimetiles.server.static_files import ENCODINGS
 from crimetiles.server.style import style
 from crimetiles.server.tilejson import tilejson
@@ -31,25 +29,6 @@ def _cacheable(response: Response, etag: str) -> Response:
 
 def _json(document: object, etag: str) -> Response:
     return _cacheable(jsonify(document), etag)
-
-
-@bp.get("/tiles/<tileset>/<z>/<x>/<y_ext>")
-def tile(tileset: str, z: str, x: str, y_ext: str) -> Response:
-    """A Mapbox Vector Tile, gzip-compressed when the client accepts it; 204 (no body, no type) when empty."""
-    wanted = TileRequest.parse(tileset, z, x, y_ext)
-    tiles = current_service()
-    data = tiles.tile(wanted.tileset, wanted.z, wanted.x, wanted.y)
-    etag = f"{tiles.build_id}-{wanted.tileset}-{wanted.z}-{wanted.x}-{wanted.y}"
-    if data is None:
-        response = Response(status=204)
-        del response.headers["Content-Type"]
-    elif tile_coding(request.headers.get("Accept-Encoding")) == "gzip":
-        response = Response(data, mimetype=MVT_TYPE)
-        response.headers["Content-Encoding"] = "gzip"
-        etag += "-gz"
-    else:
-        response = Response(gzip.decompress(data), mimetype=MVT_TYPE)
-    return _cacheable(response, etag)
 
 
 @bp.get("/tiles/<tileset>.json")

@@ -44,10 +44,10 @@ MercatorBounds = tuple[float, float, float, float]
 
 @dataclass
 class TileStats:
-    """Counters for /metrics, carried from build to build (`load_tile_service`). Incremented
-    without locks: under concurrent requests an increment may rarely be lost."""
+    """Counters of on-demand tiles for /metrics, carried from build to build
+    (`load_tile_service`); archive tiles are counted with their answers (`Metrics.count_tile`).
+    Incremented without locks: under concurrent requests an increment may rarely be lost."""
 
-    archive_hits: int = 0
     outside_bounds: int = 0
     cache_hits: int = 0
     cache_misses: int = 0
@@ -126,14 +126,18 @@ class TileService:
         """Compressed tile `z/x/y` of tileset `name`; raises `UnknownTileset` or `TileOutOfRange`."""
         tileset = self.tileset(name)
         check_tile(z, x, y)
-        archive = tileset.archive
-        if archive is not None and archive.holds(z):
-            self.stats.archive_hits += 1
+        if self.archived(name, z):
             return self.archives[name].get((z, x, y))
         if not self._may_have_features(tileset, z, x, y):
             self.stats.outside_bounds += 1
             return None
         return self._cached(tileset, z, x, y)
+
+    def archived(self, name: str, z: int) -> bool:
+        """Whether tileset `name`'s tiles of zoom `z` come from the build's archive: the same
+        bytes for as long as the build is served, so an answer made from one may be kept."""
+        archive = self.manifest.tilesets[name].archive
+        return archive is not None and archive.holds(z)
 
     def _may_have_features(self, tileset: Tileset, z: int, x: int, y: int) -> bool:
         """False when the tile, with its buffer, lies wholly outside its layer's bounds: then it is
@@ -174,17 +178,12 @@ class TileService:
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
 
 
-def is_tile(z: int, x: int, y: int) -> bool:
-    """Whether `z/x/y` is a tile of a zoom served: what `check_tile` raises for, as a test."""
-    return 0 <= z <= MAX_ZOOM and 0 <= x < 1 << z and 0 <= y < 1 << z
-
-
 def check_tile(z: int, x: int, y: int) -> None:
-    if is_tile(z, x, y):
-        return
+    """Raises `TileOutOfRange` unless `z/x/y` is a tile of a zoom served."""
     if not 0 <= z <= MAX_ZOOM:
         raise TileOutOfRange(f"zoom {z} is outside 0..{MAX_ZOOM}")
-    raise TileOutOfRange(f"x and y must be within 0..{(1 << z) - 1} at zoom {z}")
+    if not (0 <= x < 1 << z and 0 <= y < 1 << z):
+        raise TileOutOfRange(f"x and y must be within 0..{(1 << z) - 1} at zoom {z}")
 
 
 def tile_meets_bounds(tile: mercantile.Tile, bounds: MercatorBounds, buffer_fraction: float) -> bool:

@@ -9,6 +9,7 @@ from flask import Flask, request
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.tile_answer import TileAnswers
 
 ARCHIVE_TILE = "/tiles/tracts/12/1150/1608.mvt"
 """Downtown Durham at z12, stored in the test build's archive (z0-12): answered by the fast path."""
@@ -29,3 +30,8 @@ def metric_value(exposition: str, name: str) -> float:
     match = re.search(rf"^{name}(?:\{{\}})? (\S+)$", exposition, re.MULTILINE)
     assert match, name
     return float(match.group(1))
+
+
+def tile_answers(app: Flask) -> TileAnswers:
+    """The tile answers `app` gives for the build it serves (behind its `EveryResponse` layer)."""
+    return app.wsgi_app.app.answers()

@@ -20,6 +20,8 @@ SAMPLE_ARGUMENTS = {
 }
 """A value for every URL variable of the app's routes; `/tiles/tracts/13/2300/3216.mvt` is a
 tile of downtown Durham above the test build's archive (z0-12), so it is encoded on demand."""
+TILE_ROUTE = "/tiles/<tileset>/<z>/<x>/<y_ext>"
+"""The tile route, answered in front of Flask (`server/fastpath.py`): not in Flask's URL map."""
 VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 
 
@@ -28,11 +30,20 @@ def fill_rule(rule: str, value: Callable[[str], str]) -> str:
     return VARIABLE.sub(lambda match: value(match.group(1)), rule)
 
 
+def rule_variables(rule: str) -> list[str]:
+    return VARIABLE.findall(rule)
+
+
+def route_rules(app: Flask) -> dict[str, str]:
+    """endpoint -> URL rule, for every route of the app: Flask's and the tile route (`tile`)."""
+    return {"tile": TILE_ROUTE} | {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()}
+
+
 def sample_urls(app: Flask) -> dict[str, str]:
     """endpoint -> a URL of it that answers 200, for every route of the app."""
     urls = {}
-    for rule in app.url_map.iter_rules():
-        missing = set(rule.arguments) - set(SAMPLE_ARGUMENTS)
-        assert not missing, f"add a sample value for {missing} (route {rule.rule}) to SAMPLE_ARGUMENTS"
-        urls[rule.endpoint] = fill_rule(rule.rule, SAMPLE_ARGUMENTS.__getitem__)
+    for endpoint, rule in route_rules(app).items():
+        missing = set(rule_variables(rule)) - set(SAMPLE_ARGUMENTS)
+        assert not missing, f"add a sample value for {missing} (route {rule}) to SAMPLE_ARGUMENTS"
+        urls[endpoint] = fill_rule(rule, SAMPLE_ARGUMENTS.__getitem__)
     return urls

@@ -1,12 +1,11 @@
-"""The tile fast path: tiles are answered before Flask, from the archive or the tile service, with
-the Flask route's exact status, headers and body; everything else still reaches Flask."""
+"""The tile route in front of Flask: every tile request is answered there, from the archive or the
+tile service, refusals included; everything else still reaches Flask."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import gzip
-import itertools
 import os
 import re
 import shutil
@@ -17,17 +16,14 @@ from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from werkzeug.test import Client
 
-from crimetiles.artifact.errors import BuildError, CrimetilesError
+from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.fastpath import Answer, ReadyAnswers
-from crimetiles.server.params import TileRequest, tile_path_key
-from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app, metric_value
+from crimetiles.server.params import TileRequest
+from crimetiles.server.tile_answer import ReadyAnswers, TileAnswer
+from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app, metric_value, tile_answers
 from tests.server.builds import build_tracts, stored_tile
 
 NEIGHBOUR_TILE = "/tiles/tracts/12/1151/1608.mvt"
@@ -51,12 +47,13 @@ def test_tiles_never_reach_flask(durham_build):
     assert mapbox_vector_tile.decode(gzip.decompress(on_demand.data))["tracts"]["features"]
     revalidated = client.get(ON_DEMAND_TILE, headers={"If-None-Match": on_demand.headers["ETag"], "Accept-Encoding": "gzip"})
     assert revalidated.status_code == 304
-    assert seen == []
     assert client.get("/tiles/tracts/12/4096/0.mvt").status_code == 404
     assert client.get("/tiles/tracts/012/0/0.mvt").status_code == 400
     assert client.get(ARCHIVE_TILE, headers={"Accept-Encoding": "identity;q=0"}).status_code == 406
+    assert client.post(ARCHIVE_TILE).status_code == 405
+    assert seen == []
     assert client.get("/healthz").status_code == 200
-    assert seen == ["/tiles/tracts/12/4096/0.mvt", "/tiles/tracts/012/0/0.mvt", ARCHIVE_TILE, "/healthz"]
+    assert seen == ["/healthz"]
 
 
 def test_a_proxy_prefix_still_takes_the_fast_path(durham_build):
@@ -70,33 +67,7 @@ def test_a_proxy_prefix_still_takes_the_fast_path(durham_build):
     assert seen == []
 
 
-def _exchange(client: Client, path: str, method: str, headers: dict[str, str]) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Status, headers and body of one request."""
-    response = client.open(path, method=method, headers=headers)
-    return response.status, response.headers.to_wsgi_list(), response.data
-
-
-@pytest.mark.parametrize("cors_origins", ["*", ORIGINS])
-def test_fast_path_answers_exactly_as_the_flask_route(durham_build, cors_origins):
-    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cors_origins=cors_origins))
-    fast, route = Client(app.wsgi_app), Client(app.wsgi_app.app)  # the app behind the fast path: Flask's route
-    paths = (ARCHIVE_TILE, EMPTY_ARCHIVE_TILE, "/tiles/blockgroups/10/287/402.pbf", ON_DEMAND_TILE, "/tiles/tracts/15/0/0.mvt")
-    encodings = (None, "gzip", "gzip;q=0", "br, gzip;q=0.5, identity;q=0.6", "*")
-    origins = (None, "https://a.example", "https://c.example")
-    compared = 0
-    for path, encoding, origin, method in itertools.product(paths, encodings, origins, ("GET", "HEAD")):
-        headers = {name: value for name, value in (("Accept-Encoding", encoding), ("Origin", origin)) if value}
-        expected = _exchange(route, path, method, headers)
-        assert _exchange(fast, path, method, headers) == expected
-        etag = dict(expected[1])["ETag"]
-        for condition in (etag, f"W/{etag}", f'"other", {etag}', "*", '"other"'):
-            conditional = {**headers, "If-None-Match": condition}
-            assert _exchange(fast, path, method, conditional) == _exchange(route, path, method, conditional)
-            compared += 1
-    assert compared == 5 * 5 * 3 * 2 * 5
-
-
-def test_fast_path_counts_in_metrics_like_the_route(durham_build):
+def test_tile_answers_are_counted_in_metrics(durham_build):
     app, _ = counting_app(durham_build)
     client = app.test_client()
     started = time.perf_counter()
@@ -121,8 +92,7 @@ def test_fast_path_counts_in_metrics_like_the_route(durham_build):
 
 @pytest.mark.parametrize("path", [ARCHIVE_TILE, ON_DEMAND_TILE])
 def test_hot_swap_to_other_data_changes_tiles_and_etags(durham_incidents, tmp_path, path):
-    """An old ETag after a swap to different data gets 200 and a new ETag, on the fast path and on
-    the Flask route alike."""
+    """An old ETag after a swap to different data gets 200 and a new ETag."""
     build_dir = tmp_path / "build"
     build_tracts(durham_incidents, build_dir, archive_maxzoom=12)
     app, seen = counting_app(build_dir)
@@ -140,19 +110,10 @@ def test_hot_swap_to_other_data_changes_tiles_and_etags(durham_incidents, tmp_pa
     assert seen == []
 
 
-@given(st.text(max_size=9), st.text(max_size=9), st.text(max_size=12))
-def test_tile_path_key_accepts_exactly_what_the_route_parses(z, x, y_ext):
-    try:
-        parsed = TileRequest.parse("tracts", z, x, y_ext)
-    except CrimetilesError:
-        assert tile_path_key(z, x, y_ext) is None
-    else:
-        assert tile_path_key(z, x, y_ext) == (parsed.z, parsed.x, parsed.y)
-
-
 @pytest.mark.parametrize(("z", "x", "y_ext"), [("12", "1150", "1608.mvt"), ("0", "0", "0.pbf"), ("22", "4194303", "4194303.mvt")])
-def test_tile_path_key_reads_canonical_paths(z, x, y_ext):
-    assert tile_path_key(z, x, y_ext) == (int(z), int(x), int(y_ext.split(".")[0]))
+def test_tile_request_reads_canonical_paths(z, x, y_ext):
+    parsed = TileRequest.parse("tracts", z, x, y_ext)
+    assert (parsed.z, parsed.x, parsed.y) == (int(z), int(x), int(y_ext.split(".")[0]))
 
 
 def test_archive_lookup_reads_every_stored_tile_from_the_mbtiles_file(durham_build):
@@ -232,14 +193,14 @@ def test_ready_answers_keep_the_first_archive_tiles_within_their_budget(durham_b
         assert [answer.status_code for answer in answers] == [200] * 4
         assert answers[0].data == answers[2].data == first
         assert answers[1].data == answers[3].data == second
-        assert len(app.wsgi_app.served_build().ready) == kept, budget
+        assert len(tile_answers(app).ready) == kept, budget
         assert seen == []
 
 
 def test_an_answer_kept_twice_costs_its_budget_once():
     """Two threads may make the same answer at once: the second keep changes nothing. A
     600-byte answer costs 1,112 bytes: two fit in 2,224, a third does not."""
-    answer = Answer("200 OK", [], b"x" * 600, '"e"', True)
+    answer = TileAnswer("200 OK", [], b"x" * 600, '"e"', True)
     ready = ReadyAnswers(2224)
     ready.keep("/tiles/a/1/0/0.mvt", "gzip", answer)
     ready.keep("/tiles/a/1/0/0.mvt", "gzip", answer)
@@ -251,24 +212,20 @@ def test_an_answer_kept_twice_costs_its_budget_once():
     assert ready.get("/tiles/a/1/1/0.mvt", None) is None
 
 
-def test_answers_and_prepared_builds_are_frozen(durham_build):
-    """Both are shared by every thread of a worker: none may change them."""
-    app, _ = counting_app(durham_build)
-    served = app.wsgi_app.served_build()
+def test_answers_are_frozen():
+    """An answer kept ready is shared by every thread of a worker: none may change it."""
     with pytest.raises(dataclasses.FrozenInstanceError):
-        served.etag_prefixes = {}  # type: ignore[misc]
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        Answer("200 OK", [], b"", '"e"', True).body = b"x"  # type: ignore[misc]
+        TileAnswer("200 OK", [], b"", '"e"', True).body = b"x"  # type: ignore[misc]
 
 
-def test_a_layer_that_cannot_be_read_when_served_gets_the_routes_json_500(durham_build, tmp_path):
+def test_a_layer_that_cannot_be_read_when_served_gets_a_json_500(durham_build, tmp_path):
     """The layers are read by the first on-demand tile: emptied on disk after the load checked
-    them, the read fails. The fast path leaves the tile to Flask, which answers the error."""
+    them, the read fails, and the tile gets the error table's 500, never a traceback."""
     copy = tmp_path / "copy"
     shutil.copytree(durham_build, copy)
     app, seen = counting_app(copy)
     (copy / "layers" / "tracts.parquet").write_bytes(b"")  # the same file, which the build holds open
     answer = app.test_client().get(ON_DEMAND_TILE)
     assert answer.status_code == 500
-    assert answer.json["status"] == 500
-    assert seen == [ON_DEMAND_TILE]
+    assert answer.json == {"error": "internal error", "status": 500}
+    assert seen == []

@@ -1,5 +1,5 @@
-"""The fast path's answers written out header by header (literals and values read from the build's
-files), and the requests it must leave to Flask."""
+"""Tile answers written out header by header, as a client gets them (literals and values read from
+the build's files), and the requests the tile route leaves to Flask."""
 
 from __future__ import annotations
 
@@ -99,23 +99,26 @@ def test_an_origin_list_answers_each_origin_with_its_own_name(durham_build):
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "headers", "status"),
+    ("method", "path", "headers", "status", "flask"),
     [
-        ("POST", ARCHIVE_TILE, {}, 405),
-        ("DELETE", ARCHIVE_TILE, {}, 405),  # a method sorted before GET and HEAD
-        ("GET", ARCHIVE_TILE, {"If-Match": '"x"'}, 412),
-        ("GET", ARCHIVE_TILE + "/more", {}, 404),
-        ("GET", "/tilez/tracts/12/1150/1608.mvt", {}, 404),
-        ("GET", "/tiles/counties/12/1150/1608.mvt", {}, 404),
-        ("GET", "/tiles/tracts/23/0/0.mvt", {}, 404),
-        ("GET", "/tiles/tracts/13/2300/3216.mvt", {"Accept-Encoding": "identity;q=0"}, 406),
-        ("GET", "/tiles/tracts/12/1150/4096.mvt", {}, 404),
+        ("POST", ARCHIVE_TILE, {}, 405, False),
+        ("DELETE", ARCHIVE_TILE, {}, 405, False),  # a method sorted before GET and HEAD
+        ("GET", ARCHIVE_TILE, {"If-Match": '"x"'}, 412, False),
+        ("GET", ARCHIVE_TILE + "/more", {}, 404, True),
+        ("GET", "/tilez/tracts/12/1150/1608.mvt", {}, 404, True),
+        ("GET", "/tiles/counties/12/1150/1608.mvt", {}, 404, False),
+        ("GET", "/tiles/tracts/23/0/0.mvt", {}, 404, False),
+        ("GET", "/tiles/tracts/13/2300/3216.mvt", {"Accept-Encoding": "identity;q=0"}, 406, False),
+        ("GET", "/tiles/tracts/12/1150/4096.mvt", {}, 404, False),
     ],
 )
-def test_requests_the_fast_path_leaves_to_flask(durham_build, method, path, headers, status):
+def test_refusals_of_tile_paths_are_answered_before_flask(durham_build, method, path, headers, status, flask):
+    """Every request for a tile path is answered by the tile route, refusals included; a path
+    that is no tile path goes to Flask."""
     app, seen = counting_app(durham_build)
-    assert app.test_client().open(path, method=method, headers=headers).status_code == status
-    assert seen == [path]
+    response = app.test_client().open(path, method=method, headers=headers)
+    assert response.status_code == status
+    assert seen == ([path] if flask else [])
 
 
 @pytest.mark.parametrize("path", ["/tiles/tracts/0/0/0.mvt", "/tiles/tracts/12/1150/1608.pbf", "/tiles/tracts/12/4095/4095.mvt"])

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from crimetiles.artifact.errors import BuildError, CrimetilesError
 from crimetiles.server import errors as server_errors
-from crimetiles.server.app import ERROR_STATUS, create_app
+from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.errors import ERROR_STATUS
 from crimetiles.server.params import TileRequest, parse_year
 from tests.server.sample_routes import sample_urls
 

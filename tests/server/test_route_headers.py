@@ -1,5 +1,6 @@
-"""What each Flask route answers (`server/routes.py`), status and headers written out as literals
-or read from the build's own files, through the Flask route (behind the fast path, for tiles)."""
+"""What each route answers (the tile route, `server/tile_answer.py`, and the Flask routes of
+`server/routes.py`), status and headers written out as literals or read from the build's own
+files."""
 
 from __future__ import annotations
 
@@ -15,10 +16,9 @@ from crimetiles.server.config import ServerConfig
 
 
 @pytest.fixture(scope="module")
-def flask_client(durham_build: Path) -> Client:
-    """A client of the Flask app itself (no fast path in front), max-age 90."""
-    app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, max_age=90))
-    return Client(app.wsgi_app.app)
+def api_client(durham_build: Path) -> Client:
+    """A client of the app, max-age 90."""
+    return create_app(ServerConfig(build_dir=durham_build, reload_interval=0, max_age=90)).test_client()
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +30,10 @@ def _cache_headers(response) -> tuple[str, str]:
     return response.headers["Cache-Control"], response.headers["ETag"]
 
 
-def test_an_on_demand_tile_gzipped_or_not(flask_client, manifest):
+def test_an_on_demand_tile_gzipped_or_not(api_client, manifest):
     path = "/tiles/tracts/13/2300/3216.mvt"
-    zipped = flask_client.get(path, headers={"Accept-Encoding": "gzip"})
-    plain = flask_client.get(path)
+    zipped = api_client.get(path, headers={"Accept-Encoding": "gzip"})
+    plain = api_client.get(path)
     assert zipped.status_code == plain.status_code == 200
     assert gzip.decompress(zipped.data) == plain.data
     assert zipped.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
@@ -41,17 +41,17 @@ def test_an_on_demand_tile_gzipped_or_not(flask_client, manifest):
     tag = f"{manifest['build_id']}-tracts-13-2300-3216"
     assert _cache_headers(zipped) == ("public, max-age=90", f'"{tag}-gz"')
     assert _cache_headers(plain) == ("public, max-age=90", f'"{tag}"')
-    assert flask_client.get(path, headers={"If-None-Match": f'"{tag}"'}).status_code == 304
+    assert api_client.get(path, headers={"If-None-Match": f'"{tag}"'}).status_code == 304
 
 
-def test_an_empty_tile_is_204_without_a_type(flask_client, manifest):
-    response = flask_client.get("/tiles/tracts/13/0/0.mvt")
+def test_an_empty_tile_is_204_without_a_type(api_client, manifest):
+    response = api_client.get("/tiles/tracts/13/0/0.mvt")
     assert response.status_code == 204 and response.data == b""
     assert "Content-Type" not in response.headers
     assert _cache_headers(response) == ("public, max-age=90", f'"{manifest["build_id"]}-tracts-13-0-0"')
 
 
-def test_tilejson_catalog_and_style_are_cacheable_per_build_and_base(flask_client, manifest):
+def test_tilejson_catalog_and_style_are_cacheable_per_build_and_base(api_client, manifest):
     build_id = manifest["build_id"]
     base = "http://maps.test"
     for path, tag in (
@@ -59,12 +59,12 @@ def test_tilejson_catalog_and_style_are_cacheable_per_build_and_base(flask_clien
         ("/tiles", f"{build_id}-catalog-{base}"),
         ("/styles/tracts.json", f"{build_id}-style-tracts-{base}"),
     ):
-        response = flask_client.get(path, base_url=base)
+        response = api_client.get(path, base_url=base)
         assert response.status_code == 200, path
         assert _cache_headers(response) == ("public, max-age=90", f'"{tag}"'), path
-    style = flask_client.get("/styles/hex.json", base_url=base).get_json()
+    style = api_client.get("/styles/hex.json", base_url=base).get_json()
     assert style["sources"]["hex"]["url"] == f"{base}/tiles/hex.json"
-    assert flask_client.get("/styles/counties.json").status_code == 404
+    assert api_client.get("/styles/counties.json").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -74,8 +74,8 @@ def test_tilejson_catalog_and_style_are_cacheable_per_build_and_base(flask_clien
         ("?year=2013", "violent-crimes-per-sqmi-tracts-2013.csv", "tracts-csv-2013"),
     ],
 )
-def test_a_csv_download_names_its_file_and_year(flask_client, manifest, query, filename, tag):
-    response = flask_client.get(f"/downloads/tracts.csv{query}")
+def test_a_csv_download_names_its_file_and_year(api_client, manifest, query, filename, tag):
+    response = api_client.get(f"/downloads/tracts.csv{query}")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == f'attachment; filename="{filename}"'
@@ -83,12 +83,12 @@ def test_a_csv_download_names_its_file_and_year(flask_client, manifest, query, f
 
 
 @pytest.mark.parametrize("path", ["/downloads/tracts.shp", "/downloads/counties.csv", "/downloads/tracts.csv.gz"])
-def test_unknown_downloads_are_404(flask_client, path):
-    assert flask_client.get(path).status_code == 404
+def test_unknown_downloads_are_404(api_client, path):
+    assert api_client.get(path).status_code == 404
 
 
-def test_healthz_reads_the_manifest(flask_client, manifest):
-    assert flask_client.get("/healthz").get_json() == {
+def test_healthz_reads_the_manifest(api_client, manifest):
+    assert api_client.get("/healthz").get_json() == {
         "status": "ok",
         "build_id": manifest["build_id"],
         "built_at": manifest["built_at"],
@@ -96,15 +96,15 @@ def test_healthz_reads_the_manifest(flask_client, manifest):
     }
 
 
-def test_metrics_are_prometheus_text(flask_client):
-    response = flask_client.get("/metrics")
+def test_metrics_are_prometheus_text(api_client):
+    response = api_client.get("/metrics")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
 
 
 @pytest.mark.parametrize(("accept", "encoding"), [("br", "br"), ("gzip", "gzip"), ("identity", None)])
-def test_a_summary_in_each_encoding(flask_client, manifest, durham_build, accept, encoding):
-    response = flask_client.get("/summaries/tracts.json", headers={"Accept-Encoding": accept})
+def test_a_summary_in_each_encoding(api_client, manifest, durham_build, accept, encoding):
+    response = api_client.get("/summaries/tracts.json", headers={"Accept-Encoding": accept})
     assert response.status_code == 200
     assert response.headers.get("Content-Encoding") == encoding
     assert response.headers["Vary"] == "Accept-Encoding"

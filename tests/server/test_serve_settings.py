@@ -8,6 +8,7 @@ from pathlib import Path
 from crimetiles.server.app import create_app
 from crimetiles.server.cli import serve
 from crimetiles.server.config import ServerConfig
+from tests.server.apps import tile_answers
 
 ENVIRONMENT = {
     "CRIMETILES_HOST": "0.0.0.0",
@@ -27,7 +28,7 @@ def _assert_served_with(config: ServerConfig, allowed_origin: str) -> None:
     """What each setting changes in the app's answers (host and port: where it listens)."""
     app = create_app(config)
     assert app.extensions["crimetiles.live"].service.cache.maxsize == config.cache_bytes
-    assert app.wsgi_app.served_build().ready.budget == config.ready_tile_bytes
+    assert tile_answers(app).ready.budget == config.ready_tile_bytes
     client = app.test_client()
     tilejson = client.get("/tiles/tracts.json", headers={"Origin": allowed_origin})
     assert tilejson.headers["Cache-Control"] == f"public, max-age={config.max_age}"

@@ -1,0 +1,29 @@
+"""What the README's file map says of `server/`: the modules it names exist, and the tile answer
+and the layer every response passes import no Flask."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _server_file_map() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("\n- `server/`: ", 1)[1].split("\n- `", 1)[0]
+
+
+def test_every_server_module_the_readme_names_exists():
+    named = set(re.findall(r"`(\w+\.py)`", _server_file_map()))
+    assert {"tile_answer.py", "fastpath.py", "every_response.py", "metrics.py", "errors.py"} <= named
+    assert sorted(name for name in named if not (ROOT / "server" / name).is_file()) == []
+
+
+@pytest.mark.parametrize("module", ["tile_answer", "every_response", "tiles", "errors"])
+def test_the_tile_answer_and_its_layers_import_no_flask(module):
+    source = (ROOT / "server" / f"{module}.py").read_text(encoding="utf-8")
+    imports = re.findall(r"^\s*(?:from|import) (\S+)", source, flags=re.MULTILINE)
+    assert imports and not [name for name in imports if name.split(".")[0] == "flask" or name.endswith("server.app")]
