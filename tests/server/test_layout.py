@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _server_file_map() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    return readme.split("\n- `server/`: ", 1)[1].split("\n- `", 1)[0]
+    return readme.split("\n- `server/`, imported as `crimetiles.server`: ", 1)[1].split("\n- `", 1)[0]
 
 
 def test_every_server_module_the_readme_names_exists():
