@@ -82,9 +82,11 @@ class IncidentFile:
         wanted = [coordinates.lat, coordinates.lon, coordinates.point, self.columns.date, self.columns.offense]
         return list(dict.fromkeys(c for c in [*wanted, self.columns.incident_id] if c))
 
-    def scanned_columns(self) -> list[str]:
-        """The columns of the first pass: offense, and incident id if there is one."""
-        return [c for c in (self.columns.offense, self.columns.incident_id) if c]
+    def scanned_columns(self, dated: bool = False) -> list[str]:
+        """The columns of the first pass: offense, incident id if there is one, and the date if
+        `dated` (when the study years are chosen from the data)."""
+        wanted = (self.columns.offense, self.columns.incident_id, self.columns.date if dated else None)
+        return list(dict.fromkeys(c for c in wanted if c))
 
 
 @dataclass(frozen=True, eq=False)

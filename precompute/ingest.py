@@ -173,11 +173,12 @@ def parse_table(
     first_row: int = 1,
     years: range | None = None,
     now: datetime | None = None,
+    year_reason: Reason = Reason.YEAR,
 ) -> Incidents:
     """Parse rows of `source` (all of it or one chunk, whose first row is data row `first_row`)
     read with `columns`, and reject, in order, rows without usable coordinates (missing,
     placeholder, unparseable, out of range), without a usable date, dated after `now` (the build
-    time, default: the current time) or outside `years`."""
+    time, default: the current time) or outside `years` (as `year_reason`)."""
     path = Path(source)
     coordinates = read_coordinates(path, table, columns.coordinates, wanted.crs, wanted.swap_lat_lon)
     date_text = table[columns.date].astype(str).str.strip()
@@ -205,13 +206,23 @@ def parse_table(
     for reason in COORDINATE_REASONS:
         incidents.reject((incidents.rows["_problem"] == reason).to_numpy(), reason, incidents.rows["_coordinates"])
     incidents.reject(incidents.rows["year"].isna().to_numpy(), Reason.DATE, incidents.rows["_date"])
-    latest = pd.Timestamp(now or datetime.now(UTC)).tz_convert(None) + FUTURE_SLACK
-    incidents.reject((incidents.rows["_when"] > latest).to_numpy(), Reason.FUTURE_DATE, incidents.rows["_date"])
+    incidents.reject((incidents.rows["_when"] > latest_date(now)).to_numpy(), Reason.FUTURE_DATE, incidents.rows["_date"])
     if years is not None:
         rows = incidents.rows
-        incidents.reject(~rows["year"].isin(years).to_numpy(), Reason.YEAR, rows["year"].astype("Int64").astype(str))
+        incidents.reject(~rows["year"].isin(years).to_numpy(), year_reason, rows["year"].astype("Int64").astype(str))
     incidents.rows = incidents.rows.drop(columns=["_coordinates", "_problem", "_date", "_when"]).astype({"year": "int64"})
     return incidents
+
+
+def latest_date(now: datetime | None) -> pd.Timestamp:
+    """The latest date that is not in the future at `now` (default: the current time)."""
+    return pd.Timestamp(now or datetime.now(UTC)).tz_convert(None) + FUTURE_SLACK
+
+
+def usable_years(date_text: pd.Series, now: datetime) -> np.ndarray:
+    """The year of every date of `date_text` that `parse_table` keeps (parseable, not after `now`)."""
+    dates = parse_dates(date_text)
+    return dates[dates <= latest_date(now)].dt.year.to_numpy(dtype=np.int64)
 
 
 def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:

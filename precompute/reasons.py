@@ -14,6 +14,7 @@ class Reason(StrEnum):
     DATE = "missing or unparseable date"
     FUTURE_DATE = "date in the future"
     YEAR = "year outside --years"
+    STUDY_YEAR = "year outside the study years"
     OFFENSE = "unknown offense"
     DUPLICATE = "duplicate incident id"
     OUTSIDE = "outside all boundaries"

@@ -153,19 +153,18 @@ def _blockgroup(build, blockgroup_id="370630017074"):
     return gpd.read_parquet(build.out / "layers" / "blockgroups.parquet").set_index("id").loc[blockgroup_id]
 
 
-def test_stray_year_is_warned_and_counts_in_the_span(build_cli):
+def test_stray_year_is_rejected_outside_the_study_years(build_cli):
     """stray_year.csv: 20 simple assaults a year 2018-2023 in one block group, and one in 1920."""
     build = build_cli(LAYOUTS / "stray_year.csv")
-    warning = (
-        "year 1920 has only 1 of 121 rows, far from the other years: the all-years average counts every year "
-        "from 1920 to 2023; pass --years 2018-2023 to leave it out"
-    )
+    warning = "1 row dated 1920, outside the study years 2018-2023, rejected; pass --years to keep them"
     assert build.report["warnings"] == [warning]
     assert f"warning: {warning}" in build.stderr.splitlines()
-    assert build.report["average_years"] == 2023 - 1920 + 1
+    (summary,) = build.report["inputs"]
+    assert summary["rejected_by_reason"] == {"year outside the study years": 1}
+    assert build.report["average_years"] == 6
     row = _blockgroup(build)
-    assert (row["violent_count"], row["violent_count_1920"], row["violent_count_2018"]) == (121, 1, 20)
-    assert row["violent_per_sqmi"] == round(121 / 104 / row["area_sqmi"], 3)
+    assert (row["violent_count"], row["violent_count_2018"], "violent_count_1920" in row.index) == (120, 20, False)
+    assert row["violent_per_sqmi"] == round(120 / 6 / row["area_sqmi"], 3)
 
 
 @pytest.mark.parametrize(("years", "average_years"), [("2018-2023", 6), ("2017-2023", 7)])
