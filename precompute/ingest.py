@@ -24,7 +24,7 @@ import shapely
 
 from crimetiles.precompute.classify import Classifier
 from crimetiles.precompute.coordinates import WGS84, in_degree_range, read_coordinates
-from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, resolve_columns
+from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, normalized_name, resolve_columns
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.reasons import Reason
 
@@ -281,12 +281,17 @@ class BoundaryLayer:
 
 
 def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str | None = None) -> BoundaryLayer:
-    """Read a polygon layer into EPSG:4326. Features that cannot be mapped (no geometry, no id,
-    zero area) are dropped and invalid polygons repaired with make_valid, each with a warning;
-    a file with nothing usable left, or wrong as a whole, is an `InputError` naming it."""
+    """Read a polygon layer into EPSG:4326. `id_field` and `name_field` match a field ignoring
+    case and punctuation, as incident columns do (`boundary_field`). Features that cannot be mapped
+    (no geometry, no id, zero area) are dropped and invalid polygons repaired with make_valid, each
+    with a warning; a file with nothing usable left, or wrong as a whole, is an `InputError` naming it."""
     frame = _read_boundary_file(path)
-    _check_fields(path, frame, id_field, name_field)
-    name_field = name_field or next((f for f in ("label", "name") if f in frame.columns), id_field)
+    id_field = _given_field(path, frame, id_field, "id", "--id-field")
+    if name_field:
+        name_field = _given_field(path, frame, name_field, "name", "--name-field")
+    else:
+        found = (boundary_field(path, frame, default, "--name-field") for default in ("label", "name"))
+        name_field = next((field for field in found if field), id_field)
     drops = _Drops(path, len(frame))
     frame = drops.drop(frame, (frame.geometry.isna() | frame.geometry.is_empty).to_numpy(), "with no geometry")
     no_id = frame[id_field].isna() | (frame[id_field].astype(str).str.strip() == "")
@@ -331,12 +336,25 @@ def _read_boundary_file(path: Path) -> gpd.GeoDataFrame:
     return frame
 
 
-def _check_fields(path: Path, frame: gpd.GeoDataFrame, id_field: str, name_field: str | None) -> None:
-    if id_field not in frame.columns:
-        fields = ", ".join(c for c in frame.columns if c != "geometry")
-        raise InputError(path, f"no id field {id_field!r} (fields: {fields}); pass --id-field")
-    if name_field and name_field not in frame.columns:
-        raise InputError(path, f"no name field {name_field!r}")
+def boundary_field(path: Path, frame: gpd.GeoDataFrame, wanted: str, flag: str) -> str | None:
+    """The field of `frame` named `wanted`, else the one field whose name is `wanted` ignoring case
+    and punctuation (`NAME`, `Ward No` for `ward_no`); None if there is none. Several such fields
+    are an `InputError` naming them."""
+    fields = [str(column) for column in frame.columns if column != frame.geometry.name]
+    if wanted in fields:
+        return wanted
+    matches = [field for field in fields if normalized_name(field) == normalized_name(wanted)]
+    if len(matches) > 1:
+        raise InputError(path, f"several fields match {wanted!r} ({', '.join(matches)}); pass {flag} with one of them exactly")
+    return matches[0] if matches else None
+
+
+def _given_field(path: Path, frame: gpd.GeoDataFrame, wanted: str, role: str, flag: str) -> str:
+    field = boundary_field(path, frame, wanted, flag)
+    if field is None:
+        fields = ", ".join(str(column) for column in frame.columns if column != frame.geometry.name)
+        raise InputError(path, f"no {role} field {wanted!r} (fields: {fields}); pass {flag}")
+    return field
 
 
 def _check_degrees(path: Path, frame: gpd.GeoDataFrame) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
+from tests.precompute.conftest import BLOCKGROUPS
+
 LAYOUTS = Path(__file__).resolve().parent.parent / "fixtures" / "layouts"
 
 CITY_RULES = ("--classification", LAYOUTS / "city_offenses.csv")
@@ -189,3 +191,38 @@ def test_a_year_with_no_incident_inside_the_span_counts_in_the_average(build_cli
     row = _blockgroup(build)
     assert (row["violent_count"], "violent_count_2019" in row.index) == (40, False)
     assert row["violent_per_sqmi"] == round(40 / 3 / row["area_sqmi"], 3)
+
+
+@pytest.fixture
+def wards(tmp_path):
+    """The block groups as a city publishes its wards: upper-case fields `WARD_NO` and `NAME`."""
+    frame = gpd.read_file(BLOCKGROUPS).rename(columns={"id": "WARD_NO"})
+    frame["NAME"] = "Ward " + frame["WARD_NO"].str[-4:]
+    path = tmp_path / "wards.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_boundary_fields_match_ignoring_case_and_punctuation(build_cli, wards):
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={wards}", "--id-field", "Ward No")
+    assert build.exit_code == 0, build.stderr
+    layer = gpd.read_parquet(build.out / "layers" / "wards.parquet").set_index("id")
+    assert (layer.loc["370630017074", "name"], layer.loc["370630017074", "violent_count"]) == ("Ward 7074", 120)
+
+
+def test_an_ambiguous_boundary_field_is_an_error_naming_the_candidates(build_cli, wards, tmp_path):
+    frame = gpd.read_file(wards)
+    frame["Name"] = frame["NAME"]
+    frame.to_file(tmp_path / "twice.geojson", driver="GeoJSON")
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={tmp_path / 'twice.geojson'}", "--id-field", "ward_no")
+    assert build.error == (
+        f"Error: {tmp_path / 'twice.geojson'}: several fields match 'name' (NAME, Name); pass --name-field with one of "
+        "them exactly"
+    )
+
+
+def test_a_missing_boundary_field_is_an_error_naming_the_fields(build_cli, wards):
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={wards}", "--id-field", "GEOID")
+    assert build.error == f"Error: {wards}: no id field 'GEOID' (fields: WARD_NO, NAME); pass --id-field"
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={wards}", "--id-field", "ward_no", "--name-field", "label")
+    assert build.error == f"Error: {wards}: no name field 'label' (fields: WARD_NO, NAME); pass --name-field"
