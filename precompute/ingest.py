@@ -36,6 +36,9 @@ DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
 # Export dates are local times: a date up to a day after the build (UTC) is not in the future yet.
 FUTURE_SLACK = pd.Timedelta(days=1)
+BEYOND_HEADER = "(beyond the header)"
+"""The column a CSV is read with after its header's last one (see `chunks.csv_with_one_more_field`):
+the first value of a row with more fields than the header, empty for the others."""
 COORDINATE_REASONS = (
     Reason.MISSING_COORDINATES,
     Reason.PLACEHOLDER_COORDINATES,
@@ -176,7 +179,8 @@ def parse_table(
     year_reason: Reason = Reason.YEAR,
 ) -> Incidents:
     """Parse rows of `source` (all of it or one chunk, whose first row is data row `first_row`)
-    read with `columns`, and reject, in order, rows without usable coordinates (missing,
+    read with `columns`, and reject, in order, rows with a value beyond the header (the others are
+    then misaligned: a separator inside an unquoted value), without usable coordinates (missing,
     placeholder, unparseable, out of range), without a usable date, dated after `now` (the build
     time, default: the current time) or outside `years` (as `year_reason`)."""
     path = Path(source)
@@ -198,11 +202,13 @@ def parse_table(
                 "_problem": coordinates.problem.to_numpy(),
                 "_date": date_text,
                 "_when": dates.to_numpy(),
+                "_beyond": beyond_header(table).to_numpy(),
             }
         ),
         rejects=reject_rows(source, pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str)),
         columns=columns,
     )
+    incidents.reject((incidents.rows["_beyond"] != "").to_numpy(), Reason.FIELDS, incidents.rows["_beyond"])
     for reason in COORDINATE_REASONS:
         incidents.reject((incidents.rows["_problem"] == reason).to_numpy(), reason, incidents.rows["_coordinates"])
     incidents.reject(incidents.rows["year"].isna().to_numpy(), Reason.DATE, incidents.rows["_date"])
@@ -210,8 +216,17 @@ def parse_table(
     if years is not None:
         rows = incidents.rows
         incidents.reject(~rows["year"].isin(years).to_numpy(), year_reason, rows["year"].astype("Int64").astype(str))
-    incidents.rows = incidents.rows.drop(columns=["_coordinates", "_problem", "_date", "_when"]).astype({"year": "int64"})
+    helpers = ["_coordinates", "_problem", "_date", "_when", "_beyond"]
+    incidents.rows = incidents.rows.drop(columns=helpers).astype({"year": "int64"})
     return incidents
+
+
+def beyond_header(table: pd.DataFrame) -> pd.Series:
+    """Per row, the first value after the header's last field ("" for none, and for any table that
+    is not CSV)."""
+    if BEYOND_HEADER not in table.columns:
+        return pd.Series("", index=table.index, dtype=object)
+    return table[BEYOND_HEADER].fillna("").astype(str).str.strip()
 
 
 def latest_date(now: datetime | None) -> pd.Timestamp:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
+    FIELDS = "more fields than the header"
     MISSING_COORDINATES = "missing coordinates"
     PLACEHOLDER_COORDINATES = "placeholder coordinates"
     COORDINATES = "unparseable coordinates"

@@ -27,7 +27,14 @@ from crimetiles.precompute.classify import VIOLENT, Classifier, OffenseTally
 from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
 from crimetiles.precompute.detect import IncidentColumns
 from crimetiles.precompute.hexgrid import point_cells
-from crimetiles.precompute.ingest import classify_rows, incident_ids, parse_table, reject_rows, usable_years
+from crimetiles.precompute.ingest import (
+    beyond_header,
+    classify_rows,
+    incident_ids,
+    parse_table,
+    reject_rows,
+    usable_years,
+)
 from crimetiles.precompute.locator import PolygonLocator
 from crimetiles.precompute.reasons import Reason
 from crimetiles.precompute.years import StudyYears
@@ -66,12 +73,13 @@ class ChunkScan:
 
 def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     file = context.files[chunk.source]
-    table = chunk_table(file, chunk, file.scanned_columns(dated=context.dated_at is not None))
+    read = chunk_table(file, chunk, file.scanned_columns(dated=context.dated_at is not None))
+    table = read[(beyond_header(read) == "").to_numpy()]  # misaligned rows, rejected later, choose nothing
     offenses = OffenseTally.of(table[file.columns.offense].astype(str).str.strip().rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
     hashes, counts = np.unique(id_hashes(ids[ids != ""].to_numpy(dtype=object)), return_counts=True)
     years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
-    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], years)
+    return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], years)
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
