@@ -227,7 +227,8 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     "--years",
     default=None,
     metavar="FIRST-LAST",
-    help="Keep only these years (others are rejected and reported). Default: every year in the data.",
+    help="Keep only these years (others are rejected and reported). "
+    "Default: the study years, chosen from the data (years holding at least 1 % of the rows, see README).",
 )
 @click.option(
     "--maxzoom",

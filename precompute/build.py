@@ -70,16 +70,12 @@ from crimetiles.precompute.tally import (
     twin_sources,
 )
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
+from crimetiles.precompute.years import StudyYears, study_span
 
 DEFAULT_ATTRIBUTION = (
     "Violent incidents reported by police; boundaries: "
     '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass</a>'
 )
-
-
-# A year holding less than this share of the rows, more than a year away from the well-populated
-# years, is probably a typo (1920 for 2020) that would stretch the all-years average.
-STRAY_YEAR_SHARE = 0.01
 
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 HEX_LAYER_NAME = re.compile(r"hex\d+")
@@ -143,7 +139,8 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     """Run the whole build into `options.out`, atomically. Raises `InputError` on unusable input.
 
     The incidents are read twice, chunk by chunk, so memory does not grow with them: a first pass
-    over the offense and id columns (`scan_inputs`), then the counting pass (`count_inputs`)."""
+    over the offense and id columns, and the dates unless `--years` is given (`scan_inputs`), then
+    the counting pass (`count_inputs`)."""
     built_at = datetime.now(UTC)
     _check_unique_names(options.boundaries)
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
@@ -151,9 +148,10 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     engine = make_engine(options.engine, options.scheduler, options.workers)
     try:
         say(f"counting with the {engine.describe()}, {options.chunk_rows} rows per chunk")
-        scan = scan_inputs(engine, files, options)
+        scan = scan_inputs(engine, files, options, built_at)
         choice = choose_classifier(scan.offenses, options.classification, [file.source for file in files])
         say(choice.summary())
+        study = _study_years(options, scan, say)
         for warning in (w for layer in layers for w in layer.warnings):
             say(f"warning: {warning}")
         context = CountContext(
@@ -164,12 +162,12 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
             hex_resolutions=tuple(options.hex_resolutions),
             candidate_hashes=scan.candidate_hashes,
             now=built_at,
-            years=options.years,
+            years=study,
         )
         with atomic_build_dir(options.out) as staging:
             with rejects_writer(staging) as write_rejects:
                 tally = count_inputs(engine, files, context, write_rejects, options.chunk_rows, options.progress)
-            return _write_build(engine, staging, options, layers, files, tally, choice, built_at, say, scan.twins)
+            return _write_build(engine, staging, options, layers, files, tally, choice, study, built_at, say, scan.twins)
     finally:
         engine.close()
 
@@ -188,23 +186,29 @@ def plan_inputs(options: BuildOptions, say: Say) -> list[IncidentFile]:
 @dataclass(frozen=True)
 class Scan:
     """The first pass: the offense values of every file, the id hashes seen more than once per
-    source, and the sources that look like one export given twice."""
+    source, the sources that look like one export given twice and (without `--years`) the rows
+    per year of a usable date."""
 
     offenses: OffenseTally
     candidate_hashes: dict[str, np.ndarray]
     twins: list[TwinSources]
+    year_rows: dict[int, int]
 
 
-def scan_inputs(engine: Engine, files: Sequence[IncidentFile], options: BuildOptions) -> Scan:
-    """Read the offense and id columns of every file (see `tally.scan_chunk`)."""
-    context = ScanContext({file.source: file for file in files})
-    stream = (chunk for file in files for chunk in chunks(file, options.chunk_rows, file.scanned_columns()))
+def scan_inputs(engine: Engine, files: Sequence[IncidentFile], options: BuildOptions, built_at: datetime) -> Scan:
+    """Read the offense and id columns of every file, and the dates unless `options.years` is
+    given (see `tally.scan_chunk`)."""
+    dated = options.years is None
+    context = ScanContext({file.source: file for file in files}, built_at if dated else None)
+    stream = (chunk for file in files for chunk in chunks(file, options.chunk_rows, file.scanned_columns(dated)))
     scans = list(engine.map(scan_chunk, context, stream))
     offenses = OffenseTally(pd.Series(dtype="int64"), files[0].columns.offense)
+    year_rows: Counter[int] = Counter()
     for scan in scans:
         offenses = offenses.plus(scan.offenses)
+        year_rows.update(scan.year_rows)
     agency = {file.source: file.agency for file in files}
-    return Scan(offenses, candidates_by_source(scans, agency), twin_sources(scans, agency))
+    return Scan(offenses, candidates_by_source(scans, agency), twin_sources(scans, agency), dict(year_rows))
 
 
 def twin_warning(twin: TwinSources) -> str:
@@ -213,6 +217,16 @@ def twin_warning(twin: TwinSources) -> str:
         f"source {twin.copy}: {100 * twin.share:.0f} % of its incidents have the id and offense of an incident of "
         f"source {twin.original}; is one export given twice, under two names? (files of one agency: --source NAME=PATH)"
     )
+
+
+def _study_years(options: BuildOptions, scan: Scan, say: Say) -> StudyYears:
+    """`--years`, else the years chosen from the data (`years.study_span`), said on the console."""
+    if options.years is not None:
+        return StudyYears(options.years, from_data=False)
+    study = StudyYears(study_span(scan.year_rows), from_data=True)
+    if study.span:
+        say(study.chosen_line())
+    return study
 
 
 def count_inputs(
@@ -248,6 +262,7 @@ def _write_build(
     files: Sequence[IncidentFile],
     tally: Tally,
     choice: ClassifierChoice,
+    study: StudyYears,
     built_at: datetime,
     say: Say,
     twins: Sequence[TwinSources],
@@ -256,14 +271,13 @@ def _write_build(
     if not tally.rows_used:
         raise InputError(", ".join(file.source for file in files), f"no usable incident rows ({_rejection_summary(tally)})")
     years = sorted(tally.years)
-    average_years = len(options.years) if options.years else years[-1] - years[0] + 1
+    average_years = len(study.span)
     say(
         f"{sum(tally.violent_years.values())} violent incidents in {len(years)} year(s): {', '.join(map(str, years))}; "
         f"all-years densities average over {average_years} year(s)"
     )
     warnings = [w for layer in layers for w in layer.warnings] + [twin_warning(twin) for twin in twins]
-    if options.years is None:
-        warnings += stray_year_warnings(pd.Series(tally.years))
+    warnings += study.rejected_warning(tally.outside_study_years)
     frames = density_frames(engine, layers, tally, years, options.hex_resolutions, average_years)
     engine.close()  # its workers hold every boundary layer; the tile archives need that memory
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
@@ -280,23 +294,6 @@ def _write_build(
     write_report(staging, report)
     write_manifest(staging, manifest)
     return BuildResult(manifest=manifest, report=report)
-
-
-def stray_year_warnings(year_counts: pd.Series) -> list[str]:
-    """A warning per year holding under STRAY_YEAR_SHARE of the rows and more than a year away
-    from every year holding more: it counts in the all-years average's span of years."""
-    total = int(year_counts.sum())
-    common = np.array([int(y) for y, n in year_counts.items() if n >= STRAY_YEAR_SHARE * total])
-    if not common.size:
-        return []
-    first, last = int(common.min()), int(common.max())
-    span_first, span_last = int(min(year_counts.index)), int(max(year_counts.index))
-    return [
-        f"year {year} has only {count} of {total} rows, far from the other years: the all-years average counts every "
-        f"year from {span_first} to {span_last}; pass --years {first}-{last} to leave it out"
-        for year, count in sorted(year_counts.items())
-        if count < STRAY_YEAR_SHARE * total and np.abs(common - int(year)).min() > 1
-    ]
 
 
 def density_frames(

@@ -12,8 +12,10 @@ by the build process and then split, so for very large inputs use CSV or Parquet
 from __future__ import annotations
 
 import glob
+import io
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from geopandas.io.arrow import _arrow_to_geopandas, _validate_and_decode_metadat
 from crimetiles.precompute.detect import SAMPLE_SIZE, IncidentColumns, ResolvedColumns, resolve_columns
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.ingest import (
+    BEYOND_HEADER,
     INCIDENT_SUFFIXES,
     FileKind,
     check_has_rows,
@@ -138,9 +141,11 @@ class IncidentFile:
         wanted = [coordinates.lat, coordinates.lon, coordinates.point, self.columns.date, self.columns.offense]
         return list(dict.fromkeys(c for c in [*wanted, self.columns.incident_id] if c))
 
-    def scanned_columns(self) -> list[str]:
-        """The columns of the first pass: offense, and incident id if there is one."""
-        return [c for c in (self.columns.offense, self.columns.incident_id) if c]
+    def scanned_columns(self, dated: bool = False) -> list[str]:
+        """The columns of the first pass: offense, incident id if there is one, and the date if
+        `dated` (when the study years are chosen from the data)."""
+        wanted = (self.columns.offense, self.columns.incident_id, self.columns.date if dated else None)
+        return list(dict.fromkeys(c for c in wanted if c))
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,9 +166,11 @@ def plan_file(path: Path, wanted: IncidentColumns, agency: str = "") -> Incident
     kind = file_kind(path)
     if kind == "csv":
         encoding, delimiter = csv_dialect(existing_file(path))
-        head = reading_errors(path, lambda: read_csv(path, encoding, delimiter, nrows=HEAD_ROWS))
+        with closing(csv_with_one_more_field(path, delimiter)) as text:  # with usecols pandas reads longer rows
+            head = reading_errors(path, lambda: read_csv(text, encoding, delimiter, usecols=lambda _: True, nrows=HEAD_ROWS))
         check_has_rows(path, head)
-        return IncidentFile(path, kind, resolve_columns(path, head, wanted), encoding, delimiter, agency)
+        columns = resolve_columns(path, head.drop(columns=BEYOND_HEADER), wanted)
+        return IncidentFile(path, kind, columns, encoding, delimiter, agency)
     if kind == "parquet":
         head = _parquet_head(path)
     else:
@@ -177,10 +184,12 @@ def chunks(file: IncidentFile, chunk_rows: int, columns: Sequence[str]) -> Itera
     if file.kind == "parquet":
         yield from _parquet_chunks(file, chunk_rows)
     elif file.kind == "csv":
-        reader = reading_errors(
-            file.path, lambda: read_csv(file.path, file.encoding, file.delimiter, usecols=list(columns), chunksize=chunk_rows)
-        )
-        yield from _table_chunks(file, _csv_tables(file.path, reader))
+        with closing(csv_with_one_more_field(file.path, file.delimiter)) as text:
+            usecols = [*columns, BEYOND_HEADER]
+            reader = reading_errors(
+                file.path, lambda: read_csv(text, file.encoding, file.delimiter, usecols=usecols, chunksize=chunk_rows)
+            )
+            yield from _table_chunks(file, _csv_tables(file.path, reader))
     else:
         table = read_table(file.path)
         yield from _table_chunks(file, (table.iloc[i : i + chunk_rows] for i in range(0, len(table), chunk_rows)))
@@ -199,6 +208,45 @@ def _table_chunks(file: IncidentFile, tables: Iterator[pd.DataFrame]) -> Iterato
     for index, table in enumerate(tables):
         yield Chunk(file.source, index, first_row, len(table), table=table)
         first_row += len(table)
+
+
+class _OneMoreField(io.RawIOBase):
+    """The bytes of a CSV file, its header line (the first line that is not blank, up to its end
+    outside quotes) ending with one more field, `BEYOND_HEADER`; an empty file stays empty."""
+
+    def __init__(self, path: Path, delimiter: str) -> None:
+        self._file = path.open("rb")
+        blank = b""
+        while (line := self._file.readline()) and not line.strip():
+            blank += line
+        while line.count(b'"') % 2 and (more := self._file.readline()):
+            line += more
+        header = line.rstrip(b"\r\n")
+        extra = (delimiter + BEYOND_HEADER).encode("ascii") if header else b""
+        self._head = blank + header + extra + line[len(header) :]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._head:
+            return self._file.readinto(buffer)
+        size = min(len(buffer), len(self._head))
+        buffer[:size] = self._head[:size]
+        self._head = self._head[size:]
+        return size
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def csv_with_one_more_field(path: Path, delimiter: str) -> io.BufferedReader:
+    """The CSV at `path` to read with pandas, its header given one more column, `BEYOND_HEADER`: a
+    row with more fields than the header has its first extra value there (pandas would drop it, or,
+    on the first row, take the first column for an index and shift every row); other rows leave it
+    empty."""
+    return io.BufferedReader(_OneMoreField(path, delimiter))
 
 
 def _csv_tables(path: Path, reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

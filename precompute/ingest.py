@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, BinaryIO, Literal, TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +26,7 @@ import shapely
 
 from crimetiles.precompute.classify import Classifier
 from crimetiles.precompute.coordinates import WGS84, in_degree_range, read_coordinates
-from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns
+from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, normalized_name
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.interrupt import raise_if_interrupted
 from crimetiles.precompute.reasons import Reason
@@ -44,6 +44,9 @@ DATE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "
 EARLIEST_DATE = pd.Timestamp("1900-01-01")
 # Export dates are local times: a date up to a day after the build (UTC) is not in the future yet.
 FUTURE_SLACK = pd.Timedelta(days=1)
+BEYOND_HEADER = "(beyond the header)"
+"""The column a CSV is read with after its header's last one (see `chunks.csv_with_one_more_field`):
+the first value of a row with more fields than the header, empty for the others."""
 COORDINATE_REASONS = (
     Reason.MISSING_COORDINATES,
     Reason.PLACEHOLDER_COORDINATES,
@@ -116,7 +119,7 @@ def read_table(path: Path) -> pd.DataFrame:
     return table
 
 
-def read_csv(path: Path, encoding: str, delimiter: str, **options: Any) -> pd.DataFrame:
+def read_csv(path: Path | BinaryIO, encoding: str, delimiter: str, **options: Any) -> pd.DataFrame:
     """A CSV file (or, with `chunksize`, a reader of its chunks) as text columns, empty cells as ""."""
     return pd.read_csv(path, sep=delimiter, dtype=str, keep_default_na=False, encoding=encoding, **options)
 
@@ -193,11 +196,13 @@ def parse_table(
     first_row: int = 1,
     years: range | None = None,
     now: datetime | None = None,
+    year_reason: Reason = Reason.YEAR,
 ) -> Incidents:
     """Parse rows of `source` (all of it or one chunk, whose first row is data row `first_row`)
-    read with `columns`, and reject, in order, rows without usable coordinates (missing,
+    read with `columns`, and reject, in order, rows with a value beyond the header (the others are
+    then misaligned: a separator inside an unquoted value), without usable coordinates (missing,
     placeholder, unparseable, out of range), without a usable date, dated after `now` (the build
-    time, default: the current time) or outside `years`."""
+    time, default: the current time) or outside `years` (as `year_reason`)."""
     path = Path(source)
     coordinates = read_coordinates(path, table, columns.coordinates, wanted.crs, wanted.swap_lat_lon)
     date_text = table[columns.date].astype(str).str.strip()
@@ -217,21 +222,42 @@ def parse_table(
                 "_problem": coordinates.problem.to_numpy(),
                 "_date": date_text,
                 "_when": dates.to_numpy(),
+                "_beyond": beyond_header(table).to_numpy(),
             }
         ),
         rejects=reject_rows(source, pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str)),
         columns=columns,
     )
+    incidents.reject((incidents.rows["_beyond"] != "").to_numpy(), Reason.FIELDS, incidents.rows["_beyond"])
     for reason in COORDINATE_REASONS:
         incidents.reject((incidents.rows["_problem"] == reason).to_numpy(), reason, incidents.rows["_coordinates"])
     incidents.reject(incidents.rows["year"].isna().to_numpy(), Reason.DATE, incidents.rows["_date"])
-    latest = pd.Timestamp(now or datetime.now(UTC)).tz_convert(None) + FUTURE_SLACK
-    incidents.reject((incidents.rows["_when"] > latest).to_numpy(), Reason.FUTURE_DATE, incidents.rows["_date"])
+    incidents.reject((incidents.rows["_when"] > latest_date(now)).to_numpy(), Reason.FUTURE_DATE, incidents.rows["_date"])
     if years is not None:
         rows = incidents.rows
-        incidents.reject(~rows["year"].isin(years).to_numpy(), Reason.YEAR, rows["year"].astype("Int64").astype(str))
-    incidents.rows = incidents.rows.drop(columns=["_coordinates", "_problem", "_date", "_when"]).astype({"year": "int64"})
+        incidents.reject(~rows["year"].isin(years).to_numpy(), year_reason, rows["year"].astype("Int64").astype(str))
+    helpers = ["_coordinates", "_problem", "_date", "_when", "_beyond"]
+    incidents.rows = incidents.rows.drop(columns=helpers).astype({"year": "int64"})
     return incidents
+
+
+def beyond_header(table: pd.DataFrame) -> pd.Series:
+    """Per row, the first value after the header's last field ("" for none, and for any table that
+    is not CSV)."""
+    if BEYOND_HEADER not in table.columns:
+        return pd.Series("", index=table.index, dtype=object)
+    return table[BEYOND_HEADER].fillna("").astype(str).str.strip()
+
+
+def latest_date(now: datetime | None) -> pd.Timestamp:
+    """The latest date that is not in the future at `now` (default: the current time)."""
+    return pd.Timestamp(now or datetime.now(UTC)).tz_convert(None) + FUTURE_SLACK
+
+
+def usable_years(date_text: pd.Series, now: datetime) -> np.ndarray:
+    """The year of every date of `date_text` that `parse_table` keeps (parseable, not after `now`)."""
+    dates = parse_dates(date_text)
+    return dates[dates <= latest_date(now)].dt.year.to_numpy(dtype=np.int64)
 
 
 def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
@@ -280,12 +306,17 @@ class BoundaryLayer:
 
 
 def read_boundaries(name: str, path: Path, id_field: str = "id", name_field: str | None = None) -> BoundaryLayer:
-    """Read a polygon layer into EPSG:4326. Features that cannot be mapped (no geometry, no id,
-    zero area) are dropped and invalid polygons repaired with make_valid, each with a warning;
-    a file with nothing usable left, or wrong as a whole, is an `InputError` naming it."""
+    """Read a polygon layer into EPSG:4326. `id_field` and `name_field` match a field ignoring
+    case and punctuation, as incident columns do (`boundary_field`). Features that cannot be mapped
+    (no geometry, no id, zero area) are dropped and invalid polygons repaired with make_valid, each
+    with a warning; a file with nothing usable left, or wrong as a whole, is an `InputError` naming it."""
     frame = _read_boundary_file(path)
-    _check_fields(path, frame, id_field, name_field)
-    name_field = name_field or next((f for f in ("label", "name") if f in frame.columns), id_field)
+    id_field = _given_field(path, frame, id_field, "id", "--id-field")
+    if name_field:
+        name_field = _given_field(path, frame, name_field, "name", "--name-field")
+    else:
+        found = (boundary_field(path, frame, default, "--name-field") for default in ("label", "name"))
+        name_field = next((field for field in found if field), id_field)
     drops = _Drops(path, len(frame))
     frame = drops.drop(frame, (frame.geometry.isna() | frame.geometry.is_empty).to_numpy(), "with no geometry")
     no_id = frame[id_field].isna() | (frame[id_field].astype(str).str.strip() == "")
@@ -330,12 +361,25 @@ def _read_boundary_file(path: Path) -> gpd.GeoDataFrame:
     return frame
 
 
-def _check_fields(path: Path, frame: gpd.GeoDataFrame, id_field: str, name_field: str | None) -> None:
-    if id_field not in frame.columns:
-        fields = ", ".join(c for c in frame.columns if c != "geometry")
-        raise InputError(path, f"no id field {id_field!r} (fields: {fields}); pass --id-field")
-    if name_field and name_field not in frame.columns:
-        raise InputError(path, f"no name field {name_field!r}")
+def boundary_field(path: Path, frame: gpd.GeoDataFrame, wanted: str, flag: str) -> str | None:
+    """The field of `frame` named `wanted`, else the one field whose name is `wanted` ignoring case
+    and punctuation (`NAME`, `Ward No` for `ward_no`); None if there is none. Several such fields
+    are an `InputError` naming them."""
+    fields = [str(column) for column in frame.columns if column != frame.geometry.name]
+    if wanted in fields:
+        return wanted
+    matches = [field for field in fields if normalized_name(field) == normalized_name(wanted)]
+    if len(matches) > 1:
+        raise InputError(path, f"several fields match {wanted!r} ({', '.join(matches)}); pass {flag} with one of them exactly")
+    return matches[0] if matches else None
+
+
+def _given_field(path: Path, frame: gpd.GeoDataFrame, wanted: str, role: str, flag: str) -> str:
+    field = boundary_field(path, frame, wanted, flag)
+    if field is None:
+        fields = ", ".join(str(column) for column in frame.columns if column != frame.geometry.name)
+        raise InputError(path, f"no {role} field {wanted!r} (fields: {fields}); pass {flag}")
+    return field
 
 
 def _check_degrees(path: Path, frame: gpd.GeoDataFrame) -> None:

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
+    FIELDS = "more fields than the header"
     MISSING_COORDINATES = "missing coordinates"
     PLACEHOLDER_COORDINATES = "placeholder coordinates"
     COORDINATES = "unparseable coordinates"
@@ -14,6 +15,7 @@ class Reason(StrEnum):
     DATE = "missing or unparseable date"
     FUTURE_DATE = "date in the future"
     YEAR = "year outside --years"
+    STUDY_YEAR = "year outside the study years"
     OFFENSE = "unknown offense"
     DUPLICATE = "duplicate incident id"
     OUTSIDE = "outside all boundaries"

@@ -1,7 +1,8 @@
 """What a chunk of incident rows adds to a build: one function for every engine.
 
 A build reads its inputs twice. The first pass (`scan_chunk`) reads only the offense and id
-columns: the offense values choose the classification, and the ids that occur more than once
+columns (and the date, when the study years are chosen from the data: `years.study_span`): the
+offense values choose the classification, and the ids that occur more than once
 within a source (an agency's files; compared by a 64-bit hash, so a collision only adds a
 candidate) are the only ones a duplicate can have. Ids repeat across sources by right (each
 agency numbers its own), but a source whose incidents mostly repeat another's, id and offense
@@ -29,9 +30,17 @@ from crimetiles.precompute.classify import VIOLENT, Classifier, OffenseTally
 from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
 from crimetiles.precompute.detect import IncidentColumns
 from crimetiles.precompute.hexgrid import point_cells
-from crimetiles.precompute.ingest import classify_rows, incident_ids, parse_table, reject_rows
+from crimetiles.precompute.ingest import (
+    beyond_header,
+    classify_rows,
+    incident_ids,
+    parse_table,
+    reject_rows,
+    usable_years,
+)
 from crimetiles.precompute.locator import PolygonLocator
 from crimetiles.precompute.reasons import Reason
+from crimetiles.precompute.years import StudyYears
 
 SWAP_INSIDE_SHARE = 0.1
 """Almost no point inside the boundaries (under this share) but most would be once swapped."""
@@ -48,12 +57,14 @@ def id_hashes(ids: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class ScanContext:
     files: Mapping[str, IncidentFile]
+    dated_at: datetime | None = None
+    """The build time when the first pass also counts rows per year (to choose the study years)."""
 
 
 @dataclass(frozen=True)
 class ChunkScan:
     """The first pass over a chunk: its offense values and the hashes of its non-empty ids
-    (distinct, sorted), and those that repeat within the chunk."""
+    (distinct, sorted), and those that repeat within the chunk; its rows per usable year."""
 
     source: str
     rows: int
@@ -64,11 +75,13 @@ class ChunkScan:
     """Hashes of id and offense together of the rows with an id (distinct, sorted): all of them in a
     chunk of up to EXACT_TWIN_ROWS rows, else those under TWIN_SAMPLE_BELOW (`sampled`)."""
     sampled: bool
+    year_rows: Mapping[int, int] = field(default_factory=dict)
 
 
 def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     file = context.files[chunk.source]
-    table = chunk_table(file, chunk, file.scanned_columns())
+    read = chunk_table(file, chunk, file.scanned_columns(dated=context.dated_at is not None))
+    table = read[(beyond_header(read) == "").to_numpy()]  # misaligned rows, rejected later, choose nothing
     offense = table[file.columns.offense].astype(str).str.strip()
     offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
@@ -76,7 +89,8 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
     incidents = np.unique(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)))
     sampled = len(table) > EXACT_TWIN_ROWS
-    return ChunkScan(chunk.source, len(table), offenses, hashes, hashes[counts > 1], _below(incidents, sampled), sampled)
+    years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
+    return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], _below(incidents, sampled), sampled, years)
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
@@ -172,7 +186,7 @@ class CountContext:
     candidate_hashes: Mapping[str, np.ndarray]
     """Per source (agency), the id hashes that may repeat (see `candidates_by_source`)."""
     now: datetime
-    years: range | None = None
+    years: StudyYears | None = None
 
     @functools.cached_property
     def locators(self) -> dict[str, PolygonLocator]:
@@ -230,6 +244,8 @@ class Tally:
     hex_counts: Mapping[int, UnitYearCounts] = field(default_factory=dict)
     hull: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     """Vertices of the convex hull of the used rows' points (lon, lat); kept only without boundaries."""
+    outside_study_years: Mapping[int, int] = field(default_factory=dict)
+    """Rows rejected as dated outside the study years chosen from the data, per year."""
 
     def plus(self, other: Tally) -> Tally:
         return Tally(
@@ -241,6 +257,7 @@ class Tally:
             _add(self.layer_outside, other.layer_outside),
             _merge(self.hex_counts, other.hex_counts, lambda a, b: UnitYearCounts.total([a, b])),
             hull_vertices(np.concatenate([self.hull, other.hull])),
+            _add(self.outside_study_years, other.outside_study_years),
         )
 
     @property
@@ -279,12 +296,14 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     """Parse, classify and locate one chunk, and count the rows whose id cannot be a duplicate."""
     file = context.files[chunk.source]
     table = chunk_table(file, chunk, file.needed_columns())
-    incidents = parse_table(table, file.columns, context.wanted, chunk.source, chunk.first_row, context.years, context.now)
+    years, year_reason = (context.years.span, context.years.reason) if context.years else (None, Reason.YEAR)
+    incidents = parse_table(table, file.columns, context.wanted, chunk.source, chunk.first_row, years, context.now, year_reason)
     classify_rows(incidents, context.classifier)
     located = locate(context, incidents.rows)
     pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"].to_numpy(dtype=object))
     tally, outside = settle(context, chunk.source, located[~pending])
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
+    read = read.plus(Tally(outside_study_years=_outside_study_years(incidents.rejects)))
     swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located[~pending]))})
     rejects = pd.concat([incidents.rejects, outside], ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
     return ChunkResult(
@@ -369,6 +388,11 @@ def swapped_inside(context: CountContext, located: pd.DataFrame) -> int:
 
 def _rejected(source: str, rejects: pd.DataFrame) -> Tally:
     return Tally({source: SourceTally(rejected={str(k): int(v) for k, v in rejects["reason"].value_counts().items()})})
+
+
+def _outside_study_years(rejects: pd.DataFrame) -> dict[int, int]:
+    """Rows per year among `rejects` dated outside the study years (the detail is the year)."""
+    return _counts(rejects.loc[rejects["reason"] == Reason.STUDY_YEAR, "detail"].astype(np.int64).to_numpy())
 
 
 def _counts(values: np.ndarray) -> dict[int, int]:

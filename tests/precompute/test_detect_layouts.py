@@ -9,6 +9,8 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
+from tests.precompute.conftest import BLOCKGROUPS
+
 LAYOUTS = Path(__file__).resolve().parent.parent / "fixtures" / "layouts"
 
 CITY_RULES = ("--classification", LAYOUTS / "city_offenses.csv")
@@ -153,19 +155,18 @@ def _blockgroup(build, blockgroup_id="370630017074"):
     return gpd.read_parquet(build.out / "layers" / "blockgroups.parquet").set_index("id").loc[blockgroup_id]
 
 
-def test_stray_year_is_warned_and_counts_in_the_span(build_cli):
+def test_stray_year_is_rejected_outside_the_study_years(build_cli):
     """stray_year.csv: 20 simple assaults a year 2018-2023 in one block group, and one in 1920."""
     build = build_cli(LAYOUTS / "stray_year.csv")
-    warning = (
-        "year 1920 has only 1 of 121 rows, far from the other years: the all-years average counts every year "
-        "from 1920 to 2023; pass --years 2018-2023 to leave it out"
-    )
+    warning = "1 row dated 1920, outside the study years 2018-2023, rejected; pass --years to keep them"
     assert build.report["warnings"] == [warning]
     assert f"warning: {warning}" in build.stderr.splitlines()
-    assert build.report["average_years"] == 2023 - 1920 + 1
+    (summary,) = build.report["inputs"]
+    assert summary["rejected_by_reason"] == {"year outside the study years": 1}
+    assert build.report["average_years"] == 6
     row = _blockgroup(build)
-    assert (row["violent_count"], row["violent_count_1920"], row["violent_count_2018"]) == (121, 1, 20)
-    assert row["violent_per_sqmi"] == round(121 / 104 / row["area_sqmi"], 3)
+    assert (row["violent_count"], row["violent_count_2018"], "violent_count_1920" in row.index) == (120, 20, False)
+    assert row["violent_per_sqmi"] == round(120 / 6 / row["area_sqmi"], 3)
 
 
 @pytest.mark.parametrize(("years", "average_years"), [("2018-2023", 6), ("2017-2023", 7)])
@@ -190,3 +191,38 @@ def test_a_year_with_no_incident_inside_the_span_counts_in_the_average(build_cli
     row = _blockgroup(build)
     assert (row["violent_count"], "violent_count_2019" in row.index) == (40, False)
     assert row["violent_per_sqmi"] == round(40 / 3 / row["area_sqmi"], 3)
+
+
+@pytest.fixture
+def wards(tmp_path):
+    """The block groups as a city publishes its wards: upper-case fields `WARD_NO` and `NAME`."""
+    frame = gpd.read_file(BLOCKGROUPS).rename(columns={"id": "WARD_NO"})
+    frame["NAME"] = "Ward " + frame["WARD_NO"].str[-4:]
+    path = tmp_path / "wards.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_boundary_fields_match_ignoring_case_and_punctuation(build_cli, wards):
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={wards}", "--id-field", "Ward No")
+    assert build.exit_code == 0, build.stderr
+    layer = gpd.read_parquet(build.out / "layers" / "wards.parquet").set_index("id")
+    assert (layer.loc["370630017074", "name"], layer.loc["370630017074", "violent_count"]) == ("Ward 7074", 120)
+
+
+def test_an_ambiguous_boundary_field_is_an_error_naming_the_candidates(build_cli, wards, tmp_path):
+    frame = gpd.read_file(wards)
+    frame["Name"] = frame["NAME"]
+    frame.to_file(tmp_path / "twice.geojson", driver="GeoJSON")
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={tmp_path / 'twice.geojson'}", "--id-field", "ward_no")
+    assert build.error == (
+        f"Error: {tmp_path / 'twice.geojson'}: several fields match 'name' (NAME, Name); pass --name-field with one of "
+        "them exactly"
+    )
+
+
+def test_a_missing_boundary_field_is_an_error_naming_the_fields(build_cli, wards):
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={wards}", "--id-field", "GEOID")
+    assert build.error == f"Error: {wards}: no id field 'GEOID' (fields: WARD_NO, NAME); pass --id-field"
+    build = build_cli(LAYOUTS / "stray_year.csv", "-b", f"wards={wards}", "--id-field", "ward_no", "--name-field", "label")
+    assert build.error == f"Error: {wards}: no name field 'label' (fields: WARD_NO, NAME); pass --name-field"

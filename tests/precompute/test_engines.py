@@ -158,7 +158,7 @@ def test_repeated_ids_are_found_across_chunks_and_files(tmp_path):
     second.to_parquet(tmp_path / "second.parquet", index=False)
     out = tmp_path / "build"
     one_source = (IncidentSource("police", (tmp_path / "first.csv", tmp_path / "second.parquet")),)
-    report = square_build(tmp_path, "build", (), sources=one_source, chunk_rows=1000, workers=1)
+    report = square_build(tmp_path, "build", (), sources=one_source, chunk_rows=1000, workers=1, years=range(2015, 2017))
     rejects = pd.read_csv(out / "rejects.csv", dtype=str, keep_default_na=False)
     duplicates = rejects[rejects["reason"] == "duplicate incident id"]
     first_csv, second_parquet = str(tmp_path / "first.csv"), str(tmp_path / "second.parquet")

@@ -13,8 +13,14 @@ from crimetiles.cli import main
 
 EXPORTS = Path(__file__).resolve().parents[1] / "fixtures" / "exports"
 EXPECTED = json.loads((EXPORTS / "expected.json").read_text(encoding="utf-8"))
-REJECTED_BEFORE_CLASSIFYING = {"placeholder coordinates": 2, "date in the future": 1, "outside all boundaries": 1}
-"""The messy rows of every fixture (see its README): two at 0,0, one in 2099, one with lat/lon swapped."""
+REJECTED_BEFORE_CLASSIFYING = {
+    "placeholder coordinates": 2,
+    "date in the future": 1,
+    "year outside the study years": 1,
+    "outside all boundaries": 1,
+}
+"""The messy rows of every fixture (see its README): two at 0,0, one in 2099, one in 1920, one with
+lat/lon swapped."""
 
 
 @pytest.mark.slow
@@ -32,9 +38,10 @@ def test_export_builds_with_no_flags(tmp_path, name):
     assert summary["rejected_by_reason"] == {**REJECTED_BEFORE_CLASSIFYING, "unknown offense": unmatched}
     assert summary["rows_read"] == expected["rows"] == summary["rows_used"] + summary["rows_rejected"]
     messy = expected["messy_rows"]
-    dropped = {*messy["zero_coordinates"], *messy["future_date_2099"], *messy["swapped_lat_lon"]}
+    dropped = {*messy["zero_coordinates"], *messy["future_date_2099"], *messy["stray_year_1920"], *messy["swapped_lat_lon"]}
     violent = len(set(expected["violent_rows"]) - dropped)
     assert sum(report["violent_by_year"].values()) == violent
     assert int(gpd.read_parquet(out / "layers" / "blockgroups.parquet")["violent_count"].sum()) == violent
-    assert any("year 1920" in warning for warning in report["warnings"])
+    assert report["average_years"] == 6
+    assert any("1 row dated 1920, outside the study years 2018-2023" in warning for warning in report["warnings"])
     assert f"classification: {expected['rule_set']}" in result.output
