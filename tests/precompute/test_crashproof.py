@@ -4,6 +4,7 @@ server recovers a complete build that an interrupted swap left beside the output
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -361,6 +362,7 @@ def small_file_system(tmp_path):
     try:
         yield mount_point
     finally:
+        gc.collect()  # an app the test made holds its archives open until its reference cycles are freed
         unmounted = subprocess.run(["umount", str(mount_point)], capture_output=True, text=True)
         assert unmounted.returncode == 0, unmounted.stderr
 
