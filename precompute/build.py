@@ -20,12 +20,15 @@ from tqdm import tqdm
 from crimetiles import __version__
 from crimetiles.artifact.fields import feature_field_types, feature_fields
 from crimetiles.artifact.manifest import (
+    DEFAULT_TITLE,
     SCHEMA_VERSION,
     Bounds,
     BuildManifest,
     ClassBreaks,
     DensityLayer,
     InputFile,
+    Provenance,
+    Source,
     TileArchive,
     Tileset,
     ZoomBand,
@@ -69,12 +72,6 @@ from crimetiles.precompute.tally import (
 )
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 
-DEFAULT_ATTRIBUTION = (
-    "Violent incidents reported by police; boundaries: "
-    '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass</a>'
-)
-
-
 # A year holding less than this share of the rows, more than a year away from the well-populated
 # years, is probably a typo (1920 for 2020) that would stretch the all-years average.
 STRAY_YEAR_SHARE = 0.01
@@ -102,6 +99,20 @@ class BoundarySpec:
 
 
 @dataclass(frozen=True)
+class ProvenanceOptions:
+    """What the build says about itself (`crimetiles build --title`...); None: a neutral, true default."""
+
+    title: str | None = None
+    """None: `manifest.DEFAULT_TITLE`."""
+    attribution: str | None = None
+    """Plain text. None: the input files' names."""
+    attribution_url: str | None = None
+    about: Path | None = None
+    """The metric's text, a Markdown file (kept in the manifest). None: the page's own text."""
+    caveat: str | None = None
+
+
+@dataclass(frozen=True)
 class BuildOptions:
     incidents: tuple[Path, ...]
     """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`)."""
@@ -115,7 +126,7 @@ class BuildOptions:
     maxzoom: int = 14
     archive_maxzoom: int = 14
     classes: int = 5
-    attribution: str = DEFAULT_ATTRIBUTION
+    provenance: ProvenanceOptions = field(default_factory=ProvenanceOptions)
     progress: bool = True
     engine: EngineName = "local"
     scheduler: str | None = None
@@ -142,6 +153,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     over the offense and id columns (`scan_inputs`), then the counting pass (`count_inputs`)."""
     built_at = datetime.now(UTC)
     _check_unique_names(options.boundaries)
+    read_about(options.provenance.about)
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     files = plan_inputs(options, say)
     engine = make_engine(options.engine, options.scheduler, options.workers)
@@ -380,6 +392,7 @@ def _manifest(
         breaks = _breaks([frames[band.layer] for band in bands], years, options.classes)
         tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, breaks, None)
     bounds = _union_bounds([layer.bounds for layer in density_layers.values()])
+    provenance = build_provenance(options.provenance, inputs)
     return BuildManifest(
         schema_version=SCHEMA_VERSION,
         build_id=_build_id(built_at, inputs, options),
@@ -388,12 +401,45 @@ def _manifest(
         years=tuple(years),
         bounds=bounds,
         center=(round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6), 10),
-        attribution=options.attribution,
+        attribution=provenance.attribution_html(),
         fields=feature_fields(years),
         layers=density_layers,
         tilesets=tilesets,
         inputs=inputs,
+        provenance=provenance,
     )
+
+
+def build_provenance(options: ProvenanceOptions, inputs: Sequence[InputFile]) -> Provenance:
+    """The build's provenance: what `options` gives, else neutral defaults naming the input files."""
+    sources = input_sources(inputs)
+    files = [Path(i.path).name for i in inputs if i.role == "boundaries"]
+    default_attribution = f"Incidents: {', '.join(source.name for source in sources)}" + (
+        f"; boundaries: {', '.join(files)}" if files else ""
+    )
+    return Provenance(
+        title=options.title or DEFAULT_TITLE,
+        attribution=options.attribution or default_attribution,
+        attribution_url=options.attribution_url,
+        about_markdown=read_about(options.about),
+        caveat=options.caveat,
+        sources=sources,
+    )
+
+
+def input_sources(inputs: Sequence[InputFile]) -> tuple[Source, ...]:
+    """The sources of the incidents: by default each input file, named by its file name."""
+    return tuple(Source(Path(i.path).name, (i.path,)) for i in inputs if i.role == "incidents")
+
+
+def read_about(about: Path | None) -> str | None:
+    """The metric's text of `--about`, which must be UTF-8 text; read before counting, to fail early."""
+    if about is None:
+        return None
+    try:
+        return about.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(about, f"cannot read the --about text ({exc})") from None
 
 
 def _with_archives(
