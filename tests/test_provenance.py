@@ -21,6 +21,7 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
 from tests.minneapolis import ATTRIBUTION, ATTRIBUTION_URL, CAVEAT, TITLE, build_minneapolis, build_with_provenance
+from tests.server.served import serving
 
 DEMO_ONLY = re.compile(r"durham|synthetic", re.IGNORECASE)
 """What only the Durham demo may say."""
@@ -101,6 +102,7 @@ def test_the_metrics_text_is_markdown_shown_safely(minneapolis_app: Flask):
     text = response.get_data(as_text=True)
     about = text.split('<div class="about-text">', 1)[1].split("</div>", 1)[0]
     assert "<h3>Why it matters</h3>" in about and "<em>reported</em>" in about
+    assert "What it shows." not in text  # the page's own text gives way to the build's
     assert '<a href="https://opendata.minneapolismn.gov/">Minneapolis open data</a>' in about
     assert "&lt;script&gt;" in about and "<script" not in about
     assert "[a link that runs code](javascript:alert(1))" in about and 'href="javascript:' not in about
@@ -134,6 +136,8 @@ def test_a_geojson_download_carries_the_provenance(minneapolis_app: Flask):
         "units": "violent crimes per square mile (incidents reported by police)",
     }
     assert len(document["features"]) == 3
+    table = minneapolis_app.test_client().get("/downloads/wards.csv?year=2021").get_data(as_text=True)
+    assert table.splitlines()[0] == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
 
 
 def test_the_static_export_says_the_builds_provenance(minneapolis: Path, tmp_path: Path):
@@ -165,6 +169,15 @@ def test_the_demo_build_keeps_its_durham_text_and_says_synthetic(client):
         '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass (DataWorks NC)</a>'
     )
     assert client.get("/tiles/tracts.json").get_json()["attribution"] == compass
+
+
+@pytest.mark.slow
+def test_crimetiles_demo_builds_with_the_demos_provenance(tmp_path: Path):
+    """The real command: synthesizes, builds with the demo's title, text and caveat, and serves."""
+    with serving(["crimetiles", "demo", "--dir", str(tmp_path), "--port", "8000"], tmp_path / "build") as (base, _):
+        page = requests.get(f"{base}/", timeout=30).text
+    assert "<h1>Durham, NC: violent incidents reported by police (demo)</h1>" in page
+    assert "Demo: synthetic locations, real published totals." in page and "Durham Beyond Policing" in page
 
 
 def test_a_build_given_no_provenance_says_neutral_true_things(tmp_path: Path):
