@@ -265,7 +265,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @click.option(
     "--title",
     default=None,
-    help="The map's title: the page's header and tab, the report, TileJSON, styles, QGIS layers and downloads. "
+    help="The map's title: the page's header and tab, the report, TileJSON, styles, QGIS layers and GeoJSON downloads. "
     "Default: Violent incidents reported by police.",
 )
 @click.option(
@@ -273,7 +273,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     default=None,
     metavar="TEXT",
     help="Who the data comes from, as plain text, e.g. 'Minneapolis Police Department': shown by the page, "
-    "the report, map clients (TileJSON, styles), QGIS layers and downloads. Default: the input files' names.",
+    "the report, map clients (TileJSON, styles), QGIS layers and GeoJSON downloads. Default: the input files' names.",
 )
 @click.option(
     "--attribution-url", default=None, metavar="URL", help="A link for --attribution wherever it is shown. Default: none."
@@ -289,7 +289,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @click.option(
     "--caveat",
     default=None,
-    help="A short note shown under the legend, in the report and in downloads, e.g. 'Figures for 2023 are "
+    help="A short note shown under the legend, in the report, TileJSON and GeoJSON downloads, e.g. 'Figures for 2023 are "
     "preliminary.' Default: none.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")

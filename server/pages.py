@@ -115,11 +115,26 @@ def years_text(years: Sequence[int]) -> str:
     return ", ".join(map(str, years))
 
 
+ABOUT_TOP_HEADING = 3
+"""The level the metric's text's top headings get: below the panel's own `<h2>`."""
+
+
 @functools.lru_cache(maxsize=4)
 def about_html(markdown: str) -> Markup:
     """The metric's text as HTML: CommonMark and tables, raw HTML in it shown as text (never
-    markup), links only to safe schemes (no `javascript:`), so the page's CSP has nothing to block."""
-    return Markup(MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown))
+    markup), links only to safe schemes (no `javascript:`) and no inline styles (a table column's
+    alignment), so the page's CSP has nothing to block; its headings moved down so that its top
+    ones are `<h3>` (a `#` title would compete with the page's)."""
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = parser.parse(markdown)
+    for token in tokens:
+        token.attrs.pop("style", None)
+    headings = [token for token in tokens if token.type in ("heading_open", "heading_close")]
+    if headings:
+        shift = ABOUT_TOP_HEADING - min(int(token.tag[1]) for token in headings)
+        for token in headings:
+            token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
+    return Markup(parser.renderer.render(tokens, parser.options, {}))
 
 
 def provenance_variables(manifest: BuildManifest) -> dict[str, Any]:

@@ -16,13 +16,17 @@ TITLE = "Violent incidents in Minneapolis wards"
 ATTRIBUTION = "Minneapolis Police Department & Hennepin County"
 ATTRIBUTION_URL = "https://opendata.minneapolismn.gov/?source=police&format=csv"
 CAVEAT = "Figures for 2023 are preliminary."
-ABOUT = """### Why it matters
+ABOUT = """# Violent incidents
+
+## Why it matters
 
 Counts of *reported* incidents show where police respond.
 
-### Further resources
+## Further resources
 
-- [Minneapolis open data](https://opendata.minneapolismn.gov/)
+| Resource | What |
+| :-- | :-- |
+| [Minneapolis open data](https://opendata.minneapolismn.gov/) | the incidents |
 
 <script>alert("raw html")</script>
 

@@ -101,7 +101,8 @@ def test_the_metrics_text_is_markdown_shown_safely(minneapolis_app: Flask):
     response = minneapolis_app.test_client().get("/")
     text = response.get_data(as_text=True)
     about = text.split('<div class="about-text">', 1)[1].split("</div>", 1)[0]
-    assert "<h3>Why it matters</h3>" in about and "<em>reported</em>" in about
+    assert "<h3>Violent incidents</h3>" in about and "<h4>Why it matters</h4>" in about  # under the panel's <h2>
+    assert "<em>reported</em>" in about and "<td>the incidents</td>" in about  # no style="text-align:left"
     assert "What it shows." not in text  # the page's own text gives way to the build's
     assert '<a href="https://opendata.minneapolismn.gov/">Minneapolis open data</a>' in about
     assert "&lt;script&gt;" in about and "<script" not in about

@@ -25,6 +25,8 @@ def minneapolis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_the_page_report_and_attribution_control_say_the_builds_provenance(page, minneapolis_url: str):
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     page.goto(f"{minneapolis_url}/?layer=wards&selected=3")
     wait_idle(page)
     page.wait_for_function("() => document.body.dataset.compass === 'ready'", timeout=30_000)
@@ -40,5 +42,5 @@ def test_the_page_report_and_attribution_control_say_the_builds_provenance(page,
     assert "where policing of violent incidents" in text and CAVEAT in text and ATTRIBUTION in text
     assert "Why it matters" in text and "Counts of reported incidents show where police respond." in text
     assert not DEMO_ONLY.search(page.content())
-    assert page.errors == []
+    assert page.errors == [] and not [line for line in console if "Content Security Policy" in line]
     screenshot(page, "provenance-report")
