@@ -79,6 +79,13 @@ def test_no_served_document_of_another_city_says_durham_or_synthetic(minneapolis
         assert credits(text)
 
 
+def test_the_builds_own_files_say_nothing_of_durham(minneapolis: Path):
+    """The manifest, report.json and rejects.csv: what the report and every reader start from."""
+    for name in (MANIFEST_NAME, "report.json", "rejects.csv"):
+        assert not DEMO_ONLY.search((minneapolis / name).read_text(encoding="utf-8")), name
+    assert credits((minneapolis / MANIFEST_NAME).read_text(encoding="utf-8"))
+
+
 def test_the_page_shows_title_caveat_attribution_link_and_years(minneapolis_url: str):
     """On a real server: the header, the caveats next to the numbers (the metric's own, then the
     build's), the credit with its link, the sources and years in "About this data"."""
