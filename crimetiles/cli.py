@@ -36,7 +36,7 @@ DURHAM_BOUNDARIES = (
 )
 DEMO_DIR = Path("demo")
 DURHAM_DEMO_PROVENANCE = ProvenanceOptions(
-    title="Durham, NC: violent incidents reported by police (demo)",
+    title="Durham violent incidents (demo)",
     attribution="Durham Neighborhood Compass (DataWorks NC)",
     attribution_url="https://github.com/DataWorks-NC/durham-quality-of-life-data",
     about=DURHAM_DIR / "demo_about.md",

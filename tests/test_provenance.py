@@ -91,7 +91,7 @@ def test_the_page_shows_title_caveat_attribution_link_and_years(minneapolis_url:
     build's), the credit with its link, the sources and years in "About this data"."""
     page = requests.get(f"{minneapolis_url}/", timeout=10)
     text = page.text
-    assert f"<h1>{TITLE}</h1>" in text and f"<title>{TITLE} · Violent crimes per square mile</title>" in text
+    assert f'<h1 title="{TITLE}">{TITLE}</h1>' in text and f"<title>{TITLE} · Violent crimes per square mile</title>" in text
     legend = text.split('id="legend"', 1)[1].split("</section>", 1)[0]
     assert "where policing of violent incidents" in legend and CAVEAT in legend
     link = f'href="{html.escape(ATTRIBUTION_URL)}" target="_blank" rel="noopener">{html.escape(ATTRIBUTION)}</a>, 2019-2023.'
@@ -171,7 +171,7 @@ def test_the_demo_build_keeps_its_durham_text_and_says_synthetic(client):
     assert "Demo: synthetic locations, real published totals." in page
     assert "The incident locations and dates are <em>synthetic</em>" in page
     assert "Durham Police Department and Durham County Sheriff" in page and "Durham Beyond Policing" in page
-    assert "<h1>Durham, NC: violent incidents reported by police (demo)</h1>" in page
+    assert '<h1 title="Durham violent incidents (demo)">Durham violent incidents (demo)</h1>' in page
     assert "synthetic" in client.get("/embed").get_data(as_text=True)
     compass = (
         '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass (DataWorks NC)</a>'
@@ -184,7 +184,7 @@ def test_crimetiles_demo_builds_with_the_demos_provenance(tmp_path: Path):
     """The real command: synthesizes, builds with the demo's title, text and caveat, and serves."""
     with serving(["crimetiles", "demo", "--dir", str(tmp_path), "--port", "8000"], tmp_path / "build") as (base, _):
         page = requests.get(f"{base}/", timeout=30).text
-    assert "<h1>Durham, NC: violent incidents reported by police (demo)</h1>" in page
+    assert '<h1 title="Durham violent incidents (demo)">Durham violent incidents (demo)</h1>' in page
     assert "Demo: synthetic locations, real published totals." in page and "Durham Beyond Policing" in page
 
 
@@ -201,7 +201,7 @@ def test_a_build_given_no_provenance_says_neutral_true_things(tmp_path: Path):
     ]
     client = create_app(ServerConfig(build_dir=build, reload_interval=0)).test_client()
     page = client.get("/").get_data(as_text=True)
-    assert "<h1>Violent incidents reported by police</h1>" in page
+    assert '<h1 title="Violent incidents reported by police">Violent incidents reported by police</h1>' in page
     assert 'Data: <span class="attribution">Incidents: mpls_incidents.csv; boundaries: wards.geojson</span>, 2019-2023.' in page
     assert "<strong>What it shows.</strong>" in page and not DEMO_ONLY.search(page)
     assert client.get("/tiles/wards.json").get_json()["attribution"] == "Incidents: mpls_incidents.csv; boundaries: wards.geojson"
