@@ -1,16 +1,20 @@
 """Density layers as downloads: the long CSV table and GeoJSON. Pure functions on frames.
 
 `year` selects what to export everywhere here: None = every year, an int = that year,
-`"all"` = only the all-years values (average per year).
+`"all"` = only the all-years values (average per year). A GeoJSON download carries the build's
+provenance in a foreign member, `metadata` (title, attribution, caveat, sources, years, units); a
+CSV download is the bare table, for any program to read.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
+from crimetiles.artifact.manifest import Provenance
 
 if TYPE_CHECKING:  # annotations only: the server imports this module for `parse_year` (see `long_table`)
     import geopandas as gpd
@@ -68,8 +72,21 @@ def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: 
     return pd.concat(parts, ignore_index=True)[LONG_COLUMNS]
 
 
-def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None) -> str:
-    """The layer as a GeoJSON FeatureCollection (EPSG:4326).
+def download_metadata(provenance: Provenance, years: Sequence[int]) -> dict[str, Any]:
+    """What a download says about where its numbers come from (the GeoJSON `metadata` member)."""
+    return {
+        "title": provenance.title,
+        "attribution": provenance.attribution,
+        "attribution_url": provenance.attribution_url,
+        "caveat": provenance.caveat,
+        "sources": [source.name for source in provenance.sources],
+        "years": list(years),
+        "units": "violent crimes per square mile (incidents reported by police)",
+    }
+
+
+def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: dict[str, Any] | None = None) -> str:
+    """The layer as a GeoJSON FeatureCollection (EPSG:4326), with `metadata` as a foreign member.
 
     Every year: all fields (one column per year). One year or `"all"`: the properties are
     `id, name, year, area_sqmi, violent_count, violent_per_sqmi`.
@@ -90,13 +107,24 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None) -> str:
             geometry=frame.geometry,
             crs=frame.crs,
         )
-    return frame.to_crs(4326).to_json(drop_id=True, separators=(",", ":"))
+    collection = frame.to_crs(4326).to_geo_dict(drop_id=True)
+    if metadata is not None:
+        collection = {"type": collection["type"], "metadata": metadata, "features": collection["features"]}
+    return json.dumps(collection, separators=(",", ":"))
 
 
-def export_text(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], fmt: str, year: YearSelection = None) -> str:
-    """Density layer `layer` as download text: `fmt` is `csv` (long table) or `geojson`."""
+def export_text(
+    frame: gpd.GeoDataFrame,
+    layer: str,
+    years: Sequence[int],
+    fmt: str,
+    year: YearSelection = None,
+    provenance: Provenance | None = None,
+) -> str:
+    """Density layer `layer` as download text: `fmt` is `csv` (long table) or `geojson` (with the
+    build's `provenance` as its `metadata`, if given)."""
     if fmt not in FORMATS:
         raise BuildError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "csv":
         return long_table(frame, layer, years, year).to_csv(index=False)
-    return geojson_text(frame, year)
+    return geojson_text(frame, year, download_metadata(provenance, years) if provenance else None)

@@ -6,7 +6,9 @@ Bump `SCHEMA_VERSION` on any change a reader of the previous version would misre
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,52 @@ class InputFile:
     name: str | None = None
 
 
+DEFAULT_TITLE = "Violent incidents reported by police"
+"""The title of a build given none: what every build maps, true of any police export."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Whose incidents a build counts: a display name (an agency) and its input files, as given."""
+
+    name: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a build says about itself wherever it is shown: the page, embed and report, TileJSON,
+    styles, QGIS layers, downloads and static exports (see `crimetiles build --title`...)."""
+
+    title: str = DEFAULT_TITLE
+    attribution: str = ""
+    """Plain text, e.g. "Minneapolis Police Department"; linked to `attribution_url` where shown."""
+    attribution_url: str | None = None
+    about_markdown: str | None = None
+    """The metric's text (why it matters, about the data, further resources), as Markdown; None:
+    the page's own neutral text."""
+    caveat: str | None = None
+    """A short note shown next to the numbers, e.g. "Demo: synthetic locations, real published totals."."""
+    sources: tuple[Source, ...] = ()
+
+    def attribution_html(self) -> str:
+        """The attribution as map clients show it (TileJSON, styles): escaped text, linked if it has a URL."""
+        text = html.escape(self.attribution)
+        if not self.attribution_url:
+            return text
+        return f'<a href="{html.escape(self.attribution_url)}">{text}</a>'
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Provenance:
+        sources = tuple(Source(spec["name"], tuple(spec["files"])) for spec in raw.get("sources", []))
+        return cls(**{**_known(cls, raw), "sources": sources})
+
+    @classmethod
+    def of_older_build(cls, attribution_html: str) -> Provenance:
+        """The provenance of a build made before builds recorded it: its attribution, as text."""
+        return cls(attribution=html.unescape(re.sub(r"<[^>]*>", "", attribution_html)))
+
+
 @dataclass(frozen=True)
 class BuildManifest:
     schema_version: int
@@ -134,6 +182,9 @@ class BuildManifest:
     summaries: dict[str, str] = field(default_factory=dict)
     """Density layer name -> path of its summary (the page's charts, table and search). Builds made
     before summaries existed have none: readers treat the missing key as an empty map."""
+    provenance: Provenance = field(default_factory=Provenance)
+    """Title, attribution, the metric's text, caveat and sources. Builds made before it existed get
+    the default title and their `attribution` as text."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
@@ -157,6 +208,9 @@ class BuildManifest:
             tilesets={name: _tileset(spec) for name, spec in raw["tilesets"].items()},
             inputs=tuple(InputFile(**_known(InputFile, spec)) for spec in raw.get("inputs", [])),
             summaries=dict(raw.get("summaries", {})),
+            provenance=Provenance.from_dict(raw["provenance"])
+            if "provenance" in raw
+            else Provenance.of_older_build(raw["attribution"]),
         )
 
 

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import click
 
 from crimetiles import __version__
 from crimetiles.artifact.errors import CrimetilesError
-from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
+from crimetiles.precompute.build import BoundarySpec, BuildOptions, ProvenanceOptions, run_build
 from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentSource
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.detect import OFFENSE_NAMES, OFFENSE_WORDS, DateKind, IncidentColumns
@@ -35,6 +36,14 @@ DURHAM_BOUNDARIES = (
 )
 DEMO_DIR = Path("demo")
 DEMO_INCIDENTS = DEMO_DIR / "incidents"
+DURHAM_DEMO_PROVENANCE = ProvenanceOptions(
+    title="Durham violent incidents (demo)",
+    attribution="Durham Neighborhood Compass (DataWorks NC)",
+    attribution_url="https://github.com/DataWorks-NC/durham-quality-of-life-data",
+    about=DURHAM_DIR / "demo_about.md",
+    caveat="Demo: synthetic locations, real published totals.",
+)
+"""What the demo build says about itself (the only build that says "synthetic")."""
 
 
 def clear_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -275,6 +284,36 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     help="Incident rows per chunk: each worker holds a few chunks at a time, so memory does not grow with "
     "the input. A Parquet chunk is whole row groups.",
 )
+@click.option(
+    "--title",
+    default=None,
+    help="The map's title: the page's header and tab, the report, TileJSON, styles, QGIS layers and GeoJSON downloads. "
+    "Default: Violent incidents reported by police.",
+)
+@click.option(
+    "--attribution",
+    default=None,
+    metavar="TEXT",
+    help="Who the data comes from, as plain text, e.g. 'Minneapolis Police Department': shown by the page, "
+    "the report, map clients (TileJSON, styles), QGIS layers and GeoJSON downloads. Default: the input files' names.",
+)
+@click.option(
+    "--attribution-url", default=None, metavar="URL", help="A link for --attribution wherever it is shown. Default: none."
+)
+@click.option(
+    "--about",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE.md",
+    help="The metric's text as Markdown (why it matters, about the data, further resources), shown in the page's "
+    "'About this data' and the report (raw HTML in it is shown as text). Default: the page's own neutral text.",
+)
+@click.option(
+    "--caveat",
+    default=None,
+    help="A short note shown under the legend, in the report, TileJSON and GeoJSON downloads, e.g. 'Figures for 2023 are "
+    "preliminary.' Default: none.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
 def build(
@@ -303,6 +342,11 @@ def build(
     scheduler: str | None,
     workers: int | None,
     chunk_rows: int,
+    title: str | None,
+    attribution: str | None,
+    attribution_url: str | None,
+    about: Path | None,
+    caveat: str | None,
     quiet: bool,
 ) -> None:
     """Count violent INCIDENTS per polygon, hex cell and year into a build directory
@@ -323,6 +367,8 @@ def build(
       crimetiles build police.csv sheriff.csv          # two agencies, ids numbered apart
       crimetiles build --source police='police/*.csv' --source sheriff=sheriff.csv
       crimetiles build --source all='parts/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786
+      crimetiles build incidents.csv -b wards=wards.shp --title 'Violent incidents, Minneapolis' \\
+        --attribution 'Minneapolis Police Department' --attribution-url https://www.minneapolismn.gov/ --about about.md
     """
     if not incidents and not sources:
         raise click.UsageError("no incidents: give INCIDENTS files or --source NAME=PATH")
@@ -357,6 +403,7 @@ def build(
         scheduler=scheduler,
         workers=workers,
         chunk_rows=chunk_rows,
+        provenance=ProvenanceOptions(title, attribution, attribution_url, about, caveat),
     )
     say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
     started = time.perf_counter()
@@ -495,7 +542,7 @@ def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | 
 
     opened = open_build(build_dir)
     years = opened.manifest.years
-    text = export_text(opened.layer_frame(layer), layer, years, fmt, parse_year(year, years))
+    text = export_text(opened.layer_frame(layer), layer, years, fmt, parse_year(year, years), opened.manifest.provenance)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -577,7 +624,7 @@ def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool
     if rebuild or not (incidents / f"{SHERIFF_EXPORT}.csv").is_file():
         ctx.invoke(synth, out=incidents)
     if rebuild or not (build_dir / "manifest.json").is_file():
-        ctx.invoke(build, incidents=(incidents,), out=build_dir)
+        ctx.invoke(build, incidents=(incidents,), out=build_dir, **asdict(DURHAM_DEMO_PROVENANCE))
     serve.main([str(build_dir), "--host", host, "--port", str(port)], prog_name="crimetiles serve")
 
 

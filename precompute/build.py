@@ -20,12 +20,15 @@ from tqdm import tqdm
 from crimetiles import __version__
 from crimetiles.artifact.fields import feature_field_types, feature_fields
 from crimetiles.artifact.manifest import (
+    DEFAULT_TITLE,
     SCHEMA_VERSION,
     Bounds,
     BuildManifest,
     ClassBreaks,
     DensityLayer,
     InputFile,
+    Provenance,
+    Source,
     TileArchive,
     Tileset,
     ZoomBand,
@@ -42,7 +45,16 @@ from crimetiles.precompute.artifact import (
     write_report,
     write_summary,
 )
-from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentFile, IncidentSource, chunks, incident_sources, plan_file
+from crimetiles.precompute.chunks import (
+    DEFAULT_CHUNK_ROWS,
+    IncidentFile,
+    IncidentSource,
+    SourceFiles,
+    chunks,
+    incident_sources,
+    plan_file,
+    source_files,
+)
 from crimetiles.precompute.classify import ClassifierChoice, OffenseTally, choose_classifier
 from crimetiles.precompute.coordinates import swapped_error
 from crimetiles.precompute.density import density_frame, quantile_breaks
@@ -72,11 +84,6 @@ from crimetiles.precompute.tally import (
 from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.years import StudyYears, study_span
 
-DEFAULT_ATTRIBUTION = (
-    "Violent incidents reported by police; boundaries: "
-    '<a href="https://github.com/DataWorks-NC/durham-quality-of-life-data">Durham Neighborhood Compass</a>'
-)
-
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 HEX_LAYER_NAME = re.compile(r"hex\d+")
 
@@ -100,6 +107,20 @@ class BoundarySpec:
 
 
 @dataclass(frozen=True)
+class ProvenanceOptions:
+    """What the build says about itself (`crimetiles build --title`...); None: a neutral, true default."""
+
+    title: str | None = None
+    """None: `manifest.DEFAULT_TITLE`."""
+    attribution: str | None = None
+    """Plain text. None: the input files' names."""
+    attribution_url: str | None = None
+    about: Path | None = None
+    """The metric's text, a Markdown file (kept in the manifest). None: the page's own text."""
+    caveat: str | None = None
+
+
+@dataclass(frozen=True)
 class BuildOptions:
     incidents: tuple[Path, ...]
     """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`): each file its own source."""
@@ -115,7 +136,7 @@ class BuildOptions:
     maxzoom: int = 14
     archive_maxzoom: int = 14
     classes: int = 5
-    attribution: str = DEFAULT_ATTRIBUTION
+    provenance: ProvenanceOptions = field(default_factory=ProvenanceOptions)
     progress: bool = True
     engine: EngineName = "local"
     scheduler: str | None = None
@@ -143,6 +164,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     the counting pass (`count_inputs`)."""
     built_at = datetime.now(UTC)
     _check_unique_names(options.boundaries)
+    read_about(options.provenance.about)
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]
     files = plan_inputs(options, say)
     engine = make_engine(options.engine, options.scheduler, options.workers)
@@ -284,7 +306,8 @@ def _write_build(
     report["classification"] = choice.as_report()
     inputs = _input_files(files, options, Path(choice.classifier.source))
     layer_paths = {name: write_layer(staging, name, frame) for name, frame in frames.items()}
-    manifest = _manifest(options, layers, frames, layer_paths, years, built_at, inputs)
+    provenance = build_provenance(options.provenance, source_files(files), inputs)
+    manifest = _manifest(options, layers, frames, layer_paths, years, built_at, inputs, provenance)
     for name, frame in frames.items():
         write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
     manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
@@ -360,6 +383,7 @@ def _manifest(
     years: Sequence[int],
     built_at: datetime,
     inputs: tuple[InputFile, ...],
+    provenance: Provenance,
 ) -> BuildManifest:
     sources = {layer.name: Path(layer.path).name for layer in layers}
     density_layers = {
@@ -403,12 +427,40 @@ def _manifest(
         years=tuple(years),
         bounds=bounds,
         center=(round((bounds[0] + bounds[2]) / 2, 6), round((bounds[1] + bounds[3]) / 2, 6), 10),
-        attribution=options.attribution,
+        attribution=provenance.attribution_html(),
         fields=feature_fields(years),
         layers=density_layers,
         tilesets=tilesets,
         inputs=inputs,
+        provenance=provenance,
     )
+
+
+def build_provenance(options: ProvenanceOptions, incident_sources: SourceFiles, inputs: Sequence[InputFile]) -> Provenance:
+    """The build's provenance: what `options` gives, else neutral defaults naming the input files
+    (a source of several files by its name)."""
+    sources = tuple(Source(name, files) for name, files in incident_sources)
+    incidents = [Path(source.files[0]).name if len(source.files) == 1 else source.name for source in sources]
+    boundaries = [Path(i.path).name for i in inputs if i.role == "boundaries"]
+    default_attribution = f"Incidents: {', '.join(incidents)}" + (f"; boundaries: {', '.join(boundaries)}" if boundaries else "")
+    return Provenance(
+        title=options.title or DEFAULT_TITLE,
+        attribution=options.attribution or default_attribution,
+        attribution_url=options.attribution_url,
+        about_markdown=read_about(options.about),
+        caveat=options.caveat,
+        sources=sources,
+    )
+
+
+def read_about(about: Path | None) -> str | None:
+    """The metric's text of `--about`, which must be UTF-8 text; read before counting, to fail early."""
+    if about is None:
+        return None
+    try:
+        return about.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(about, f"cannot read the --about text ({exc})") from None
 
 
 def _with_archives(

@@ -12,17 +12,22 @@ client accepts, cached forever under their content-hashed URLs (`static/app.js?v
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS
+from crimetiles.artifact.manifest import BuildManifest
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
@@ -31,6 +36,9 @@ from crimetiles.server.static_files import ENCODINGS, StaticFiles
 STATIC_DIR = Path(str(files("crimetiles.static")))
 """The page files, found as package data so that an installed wheel serves them from anywhere."""
 bp = Blueprint("pages", __name__, template_folder=str(STATIC_DIR))
+EXAMPLE_TILESET = "tracts"
+"""The tileset the page's code examples name when the build has it (else its first), as app.js
+picks its context layer."""
 IMMUTABLE_MAX_AGE = 365 * 24 * 3600
 """Seconds a content-hashed URL may be cached: a year, the longest HTTP caches honour."""
 
@@ -100,16 +108,62 @@ def startup_documents(catalog: str, tilesets: Iterable[str]) -> list[str]:
     return [catalog, *(f"styles/{name}.json" for name in names), *(f"tiles/{name}.json" for name in names)]
 
 
+def years_text(years: Sequence[int]) -> str:
+    """`2012-2016` for consecutive years, else the years listed: `2012, 2014`."""
+    if len(years) > 1 and list(years) == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}"
+    return ", ".join(map(str, years))
+
+
+ABOUT_TOP_HEADING = 3
+"""The level the metric's text's top headings get: below the panel's own `<h2>`."""
+
+
+@functools.lru_cache(maxsize=4)
+def about_html(markdown: str) -> Markup:
+    """The metric's text as HTML: CommonMark and tables, raw HTML in it shown as text (never
+    markup), links only to safe schemes (no `javascript:`) and no inline styles (a table column's
+    alignment), so the page's CSP has nothing to block; its headings moved down so that its top
+    ones are `<h3>` (a `#` title would compete with the page's)."""
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    tokens = parser.parse(markdown)
+    for token in tokens:
+        token.attrs.pop("style", None)
+    headings = [token for token in tokens if token.type in ("heading_open", "heading_close")]
+    if headings:
+        shift = ABOUT_TOP_HEADING - min(int(token.tag[1]) for token in headings)
+        for token in headings:
+            token.tag = f"h{min(6, int(token.tag[1]) + shift)}"
+    return Markup(parser.renderer.render(tokens, parser.options, {}))
+
+
+def provenance_variables(manifest: BuildManifest) -> dict[str, Any]:
+    """What the pages say about the build: its title, attribution, caveat, sources and years, the
+    metric's text (None: the page's own), and a tileset, center and year for the code examples."""
+    provenance = manifest.provenance
+    tilesets = list(manifest.tilesets)
+    return {
+        "provenance": provenance,
+        "about_html": about_html(provenance.about_markdown) if provenance.about_markdown else None,
+        "source_names": ", ".join(source.name for source in provenance.sources),
+        "years_text": years_text(manifest.years),
+        "example_tileset": EXAMPLE_TILESET if EXAMPLE_TILESET in tilesets else tilesets[0],
+        "example_center": manifest.center[:2],
+        "example_year": manifest.years[-1],
+    }
+
+
 def _page(template: str, frame_ancestors: str) -> Response:
     config = _config()
-    tilesets = current_app.extensions["crimetiles.live"].service.manifest.tilesets
+    manifest = current_app.extensions["crimetiles.live"].service.manifest
     html = render_template(
         template,
         basemap_url=config.basemap_url or "",
         static_url=_static_files().url,
-        startup_documents=startup_documents(SERVED_PAGE_URLS.catalog, tilesets),
+        startup_documents=startup_documents(SERVED_PAGE_URLS.catalog, manifest.tilesets),
         urls=SERVED_PAGE_URLS,
         public_url=config.public_url or "",
+        **provenance_variables(manifest),
     )
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = content_security_policy(config.basemap_url, frame_ancestors)
@@ -163,7 +217,7 @@ def qgis_layer_definition(tileset: str) -> Response:
         raise UnknownResource(f"no tileset {tileset!r} (tilesets: {', '.join(manifest.tilesets)})")
     year = parse_year(request.args.get("year"), manifest.years)
     base = (_config().public_url or request.url_root).rstrip("/")
-    response = Response(qlr(manifest.tilesets[tileset], base, year), mimetype="application/xml")
+    response = Response(qlr(manifest.tilesets[tileset], base, manifest.provenance, year), mimetype="application/xml")
     suffix = f"-{year}" if year not in (None, ALL_YEARS) else ""
     response.headers["Content-Disposition"] = f'attachment; filename="crimetiles-{tileset}{suffix}.qlr"'
     return response

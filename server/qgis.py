@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 
 from crimetiles.artifact.export import YearSelection
 from crimetiles.artifact.fields import ALL_YEARS, NAME, density_field
-from crimetiles.artifact.manifest import Tileset
+from crimetiles.artifact.manifest import Provenance, Tileset
 from crimetiles.server.style import class_filters, legend
 
 FILL_OPACITY = 0.8
@@ -125,10 +125,23 @@ def layer_title(tileset: Tileset, year: int | None) -> str:
     return f"Violent crimes per sq mi{when}: {tileset.title}"
 
 
-def qlr(tileset: Tileset, base_url: str, selection: YearSelection = None) -> str:
+def layer_abstract(provenance: Provenance) -> str:
+    """The layer's description in QGIS (its properties' Metadata): the build's title and caveat."""
+    caveat = f" {provenance.caveat}" if provenance.caveat else ""
+    return f"{provenance.title}. Violent crimes per square mile: incidents reported by police, per year and all years.{caveat}"
+
+
+def _provenance(layer: ElementTree.Element, provenance: Provenance) -> None:
+    """The build's title, description and attribution (with its link), where QGIS keeps a layer's."""
+    ElementTree.SubElement(layer, "title").text = provenance.title
+    ElementTree.SubElement(layer, "abstract").text = layer_abstract(provenance)
+    ElementTree.SubElement(layer, "attribution", href=provenance.attribution_url or "").text = provenance.attribution
+
+
+def qlr(tileset: Tileset, base_url: str, provenance: Provenance, selection: YearSelection = None) -> str:
     """A QGIS layer definition for `tileset` served under `base_url` (no trailing slash), styled
     on the density of the selected year (None or `"all"`: all years, average per year, which the
-    style URL also draws)."""
+    style URL also draws), credited as `provenance` says."""
     year = None if selection == ALL_YEARS else selection
     layer_id = f"crimetiles_{tileset.name}" + (f"_{year}" if year is not None else "")
     title = layer_title(tileset, year)
@@ -161,6 +174,7 @@ def qlr(tileset: Tileset, base_url: str, selection: YearSelection = None) -> str
         ElementTree.SubElement(ElementTree.SubElement(layer, "srs"), "spatialrefsys"), "authid"
     ).text = "EPSG:3857"
     ElementTree.SubElement(layer, "provider").text = "vectortile"
+    _provenance(layer, provenance)
     layer.append(renderer(tileset, density_field(year)))
     layer.append(labeling(tileset))
     ElementTree.indent(root)

@@ -51,7 +51,7 @@ def map_style(name: str) -> Response:
     if name not in tiles.manifest.tilesets:
         raise UnknownResource(f"no style {name!r} (styles: {', '.join(tiles.manifest.tilesets)})")
     base = public_base_url()
-    document = style(tiles.manifest.tilesets[name], f"{base}/tiles/{name}.json", tiles.manifest.attribution)
+    document = style(tiles.manifest.tilesets[name], f"{base}/tiles/{name}.json", tiles.manifest.provenance)
     return _json(document, f"{tiles.build_id}-style-{name}-{base}")
 
 
@@ -63,7 +63,7 @@ def download(layer: str, fmt: str) -> Response:
     if fmt not in FORMATS or layer not in layers:
         raise UnknownResource(f"no download {layer}.{fmt} (layers: {', '.join(layers)}; formats: {', '.join(FORMATS)})")
     year = parse_year(request.args.get("year"), tiles.manifest.years)
-    text = export_text(tiles.layers.get().frames[layer], layer, tiles.manifest.years, fmt, year)
+    text = export_text(tiles.layers.get().frames[layer], layer, tiles.manifest.years, fmt, year, tiles.manifest.provenance)
     response = Response(text, content_type=DOWNLOAD_TYPES[fmt])
     suffix = f"-{year}" if year is not None else ""
     response.headers["Content-Disposition"] = f'attachment; filename="violent-crimes-per-sqmi-{layer}{suffix}.{fmt}"'

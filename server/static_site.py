@@ -39,7 +39,7 @@ from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.reader import Build, open_build
 from crimetiles.server.catalog import catalog
-from crimetiles.server.pages import STATIC_DIR, PageUrls, content_security_policy, startup_documents
+from crimetiles.server.pages import STATIC_DIR, PageUrls, content_security_policy, provenance_variables, startup_documents
 from crimetiles.server.static_files import DIGEST_CHARS, StaticFiles
 from crimetiles.server.style import style
 from crimetiles.server.tilejson import tilejson
@@ -103,7 +103,7 @@ def site_documents(manifest: BuildManifest, pmtiles: dict[str, str]) -> dict[str
     documents = {"catalog.json": listing}
     for name, tileset in manifest.tilesets.items():
         source = f"pmtiles://{pmtiles[name]}"
-        documents[f"styles/{name}.json"] = style(tileset, source, manifest.attribution)
+        documents[f"styles/{name}.json"] = style(tileset, source, manifest.provenance)
         document = tilejson(manifest, tileset, "")
         document["crimetiles"]["bands"] = archived_bands(tileset)
         archive = tileset.archive
@@ -137,6 +137,7 @@ def render_pages(manifest: BuildManifest, files: StaticFiles, basemap_url: str |
         "public_url": "",
         "static_export": True,
         "content_security_policy": content_security_policy(basemap_url, None),
+        **provenance_variables(manifest),
     }
     return {page: environment.get_template(page).render(variables) for page in PAGES}
 
@@ -145,13 +146,13 @@ def download_texts(build: Build) -> Iterator[tuple[str, str]]:
     """Every download the page links, one density layer in memory at a time: per layer and format,
     every year (`<layer>.csv`) and each year and the all-years average (`<layer>-2014.csv`,
     `<layer>-all.csv`)."""
-    years = build.manifest.years
+    years, provenance = build.manifest.years, build.manifest.provenance
     for layer in build.manifest.layers:
         frame = build.layer_frame(layer)
         for fmt in FORMATS:
-            yield f"downloads/{layer}.{fmt}", export_text(frame, layer, years, fmt)
+            yield f"downloads/{layer}.{fmt}", export_text(frame, layer, years, fmt, None, provenance)
             for year in (ALL_YEARS, *years):
-                yield f"downloads/{layer}-{year}.{fmt}", export_text(frame, layer, years, fmt, year)
+                yield f"downloads/{layer}-{year}.{fmt}", export_text(frame, layer, years, fmt, year, provenance)
 
 
 def summary_files(build: Build) -> dict[str, bytes]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crimetiles.artifact.fields import DENSITY
-from crimetiles.artifact.manifest import Tileset
+from crimetiles.artifact.manifest import Provenance, Tileset
 
 YLORRD = {
     2: ("#feb24c", "#f03b20"),
@@ -66,9 +66,10 @@ def format_number(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.2g}" if value < 1 else f"{value:,.1f}"
 
 
-def style(tileset: Tileset, tilejson_url: str, attribution: str) -> dict[str, Any]:
+def style(tileset: Tileset, tilejson_url: str, provenance: Provenance) -> dict[str, Any]:
     """The choropleth style of `tileset`, all-years density: one fill layer per class (filter and
-    colour), then outlines. To show a year, swap the field name in the fill layers' filters."""
+    colour), then outlines, its source credited with the build's attribution. To show a year, swap
+    the field name in the fill layers' filters."""
     breaks = tileset.class_breaks.values
     rows = legend(breaks)
     fills = [
@@ -96,14 +97,16 @@ def style(tileset: Tileset, tilejson_url: str, attribution: str) -> dict[str, An
     }
     return {
         "version": 8,
-        "name": f"Violent crimes per square mile: {tileset.title}",
+        "name": f"{provenance.title}: {tileset.title}",
         "metadata": {
+            "crimetiles:title": provenance.title,
+            "crimetiles:caveat": provenance.caveat,
             "crimetiles:tileset": tileset.name,
             "crimetiles:field": DENSITY,
             "crimetiles:units": UNITS,
             "crimetiles:legend": rows,
             "crimetiles:fill-layers": [fill["id"] for fill in fills],
         },
-        "sources": {tileset.name: {"type": "vector", "url": tilejson_url, "attribution": attribution}},
+        "sources": {tileset.name: {"type": "vector", "url": tilejson_url, "attribution": provenance.attribution_html()}},
         "layers": [*fills, outline],
     }

@@ -5,11 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from crimetiles.artifact.manifest import BuildManifest, Tileset
+from crimetiles.artifact.manifest import BuildManifest, Provenance, Tileset
 
 
 def tile_url_template(base_url: str, tileset: str) -> str:
     return f"{base_url}/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt"
+
+
+def description(provenance: Provenance) -> str:
+    """What the tiles are, for map clients: the build's title, the metric and its caveat."""
+    caveat = f" {provenance.caveat}" if provenance.caveat else ""
+    return f"{provenance.title}: violent crimes per square mile (incidents reported by police), per year and all years.{caveat}"
 
 
 def tilejson(manifest: BuildManifest, tileset: Tileset, base_url: str) -> dict[str, Any]:
@@ -17,9 +23,9 @@ def tilejson(manifest: BuildManifest, tileset: Tileset, base_url: str) -> dict[s
     return {
         "tilejson": "3.0.0",
         "name": tileset.title,
-        "description": "Violent crimes per square mile (incidents reported by police), per year and all years.",
+        "description": description(manifest.provenance),
         "version": "1.0.0",
-        "attribution": manifest.attribution,
+        "attribution": manifest.provenance.attribution_html(),
         "scheme": "xyz",
         "tiles": [tile_url_template(base_url, tileset.name)],
         "minzoom": tileset.minzoom,

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from crimetiles.cli import DURHAM_DEMO_PROVENANCE
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.synth import DURHAM_DATA_DIR as DURHAM_DIR
 from crimetiles.precompute.synth import generate_durham_exports, write_exports
@@ -57,6 +58,7 @@ def build_durham(incidents: Path, out: Path) -> None:
         out=out,
         archive_maxzoom=12,
         progress=False,
+        provenance=DURHAM_DEMO_PROVENANCE,
     )
     run_build(options)
 

@@ -31,14 +31,16 @@ async function frameSelection(compass, summary, indexes) {
   await idle;
 }
 
-/** Copies of the paragraphs of "About this data" that say what the numbers are and where they come
- * from (those before its first subheading: the rest is about reusing the tiles). */
-function caveats() {
-  const copies = [];
-  for (let node = document.querySelector('#about > h2'); node && node.tagName !== 'H3'; node = node.nextElementSibling) {
-    if (node.tagName === 'P') copies.push(node.cloneNode(true));
-  }
-  return copies;
+/** Copies of what the page says the numbers are and where they come from, as the build gives it:
+ * the legend's caveats and credit, and "About this data" (its title, sources, attribution and the
+ * metric's text; not its part about reusing the tiles). */
+function provenance() {
+  const nodes = [...document.querySelectorAll('#legend .caveat'), document.getElementById('about-data')];
+  return nodes.filter(Boolean).map((node) => {
+    const copy = node.cloneNode(true);
+    copy.removeAttribute('id');
+    return copy;
+  });
 }
 
 /** Build the report into `section` and show it. */
@@ -58,7 +60,8 @@ export async function openReport(compass, section) {
   const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
   section.replaceChildren(
     element('div', { class: 'report-actions' }, [print, close]),
-    element('h1', { id: 'report-title' }, ['Violent crimes per square mile']),
+    element('h1', { id: 'report-title' }, [document.querySelector('header h1').textContent]),
+    element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
     element('p', { class: 'report-meta' }, [`${summary.title}, ${compass.yearLabel()}. Selected: ${subject}.`]),
     element('figure', { class: 'report-map' }, [
       element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${compass.yearLabel()}, the selected areas outlined in black` }),
@@ -70,7 +73,7 @@ export async function openReport(compass, section) {
     element('h2', {}, ['Distribution']),
     distribution.figure,
     element('h2', {}, ['About this data']),
-    ...caveats(),
+    ...provenance(),
   );
   section.hidden = false;
   document.body.classList.add('report-open');

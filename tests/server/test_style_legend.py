@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crimetiles.artifact.manifest import ClassBreaks, Tileset, ZoomBand
+from crimetiles.artifact.manifest import ClassBreaks, Provenance, Tileset, ZoomBand
 from crimetiles.server.style import class_colors, class_filters, format_number, legend, style
 
 GREY = "#dcdcdc"
@@ -99,12 +99,14 @@ def tracts(breaks: tuple[float, ...]) -> Tileset:
 
 
 def test_style_layers_in_drawing_order():
-    document = style(tracts((3.0, 40.0)), "https://maps.test/tiles/tracts.json", "Durham Police")
+    provenance = Provenance("Springfield assaults", "Police <Springfield> & Shelbyville", "https://police.test/?a=1&b=2")
+    document = style(tracts((3.0, 40.0)), "https://maps.test/tiles/tracts.json", provenance)
     colors = ("#ffeda0", "#feb24c", "#f03b20")
     assert document["version"] == 8
-    assert document["name"] == "Violent crimes per square mile: Census tracts"
+    assert document["name"] == "Springfield assaults: Census tracts"
+    credit = '<a href="https://police.test/?a=1&amp;b=2">Police &lt;Springfield&gt; &amp; Shelbyville</a>'
     assert document["sources"] == {
-        "tracts": {"type": "vector", "url": "https://maps.test/tiles/tracts.json", "attribution": "Durham Police"}
+        "tracts": {"type": "vector", "url": "https://maps.test/tiles/tracts.json", "attribution": credit}
     }
     fills, outline = document["layers"][:-1], document["layers"][-1]
     assert [layer["id"] for layer in fills] == ["tracts-class-0", "tracts-class-1", "tracts-class-2", "tracts-class-3"]
@@ -131,6 +133,8 @@ def test_style_layers_in_drawing_order():
         },
     }
     assert document["metadata"] == {
+        "crimetiles:title": "Springfield assaults",
+        "crimetiles:caveat": None,
         "crimetiles:tileset": "tracts",
         "crimetiles:field": "violent_per_sqmi",
         "crimetiles:units": "violent crimes per sq mi",
@@ -148,8 +152,8 @@ def test_nine_classes_are_drawn_and_more_are_refused_rather_than_drawn_short():
     """YlOrRd has nine colours: a build makes at most nine classes (`--classes` 2-9). A manifest
     with more breaks has more classes than colours: its style is refused, never drawn without
     its top classes."""
-    nine = style(tracts(tuple(float(b) for b in range(1, 9))), "https://maps.test/tiles/tracts.json", "")
+    nine = style(tracts(tuple(float(b) for b in range(1, 9))), "https://maps.test/tiles/tracts.json", Provenance())
     assert [layer["paint"]["fill-color"] for layer in nine["layers"][:-1]] == [GREY, *YLORRD_9]
     assert nine["layers"][-2]["filter"] == [">=", DENSITY, 8.0]
     with pytest.raises(ValueError, match="shorter"):
-        style(tracts(tuple(float(b) for b in range(1, 10))), "https://maps.test/tiles/tracts.json", "")
+        style(tracts(tuple(float(b) for b in range(1, 10))), "https://maps.test/tiles/tracts.json", Provenance())
