@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from crimetiles.precompute.synth import POLICE_EXPORT
+
 WITHOUT_DASK = """
 import importlib.abc
 import sys
@@ -29,7 +31,8 @@ main(prog_name="crimetiles")
 
 def test_engine_dask_without_the_extra_says_which_extra_to_install(durham_incidents: Path, tmp_path: Path):
     incidents = tmp_path / "incidents.csv"
-    incidents.write_text("".join(durham_incidents.open(encoding="utf-8").readlines()[:200]), encoding="utf-8")
+    police = (durham_incidents / f"{POLICE_EXPORT}.csv").read_text(encoding="utf-8")
+    incidents.write_text("".join(police.splitlines(keepends=True)[:200]), encoding="utf-8")
     out = tmp_path / "build"
     result = subprocess.run(
         [sys.executable, "-c", WITHOUT_DASK, "build", str(incidents), "--engine", "dask", "--out", str(out), "--quiet"],
