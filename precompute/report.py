@@ -86,12 +86,12 @@ def source_summary(name: str, paths: Sequence[str], tallies: Sequence[SourceTall
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
     """A short console summary of the report: rows per input file, then per source when the
-    sources are not simply the files (several sources, or a source of several files)."""
+    sources are not simply the files (a source of several files)."""
     lines = []
     for summary in report["inputs"]:
         lines += _rows_lines(summary["path"], summary)
     sources = report["sources"]
-    if len(sources) > 1 or any(len(source["files"]) > 1 for source in sources):
+    if any(len(source["files"]) > 1 for source in sources):
         for source in sources:
             lines += _rows_lines(f"source {source['name']} ({len(source['files'])} file(s))", source)
     for category, offenses in report["categories"].items():

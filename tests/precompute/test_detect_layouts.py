@@ -75,6 +75,11 @@ LAYOUT_CASES = {
         (20, 20, {}, 10),
         _columns("lat/lon columns", "latitude", "longitude", None, "date_rept", "reported", "ucr_code", "inci_id"),
     ),
+    "kansas city": (
+        ("kansas_city.csv",),
+        (12, 11, {"duplicate incident id": 1}, 8),
+        _columns("point column", None, None, "Location", "Reported_Date", "reported", "Offense", "Report_No"),
+    ),
     "latin-1": (
         ("latin1.csv",),
         (6, 6, {}, 3),
