@@ -468,13 +468,15 @@ def _offense_column(path: Path, offense_col: str | None) -> tuple[Any, str]:
     """The offense column of the incident file `path` (`offense_col`, else detected) and where it
     comes from ("file, column name"); says which column was read."""
     from crimetiles.precompute.detect import detect_offense_column
-    from crimetiles.precompute.ingest import read_table
+    from crimetiles.precompute.ingest import ROWS_BEYOND_HEADER, read_table
 
     table = read_table(path)
     column = offense_col or detect_offense_column(path, table)
     if column not in table.columns:
         raise InputError(path, f"no column {column!r} (columns: {', '.join(map(str, table.columns))})")
-    click.echo(f"{path}: offense column {column}, {len(table)} rows", err=True)
+    left_out = table.attrs.get(ROWS_BEYOND_HEADER, 0)
+    beyond = f" ({left_out} with more fields than the header left out: the build rejects them)" if left_out else ""
+    click.echo(f"{path}: offense column {column}, {len(table)} rows{beyond}", err=True)
     return table[column], f"{path.name}, column {column}"
 
 

@@ -12,7 +12,6 @@ by the build process and then split, so for very large inputs use CSV or Parquet
 from __future__ import annotations
 
 import glob
-import io
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
@@ -33,6 +32,7 @@ from crimetiles.precompute.ingest import (
     FileKind,
     check_has_rows,
     csv_dialect,
+    csv_with_one_more_field,
     existing_file,
     file_kind,
     read_csv,
@@ -208,45 +208,6 @@ def _table_chunks(file: IncidentFile, tables: Iterator[pd.DataFrame]) -> Iterato
     for index, table in enumerate(tables):
         yield Chunk(file.source, index, first_row, len(table), table=table)
         first_row += len(table)
-
-
-class _OneMoreField(io.RawIOBase):
-    """The bytes of a CSV file, its header line (the first line that is not blank, up to its end
-    outside quotes) ending with one more field, `BEYOND_HEADER`; an empty file stays empty."""
-
-    def __init__(self, path: Path, delimiter: str) -> None:
-        self._file = path.open("rb")
-        blank = b""
-        while (line := self._file.readline()) and not line.strip():
-            blank += line
-        while line.count(b'"') % 2 and (more := self._file.readline()):
-            line += more
-        header = line.rstrip(b"\r\n")
-        extra = (delimiter + BEYOND_HEADER).encode("ascii") if header else b""
-        self._head = blank + header + extra + line[len(header) :]
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if not self._head:
-            return self._file.readinto(buffer)
-        size = min(len(buffer), len(self._head))
-        buffer[:size] = self._head[:size]
-        self._head = self._head[size:]
-        return size
-
-    def close(self) -> None:
-        self._file.close()
-        super().close()
-
-
-def csv_with_one_more_field(path: Path, delimiter: str) -> io.BufferedReader:
-    """The CSV at `path` to read with pandas, its header given one more column, `BEYOND_HEADER`: a
-    row with more fields than the header has its first extra value there (pandas would drop it, or,
-    on the first row, take the first column for an index and shift every row); other rows leave it
-    empty."""
-    return io.BufferedReader(_OneMoreField(path, delimiter))
 
 
 def _csv_tables(path: Path, reader: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

@@ -11,8 +11,10 @@ Boundaries: any OGR polygon layer with a declared CRS, reprojected to EPSG:4326.
 from __future__ import annotations
 
 import codecs
+import io
 import re
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,8 +47,10 @@ EARLIEST_DATE = pd.Timestamp("1900-01-01")
 # Export dates are local times: a date up to a day after the build (UTC) is not in the future yet.
 FUTURE_SLACK = pd.Timedelta(days=1)
 BEYOND_HEADER = "(beyond the header)"
-"""The column a CSV is read with after its header's last one (see `chunks.csv_with_one_more_field`):
+"""The column a CSV is read with after its header's last one (see `csv_with_one_more_field`):
 the first value of a row with more fields than the header, empty for the others."""
+ROWS_BEYOND_HEADER = "rows_beyond_header"
+"""`read_table`'s count of the rows it left out for having more fields than the header."""
 COORDINATE_REASONS = (
     Reason.MISSING_COORDINATES,
     Reason.PLACEHOLDER_COORDINATES,
@@ -107,16 +111,31 @@ def file_kind(path: Path) -> FileKind:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """Any supported incident file, whole, as a frame of text columns, plus `geometry` if it has one."""
+    """Any supported incident file, whole, as a frame of text columns, plus `geometry` if it has one.
+    A CSV's rows with more fields than its header (a build rejects them) are left out, and their
+    number is `table.attrs[ROWS_BEYOND_HEADER]`."""
     kind = file_kind(existing_file(path))
     if kind == "csv":
-        table = reading_errors(path, lambda: read_csv(path, *csv_dialect(path)))
+        table = _aligned_rows(path, reading_errors(path, lambda: _read_whole_csv(path)))
     elif kind == "parquet":
         table = reading_errors(path, lambda: _read_parquet(path))
     else:
         table = reading_errors(path, lambda: pyogrio.read_dataframe(path))
     check_has_rows(path, table)
     return table
+
+
+def _read_whole_csv(path: Path) -> pd.DataFrame:
+    encoding, delimiter = csv_dialect(path)
+    with closing(csv_with_one_more_field(path, delimiter)) as text:  # with usecols pandas reads longer rows
+        return read_csv(text, encoding, delimiter, usecols=lambda _: True)
+
+
+def _aligned_rows(path: Path, table: pd.DataFrame) -> pd.DataFrame:
+    misaligned = (beyond_header(table) != "").to_numpy()
+    aligned = table[~misaligned].drop(columns=BEYOND_HEADER)
+    aligned.attrs[ROWS_BEYOND_HEADER] = int(misaligned.sum())
+    return aligned
 
 
 def read_csv(path: Path | BinaryIO, encoding: str, delimiter: str, **options: Any) -> pd.DataFrame:
@@ -247,6 +266,45 @@ def beyond_header(table: pd.DataFrame) -> pd.Series:
     if BEYOND_HEADER not in table.columns:
         return pd.Series("", index=table.index, dtype=object)
     return table[BEYOND_HEADER].fillna("").astype(str).str.strip()
+
+
+class _OneMoreField(io.RawIOBase):
+    """The bytes of a CSV file, its header line (the first line that is not blank, up to its end
+    outside quotes) ending with one more field, `BEYOND_HEADER`; an empty file stays empty."""
+
+    def __init__(self, path: Path, delimiter: str) -> None:
+        self._file = path.open("rb")
+        blank = b""
+        while (line := self._file.readline()) and not line.strip():
+            blank += line
+        while line.count(b'"') % 2 and (more := self._file.readline()):
+            line += more
+        header = line.rstrip(b"\r\n")
+        extra = (delimiter + BEYOND_HEADER).encode("ascii") if header else b""
+        self._head = blank + header + extra + line[len(header) :]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._head:
+            return self._file.readinto(buffer)
+        size = min(len(buffer), len(self._head))
+        buffer[:size] = self._head[:size]
+        self._head = self._head[size:]
+        return size
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+
+def csv_with_one_more_field(path: Path, delimiter: str) -> io.BufferedReader:
+    """The CSV at `path` to read with pandas, its header given one more column, `BEYOND_HEADER`: a
+    row with more fields than the header has its first extra value there (pandas would drop it, or,
+    on the first row, take the first column for an index and shift every row); other rows leave it
+    empty."""
+    return io.BufferedReader(_OneMoreField(path, delimiter))
 
 
 def latest_date(now: datetime | None) -> pd.Timestamp:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pytest
+from click.testing import CliRunner
+
+from crimetiles.cli import main
 
 HEADER = "INCI_ID,DATE_REPT,UCR_CODE,CHRGDESC,LATITUDE,LONGITUDE"
 LAT, LON = "36.06801", "-78.94134"
@@ -52,3 +55,19 @@ def test_rows_with_more_fields_than_the_header_are_rejected(build_cli, tmp_path,
     assert f"rejected, more fields than the header: {len(SHIFTED) * REPEATS}" in build.stderr
     layer = gpd.read_parquet(build.out / "layers" / "blockgroups.parquet").set_index("id")
     assert layer.loc["370630017074", "violent_count"] == used
+
+
+def test_offenses_reads_the_file_the_build_reads_and_says_what_it_left_out(tmp_path):
+    """`crimetiles offenses` (which a build whose rules match too few rows tells you to run) lists
+    the offenses of the rows a build would use: it leaves out, and counts, the misaligned ones."""
+    path = tmp_path / "export.csv"
+    _export(path)
+    result = CliRunner().invoke(main, ["offenses", str(path)])
+    assert result.exit_code == 0, result.stderr
+    left_out = len(SHIFTED) * REPEATS
+    used = len(ROWS) * REPEATS - left_out
+    assert result.stderr.splitlines()[0] == (
+        f"{path}: offense column UCR_CODE, {used} rows"
+        f" ({left_out} with more fields than the header left out: the build rejects them)"
+    )
+    assert result.stdout.splitlines()[1].split()[:2] == ["0810", str(used)]
