@@ -1,7 +1,8 @@
 // The distribution: how many areas of the layer fall in each legend class in the year shown, the
 // study area's median marked, the selected areas pointed out; a bar (or its table row's button)
 // selects the areas of its class.
-import { classCounts, classOf, formatNumber, median, yearValues } from './data.js';
+import { formatNumber } from '../labels.js';
+import { classCounts, classOf, median, yearValues } from './data.js';
 import { chartFigure, dataTable, element } from './widgets.js';
 
 const SELECTED_COLOR = '#08306b';
@@ -118,18 +119,4 @@ export function renderDistribution(uPlot, { summary, year, yearLabel, breaks, le
   }
   figure.append(note, table);
   return { figure, destroy: () => plot.destroy() };
-}
-
-/** The distribution of the compass's current layer and year, `indexes` (of `summary`'s areas)
- * pointed out: the panel and the report draw the same figure, each with its own `options`
- * (`width`, and `onSelectClass` or `idPrefix`). */
-export function renderCompassDistribution(uPlot, compass, summary, indexes, options) {
-  return renderDistribution(uPlot, {
-    summary,
-    ...compass.classes(),
-    year: compass.state.year,
-    yearLabel: compass.yearLabel(),
-    selected: indexes,
-    ...options,
-  });
 }

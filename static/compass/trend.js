@@ -1,7 +1,8 @@
 // The trend: the selection's violent crimes per sq mi (total count / total area) and the study
 // area's, every year of the build, as a line chart and, for screen readers and exact values, a table
 // with one row per selected area too.
-import { formatNumber, selectionTrend } from './data.js';
+import { formatNumber } from '../labels.js';
+import { selectionTrend } from './data.js';
 import { chartFigure, dataTable } from './widgets.js';
 
 const SELECTION_COLOR = '#08306b';
