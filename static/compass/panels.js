@@ -56,21 +56,25 @@ function drawer(id, buttonId, render) {
       if (!document.querySelector('.drawer:not([hidden])')) document.body.classList.remove('drawer-open');
     },
   };
-  panel.addEventListener('close', () => self.close());
-  panel.querySelector('.close').addEventListener('click', () => {
-    self.userClosed = true;
-    self.close();
-    if (button) button.focus();
-  });
-  panel.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') {
-      self.userClosed = true;
-      self.close();
-      if (button) button.focus();
-    }
-  });
-  if (button) button.addEventListener('click', () => (panel.hidden ? self.open() : self.close()));
+  wireDrawerControls(self, button);
   return self;
+}
+
+/** A drawer's controls: its button opens and closes it; its close button and Escape close it as
+ * the user's choice (the focus back on the button); another drawer's `close` event closes it. */
+function wireDrawerControls(drawer, button) {
+  const { panel } = drawer;
+  const closedByUser = () => {
+    drawer.userClosed = true;
+    drawer.close();
+    if (button) button.focus();
+  };
+  panel.addEventListener('close', () => drawer.close());
+  panel.querySelector('.close').addEventListener('click', closedByUser);
+  panel.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closedByUser();
+  });
+  if (button) button.addEventListener('click', () => (panel.hidden ? drawer.open() : drawer.close()));
 }
 
 /**
