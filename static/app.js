@@ -128,21 +128,30 @@ function areaTooltip(map, state, names, years) {
   return { show, pin };
 }
 
+/** The areas of the tileset shown: `at(point)` the one at a screen point ([x, y] or {x, y}), or
+ * null; `atCrosshair()` the one at the centre of the map, where the keyboard points. */
+function mapAreas(map, state, fillLayers) {
+  const at = (point) => map.queryRenderedFeatures(point, { layers: fillLayers[state.layer] })[0] || null;
+  const atCrosshair = () => {
+    const { width, height } = map.getCanvas().getBoundingClientRect();
+    return at([width / 2, height / 2]);
+  };
+  return { at, atCrosshair };
+}
+
 /** Hover shows an area; a click, or Enter or Space with the map focused (the area at the
  * crosshair), pins it; Escape unpins. */
-function wirePointer(map, state, fillLayers, tooltip) {
-  const featureAt = (point) => map.queryRenderedFeatures(point, { layers: fillLayers[state.layer] })[0] || null;
+function wirePointer(map, state, areas, tooltip) {
   map.on('mousemove', (event) => {
-    const feature = featureAt(event.point);
+    const feature = areas.at(event.point);
     map.getCanvas().style.cursor = feature ? 'pointer' : '';
     if (!state.pinned) tooltip.show(feature);
   });
   map.on('mouseout', () => { if (!state.pinned) tooltip.show(null); });
-  map.on('click', (event) => tooltip.pin(featureAt(event.point)));
+  map.on('click', (event) => tooltip.pin(areas.at(event.point)));
   map.getCanvas().addEventListener('keydown', (event) => {
     if (event.key === 'Enter' || event.key === ' ') {
-      const { width, height } = map.getCanvas().getBoundingClientRect();
-      tooltip.pin(featureAt([width / 2, height / 2]));
+      tooltip.pin(areas.atCrosshair());
       event.preventDefault();
     } else if (event.key === 'Escape') {
       tooltip.pin(null);
@@ -252,17 +261,16 @@ async function main() {
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
   const tooltip = areaTooltip(map, state, names, years);
-
+  const areas = mapAreas(map, state, fillLayers);
   const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, tilesetLayers, tooltip, view, densityLayer });
-
   map.once('style.load', () => {
     applyYear();
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
   });
-  startCompassWhenLoaded(map, { map, state, names, years, styles, tilejsons, fillLayers, isEmbed, params, view, densityLayer });
+  startCompassWhenLoaded(map, { map, state, names, years, styles, tilejsons, areas, isEmbed, params, view, densityLayer });
   map.on('moveend', syncUrl);
   wireAreaLabels(map, state, fillLayers);
-  wirePointer(map, state, fillLayers, tooltip);
+  wirePointer(map, state, areas, tooltip);
   if (isEmbed) {
     document.getElementById('full-map-link').href = absolute(mapLink(body.dataset.home, state, window.location.search, window.location.hash));
     return;

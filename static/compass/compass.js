@@ -14,8 +14,9 @@ const MAX_FOCUS_ZOOM = 15;
 
 /**
  * `context`: what app.js knows: {map, state ({layer, year}: the tileset and year shown), names,
- * years, styles, tilejsons, fillLayers, isEmbed, params, view (fires `change` after the layer, year
- * or view changed), densityLayer (the density layer drawn at the current zoom)}.
+ * years, styles, tilejsons, areas (the areas drawn: `at(point)`, `atCrosshair()`), isEmbed, params,
+ * view (fires `change` after the layer, year or view changed), densityLayer (the density layer drawn
+ * at the current zoom)}.
  */
 export function startCompass(context) {
   const { map, state, names, tilejsons, isEmbed, params } = context;
@@ -23,7 +24,7 @@ export function startCompass(context) {
   const bands = Object.fromEntries(names.map((name) => [name, tilejsons[name].crimetiles.bands]));
   const fitBox = boxFitter(map, bands);
   const changes = watchChanges(context, selection);
-  selectOnClickAndKey(map, context.fillLayers, state, selection);
+  selectOnClickAndKey(map, context.areas, selection);
   window.crimetiles.compass = { selection };
   return import('./panels.js')
     .then(({ wirePanels }) =>
