@@ -1,46 +1,44 @@
 // The "Selected areas" panel: the selection (each area removable, a clear button), its trend against
 // the study area and the distribution of the layer's areas. Loaded when the panel first opens.
-import { renderCompassDistribution } from './distribution.js';
-import { loadChartLibrary } from './summaries.js';
+import { idsOfClass } from './data.js';
+import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
 
-function selectionList(compass, summary, indexes) {
-  if (!indexes.length) {
-    return element('p', { class: 'muted' }, [
-      compass.isEmbed
-        ? 'No area selected.'
-        : 'No area selected: click areas on the map (or press Enter at the crosshair), search, or use the distribution or the table.',
-    ]);
-  }
+const HINT = 'No area selected: click areas on the map (or press Enter at the crosshair), search, or use the distribution or the table.';
+
+/** The selected areas as chips, each with a button taking it out of `selection` (not in the embed). */
+function selectionList(summary, indexes, selection, isEmbed) {
+  if (!indexes.length) return element('p', { class: 'muted' }, [isEmbed ? 'No area selected.' : HINT]);
   const items = indexes.map((i) => {
     const id = summary.areas.id[i];
     const name = summary.areas.name[i];
     const remove = element('button', { type: 'button', class: 'chip-remove', 'aria-label': `Remove ${name} from the selection` }, ['×']);
-    remove.addEventListener('click', () => compass.selection.toggle(id));
-    return element('li', { class: 'chip', 'data-id': id }, [name, ...(compass.isEmbed ? [] : [remove])]);
+    remove.addEventListener('click', () => selection.toggle(id));
+    return element('li', { class: 'chip', 'data-id': id }, [name, ...(isEmbed ? [] : [remove])]);
   });
   return element('ul', { class: 'chips', 'aria-label': 'Selected areas' }, items);
 }
 
-/** Fill `body` with the panel's views for the compass's current layer, year and selection, the
- * charts `width` CSS pixels wide; resolves to a function that frees the charts. */
-export async function renderCharts(compass, body, width) {
-  const [uPlot, summary] = await Promise.all([loadChartLibrary(), compass.summary()]);
-  const indexes = compass.selectedIndexes(summary);
-  const views = [];
-  const clear = element('button', { type: 'button', id: 'clear-selection', class: 'button', disabled: indexes.length === 0 }, ['Clear selection']);
-  clear.addEventListener('click', () => compass.selection.clear());
-  const list = element('section', { class: 'selection-list', 'aria-label': 'Selection' }, [selectionList(compass, summary, indexes), ...(compass.isEmbed ? [] : [clear])]);
-  body.replaceChildren(list);
-  const trend = renderTrend(uPlot, summary, indexes, width);
-  body.append(trend.figure);
-  views.push(trend);
-  const distribution = renderCompassDistribution(uPlot, compass, summary, indexes, {
+/** The selection list and, on the full page, the button clearing `selection`. */
+function selectionSection(view, selection, isEmbed) {
+  const list = selectionList(view.summary, view.selected, selection, isEmbed);
+  if (isEmbed) return element('section', { class: 'selection-list', 'aria-label': 'Selection' }, [list]);
+  const clear = element('button', { type: 'button', id: 'clear-selection', class: 'button', disabled: view.selected.length === 0 }, ['Clear selection']);
+  clear.addEventListener('click', () => selection.clear());
+  return element('section', { class: 'selection-list', 'aria-label': 'Selection' }, [list, clear]);
+}
+
+/** Fill `body` with the panel's views of `view` (compass.js's shownView), the charts (`uPlot`)
+ * `width` CSS pixels wide; a class of the distribution selects its areas in `selection`. Returns a
+ * function that frees the charts. */
+export function renderCharts(body, { uPlot, view, width, selection, isEmbed }) {
+  const trend = renderTrend(uPlot, view.summary, view.selected, width);
+  const distribution = renderDistribution(uPlot, {
+    ...view,
     width,
-    onSelectClass: (k) => compass.selectClass(summary, k),
+    onSelectClass: (k) => selection.set(idsOfClass(view.summary, view.year, view.breaks, k)),
   });
-  body.append(distribution.figure);
-  views.push(distribution);
-  return () => views.forEach((view) => view.destroy());
+  body.replaceChildren(selectionSection(view, selection, isEmbed), trend.figure, distribution.figure);
+  return () => [trend, distribution].forEach((chart) => chart.destroy());
 }

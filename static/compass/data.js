@@ -1,8 +1,7 @@
 // Pure helpers of the compass (selection, trend, distribution, search, table): no DOM, no network,
 // so that they run in a browser or in node alike (tests/static/compass_data.test.mjs).
 // A layer summary is the JSON document of docs/artifact.md ("Layer summaries"): columns of areas.
-
-export const ALL_YEARS = 'all';
+import { ALL_YEARS } from '../years.js';
 
 /** `selected=` of the URL -> ids. Ids are joined by commas; a comma or % inside an id is escaped. */
 export function parseSelected(text) {
@@ -17,8 +16,14 @@ export function formatSelected(ids) {
 }
 
 /** Position of every area id in the summary's columns. */
-export function areaIndex(summary) {
+function areaIndex(summary) {
   return new Map(summary.areas.id.map((id, i) => [id, i]));
+}
+
+/** Positions in the summary's columns of the selected `ids` (ids not in the summary left out). */
+export function selectedIndexes(summary, ids) {
+  const index = areaIndex(summary);
+  return ids.map((id) => index.get(id)).filter((i) => i !== undefined);
 }
 
 /** Each area's violent count and density (per sq mi) for `year`, or for all years: the total count
@@ -48,6 +53,12 @@ export function selectionTrend(summary, indexes) {
 export function classOf(value, breaks) {
   if (value === 0) return 0;
   return 1 + breaks.filter((limit) => limit <= value).length;
+}
+
+/** The ids of the areas of legend class `k` in `year`. */
+export function idsOfClass(summary, year, breaks, k) {
+  const { density } = yearValues(summary, year);
+  return summary.areas.id.filter((_, i) => classOf(density[i], breaks) === k);
 }
 
 /** How many areas fall in each legend class (0 ... breaks.length + 1). */
@@ -157,12 +168,33 @@ export function unionBox(summary, indexes) {
   ];
 }
 
-/** A number as the page shows it: en-US grouping, `digits` decimals. */
-export function formatNumber(value, digits = 1) {
-  return Number(value).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
 /** The same number for a CSV: no grouping, `digits` decimals. */
 export function plainNumber(value, digits = 1) {
   return Number(value).toFixed(digits);
+}
+
+/** The tileset drawing density layer `layer`; `bands`: each tileset's TileJSON zoom bands
+ * (`crimetiles.bands`: [{layer, minzoom, maxzoom}]). */
+export function tilesetOfLayer(bands, layer) {
+  return Object.keys(bands).find((name) => bands[name].some((band) => band.layer === layer));
+}
+
+/** `zoom` moved within the zooms that draw `layer` (the hex grid changes layer with the zoom), and
+ * at most `maxZoom`; `bands` as in tilesetOfLayer. The last band draws at any zoom above its own. */
+export function zoomWithinLayer(bands, zoom, layer, maxZoom) {
+  const own = bands[tilesetOfLayer(bands, layer)];
+  const k = own.findIndex((band) => band.layer === layer);
+  const top = k === own.length - 1 ? maxZoom : own[k].maxzoom + 0.99;
+  return Math.min(Math.max(zoom, own[k].minzoom), top, maxZoom);
+}
+
+/** The layers the search reads (`bands` as in tilesetOfLayer), as [{tileset, layer}]: `boundary`,
+ * of the tilesets drawn from one layer all the way (searched by name and id); `cells`, of the
+ * tilesets that change layer with the zoom (searched by whole cell id). */
+export function searchLayers(bands) {
+  const names = Object.keys(bands);
+  return {
+    boundary: names.filter((name) => bands[name].length === 1).map((name) => ({ tileset: name, layer: bands[name][0].layer })),
+    cells: names.filter((name) => bands[name].length > 1).flatMap((name) => bands[name].map((band) => ({ tileset: name, layer: band.layer }))),
+  };
 }

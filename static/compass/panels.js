@@ -1,6 +1,7 @@
 // The compass's panels: "Selected areas" (selection, trend, distribution) and "Table" as drawers
 // over the map, one at a time; the report; the search box. Each view's module is imported the first
 // time it is shown, so a page that never opens them never downloads them (nor the chart library).
+import { loadChartLibrary } from './summaries.js';
 import { chartWidth } from './widgets.js';
 
 /**
@@ -55,60 +56,84 @@ function drawer(id, buttonId, render) {
       if (!document.querySelector('.drawer:not([hidden])')) document.body.classList.remove('drawer-open');
     },
   };
-  panel.addEventListener('close', () => self.close());
-  panel.querySelector('.close').addEventListener('click', () => {
-    self.userClosed = true;
-    self.close();
-    if (button) button.focus();
-  });
-  panel.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') {
-      self.userClosed = true;
-      self.close();
-      if (button) button.focus();
-    }
-  });
-  if (button) button.addEventListener('click', () => (panel.hidden ? self.open() : self.close()));
+  wireDrawerControls(self, button);
   return self;
 }
 
-/** The charts drawer, and on the full page the table, the report and the search (resolves once
- * the search is wired). */
-export function wirePanels(compass) {
-  const charts = drawer('charts', 'charts-button', (target, width) =>
-    import('./charts.js').then(({ renderCharts }) => renderCharts(compass, target, width)),
-  );
+/** A drawer's controls: its button opens and closes it; its close button and Escape close it as
+ * the user's choice (the focus back on the button); another drawer's `close` event closes it. */
+function wireDrawerControls(drawer, button) {
+  const { panel } = drawer;
+  const closedByUser = () => {
+    drawer.userClosed = true;
+    drawer.close();
+    if (button) button.focus();
+  };
+  panel.addEventListener('close', () => drawer.close());
+  panel.querySelector('.close').addEventListener('click', closedByUser);
+  panel.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') closedByUser();
+  });
+  if (button) button.addEventListener('click', () => (panel.hidden ? drawer.open() : drawer.close()));
+}
+
+/**
+ * The charts drawer, and on the full page the table, the report and the search (resolves once the
+ * search is wired). `selection`: the Selection; `changes`: fires `change` (detail `selection` or
+ * `view`) when what the panels show has changed; `shown()`: a promise of what they draw (compass.js's
+ * shownView); `openCharts`: the URL asks for the charts; `map` and `fitBox(box, layer, padding)`: for
+ * the report; `search`: what the search box needs (search.js).
+ */
+export function wirePanels({ selection, changes, shown, isEmbed, openCharts, map, fitBox, search }) {
+  wireChartsDrawer(selection, changes, shown, isEmbed, openCharts);
+  if (isEmbed) return Promise.resolve();
+  wireTableDrawer(selection, changes, shown);
+  wireReportButton(shown, map, fitBox);
+  return import('./search.js').then(({ wireSearch }) => wireSearch(search));
+}
+
+/** The "Selected areas" drawer: opened by its button, by the URL (`openCharts`) or, on the full
+ * page, by a first selection (unless the user closed it or looks at another drawer). */
+function wireChartsDrawer(selection, changes, shown, isEmbed, openCharts) {
+  const charts = drawer('charts', 'charts-button', async (target, width) => {
+    const [{ renderCharts }, uPlot, view] = await Promise.all([import('./charts.js'), loadChartLibrary(), shown()]);
+    return renderCharts(target, { uPlot, view, width, selection, isEmbed });
+  });
   const chartsButton = document.getElementById('charts-button');
   const count = () => {
-    if (chartsButton) chartsButton.textContent = compass.selection.ids.length ? `Selected (${compass.selection.ids.length})` : 'Selected';
+    if (chartsButton) chartsButton.textContent = selection.ids.length ? `Selected (${selection.ids.length})` : 'Selected';
   };
   count();
-  compass.changes.addEventListener('change', (event) => {
+  changes.addEventListener('change', (event) => {
     count();
-    // a first selection opens the panel, unless the user closed it or looks at another (the table)
     const otherOpen = document.querySelector('.drawer:not([hidden])');
-    if (event.detail === 'selection' && compass.selection.ids.length && !charts.userClosed && !otherOpen && !compass.isEmbed) charts.open();
+    if (event.detail === 'selection' && selection.ids.length && !charts.userClosed && !otherOpen && !isEmbed) charts.open();
     charts.refresh();
   });
-  if (compass.params.get('charts') === '1' || (!compass.isEmbed && compass.selection.ids.length)) charts.open();
-  if (compass.isEmbed) return Promise.resolve();
+  if (openCharts || (!isEmbed && selection.ids.length)) charts.open();
+}
 
+/** The table drawer, its sort kept across re-renders; a change of the selection only updates its
+ * checkboxes. */
+function wireTableDrawer(selection, changes, shown) {
   const sort = { key: 'rank', ascending: true };
   let syncChecks = null;
-  const table = drawer('table-panel', 'table-button', (target) =>
-    import('./table.js').then(async ({ renderTable }) => {
-      syncChecks = await renderTable(compass, target, sort);
-      return null;
-    }),
-  );
-  compass.changes.addEventListener('change', (event) => {
+  const table = drawer('table-panel', 'table-button', async (target) => {
+    const [{ renderTable }, view] = await Promise.all([import('./table.js'), shown()]);
+    syncChecks = renderTable(target, view, selection, sort);
+    return null;
+  });
+  changes.addEventListener('change', (event) => {
     if (event.detail === 'selection' && syncChecks && !table.panel.hidden && table.panel.querySelector('#area-table')) syncChecks();
     else table.refresh();
   });
+}
 
-  const report = document.getElementById('report');
-  document.getElementById('report-button').addEventListener('click', () =>
-    import('./report.js').then(({ openReport }) => openReport(compass, report)),
-  );
-  return import('./search.js').then(({ wireSearch }) => wireSearch(compass));
+/** The report button: the report of what is shown, built when asked for. */
+function wireReportButton(shown, map, fitBox) {
+  const section = document.getElementById('report');
+  document.getElementById('report-button').addEventListener('click', async () => {
+    const [{ openReport }, uPlot, view] = await Promise.all([import('./report.js'), loadChartLibrary(), shown()]);
+    await openReport(section, { uPlot, view, map, fitBox });
+  });
 }

@@ -1,9 +1,8 @@
 // The report: a print-friendly view of the selection (a snapshot of the map, the trend, the
 // distribution, the caveats of "About this data" and the sources), printed with the browser's own
 // print (the page's print style shows only the report).
-import { renderCompassDistribution } from './distribution.js';
 import { unionBox } from './data.js';
-import { loadChartLibrary } from './summaries.js';
+import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
 
@@ -18,14 +17,9 @@ function mapSnapshot(map) {
   });
 }
 
-/** Frame the selection on the map and wait until it is drawn. */
-async function frameSelection(compass, summary, indexes) {
-  const { map } = compass;
-  if (indexes.length) {
-    const [west, south, east, north] = unionBox(summary, indexes);
-    const camera = map.cameraForBounds([[west, south], [east, north]], { padding: 80 });
-    if (camera) map.jumpTo({ ...camera, zoom: compass.zoomWithinLayer(camera.zoom, summary.layer) });
-  }
+/** Frame the selected areas (`indexes` of the summary's) on the map and wait until it is drawn. */
+async function frameSelection(map, fitBox, summary, indexes) {
+  if (indexes.length) fitBox(unionBox(summary, indexes), summary.layer, 80);
   const idle = new Promise((resolve) => map.once('idle', resolve));
   map.triggerRepaint();
   await idle;
@@ -43,28 +37,17 @@ function provenance() {
   });
 }
 
-/** Build the report into `section` and show it. */
-export async function openReport(compass, section) {
-  const [uPlot, summary] = await Promise.all([loadChartLibrary(), compass.summary()]);
-  const indexes = compass.selectedIndexes(summary);
-  await frameSelection(compass, summary, indexes);
-  const snapshot = await mapSnapshot(compass.map);
-  const names = indexes.map((i) => summary.areas.name[i]);
-  const close = element('button', { type: 'button', class: 'button', id: 'report-close' }, ['Close report']);
-  const print = element('button', { type: 'button', class: 'button', id: 'report-print' }, ['Print']);
-  const trend = renderTrend(uPlot, summary, indexes, REPORT_CHART_WIDTH, 'report-trend');
-  const distribution = renderCompassDistribution(uPlot, compass, summary, indexes, {
-    width: REPORT_CHART_WIDTH,
-    idPrefix: 'report-distribution',
-  });
+/** The report's text and figures, in order. */
+function reportContent(view, snapshot, trend, distribution) {
+  const { summary, yearLabel } = view;
+  const names = view.selected.map((i) => summary.areas.name[i]);
   const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
-  section.replaceChildren(
-    element('div', { class: 'report-actions' }, [print, close]),
+  return [
     element('h1', { id: 'report-title' }, [document.querySelector('header h1').textContent]),
     element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
-    element('p', { class: 'report-meta' }, [`${summary.title}, ${compass.yearLabel()}. Selected: ${subject}.`]),
+    element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
     element('figure', { class: 'report-map' }, [
-      element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${compass.yearLabel()}, the selected areas outlined in black` }),
+      element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${yearLabel}, the selected areas outlined in black` }),
       element('figcaption', {}, ['The map as shown, selected areas outlined in black. Colours: the legend classes below.']),
     ]),
     element('h2', {}, ['Trend']),
@@ -74,7 +57,20 @@ export async function openReport(compass, section) {
     distribution.figure,
     element('h2', {}, ['About this data']),
     ...provenance(),
-  );
+  ];
+}
+
+/** Build the report of `view` (compass.js's shownView) into `section` and show it: the map framed
+ * on the selection by `fitBox(box, layer, padding)`, then its snapshot; the charts drawn by `uPlot`. */
+export async function openReport(section, { uPlot, view, map, fitBox }) {
+  const { summary, selected } = view;
+  await frameSelection(map, fitBox, summary, selected);
+  const snapshot = await mapSnapshot(map);
+  const close = element('button', { type: 'button', class: 'button', id: 'report-close' }, ['Close report']);
+  const print = element('button', { type: 'button', class: 'button', id: 'report-print' }, ['Print']);
+  const trend = renderTrend(uPlot, summary, selected, REPORT_CHART_WIDTH, 'report-trend');
+  const distribution = renderDistribution(uPlot, { ...view, width: REPORT_CHART_WIDTH, idPrefix: 'report-distribution' });
+  section.replaceChildren(element('div', { class: 'report-actions' }, [print, close]), ...reportContent(view, snapshot, trend, distribution));
   section.hidden = false;
   document.body.classList.add('report-open');
   close.addEventListener('click', () => {

@@ -8,94 +8,121 @@ import { element } from './widgets.js';
 const MAX_RESULTS = 10;
 const CELL_ID = /^[0-9a-f]{15}$/i;
 
-/** The search box of the full page. `compass.boundaryLayers()`: tilesets drawn from one layer each
- * (searched by name and id); `compass.bandLayers()`: the layers of tilesets that change layer with
- * the zoom (the hex grid), searched only for a whole cell id. */
-export function wireSearch(compass) {
-  const input = document.getElementById('search-input');
-  const list = document.getElementById('search-results');
-  const status = document.getElementById('search-status');
+/** Areas to search, read from the layer summaries when first needed: `find(query)` resolves to the
+ * best matches by name or id among the `boundary` layers, or else to the cell of the `cells` layers
+ * whose id the query is (both [{layer}]: compass data.js's searchLayers). */
+function areaFinder(boundary, cells) {
   let entries = null;
-  let results = [];
-  let active = -1;
-
-  const indexOnce = async () => {
+  const index = async () => {
     if (!entries) {
-      const summaries = await Promise.all(compass.boundaryLayers().map(({ layer }) => loadSummary(layer)));
+      const summaries = await Promise.all(boundary.map(({ layer }) => loadSummary(layer)));
       entries = summaries.flatMap(searchEntries);
     }
     return entries;
   };
   const findCell = async (id) => {
-    for (const { layer } of compass.bandLayers()) {
+    for (const { layer } of cells) {
       const summary = await loadSummary(layer);
-      const index = summary.areas.id.indexOf(id.toLowerCase());
-      if (index >= 0) return searchEntries(summary)[index];
+      const position = summary.areas.id.indexOf(id.toLowerCase());
+      if (position >= 0) return searchEntries(summary)[position];
     }
     return null;
   };
-  const close = () => {
-    list.hidden = true;
-    input.setAttribute('aria-expanded', 'false');
-    input.removeAttribute('aria-activedescendant');
-    active = -1;
-  };
-  const highlight = (k) => {
-    active = k;
-    list.querySelectorAll('[role="option"]').forEach((option, i) => option.setAttribute('aria-selected', String(i === k)));
-    if (k >= 0) input.setAttribute('aria-activedescendant', `search-result-${k}`);
-  };
-  const choose = async (entry) => {
-    close();
-    input.value = entry.name;
-    status.textContent = `${entry.name} (${entry.title}) selected`;
-    await compass.goTo(entry);
-  };
-  const show = (found, query) => {
-    results = found;
-    list.replaceChildren(
-      ...found.map((entry, k) => {
-        const label = entry.name === entry.id ? entry.id : `${entry.name} · ${entry.id}`;
-        const option = element('li', { id: `search-result-${k}`, role: 'option', 'aria-selected': 'false', 'data-layer': entry.layer, 'data-id': entry.id }, [
-          element('span', {}, [label]),
-          element('span', { class: 'muted' }, [` ${entry.title}`]),
-        ]);
-        option.addEventListener('mousedown', (event) => event.preventDefault()); // keep the focus in the box
-        option.addEventListener('click', () => choose(entry));
-        return option;
-      }),
-    );
-    list.hidden = found.length === 0;
-    input.setAttribute('aria-expanded', String(found.length > 0));
-    active = -1;
-    status.textContent = query ? `${found.length || 'No'} area${found.length === 1 ? '' : 's'} found` : '';
-  };
-  const update = async () => {
-    const query = input.value.trim();
-    const found = query ? searchAreas(await indexOnce(), query, MAX_RESULTS) : [];
+  const find = async (query) => {
+    const found = query ? searchAreas(await index(), query, MAX_RESULTS) : [];
     if (!found.length && CELL_ID.test(query)) {
       const cell = await findCell(query);
       if (cell) found.push(cell);
     }
-    if (input.value.trim() === query) show(found, query);
+    return found;
   };
+  return { index, find };
+}
 
-  input.addEventListener('focus', () => indexOnce().catch((error) => console.warn(`search: ${error.message}`)));
-  input.addEventListener('input', () => update().catch((error) => console.warn(`search: ${error.message}`)));
-  input.addEventListener('blur', close);
+/** One option of the results list; `choose(entry)` when clicked. */
+function resultOption(entry, k, choose) {
+  const label = entry.name === entry.id ? entry.id : `${entry.name} · ${entry.id}`;
+  const option = element('li', { id: `search-result-${k}`, role: 'option', 'aria-selected': 'false', 'data-layer': entry.layer, 'data-id': entry.id }, [
+    element('span', {}, [label]),
+    element('span', { class: 'muted' }, [` ${entry.title}`]),
+  ]);
+  option.addEventListener('mousedown', (event) => event.preventDefault()); // keep the focus in the box
+  option.addEventListener('click', () => choose(entry));
+  return option;
+}
+
+/** The combobox's list of results: `show(found, query)` fills it and announces the count,
+ * `highlight(k)` marks the active option, `close()` hides it; `results` and `active` say what it
+ * holds. */
+function resultList(input, list, status, choose) {
+  const self = {
+    results: [],
+    active: -1,
+    show(found, query) {
+      self.results = found;
+      list.replaceChildren(...found.map((entry, k) => resultOption(entry, k, choose)));
+      list.hidden = found.length === 0;
+      input.setAttribute('aria-expanded', String(found.length > 0));
+      self.active = -1;
+      status.textContent = query ? `${found.length || 'No'} area${found.length === 1 ? '' : 's'} found` : '';
+    },
+    highlight(k) {
+      self.active = k;
+      list.querySelectorAll('[role="option"]').forEach((option, i) => option.setAttribute('aria-selected', String(i === k)));
+      if (k >= 0) input.setAttribute('aria-activedescendant', `search-result-${k}`);
+    },
+    close() {
+      list.hidden = true;
+      input.setAttribute('aria-expanded', 'false');
+      input.removeAttribute('aria-activedescendant');
+      self.active = -1;
+    },
+  };
+  return self;
+}
+
+/** Arrows move through the results, Enter chooses (the first when none is active), Escape closes. */
+function wireKeys(input, list, results, choose) {
   input.addEventListener('keydown', (event) => {
-    if (event.key === 'ArrowDown' && results.length) {
-      if (list.hidden) show(results, input.value);
-      highlight((active + 1) % results.length);
+    const count = results.results.length;
+    if (event.key === 'ArrowDown' && count) {
+      if (list.hidden) results.show(results.results, input.value);
+      results.highlight((results.active + 1) % count);
       event.preventDefault();
-    } else if (event.key === 'ArrowUp' && results.length) {
-      highlight((active - 1 + results.length) % results.length);
+    } else if (event.key === 'ArrowUp' && count) {
+      results.highlight((results.active - 1 + count) % count);
       event.preventDefault();
     } else if (event.key === 'Enter') {
       event.preventDefault();
-      if (results.length) choose(results[Math.max(active, 0)]);
+      if (count) choose(results.results[Math.max(results.active, 0)]);
     } else if (event.key === 'Escape') {
-      close();
+      results.close();
     }
   });
+}
+
+/** The search box of the full page: `boundary` and `cells`, the layers searched (see areaFinder);
+ * `goTo(entry)` shows a chosen area. */
+export function wireSearch({ boundary, cells, goTo }) {
+  const input = document.getElementById('search-input');
+  const list = document.getElementById('search-results');
+  const status = document.getElementById('search-status');
+  const finder = areaFinder(boundary, cells);
+  const choose = async (entry) => {
+    results.close();
+    input.value = entry.name;
+    status.textContent = `${entry.name} (${entry.title}) selected`;
+    await goTo(entry);
+  };
+  const results = resultList(input, list, status, choose);
+  const update = async () => {
+    const query = input.value.trim();
+    const found = await finder.find(query);
+    if (input.value.trim() === query) results.show(found, query);
+  };
+  const warn = (error) => console.warn(`search: ${error.message}`);
+  input.addEventListener('focus', () => finder.index().catch(warn));
+  input.addEventListener('input', () => update().catch(warn));
+  input.addEventListener('blur', () => results.close());
+  wireKeys(input, list, results, choose);
 }

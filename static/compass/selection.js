@@ -48,7 +48,8 @@ export function selectionFromUrl(params, layer) {
   return selection;
 }
 
-/** A white casing and a black line around every selected area, above the fills of each tileset. */
+/** A white casing and a black line around every selected area, above the fills of each tileset
+ * (`names`), shown with the tileset shown (`state.layer`); returns a function bringing them in step. */
 export function outlineSelection(map, names, state, selection) {
   const filter = () => ['in', ['get', 'id'], ['literal', selection.ids]];
   const visibility = (name) => (name === state.layer ? 'visible' : 'none');
@@ -70,17 +71,13 @@ export function outlineSelection(map, names, state, selection) {
 }
 
 /** Click an area, or press Enter or Space with the map focused (the area at the crosshair), to add
- * it to the selection or take it out. */
-export function selectOnClickAndKey(map, fillLayers, state, selection) {
-  const featureAt = (point) => map.queryRenderedFeatures(point, { layers: fillLayers[state.layer] })[0];
-  const toggleAt = (point) => {
-    const feature = featureAt(point);
+ * it to the selection or take it out. `areas`: app.js's mapAreas (`at(point)`, `atCrosshair()`). */
+export function selectOnClickAndKey(map, areas, selection) {
+  const toggle = (feature) => {
     if (feature) selection.toggle(String(feature.properties.id));
   };
-  map.on('click', (event) => toggleAt(event.point));
+  map.on('click', (event) => toggle(areas.at(event.point)));
   map.getCanvas().addEventListener('keydown', (event) => {
-    if (event.key !== 'Enter' && event.key !== ' ') return;
-    const { width, height } = map.getCanvas().getBoundingClientRect();
-    toggleAt([width / 2, height / 2]);
+    if (event.key === 'Enter' || event.key === ' ') toggle(areas.atCrosshair());
   });
 }

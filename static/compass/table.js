@@ -1,13 +1,16 @@
 // The table: every area of the layer shown, in the year shown, ranked by violent crimes per sq mi,
 // sortable by any column, each row's checkbox adding the area to the selection; its CSV download
 // holds exactly the table's columns (all but the checkboxes) and rows in the order shown.
-import { csvText, formatNumber, plainNumber, rankedRows, sortRows } from './data.js';
+import { formatNumber } from '../labels.js';
+import { ALL_YEARS, yearSpan } from '../years.js';
+import { csvText, plainNumber, rankedRows, sortRows } from './data.js';
 import { element, saveText } from './widgets.js';
 
-/** The table's columns: header, row field, how a value is shown and written to the CSV. */
-function columns(compass, summary) {
-  const all = compass.state.year === 'all';
-  const span = `${summary.years[0]}–${summary.years[summary.years.length - 1]}`;
+/** The table's columns for `summary` in `year`: header, row field, how a value is shown and
+ * written to the CSV. */
+function columns(summary, year) {
+  const all = year === ALL_YEARS;
+  const span = yearSpan(summary.years);
   const named = summary.areas.id.some((id, i) => summary.areas.name[i] !== id);
   return [
     { header: 'Rank', key: 'rank', show: String, csv: String, numeric: true },
@@ -31,13 +34,54 @@ function columns(compass, summary) {
   ];
 }
 
-/** Render the table into `body` (replacing what was there), sorted by `sort` ({key, ascending}, kept
- * across re-renders); returns a function that brings its checkboxes in step with the selection. */
-export async function renderTable(compass, body, sort) {
-  const summary = await compass.summary();
-  const rows = rankedRows(summary, compass.state.year);
-  const cols = columns(compass, summary);
-  const caption = `All ${rows.length} ${summary.title.toLowerCase()}, ${compass.yearLabel()}: violent crimes per sq mi, rank 1 the highest`;
+/** The header row's cells: a sort button per column (`sort` changed in place, then `redraw(key)`)
+ * and the checkboxes' column. */
+function headerCells(cols, sort, redraw) {
+  const cells = cols.map((col) => {
+    const order = col.key === sort.key ? (sort.ascending ? 'ascending' : 'descending') : undefined;
+    const button = element('button', { type: 'button', class: 'sort', 'data-key': col.key }, [col.header]);
+    button.addEventListener('click', () => {
+      sort.ascending = col.key === sort.key ? !sort.ascending : !col.numeric || col.key === 'rank';
+      sort.key = col.key;
+      redraw(col.key);
+    });
+    return element('th', { scope: 'col', 'aria-sort': order, class: col.numeric ? 'numeric' : undefined }, [button]);
+  });
+  return [...cells, element('th', { scope: 'col' }, ['Selected'])];
+}
+
+/** A row of the table: the area's cells (its name the row header) and its checkbox, in step with
+ * `selection`. */
+function areaRow(row, cols, selection) {
+  const box = element('input', { type: 'checkbox', 'aria-label': `Select ${row.name}`, checked: selection.has(row.id) });
+  box.addEventListener('change', () => selection.toggle(row.id));
+  const cells = cols.map((col, c) =>
+    element(c === 1 ? 'th' : 'td', { scope: c === 1 ? 'row' : undefined, class: col.numeric ? 'numeric' : undefined }, [col.show(row[col.key])]),
+  );
+  return element('tr', { 'data-id': row.id }, [...cells, element('td', { class: 'select-cell' }, [box])]);
+}
+
+/** The button saving the table as shown (`shownRows()`) as CSV. */
+function csvButton(cols, shownRows, summary, year) {
+  const download = element('button', { type: 'button', id: 'table-csv', class: 'button' }, ['Download this table (CSV)']);
+  download.addEventListener('click', () => {
+    const text = csvText(
+      cols.map((col) => col.header),
+      shownRows().map((row) => cols.map((col) => col.csv(row[col.key]))),
+    );
+    saveText(text, `violent-crimes-per-sqmi-${summary.layer}-${year}-table.csv`, 'text/csv');
+  });
+  return download;
+}
+
+/** Render the table of `view` ({summary, year, yearLabel}: compass.js's shownView) into `body`
+ * (replacing what was there), sorted by `sort` ({key, ascending}, kept across re-renders), each
+ * row's checkbox toggling its area in `selection`; returns a function that brings the checkboxes in
+ * step with the selection. */
+export function renderTable(body, { summary, year, yearLabel }, selection, sort) {
+  const rows = rankedRows(summary, year);
+  const cols = columns(summary, year);
+  const caption = `All ${rows.length} ${summary.title.toLowerCase()}, ${yearLabel}: violent crimes per sq mi, rank 1 the highest`;
   const headRow = element('tr');
   const tbody = element('tbody');
   const table = element('table', { id: 'area-table', class: 'data sortable' }, [
@@ -48,44 +92,16 @@ export async function renderTable(compass, body, sort) {
   let sorted = [];
   const draw = () => {
     sorted = sortRows(rows, sort.key, sort.ascending);
-    headRow.replaceChildren(
-      ...cols.map((col) => {
-        const state = col.key === sort.key ? (sort.ascending ? 'ascending' : 'descending') : undefined;
-        const button = element('button', { type: 'button', class: 'sort', 'data-key': col.key }, [col.header]);
-        button.addEventListener('click', () => {
-          sort.ascending = col.key === sort.key ? !sort.ascending : !col.numeric || col.key === 'rank';
-          sort.key = col.key;
-          draw();
-          table.querySelector(`button.sort[data-key="${col.key}"]`).focus();
-        });
-        return element('th', { scope: 'col', 'aria-sort': state, class: col.numeric ? 'numeric' : undefined }, [button]);
-      }),
-      element('th', { scope: 'col' }, ['Selected']),
-    );
-    tbody.replaceChildren(
-      ...sorted.map((row) => {
-        const box = element('input', { type: 'checkbox', 'aria-label': `Select ${row.name}`, checked: compass.selection.has(row.id) });
-        box.addEventListener('change', () => compass.selection.toggle(row.id));
-        const cells = cols.map((col, c) =>
-          element(c === 1 ? 'th' : 'td', { scope: c === 1 ? 'row' : undefined, class: col.numeric ? 'numeric' : undefined }, [col.show(row[col.key])]),
-        );
-        return element('tr', { 'data-id': row.id }, [...cells, element('td', { class: 'select-cell' }, [box])]);
-      }),
-    );
+    headRow.replaceChildren(...headerCells(cols, sort, (key) => {
+      draw();
+      table.querySelector(`button.sort[data-key="${key}"]`).focus();
+    }));
+    tbody.replaceChildren(...sorted.map((row) => areaRow(row, cols, selection)));
   };
   draw();
-  const download = element('button', { type: 'button', id: 'table-csv', class: 'button' }, ['Download this table (CSV)']);
-  download.addEventListener('click', () => {
-    const text = csvText(
-      cols.map((col) => col.header),
-      sorted.map((row) => cols.map((col) => col.csv(row[col.key]))),
-    );
-    const year = compass.state.year;
-    saveText(text, `violent-crimes-per-sqmi-${summary.layer}-${year}-table.csv`, 'text/csv');
-  });
   const region = element('div', { class: 'table-scroll tall', role: 'region', 'aria-labelledby': 'area-table-caption', tabindex: 0 }, [table]);
-  body.replaceChildren(element('div', { class: 'table-actions' }, [download]), region);
+  body.replaceChildren(element('div', { class: 'table-actions' }, [csvButton(cols, () => sorted, summary, year)]), region);
   return () => {
-    for (const box of tbody.querySelectorAll('input[type="checkbox"]')) box.checked = compass.selection.has(box.closest('tr').dataset.id);
+    for (const box of tbody.querySelectorAll('input[type="checkbox"]')) box.checked = selection.has(box.closest('tr').dataset.id);
   };
 }

@@ -96,6 +96,8 @@ def test_the_installed_package_is_the_wheel_not_the_source_tree(installed):
     assert not Path(where).is_relative_to(REPO)
 
 
+PAGE_MODULES = ("area_labels", "labels", "map_style", "url_state", "years")
+"""What app.js imports, on every page."""
 COMPASS_MODULES = ("compass", "data", "selection", "summaries", "panels", "widgets", "search")
 """What `/` imports once its first view is drawn (the charts, table and report: only when shown)."""
 
@@ -118,6 +120,7 @@ def test_the_installed_server_serves_the_whole_page(page, installed_server, path
         "/static/vendor/maplibre-gl/maplibre-gl.css": 200,
         "/static/vendor/maplibre-gl/maplibre-gl-csp.js": 200,
         "/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js": 200,
+        **{f"/static/{name}.js": 200 for name in PAGE_MODULES},
         **({f"/static/compass/{name}.js": 200 for name in COMPASS_MODULES} if path == "/" else {}),
     }
     assert all(status < 400 for status in statuses.values()), statuses

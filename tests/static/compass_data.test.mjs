@@ -1,4 +1,4 @@
-// Unit tests of static/compass/data.js, run by node's own test runner (tests/static/test_compass_data.py).
+// Unit tests of static/compass/data.js, run by node's own test runner (tests/static/test_page_modules.py).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -7,15 +7,20 @@ import {
   classOf,
   csvText,
   formatSelected,
+  idsOfClass,
   median,
   parseSelected,
   rankedRows,
   searchAreas,
   searchEntries,
+  searchLayers,
+  selectedIndexes,
   selectionTrend,
   sortRows,
+  tilesetOfLayer,
   unionBox,
   yearValues,
+  zoomWithinLayer,
 } from '../../static/compass/data.js';
 
 // Three areas, two years: counts and areas chosen so that every density is exact.
@@ -92,4 +97,53 @@ test('search ignores case and accents, exact and prefix matches first', () => {
 
 test('the bounding box of several areas', () => {
   assert.deepEqual(unionBox(SUMMARY, [1, 2]), [-2, -1, 3, 2]);
+});
+
+test('the selected ids are found in the summary, unknown ids left out', () => {
+  assert.deepEqual(selectedIndexes(SUMMARY, ['w3', 'gone', 'w1']), [2, 0]);
+  assert.deepEqual(selectedIndexes(SUMMARY, []), []);
+});
+
+test('a legend class selects the areas in it for the year shown', () => {
+  assert.deepEqual(idsOfClass(SUMMARY, '2015', [1, 3], 2), ['w2', 'w3']);
+  assert.deepEqual(idsOfClass(SUMMARY, '2015', [1, 3], 3), ['w1']);
+  assert.deepEqual(idsOfClass(SUMMARY, '2016', [1, 3], 0), ['w1']);
+  assert.deepEqual(idsOfClass(SUMMARY, 'all', [1, 3], 2), ['w1', 'w2', 'w3']);
+});
+
+// Zoom bands of the TileJSONs: tracts drawn from one layer, the hex grid from one per band.
+const BANDS = {
+  tracts: [{ layer: 'tracts', minzoom: 8, maxzoom: 14 }],
+  hexes: [
+    { layer: 'hex_r7', minzoom: 0, maxzoom: 10 },
+    { layer: 'hex_r8', minzoom: 11, maxzoom: 12 },
+    { layer: 'hex_r9', minzoom: 13, maxzoom: 14 },
+  ],
+};
+
+test('a density layer belongs to the tileset with a band of it', () => {
+  assert.equal(tilesetOfLayer(BANDS, 'hex_r8'), 'hexes');
+  assert.equal(tilesetOfLayer(BANDS, 'tracts'), 'tracts');
+  assert.equal(tilesetOfLayer(BANDS, 'wards'), undefined);
+});
+
+test("a zoom is moved into the layer's band, the last band's up to the focus zoom", () => {
+  assert.equal(zoomWithinLayer(BANDS, 16, 'hex_r8', 15), 12.99);
+  assert.equal(zoomWithinLayer(BANDS, 9, 'hex_r8', 15), 11);
+  assert.equal(zoomWithinLayer(BANDS, 11.5, 'hex_r8', 15), 11.5);
+  assert.equal(zoomWithinLayer(BANDS, 17, 'hex_r9', 15), 15);
+  assert.equal(zoomWithinLayer(BANDS, 14.5, 'hex_r9', 15), 14.5);
+  assert.equal(zoomWithinLayer(BANDS, 4, 'tracts', 15), 8);
+  assert.equal(zoomWithinLayer(BANDS, 13.5, 'hex_r7', 15), 10.99);
+});
+
+test('the search reads boundary layers by name and the bands of the hex grid by cell id', () => {
+  assert.deepEqual(searchLayers(BANDS), {
+    boundary: [{ tileset: 'tracts', layer: 'tracts' }],
+    cells: [
+      { tileset: 'hexes', layer: 'hex_r7' },
+      { tileset: 'hexes', layer: 'hex_r8' },
+      { tileset: 'hexes', layer: 'hex_r9' },
+    ],
+  });
 });
