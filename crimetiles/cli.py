@@ -26,7 +26,7 @@ from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
 from crimetiles.precompute.interrupt import recording_interrupts
 from crimetiles.precompute.report import summary_lines
 from crimetiles.precompute.synth import DURHAM_DATA_DIR, SHERIFF_EXPORT
-from crimetiles.server.cli import serve
+from crimetiles.serve import serve
 
 DURHAM_DIR = DURHAM_DATA_DIR
 DURHAM_BOUNDARIES = (
@@ -154,7 +154,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     "--out",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build"),
+    default=Path("crimetiles-build"),
     help="Build directory to write. Replaced atomically: a failed build leaves the previous one intact.",
 )
 @click.option(
@@ -363,7 +363,7 @@ def build(
 
     \b
     Examples:
-      crimetiles build incidents.csv -b wards=wards.shp --id-field WARD --out build
+      crimetiles build incidents.csv -b wards=wards.shp --id-field WARD --out crimetiles-build
       crimetiles build police.csv sheriff.csv          # two agencies, ids numbered apart
       crimetiles build --source police='police/*.csv' --source sheriff=sheriff.csv
       crimetiles build --source all='parts/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786

@@ -34,7 +34,7 @@ from crimetiles.artifact.manifest import (
     ZoomBand,
 )
 from crimetiles.artifact.mvt import layer_tiler
-from crimetiles.precompute.artifact import (
+from crimetiles.precompute.build_dir import (
     atomic_build_dir,
     file_sha256,
     rejects_writer,
@@ -62,6 +62,7 @@ from crimetiles.precompute.engine import Engine, EngineName, make_engine
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import cell_integers, cell_polygons, cells_covering, zoom_bands
 from crimetiles.precompute.ingest import BoundaryLayer, IncidentColumns, read_boundaries
+from crimetiles.precompute.mbtiles_archive import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.pmtiles_archive import with_pmtiles
 from crimetiles.precompute.report import build_report, most_rejected_first
 from crimetiles.precompute.summary import layer_summary
@@ -81,7 +82,6 @@ from crimetiles.precompute.tally import (
     scan_chunk,
     twin_sources,
 )
-from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.years import StudyYears, study_span
 
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")

@@ -19,7 +19,7 @@ imported (its multiprocess mode; `crimetiles.server.wsgi` sets it for the worker
 class ServerConfig:
     """Every setting, with its default. Env var: `CRIMETILES_` + the field name in capitals."""
 
-    build_dir: Path = Path("build")
+    build_dir: Path = Path("crimetiles-build")
     """Build directory written by `crimetiles build`."""
     host: str = "127.0.0.1"
     port: int = 8000

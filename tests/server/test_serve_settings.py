@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crimetiles.serve import serve
 from crimetiles.server.app import create_app
-from crimetiles.server.cli import serve
 from crimetiles.server.config import ServerConfig
 from tests.server.apps import tile_answers
 

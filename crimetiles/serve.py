@@ -63,7 +63,7 @@ from crimetiles.server.config import ConfigError, ServerConfig
     help="Seconds between checks for a new build in BUILD_DIR; 0 disables. Default: 2 (env CRIMETILES_RELOAD_INTERVAL).",
 )
 def serve(build_dir: Path | None, **options: object) -> None:
-    """Serve BUILD_DIR (default: `build`, or env CRIMETILES_BUILD_DIR): vector tiles, TileJSON, styles,
+    """Serve BUILD_DIR (default: `crimetiles-build`, or env CRIMETILES_BUILD_DIR): vector tiles, TileJSON, styles,
     downloads and the map page.
 
     The server switches to a new build when BUILD_DIR is rebuilt (checked every
