@@ -26,7 +26,7 @@ from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
 from crimetiles.precompute.interrupt import recording_interrupts
 from crimetiles.precompute.report import summary_lines
 from crimetiles.precompute.synth import DURHAM_DATA_DIR, SHERIFF_EXPORT
-from crimetiles.serve import serve
+from crimetiles.serve import serve, server_option
 
 DURHAM_DIR = DURHAM_DATA_DIR
 DURHAM_BOUNDARIES = (
@@ -608,24 +608,18 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     default=DEMO_DIR,
     help="Where to write the demo incidents (incidents/, two files) and build (build/).",
 )
-@click.option("--host", default="127.0.0.1", envvar="CRIMETILES_HOST", help="Interface to serve on (env CRIMETILES_HOST).")
-@click.option(
-    "--port",
-    default=8000,
-    type=click.IntRange(1, 65535),
-    envvar="CRIMETILES_PORT",
-    help="Port to serve on (env CRIMETILES_PORT).",
-)
+@server_option("host")
+@server_option("port")
 @click.option("--rebuild", is_flag=True, help="Regenerate the incidents and rebuild even if a demo build exists.")
 @click.pass_context
-def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool) -> None:
+def demo(ctx: click.Context, demo_dir: Path, host: str | None, port: int | None, rebuild: bool) -> None:
     """Synthesize the Durham incidents, build them and serve the map: the whole demo in one command."""
     incidents, build_dir = demo_dir / DEMO_INCIDENTS.name, demo_dir / "build"
     if rebuild or not (incidents / f"{SHERIFF_EXPORT}.csv").is_file():
         ctx.invoke(synth, out=incidents)
     if rebuild or not (build_dir / "manifest.json").is_file():
         ctx.invoke(build, incidents=(incidents,), out=build_dir, **asdict(DURHAM_DEMO_PROVENANCE))
-    serve.main([str(build_dir), "--host", host, "--port", str(port)], prog_name="crimetiles serve")
+    ctx.invoke(serve, build_dir=build_dir, host=host, port=port)
 
 
 main.add_command(serve)

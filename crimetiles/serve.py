@@ -3,68 +3,46 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 
 import click
 
-from crimetiles.server.config import ConfigError, ServerConfig
+from crimetiles.options import Decorated, setting_default, setting_field
+from crimetiles.server.config import ConfigError, ServerConfig, env_name, setting_help
+
+SERVER_OPTION_TYPES: dict[str, click.ParamType] = {"port": click.IntRange(0, 65535)}
+"""Settings whose command-line values are checked more narrowly than their Python type."""
 
 
-@click.command(context_settings={"show_default": True})
+def server_option(setting: str) -> Callable[[Decorated], Decorated]:
+    """The flag of the `ServerConfig` field `setting` (`--max-age` for `max_age`): its help, default
+    and env var from the config. Unset, it leaves the setting to its env var, then its default."""
+    default = setting_default(setting_field(ServerConfig, setting))
+    return click.option(
+        f"--{setting.replace('_', '-')}",
+        setting,
+        default=None,
+        type=SERVER_OPTION_TYPES.get(setting, str if default is None else type(default)),
+        help=setting_help(setting),
+    )
+
+
+def server_options(command: Decorated) -> Decorated:
+    """Every `ServerConfig` flag but the build directory (an argument) on `command`."""
+    for setting in reversed([field.name for field in fields(ServerConfig) if field.name != "build_dir"]):
+        command = server_option(setting)(command)
+    return command
+
+
+@click.command(epilog=f"BUILD_DIR: {setting_help('build_dir')}")
 @click.argument(
-    "build_dir", required=False, default=None, type=click.Path(file_okay=False, path_type=Path), envvar="CRIMETILES_BUILD_DIR"
+    "build_dir", required=False, default=None, type=click.Path(file_okay=False, path_type=Path), envvar=env_name("build_dir")
 )
-@click.option("--host", default=None, help="Interface to listen on. Default: 127.0.0.1 (env CRIMETILES_HOST).")
-@click.option("--port", default=None, type=int, help="Port. Default: 8000 (env CRIMETILES_PORT).")
-@click.option(
-    "--cache-bytes",
-    default=None,
-    type=int,
-    help="Bound of the on-demand tile cache in bytes. Default: 64 MiB (env CRIMETILES_CACHE_BYTES).",
-)
-@click.option(
-    "--ready-tile-bytes",
-    default=None,
-    type=int,
-    help="Memory for archive tiles kept ready to send, per process, bytes. Default: 16 MiB (env CRIMETILES_READY_TILE_BYTES).",
-)
-@click.option(
-    "--max-age",
-    default=None,
-    type=int,
-    help="Cache-Control max-age of tiles, TileJSON and styles, seconds. Default: 3600 (env CRIMETILES_MAX_AGE).",
-)
-@click.option(
-    "--cors-origins",
-    default=None,
-    help="'*' or comma-separated origins allowed to fetch tiles. Default: * (env CRIMETILES_CORS_ORIGINS).",
-)
-@click.option(
-    "--public-url",
-    default=None,
-    help="Base URL clients see behind a proxy, e.g. https://maps.example.org. "
-    "Default: the request's own (env CRIMETILES_PUBLIC_URL).",
-)
-@click.option(
-    "--frame-ancestors",
-    default=None,
-    help="Origins allowed to embed /embed in an iframe. Default: * (env CRIMETILES_FRAME_ANCESTORS).",
-)
-@click.option(
-    "--basemap-url",
-    default=None,
-    help="Optional basemap for the page: a MapLibre style URL or XYZ raster template. "
-    "Default: none (env CRIMETILES_BASEMAP_URL).",
-)
-@click.option(
-    "--reload-interval",
-    default=None,
-    type=float,
-    help="Seconds between checks for a new build in BUILD_DIR; 0 disables. Default: 2 (env CRIMETILES_RELOAD_INTERVAL).",
-)
+@server_options
 def serve(build_dir: Path | None, **options: object) -> None:
-    """Serve BUILD_DIR (default: `crimetiles-build`, or env CRIMETILES_BUILD_DIR): vector tiles, TileJSON, styles,
-    downloads and the map page.
+    """Serve BUILD_DIR (see below): vector tiles, TileJSON, styles, downloads and the map page.
 
     The server switches to a new build when BUILD_DIR is rebuilt (checked every
     --reload-interval seconds) or on SIGHUP. If BUILD_DIR holds no build but an interrupted
