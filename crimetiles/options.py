@@ -37,11 +37,24 @@ def command_line_text(value: Any) -> Any:
 def setting_option(owner: type, name: str, *flags: str, **attrs: Any) -> Callable[[Decorated], Decorated]:
     """`click.option(*flags)` for the setting `name` of `owner`: its parameter named as the field, so
     that the command hands it on by name; its help from the field's `help` metadata and its default
-    from the field's (the option's `type` reads it back)."""
+    from the field's (the option's `type` reads it back; a repeatable option's is its tuple)."""
     field = setting_field(owner, name)
-    return click.option(*flags, name, default=command_line_text(setting_default(field)), help=field.metadata["help"], **attrs)
+    default = setting_default(field) if attrs.get("multiple") else command_line_text(setting_default(field))
+    return click.option(*flags, name, default=default, help=field.metadata["help"], **attrs)
 
 
 def settings_of(owner: type[Any], values: dict[str, Any]) -> Any:
     """An `owner` made of the values of its fields taken out of `values` (a command's parameters)."""
     return owner(**{field.name: values.pop(field.name) for field in fields(owner) if field.name in values})
+
+
+class ParsedText(click.ParamType):
+    """A command-line text turned into the setting's value by `parse` (which says what is wrong in
+    a `click.BadParameter`); a value that is no text (a default already parsed) is kept."""
+
+    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+        self.name = name
+        self.parse = parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return self.parse(value) if isinstance(value, str) else value
