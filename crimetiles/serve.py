@@ -50,13 +50,14 @@ def serve(build_dir: Path | None, **options: object) -> None:
     """
     from crimetiles.artifact.errors import BuildError
     from crimetiles.server.app import create_app
+    from crimetiles.server.context import live_build
 
     try:
         config = ServerConfig.from_env(build_dir=build_dir, **options)
         app = create_app(config)
     except (BuildError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
-    live = app.extensions["crimetiles.live"]
+    live = live_build(app)
     signal.signal(signal.SIGHUP, lambda *_: live.reload_if_changed())
     click.echo(f"serving build {live.service.build_id} on http://{config.host}:{config.port}/", err=True)
     app.run(host=config.host, port=config.port, threaded=True, debug=False, use_reloader=False)
