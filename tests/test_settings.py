@@ -154,3 +154,13 @@ def test_every_build_default_the_readme_states_is_the_commands(flag, stated):
         assert f"Default: {stated}" in _params("build")[setting].help
     else:
         assert stated.strip("`").replace(",", "") == str(default)
+
+
+def test_the_dockerfile_sets_only_settings_it_changes():
+    """Its `ENV` names real settings and restates no default (a copy that would outlive a change)."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    environment = dict(re.findall(r"(CRIMETILES_[A-Z_]+)=(\S+)", dockerfile))
+    assert "CRIMETILES_BUILD_DIR" in environment
+    config = ServerConfig.from_env(environment)
+    changed = [env_name(field.name) for field in fields(ServerConfig) if getattr(config, field.name) != field.default]
+    assert sorted(changed) == sorted(environment)
