@@ -68,7 +68,7 @@ def test_the_build_command_has_no_setting_flag_of_its_own():
 
 
 @pytest.mark.parametrize("setting", SERVER_FLAGS)
-def test_every_server_setting_is_a_serve_and_help_flag_with_its_default_and_env_var(setting):
+def test_every_server_setting_is_a_serve_flag_whose_help_gives_its_default_and_env_var(setting):
     field = next(field for field in fields(ServerConfig) if field.name == setting)
     assert _flag("serve", setting) == "--" + setting.replace("_", "-")
     assert _params("serve")[setting].help == setting_help(setting)
