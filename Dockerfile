@@ -22,10 +22,8 @@ WORKDIR /app
 COPY --from=build /venv /venv
 COPY --from=build --chown=crimetiles /app /app
 USER crimetiles
+# Every other setting keeps its default (README, "Configuration"); set it with docker run -e CRIMETILES_...
 ENV CRIMETILES_BUILD_DIR=/app/demo/build \
-    CRIMETILES_CACHE_BYTES=67108864 \
-    CRIMETILES_MAX_AGE=3600 \
-    CRIMETILES_CORS_ORIGINS=* \
     PATH=/venv/bin:$PATH
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \

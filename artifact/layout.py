@@ -20,6 +20,9 @@ from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.manifest import MANIFEST_NAME, BuildManifest, read_manifest
 from crimetiles.artifact.reader import open_build
 
+DEFAULT_BUILD_DIR = Path("crimetiles-build")
+"""Where `crimetiles build` writes and `crimetiles serve` reads when given no directory (not
+`build/`, which setuptools uses in a source tree)."""
 STAGING = "tmp"
 VERSION = "v"
 LINK = "link"

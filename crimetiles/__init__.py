@@ -5,7 +5,8 @@ top-level folders (the `package-dir` table of pyproject.toml): `crimetiles.artif
 the build-directory contract), `crimetiles.precompute` (precompute/, the offline build),
 `crimetiles.server` (server/, the tile server), `crimetiles.static` (static/, the page). This
 folder is installed as `crimetiles` itself and holds the command on top of both sides:
-`crimetiles.cli` is `crimetiles/cli.py`.
+`crimetiles.cli` is `crimetiles/cli.py`, and `crimetiles.serve` is `crimetiles/serve.py` (the
+`serve` command).
 """
 
 from importlib.metadata import PackageNotFoundError, version

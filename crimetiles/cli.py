@@ -10,23 +10,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import click
 
 from crimetiles import __version__
 from crimetiles.artifact.errors import CrimetilesError
+from crimetiles.options import ParsedText, setting_option, settings_of
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, ProvenanceOptions, run_build
-from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentSource
+from crimetiles.precompute.chunks import IncidentSource
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
 from crimetiles.precompute.detect import OFFENSE_NAMES, OFFENSE_WORDS, DateKind, IncidentColumns
 from crimetiles.precompute.engine import EngineName
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS
 from crimetiles.precompute.interrupt import recording_interrupts
 from crimetiles.precompute.report import summary_lines
 from crimetiles.precompute.synth import DURHAM_DATA_DIR, SHERIFF_EXPORT
-from crimetiles.server.cli import serve
+from crimetiles.serve import serve, server_option
 
 DURHAM_DIR = DURHAM_DATA_DIR
 DURHAM_BOUNDARIES = (
@@ -93,7 +93,7 @@ def _parse_source(text: str) -> IncidentSource:
     return IncidentSource(name, (path,))
 
 
-def _parse_years(text: str | None) -> range | None:
+def _parse_years(text: str) -> range | None:
     if not text:
         return None
     first, _, last = text.partition("-")
@@ -103,10 +103,8 @@ def _parse_years(text: str | None) -> range | None:
         raise click.BadParameter(f"{text!r}: expected YEAR or FIRST-LAST, e.g. 2012-2016", param_hint="--years") from None
 
 
-def _rules_path(spec: str | None) -> Path | None:
+def _rules_path(spec: str) -> Path:
     """`--classification`: a built-in set's file, or the given rules file (which must exist)."""
-    if spec is None:
-        return None
     path = BUILTIN_RULE_SETS.get(spec, Path(spec))
     if not path.is_file():
         raise click.BadParameter(
@@ -115,11 +113,9 @@ def _rules_path(spec: str | None) -> Path | None:
     return path
 
 
-def _check_crs(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+def _check_crs(text: str) -> str:
     import pyproj
 
-    if text is None:
-        return None
     try:
         pyproj.CRS.from_user_input(text)
     except pyproj.exceptions.CRSError:
@@ -141,22 +137,8 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 
 @main.command()
 @click.argument("incidents", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    metavar="NAME=PATH",
-    help="Files of one agency (a file, folder or quoted glob), whose incident ids are one numbering: a repeated "
-    "id among them is a duplicate. Repeat for several agencies or files (one NAME gathers its PATHs). "
-    "Default: each INCIDENTS file is its own source, named after the file.",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build"),
-    help="Build directory to write. Replaced atomically: a failed build leaves the previous one intact.",
-)
+@setting_option(BuildOptions, "sources", "--source", multiple=True, metavar="NAME=PATH", type=ParsedText("source", _parse_source))
+@setting_option(BuildOptions, "out", "--out", "-o", type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--boundaries",
     "-b",
@@ -167,187 +149,45 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     "Default: the bundled Durham block groups, tracts and neighborhoods.",
     show_default=False,
 )
-@click.option("--id-field", default="id", help="Boundary field holding the feature id.")
-@click.option(
-    "--name-field", default=None, help="Boundary field holding the display name. Default: `label`, else `name`, else the id."
+@setting_option(BoundarySpec, "id_field", "--id-field")
+@setting_option(BoundarySpec, "name_field", "--name-field")
+@setting_option(IncidentColumns, "lat", "--lat-col")
+@setting_option(IncidentColumns, "lon", "--lon-col")
+@setting_option(IncidentColumns, "point", "--point-col")
+@setting_option(IncidentColumns, "crs", "--crs", metavar="EPSG:NNNN", type=ParsedText("crs", _check_crs))
+@setting_option(IncidentColumns, "swap_lat_lon", "--swap-lat-lon", is_flag=True)
+@setting_option(IncidentColumns, "date", "--date-col")
+@setting_option(IncidentColumns, "date_kind", "--date", type=click.Choice(get_args(DateKind)))
+@setting_option(IncidentColumns, "offense", "--offense-col")
+@setting_option(IncidentColumns, "incident_id", "--id-col")
+@setting_option(
+    BuildOptions, "classification", "--classification", metavar="ucr|nibrs|text|PATH", type=ParsedText("rules", _rules_path)
 )
-@click.option(
-    "--lat-col",
-    default=None,
-    help="Incident column with latitude, or y with --crs (with --lon-col). Default: detected (a point geometry, "
-    "latitude/longitude columns such as Latitude or LAT, a point column, x/y columns; see the README).",
+@setting_option(BuildOptions, "hex_resolutions", "--hex-res", type=ParsedText("resolutions", _parse_resolutions))
+@setting_option(BuildOptions, "years", "--years", metavar="FIRST-LAST", type=ParsedText("years", _parse_years))
+@setting_option(BuildOptions, "maxzoom", "--maxzoom", type=click.IntRange(0, 22))
+@setting_option(BuildOptions, "archive_maxzoom", "--archive-maxzoom", type=click.IntRange(-1, 22))
+@setting_option(BuildOptions, "classes", "--classes", type=click.IntRange(2, 9))
+@setting_option(BuildOptions, "engine", "--engine", type=click.Choice(get_args(EngineName)))
+@setting_option(BuildOptions, "scheduler", "--scheduler", metavar="ADDRESS")
+@setting_option(BuildOptions, "workers", "--workers", type=click.IntRange(1, None))
+@setting_option(BuildOptions, "chunk_rows", "--chunk-rows", type=click.IntRange(1000, None))
+@setting_option(ProvenanceOptions, "title", "--title")
+@setting_option(ProvenanceOptions, "attribution", "--attribution", metavar="TEXT")
+@setting_option(ProvenanceOptions, "attribution_url", "--attribution-url", metavar="URL")
+@setting_option(
+    ProvenanceOptions, "about", "--about", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.md"
 )
-@click.option("--lon-col", default=None, help="Incident column with longitude, or x with --crs. Default: as for --lat-col.")
-@click.option(
-    "--point-col",
-    default=None,
-    help='Incident column holding whole points: "lat, lon", "(lat, lon)", WKT POINT (lon lat) or GeoJSON. '
-    "Default: detected (e.g. geo_point_2d, Location).",
-)
-@click.option(
-    "--crs",
-    default=None,
-    metavar="EPSG:NNNN",
-    callback=_check_crs,
-    help="CRS of the incident coordinates, e.g. EPSG:2264 (North Carolina State Plane, US feet); they are "
-    "reprojected to longitude/latitude; with it, x/y columns are detected first and a geometry's own CRS is "
-    "overridden. Default: longitude/latitude degrees, or the CRS a geometry declares.",
-)
-@click.option("--swap-lat-lon", is_flag=True, help="Exchange latitude and longitude of every incident (exports that swap them).")
-@click.option(
-    "--date-col",
-    default=None,
-    help="Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014). Default: detected, see --date.",
-)
-@click.option(
-    "--date",
-    "date_kind",
-    type=click.Choice(["reported", "occurred"]),
-    default="reported",
-    help="Which date to detect: the report date (e.g. date_rept, Date Rptd, RPT_DT; the occurrence date when the "
-    "file has none) or the occurrence date (e.g. date_occu, DATE OCC, CMPLNT_FR_DT, Date).",
-)
-@click.option(
-    "--offense-col",
-    default=None,
-    help="Incident column matched against the classification patterns. Default: detected (e.g. ucr_code, "
-    "offense_code, Primary Type, OFNS_DESC, Crm Cd Desc).",
-)
-@click.option(
-    "--id-col",
-    default=None,
-    help="Incident id column; an id repeated within a source is rejected as a duplicate. Pass '' for none. Default: detected "
-    "(e.g. inci_id, incident_id, Case Number, CMPLNT_NUM, DR_NO), else none.",
-)
-@click.option(
-    "--classification",
-    default=None,
-    metavar="ucr|nibrs|text|PATH",
-    help="Offense rules: a built-in set (ucr: UCR summary codes, nibrs: NIBRS codes, text: offense descriptions) "
-    "or a rules CSV (pattern,category,offense; `crimetiles offenses FILE --template OUT.csv` writes one to edit). "
-    "Default: the built-in set that classifies the most rows.",
-)
-@click.option(
-    "--hex-res",
-    default=",".join(map(str, DEFAULT_RESOLUTIONS)),
-    help="H3 resolutions of the hex grid, comma-separated; '' for no hex grid. Resolution r is drawn at zooms 2r-4 and 2r-3.",
-)
-@click.option(
-    "--years",
-    default=None,
-    metavar="FIRST-LAST",
-    help="Keep only these years (others are rejected and reported). "
-    "Default: the study years, chosen from the data (years holding at least 1 % of the rows, see README).",
-)
-@click.option(
-    "--maxzoom",
-    default=14,
-    type=click.IntRange(0, 22),
-    help="Data max zoom (TileJSON maxzoom): geometry is exact from here, clients overzoom beyond.",
-)
-@click.option(
-    "--archive-maxzoom",
-    default=14,
-    type=click.IntRange(-1, 22),
-    help="Pre-generate tiles from zoom 0 to this into MBTiles; -1 for none (the server encodes on demand).",
-)
-@click.option(
-    "--classes",
-    default=5,
-    type=click.IntRange(2, 9),
-    help="Legend classes above zero (quantiles over every feature and year of a layer).",
-)
-@click.option(
-    "--engine",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    help="What counts the incident chunks: local worker processes, or a Dask cluster (pip install 'crimetiles[dask]'; "
-    "see --scheduler). Both give the same build.",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="With --engine dask: the address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786. "
-    "Default: start a local cluster of --workers processes.",
-)
-@click.option(
-    "--workers",
-    default=None,
-    type=click.IntRange(1, None),
-    help="Worker processes of the local engine (or of a local Dask cluster). Default: one per core.",
-)
-@click.option(
-    "--chunk-rows",
-    default=DEFAULT_CHUNK_ROWS,
-    type=click.IntRange(1000, None),
-    help="Incident rows per chunk: each worker holds a few chunks at a time, so memory does not grow with "
-    "the input. A Parquet chunk is whole row groups.",
-)
-@click.option(
-    "--title",
-    default=None,
-    help="The map's title: the page's header and tab, the report, TileJSON, styles, QGIS layers and GeoJSON downloads. "
-    "Default: Violent incidents reported by police.",
-)
-@click.option(
-    "--attribution",
-    default=None,
-    metavar="TEXT",
-    help="Who the data comes from, as plain text, e.g. 'Minneapolis Police Department': shown by the page, "
-    "the report, map clients (TileJSON, styles), QGIS layers and GeoJSON downloads. Default: the input files' names.",
-)
-@click.option(
-    "--attribution-url", default=None, metavar="URL", help="A link for --attribution wherever it is shown. Default: none."
-)
-@click.option(
-    "--about",
-    default=None,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    metavar="FILE.md",
-    help="The metric's text as Markdown (why it matters, about the data, further resources), shown in the page's "
-    "'About this data' and the report (raw HTML in it is shown as text). Default: the page's own neutral text.",
-)
-@click.option(
-    "--caveat",
-    default=None,
-    help="A short note shown under the legend, in the report, TileJSON and GeoJSON downloads, e.g. 'Figures for 2023 are "
-    "preliminary.' Default: none.",
-)
+@setting_option(ProvenanceOptions, "caveat", "--caveat")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
 def build(
     incidents: tuple[Path, ...],
-    sources: tuple[str, ...],
-    out: Path,
     boundaries: tuple[str, ...],
     id_field: str,
     name_field: str | None,
-    lat_col: str | None,
-    lon_col: str | None,
-    point_col: str | None,
-    crs: str | None,
-    swap_lat_lon: bool,
-    date_col: str | None,
-    date_kind: DateKind,
-    offense_col: str | None,
-    id_col: str | None,
-    classification: str | None,
-    hex_res: str,
-    years: str | None,
-    maxzoom: int,
-    archive_maxzoom: int,
-    classes: int,
-    engine: EngineName,
-    scheduler: str | None,
-    workers: int | None,
-    chunk_rows: int,
-    title: str | None,
-    attribution: str | None,
-    attribution_url: str | None,
-    about: Path | None,
-    caveat: str | None,
     quiet: bool,
+    **settings: Any,
 ) -> None:
     """Count violent INCIDENTS per polygon, hex cell and year into a build directory
     (density layers, tile archives, manifest, reject report; see docs/artifact.md).
@@ -363,47 +203,25 @@ def build(
 
     \b
     Examples:
-      crimetiles build incidents.csv -b wards=wards.shp --id-field WARD --out build
+      crimetiles build incidents.csv -b wards=wards.shp --id-field WARD --out crimetiles-build
       crimetiles build police.csv sheriff.csv          # two agencies, ids numbered apart
       crimetiles build --source police='police/*.csv' --source sheriff=sheriff.csv
       crimetiles build --source all='parts/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786
       crimetiles build incidents.csv -b wards=wards.shp --title 'Violent incidents, Minneapolis' \\
         --attribution 'Minneapolis Police Department' --attribution-url https://www.minneapolismn.gov/ --about about.md
     """
-    if not incidents and not sources:
+    if not incidents and not settings["sources"]:
         raise click.UsageError("no incidents: give INCIDENTS files or --source NAME=PATH")
-    specs = []
-    for text in boundaries:
-        name, path = _name_and_path(text, "--boundaries", "tracts=tracts.geojson")
-        specs.append(BoundarySpec(name, path, id_field, name_field))
+    specs = [
+        BoundarySpec(*_name_and_path(text, "--boundaries", "tracts=tracts.geojson"), id_field, name_field) for text in boundaries
+    ]
     options = BuildOptions(
         incidents=incidents,
-        sources=tuple(_parse_source(text) for text in sources),
         boundaries=tuple(specs),
-        out=out,
-        columns=IncidentColumns(
-            lat=lat_col,
-            lon=lon_col,
-            point=point_col,
-            date=date_col,
-            date_kind=date_kind,
-            offense=offense_col,
-            incident_id=id_col,
-            crs=crs,
-            swap_lat_lon=swap_lat_lon,
-        ),
-        classification=_rules_path(classification),
-        hex_resolutions=_parse_resolutions(hex_res),
-        years=_parse_years(years),
-        maxzoom=maxzoom,
-        archive_maxzoom=archive_maxzoom,
-        classes=classes,
+        columns=settings_of(IncidentColumns, settings),
+        provenance=settings_of(ProvenanceOptions, settings),
         progress=not quiet,
-        engine=engine,
-        scheduler=scheduler,
-        workers=workers,
-        chunk_rows=chunk_rows,
-        provenance=ProvenanceOptions(title, attribution, attribution_url, about, caveat),
+        **settings,
     )
     say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
     started = time.perf_counter()
@@ -411,7 +229,7 @@ def build(
         result = run_build(options, say)
     for line in summary_lines(result.report):
         say(line)
-    say(f"wrote {out} (build {result.manifest.build_id}) in {time.perf_counter() - started:.1f} s")
+    say(f"wrote {options.out} (build {result.manifest.build_id}) in {time.perf_counter() - started:.1f} s")
 
 
 @main.command()
@@ -610,24 +428,18 @@ def inspect(build_dir: Path, tile: str, tileset: str) -> None:
     default=DEMO_DIR,
     help="Where to write the demo incidents (incidents/, two files) and build (build/).",
 )
-@click.option("--host", default="127.0.0.1", envvar="CRIMETILES_HOST", help="Interface to serve on (env CRIMETILES_HOST).")
-@click.option(
-    "--port",
-    default=8000,
-    type=click.IntRange(1, 65535),
-    envvar="CRIMETILES_PORT",
-    help="Port to serve on (env CRIMETILES_PORT).",
-)
+@server_option("host")
+@server_option("port")
 @click.option("--rebuild", is_flag=True, help="Regenerate the incidents and rebuild even if a demo build exists.")
 @click.pass_context
-def demo(ctx: click.Context, demo_dir: Path, host: str, port: int, rebuild: bool) -> None:
+def demo(ctx: click.Context, demo_dir: Path, host: str | None, port: int | None, rebuild: bool) -> None:
     """Synthesize the Durham incidents, build them and serve the map: the whole demo in one command."""
     incidents, build_dir = demo_dir / DEMO_INCIDENTS.name, demo_dir / "build"
     if rebuild or not (incidents / f"{SHERIFF_EXPORT}.csv").is_file():
         ctx.invoke(synth, out=incidents)
     if rebuild or not (build_dir / "manifest.json").is_file():
         ctx.invoke(build, incidents=(incidents,), out=build_dir, **asdict(DURHAM_DEMO_PROVENANCE))
-    serve.main([str(build_dir), "--host", host, "--port", str(port)], prog_name="crimetiles serve")
+    ctx.invoke(serve, build_dir=build_dir, host=host, port=port)
 
 
 main.add_command(serve)

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from crimetiles import __version__
 from crimetiles.artifact.fields import feature_field_types, feature_fields
+from crimetiles.artifact.layout import DEFAULT_BUILD_DIR
 from crimetiles.artifact.manifest import (
     DEFAULT_TITLE,
     SCHEMA_VERSION,
@@ -34,7 +35,7 @@ from crimetiles.artifact.manifest import (
     ZoomBand,
 )
 from crimetiles.artifact.mvt import layer_tiler
-from crimetiles.precompute.artifact import (
+from crimetiles.precompute.build_dir import (
     atomic_build_dir,
     file_sha256,
     rejects_writer,
@@ -60,8 +61,9 @@ from crimetiles.precompute.coordinates import swapped_error
 from crimetiles.precompute.density import density_frame, quantile_breaks
 from crimetiles.precompute.engine import Engine, EngineName, make_engine
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.hexgrid import cell_integers, cell_polygons, cells_covering, zoom_bands
+from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS, cell_integers, cell_polygons, cells_covering, zoom_bands
 from crimetiles.precompute.ingest import BoundaryLayer, IncidentColumns, read_boundaries
+from crimetiles.precompute.mbtiles_archive import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.pmtiles_archive import with_pmtiles
 from crimetiles.precompute.report import build_report, most_rejected_first
 from crimetiles.precompute.summary import layer_summary
@@ -81,7 +83,6 @@ from crimetiles.precompute.tally import (
     scan_chunk,
     twin_sources,
 )
-from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.years import StudyYears, study_span
 
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -98,8 +99,10 @@ class BoundarySpec:
 
     name: str
     path: Path
-    id_field: str = "id"
-    name_field: str | None = None
+    id_field: str = field(default="id", metadata={"help": "Boundary field holding the feature id."})
+    name_field: str | None = field(
+        default=None, metadata={"help": "Boundary field holding the display name. Default: `label`, else `name`, else the id."}
+    )
 
     def __post_init__(self) -> None:
         if not LAYER_NAME.fullmatch(self.name) or HEX_LAYER_NAME.fullmatch(self.name) or self.name == "hex":
@@ -108,43 +111,129 @@ class BoundarySpec:
 
 @dataclass(frozen=True)
 class ProvenanceOptions:
-    """What the build says about itself (`crimetiles build --title`...); None: a neutral, true default."""
+    """What the build says about itself (`crimetiles build --title`...); None: a neutral, true default.
+    Each field's `help` metadata is what `crimetiles build --help` says of it."""
 
-    title: str | None = None
-    """None: `manifest.DEFAULT_TITLE`."""
-    attribution: str | None = None
-    """Plain text. None: the input files' names."""
-    attribution_url: str | None = None
-    about: Path | None = None
-    """The metric's text, a Markdown file (kept in the manifest). None: the page's own text."""
-    caveat: str | None = None
+    title: str | None = field(
+        default=None,
+        metadata={
+            "help": "The map's title: the page's header and tab, the report, TileJSON, styles, QGIS layers and GeoJSON "
+            "downloads. Default: Violent incidents reported by police."
+        },
+    )
+    attribution: str | None = field(
+        default=None,
+        metadata={
+            "help": "Who the data comes from, as plain text, e.g. 'Minneapolis Police Department': shown by the page, "
+            "the report, map clients (TileJSON, styles), QGIS layers and GeoJSON downloads. Default: the input files' names."
+        },
+    )
+    attribution_url: str | None = field(
+        default=None, metadata={"help": "A link for --attribution wherever it is shown. Default: none."}
+    )
+    about: Path | None = field(
+        default=None,
+        metadata={
+            "help": "The metric's text as Markdown (why it matters, about the data, further resources), shown in the "
+            "page's 'About this data' and the report (raw HTML in it is shown as text); kept in the manifest. "
+            "Default: the page's own neutral text."
+        },
+    )
+    caveat: str | None = field(
+        default=None,
+        metadata={
+            "help": "A short note shown under the legend, in the report, TileJSON and GeoJSON downloads, e.g. 'Figures "
+            "for 2023 are preliminary.' Default: none."
+        },
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildOptions:
+    """Everything a build is asked. Each setting's `help` metadata is what `crimetiles build --help`
+    says of it (the command's flags are made from these fields, `IncidentColumns`' and
+    `ProvenanceOptions`')."""
+
     incidents: tuple[Path, ...]
     """Incident files, folders of them or glob patterns (see `chunks.expand_inputs`): each file its own source."""
     boundaries: tuple[BoundarySpec, ...]
-    out: Path
-    sources: tuple[IncidentSource, ...] = ()
-    """`--source NAME=PATH`: files of one agency, whose incident ids are one numbering (see `chunks.incident_sources`)."""
+    out: Path = field(
+        default=DEFAULT_BUILD_DIR,
+        metadata={"help": "Build directory to write. Replaced atomically: a failed build leaves the previous one intact."},
+    )
+    sources: tuple[IncidentSource, ...] = field(
+        default=(),
+        metadata={
+            "help": "Files of one agency (a file, folder or quoted glob), whose incident ids are one numbering: a "
+            "repeated id among them is a duplicate. Repeat for several agencies or files (one NAME gathers its PATHs). "
+            "Default: each INCIDENTS file is its own source, named after the file."
+        },
+    )
     columns: IncidentColumns = field(default_factory=IncidentColumns)
-    classification: str | Path | None = None
-    """`ucr`, `nibrs`, `text` or a rules file; None: the built-in set that classifies the most rows."""
-    hex_resolutions: tuple[int, ...] = (6, 7, 8, 9)
-    years: range | None = None
-    maxzoom: int = 14
-    archive_maxzoom: int = 14
-    classes: int = 5
+    classification: str | Path | None = field(
+        default=None,
+        metadata={
+            "help": "Offense rules: a built-in set (ucr: UCR summary codes, nibrs: NIBRS codes, text: offense "
+            "descriptions) or a rules CSV (pattern,category,offense; `crimetiles offenses FILE --template OUT.csv` "
+            "writes one to edit). Default: the built-in set that classifies the most rows."
+        },
+    )
+    hex_resolutions: tuple[int, ...] = field(
+        default=DEFAULT_RESOLUTIONS,
+        metadata={
+            "help": "H3 resolutions of the hex grid, comma-separated; '' for no hex grid. Resolution r is drawn at "
+            "zooms 2r-4 and 2r-3."
+        },
+    )
+    years: range | None = field(
+        default=None,
+        metadata={
+            "help": "Keep only these years (others are rejected and reported). Default: the study years, chosen from "
+            "the data (years holding at least 1 % of the rows, see README)."
+        },
+    )
+    maxzoom: int = field(
+        default=14,
+        metadata={"help": "Data max zoom (TileJSON maxzoom): geometry is exact from here, clients overzoom beyond."},
+    )
+    archive_maxzoom: int = field(
+        default=14,
+        metadata={
+            "help": "Pre-generate tiles from zoom 0 to this into MBTiles and PMTiles archives; -1 for none (the server "
+            "encodes on demand)."
+        },
+    )
+    classes: int = field(
+        default=5, metadata={"help": "Legend classes above zero (quantiles over every feature and year of a layer)."}
+    )
     provenance: ProvenanceOptions = field(default_factory=ProvenanceOptions)
     progress: bool = True
-    engine: EngineName = "local"
-    scheduler: str | None = None
-    """The Dask scheduler address for `engine="dask"`; None starts a local cluster."""
-    workers: int | None = None
-    """Worker processes of the local engine (or of a local Dask cluster); None: every core."""
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-    """Incident rows per chunk: a worker holds a few chunks at a time, whatever the input's size."""
+    """Progress bars on standard error (`crimetiles build --quiet`: none)."""
+    engine: EngineName = field(
+        default="local",
+        metadata={
+            "help": "What counts the incident chunks: local worker processes, or a Dask cluster (pip install "
+            "'crimetiles[dask]'; see --scheduler). Both give the same build."
+        },
+    )
+    scheduler: str | None = field(
+        default=None,
+        metadata={
+            "help": "With --engine dask: the address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786. "
+            "Default: start a local cluster of --workers processes."
+        },
+    )
+    workers: int | None = field(
+        default=None,
+        metadata={"help": "Worker processes of the local engine (or of a local Dask cluster). Default: one per core."},
+    )
+    chunk_rows: int = field(
+        default=DEFAULT_CHUNK_ROWS,
+        metadata={
+            "help": "Incident rows per chunk: each worker holds a few chunks at a time, so memory does not grow with "
+            "the input. A Parquet chunk is whole row groups."
+        },
+    )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -100,23 +100,65 @@ _YEAR = re.compile(r"(?<!\d)(?:1[89]|2\d)\d\d(?!\d)")
 
 @dataclass(frozen=True)
 class IncidentColumns:
-    """What the user asked for; None means "detect it". `incident_id=""` means no id column.
+    """What the user asked for; None means "detect it". Each field's `help` metadata is what
+    `crimetiles build --help` says of it (the command's flags are made from these fields)."""
 
-    `crs` is the CRS of the coordinates (e.g. "EPSG:2264", NC State Plane feet; it overrides a
-    geometry's own); None means longitude/latitude degrees, or the CRS a geometry declares. With
-    a `crs`, `lat`/`lon` name the y/x columns. `swap_lat_lon` exchanges the two coordinates of
-    every row.
-    """
-
-    lat: str | None = None
-    lon: str | None = None
-    point: str | None = None
-    date: str | None = None
-    date_kind: DateKind = "reported"
-    offense: str | None = None
-    incident_id: str | None = None
-    crs: str | None = None
-    swap_lat_lon: bool = False
+    lat: str | None = field(
+        default=None,
+        metadata={
+            "help": "Incident column with latitude, or y with --crs (with --lon-col). Default: detected (a point geometry, "
+            "latitude/longitude columns such as Latitude or LAT, a point column, x/y columns; see the README)."
+        },
+    )
+    lon: str | None = field(
+        default=None, metadata={"help": "Incident column with longitude, or x with --crs. Default: as for --lat-col."}
+    )
+    point: str | None = field(
+        default=None,
+        metadata={
+            "help": 'Incident column holding whole points: "lat, lon", "(lat, lon)", WKT POINT (lon lat) or GeoJSON. '
+            "Default: detected (e.g. geo_point_2d, Location)."
+        },
+    )
+    date: str | None = field(
+        default=None,
+        metadata={
+            "help": "Incident column whose date decides the year (ISO 8601 or e.g. 03/01/2014). Default: detected, see --date."
+        },
+    )
+    date_kind: DateKind = field(
+        default="reported",
+        metadata={
+            "help": "Which date to detect: the report date (e.g. date_rept, Date Rptd, RPT_DT; the occurrence date when "
+            "the file has none) or the occurrence date (e.g. date_occu, DATE OCC, CMPLNT_FR_DT, Date)."
+        },
+    )
+    offense: str | None = field(
+        default=None,
+        metadata={
+            "help": "Incident column matched against the classification patterns. Default: detected (e.g. ucr_code, "
+            "offense_code, Primary Type, OFNS_DESC, Crm Cd Desc)."
+        },
+    )
+    incident_id: str | None = field(
+        default=None,
+        metadata={
+            "help": "Incident id column; an id repeated within a source is rejected as a duplicate. Pass '' for none. "
+            "Default: detected (e.g. inci_id, incident_id, Case Number, CMPLNT_NUM, DR_NO), else none."
+        },
+    )
+    crs: str | None = field(
+        default=None,
+        metadata={
+            "help": "CRS of the incident coordinates, e.g. EPSG:2264 (North Carolina State Plane, US feet); they are "
+            "reprojected to longitude/latitude; with it, x/y columns are detected first and a geometry's own CRS is "
+            "overridden. Default: longitude/latitude degrees, or the CRS a geometry declares."
+        },
+    )
+    swap_lat_lon: bool = field(
+        default=False,
+        metadata={"help": "Exchange latitude and longitude of every incident (exports that swap them)."},
+    )
 
 
 @dataclass(frozen=True)

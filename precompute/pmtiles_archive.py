@@ -20,7 +20,7 @@ from pmtiles.tile import tileid_to_zxy, zxy_to_tileid
 from pmtiles.writer import Writer
 
 from crimetiles.artifact.manifest import BuildManifest
-from crimetiles.precompute.artifact import TILES_DIR, writing
+from crimetiles.precompute.build_dir import TILES_DIR, writing
 
 HEADER_KEYS = ("minzoom", "maxzoom", "bounds", "center")
 """MBTiles metadata rows that the PMTiles header holds as numbers instead."""

@@ -1,7 +1,7 @@
 """What the map page's charts, table and search read about a density layer: one small JSON document
 per layer (`summaries/<layer>.json`, see docs/artifact.md), so that the page never has to fetch every
 tile to compare areas. Pure functions of a density layer's GeoDataFrame; the writer is in
-`precompute/artifact.py`.
+`precompute/build_dir.py`.
 
 Columnar and compact: one list per field, area `i` at position `i` of each, per-year values as one
 list per area in the order of `years`. Densities are copied from the layer (rounded as the tiles

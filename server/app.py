@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.context import FORWARDED_HEADERS
+from crimetiles.server.context import FORWARDED_HEADERS, attach
 from crimetiles.server.errors import JSON_TYPE, error_body, refusal
 from crimetiles.server.every_response import EveryResponse
 from crimetiles.server.fastpath import TileFastPath
@@ -31,9 +31,9 @@ ABSOLUTE_URL_ENDPOINTS = frozenset(
 def create_app(config: ServerConfig) -> Flask:
     """The app serving `config.build_dir`; raises `BuildError` if the build cannot be loaded."""
     app = Flask(__name__, static_folder=None)
-    app.config["CRIMETILES"] = config
-    live = app.extensions["crimetiles.live"] = LiveBuild.load(config.build_dir, config.cache_bytes)
-    metrics = app.extensions["crimetiles.metrics"] = Metrics(live.service.stats)
+    live = LiveBuild.load(config.build_dir, config.cache_bytes)
+    metrics = Metrics(live.service.stats)
+    attach(app, config, live, metrics)
     metrics.serving(live.service.build_id)
     app.register_blueprint(api_bp)
     app.register_blueprint(pages_bp)

@@ -5,56 +5,109 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from crimetiles.artifact.layout import DEFAULT_BUILD_DIR
 
 ENV_PREFIX = "CRIMETILES_"
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 """`prometheus_client` writes each process's metrics under this directory if it is set when it is
 imported (its multiprocess mode; `crimetiles.server.wsgi` sets it for the workers of a server)."""
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """Every setting, with its default. Env var: `CRIMETILES_` + the field name in capitals."""
+    """Every server setting, declared once: its default, and in its field's metadata its `help`
+    (what `crimetiles serve --help` and the README say of it) and, for a setting that may be unset,
+    `unset` (what it then means). Env var: `env_name(field name)`; see `setting_help`."""
 
-    build_dir: Path = Path("build")
-    """Build directory written by `crimetiles build`."""
-    host: str = "127.0.0.1"
-    port: int = 8000
-    cache_bytes: int = 64 * 1024 * 1024
-    """Bound of the on-demand tile cache, bytes of memory: each entry counts its compressed tile
-    plus 512 bytes of bookkeeping, so that a cache full of empty tiles is bounded too."""
-    ready_tile_bytes: int = 16 * 1024 * 1024
-    """Memory for archive tiles' answers kept ready to send (the first asked, per worker process),
-    bytes of tile plus 512 an entry; past it, archive tiles are read from the archive file each time."""
-    max_age: int = 3600
-    """`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."""
-    cors_origins: str = "*"
-    """`*` or a comma-separated list of origins allowed to fetch tiles, TileJSON and styles."""
-    public_url: str | None = None
-    """Base URL clients see (e.g. https://maps.example.org/crimetiles) when behind a proxy."""
-    frame_ancestors: str = "*"
-    """Origins allowed to embed `/embed` in an iframe (CSP frame-ancestors)."""
-    basemap_url: str | None = None
-    """Optional basemap for the map page: a MapLibre style URL or an XYZ raster URL template."""
-    reload_interval: float = 2.0
-    """Seconds between checks of the build's manifest for a new build; 0 disables the watch."""
+    build_dir: Path = field(default=DEFAULT_BUILD_DIR, metadata={"help": "Build directory written by `crimetiles build`."})
+    host: str = field(default="127.0.0.1", metadata={"help": "Interface to listen on."})
+    port: int = field(default=8000, metadata={"help": "Port to listen on (0: any free port)."})
+    cache_bytes: int = field(
+        default=64 * MIB,
+        metadata={
+            "help": "Bound of the on-demand tile cache, bytes of memory: each entry counts its compressed tile plus "
+            "512 bytes of bookkeeping, so that a cache full of empty tiles is bounded too."
+        },
+    )
+    ready_tile_bytes: int = field(
+        default=16 * MIB,
+        metadata={
+            "help": "Memory for archive tiles' answers kept ready to send (the first asked, per worker process), bytes "
+            "of tile plus 512 an entry; past it, archive tiles are read from the archive file each time; 0: none."
+        },
+    )
+    max_age: int = field(default=3600, metadata={"help": "`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."})
+    cors_origins: str = field(
+        default="*", metadata={"help": "'*' or a comma-separated list of origins allowed to fetch tiles, TileJSON and styles."}
+    )
+    public_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "Base URL clients see when behind a proxy, e.g. https://maps.example.org/crimetiles.",
+            "unset": "the request's own",
+        },
+    )
+    frame_ancestors: str = field(
+        default="*", metadata={"help": "Origins allowed to embed /embed in an iframe (CSP frame-ancestors)."}
+    )
+    basemap_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "Optional basemap for the map page: a MapLibre style URL or an XYZ raster URL template.",
+            "unset": "none",
+        },
+    )
+    reload_interval: float = field(
+        default=2.0,
+        metadata={"help": "Seconds between checks of the build's manifest for a new build; 0 disables the watch."},
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: Any) -> ServerConfig:
         """Defaults, then `CRIMETILES_*` environment variables, then `overrides` (CLI flags)."""
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            name = ENV_PREFIX + field.name.upper()
+        for setting in fields(cls):
+            name = env_name(setting.name)
             if name in environ:
-                values[field.name] = _parse(name, field.default, environ[name])
+                values[setting.name] = _parse(name, setting.default, environ[name])
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
 
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+
+
+def env_name(setting: str) -> str:
+    """The environment variable of the `ServerConfig` field `setting`: `CRIMETILES_MAX_AGE`."""
+    return ENV_PREFIX + setting.upper()
+
+
+def default_text(setting: str) -> str:
+    """The default of the `ServerConfig` field `setting` as people read it: `64 MiB` for bytes,
+    `2` for 2.0 seconds, what an unset setting means."""
+    default = _setting_field(setting).default
+    if default is None:
+        return _setting_field(setting).metadata["unset"]
+    if setting.endswith("_bytes") and default % MIB == 0:
+        return f"{default // MIB} MiB"
+    if isinstance(default, float) and default.is_integer():
+        return str(int(default))
+    return str(default)
+
+
+def setting_help(setting: str) -> str:
+    """The whole help of the `ServerConfig` field `setting`: what it is, its default, its env var."""
+    return f"{_setting_field(setting).metadata['help']} Default: {default_text(setting)} (env {env_name(setting)})."
+
+
+def _setting_field(setting: str) -> Field[Any]:
+    (found,) = [candidate for candidate in fields(ServerConfig) if candidate.name == setting]
+    return found
 
 
 def shared_metrics_dir(parent_pid: int) -> Path:
@@ -72,7 +125,7 @@ def stop_marker(parent_pid: int) -> Path:
 def build_dir_problem(build_dir: Path, error: Exception) -> str:
     """Why the server cannot serve `build_dir`, in one line naming its variable: the directory is
     missing, or is not a (complete, readable) build, as `error` says."""
-    setting = f"{ENV_PREFIX}BUILD_DIR={build_dir}"
+    setting = f"{env_name('build_dir')}={build_dir}"
     if not build_dir.exists():
         return f"{setting}: no such directory (write a build there with crimetiles build --out {build_dir})"
     return f"{setting} is not a build crimetiles can serve: {error}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -28,7 +28,7 @@ from markupsafe import Markup
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest
-from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import attach_static_files, current_service, public_base_url, server_config, static_files
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
 from crimetiles.server.static_files import ENCODINGS, StaticFiles
@@ -46,15 +46,7 @@ IMMUTABLE_MAX_AGE = 365 * 24 * 3600
 @bp.record_once
 def _load_static_files(state: BlueprintSetupState) -> None:
     """Read and hash the static files once, when the app is created."""
-    state.app.extensions["crimetiles.static"] = StaticFiles.load(STATIC_DIR)
-
-
-def _static_files() -> StaticFiles:
-    return current_app.extensions["crimetiles.static"]
-
-
-def _config() -> ServerConfig:
-    return current_app.config["CRIMETILES"]
+    attach_static_files(state.app, StaticFiles.load(STATIC_DIR))
 
 
 @dataclass(frozen=True)
@@ -154,12 +146,12 @@ def provenance_variables(manifest: BuildManifest) -> dict[str, Any]:
 
 
 def _page(template: str, frame_ancestors: str) -> Response:
-    config = _config()
-    manifest = current_app.extensions["crimetiles.live"].service.manifest
+    config = server_config()
+    manifest = current_service().manifest
     html = render_template(
         template,
         basemap_url=config.basemap_url or "",
-        static_url=_static_files().url,
+        static_url=static_files().url,
         startup_documents=startup_documents(SERVED_PAGE_URLS.catalog, manifest.tilesets),
         urls=SERVED_PAGE_URLS,
         public_url=config.public_url or "",
@@ -180,7 +172,7 @@ def index() -> Response:
 
 @bp.get("/embed")
 def embed() -> Response:
-    ancestors = " ".join(origin.strip() for origin in _config().frame_ancestors.split(",") if origin.strip()) or "'none'"
+    ancestors = " ".join(origin.strip() for origin in server_config().frame_ancestors.split(",") if origin.strip()) or "'none'"
     return _page("embed.html", ancestors)
 
 
@@ -189,7 +181,7 @@ def static_file(filename: str) -> Response:
     """A web file under static/ (never a template), brotli- or gzip-compressed as the client
     accepts (q-values honoured). Under its current hash (`?v=`) it may be cached forever; any other
     URL of it must be revalidated (ETag), e.g. a module imported by a relative path."""
-    files = _static_files()
+    files = static_files()
     file = files.get(filename)
     if file is None:
         raise UnknownResource(f"no static file {filename!r}")
@@ -212,12 +204,11 @@ def static_file(filename: str) -> Response:
 def qgis_layer_definition(tileset: str) -> Response:
     """A QGIS layer definition: drag it onto QGIS (3.22+) to add the styled vector tile layer;
     `?year=2014` styles that year, `?year=all` or none the all-years average."""
-    manifest = current_app.extensions["crimetiles.live"].service.manifest
+    manifest = current_service().manifest
     if tileset not in manifest.tilesets:
         raise UnknownResource(f"no tileset {tileset!r} (tilesets: {', '.join(manifest.tilesets)})")
     year = parse_year(request.args.get("year"), manifest.years)
-    base = (_config().public_url or request.url_root).rstrip("/")
-    response = Response(qlr(manifest.tilesets[tileset], base, manifest.provenance, year), mimetype="application/xml")
+    response = Response(qlr(manifest.tilesets[tileset], public_base_url(), manifest.provenance, year), mimetype="application/xml")
     suffix = f"-{year}" if year not in (None, ALL_YEARS) else ""
     response.headers["Content-Disposition"] = f'attachment; filename="crimetiles-{tileset}{suffix}.qlr"'
     return response

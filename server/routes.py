@@ -3,11 +3,11 @@ headers. Every route is a few lines."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from crimetiles.artifact.export import FORMATS, export_text
 from crimetiles.server.catalog import catalog
-from crimetiles.server.context import current_service, public_base_url, server_config
+from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
@@ -80,7 +80,7 @@ def healthz() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    return Response(current_app.extensions["crimetiles.metrics"].render(), content_type=METRICS_CONTENT_TYPE)
+    return Response(app_metrics().render(), content_type=METRICS_CONTENT_TYPE)
 
 
 @bp.get("/openapi.json")

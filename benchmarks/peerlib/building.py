@@ -12,7 +12,7 @@ from crimetiles.artifact.fields import feature_field_types
 from crimetiles.artifact.manifest import Tileset
 from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.artifact.reader import open_build
-from crimetiles.precompute.tiles import mbtiles_metadata, tileset_tiles, write_mbtiles
+from crimetiles.precompute.mbtiles_archive import mbtiles_metadata, tileset_tiles, write_mbtiles
 from peerlib.demo import read_archive
 
 TIPPECANOE_SETTINGS = (

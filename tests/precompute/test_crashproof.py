@@ -29,6 +29,7 @@ from crimetiles.artifact.reader import open_build
 from crimetiles.cli import main
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 
 CRIMETILES = [sys.executable, "-m", "crimetiles"]
 SQUARES = {"north-end": (-78.92, 35.99), "east-end": (-78.89, 35.98)}
@@ -113,7 +114,7 @@ def served_build_id(build_dir: Path) -> str:
     assert response.status_code == 200
     features = mapbox_vector_tile.decode(response.data)["squares"]["features"]
     assert sorted(feature["properties"]["id"] for feature in features) == ["east-end", "north-end"]
-    return app.extensions["crimetiles.live"].service.build_id
+    return live_build(app).service.build_id
 
 
 def ours(out: Path) -> list[str]:
@@ -275,7 +276,7 @@ def test_server_serves_the_newest_complete_build_left_behind_and_switches_to_the
     assert ours(out) == sorted([".build.lock", f".build.v-{older}", f".build.v-{newer}", f".build.v-{newest}"])
     with caplog.at_level(logging.WARNING, logger="crimetiles.server"):
         app = create_app(ServerConfig(build_dir=out, reload_interval=0))
-    live = app.extensions["crimetiles.live"]
+    live = live_build(app)
     assert live.service.build_id == newer
     assert [record.getMessage() for record in caplog.records] == [recovery_warning(out, newer, tmp_path / f".build.v-{newer}")]
     assert live.reload_if_changed() is False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crimetiles.precompute.artifact import atomic_build_dir
+from crimetiles.precompute.build_dir import atomic_build_dir
 from crimetiles.precompute.interrupt import raise_if_interrupted, recording_interrupts
 
 

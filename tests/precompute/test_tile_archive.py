@@ -19,7 +19,7 @@ import shapely
 from crimetiles.artifact.manifest import ClassBreaks, Tileset, ZoomBand
 from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.artifact.reader import open_build
-from crimetiles.precompute.tiles import PARALLEL_MIN_TILES, encoding_tasks, tileset_tiles
+from crimetiles.precompute.mbtiles_archive import PARALLEL_MIN_TILES, encoding_tasks, tileset_tiles
 
 DURHAM_ZOOMS = range(0, 15)
 
@@ -102,7 +102,7 @@ KILLED_MID_ARCHIVE = """
 import sys
 from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.artifact.reader import open_build
-from crimetiles.precompute.tiles import tileset_tiles
+from crimetiles.precompute.mbtiles_archive import tileset_tiles
 import multiprocessing
 build = open_build(sys.argv[1])
 tileset = build.manifest.tilesets["hex"]

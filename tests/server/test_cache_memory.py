@@ -32,17 +32,14 @@ from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, LayerTiler
 from crimetiles.artifact.reader import open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from crimetiles.server.tiles import CACHE_ENTRY_BYTES, TileService, tile_meets_bounds
 
 MIB = 1024 * 1024
 
 
 def _service(build: Path, cache_bytes: int) -> TileService:
-    return (
-        create_app(ServerConfig(build_dir=build, reload_interval=0, cache_bytes=cache_bytes))
-        .extensions["crimetiles.live"]
-        .service
-    )
+    return live_build(create_app(ServerConfig(build_dir=build, reload_interval=0, cache_bytes=cache_bytes))).service
 
 
 def _tiles_in_bounds(frame: gpd.GeoDataFrame, zoom: int, count: int, empty: bool, seed: int) -> list[mercantile.Tile]:

@@ -21,6 +21,7 @@ from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.reader import MBTilesLookup, open_build
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from crimetiles.server.params import TileRequest
 from crimetiles.server.tile_answer import ReadyAnswers, TileAnswer
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, counting_app, metric_value, tile_answers
@@ -102,7 +103,7 @@ def test_hot_swap_to_other_data_changes_tiles_and_etags(durham_incidents, tmp_pa
     fewer = tmp_path / "fewer.csv"
     fewer.write_text("".join(lines[: len(lines) // 2]), encoding="utf-8")
     build_tracts(fewer, build_dir, archive_maxzoom=12)
-    assert app.extensions["crimetiles.live"].reload_if_changed()
+    assert live_build(app).reload_if_changed()
     after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert after.headers["ETag"] != before.headers["ETag"]

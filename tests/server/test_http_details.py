@@ -17,6 +17,7 @@ from crimetiles.artifact.errors import BuildError, CrimetilesError
 from crimetiles.server import errors as server_errors
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from crimetiles.server.errors import ERROR_STATUS
 from crimetiles.server.params import TileRequest, parse_year
 from tests.server.sample_routes import sample_urls
@@ -302,7 +303,7 @@ def test_no_year_gives_a_500(app, year):
 
 def test_an_empty_tile_outside_the_tileset_bounds_is_never_encoded_nor_cached(durham_build):
     app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0))
-    service = app.extensions["crimetiles.live"].service
+    service = live_build(app).service
     client = app.test_client()
     west, south, east, north = service.manifest.layers["tracts"].bounds
     far = mercantile.tile(west - 1, north + 1, 22)

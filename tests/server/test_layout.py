@@ -27,3 +27,12 @@ def test_the_tile_answer_and_its_layers_import_no_flask(module):
     source = (ROOT / "server" / f"{module}.py").read_text(encoding="utf-8")
     imports = re.findall(r"^\s*(?:from|import) (\S+)", source, flags=re.MULTILINE)
     assert imports and not [name for name in imports if name.split(".")[0] == "flask" or name.endswith("server.app")]
+
+
+def test_only_the_context_module_knows_where_the_app_keeps_its_state():
+    """Routes, pages, the command and the tests read the config, the live build, the metrics and
+    the static files through `server/context.py`'s accessors, never by their keys."""
+    keyed = re.compile(r"""\.extensions\[|\.config\[["']CRIMETILES""")
+    sources = [path for folder in ("server", "crimetiles", "tests") for path in sorted((ROOT / folder).rglob("*.py"))]
+    readers = [str(path.relative_to(ROOT)) for path in sources if keyed.search(path.read_text(encoding="utf-8"))]
+    assert readers == ["server/context.py"]

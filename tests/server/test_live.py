@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from tests.conftest import serve_in_thread
 from tests.server.builds import build_tracts
 from tests.server.sample_routes import SAMPLE_ARGUMENTS, fill_rule, route_rules, rule_variables
@@ -32,7 +33,7 @@ def test_burst_on_a_cold_tile_encodes_it_once(durham_build):
     the others ask while the first encodes (woken from a lock, they would arrive after it; on a
     loaded machine some bursts still do: three tiles, three bursts)."""
     app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0))
-    service = app.extensions["crimetiles.live"].service
+    service = live_build(app).service
     z, x, y = COLD_TILE
     service.layers.get()  # loaded first: otherwise every thread waits for the load, then finds the tile cached
     for burst, column in enumerate((x, x + 1, x + 2), start=1):
@@ -64,7 +65,7 @@ def _burst(ask: Callable[[], bytes | None], threads: int) -> list[bytes | None]:
 def test_cache_stays_within_its_byte_bound(durham_build):
     bound = 40_000
     app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cache_bytes=bound))
-    service = app.extensions["crimetiles.live"].service
+    service = live_build(app).service
     for x in range(9195, 9210):
         for y in range(12860, 12870):
             service.tile("hex", 15, x, y)
@@ -74,7 +75,7 @@ def test_cache_stays_within_its_byte_bound(durham_build):
 
 def test_zero_byte_cache_encodes_every_time_and_never_fails(durham_build):
     app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cache_bytes=0))
-    service = app.extensions["crimetiles.live"].service
+    service = live_build(app).service
     z, x, y = COLD_TILE
     assert service.tile("blockgroups", z, x, y) == service.tile("blockgroups", z, x, y)
     assert service.stats.encodes == 2 and service.cache.currsize == 0
@@ -84,7 +85,7 @@ def test_hot_swap_under_load_fails_no_request(durham_incidents, tmp_path):
     build_dir = tmp_path / "build"
     build_tracts(durham_incidents, build_dir, classes=5)
     app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0.05))
-    first = app.extensions["crimetiles.live"].service.build_id
+    first = live_build(app).service.build_id
     generator = serve_in_thread(app)
     base = next(generator)
     statuses: list[int] = []
@@ -123,7 +124,7 @@ def test_failed_reload_keeps_serving_the_old_build(durham_incidents, tmp_path):
     build_dir = tmp_path / "build"
     build_tracts(durham_incidents, build_dir, classes=5)
     app = create_app(ServerConfig(build_dir=build_dir, reload_interval=0))
-    live = app.extensions["crimetiles.live"]
+    live = live_build(app)
     build_id = live.service.build_id
     shutil.rmtree(build_dir.resolve())  # the build the link points to, and nothing left beside it
     assert live.reload_if_changed() is False

@@ -11,6 +11,8 @@ from urllib.parse import quote, urlencode
 import jsonschema
 import pytest
 
+from crimetiles.server.context import live_build
+
 PATHS = ("/downloads/{layer}.{format}", "/qgis/{tileset}.qlr")
 REFUSED = {
     "layer": ["hex", "nope", "Tracts", "tracts.json", "hex10", "tracts%00"],
@@ -81,7 +83,7 @@ def test_every_request_the_document_refuses_is_refused(client, document, path):
 
 
 def test_the_enums_are_the_builds_names(document, app):
-    manifest = app.extensions["crimetiles.live"].service.manifest
+    manifest = live_build(app).service.manifest
     downloads = _parameters(document, "/downloads/{layer}.{format}")
     assert downloads["layer"]["schema"]["enum"] == list(manifest.layers)
     assert downloads["format"]["schema"]["enum"] == ["csv", "geojson"]

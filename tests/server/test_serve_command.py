@@ -1,4 +1,5 @@
-"""`crimetiles serve` as the README uses it: the build directory defaults to `build`."""
+"""`crimetiles serve` as the README uses it: the build directory defaults to
+`crimetiles-build`, where `crimetiles build` writes by default (not setuptools' `build/`)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def _environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("CRIMETILES_")}
 
 
-def test_serve_with_no_argument_serves_the_build_directory_named_build(tmp_path, durham_build):
-    shutil.copytree(durham_build, tmp_path / "build")
+def test_serve_with_no_argument_serves_the_build_directory_named_crimetiles_build(tmp_path, durham_build):
+    shutil.copytree(durham_build, tmp_path / "crimetiles-build")
     port = _free_port()
     command = [*CRIMETILES, "serve", "--port", str(port), "--reload-interval", "0"]
     process = subprocess.Popen(command, cwd=tmp_path, env=_environment(), stderr=subprocess.PIPE, text=True)
@@ -39,7 +40,7 @@ def test_serve_with_no_argument_serves_the_build_directory_named_build(tmp_path,
                 assert process.poll() is None, process.stderr.read()
                 assert time.monotonic() < deadline, "crimetiles serve did not start"
                 time.sleep(0.1)
-        manifest_id = (tmp_path / "build" / "manifest.json").read_text(encoding="utf-8")
+        manifest_id = (tmp_path / "crimetiles-build" / "manifest.json").read_text(encoding="utf-8")
         assert health.status_code == 200
         assert health.json()["build_id"] in manifest_id
     finally:
@@ -52,4 +53,6 @@ def test_serve_with_no_build_is_one_line_naming_the_directory(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("Error: ") and "build" in line
+    assert line.startswith("Error: ") and line.endswith(
+        "crimetiles-build: no manifest.json; is this a crimetiles build directory?"
+    )

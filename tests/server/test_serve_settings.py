@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crimetiles.serve import serve
 from crimetiles.server.app import create_app
-from crimetiles.server.cli import serve
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from tests.server.apps import tile_answers
 
 ENVIRONMENT = {
@@ -27,7 +28,7 @@ ENVIRONMENT = {
 def _assert_served_with(config: ServerConfig, allowed_origin: str) -> None:
     """What each setting changes in the app's answers (host and port: where it listens)."""
     app = create_app(config)
-    assert app.extensions["crimetiles.live"].service.cache.maxsize == config.cache_bytes
+    assert live_build(app).service.cache.maxsize == config.cache_bytes
     assert tile_answers(app).ready.budget == config.ready_tile_bytes
     client = app.test_client()
     tilejson = client.get("/tiles/tracts.json", headers={"Origin": allowed_origin})

@@ -11,6 +11,7 @@ import pytest
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 
 
 def test_summary_is_the_build_file_in_every_encoding(client, durham_build):
@@ -28,7 +29,7 @@ def test_summary_is_the_build_file_in_every_encoding(client, durham_build):
 
 
 def test_summary_is_cacheable_by_build_and_shared_cross_origin(client, app):
-    build_id = app.extensions["crimetiles.live"].service.build_id
+    build_id = live_build(app).service.build_id
     first = client.get("/summaries/tracts.json", headers={"Accept-Encoding": "br", "Origin": "https://elsewhere.example"})
     assert first.headers["Cache-Control"] == "public, max-age=3600"
     assert first.headers["ETag"] == f'"{build_id}-summary-tracts-br"'

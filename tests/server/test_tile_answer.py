@@ -13,6 +13,7 @@ from werkzeug.test import Client
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from crimetiles.server.params import TileRequest
 from crimetiles.server.tile_answer import TileAnswers, tile_etag, tile_path
 from crimetiles.server.tiles import TileService
@@ -29,7 +30,7 @@ VARY = ("Vary", "Accept-Encoding")
 
 @pytest.fixture(scope="module")
 def service(durham_build: Path) -> TileService:
-    return create_app(ServerConfig(build_dir=durham_build, reload_interval=0)).extensions["crimetiles.live"].service
+    return live_build(create_app(ServerConfig(build_dir=durham_build, reload_interval=0))).service
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def test_every_tile_answer_is_the_recorded_one(durham_build):
     apps = {
         cors: create_app(ServerConfig(build_dir=durham_build, reload_interval=0, cors_origins=cors)) for cors in CORS_SETTINGS
     }
-    service = apps["*"].extensions["crimetiles.live"].service
+    service = live_build(apps["*"]).service
     clients = {cors: Client(app.wsgi_app) for cors, app in apps.items()}
     etags = {
         (path, encoding): clients["*"].get(path, headers={"Accept-Encoding": encoding} if encoding else {}).headers["ETag"]

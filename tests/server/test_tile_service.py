@@ -24,6 +24,7 @@ import shapely
 from crimetiles.precompute.build import BoundarySpec
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
+from crimetiles.server.context import live_build
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 from crimetiles.server.tiles import TileService, check_tile, tile_meets_bounds
 from tests.server.builds import build_layer, stored_tile
@@ -39,11 +40,7 @@ HALF_WORLD_M = 20037508.342789244
 
 
 def _service(build: Path, cache_bytes: int = 64 * 1024 * 1024) -> TileService:
-    return (
-        create_app(ServerConfig(build_dir=build, reload_interval=0, cache_bytes=cache_bytes))
-        .extensions["crimetiles.live"]
-        .service
-    )
+    return live_build(create_app(ServerConfig(build_dir=build, reload_interval=0, cache_bytes=cache_bytes))).service
 
 
 def _stats(service: TileService) -> dict[str, int]:

@@ -8,7 +8,7 @@ import pytest
 
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.manifest import BuildManifest, ClassBreaks, DensityLayer, read_manifest
-from crimetiles.precompute.artifact import atomic_build_dir, write_manifest
+from crimetiles.precompute.build_dir import atomic_build_dir, write_manifest
 
 
 def _listing(parent):

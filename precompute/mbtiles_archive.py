@@ -22,7 +22,7 @@ import pandas as pd
 
 from crimetiles.artifact.manifest import Bounds, Tileset
 from crimetiles.artifact.mvt import LayerTiler, tiles_covering
-from crimetiles.precompute.artifact import writing
+from crimetiles.precompute.build_dir import writing
 
 TILESTATS_LISTED_VALUES = 100
 """Distinct values listed per attribute in `tilestats` (tippecanoe's and mapbox-geostats' limit);
