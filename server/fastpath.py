@@ -1,5 +1,5 @@
 """The tile route: a plain WSGI app in front of Flask that answers every request for a tile path
-(`/tiles/{tileset}/{z}/{x}/{y}.{mvt|pbf}`, any method) with `TileAnswers` and passes every other
+(`/tiles/{tileset}/{z}/{x}/{y}.{mvt|pbf|png}`, any method) with `TileAnswers` and passes every other
 request to Flask. A tile costs little to find; what costs is the request and response machinery
 around it (routing, contexts, hooks, header objects), which tiles skip.
 """
@@ -37,6 +37,7 @@ class TileFastPath:
             environ.get("HTTP_ACCEPT_ENCODING"),
             environ.get("HTTP_IF_NONE_MATCH"),
             environ.get("HTTP_IF_MATCH"),
+            environ.get("QUERY_STRING", ""),
         )
         if answer is None:
             return self.app(environ, start_response)

@@ -33,6 +33,8 @@ STAT_HELP = {
     "outside_bounds": "On-demand tiles answered empty without an encode: wholly outside their layer's bounds.",
     "encodes": "Tiles encoded on demand.",
     "encode_seconds": "Time spent encoding tiles on demand.",
+    "renders": "PNG tiles drawn (each kept in the tile cache while it has room).",
+    "render_seconds": "Time spent drawing PNG tiles.",
 }
 """One counter per `TileStats` field: `crimetiles_tile_<field>_total`."""
 
