@@ -57,6 +57,33 @@ def _html_ok(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
+def _tile_coordinates() -> list[dict[str, Any]]:
+    return [
+        _path_param("z", "Zoom, 0..22, ASCII digits", "12", {"type": "integer", "minimum": 0, "maximum": 22}),
+        _path_param("x", "Column, 0..2^z-1, ASCII digits", "1150", {"type": "integer", "minimum": 0}),
+        _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", "1608", {"type": "integer", "minimum": 0}),
+    ]
+
+
+def _png_tile(pixels: int, tileset: dict[str, Any], years: tuple[int, ...]) -> dict[str, Any]:
+    """The PNG tile routes, `{y}.png` and `{y}@2x.png`."""
+    return _get(
+        f"The tile drawn with the tileset's MapLibre style: a {pixels}x{pixels} palette PNG, transparent where no area"
+        " is (an empty tile is a transparent PNG, not a 204).",
+        {
+            "200": {"description": "PNG", "content": {"image/png": {}}},
+            "304": {"description": "Not modified (If-None-Match)"},
+            "400": _ERROR,
+            "404": _ERROR,
+        },
+        [
+            tileset,
+            *_tile_coordinates(),
+            _year_query("The year whose density is drawn, or all (the default): the all-years average", years),
+        ],
+    )
+
+
 def _tile(extension: str, tileset: dict[str, Any]) -> dict[str, Any]:
     """The tile route, whose last segment is `{y}.mvt` or `{y}.pbf` (the same tile)."""
     return _get(
@@ -70,12 +97,7 @@ def _tile(extension: str, tileset: dict[str, Any]) -> dict[str, Any]:
             "404": _ERROR,
             "406": _ERROR,
         },
-        [
-            tileset,
-            _path_param("z", "Zoom, 0..22, ASCII digits", "12", {"type": "integer", "minimum": 0, "maximum": 22}),
-            _path_param("x", "Column, 0..2^z-1, ASCII digits", "1150", {"type": "integer", "minimum": 0}),
-            _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", "1608", {"type": "integer", "minimum": 0}),
-        ],
+        [tileset, *_tile_coordinates()],
     )
 
 
@@ -94,12 +116,14 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
         "info": {
             "title": "crimetiles",
             "version": "1",
-            "description": "Violent crimes per square mile (incidents reported by police) as Mapbox Vector Tiles.",
+            "description": "Violent crimes per square mile (incidents reported by police) as Mapbox Vector Tiles and PNG tiles.",
         },
         "servers": [{"url": base_url}],
         "paths": {
             "/tiles/{tileset}/{z}/{x}/{y}.mvt": _tile(".mvt", tileset),
             "/tiles/{tileset}/{z}/{x}/{y}.pbf": _tile(".pbf", tileset),
+            "/tiles/{tileset}/{z}/{x}/{y}.png": _png_tile(256, tileset, manifest.years),
+            "/tiles/{tileset}/{z}/{x}/{y}@2x.png": _png_tile(512, tileset, manifest.years),
             "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
             "/styles/{tileset}.json": _get(

@@ -286,6 +286,8 @@ def test_readme_endpoint_table_is_read():
     assert readme_endpoints() == [
         "/tiles/{tileset}/{z}/{x}/{y}.mvt",
         "/tiles/{tileset}/{z}/{x}/{y}.pbf",
+        "/tiles/{tileset}/{z}/{x}/{y}.png",
+        "/tiles/{tileset}/{z}/{x}/{y}@2x.png",
         "/tiles/{tileset}.json",
         "/tiles",
         "/styles/{tileset}.json",

@@ -211,3 +211,16 @@ def test_metrics_count_png_drawing_apart_from_encoding(durham_build):
     assert metric_value(exposition, "crimetiles_tile_renders_total") == 2
     assert metric_value(exposition, "crimetiles_tile_encodes_total") == 1  # the on-demand PNG's vector tile
     assert metric_value(exposition, "crimetiles_tile_render_seconds_total") > 0
+
+
+def test_the_openapi_document_describes_the_png_tiles_and_every_year_it_allows_is_drawn(client):
+    document = client.get("/openapi.json").get_json()
+    for path, pixels in (("/tiles/{tileset}/{z}/{x}/{y}.png", 256), ("/tiles/{tileset}/{z}/{x}/{y}@2x.png", 512)):
+        operation = document["paths"][path]["get"]
+        assert list(operation["responses"]["200"]["content"]) == ["image/png"]
+        (year,) = [parameter for parameter in operation["parameters"] if parameter["name"] == "year"]
+        assert year["schema"]["enum"] == ["2012", "2013", "2014", "2015", "2016", "all", ""]
+        tile = path.replace("{tileset}", "tracts").replace("{z}/{x}/{y}", "12/1150/1608")
+        for value in year["schema"]["enum"]:
+            response = client.get(f"{tile}?year={value}")
+            assert response.status_code == 200 and decoded(response.data).shape == (pixels, pixels, 4)
