@@ -29,10 +29,8 @@ YLORRD_5 = ((0xFF, 0xFF, 0xB2), (0xFE, 0xCC, 0x5C), (0xFD, 0x8D, 0x3C), (0xF0, 0
 """ColorBrewer YlOrRd, 5 classes: the classes above 0 of the Durham build's 4-break legends."""
 FILL_ALPHA = round(0.8 * 255)
 """The style's fill opacity, on a transparent tile."""
-COLOUR_TOLERANCE = 4
-"""Levels per channel: a palette PNG's colour for an area is within a few levels of the style's
-(its 256 colours are averages), and premultiplied drawing rounds by one more. Neighbouring
-classes differ by 20 or more in some channel."""
+COLOUR_TOLERANCE = 0
+"""Levels per channel: an area's colour is the style's exactly (the README says so)."""
 MIN_PIXELS_FROM_EDGE = 4
 """Interior points this far inside their area: outlines and antialiased edges stay clear."""
 ZOOMS = range(10, 17)
