@@ -35,7 +35,7 @@ from PIL import Image, ImageDraw
 
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.raster import TILE_PIXELS
+from crimetiles.server.params import TILE_PIXELS
 from crimetiles.server.style_expressions import parse_color
 from crimetiles.server.tiles import TileService
 

@@ -126,6 +126,11 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
             "/tiles/{tileset}/{z}/{x}/{y}@2x.png": _png_tile(512, tileset, manifest.years),
             "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
+            "/wmts/1.0.0/WMTSCapabilities.xml": _get(
+                "OGC WMTS 1.0.0 capabilities (RESTful): every tileset and year as a layer of PNG tiles (tracts, tracts-2014),"
+                " tile matrix set GoogleMapsCompatible (EPSG:3857, zooms 0-22)",
+                {"200": {"description": "WMTS capabilities (XML)", "content": {"application/xml": {}}}},
+            ),
             "/styles/{tileset}.json": _get(
                 "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [tileset]
             ),

@@ -22,6 +22,8 @@ __all__ = ["TileRequest", "parse_year", "tile_coding"]
 
 TILE_EXTENSIONS = ("mvt", "pbf", "png")
 RASTER_EXTENSION = "png"
+TILE_PIXELS = 256
+"""Side of a PNG tile; an `@2x` tile is twice as wide, drawn at the same zoom."""
 HIGH_DPI = "@2x"
 """`{y}@2x.png`: a PNG tile twice as wide (512 px), for screens of two device pixels per CSS pixel."""
 MAX_COORDINATE_DIGITS = len(str(1 << MAX_ZOOM))

@@ -20,6 +20,7 @@ import skia
 from mapbox_vector_tile.Mapbox import vector_tile_pb2
 from PIL import Image
 
+from crimetiles.server.params import TILE_PIXELS
 from crimetiles.server.style_expressions import (
     Expression,
     Properties,
@@ -29,8 +30,6 @@ from crimetiles.server.style_expressions import (
     with_field,
 )
 
-TILE_PIXELS = 256
-"""Side of a 1x PNG tile; `@2x` tiles are twice as wide, drawn at the same zoom."""
 SCALES = (1, 2)
 MOVE_TO, LINE_TO = 1, 2
 POLYGON_TYPE = 3

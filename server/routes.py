@@ -15,6 +15,7 @@ from crimetiles.server.params import parse_year
 from crimetiles.server.static_files import ENCODINGS
 from crimetiles.server.style import style
 from crimetiles.server.tilejson import tilejson
+from crimetiles.server.wmts import CAPABILITIES_PATH, capabilities
 
 bp = Blueprint("api", __name__)
 DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json"}
@@ -53,6 +54,15 @@ def map_style(name: str) -> Response:
     base = public_base_url()
     document = style(tiles.manifest.tilesets[name], f"{base}/tiles/{name}.json", tiles.manifest.provenance)
     return _json(document, f"{tiles.build_id}-style-{name}-{base}")
+
+
+@bp.get(f"/{CAPABILITIES_PATH}")
+def wmts_capabilities() -> Response:
+    """OGC WMTS 1.0.0 (RESTful): every tileset and year as a layer of PNG tiles, GoogleMapsCompatible."""
+    tiles = current_service()
+    base = public_base_url()
+    response = Response(capabilities(tiles.manifest, base), content_type="application/xml")
+    return _cacheable(response, f"{tiles.build_id}-wmts-{base}")
 
 
 @bp.get("/downloads/<layer>.<fmt>")
