@@ -25,6 +25,7 @@ from crimetiles.server.routes import bp as api_bp
 ABSOLUTE_URL_ENDPOINTS = frozenset(
     {
         "api.tileset_tilejson",
+        "api.tileset_raster_tilejson",
         "api.tileset_catalog",
         "api.map_style",
         "api.openapi",

@@ -125,6 +125,11 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
             "/tiles/{tileset}/{z}/{x}/{y}.png": _png_tile(256, tileset, manifest.years),
             "/tiles/{tileset}/{z}/{x}/{y}@2x.png": _png_tile(512, tileset, manifest.years),
             "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
+            "/tiles/{tileset}/raster.json": _get(
+                'TileJSON 3.0.0 of the PNG tiles ("format": "png"), all years or one',
+                {"200": _json_ok("TileJSON"), "400": _ERROR, "404": _ERROR},
+                [tileset, _year_query("The year whose density the tiles draw, or all (the default)", manifest.years)],
+            ),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
             "/wmts/1.0.0/WMTSCapabilities.xml": _get(
                 "OGC WMTS 1.0.0 capabilities (RESTful): every tileset and year as a layer of PNG tiles (tracts, tracts-2014),"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from crimetiles.artifact.export import FORMATS, export_text
+from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import current_service, public_base_url, server_config
 from crimetiles.server.errors import UnknownResource
@@ -14,7 +15,7 @@ from crimetiles.server.openapi import openapi_document
 from crimetiles.server.params import parse_year
 from crimetiles.server.static_files import ENCODINGS
 from crimetiles.server.style import style
-from crimetiles.server.tilejson import tilejson
+from crimetiles.server.tilejson import raster_tilejson, tilejson
 from crimetiles.server.wmts import CAPABILITIES_PATH, capabilities
 
 bp = Blueprint("api", __name__)
@@ -39,11 +40,22 @@ def tileset_tilejson(tileset: str) -> Response:
     return _json(tilejson(tiles.manifest, tiles.tileset(tileset), base), f"{tiles.build_id}-{tileset}-{base}")
 
 
+@bp.get("/tiles/<tileset>/raster.json")
+def tileset_raster_tilejson(tileset: str) -> Response:
+    """TileJSON of the tileset's PNG tiles, all years or `?year=2014`."""
+    tiles = current_service()
+    base = public_base_url()
+    year = parse_year(request.args.get("year"), tiles.manifest.years)
+    year = None if year == ALL_YEARS else year
+    document = raster_tilejson(tiles.manifest, tiles.tileset(tileset), base, year)
+    return _json(document, f"{tiles.build_id}-{tileset}-raster-{year}-{base}")
+
+
 @bp.get("/tiles")
 def tileset_catalog() -> Response:
     tiles = current_service()
     base = public_base_url()
-    return _json(catalog(tiles.manifest, lambda path: f"{base}/{path}"), f"{tiles.build_id}-catalog-{base}")
+    return _json(catalog(tiles.manifest, lambda path: f"{base}/{path}", raster=True), f"{tiles.build_id}-catalog-{base}")
 
 
 @bp.get("/styles/<name>.json")

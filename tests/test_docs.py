@@ -290,6 +290,7 @@ def test_readme_endpoint_table_is_read():
         "/tiles/{tileset}/{z}/{x}/{y}@2x.png",
         "/wmts/1.0.0/WMTSCapabilities.xml",
         "/tiles/{tileset}.json",
+        "/tiles/{tileset}/raster.json",
         "/tiles",
         "/styles/{tileset}.json",
         "/downloads/{layer}.csv",

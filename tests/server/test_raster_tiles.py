@@ -222,3 +222,31 @@ def test_the_openapi_document_describes_the_png_tiles_and_every_year_it_allows_i
         for value in year["schema"]["enum"]:
             response = client.get(f"{tile}?year={value}")
             assert response.status_code == 200 and decoded(response.data).shape == (pixels, pixels, 4)
+
+
+def test_the_raster_tilejson_points_at_the_png_tiles_of_all_years_or_one(client):
+    every_year = client.get("/tiles/tracts/raster.json", base_url="http://maps.test").get_json()
+    assert every_year["tilejson"] == "3.0.0" and every_year["format"] == "png" and every_year["tileSize"] == 256
+    assert every_year["tiles"] == ["http://maps.test/tiles/tracts/{z}/{x}/{y}.png"]
+    assert (every_year["minzoom"], every_year["maxzoom"]) == (0, 22)
+    assert "vector_layers" not in every_year
+    vector = client.get("/tiles/tracts.json", base_url="http://maps.test").get_json()
+    assert {key: every_year[key] for key in ("bounds", "center", "attribution", "description")} == {
+        key: vector[key] for key in ("bounds", "center", "attribution", "description")
+    }
+    one_year = client.get("/tiles/tracts/raster.json?year=2014", base_url="http://maps.test").get_json()
+    assert one_year["tiles"] == ["http://maps.test/tiles/tracts/{z}/{x}/{y}.png?year=2014"]
+    assert one_year["name"] == "Census tracts (2014)"
+    url = one_year["tiles"][0].format(z=12, x=1150, y=1608).removeprefix("http://maps.test")
+    assert client.get(url).content_type == "image/png"
+    assert client.get("/tiles/tracts/raster.json?year=1999").status_code == 400
+    assert client.get("/tiles/counties/raster.json").status_code == 404
+
+
+def test_the_catalog_lists_the_raster_tilejson_and_the_wmts_capabilities(client):
+    listing = client.get("/tiles", base_url="http://maps.test").get_json()
+    assert listing["wmts"] == "http://maps.test/wmts/1.0.0/WMTSCapabilities.xml"
+    assert listing["tilesets"][1]["raster_tilejson"] == "http://maps.test/tiles/tracts/raster.json"
+    for entry in listing["tilesets"]:
+        assert client.get(entry["raster_tilejson"].removeprefix("http://maps.test")).status_code == 200
+    assert client.get(listing["wmts"].removeprefix("http://maps.test")).status_code == 200
