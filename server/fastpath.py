@@ -14,6 +14,7 @@ from crimetiles.server.config import ServerConfig
 from crimetiles.server.every_response import StartResponse, WSGIApp
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
+from crimetiles.server.params import RASTER_EXTENSION
 from crimetiles.server.tile_answer import TileAnswers
 
 
@@ -31,9 +32,10 @@ class TileFastPath:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
+        path = _path(environ)
         answer = self.answers().answer(
             method,
-            _path(environ),
+            path,
             environ.get("HTTP_ACCEPT_ENCODING"),
             environ.get("HTTP_IF_NONE_MATCH"),
             environ.get("HTTP_IF_MATCH"),
@@ -42,7 +44,7 @@ class TileFastPath:
         if answer is None:
             return self.app(environ, start_response)
         start_response(answer.status, answer.headers)
-        self.metrics.count_tile(time.perf_counter() - started, answer.from_archive)
+        self.metrics.count_tile(time.perf_counter() - started, answer.from_archive, png=path.endswith(f".{RASTER_EXTENSION}"))
         return [answer.body] if answer.body and method != "HEAD" else []
 
     def answers(self) -> TileAnswers:

@@ -209,6 +209,9 @@ def test_metrics_count_png_drawing_apart_from_encoding(durham_build):
     assert metric_value(exposition, "crimetiles_tile_renders_total") == 2
     assert metric_value(exposition, "crimetiles_tile_encodes_total") == 1  # the on-demand PNG's vector tile
     assert metric_value(exposition, "crimetiles_tile_render_seconds_total") > 0
+    assert metric_value(exposition, "crimetiles_png_tile_requests_total") == 3
+    client.get("/tiles/tracts/13/2300/3216.mvt")
+    assert metric_value(client.get("/metrics").get_data(as_text=True), "crimetiles_png_tile_requests_total") == 3
 
 
 def test_the_openapi_document_describes_the_png_tiles_and_every_year_it_allows_is_drawn(client):
