@@ -45,6 +45,10 @@ def _year_query(description: str, years: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or {"type": "string"}}
+
+
 def _get(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"get": {"summary": summary, "parameters": parameters or [], "responses": responses}}
 
@@ -131,6 +135,26 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
                 [tileset, _year_query("The year whose density the tiles draw, or all (the default)", manifest.years)],
             ),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
+            "/map.png": _get(
+                "A picture of any view: the choropleth on white with a title, the legend, the attribution and the caveat",
+                {
+                    "200": {"description": "PNG", "content": {"image/png": {}}},
+                    "304": {"description": "Not modified"},
+                    "400": _ERROR,
+                },
+                [
+                    _query("layer", "Tileset to draw (default: the first)", _names(manifest.tilesets)),
+                    _year_query("The year whose density is drawn, or all (the default): the all-years average", manifest.years),
+                    _query("bbox", "west,south,east,north in degrees: the view shows all of it (default: the build's bounds)"),
+                    _query("center", "lon,lat in degrees, with zoom, instead of bbox"),
+                    _query(
+                        "zoom", "Web map zoom (0-22, fractional) with center", {"type": "number", "minimum": 0, "maximum": 22}
+                    ),
+                    _query("width", "Pixels, 1-2048 (default 1200)", {"type": "integer", "minimum": 1, "maximum": 2048}),
+                    _query("height", "Pixels, 1-2048 (default 800)", {"type": "integer", "minimum": 1, "maximum": 2048}),
+                    _query("selected", "Id of an area to outline, as the page does"),
+                ],
+            ),
             "/wmts/1.0.0/WMTSCapabilities.xml": _get(
                 "OGC WMTS 1.0.0 capabilities (RESTful): every tileset and year as a layer of PNG tiles (tracts, tracts-2014),"
                 " tile matrix set GoogleMapsCompatible (EPSG:3857, zooms 0-22)",

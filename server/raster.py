@@ -38,10 +38,11 @@ DRAWN_TYPES = ("fill", "line")
 """Style layer types the renderer draws; layers of other types (symbols, backgrounds) are left out."""
 Ring = list[tuple[float, float]]
 MAX_PALETTE = 256
-MAX_FLATS = 32
+MAX_FLATS = 64
 FLAT_SAMPLE_STEP = 7
 """Every 7th pixel (a prime step: no alignment with rows) is looked at to find a tile's flat colours."""
-FLAT_SHARE = 0.002
+FLAT_MIN_PIXELS = 128
+"""A colour covering this many pixels (a legend swatch of 16 x 16, any area's fill) is kept exactly."""
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,14 @@ def draw_layers(style: dict[str, Any], field: str) -> tuple[DrawLayer, ...]:
     style's own field (`crimetiles:field`, all years) swapped for `field`, as the page shows a year."""
     styled_field = style["metadata"]["crimetiles:field"]
     return tuple(
-        _draw_layer({**layer, "filter": with_field(layer.get("filter", True), styled_field, field)})
+        draw_layer({**layer, "filter": with_field(layer.get("filter", True), styled_field, field)})
         for layer in style["layers"]
         if layer["type"] in DRAWN_TYPES and layer.get("layout", {}).get("visibility", "visible") == "visible"
     )
 
 
-def _draw_layer(layer: dict[str, Any]) -> DrawLayer:
+def draw_layer(layer: dict[str, Any]) -> DrawLayer:
+    """A fill or line layer of a MapLibre style (JSON) as the renderer draws it."""
     kind, paint = layer["type"], layer.get("paint", {})
     known = {f"{kind}-color", f"{kind}-opacity", "line-width"}
     unknown = set(paint) - known - {"fill-antialias"}
@@ -148,8 +150,19 @@ def render_png(tile: bytes | None, layers: tuple[DrawLayer, ...], zoom: int, sca
     if not tile:
         return empty_png(scale)
     size = TILE_PIXELS * scale
-    surface = skia.Surface.MakeRaster(skia.ImageInfo.Make(size, size, skia.kRGBA_F16_ColorType, skia.kPremul_AlphaType))
-    canvas = surface.getCanvas()
+    surface = float_surface(size, size)
+    draw_tile(surface.getCanvas(), tile, layers, zoom, size, scale)
+    return encode_png(unpremultiplied(surface))
+
+
+def float_surface(width: int, height: int) -> skia.Surface:
+    """A transparent surface in half floats (see `unpremultiplied`)."""
+    return skia.Surface.MakeRaster(skia.ImageInfo.Make(width, height, skia.kRGBA_F16_ColorType, skia.kPremul_AlphaType))
+
+
+def draw_tile(canvas: skia.Canvas, tile: bytes, layers: tuple[DrawLayer, ...], zoom: float, size: float, scale: float) -> None:
+    """Draw vector tile `tile` over the square (0, 0)-(size, size) of `canvas`, its line widths at
+    `zoom` times `scale` (device pixels per CSS pixel)."""
     sources = decode_polygons(tile)
     paths: dict[str, list[tuple[Properties, skia.Path]]] = {}
     for layer in layers:
@@ -159,7 +172,6 @@ def render_png(tile: bytes | None, layers: tuple[DrawLayer, ...], zoom: int, sca
         if layer.source_layer not in paths:
             paths[layer.source_layer] = [(feature.properties, _path(feature.rings, size / extent)) for feature in features]
         _draw(canvas, layer, paths[layer.source_layer], zoom, scale)
-    return encode_png(unpremultiplied(surface))
 
 
 def unpremultiplied(surface: skia.Surface) -> np.ndarray:
@@ -177,7 +189,7 @@ def _path(rings: list[Ring], pixels_per_unit: float) -> skia.Path:
     return path
 
 
-def _draw(canvas: skia.Canvas, layer: DrawLayer, features: list[tuple[Properties, skia.Path]], zoom: int, scale: int) -> None:
+def _draw(canvas: skia.Canvas, layer: DrawLayer, features: list[tuple[Properties, skia.Path]], zoom: float, scale: float) -> None:
     paint = skia.Paint(AntiAlias=True)
     if layer.kind == "line":
         paint.setStyle(skia.Paint.kStroke_Style)
@@ -217,11 +229,12 @@ def encode_png(pixels: np.ndarray) -> bytes:
 
 
 def flat_colours(colours: np.ndarray) -> np.ndarray:
-    """The colours (RGBA as uint32) of at least `FLAT_SHARE` of a sample of the pixels: the areas'
-    fills, drawn exactly; at most `MAX_FLATS` of them."""
+    """The colours (RGBA as uint32) of about `FLAT_MIN_PIXELS` pixels or more, judged on every
+    `FLAT_SAMPLE_STEP`th pixel: the areas' fills and the legend's swatches, drawn exactly; the
+    `MAX_FLATS` most common of them."""
     values, counts = np.unique(colours[::FLAT_SAMPLE_STEP], return_counts=True)
-    flats = values[counts >= FLAT_SHARE * counts.sum()]
-    return flats[np.argsort(-counts[counts >= FLAT_SHARE * counts.sum()], kind="stable")][:MAX_FLATS]
+    flat = counts * FLAT_SAMPLE_STEP >= FLAT_MIN_PIXELS
+    return values[flat][np.argsort(-counts[flat], kind="stable")][:MAX_FLATS]
 
 
 @lru_cache(maxsize=len(SCALES))

@@ -3,6 +3,8 @@ headers. Every route is a few lines."""
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from crimetiles.artifact.export import FORMATS, export_text
@@ -75,6 +77,17 @@ def wmts_capabilities() -> Response:
     base = public_base_url()
     response = Response(capabilities(tiles.manifest, base), content_type="application/xml")
     return _cacheable(response, f"{tiles.build_id}-wmts-{base}")
+
+
+@bp.get("/map.png")
+def map_image() -> Response:
+    """A picture of any view: the choropleth with its title, legend, attribution and caveat."""
+    from crimetiles.server.static_map import MapRequest, render_map  # Skia loads with the first picture asked
+
+    tiles = current_service()
+    wanted = MapRequest.parse(request.args, tiles.manifest)
+    response = Response(render_map(tiles, wanted), content_type="image/png")
+    return _cacheable(response, f"{tiles.build_id}-map-{hashlib.sha256(repr(wanted).encode()).hexdigest()[:16]}")
 
 
 @bp.get("/downloads/<layer>.<fmt>")

@@ -288,6 +288,7 @@ def test_readme_endpoint_table_is_read():
         "/tiles/{tileset}/{z}/{x}/{y}.pbf",
         "/tiles/{tileset}/{z}/{x}/{y}.png",
         "/tiles/{tileset}/{z}/{x}/{y}@2x.png",
+        "/map.png",
         "/wmts/1.0.0/WMTSCapabilities.xml",
         "/tiles/{tileset}.json",
         "/tiles/{tileset}/raster.json",
