@@ -168,6 +168,7 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
 
 
 def _font(bold: bool = False) -> skia.Font:
+    """DejaVu Sans (Debian's fonts-dejavu-core; the Docker image installs it), else the system's default."""
     typeface = skia.Typeface("DejaVu Sans", skia.FontStyle.Bold() if bold else skia.FontStyle.Normal())
     return skia.Font(typeface, FONT_SIZE)
 
