@@ -145,10 +145,11 @@ class TileService:
     def png(self, name: str, z: int, x: int, y: int, scale: int, year: int | None) -> bytes:
         """PNG of tile `z/x/y` of tileset `name`, `256 * scale` pixels a side, drawn with the
         tileset's style for density in `year` (None: all years) from the vector tile; kept in the
-        tile cache. Raises as `tile()` does."""
-        vector_tile = self.tile(name, z, x, y)
-        key = (self.manifest.tilesets[name].name, z, x, y, year or 0, scale)
-        return self._cached(key, lambda: self._render(vector_tile, name, z, scale, year))
+        tile cache (a cached PNG costs no vector tile lookup). Raises as `tile()` does."""
+        tileset = self.tileset(name)
+        check_tile(z, x, y)
+        key = (tileset.name, z, x, y, year or 0, scale)
+        return self._cached(key, lambda: self._render(self.tile(name, z, x, y), name, z, scale, year))
 
     def archived(self, name: str, z: int) -> bool:
         """Whether tileset `name`'s tiles of zoom `z` come from the build's archive: the same

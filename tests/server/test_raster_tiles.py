@@ -190,9 +190,10 @@ def test_archive_pngs_are_kept_ready_and_on_demand_ones_in_the_byte_bounded_cach
     on_demand = client.get(f"{ON_DEMAND_PNG}?year=2014")
     assert answers.ready.get(ON_DEMAND_PNG, "2014") is None
     assert service.cache[("tracts", 14, 4601, 6433, 2014, 1)] == on_demand.data
-    renders = service.stats.renders
+    renders, hits = service.stats.renders, service.stats.cache_hits
     assert client.get(f"{ON_DEMAND_PNG}?year=2014").data == on_demand.data
-    assert service.stats.renders == renders  # the second request read the cache
+    assert service.stats.renders == renders  # the second request read the cache,
+    assert service.stats.cache_hits == hits + 1  # the PNG's entry alone, not its vector tile's
     for x in range(4590, 4610):  # more PNGs than 64 KiB hold: the oldest leave
         client.get(f"/tiles/tracts/14/{x}/6433@2x.png")
     assert service.cache.currsize <= 64 * 1024
