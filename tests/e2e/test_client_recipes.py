@@ -1,5 +1,5 @@
 """The README's OpenLayers and Leaflet recipes (vector tiles, and PNG tiles in Leaflet without
-plugins), taken from README.md (so the README cannot drift), served with the npm files they name
+plugins) and its map image (`/map.png` in an `<img>`), taken from README.md (so the README cannot drift), served with the npm files they name
 against a live server, in a real browser: the choropleth's class colours must fill the map
 (outlines alone would leave it blank)."""
 
@@ -99,7 +99,7 @@ def _class_colour(rgb: tuple[int, ...]) -> str | None:
 
 def choropleth_colours(page) -> dict[str, float]:
     """Share of the map's pixels in each class colour, from a screenshot of the map."""
-    png = page.locator("#map").screenshot()
+    png = page.locator("#map, img").first.screenshot()
     counts = page.evaluate(COLOUR_COUNTS, "data:image/png;base64," + base64.b64encode(png).decode())
     total = sum(counts.values())
     shares: dict[str, float] = {}
@@ -118,6 +118,7 @@ def _drawn(shares: dict[str, float]) -> bool:
 @pytest.mark.parametrize(
     ("library", "lead", "url"),
     [
+        ("image", "An image of the map", "http://HOST/map.png?layer=tracts&year=2014"),
         ("openlayers", "OpenLayers draws", "http://HOST/styles/tracts.json"),
         ("leaflet", "Leaflet draws", "http://HOST/styles/tracts.json"),
         ("leaflet-png", "Leaflet without plugins", "http://HOST/tiles/tracts/{z}/{x}/{y}{r}.png"),
