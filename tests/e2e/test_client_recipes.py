@@ -1,7 +1,7 @@
 """The README's OpenLayers and Leaflet recipes (vector tiles, and PNG tiles in Leaflet without
-plugins) and its map image (`/map.png` in an `<img>`), taken from README.md (so the README cannot drift), served with the npm files they name
-against a live server, in a real browser: the choropleth's class colours must fill the map
-(outlines alone would leave it blank)."""
+plugins) and its map image (`/map.png` in an `<img>`), taken from README.md (so the README cannot
+drift), served with the npm files they name against a live server, in a real browser: the
+choropleth's class colours must fill the map (outlines alone would leave it blank)."""
 
 from __future__ import annotations
 
