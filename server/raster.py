@@ -67,15 +67,26 @@ class Feature:
     """Polygon rings in tile units (y down), exterior and holes alike: drawn even-odd."""
 
 
-def draw_layers(style: dict[str, Any], field: str) -> tuple[DrawLayer, ...]:
-    """The fill and line layers of a style (`server/style.py`), drawn for density `field`: the
-    style's own field (`crimetiles:field`, all years) swapped for `field`, as the page shows a year."""
-    styled_field = style["metadata"]["crimetiles:field"]
-    return tuple(
-        draw_layer({**layer, "filter": with_field(layer.get("filter", True), styled_field, field)})
-        for layer in style["layers"]
-        if layer["type"] in DRAWN_TYPES and layer.get("layout", {}).get("visibility", "visible") == "visible"
-    )
+def draw_layers(style: dict[str, Any], year: int | None) -> tuple[DrawLayer, ...]:
+    """The fill and line layers of a style (`server/style.py`), drawn for `year` (None: all
+    years): as the page shows a year, each field the style's filters read for all years
+    (`crimetiles:year-fields`, else `crimetiles:field`) swapped for that year's."""
+    metadata = style["metadata"]
+    swaps = [(field, year_field(field, year)) for field in metadata.get("crimetiles:year-fields", [metadata["crimetiles:field"]])]
+    layers = []
+    for layer in style["layers"]:
+        if layer["type"] in DRAWN_TYPES and layer.get("layout", {}).get("visibility", "visible") == "visible":
+            layer_filter = layer.get("filter", True)
+            for field, its_year in swaps:
+                layer_filter = with_field(layer_filter, field, its_year)
+            layers.append(draw_layer({**layer, "filter": layer_filter}))
+    return tuple(layers)
+
+
+def year_field(field: str, year: int | None) -> str:
+    """A per-year field's name as the build writes it (`artifact/fields.py`): `violent_per_sqmi`
+    for all years, `violent_per_sqmi_2014` for one."""
+    return field if year is None else f"{field}_{year}"
 
 
 def draw_layer(layer: dict[str, Any]) -> DrawLayer:

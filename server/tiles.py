@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import cachetools
 import mercantile
 
-from crimetiles.artifact.fields import density_field
 from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.reader import Build, LayerFile, TileLookup
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
@@ -211,7 +210,7 @@ class TileService:
         key = (name, year)
         if key not in self._draw_layers:
             document = style(self.manifest.tilesets[name], "", self.manifest.provenance)
-            self._draw_layers[key] = draw_layers(document, density_field(year))
+            self._draw_layers[key] = draw_layers(document, year)
         return self._draw_layers[key]
 
 

@@ -38,15 +38,15 @@ def area_style(fill_color: str = "#fd8d3c") -> dict:
     }  # fmt: skip
 
 
-def pixels(tile: bytes, style: dict, zoom: int = 14, field: str = "violent_per_sqmi", scale: int = 1) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(render_png(tile, draw_layers(style, field), zoom, scale))).convert("RGBA"))
+def pixels(tile: bytes, style: dict, zoom: int = 14, year: int | None = None, scale: int = 1) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(render_png(tile, draw_layers(style, year), zoom, scale))).convert("RGBA"))
 
 
 def test_the_style_decides_the_colour():
     tile = square_tile(violent_per_sqmi=5.0, violent_per_sqmi_2014=0)
     assert tuple(pixels(tile, area_style())[128, 128]) == (0xFD, 0x8D, 0x3C, 204)
     assert tuple(pixels(tile, area_style("#123456"))[128, 128]) == (0x12, 0x34, 0x56, 204)
-    assert tuple(pixels(tile, area_style(), field="violent_per_sqmi_2014")[128, 128]) == (0xDC, 0xDC, 0xDC, 204)
+    assert tuple(pixels(tile, area_style(), year=2014)[128, 128]) == (0xDC, 0xDC, 0xDC, 204)
     assert tuple(pixels(tile, area_style())[10, 10]) == (0, 0, 0, 0)  # outside the area: transparent
 
 
@@ -70,11 +70,11 @@ def test_a_style_the_renderer_cannot_draw_is_refused():
     unknown_expression = copy.deepcopy(style)
     unknown_expression["layers"][1]["filter"] = ["within", {"type": "Polygon"}]
     with pytest.raises(UnsupportedStyle, match="within"):
-        draw_layers(unknown_expression, "violent_per_sqmi")
+        draw_layers(unknown_expression, None)
     pattern = copy.deepcopy(style)
     pattern["layers"][1]["paint"]["fill-pattern"] = "hatch"
     with pytest.raises(UnsupportedStyle, match="fill-pattern"):
-        draw_layers(pattern, "violent_per_sqmi")
+        draw_layers(pattern, None)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,17 @@ def test_a_style_the_renderer_cannot_draw_is_refused():
 )
 def test_expressions_evaluate_as_maplibre_does(expression, properties, expected):
     assert compile_expression(expression)(properties, 11) == expected
+
+
+def test_every_year_field_the_style_names_is_swapped_for_the_years():
+    """A mark drawn over the classes from another per-year field (`crimetiles:year-fields`, as a
+    style marking unstable areas lists them) follows the year shown, as the density does."""
+    style = area_style()
+    style["metadata"]["crimetiles:year-fields"] = ["violent_per_sqmi", "unstable"]
+    wash = {"fill-color": "#ffffff", "fill-opacity": 0.5}
+    mark = {"id": "unstable", "type": "fill", "source-layer": "areas", "filter": ["==", ["get", "unstable"], True], "paint": wash}
+    style["layers"].insert(2, mark)
+    tile = square_tile(violent_per_sqmi=5.0, violent_per_sqmi_2014=5.0, unstable=False, unstable_2014=True)
+    assert tuple(pixels(tile, style)[128, 128]) == (0xFD, 0x8D, 0x3C, 204)
+    washed = pixels(tile, style, year=2014)[128, 128]
+    assert tuple(washed[:3]) != (0xFD, 0x8D, 0x3C) and washed[0] >= 0xFD and washed[1] > 0x8D  # paler: towards white
