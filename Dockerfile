@@ -17,6 +17,8 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && /venv/bin/crimetiles build /app/demo/incidents --out /app/demo/build --quiet
 
 FROM python:3.11-slim
+# the GL and EGL libraries the Skia wheel links against (PNG tiles), and a font for /map.png's text
+RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libegl1 libgl1 fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /app crimetiles
 WORKDIR /app
 COPY --from=build /venv /venv

@@ -23,7 +23,15 @@ from crimetiles.server.pages import bp as pages_bp
 from crimetiles.server.routes import bp as api_bp
 
 ABSOLUTE_URL_ENDPOINTS = frozenset(
-    {"api.tileset_tilejson", "api.tileset_catalog", "api.map_style", "api.openapi", "pages.qgis_layer_definition"}
+    {
+        "api.tileset_tilejson",
+        "api.tileset_raster_tilejson",
+        "api.tileset_catalog",
+        "api.map_style",
+        "api.openapi",
+        "api.wmts_capabilities",
+        "pages.qgis_layer_definition",
+    }
 )
 """Endpoints whose bodies hold absolute URLs built from the request (`public_base_url()`)."""
 

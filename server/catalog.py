@@ -10,16 +10,22 @@ from collections.abc import Callable
 from typing import Any
 
 from crimetiles.artifact.manifest import BuildManifest
+from crimetiles.server.wmts import CAPABILITIES_PATH
 
 
-def catalog(manifest: BuildManifest, url: Callable[[str], str]) -> dict[str, Any]:
+def catalog(manifest: BuildManifest, url: Callable[[str], str], raster: bool = False) -> dict[str, Any]:
+    """`raster`: list the PNG tiles' documents too (the server draws them; a static export has none)."""
+    tilesets = [
+        {"name": name, "title": spec.title, "tilejson": url(f"tiles/{name}.json"), "style": url(f"styles/{name}.json")}
+        for name, spec in manifest.tilesets.items()
+    ]
+    if raster:
+        tilesets = [{**entry, "raster_tilejson": url(f"tiles/{entry['name']}/raster.json")} for entry in tilesets]
     return {
         "build_id": manifest.build_id,
         "years": list(manifest.years),
-        "tilesets": [
-            {"name": name, "title": spec.title, "tilejson": url(f"tiles/{name}.json"), "style": url(f"styles/{name}.json")}
-            for name, spec in manifest.tilesets.items()
-        ],
+        **({"wmts": url(CAPABILITIES_PATH)} if raster else {}),
+        "tilesets": tilesets,
         "downloads": [
             {
                 "layer": name,

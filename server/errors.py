@@ -34,6 +34,10 @@ class UnknownResource(CrimetilesError):
     """An unknown style, layer or download."""
 
 
+class BadMapRequest(CrimetilesError):
+    """A `/map.png` query that names no view the server can draw (bad bbox, center, zoom or size)."""
+
+
 class NoAcceptableEncoding(CrimetilesError):
     """Accept-Encoding excludes every content coding a tile is available in (gzip, identity)."""
 
@@ -41,6 +45,7 @@ class NoAcceptableEncoding(CrimetilesError):
 ERROR_STATUS: dict[type[CrimetilesError], int] = {
     BadTileRequest: 400,
     InvalidYear: 400,
+    BadMapRequest: 400,
     TileOutOfRange: 404,
     UnknownTileset: 404,
     UnknownResource: 404,

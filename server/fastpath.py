@@ -1,5 +1,5 @@
 """The tile route: a plain WSGI app in front of Flask that answers every request for a tile path
-(`/tiles/{tileset}/{z}/{x}/{y}.{mvt|pbf}`, any method) with `TileAnswers` and passes every other
+(`/tiles/{tileset}/{z}/{x}/{y}.{mvt|pbf|png}`, any method) with `TileAnswers` and passes every other
 request to Flask. A tile costs little to find; what costs is the request and response machinery
 around it (routing, contexts, hooks, header objects), which tiles skip.
 """
@@ -14,6 +14,7 @@ from crimetiles.server.config import ServerConfig
 from crimetiles.server.every_response import StartResponse, WSGIApp
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
+from crimetiles.server.params import RASTER_EXTENSION
 from crimetiles.server.tile_answer import TileAnswers
 
 
@@ -31,17 +32,19 @@ class TileFastPath:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ["REQUEST_METHOD"]
+        path = _path(environ)
         answer = self.answers().answer(
             method,
-            _path(environ),
+            path,
             environ.get("HTTP_ACCEPT_ENCODING"),
             environ.get("HTTP_IF_NONE_MATCH"),
             environ.get("HTTP_IF_MATCH"),
+            environ.get("QUERY_STRING", ""),
         )
         if answer is None:
             return self.app(environ, start_response)
         start_response(answer.status, answer.headers)
-        self.metrics.count_tile(time.perf_counter() - started, answer.from_archive)
+        self.metrics.count_tile(time.perf_counter() - started, answer.from_archive, png=path.endswith(f".{RASTER_EXTENSION}"))
         return [answer.body] if answer.body and method != "HEAD" else []
 
     def answers(self) -> TileAnswers:

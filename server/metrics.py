@@ -33,6 +33,8 @@ STAT_HELP = {
     "outside_bounds": "On-demand tiles answered empty without an encode: wholly outside their layer's bounds.",
     "encodes": "Tiles encoded on demand.",
     "encode_seconds": "Time spent encoding tiles on demand.",
+    "renders": "PNG tiles drawn (each kept in the tile cache while it has room).",
+    "render_seconds": "Time spent drawing PNG tiles.",
 }
 """One counter per `TileStats` field: `crimetiles_tile_<field>_total`."""
 
@@ -57,6 +59,9 @@ class Metrics:
         self.archive_hits = Counter(
             "crimetiles_tile_archive_hits", "Tiles served from the pre-generated archive.", registry=self.registry
         )
+        self.png_requests = Counter(
+            "crimetiles_png_tile_requests", "PNG tile requests answered (refusals included).", registry=self.registry
+        )
         self.build_info = Gauge(
             "crimetiles_build_info",
             "The build being served.",
@@ -78,10 +83,13 @@ class Metrics:
             child = self._by_status[status] = self.requests.labels(str(status))
         child.inc()
 
-    def count_tile(self, seconds: float, from_archive: bool) -> None:
+    def count_tile(self, seconds: float, from_archive: bool, png: bool = False) -> None:
         """A tile request answered in `seconds`, with a tile of the archive or not (refusals
-        included: they are not). Only the other tiles change the tile service's counters."""
+        included: they are not), for a PNG or not. Only the other tiles change the tile service's
+        counters."""
         self.latency.observe(seconds)
+        if png:
+            self.png_requests.inc()
         if from_archive:
             self.archive_hits.inc()
         else:

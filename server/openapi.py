@@ -45,6 +45,10 @@ def _year_query(description: str, years: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or {"type": "string"}}
+
+
 def _get(summary: str, responses: dict[str, Any], parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"get": {"summary": summary, "parameters": parameters or [], "responses": responses}}
 
@@ -55,6 +59,33 @@ def _json_ok(description: str) -> dict[str, Any]:
 
 def _html_ok(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def _tile_coordinates() -> list[dict[str, Any]]:
+    return [
+        _path_param("z", "Zoom, 0..22, ASCII digits", "12", {"type": "integer", "minimum": 0, "maximum": 22}),
+        _path_param("x", "Column, 0..2^z-1, ASCII digits", "1150", {"type": "integer", "minimum": 0}),
+        _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", "1608", {"type": "integer", "minimum": 0}),
+    ]
+
+
+def _png_tile(pixels: int, tileset: dict[str, Any], years: tuple[int, ...]) -> dict[str, Any]:
+    """The PNG tile routes, `{y}.png` and `{y}@2x.png`."""
+    return _get(
+        f"The tile drawn with the tileset's MapLibre style: a {pixels}x{pixels} palette PNG, transparent where no area"
+        " is (an empty tile is a transparent PNG, not a 204).",
+        {
+            "200": {"description": "PNG", "content": {"image/png": {}}},
+            "304": {"description": "Not modified (If-None-Match)"},
+            "400": _ERROR,
+            "404": _ERROR,
+        },
+        [
+            tileset,
+            *_tile_coordinates(),
+            _year_query("The year whose density is drawn, or all (the default): the all-years average", years),
+        ],
+    )
 
 
 def _tile(extension: str, tileset: dict[str, Any]) -> dict[str, Any]:
@@ -70,12 +101,7 @@ def _tile(extension: str, tileset: dict[str, Any]) -> dict[str, Any]:
             "404": _ERROR,
             "406": _ERROR,
         },
-        [
-            tileset,
-            _path_param("z", "Zoom, 0..22, ASCII digits", "12", {"type": "integer", "minimum": 0, "maximum": 22}),
-            _path_param("x", "Column, 0..2^z-1, ASCII digits", "1150", {"type": "integer", "minimum": 0}),
-            _path_param("y", "Row (XYZ, 0 at the north), 0..2^z-1, ASCII digits", "1608", {"type": "integer", "minimum": 0}),
-        ],
+        [tileset, *_tile_coordinates()],
     )
 
 
@@ -94,14 +120,46 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
         "info": {
             "title": "crimetiles",
             "version": "1",
-            "description": "Violent crimes per square mile (incidents reported by police) as Mapbox Vector Tiles.",
+            "description": "Violent crimes per square mile (incidents reported by police) as Mapbox Vector Tiles and PNG tiles.",
         },
         "servers": [{"url": base_url}],
         "paths": {
             "/tiles/{tileset}/{z}/{x}/{y}.mvt": _tile(".mvt", tileset),
             "/tiles/{tileset}/{z}/{x}/{y}.pbf": _tile(".pbf", tileset),
+            "/tiles/{tileset}/{z}/{x}/{y}.png": _png_tile(256, tileset, manifest.years),
+            "/tiles/{tileset}/{z}/{x}/{y}@2x.png": _png_tile(512, tileset, manifest.years),
             "/tiles/{tileset}.json": _get("TileJSON 3.0.0", {"200": _json_ok("TileJSON"), "404": _ERROR}, [tileset]),
+            "/tiles/{tileset}/raster.json": _get(
+                'TileJSON 3.0.0 of the PNG tiles ("format": "png"), all years or one',
+                {"200": _json_ok("TileJSON"), "400": _ERROR, "404": _ERROR},
+                [tileset, _year_query("The year whose density the tiles draw, or all (the default)", manifest.years)],
+            ),
             "/tiles": _get("Catalog of tilesets and downloads", {"200": _json_ok("Catalog")}),
+            "/map.png": _get(
+                "A picture of any view: the choropleth on white with a title, the legend, the attribution and the caveat",
+                {
+                    "200": {"description": "PNG", "content": {"image/png": {}}},
+                    "304": {"description": "Not modified"},
+                    "400": _ERROR,
+                },
+                [
+                    _query("layer", "Tileset to draw (default: the first)", _names(manifest.tilesets)),
+                    _year_query("The year whose density is drawn, or all (the default): the all-years average", manifest.years),
+                    _query("bbox", "west,south,east,north in degrees: the view shows all of it (default: the build's bounds)"),
+                    _query("center", "lon,lat in degrees, with zoom, instead of bbox"),
+                    _query(
+                        "zoom", "Web map zoom (0-22, fractional) with center", {"type": "number", "minimum": 0, "maximum": 22}
+                    ),
+                    _query("width", "Pixels, 1-2048 (default 1200)", {"type": "integer", "minimum": 1, "maximum": 2048}),
+                    _query("height", "Pixels, 1-2048 (default 800)", {"type": "integer", "minimum": 1, "maximum": 2048}),
+                    _query("selected", "Id of an area to outline, as the page does"),
+                ],
+            ),
+            "/wmts/1.0.0/WMTSCapabilities.xml": _get(
+                "OGC WMTS 1.0.0 capabilities (RESTful): every tileset and year as a layer of PNG tiles (tracts, tracts-2014),"
+                " tile matrix set GoogleMapsCompatible (EPSG:3857, zooms 0-22)",
+                {"200": {"description": "WMTS capabilities (XML)", "content": {"application/xml": {}}}},
+            ),
             "/styles/{tileset}.json": _get(
                 "MapLibre style v8 (choropleth)", {"200": _json_ok("Style"), "404": _ERROR}, [tileset]
             ),

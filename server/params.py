@@ -20,7 +20,12 @@ from crimetiles.server.tiles import MAX_ZOOM
 
 __all__ = ["TileRequest", "parse_year", "tile_coding"]
 
-TILE_EXTENSIONS = ("mvt", "pbf")
+TILE_EXTENSIONS = ("mvt", "pbf", "png")
+RASTER_EXTENSION = "png"
+TILE_PIXELS = 256
+"""Side of a PNG tile; an `@2x` tile is twice as wide, drawn at the same zoom."""
+HIGH_DPI = "@2x"
+"""`{y}@2x.png`: a PNG tile twice as wide (512 px), for screens of two device pixels per CSS pixel."""
 MAX_COORDINATE_DIGITS = len(str(1 << MAX_ZOOM))
 """Digits of the largest z, x or y served (x, y < 2^22): longer numbers are out of range."""
 Coding = Literal["gzip", "identity"]
@@ -28,22 +33,30 @@ Coding = Literal["gzip", "identity"]
 
 @dataclass(frozen=True)
 class TileRequest:
-    """`/tiles/{tileset}/{z}/{x}/{y}.{extension}`, parsed. Ranges are the tile service's to check."""
+    """`/tiles/{tileset}/{z}/{x}/{y}.{extension}` or `{y}@2x.png`, parsed (`scale` 2 for `@2x`).
+    Ranges are the tile service's to check."""
 
     tileset: str
     z: int
     x: int
     y: int
     extension: str
+    scale: int = 1
 
     @classmethod
     def parse(cls, tileset: str, z: str, x: str, y_ext: str) -> TileRequest:
-        """Raises `BadTileRequest` for anything but canonical ASCII numbers and `.mvt`/`.pbf`,
-        `TileOutOfRange` for numbers too long to be a tile of any zoom served."""
+        """Raises `BadTileRequest` for anything but canonical ASCII numbers and `.mvt`/`.pbf`/`.png`
+        (`@2x` before `.png` only), `TileOutOfRange` for numbers too long to be a tile of any zoom served."""
         y, _, extension = y_ext.partition(".")
         if extension not in TILE_EXTENSIONS:
-            raise BadTileRequest(f"unknown tile extension {extension!r}; use .mvt or .pbf")
-        return cls(tileset, _coordinate(z, "z"), _coordinate(x, "x"), _coordinate(y, "y"), extension)
+            raise BadTileRequest(f"unknown tile extension {extension!r}; use .mvt, .pbf or .png")
+        scale = 2 if extension == RASTER_EXTENSION and y.endswith(HIGH_DPI) else 1
+        y = y.removesuffix(HIGH_DPI) if scale == 2 else y
+        return cls(tileset, _coordinate(z, "z"), _coordinate(x, "x"), _coordinate(y, "y"), extension, scale)
+
+    @property
+    def raster(self) -> bool:
+        return self.extension == RASTER_EXTENSION
 
 
 def _canonical(text: str) -> bool:

@@ -3,9 +3,12 @@ headers. Every route is a few lines."""
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, Response, jsonify, request
 
 from crimetiles.artifact.export import FORMATS, export_text
+from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
 from crimetiles.server.errors import UnknownResource
@@ -14,7 +17,8 @@ from crimetiles.server.openapi import openapi_document
 from crimetiles.server.params import parse_year
 from crimetiles.server.static_files import ENCODINGS
 from crimetiles.server.style import style
-from crimetiles.server.tilejson import tilejson
+from crimetiles.server.tilejson import raster_tilejson, tilejson
+from crimetiles.server.wmts import CAPABILITIES_PATH, capabilities
 
 bp = Blueprint("api", __name__)
 DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json"}
@@ -38,11 +42,22 @@ def tileset_tilejson(tileset: str) -> Response:
     return _json(tilejson(tiles.manifest, tiles.tileset(tileset), base), f"{tiles.build_id}-{tileset}-{base}")
 
 
+@bp.get("/tiles/<tileset>/raster.json")
+def tileset_raster_tilejson(tileset: str) -> Response:
+    """TileJSON of the tileset's PNG tiles, all years or `?year=2014`."""
+    tiles = current_service()
+    base = public_base_url()
+    year = parse_year(request.args.get("year"), tiles.manifest.years)
+    year = None if year == ALL_YEARS else year
+    document = raster_tilejson(tiles.manifest, tiles.tileset(tileset), base, year)
+    return _json(document, f"{tiles.build_id}-{tileset}-raster-{year}-{base}")
+
+
 @bp.get("/tiles")
 def tileset_catalog() -> Response:
     tiles = current_service()
     base = public_base_url()
-    return _json(catalog(tiles.manifest, lambda path: f"{base}/{path}"), f"{tiles.build_id}-catalog-{base}")
+    return _json(catalog(tiles.manifest, lambda path: f"{base}/{path}", raster=True), f"{tiles.build_id}-catalog-{base}")
 
 
 @bp.get("/styles/<name>.json")
@@ -53,6 +68,26 @@ def map_style(name: str) -> Response:
     base = public_base_url()
     document = style(tiles.manifest.tilesets[name], f"{base}/tiles/{name}.json", tiles.manifest.provenance)
     return _json(document, f"{tiles.build_id}-style-{name}-{base}")
+
+
+@bp.get(f"/{CAPABILITIES_PATH}")
+def wmts_capabilities() -> Response:
+    """OGC WMTS 1.0.0 (RESTful): every tileset and year as a layer of PNG tiles, GoogleMapsCompatible."""
+    tiles = current_service()
+    base = public_base_url()
+    response = Response(capabilities(tiles.manifest, base), content_type="application/xml")
+    return _cacheable(response, f"{tiles.build_id}-wmts-{base}")
+
+
+@bp.get("/map.png")
+def map_image() -> Response:
+    """A picture of any view: the choropleth with its title, legend, attribution and caveat."""
+    from crimetiles.server.static_map import MapRequest, render_map  # Skia loads with the first picture asked
+
+    tiles = current_service()
+    wanted = MapRequest.parse(request.args, tiles.manifest)
+    response = Response(render_map(tiles, wanted), content_type="image/png")
+    return _cacheable(response, f"{tiles.build_id}-map-{hashlib.sha256(repr(wanted).encode()).hexdigest()[:16]}")
 
 
 @bp.get("/downloads/<layer>.<fmt>")

@@ -1,9 +1,11 @@
 """Every answer to a tile request, made in one place: no Flask, no WSGI.
 
-`TileAnswers.answer` takes a request's method, path and the three headers a tile depends on
+`TileAnswers.answer` takes a request's method, path, query and the three headers a tile depends on
 (`Accept-Encoding`, `If-None-Match`, `If-Match`) and returns the whole answer, status, headers
 and body, for every path `/tiles/{tileset}/{z}/{x}/{y}.{mvt|pbf}`: the tile (200, gzip-compressed
-when the client accepts it, or 204 when empty), 304 and 412 to conditional requests, the
+when the client accepts it, or 204 when empty), and `/tiles/{tileset}/{z}/{x}/{y}[@2x].png?year=`:
+the tile drawn with the tileset's style (200, a transparent image when empty; `server/raster.py`),
+304 and 412 to conditional requests, the
 `OPTIONS` answer, and every refusal (400, 404, 405, 406, 500) with the app's error table and body
 (`server/errors.py`). Tiles come through `TileService` (archive, cache, encode). The headers every
 response shares (nosniff, CORS, `Vary: Origin`) are not here: `server/every_response.py` adds
@@ -18,16 +20,19 @@ from __future__ import annotations
 import gzip
 import threading
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags
 from werkzeug.sansio.http import is_resource_modified
 
+from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.errors import JSON_TYPE, error_body, refusal
-from crimetiles.server.params import Coding, TileRequest, tile_coding
+from crimetiles.server.params import RASTER_EXTENSION, Coding, TileRequest, parse_year, tile_coding
 from crimetiles.server.tiles import TileService
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
+PNG_TYPE = "image/png"
 Headers = list[tuple[str, str]]
 ALLOWED_METHODS = "GET, HEAD, OPTIONS"
 VARY: tuple[str, str] = ("Vary", "Accept-Encoding")
@@ -63,11 +68,26 @@ def status_line(code: int) -> str:
     return f"{code} {HTTP_STATUS_CODES[code].upper()}"
 
 
-def tile_etag(build_id: str, tile: TileRequest, coding: Coding) -> str:
+def tile_etag(build_id: str, tile: TileRequest, coding: Coding, year: int | None = None) -> str:
     """The one ETag format: the build, the tileset and the tile, `-gz` for the gzipped bytes (one
-    tile, two representations). Every process serving a build gives a tile the same ETag."""
-    suffix = "-gz" if coding == "gzip" else ""
+    tile, two representations); a PNG's names its scale and year (`@2x-2014.png`, `-all.png`).
+    Every process serving a build gives a tile the same ETag."""
+    if tile.raster:
+        suffix = f"{'@2x' if tile.scale == 2 else ''}-{year or ALL_YEARS}.{RASTER_EXTENSION}"
+    else:
+        suffix = "-gz" if coding == "gzip" else ""
     return f'"{build_id}-{tile.tileset}-{tile.z}-{tile.x}-{tile.y}{suffix}"'
+
+
+def query_year(query: str) -> str | None:
+    """The `year` parameter of a query string, as sent (the first one)."""
+    return parse_qs(query).get("year", [None])[0] if query else None
+
+
+def representation_key(path: str, accept_encoding: str | None, query: str) -> str | None:
+    """What a tile answer at `path` depends on besides its path: `Accept-Encoding` for a vector
+    tile, the year asked for a PNG (which is never compressed further)."""
+    return query_year(query) if path.endswith(f".{RASTER_EXTENSION}") else accept_encoding
 
 
 def tile_path(path: str) -> list[str] | None:
@@ -80,7 +100,7 @@ def tile_path(path: str) -> list[str] | None:
 
 
 class ReadyAnswers:
-    """Archive tiles' answers by (path, `Accept-Encoding`), kept until their build is replaced: the
+    """Archive tiles' answers by (path, `representation_key`), kept until their build is replaced: the
     first ones asked, up to `budget` bytes (bodies plus `READY_ENTRY_BYTES` each), then no more.
     The archive stays on disk (`MBTilesLookup`) for the rest."""
 
@@ -94,14 +114,14 @@ class ReadyAnswers:
     def __len__(self) -> int:
         return len(self._answers)
 
-    def get(self, path: str, accept_encoding: str | None) -> TileAnswer | None:
-        return self._answers.get((path, accept_encoding))
+    def get(self, path: str, variant: str | None) -> TileAnswer | None:
+        return self._answers.get((path, variant))
 
-    def keep(self, path: str, accept_encoding: str | None, answer: TileAnswer) -> None:
+    def keep(self, path: str, variant: str | None, answer: TileAnswer) -> None:
         cost = len(answer.body) + READY_ENTRY_BYTES
         with self._lock:
-            if cost <= self._room and (path, accept_encoding) not in self._answers:
-                self._answers[(path, accept_encoding)] = answer
+            if cost <= self._room and (path, variant) not in self._answers:
+                self._answers[(path, variant)] = answer
                 self._room -= cost
 
 
@@ -121,10 +141,12 @@ class TileAnswers:
         accept_encoding: str | None = None,
         if_none_match: str | None = None,
         if_match: str | None = None,
+        query: str = "",
     ) -> TileAnswer | None:
-        """The answer to a request for `path`, None if `path` is not a tile path."""
+        """The answer to a request for `path` (with query string `query`), None if `path` is not a tile path."""
         if method == "GET" or method == "HEAD":
-            answer = self.ready.get(path, accept_encoding) or self._representation(path, accept_encoding)
+            variant = representation_key(path, accept_encoding, query)
+            answer = self.ready.get(path, variant) or self._representation(path, variant)
             if answer is not None and (if_none_match is not None or if_match is not None):
                 return _conditional(answer, if_none_match, if_match)
             return answer
@@ -134,21 +156,32 @@ class TileAnswers:
             return OPTIONS_ANSWER
         return _error_answer(405, MethodNotAllowed.description, [("Allow", ALLOWED_METHODS)])
 
-    def _representation(self, path: str, accept_encoding: str | None) -> TileAnswer | None:
-        """The tile at `path` in the coding `accept_encoding` asks for, or the refusal."""
+    def _representation(self, path: str, variant: str | None) -> TileAnswer | None:
+        """The tile at `path` in its `variant` (`representation_key`), or the refusal."""
         parts = tile_path(path)
         if parts is None:
             return None
         try:
             wanted = TileRequest.parse(*parts)
-            data = self.service.tile(wanted.tileset, wanted.z, wanted.x, wanted.y)
-            coding = tile_coding(accept_encoding) if data else "identity"
+            answer = self._png(wanted, variant) if wanted.raster else self._vector_tile(wanted, variant)
         except Exception as exc:  # every refusal, and any failure: answered from the error table
             return _error_answer(*refusal(exc, path), [VARY])
-        answer = self._tile(wanted, data, coding)
         if answer.from_archive:
-            self.ready.keep(path, accept_encoding, answer)
+            self.ready.keep(path, variant, answer)
         return answer
+
+    def _vector_tile(self, wanted: TileRequest, accept_encoding: str | None) -> TileAnswer:
+        data = self.service.tile(wanted.tileset, wanted.z, wanted.x, wanted.y)
+        return self._tile(wanted, data, tile_coding(accept_encoding) if data else "identity")
+
+    def _png(self, wanted: TileRequest, year_text: str | None) -> TileAnswer:
+        """200 with the PNG of the tile for `year_text` (none or `all`: all years)."""
+        year = parse_year(year_text, self.service.manifest.years)
+        year = None if year == ALL_YEARS else year
+        body = self.service.png(wanted.tileset, wanted.z, wanted.x, wanted.y, wanted.scale, year)
+        etag = tile_etag(self.service.build_id, wanted, "identity", year)
+        headers = [("Content-Type", PNG_TYPE), ("Content-Length", str(len(body))), ("ETag", etag), self._cache_control, VARY]
+        return TileAnswer("200 OK", headers, body, etag, self.service.archived(wanted.tileset, wanted.z))
 
     def _tile(self, wanted: TileRequest, data: bytes | None, coding: Coding) -> TileAnswer:
         """200 with the tile's bytes in `coding`, or 204 (no body, no type) for an empty tile."""

@@ -12,6 +12,7 @@ import gzip
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,14 +20,16 @@ import cachetools
 import mercantile
 
 from crimetiles.artifact.manifest import BuildManifest, Tileset
-from crimetiles.artifact.reader import Build, LayerFile, TileKey, TileLookup
+from crimetiles.artifact.reader import Build, LayerFile, TileLookup
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 from crimetiles.server.static_files import StaticFile, StaticFiles
+from crimetiles.server.style import style
 
-if TYPE_CHECKING:  # annotations only: the encoder is imported when layers load (`load_density_layers`)
-    import geopandas as gpd
+if TYPE_CHECKING:  # annotations only: the encoder is imported when layers load (`load_density_layers`),
+    import geopandas as gpd  # the renderer when the first PNG is asked (`TileService.png`)
 
     from crimetiles.artifact.mvt import LayerTiler
+    from crimetiles.server.raster import DrawLayer
 
 MAX_ZOOM = 22
 """Highest zoom served: above a tileset's max zoom tiles are encoded from the exact geometry."""
@@ -40,6 +43,8 @@ BOUNDS_TOLERANCE_M = 1.0
 round-off between projecting bounds and geometries (nanometres), far below a z22 tile (9.55 m)."""
 MercatorBounds = tuple[float, float, float, float]
 """west, south, east, north in Web Mercator metres (EPSG:3857)."""
+CacheKey = tuple[str, int, int, int] | tuple[str, int, int, int, int, int]
+"""A vector tile's (tileset, z, x, y); a PNG's (tileset, z, x, y, year or 0 for all years, scale)."""
 
 
 @dataclass
@@ -53,6 +58,8 @@ class TileStats:
     cache_misses: int = 0
     encodes: int = 0
     encode_seconds: float = 0.0
+    renders: int = 0
+    render_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,8 @@ class TileService:
     build made before summaries existed."""
     stats: TileStats = field(default_factory=TileStats)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
-    _key_locks: dict[TileKey, threading.Lock] = field(default_factory=dict)
+    _key_locks: dict[CacheKey, threading.Lock] = field(default_factory=dict)
+    _draw_layers: dict[tuple[str, int | None], tuple[DrawLayer, ...]] = field(default_factory=dict)
 
     @property
     def build_id(self) -> str:
@@ -131,7 +139,16 @@ class TileService:
         if not self._may_have_features(tileset, z, x, y):
             self.stats.outside_bounds += 1
             return None
-        return self._cached(tileset, z, x, y)
+        return self._cached((tileset.name, z, x, y), lambda: self._encode(tileset, z, x, y)) or None
+
+    def png(self, name: str, z: int, x: int, y: int, scale: int, year: int | None) -> bytes:
+        """PNG of tile `z/x/y` of tileset `name`, `256 * scale` pixels a side, drawn with the
+        tileset's style for density in `year` (None: all years) from the vector tile; kept in the
+        tile cache (a cached PNG costs no vector tile lookup). Raises as `tile()` does."""
+        tileset = self.tileset(name)
+        check_tile(z, x, y)
+        key = (tileset.name, z, x, y, year or 0, scale)
+        return self._cached(key, lambda: self._render(self.tile(name, z, x, y), name, z, scale, year))
 
     def archived(self, name: str, z: int) -> bool:
         """Whether tileset `name`'s tiles of zoom `z` come from the build's archive: the same
@@ -147,25 +164,25 @@ class TileService:
         tiler = layers.tilers[key]
         return tile_meets_bounds(mercantile.Tile(x, y, z), layers.extents[key], tiler.buffer / tiler.extent)
 
-    def _cached(self, tileset: Tileset, z: int, x: int, y: int) -> bytes | None:
-        key = (tileset.name, z, x, y)  # the manifest's name: one string shared by every entry
+    def _cached(self, key: CacheKey, make: Callable[[], bytes]) -> bytes:
+        """The cached bytes of `key`, else `make()`'s, kept while the cache has room for them."""
         with self._cache_lock:
             if key in self.cache:
                 self.stats.cache_hits += 1
-                return self.cache[key] or None
+                return self.cache[key]
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # one encode per tile under a burst: the others wait and read the cache
             try:
                 with self._cache_lock:
                     if key in self.cache:
                         self.stats.cache_hits += 1
-                        return self.cache[key] or None
+                        return self.cache[key]
                 self.stats.cache_misses += 1
-                data = self._encode(tileset, z, x, y)
+                data = make()
                 with self._cache_lock:
                     if _cache_size(data) <= self.cache.maxsize:  # a tile larger than the whole cache is not kept
                         self.cache[key] = data
-                return data or None
+                return data
             finally:
                 with self._cache_lock:
                     self._key_locks.pop(key, None)
@@ -176,6 +193,25 @@ class TileService:
         self.stats.encodes += 1
         self.stats.encode_seconds += time.perf_counter() - started
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
+
+    def _render(self, vector_tile: bytes | None, name: str, z: int, scale: int, year: int | None) -> bytes:
+        from crimetiles.server.raster import render_png  # Skia loads with the first PNG asked
+
+        started = time.perf_counter()
+        png = render_png(vector_tile, self.draw_layers(name, year), z, scale)
+        self.stats.renders += 1
+        self.stats.render_seconds += time.perf_counter() - started
+        return png
+
+    def draw_layers(self, name: str, year: int | None) -> tuple[DrawLayer, ...]:
+        """Tileset `name`'s style as the renderer draws it, for density in `year` (None: all years)."""
+        from crimetiles.server.raster import draw_layers
+
+        key = (name, year)
+        if key not in self._draw_layers:
+            document = style(self.manifest.tilesets[name], "", self.manifest.provenance)
+            self._draw_layers[key] = draw_layers(document, year)
+        return self._draw_layers[key]
 
 
 def check_tile(z: int, x: int, y: int) -> None:

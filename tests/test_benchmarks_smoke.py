@@ -243,3 +243,28 @@ def test_the_build_benchmark_counts_each_kind_of_archive(durham_build):
     spec.loader.exec_module(benchmark)
     assert len(list((durham_build / "tiles").iterdir())) == 8
     assert benchmark.archives_written(durham_build) == "4 MBTiles and 4 PMTiles archives z0-12"
+
+
+def test_the_raster_benchmark_runs_and_its_pngs_are_no_larger_than_pillows_palette_png(durham_build, tmp_path):
+    """`benchmarks/raster.py` on three tiles per zoom: every zoom measured, and each crimetiles PNG
+    no larger than its own image saved by Pillow as an optimised palette PNG (the README says so)."""
+    out = tmp_path / "raster.json"
+    command = [
+        sys.executable,
+        str(ROOT / "benchmarks" / "raster.py"),
+        "--build",
+        str(durham_build),
+        "--tiles",
+        "3",
+        "--json",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(out.read_text())
+    assert list(report["zooms"]) == [str(zoom) for zoom in range(10, 17)]
+    for row in report["zooms"].values():
+        assert row["tiles"] == 3
+        assert 0 < row["crimetiles_ms"]["p50"] <= row["crimetiles_ms"]["p99"]
+        assert 0 < row["crimetiles_bytes"] <= row["crimetiles_as_pillow_palette_bytes"]
+    assert "z12" in result.stdout

@@ -286,7 +286,12 @@ def test_readme_endpoint_table_is_read():
     assert readme_endpoints() == [
         "/tiles/{tileset}/{z}/{x}/{y}.mvt",
         "/tiles/{tileset}/{z}/{x}/{y}.pbf",
+        "/tiles/{tileset}/{z}/{x}/{y}.png",
+        "/tiles/{tileset}/{z}/{x}/{y}@2x.png",
+        "/map.png",
+        "/wmts/1.0.0/WMTSCapabilities.xml",
         "/tiles/{tileset}.json",
+        "/tiles/{tileset}/raster.json",
         "/tiles",
         "/styles/{tileset}.json",
         "/downloads/{layer}.csv",

@@ -6,6 +6,8 @@ Usage: python3 qgis_render.py REQUEST_JSON, a JSON object with
   qlr              a .qlr file to load into the project (what dragging it onto QGIS does), whose
                    layers are rendered; or null to build the layer by hand from the tile and
                    style URLs, as the README's "by hand" steps do;
+  wmts             (optional) a WMTS layer id to add from the server's WMTS capabilities instead,
+                   as *Layer > Add WMS/WMTS Layer* does (then qlr is ignored);
   extent, size     the map extent in EPSG:3857 (xmin, ymin, xmax, ymax) and the image size;
   pixels           [x, y] image pixels whose colours to report; png: where to save the image.
 """
@@ -23,6 +25,7 @@ from qgis.core import (  # noqa: E402
     QgsMapRendererSequentialJob,
     QgsMapSettings,
     QgsProject,
+    QgsRasterLayer,
     QgsRectangle,
     QgsVectorTileLayer,
 )
@@ -35,6 +38,19 @@ def layer_by_hand(request):
     uri = f"styleUrl={base}/styles/{tileset}.json&type=xyz&url={base}/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt&zmax=14&zmin=0"
     layer = QgsVectorTileLayer(uri, tileset)
     return layer, layer.loadDefaultStyle()[1]
+
+
+def wmts_layer(request):
+    """The WMTS layer as QGIS's WMS/WMTS dialog adds it: the capabilities URL, a layer, its tile matrix set."""
+    uri = (
+        f"crs=EPSG:3857&format=image/png&layers={request['wmts']}&styles=default&tileMatrixSet=GoogleMapsCompatible"
+        f"&url={request['base']}/wmts/1.0.0/WMTSCapabilities.xml"
+    )
+    return QgsRasterLayer(uri, request["wmts"], "wms")
+
+
+def describe_raster(layer):
+    return {"name": layer.name(), "valid": layer.isValid(), "crs": layer.crs().authid()}
 
 
 def describe(layer):
@@ -75,13 +91,17 @@ def main(request):
     app.initQgis()
     project = QgsProject.instance()
     result = {}
-    if request["qlr"]:
+    if request.get("wmts"):
+        layers = [wmts_layer(request)]
+        result["layers"] = [describe_raster(layer) for layer in layers]
+    elif request["qlr"]:
         result["qlr_loaded"] = QgsLayerDefinition.loadLayerDefinition(request["qlr"], project, project.layerTreeRoot())[0]
         layers = list(project.mapLayers().values())
+        result["layers"] = [describe(layer) for layer in layers]
     else:
         layer, result["style_loaded"] = layer_by_hand(request)
         layers = [layer]
-    result["layers"] = [describe(layer) for layer in layers]
+        result["layers"] = [describe(layer) for layer in layers]
     result.update(render(layers, request))
     print(json.dumps(result))
     app.exitQgis()

@@ -1,6 +1,7 @@
-"""The README's OpenLayers and Leaflet recipes, taken from README.md (so the README cannot drift),
-served with the npm files they name against a live server, in a real browser: the choropleth's
-class colours must fill the map (outlines alone would leave it blank)."""
+"""The README's OpenLayers and Leaflet recipes (vector tiles, and PNG tiles in Leaflet without
+plugins) and its map image (`/map.png` in an `<img>`), taken from README.md (so the README cannot
+drift), served with the npm files they name against a live server, in a real browser: the
+choropleth's class colours must fill the map (outlines alone would leave it blank)."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ def _class_colour(rgb: tuple[int, ...]) -> str | None:
 
 def choropleth_colours(page) -> dict[str, float]:
     """Share of the map's pixels in each class colour, from a screenshot of the map."""
-    png = page.locator("#map").screenshot()
+    png = page.locator("#map, img").first.screenshot()
     counts = page.evaluate(COLOUR_COUNTS, "data:image/png;base64," + base64.b64encode(png).decode())
     total = sum(counts.values())
     shares: dict[str, float] = {}
@@ -114,11 +115,19 @@ def _drawn(shares: dict[str, float]) -> bool:
     return sum(shares.values()) >= 1 / 3 and sum(share >= 0.01 for share in shares.values()) >= 3
 
 
-@pytest.mark.parametrize(("library", "lead"), [("openlayers", "OpenLayers draws"), ("leaflet", "Leaflet draws")])
-def test_readme_recipe_draws_the_choropleth(page, live_url, recipe_site, library, lead):
+@pytest.mark.parametrize(
+    ("library", "lead", "url"),
+    [
+        ("image", "An image of the map", "http://HOST/map.png?layer=tracts&year=2014"),
+        ("openlayers", "OpenLayers draws", "http://HOST/styles/tracts.json"),
+        ("leaflet", "Leaflet draws", "http://HOST/styles/tracts.json"),
+        ("leaflet-png", "Leaflet without plugins", "http://HOST/tiles/tracts/{z}/{x}/{y}{r}.png"),
+    ],
+)
+def test_readme_recipe_draws_the_choropleth(page, live_url, recipe_site, library, lead, url):
     folder, site = recipe_site
     snippet = readme_recipe(lead)
-    assert "http://HOST/styles/tracts.json" in snippet
+    assert url in snippet
     html = snippet.replace("http://HOST", live_url)
     (folder / "index.html").write_text(f"<!DOCTYPE html>\n<meta charset='utf-8'>\n<body style='margin:0'>\n{html}\n", "utf-8")
     page.goto(f"{site}/index.html")
@@ -129,3 +138,18 @@ def test_readme_recipe_draws_the_choropleth(page, live_url, recipe_site, library
     screenshot(page, f"recipe-{library}")
     assert _drawn(shares), shares
     assert page.errors == []
+
+
+def test_the_png_recipe_asks_high_dpi_screens_for_2x_tiles(browser, live_url, recipe_site):
+    folder, site = recipe_site
+    html = readme_recipe("Leaflet without plugins").replace("http://HOST", live_url)
+    (folder / "index.html").write_text(f"<!DOCTYPE html>\n<meta charset='utf-8'>\n<body style='margin:0'>\n{html}\n", "utf-8")
+    context = browser.new_context(viewport={"width": 800, "height": 600}, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        with page.expect_response(lambda response: response.url.endswith("@2x.png")) as tile:
+            page.goto(f"{site}/index.html")
+        assert tile.value.status == 200 and tile.value.headers["content-type"] == "image/png"
+        assert re.search(r"/tiles/tracts/\d+/\d+/\d+@2x\.png$", tile.value.url)
+    finally:
+        context.close()

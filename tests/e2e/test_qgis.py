@@ -1,5 +1,6 @@
 """QGIS (Debian's python3-qgis, 3.22) draws our choropleth: from the .qlr file a user drags onto
-it (the layer loaded from the file, every year or one), and from the style URL added by hand."""
+it (the layer loaded from the file, every year or one), from the style URL added by hand, and
+from the WMTS capabilities (a PNG tile layer, every year or one)."""
 
 from __future__ import annotations
 
@@ -139,6 +140,25 @@ def test_qgis_draws_the_choropleth_from_the_qlr_file(qgis_python, live_url, tmp_
     assert layer["styles"][2][1] == f'"{field}" >= 3.8 AND "{field}" < 13.0'
     assert layer["labels"] == [["name", 13]]
     assert seen["labels_drawn"] == []  # names show from zoom 13, never over the overview's colours
+    assert_drawn_in_class_colours(seen, scene, sampled, field, breaks)
+
+
+@pytest.mark.parametrize(("layer", "field"), [("tracts", "violent_per_sqmi"), ("tracts-2014", "violent_per_sqmi_2014")])
+def test_qgis_draws_the_choropleth_from_the_wmts_layer(qgis_python, live_url, tmp_path, scene, breaks, sampled, layer, field):
+    pixels = [scene.pixels[row] for row in sampled]
+    seen = render(
+        qgis_python,
+        live_url,
+        tmp_path,
+        f"wmts-{layer}",
+        qlr=None,
+        wmts=layer,
+        extent=scene.extent,
+        size=scene.size,
+        pixels=pixels,
+    )
+    (described,) = seen["layers"]
+    assert described["valid"] and described["crs"] == "EPSG:3857", described
     assert_drawn_in_class_colours(seen, scene, sampled, field, breaks)
 
 

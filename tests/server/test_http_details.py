@@ -232,16 +232,21 @@ def test_every_body_that_depends_on_a_forwarded_header_varies_on_it(app, client)
             if differs:
                 depends.setdefault(endpoint, set()).add(header)
                 assert header.lower() in vary, f"{url} depends on {header} but varies on {sorted(vary)}"
-    assert {"api.openapi", "pages.qgis_layer_definition", "api.tileset_catalog", "api.tileset_tilejson", "api.map_style"} <= set(
-        depends
-    )
+    assert {
+        "api.openapi",
+        "pages.qgis_layer_definition",
+        "api.tileset_catalog",
+        "api.tileset_tilejson",
+        "api.map_style",
+        "api.wmts_capabilities",
+    } <= set(depends)
     assert depends["pages.qgis_layer_definition"] == set(FORWARDED)
 
 
 def test_with_a_public_url_bodies_do_not_vary_on_forwarded_headers(durham_build):
     app = create_app(ServerConfig(build_dir=durham_build, reload_interval=0, public_url="https://maps.example.org/crime"))
     client = app.test_client()
-    for url in ("/openapi.json", "/qgis/tracts.qlr", "/tiles/tracts.json"):
+    for url in ("/openapi.json", "/qgis/tracts.qlr", "/tiles/tracts.json", "/wmts/1.0.0/WMTSCapabilities.xml"):
         for header in FORWARDED:
             differs, vary = _body_depends_on(client, url, header)
             assert not differs and header.lower() not in vary, (url, header)

@@ -117,7 +117,7 @@ def test_conditional_requests_get_304_or_412(answers, service):
             "no tileset 'counties' (tilesets: blockgroups, tracts, neighborhoods, hex)",
         ),
         ("/tiles/tracts/1/2/0.mvt", None, "404 NOT FOUND", "x and y must be within 0..1 at zoom 1"),
-        ("/tiles/tracts/1/0/0.png", None, "400 BAD REQUEST", "unknown tile extension 'png'; use .mvt or .pbf"),
+        ("/tiles/tracts/1/0/0.jpg", None, "400 BAD REQUEST", "unknown tile extension 'jpg'; use .mvt, .pbf or .png"),
         (
             ARCHIVE_TILE,
             "*;q=0",

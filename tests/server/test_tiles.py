@@ -113,7 +113,7 @@ def test_etag_304_cache_control_cors(live_url, blockgroups):
         ("/tiles/tracts/-1/0/0.mvt", 400),
         ("/tiles/tracts/a/0/0.mvt", 400),
         ("/tiles/tracts/2/1.5/0.mvt", 400),
-        ("/tiles/tracts/2/0/0.png", 400),
+        ("/tiles/tracts/2/0/0.jpg", 400),
         ("/tiles/tracts/2/0/0", 400),
         ("/tiles/../manifest.json", 404),
         ("/tiles/..%2F..%2Fmanifest/0/0/0.mvt", 404),

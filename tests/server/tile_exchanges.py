@@ -49,7 +49,7 @@ REFUSALS = (
     ("GET", "/tiles/tracts/²/0/0.mvt", {}),
     ("GET", "/tiles/tracts/" + "9" * 50 + "/0/0.mvt", {}),
     ("GET", "/tiles/nope/" + "9" * 50 + "/0/0.mvt", {}),
-    ("GET", "/tiles/nope/1/0/0.png", {}),
+    ("GET", "/tiles/nope/1/0/0.jpg", {}),
     ("OPTIONS", "/tiles/tracts/12/1150/1608.mvt", {}),
     (
         "OPTIONS",

@@ -1,0 +1,225 @@
+"""A picture of any view of the map (`/map.png`), for articles, slides and print: the choropleth
+drawn from the vector tiles with the style (`server/raster.py`), on white, with a title, the
+legend, the attribution and the caveat line. No Flask: the route parses the query with
+`MapRequest.parse` and sends what `render_map` returns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import mercantile
+import skia
+
+from crimetiles.artifact.export import parse_year
+from crimetiles.artifact.fields import ALL_YEARS
+from crimetiles.artifact.manifest import BuildManifest
+from crimetiles.server.errors import BadMapRequest
+from crimetiles.server.params import TILE_PIXELS
+from crimetiles.server.raster import draw_layer, draw_tile, encode_png, float_surface, unpremultiplied
+from crimetiles.server.style import UNITS, style
+from crimetiles.server.style_expressions import parse_color
+from crimetiles.server.tiles import MAX_ZOOM, MercatorBounds, TileService
+
+MAX_SIDE = 2048
+"""Largest width or height, pixels."""
+DEFAULT_SIZE = (1200, 800)
+WORLD_M = 2 * math.pi * 6378137.0
+"""Width of the Web Mercator world, metres."""
+HIGHLIGHT = {"line-color": "#08306b", "line-width": 3}
+"""The page's outline of a selected area."""
+TEXT_COLOR = skia.ColorSetRGB(0x22, 0x22, 0x22)
+FONT_SIZE = 14
+MARGIN = 12
+SWATCH = 16
+"""Side of a legend colour swatch, pixels."""
+PANEL = skia.Color4f(1, 1, 1, 0.9)
+
+
+@dataclass(frozen=True)
+class MapRequest:
+    """What `/map.png` draws: a tileset's density (one year or all), the view (Web Mercator
+    bounds, exactly the image's aspect) and the image's size, and optionally a selected area."""
+
+    tileset: str
+    year: int | None
+    bounds: MercatorBounds
+    width: int
+    height: int
+    selected: str | None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str], manifest: BuildManifest) -> MapRequest:
+        """`layer` (default the first tileset), `year`, `bbox=W,S,E,N` (degrees) or
+        `center=LON,LAT&zoom=Z` (default: the build's bounds), `width`, `height` (1..2048,
+        default 1200x800), `selected` (an area id). Raises `BadMapRequest` or `InvalidYear`."""
+        tileset = args.get("layer") or next(iter(manifest.tilesets))
+        if tileset not in manifest.tilesets:
+            raise BadMapRequest(f"no layer {tileset!r} (layers: {', '.join(manifest.tilesets)})")
+        year = parse_year(args.get("year"), manifest.years)
+        width, height = (
+            _side(args.get(name), name, default) for name, default in zip(("width", "height"), DEFAULT_SIZE, strict=True)
+        )
+        if args.get("center"):
+            bounds = _around(_numbers(args["center"], "center", 2), _number(args.get("zoom", ""), "zoom"), width, height)
+        else:
+            box = _numbers(args["bbox"], "bbox", 4) if args.get("bbox") else manifest.bounds
+            bounds = _fitted(box, width, height)
+        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, args.get("selected") or None)
+
+    @property
+    def zoom(self) -> float:
+        """The view's zoom: the web map zoom whose 256 px tiles show it at this scale."""
+        return math.log2(self.width * WORLD_M / (self.bounds[2] - self.bounds[0]) / TILE_PIXELS)
+
+
+def _number(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadMapRequest(f"{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise BadMapRequest(f"{name} must be a finite number, got {text!r}")
+    return value
+
+
+def _numbers(text: str, name: str, count: int) -> tuple[float, ...]:
+    parts = text.split(",")
+    if len(parts) != count:
+        raise BadMapRequest(f"{name} must be {count} comma-separated numbers, got {text!r}")
+    return tuple(_number(part, name) for part in parts)
+
+
+def _side(text: str | None, name: str, default: int) -> int:
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_SIDE):
+        raise BadMapRequest(f"{name} must be a whole number of pixels from 1 to {MAX_SIDE}, got {text!r}")
+    return int(text)
+
+
+def _fitted(box: tuple[float, ...], width: int, height: int) -> MercatorBounds:
+    """Web Mercator bounds of the `width` x `height` view centred on `box` (degrees) showing all of it."""
+    west, south, east, north = box
+    if not (-180 <= west < east <= 180 and -85.05 <= south < north <= 85.05):
+        raise BadMapRequest(f"bbox must be west,south,east,north in degrees with west < east and south < north, got {box}")
+    left, bottom = mercantile.xy(west, south)
+    right, top = mercantile.xy(east, north)
+    metres_per_pixel = max((right - left) / width, (top - bottom) / height)
+    return _view((left + right) / 2, (bottom + top) / 2, metres_per_pixel, width, height)
+
+
+def _around(center: tuple[float, ...], zoom: float, width: int, height: int) -> MercatorBounds:
+    lon, lat = center
+    if not (-180 <= lon <= 180 and -85.05 <= lat <= 85.05 and 0 <= zoom <= MAX_ZOOM):
+        raise BadMapRequest(f"center must be lon,lat in degrees and zoom 0..{MAX_ZOOM}, got {center} and {zoom}")
+    x, y = mercantile.xy(lon, lat)
+    return _view(x, y, WORLD_M / (TILE_PIXELS * 2**zoom), width, height)
+
+
+def _view(x: float, y: float, metres_per_pixel: float, width: int, height: int) -> MercatorBounds:
+    half_width, half_height = width * metres_per_pixel / 2, height * metres_per_pixel / 2
+    return (x - half_width, y - half_height, x + half_width, y + half_height)
+
+
+def render_map(service: TileService, request: MapRequest) -> bytes:
+    """The PNG of `request`: the choropleth, the title, the legend, the attribution and caveat."""
+    manifest = service.manifest
+    surface = float_surface(request.width, request.height)
+    canvas = surface.getCanvas()
+    canvas.clear(skia.ColorWHITE)
+    _draw_choropleth(canvas, service, request)
+    document = style(manifest.tilesets[request.tileset], "", manifest.provenance)
+    when = "all years, average per year" if request.year is None else str(request.year)
+    _draw_title(canvas, [f"{manifest.provenance.title}: {manifest.tilesets[request.tileset].title}", f"{UNITS}, {when}"])
+    fill_opacity = document["layers"][0]["paint"]["fill-opacity"]
+    _draw_legend(canvas, document["metadata"]["crimetiles:legend"], fill_opacity, request.height)
+    credits = [line for line in (manifest.provenance.caveat, manifest.provenance.attribution) if line]
+    _draw_credits(canvas, credits, request.width, request.height)
+    return encode_png(unpremultiplied(surface))
+
+
+def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequest) -> None:
+    """Every tile of the view at the zoom just above the view's, each clipped to its own square
+    (tiles overlap by their buffer: translucent fills drawn twice would show seams)."""
+    layers = service.draw_layers(request.tileset, request.year)
+    if request.selected:
+        source_layer = layers[0].source_layer
+        highlight = {"id": "selected", "type": "line", "source-layer": source_layer, "paint": HIGHLIGHT}
+        layers = (*layers, draw_layer({**highlight, "filter": ["==", ["get", "id"], request.selected]}))
+    left, bottom, right, top = request.bounds
+    pixels_per_metre = request.width / (right - left)
+    zoom = min(max(math.ceil(request.zoom), 0), MAX_ZOOM)
+    west, south = mercantile.lnglat(max(left, -WORLD_M / 2), max(bottom, -WORLD_M / 2))
+    east, north = mercantile.lnglat(min(right, WORLD_M / 2), min(top, WORLD_M / 2))
+    for tile in mercantile.tiles(west, south, east, north, zooms=zoom):
+        data = service.tile(request.tileset, tile.z, tile.x, tile.y)
+        if not data:
+            continue
+        tile_left, _, tile_right, tile_top = mercantile.xy_bounds(tile)
+        size = (tile_right - tile_left) * pixels_per_metre
+        canvas.save()
+        canvas.translate((tile_left - left) * pixels_per_metre, (top - tile_top) * pixels_per_metre)
+        canvas.clipRect(skia.Rect.MakeWH(size, size))
+        draw_tile(canvas, data, layers, request.zoom, size, 1)
+        canvas.restore()
+
+
+def _font(bold: bool = False) -> skia.Font:
+    """DejaVu Sans (Debian's fonts-dejavu-core; the Docker image installs it), else the system's default."""
+    typeface = skia.Typeface("DejaVu Sans", skia.FontStyle.Bold() if bold else skia.FontStyle.Normal())
+    return skia.Font(typeface, FONT_SIZE)
+
+
+def _text_paint() -> skia.Paint:
+    return skia.Paint(AntiAlias=True, Color=TEXT_COLOR)
+
+
+def _panel(canvas: skia.Canvas, x: float, y: float, width: float, height: float) -> None:
+    canvas.drawRect(skia.Rect.MakeXYWH(x, y, width, height), skia.Paint(Color4f=PANEL))
+
+
+def _draw_title(canvas: skia.Canvas, lines: list[str]) -> None:
+    fonts = [_font(bold=True), _font()]
+    width = max(font.measureText(line) for font, line in zip(fonts, lines, strict=True))
+    line_height = FONT_SIZE * 1.4
+    _panel(canvas, MARGIN, MARGIN, width + 2 * MARGIN, line_height * len(lines) + MARGIN)
+    for index, (font, line) in enumerate(zip(fonts, lines, strict=True)):
+        canvas.drawString(line, 2 * MARGIN, MARGIN + line_height * (index + 1), font, _text_paint())
+
+
+def legend_swatches(rows: list[dict[str, str]], image_height: int) -> list[tuple[int, int]]:
+    """The top-left pixel of each legend row's swatch: a column at the bottom left, 0 at the top."""
+    line_height = SWATCH + 6
+    top = image_height - MARGIN - len(rows) * line_height - MARGIN
+    return [(2 * MARGIN, int(top + MARGIN / 2 + index * line_height)) for index in range(len(rows))]
+
+
+def _draw_legend(canvas: skia.Canvas, rows: list[dict[str, str]], fill_opacity: float, image_height: int) -> None:
+    """The style's legend rows (label and colour), each swatch in its class colour at the fills'
+    opacity over white, as the map shows it."""
+    font = _font()
+    swatches = legend_swatches(rows, image_height)
+    width = SWATCH + MARGIN + max(font.measureText(row["label"]) for row in rows)
+    _panel(canvas, MARGIN, swatches[0][1] - MARGIN / 2, width + 2 * MARGIN, len(rows) * (SWATCH + 6) + MARGIN)
+    for row, (x, y) in zip(rows, swatches, strict=True):
+        red, green, blue, alpha = parse_color(row["color"])
+        colour = skia.Color4f(red / 255, green / 255, blue / 255, alpha * fill_opacity)
+        canvas.drawRect(skia.Rect.MakeXYWH(x, y, SWATCH, SWATCH), skia.Paint(Color=skia.ColorWHITE))
+        canvas.drawRect(skia.Rect.MakeXYWH(x, y, SWATCH, SWATCH), skia.Paint(Color4f=colour))
+        canvas.drawString(row["label"], x + SWATCH + MARGIN / 2, y + SWATCH - 3, font, _text_paint())
+
+
+def _draw_credits(canvas: skia.Canvas, lines: list[str], image_width: int, image_height: int) -> None:
+    """The caveat and the attribution, right-aligned at the bottom."""
+    if not lines:
+        return
+    font = _font()
+    line_height = FONT_SIZE * 1.4
+    width = max(font.measureText(line) for line in lines)
+    top = image_height - MARGIN - line_height * len(lines) - MARGIN / 2
+    _panel(canvas, image_width - MARGIN - width - 2 * MARGIN, top, width + 2 * MARGIN, line_height * len(lines) + MARGIN / 2)
+    for index, line in enumerate(lines):
+        canvas.drawString(line, image_width - 2 * MARGIN - width, top + line_height * (index + 1) - 2, font, _text_paint())
