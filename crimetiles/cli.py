@@ -19,6 +19,7 @@ from crimetiles.artifact.errors import CrimetilesError
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, ProvenanceOptions, run_build
 from crimetiles.precompute.chunks import DEFAULT_CHUNK_ROWS, IncidentSource
 from crimetiles.precompute.classify import BUILTIN_RULE_SETS
+from crimetiles.precompute.density import DEFAULT_HEX_SUPPRESS_BELOW, DEFAULT_UNSTABLE_BELOW
 from crimetiles.precompute.detect import OFFENSE_NAMES, OFFENSE_WORDS, DateKind, IncidentColumns
 from crimetiles.precompute.engine import EngineName
 from crimetiles.precompute.errors import InputError
@@ -125,6 +126,13 @@ def _check_crs(ctx: click.Context, param: click.Parameter, text: str | None) -> 
     except pyproj.exceptions.CRSError:
         raise click.BadParameter(f"{text!r}: not a CRS pyproj knows; expected e.g. EPSG:2264", param_hint="--crs") from None
     return text
+
+
+def _check_floor(_: click.Context, param: click.Parameter, value: int) -> int:
+    """A floor of 2 would withhold only counts of 1, which 'fewer than 2' (zeros being published) names."""
+    if value == 2:
+        raise click.BadParameter("2 would withhold only counts of 1, which 'fewer than 2, not 0' names; give 0 or 3 and up")
+    return value
 
 
 def _parse_resolutions(text: str) -> tuple[int, ...]:
@@ -314,6 +322,30 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     help="A short note shown under the legend, in the report, TileJSON and GeoJSON downloads, e.g. 'Figures for 2023 are "
     "preliminary.' Default: none.",
 )
+@click.option(
+    "--unstable-below",
+    default=DEFAULT_UNSTABLE_BELOW,
+    show_default=True,
+    type=click.IntRange(0, None),
+    help="Mark a density 'unstable' (drawn paler) when its count is below this: its 95 % interval is wide.",
+)
+@click.option(
+    "--suppress-below",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, None),
+    callback=_check_floor,
+    help="Boundary layers: withhold counts above 0 and below this, published as 'fewer than K' (0: withhold none; "
+    "2 is refused, see README 'How sure each number is').",
+)
+@click.option(
+    "--hex-suppress-below",
+    default=DEFAULT_HEX_SUPPRESS_BELOW,
+    show_default=True,
+    type=click.IntRange(0, None),
+    callback=_check_floor,
+    help="The hex grids' privacy floor: withhold counts above 0 and below this (0: withhold none).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
 def build(
@@ -347,6 +379,9 @@ def build(
     attribution_url: str | None,
     about: Path | None,
     caveat: str | None,
+    unstable_below: int,
+    suppress_below: int,
+    hex_suppress_below: int,
     quiet: bool,
 ) -> None:
     """Count violent INCIDENTS per polygon, hex cell and year into a build directory
@@ -404,6 +439,9 @@ def build(
         workers=workers,
         chunk_rows=chunk_rows,
         provenance=ProvenanceOptions(title, attribution, attribution_url, about, caveat),
+        unstable_below=unstable_below,
+        suppress_below=suppress_below,
+        hex_suppress_below=hex_suppress_below,
     )
     say = (lambda message: None) if quiet else (lambda message: click.echo(message, err=True))
     started = time.perf_counter()
