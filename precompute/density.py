@@ -32,7 +32,7 @@ YEAR_SLOTS = 1024
 AREA_DECIMALS = 6
 DENSITY_DECIMALS = 3
 INTERVAL_LEVEL = 0.95
-INTERVAL_DIGITS = 3
+INTERVAL_DIGITS = 4
 """Significant digits of an interval's bounds, rounded outward (the published interval holds the exact one)."""
 DEFAULT_UNSTABLE_BELOW = 20
 """Counts below this make a density `unstable` (WISQARS marks rates from 20 or fewer events, NCHS
