@@ -450,6 +450,8 @@ def _manifest(
             (ZoomBand(layer.name, 0, options.maxzoom),),
             density_layers[layer.name].class_breaks,
             None,
+            options.unstable_below,
+            options.suppress_below,
         )
         for layer in layers
     }
@@ -458,7 +460,9 @@ def _manifest(
             ZoomBand(f"hex{b.resolution}", b.minzoom, b.maxzoom) for b in zoom_bands(options.hex_resolutions, options.maxzoom)
         )
         breaks = _breaks([frames[band.layer] for band in bands], years, options.classes)
-        tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, breaks, None)
+        title = "Hex grid (H3, resolution follows zoom)"
+        floors = (options.unstable_below, options.hex_suppress_below)
+        tilesets["hex"] = Tileset("hex", title, 0, options.maxzoom, bands, breaks, None, *floors)
     bounds = _union_bounds([layer.bounds for layer in density_layers.values()])
     return BuildManifest(
         schema_version=SCHEMA_VERSION,
