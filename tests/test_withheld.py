@@ -47,7 +47,8 @@ YEAR_KEY = re.compile(r"(violent_count|violent_per_sqmi|violent_per_sqmi_low|vio
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of squares.geojson and incidents.csv (the table above)."""
     folder = tmp_path_factory.mktemp("withheld")
     squares = gpd.GeoDataFrame({"id": SQUARES}, geometry=[square_miles(4 * i, 0, 1) for i in range(6)], crs="EPSG:4326")
     squares.to_file(folder / "squares.geojson")
@@ -57,12 +58,20 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
             point = square.geometry.representative_point()
             rows += [f'{square.id}-{year}-{i},{year}-06-01,0810,"{point.y!r}, {point.x!r}"' for i in range(count)]
     (folder / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    out = folder / "build"
-    command = ["build", str(folder / "incidents.csv"), "-b", f"squares={folder / 'squares.geojson'}", "-o", str(out)]
-    command += ["--suppress-below", "5", "--hex-res", "7,8", "--maxzoom", "12", "--archive-maxzoom", "12", "-q"]
-    result = CliRunner().invoke(main, command)
+    return folder
+
+
+def run_build(inputs: Path, out: Path, *options: str) -> Path:
+    command = ["build", str(inputs / "incidents.csv"), "-b", f"squares={inputs / 'squares.geojson'}", "-o", str(out), "-q"]
+    result = CliRunner().invoke(main, [*command, *options])
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="module")
+def build(inputs: Path) -> Path:
+    options = ["--suppress-below", "5", "--hex-res", "7,8", "--maxzoom", "12", "--archive-maxzoom", "12"]
+    return run_build(inputs, inputs / "build", *options)
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +245,15 @@ def test_a_floor_of_2_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["build", str(tmp_path / "x.csv"), "-o", str(tmp_path / "out"), "--suppress-below", "2"])
     assert result.exit_code == 2
     assert "would withhold only counts of 1" in result.stderr
+
+
+def test_the_hex_floor_and_the_unstable_threshold_are_options(inputs):
+    """`--hex-suppress-below 0` publishes every hex count; `--unstable-below 3` marks counts of 0 to 2."""
+    out = run_build(inputs, inputs / "options", "--hex-suppress-below", "0", "--unstable-below", "3", "--hex-res", "8")
+    hexes = gpd.read_parquet(out / "layers" / "hex8.parquet")
+    assert sorted(hexes["violent_count_2016"])[-5:] == [1, 2, 3, 6, 9] and not hexes["suppressed_2016"].any()
+    squares = gpd.read_parquet(out / "layers" / "squares.parquet")
+    assert squares["violent_count_2016"].tolist() == COUNTS[2016]  # boundaries withhold nothing by default
+    assert squares["unstable_2016"].tolist() == [False, True, True, True, False, False]  # 3, 2, 1, 0, 9, 6
+    summary = json.loads((out / "summaries" / "hex8.json").read_text(encoding="utf-8"))
+    assert summary["study_area"]["violent_count"] == [43, 21] and summary["unstable_below"] == 3

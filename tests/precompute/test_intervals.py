@@ -15,11 +15,13 @@ from pathlib import Path
 import geopandas as gpd
 import mapbox_vector_tile
 import mercantile
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from scipy.stats import chi2
 
 from crimetiles.cli import main
+from crimetiles.precompute.density import density_frame
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.precompute.test_density import square_miles
@@ -139,3 +141,18 @@ def test_served_tiles_carry_the_same_intervals(interval_build, layer):
     assert properties["violent_per_sqmi_low_2015"] == layer.at["k1000", "violent_per_sqmi_low_2015"]
     assert properties["violent_per_sqmi_high"] == layer.at["k1000", "violent_per_sqmi_high"]
     assert properties["unstable"] is False and properties["suppressed"] is False
+
+
+def test_the_readme_example_and_the_width_of_unstable_intervals():
+    """README "How sure each number is": 3 incidents on 0.07 sq mi; at 20 incidents the interval
+    spans 93 % of the rate, more below."""
+    polygons = gpd.GeoDataFrame({"id": ["bg"], "name": ["bg"]}, geometry=[square_miles(0, 0, 1)], crs="EPSG:4326")
+    row = density_frame(polygons, np.array([[3]]), [2016], area=np.array([0.07])).iloc[0]
+    assert (row["violent_per_sqmi_2016"], row["violent_per_sqmi_low_2016"], row["violent_per_sqmi_high_2016"]) == (
+        42.857,
+        8.838,
+        125.3,
+    )
+    widths = {k: (chi2.ppf(0.975, 2 * k + 2) - chi2.ppf(0.025, 2 * k)) / 2 / k for k in (10, 19, 20, 30)}
+    assert widths[10] > widths[19] > widths[20] > widths[30]
+    assert round(widths[20], 2) == 0.93
