@@ -70,6 +70,8 @@ def test_gdal_reads_densities_as_reals_and_ids_as_strings_from_the_archive(gdal_
     # tilestats' integer min/max as Integer. Either way the counts are numbers, never strings.
     for column in ("violent_count", "violent_count_2014"):
         assert types[column] in ("Integer", "Integer64", "Real"), column
+    assert types["violent_per_sqmi_low"] == types["violent_per_sqmi_high_2014"] == "Real"
+    assert types["unstable"] == types["suppressed_2014"] == "Integer"  # `Boolean`: GDAL's integer of subtype boolean
     expected = tracts(durham_build).set_index("id")
     read = {feature["properties"]["id"]: feature["properties"] for feature in seen["features"]}
     assert set(read) == set(expected.index)
@@ -77,6 +79,7 @@ def test_gdal_reads_densities_as_reals_and_ids_as_strings_from_the_archive(gdal_
         for column in NUMBER_COLUMNS:
             assert properties[column] == expected.at[tract_id, column], (tract_id, column)
             assert isinstance(properties[column], int | float), (tract_id, column)
+        assert properties["unstable_2014"] == int(expected.at[tract_id, "unstable_2014"]), tract_id
 
 
 def test_gdal_decodes_a_served_tile_with_typed_fields_and_the_right_polygon(gdal_python, durham_build, client, tmp_path):
