@@ -1,11 +1,12 @@
 """What the map page's charts, table and search read about a density layer: one small JSON document
 per layer (`summaries/<layer>.json`, see docs/artifact.md), so that the page never has to fetch every
-tile to compare areas. Pure functions of a density layer's GeoDataFrame; the writer is in
-`precompute/artifact.py`.
+tile to compare areas. Pure functions of a density layer's GeoDataFrame and its study-area
+counts; the writer is in `precompute/artifact.py`.
 
 Columnar and compact: one list per field, area `i` at position `i` of each, per-year values as one
-list per area in the order of `years`. Densities are copied from the layer (rounded as the tiles
-round them), so the page classifies an area exactly as the map colours it.
+list per area in the order of `years`. Densities, intervals and flags are copied from the layer
+(rounded as the tiles round them, withheld values null), so the page classifies an area exactly as
+the map colours it.
 """
 
 from __future__ import annotations
