@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import h3
 import mapbox_vector_tile
 import mercantile
 import pytest
@@ -38,6 +39,7 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.precompute.test_density import square_miles
 
+SQ_KM_PER_SQ_MILE = 1.609344**2
 COUNTS = {2015: [1, 5, 0, 20, 7, 10], 2016: [3, 2, 1, 0, 9, 6]}
 SQUARES = [f"s{i}" for i in range(6)]
 FLOOR = {"squares": 5, "hex7": 3, "hex8": 3, "hex": 3}
@@ -224,11 +226,13 @@ def test_no_summary_page_or_json_answer_holds_a_withheld_count(build, client):
     for page in ("/", "/embed"):
         html = client.get(page).get_data(as_text=True)
         assert "violent_count" not in html, page
+    assert client.get("/report.json").status_code == 404  # the builder's own totals are not served
 
 
 def test_the_static_export_holds_no_withheld_count(build, tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "crimetiles", "export-static", str(build), str(site)], check=True)
+    assert not (site / "report.json").exists() and not (site / "layers").exists()
     downloads = sorted((site / "downloads").iterdir())
     assert len(downloads) == 3 * 2 * 4  # 3 layers, 2 formats, every year, 2015, 2016, all
     for path in downloads:
@@ -257,3 +261,13 @@ def test_the_hex_floor_and_the_unstable_threshold_are_options(inputs):
     assert squares["unstable_2016"].tolist() == [False, True, True, True, False, False]  # 3, 2, 1, 0, 9, 6
     summary = json.loads((out / "summaries" / "hex8.json").read_text(encoding="utf-8"))
     assert summary["study_area"]["violent_count"] == [43, 21] and summary["unstable_below"] == 3
+    assert round(h3.average_hexagon_area(9, "km^2") / SQ_KM_PER_SQ_MILE, 2) == 0.04  # README: a resolution-9 cell
+
+
+def test_layers_share_the_decision_to_withhold_a_years_totals(inputs):
+    """The boundaries withhold nothing, but the hex grid's one withheld count of 2015 (s0's 1)
+    would come back from the squares' 2015 total, the same incidents: withheld there too."""
+    out = run_build(inputs, inputs / "shared", "--hex-res", "8", "--archive-maxzoom", "-1")
+    squares = json.loads((out / "summaries" / "squares.json").read_text(encoding="utf-8"))
+    assert squares["suppress_below"] == 0 and squares["areas"]["violent_count"][0] == [1, 3]
+    assert squares["study_area"]["violent_count"] == [None, 21]
