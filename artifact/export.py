@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
-from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, DENSITY, ID, NAME, count_field, density_field
+from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, ID, NAME, YEAR_FIELDS, year_field
 from crimetiles.artifact.manifest import Provenance
 
 if TYPE_CHECKING:  # annotations only: the server imports this module for `parse_year` (see `long_table`)
     import geopandas as gpd
     import pandas as pd
 
-LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, DENSITY]
+LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, *YEAR_FIELDS[1:]]
+"""A withheld count's row has empty count, density and interval, and `suppressed` true."""
 YearSelection = int | Literal["all"] | None
 FORMATS = ("csv", "geojson")
 
@@ -43,7 +44,7 @@ def parse_year(text: str | None, years: Sequence[int]) -> YearSelection:
 
 def _columns_for(year: int | None) -> dict[str, str]:
     """Long-table column -> density-layer column for one year (None: all years)."""
-    return {COUNT: count_field(year), DENSITY: density_field(year)}
+    return {base: year_field(base, year) for base in YEAR_FIELDS}
 
 
 def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: YearSelection = None) -> pd.DataFrame:
@@ -63,9 +64,8 @@ def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: 
                     ID: frame[ID].to_numpy(),
                     NAME: frame[NAME].to_numpy(),
                     "year": ALL_YEARS if y is None else str(y),
-                    COUNT: frame[source[COUNT]].to_numpy(),
                     AREA: frame[AREA].to_numpy(),
-                    DENSITY: frame[source[DENSITY]].to_numpy(),
+                    **{column: frame[field].array for column, field in source.items()},
                 }
             )
         )
@@ -89,7 +89,8 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: 
     """The layer as a GeoJSON FeatureCollection (EPSG:4326), with `metadata` as a foreign member.
 
     Every year: all fields (one column per year). One year or `"all"`: the properties are
-    `id, name, year, area_sqmi, violent_count, violent_per_sqmi`.
+    `id, name, year, area_sqmi`, then the count, density, interval and flags without the year
+    (`fields.YEAR_FIELDS`). A withheld value is `null`.
     """
     import geopandas as gpd  # here, not at the top: see `long_table`
 
@@ -101,8 +102,7 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: 
                 NAME: frame[NAME],
                 "year": str(year),
                 AREA: frame[AREA],
-                COUNT: frame[source[COUNT]],
-                DENSITY: frame[source[DENSITY]],
+                **{column: frame[field] for column, field in source.items()},
             },
             geometry=frame.geometry,
             crs=frame.crs,

@@ -68,6 +68,10 @@ class Tileset:
     class_breaks: ClassBreaks
     """The legend of the tileset: its layer's breaks, or for several bands, breaks over all of them."""
     archive: TileArchive | None
+    unstable_below: int = 0
+    """Counts below this are marked `unstable` (0: a build made before the mark, or none marked)."""
+    suppress_below: int = 0
+    """Counts above 0 and below this are withheld, `suppressed` (0: none)."""
 
     def band_for_zoom(self, zoom: int) -> ZoomBand:
         """The band serving `zoom`; zooms past the last band use the last band."""

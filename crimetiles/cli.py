@@ -123,6 +123,13 @@ def _check_crs(text: str) -> str:
     return text
 
 
+def _check_floor(_: click.Context, param: click.Parameter, value: int) -> int:
+    """A floor of 2 would withhold only counts of 1, which 'fewer than 2' (zeros being published) names."""
+    if value == 2:
+        raise click.BadParameter("2 would withhold only counts of 1, which 'fewer than 2, not 0' names; give 0 or 3 and up")
+    return value
+
+
 def _parse_resolutions(text: str) -> tuple[int, ...]:
     try:
         resolutions = tuple(int(part) for part in text.split(",") if part.strip())
@@ -179,6 +186,9 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     ProvenanceOptions, "about", "--about", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.md"
 )
 @setting_option(ProvenanceOptions, "caveat", "--caveat")
+@setting_option(BuildOptions, "unstable_below", "--unstable-below", type=click.IntRange(0, None))
+@setting_option(BuildOptions, "suppress_below", "--suppress-below", type=click.IntRange(0, None), callback=_check_floor)
+@setting_option(BuildOptions, "hex_suppress_below", "--hex-suppress-below", type=click.IntRange(0, None), callback=_check_floor)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or summary.")
 @clear_errors
 def build(

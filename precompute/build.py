@@ -58,7 +58,13 @@ from crimetiles.precompute.chunks import (
 )
 from crimetiles.precompute.classify import ClassifierChoice, OffenseTally, choose_classifier
 from crimetiles.precompute.coordinates import swapped_error
-from crimetiles.precompute.density import density_frame, quantile_breaks
+from crimetiles.precompute.density import (
+    DEFAULT_HEX_SUPPRESS_BELOW,
+    DEFAULT_UNSTABLE_BELOW,
+    Disclosure,
+    density_frame,
+    quantile_breaks,
+)
 from crimetiles.precompute.engine import Engine, EngineName, make_engine
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS, cell_integers, cell_polygons, cells_covering, zoom_bands
@@ -234,6 +240,31 @@ class BuildOptions:
             "the input. A Parquet chunk is whole row groups."
         },
     )
+    unstable_below: int = field(
+        default=DEFAULT_UNSTABLE_BELOW,
+        metadata={
+            "help": "Mark a density 'unstable' (drawn paler) when its count is below this: its 95 % interval is wide. "
+            f"Default: {DEFAULT_UNSTABLE_BELOW}."
+        },
+    )
+    suppress_below: int = field(
+        default=0,
+        metadata={
+            "help": "Boundary layers: withhold counts above 0 and below this, published as 'fewer than K' (0: withhold "
+            "none; 2 is refused, see README 'How sure each number is'). Default: 0."
+        },
+    )
+    hex_suppress_below: int = field(
+        default=DEFAULT_HEX_SUPPRESS_BELOW,
+        metadata={
+            "help": "The hex grids' privacy floor: withhold counts above 0 and below this (0: withhold none). "
+            f"Default: {DEFAULT_HEX_SUPPRESS_BELOW}."
+        },
+    )
+
+    def disclosure(self, hex_grid: bool) -> Disclosure:
+        """The reliability threshold and floor of a boundary layer or (`hex_grid`) a hex grid layer."""
+        return Disclosure(self.unstable_below, self.hex_suppress_below if hex_grid else self.suppress_below)
 
 
 @dataclass(frozen=True)
@@ -389,7 +420,7 @@ def _write_build(
     )
     warnings = [w for layer in layers for w in layer.warnings] + [twin_warning(twin) for twin in twins]
     warnings += study.rejected_warning(tally.outside_study_years)
-    frames = density_frames(engine, layers, tally, years, options.hex_resolutions, average_years)
+    frames, counts = density_frames(engine, layers, tally, years, options, average_years)
     engine.close()  # its workers hold every boundary layer; the tile archives need that memory
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
@@ -397,8 +428,13 @@ def _write_build(
     layer_paths = {name: write_layer(staging, name, frame) for name, frame in frames.items()}
     provenance = build_provenance(options.provenance, source_files(files), inputs)
     manifest = _manifest(options, layers, frames, layer_paths, years, built_at, inputs, provenance)
+    withheld_years = study_totals_withheld(options, counts, len(years))
     for name, frame in frames.items():
-        write_summary(staging, layer_summary(frame, manifest.layers[name], years, average_years))
+        disclosure = options.disclosure(_is_hex(name))
+        yearly = counts[name].sum(axis=0)
+        write_summary(
+            staging, layer_summary(frame, manifest.layers[name], years, average_years, yearly, withheld_years, disclosure)
+        )
     manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
     say(f"{len(frames)} density layer(s) written, {sum(map(len, frames.values()))} features")
     manifest = _with_archives(manifest, frames, staging, options)
@@ -413,24 +449,44 @@ def density_frames(
     layers: Sequence[BoundaryLayer],
     tally: Tally,
     years: Sequence[int],
-    hex_resolutions: Sequence[int],
+    options: BuildOptions,
     average_years: int,
-) -> dict[str, gpd.GeoDataFrame]:
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, np.ndarray]]:
     """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution; the all-years
-    density is the average over `average_years` years. Boundary areas are computed on `engine`."""
+    density is the average over `average_years` years. Boundary areas are computed on `engine`.
+    With each layer, its counts (areas x years) before any is withheld (`BuildOptions.disclosure`)."""
     frames: dict[str, gpd.GeoDataFrame] = {}
+    counts: dict[str, np.ndarray] = {}
     for layer in layers:
-        counts = tally.layer_counts[layer.name].matrix(np.arange(len(layer.frame)), years)
+        counts[layer.name] = tally.layer_counts[layer.name].matrix(np.arange(len(layer.frame)), years)
         batches = engine.map(batch_areas, None, polygon_batches(layer.frame.geometry.to_numpy()))
         area = np.concatenate([np.empty(0), *batches])
-        frames[layer.name] = density_frame(layer.frame, counts, years, average_years, area)
-    study_area = _study_area(layers, tally.hull) if hex_resolutions else None
-    for resolution in hex_resolutions:
+        frames[layer.name] = density_frame(layer.frame, counts[layer.name], years, average_years, area, options.disclosure(False))
+    study_area = _study_area(layers, tally.hull) if options.hex_resolutions else None
+    for resolution in options.hex_resolutions:
+        name = f"hex{resolution}"
         points = tally.hex_counts[resolution]
         cells = cells_covering(study_area, resolution, points.unit)
-        counts = points.matrix(cell_integers(cells), years)
-        frames[f"hex{resolution}"] = density_frame(cell_polygons(cells), counts, years, average_years)
-    return frames
+        counts[name] = points.matrix(cell_integers(cells), years)
+        frames[name] = density_frame(
+            cell_polygons(cells), counts[name], years, average_years, disclosure=options.disclosure(True)
+        )
+    return frames, counts
+
+
+def study_totals_withheld(options: BuildOptions, counts: dict[str, np.ndarray], years: int) -> np.ndarray:
+    """Per year: whether the study area's totals of that year are withheld, in every layer alike,
+    because in some layer the sum of its withheld counts (that total minus the published counts)
+    would pin one down (`Disclosure.sum_reveals`). Alike: layers may count the same incidents (the
+    hex grids always do), and one layer's total would give the other's."""
+    withheld = np.zeros(years, dtype=bool)
+    for name, layer_counts in counts.items():
+        withheld |= options.disclosure(_is_hex(name)).sum_reveals(layer_counts)
+    return withheld
+
+
+def _is_hex(name: str) -> bool:
+    return HEX_LAYER_NAME.fullmatch(name) is not None
 
 
 def _check_unique_names(boundaries: Sequence[BoundarySpec]) -> None:
@@ -498,6 +554,8 @@ def _manifest(
             (ZoomBand(layer.name, 0, options.maxzoom),),
             density_layers[layer.name].class_breaks,
             None,
+            options.unstable_below,
+            options.suppress_below,
         )
         for layer in layers
     }
@@ -506,7 +564,9 @@ def _manifest(
             ZoomBand(f"hex{b.resolution}", b.minzoom, b.maxzoom) for b in zoom_bands(options.hex_resolutions, options.maxzoom)
         )
         breaks = _breaks([frames[band.layer] for band in bands], years, options.classes)
-        tilesets["hex"] = Tileset("hex", "Hex grid (H3, resolution follows zoom)", 0, options.maxzoom, bands, breaks, None)
+        title = "Hex grid (H3, resolution follows zoom)"
+        floors = (options.unstable_below, options.hex_suppress_below)
+        tilesets["hex"] = Tileset("hex", title, 0, options.maxzoom, bands, breaks, None, *floors)
     bounds = _union_bounds([layer.bounds for layer in density_layers.values()])
     return BuildManifest(
         schema_version=SCHEMA_VERSION,

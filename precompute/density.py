@@ -1,4 +1,5 @@
-"""Counts, areas and densities per polygon and year: pure functions on arrays and frames."""
+"""Counts, areas and densities per polygon and year, with how sure each density is and which
+counts are withheld: pure functions on arrays and frames."""
 
 from __future__ import annotations
 
@@ -10,8 +11,19 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import Geod
+from scipy.stats import chi2
 
-from crimetiles.artifact.fields import AREA, ID, NAME, count_field, density_field
+from crimetiles.artifact.fields import (
+    AREA,
+    ID,
+    NAME,
+    count_field,
+    density_field,
+    high_field,
+    low_field,
+    suppressed_field,
+    unstable_field,
+)
 
 SQ_M_PER_SQ_MILE = 1609.344**2
 FIRST_YEAR = 1900
@@ -19,6 +31,15 @@ FIRST_YEAR = 1900
 YEAR_SLOTS = 1024
 AREA_DECIMALS = 6
 DENSITY_DECIMALS = 3
+INTERVAL_LEVEL = 0.95
+INTERVAL_DIGITS = 4
+"""Significant digits of an interval's bounds, rounded outward (the published interval holds the exact one)."""
+DEFAULT_UNSTABLE_BELOW = 20
+"""Counts below this make a density `unstable` (WISQARS marks rates from 20 or fewer events, NCHS
+calls fewer than 20 unreliable: the interval is then wider than about 90 % of the rate)."""
+DEFAULT_HEX_SUPPRESS_BELOW = 3
+"""The hex grids' privacy floor: a cell of 1 or 2 incidents can point at one address; 3 is also the
+smallest floor under which "fewer than K, and not 0" does not name the count (with 2 it is 1)."""
 _WGS84_ELLIPSOID = Geod(ellps="WGS84")
 
 
@@ -61,6 +82,46 @@ class UnitYearCounts:
         return counts
 
 
+@dataclass(frozen=True)
+class Disclosure:
+    """What a layer's numbers say about their reliability and which counts they withhold.
+
+    A count of an area and year is withheld when it is above 0 and below `suppress_below` (0 is
+    published: it names nobody); its density and interval with it. A total that holds a withheld
+    count is withheld when subtracting the published counts from it could recover one (see
+    `sum_reveals`); an area's all-years values are withheld whenever one of its years is.
+    """
+
+    unstable_below: int = DEFAULT_UNSTABLE_BELOW
+    suppress_below: int = 0
+
+    def __post_init__(self) -> None:
+        if self.suppress_below == 2:
+            raise ValueError("a floor of 2 withholds only counts of 1, which 'fewer than 2, not 0' names; use 0 or 3 and up")
+
+    def withheld(self, counts: np.ndarray) -> np.ndarray:
+        """Whether each count is withheld."""
+        return (counts > 0) & (counts < self.suppress_below)
+
+    def sum_reveals(self, counts: np.ndarray) -> np.ndarray:
+        """For each column of `counts` (areas x years): whether the sum of its withheld counts, which
+        the column's total minus its published counts gives, pins one of them down: one withheld
+        count, or all of them at the floor's least (1) or its most (`suppress_below` - 1)."""
+        withheld = self.withheld(counts)
+        number = withheld.sum(axis=0)
+        total = np.where(withheld, counts, 0).sum(axis=0)
+        return (number == 1) | ((number > 1) & ((total == number) | (total == number * (self.suppress_below - 1))))
+
+
+def poisson_interval(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact (Garwood) 95 % interval of the mean of a Poisson count: chi-square quantiles,
+    `chi2.ppf(0.025, 2k) / 2` (0 for k = 0) and `chi2.ppf(0.975, 2k + 2) / 2`."""
+    count = np.asarray(count, dtype=np.float64)
+    tail = (1 - INTERVAL_LEVEL) / 2
+    low = np.where(count > 0, chi2.ppf(tail, 2 * np.maximum(count, 1)) / 2, 0.0)
+    return low, chi2.ppf(1 - tail, 2 * count + 2) / 2
+
+
 def geodesic_area_sqmi(polygons: Sequence[shapely.Geometry] | np.ndarray) -> np.ndarray:
     """Area of each lon/lat polygon on the WGS84 ellipsoid, in square miles."""
     oriented = shapely.orient_polygons(np.asarray(polygons, dtype=object))
@@ -74,13 +135,16 @@ def density_frame(
     years: Sequence[int],
     average_years: int | None = None,
     area: np.ndarray | None = None,
+    disclosure: Disclosure = Disclosure(),
 ) -> gpd.GeoDataFrame:
-    """The density layer: `id, name, area_sqmi, violent_count, violent_per_sqmi` then per year.
+    """The density layer: `id, name, area_sqmi`, then for all years and for each year the count,
+    density, its 95 % interval and the `unstable` and `suppressed` flags (`artifact.fields`).
 
     The all-years density is the average per year: total / `average_years` / area, where
     `average_years` defaults to the number of `years` (the build passes the span of years covered,
-    or the length of `--years`). `area` is `geodesic_area_sqmi` of the polygons, computed here
-    unless given (a build computes it on its workers).
+    or the length of `--years`); its interval is the total's divided the same way. `area` is
+    `geodesic_area_sqmi` of the polygons, computed here unless given (a build computes it on its
+    workers). Withheld values (`disclosure`) are missing: counts are nullable integers.
     """
     area = geodesic_area_sqmi(polygons.geometry.to_numpy()) if area is None else area
     columns: dict[str, np.ndarray] = {
@@ -88,19 +152,61 @@ def density_frame(
         NAME: polygons[NAME].to_numpy(),
         AREA: np.round(area, AREA_DECIMALS),
     }
-    total = counts.sum(axis=1)
-    columns[count_field()] = total
-    columns[density_field()] = _density(total / max(average_years or len(years), 1), area)
+    withheld = disclosure.withheld(counts)
+    divisor = area * max(average_years or len(years), 1)
+    columns |= _year_columns(None, counts.sum(axis=1), divisor, withheld.any(axis=1), disclosure)
     for i, year in enumerate(years):
-        columns[count_field(year)] = counts[:, i]
-        columns[density_field(year)] = _density(counts[:, i], area)
+        columns |= _year_columns(year, counts[:, i], area, withheld[:, i], disclosure)
     return gpd.GeoDataFrame(columns, geometry=polygons.geometry.to_numpy(), crs=polygons.crs)
 
 
-def _density(count: np.ndarray, area_sqmi: np.ndarray) -> np.ndarray:
+def _year_columns(
+    year: int | None, count: np.ndarray, divisor: np.ndarray, withheld: np.ndarray, disclosure: Disclosure
+) -> dict[str, object]:
+    """The columns of one year (None: all years): `count` / `divisor` (square miles, times the
+    years averaged over) with its interval, missing where `withheld`."""
+    low, high = density_interval(count, divisor)
+    return {
+        count_field(year): _nullable(count, withheld),
+        density_field(year): np.where(withheld, np.nan, density_of(count, divisor)),
+        low_field(year): np.where(withheld, np.nan, low),
+        high_field(year): np.where(withheld, np.nan, high),
+        unstable_field(year): withheld | (count < disclosure.unstable_below),
+        suppressed_field(year): withheld,
+    }
+
+
+def density_interval(count: np.ndarray, divisor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 95 % interval of the density `count` / `divisor` (`poisson_interval` of the count,
+    divided), each bound rounded outward to INTERVAL_DIGITS significant digits."""
+    low, high = poisson_interval(count)
+    return _rounded_outward(_per(low, divisor), np.floor), _rounded_outward(_per(high, divisor), np.ceil)
+
+
+def _nullable(count: np.ndarray, withheld: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """`count` as nullable integers, missing where `withheld`."""
+    values = pd.array(count, dtype="Int64")
+    values[withheld] = pd.NA
+    return values
+
+
+def _per(value: np.ndarray, divisor: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        density = np.where(area_sqmi > 0, count / area_sqmi, 0.0)
-    return np.round(density, DENSITY_DECIMALS)
+        return np.where(divisor > 0, value / divisor, 0.0)
+
+
+def density_of(count: np.ndarray, divisor: np.ndarray) -> np.ndarray:
+    """`count` / `divisor` (square miles, times any years averaged over), rounded to DENSITY_DECIMALS; 0 for no area."""
+    return np.round(_per(count, divisor), DENSITY_DECIMALS)
+
+
+def _rounded_outward(values: np.ndarray, direction: np.ufunc) -> np.ndarray:
+    """`values` to INTERVAL_DIGITS significant digits, rounded by `direction` (np.floor for a lower
+    bound, np.ceil for an upper one); 0 stays 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+        scale = 10.0 ** (INTERVAL_DIGITS - 1 - magnitude)
+        return np.where(values > 0, direction(values * scale) / scale, 0.0)
 
 
 def quantile_breaks(frames: Sequence[pd.DataFrame], years: Sequence[int], classes: int = 5) -> tuple[float, ...]:

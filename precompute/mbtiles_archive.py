@@ -145,17 +145,18 @@ def _encode_in_helper(task: EncodingTask) -> list[tuple[mercantile.Tile, bytes]]
 
 def attribute_stats(name: str, values: pd.Series) -> dict[str, Any]:
     """One `tilestats` attribute in the mapbox-geostats format: distinct-value count, type,
-    the smallest distinct values and, for numbers, min and max. Integer columns keep JSON
-    integers (`3`, not `3.0`), so readers such as GDAL can tell counts from densities."""
+    the smallest distinct values and, for numbers, min and max (missing values, withheld ones, left
+    out). Integer columns keep JSON integers (`3`, not `3.0`), so readers such as GDAL can tell
+    counts from densities."""
     distinct = sorted(set(values.dropna().tolist()))
-    numeric = pd.api.types.is_numeric_dtype(values)
+    kind = "boolean" if pd.api.types.is_bool_dtype(values) else "number" if pd.api.types.is_numeric_dtype(values) else "string"
     stats: dict[str, Any] = {
         "attribute": name,
         "count": min(len(distinct), TILESTATS_COUNTED_VALUES),
-        "type": "number" if numeric else "string",
+        "type": kind,
         "values": distinct[:TILESTATS_LISTED_VALUES],
     }
-    if numeric and distinct:
+    if kind == "number" and distinct:
         stats["min"], stats["max"] = distinct[0], distinct[-1]
     return stats
 

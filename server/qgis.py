@@ -15,17 +15,16 @@ from xml.etree import ElementTree
 from crimetiles.artifact.export import YearSelection
 from crimetiles.artifact.fields import ALL_YEARS, NAME, density_field
 from crimetiles.artifact.manifest import Provenance, Tileset
-from crimetiles.server.style import class_filters, legend
+from crimetiles.server.style import FILL_OPACITY, class_filters, legend, mark_filter, marks
 
-FILL_OPACITY = 0.8
-"""Fill opacity of the classes, as in the MapLibre style (`fill-opacity`)."""
 OUTLINE = {"color": "#4d4d4d", "opacity": 0.6, "width_px": 0.8}
 """The MapLibre style's outline colour and opacity; its width (0.2 px at zoom 8 to 1 px at 14) as one width."""
 LABEL_MINZOOM = 13
 """Names show from this zoom (about a neighborhood on screen): below it they would cover the map."""
 POLYGON_GEOMETRY = "2"
 """`QgsWkbTypes::PolygonGeometry`: the styles draw the tiles' polygons."""
-QGIS_OPERATORS = {"==": "=", ">": ">", ">=": ">=", "<": "<"}
+QGIS_OPERATORS = {"==": "=", "!=": "IS NOT", ">": ">", ">=": ">=", "<": "<"}
+"""MapLibre comparison -> QGIS operator (`!=` true also holds for a missing value, as in MapLibre)."""
 
 
 def qgis_source(tileset: str, base_url: str, minzoom: int, maxzoom: int, style_url: str | None = None) -> str:
@@ -44,7 +43,8 @@ def qgis_expression(maplibre_filter: list[Any]) -> str:
         return " AND ".join(qgis_expression(operand) for operand in operands)
     (_, field), value = operands
     quoted = '"' + field.replace('"', '""') + '"'
-    return f"{quoted} {QGIS_OPERATORS[operator]} {value!r}"
+    literal = str(value).upper() if isinstance(value, bool) else repr(value)
+    return f"{quoted} {QGIS_OPERATORS[operator]} {literal}"
 
 
 def qgis_color(hex_color: str) -> str:
@@ -80,14 +80,18 @@ def _symbol(style: ElementTree.Element, kind: str, opacity: float, symbol_layer:
     _options(ElementTree.SubElement(symbol, "layer", {"class": symbol_layer}), properties)
 
 
-def renderer(tileset: Tileset, field: str) -> ElementTree.Element:
-    """The choropleth: one fill per legend class of `field`, from 0 up, then the outlines."""
+def renderer(tileset: Tileset, year: int | None) -> ElementTree.Element:
+    """The choropleth of `year` (None: all years): one fill per legend class, from 0 up, the marks
+    of unstable and withheld areas (as the MapLibre style draws them), then the outlines."""
     element = ElementTree.Element("renderer", type="basic")
     styles = ElementTree.SubElement(element, "styles")
     breaks = tileset.class_breaks.values
-    for row, class_filter in zip(legend(breaks), class_filters(breaks, field), strict=True):
+    for row, class_filter in zip(legend(breaks), class_filters(breaks, density_field(year)), strict=True):
         style = _style(styles, row["label"], tileset.name, qgis_expression(class_filter))
         _symbol(style, "fill", FILL_OPACITY, "SimpleFill", {"color": qgis_color(row["color"]), "outline_style": "no"})
+    for mark in marks(tileset):
+        style = _style(styles, mark["label"], tileset.name, qgis_expression(mark_filter(mark["mark"], year)))
+        _symbol(style, "fill", mark["opacity"], "SimpleFill", {"color": qgis_color(mark["color"]), "outline_style": "no"})
     outline = _style(styles, "outline", tileset.name, "")
     _symbol(
         outline,
@@ -175,7 +179,7 @@ def qlr(tileset: Tileset, base_url: str, provenance: Provenance, selection: Year
     ).text = "EPSG:3857"
     ElementTree.SubElement(layer, "provider").text = "vectortile"
     _provenance(layer, provenance)
-    layer.append(renderer(tileset, density_field(year)))
+    layer.append(renderer(tileset, year))
     layer.append(labeling(tileset))
     ElementTree.indent(root)
     return "<!DOCTYPE qgis-layer-definition>\n" + ElementTree.tostring(root, encoding="unicode") + "\n"

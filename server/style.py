@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crimetiles.artifact.fields import DENSITY
+from crimetiles.artifact.fields import DENSITY, SUPPRESSED, UNSTABLE, suppressed_field, unstable_field
 from crimetiles.artifact.manifest import Provenance, Tileset
 
 YLORRD = {
@@ -21,6 +21,13 @@ YLORRD = {
 ZERO_COLOR = "#dcdcdc"
 """Exactly zero incidents: a neutral grey, outside the sequential ramp."""
 UNITS = "violent crimes per sq mi"
+FILL_OPACITY = 0.8
+WITHHELD_COLOR = "#ffffff"
+"""A withheld count: white, outlined, outside the ramp (no class: its density is not published)."""
+UNSTABLE_WASH = {"color": "#ffffff", "opacity": 0.5}
+"""Drawn over an unstable area's class colour: the class shows, paler (reduced contrast)."""
+YEAR_FIELDS = (DENSITY, UNSTABLE, SUPPRESSED)
+"""The fields the style's filters read: to show one year, swap each for its year's (`fields.year_field`)."""
 
 
 def class_colors(breaks: tuple[float, ...]) -> tuple[str, ...]:
@@ -66,10 +73,33 @@ def format_number(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 or value == int(value) else f"{value:,.2g}" if value < 1 else f"{value:,.1f}"
 
 
+def mark_filter(mark: str, year: int | None = None) -> list[Any]:
+    """The areas a mark (`unstable` or `suppressed`) draws, all years or `year`: withheld ones, or
+    unstable ones whose numbers are published (a withheld one has its own mark). Plain comparisons,
+    which QGIS's style converter reads (it skips `!`)."""
+    withheld = ["==", ["get", suppressed_field(year)], True]
+    if mark == SUPPRESSED:
+        return withheld
+    return ["all", ["==", ["get", unstable_field(year)], True], ["!=", ["get", suppressed_field(year)], True]]
+
+
+def marks(tileset: Tileset) -> list[dict[str, Any]]:
+    """What the map draws beside the classes, for the legend: unstable areas paler, withheld ones
+    white (each only when the build marks or withholds any)."""
+    rows = []
+    if tileset.unstable_below > 0:
+        label = f"Unstable: fewer than {tileset.unstable_below} incidents, a wide 95 % interval (drawn paler)"
+        rows.append({"mark": UNSTABLE, "label": label, "color": UNSTABLE_WASH["color"], "opacity": UNSTABLE_WASH["opacity"]})
+    if tileset.suppress_below > 0:
+        label = f"Withheld: fewer than {tileset.suppress_below} incidents (not 0), not published"
+        rows.append({"mark": SUPPRESSED, "label": label, "color": WITHHELD_COLOR, "opacity": FILL_OPACITY})
+    return rows
+
+
 def style(tileset: Tileset, tilejson_url: str, provenance: Provenance) -> dict[str, Any]:
     """The choropleth style of `tileset`, all-years density: one fill layer per class (filter and
-    colour), then outlines, its source credited with the build's attribution. To show a year, swap
-    the field name in the fill layers' filters."""
+    colour), the marks of unstable and withheld areas, then outlines, its source credited with the
+    build's attribution. To show a year, swap each of `YEAR_FIELDS` for its year's in the filters."""
     breaks = tileset.class_breaks.values
     rows = legend(breaks)
     fills = [
@@ -80,9 +110,21 @@ def style(tileset: Tileset, tilejson_url: str, provenance: Provenance) -> dict[s
             "source-layer": tileset.name,
             "filter": class_filter,
             "metadata": {"crimetiles:class": row["label"]},
-            "paint": {"fill-color": row["color"], "fill-opacity": 0.8},
+            "paint": {"fill-color": row["color"], "fill-opacity": FILL_OPACITY},
         }
         for i, (class_filter, row) in enumerate(zip(class_filters(breaks), rows, strict=True))
+    ]
+    mark_layers = [
+        {
+            "id": f"{tileset.name}-{mark['mark']}",
+            "type": "fill",
+            "source": tileset.name,
+            "source-layer": tileset.name,
+            "filter": mark_filter(mark["mark"]),
+            "metadata": {"crimetiles:mark": mark["label"]},
+            "paint": {"fill-color": mark["color"], "fill-opacity": mark["opacity"]},
+        }
+        for mark in marks(tileset)
     ]
     outline = {
         "id": f"{tileset.name}-line",
@@ -105,8 +147,10 @@ def style(tileset: Tileset, tilejson_url: str, provenance: Provenance) -> dict[s
             "crimetiles:field": DENSITY,
             "crimetiles:units": UNITS,
             "crimetiles:legend": rows,
+            "crimetiles:marks": marks(tileset),
+            "crimetiles:year-fields": list(YEAR_FIELDS),
             "crimetiles:fill-layers": [fill["id"] for fill in fills],
         },
         "sources": {tileset.name: {"type": "vector", "url": tilejson_url, "attribution": provenance.attribution_html()}},
-        "layers": [*fills, outline],
+        "layers": [*fills, *mark_layers, outline],
     }

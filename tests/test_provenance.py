@@ -145,7 +145,9 @@ def test_a_geojson_download_carries_the_provenance(minneapolis_app: Flask):
     }
     assert len(document["features"]) == 3
     table = minneapolis_app.test_client().get("/downloads/wards.csv?year=2021").get_data(as_text=True)
-    assert table.splitlines()[0] == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+    assert table.splitlines()[0] == (
+        "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi,violent_per_sqmi_low,violent_per_sqmi_high,unstable,suppressed"
+    )
 
 
 def test_the_static_export_says_the_builds_provenance(minneapolis: Path, tmp_path: Path):

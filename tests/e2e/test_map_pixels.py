@@ -21,6 +21,8 @@ ZERO_GREY = (0xDC, 0xDC, 0xDC)
 YLORRD_5 = ((0xFF, 0xFF, 0xB2), (0xFE, 0xCC, 0x5C), (0xFD, 0x8D, 0x3C), (0xF0, 0x3B, 0x20), (0xBD, 0x00, 0x26))
 """ColorBrewer YlOrRd, 5 classes (colorbrewer2.org): the classes above 0 of a 4-break legend."""
 FILL_OPACITY = 0.8
+UNSTABLE_WASH = 0.5
+"""White at this opacity over an unstable area (a count below 20): its class colour, paler."""
 ZOOM = 10.0
 MIN_PIXELS_FROM_EDGE = 4
 """Sample only points this far inside their tract: outlines and antialiasing stay clear."""
@@ -83,7 +85,19 @@ class Layer:
     breaks: list[float]
 
     def fill(self, area: str, year: str) -> tuple[int, int, int]:
-        return class_fill(float(self.frame.loc[area, f"violent_per_sqmi_{year}"]), self.breaks)
+        return class_fill(float(self.frame.loc[area, _field("violent_per_sqmi", year)]), self.breaks)
+
+    def unstable(self, area: str, year: str) -> bool:
+        return bool(self.frame.loc[area, _field("unstable", year)])
+
+    def drawn(self, area: str, year: str) -> tuple[int, ...]:
+        """The pixel of `area` in `year`: its class colour, washed with white if unstable."""
+        wash = UNSTABLE_WASH if self.unstable(area, year) else 0.0
+        return tuple(round(wash * 255 + (1 - wash) * value) for value in drawn_colour(self.fill(area, year)))
+
+
+def _field(base: str, year: str) -> str:
+    return base if year == "all" else f"{base}_{year}"
 
 
 def _layer(page, live_url: str, build: Path, name: str) -> Layer:
@@ -110,7 +124,7 @@ def _mismatches(page, samples: list[Sample], layer: Layer, year: str) -> list:
     pixels = page.evaluate(PIXELS_AT, [list(sample.point) for sample in samples])
     wrong = []
     for sample, (red, green, blue, alpha) in zip(samples, pixels, strict=True):
-        expected = drawn_colour(layer.fill(sample.area, year))
+        expected = layer.drawn(sample.area, year)
         if alpha != 255 or max(abs(a - b) for a, b in zip((red, green, blue), expected, strict=True)) > TOLERANCE:
             wrong.append((sample.area, year, (red, green, blue), expected))
     return wrong
@@ -118,12 +132,13 @@ def _mismatches(page, samples: list[Sample], layer: Layer, year: str) -> list:
 
 def test_every_area_is_drawn_in_its_class_colour_and_the_year_switch_recolours_it(page, live_url, durham_build):
     """Tracts in 2012, then 2016 through the year select, then block groups through the layer
-    select (still 2016): every polygon in view whose interior point is clear of outlines."""
+    select (still 2016): every polygon in view whose interior point is clear of outlines and whose
+    count is 20 or more in every year shown (so not drawn paler: see the next test)."""
     tracts = _layer(page, live_url, durham_build, "tracts")
     west, south, east, north = tracts.frame.total_bounds
     page.goto(f"{live_url}/?layer=tracts&year=2012#{ZOOM}/{(south + north) / 2:.6f}/{(west + east) / 2:.6f}")
     wait_idle(page)
-    samples = _samples(page, tracts)
+    samples = _stable(_samples(page, tracts), tracts, ["2012", "2016", "all"])
     assert len(samples) >= 40
     recoloured = [s.area for s in samples if tracts.fill(s.area, "2012") != tracts.fill(s.area, "2016")]
     assert len(recoloured) >= 10  # the switch must change these
@@ -137,10 +152,28 @@ def test_every_area_is_drawn_in_its_class_colour_and_the_year_switch_recolours_i
     blockgroups = _layer(page, live_url, durham_build, "blockgroups")
     page.select_option("#layer-select", "blockgroups")
     wait_idle(page)
-    samples = _samples(page, blockgroups)
-    assert len(samples) >= 80
+    samples = _stable(_samples(page, blockgroups), blockgroups, ["2016", "all"])
+    assert len(samples) >= 50
     assert _mismatches(page, samples, blockgroups, "2016") == []
     screenshot(page, "pixels-blockgroups-2016")
+    assert page.errors == []
+
+
+def _stable(samples: list[Sample], layer: Layer, years: list[str]) -> list[Sample]:
+    return [sample for sample in samples if not any(layer.unstable(sample.area, year) for year in years)]
+
+
+def test_unstable_areas_are_drawn_paler(page, live_url, durham_build):
+    """Block groups over all years (the page's first view): those of fewer than 20 incidents in
+    their class colour washed with white, the others in their class colour."""
+    blockgroups = _layer(page, live_url, durham_build, "blockgroups")
+    west, south, east, north = blockgroups.frame.total_bounds
+    page.goto(f"{live_url}/?layer=blockgroups&year=all#{ZOOM}/{(south + north) / 2:.6f}/{(west + east) / 2:.6f}")
+    wait_idle(page)
+    samples = _samples(page, blockgroups)
+    assert len([s for s in samples if blockgroups.unstable(s.area, "all")]) >= 5
+    assert _mismatches(page, samples, blockgroups, "all") == []
+    screenshot(page, "pixels-blockgroups-unstable")
     assert page.errors == []
 
 

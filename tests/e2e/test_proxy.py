@@ -114,7 +114,9 @@ def test_downloads_and_links_carry_the_prefix(page, requested, proxied):
     download = page.request.get(csv_url)
     assert download.status == 200 and download.headers["content-type"].startswith("text/csv")
     header, first_row = download.text().splitlines()[:2]
-    assert header == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+    assert header == (
+        "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi,violent_per_sqmi_low,violent_per_sqmi_high,unstable,suppressed"
+    )
     assert first_row.startswith("tracts,") and ",2014," in first_row
     qlr_url = page.eval_on_selector(".qgis-link", "link => link.href")
     assert qlr_url == f"{proxied}qgis/tracts.qlr?year=2014"

@@ -22,6 +22,9 @@ ZERO_GREY = "#dcdcdc"
 YLORRD_5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 """ColorBrewer YlOrRd, 5 classes (colorbrewer2.org): the classes above 0 of a 4-break legend."""
 FILL_OPACITY = 0.8
+UNSTABLE_WASH = 0.5
+"""White at this opacity over an unstable area (a count below 20): its class colour, paler."""
+UNSTABLE_MARK = "Unstable: fewer than 20 incidents, a wide 95 % interval (drawn paler)"
 IMAGE_WIDTH = 600
 MIN_PIXELS_FROM_EDGE = 6
 """Sample only points this far inside their polygon: outlines and antialiasing stay clear."""
@@ -73,9 +76,12 @@ def class_colour(value: float, breaks: list[float]) -> str:
     return ZERO_GREY if value == 0 else YLORRD_5[bisect.bisect_right(breaks, value)]
 
 
-def drawn_over_white(colour: str) -> tuple[int, ...]:
-    """The pixel a fill of `colour` at `FILL_OPACITY` gives on the white background."""
-    return tuple(round(FILL_OPACITY * int(colour[i : i + 2], 16) + (1 - FILL_OPACITY) * 255) for i in (1, 3, 5))
+def drawn_over_white(colour: str, unstable: bool = False) -> tuple[int, ...]:
+    """The pixel a fill of `colour` at `FILL_OPACITY` gives on the white background, washed with
+    white at `UNSTABLE_WASH` if `unstable`."""
+    drawn = [FILL_OPACITY * int(colour[i : i + 2], 16) + (1 - FILL_OPACITY) * 255 for i in (1, 3, 5)]
+    wash = UNSTABLE_WASH if unstable else 0.0
+    return tuple(round(wash * 255 + (1 - wash) * value) for value in drawn)
 
 
 def rgb(name: str) -> tuple[int, ...]:
@@ -107,20 +113,22 @@ def sampled(scene, breaks) -> list[int]:
     return rows
 
 
-def assert_drawn_in_class_colours(seen: dict, scene: Scene, rows: list[int], field: str, breaks: list[float]) -> None:
+def assert_drawn_in_class_colours(seen: dict, scene: Scene, rows: list[int], field: str, breaks: list[float], flag: str) -> None:
     assert seen["visible_extent"] == pytest.approx(scene.extent, abs=scene.metres_per_pixel / 2)
     for row, drawn in zip(rows, seen["colours"], strict=True):
         tract = scene.tracts.iloc[row]
-        expected = drawn_over_white(class_colour(tract[field], breaks))
+        expected = drawn_over_white(class_colour(tract[field], breaks), bool(tract[flag]))
         assert max(abs(a - b) for a, b in zip(rgb(drawn), expected, strict=True)) <= 4, (tract["id"], field, drawn, expected)
 
 
 @pytest.mark.parametrize(
-    "query, field",
-    [("", "violent_per_sqmi"), ("?year=2014", "violent_per_sqmi_2014")],
+    "query, field, flag",
+    [("", "violent_per_sqmi", "unstable"), ("?year=2014", "violent_per_sqmi_2014", "unstable_2014")],
     ids=["all-years", "2014"],
 )
-def test_qgis_draws_the_choropleth_from_the_qlr_file(qgis_python, live_url, tmp_path, scene, breaks, sampled, query, field):
+def test_qgis_draws_the_choropleth_from_the_qlr_file(qgis_python, live_url, tmp_path, scene, breaks, sampled, query, field, flag):
+    """Each sampled tract in its class colour, paler where its count (of all years or 2014) is
+    below 20: some of them are, in 2014."""
     qlr = download_qlr(live_url, tmp_path, query)
     pixels = [scene.pixels[row] for row in sampled]
     name = f"qlr-tracts{query.replace('?year=', '-')}"
@@ -135,12 +143,16 @@ def test_qgis_draws_the_choropleth_from_the_qlr_file(qgis_python, live_url, tmp_
         "13 – 39",
         "39 – 77",
         "77 or more",
+        UNSTABLE_MARK,
         "outline",
     ]
     assert layer["styles"][2][1] == f'"{field}" >= 3.8 AND "{field}" < 13.0'
+    suppressed = flag.replace("unstable", "suppressed")
+    assert layer["styles"][-2][1:] == [f'"{flag}" = TRUE AND "{suppressed}" IS NOT TRUE', "#ffffff", UNSTABLE_WASH]
     assert layer["labels"] == [["name", 13]]
     assert seen["labels_drawn"] == []  # names show from zoom 13, never over the overview's colours
-    assert_drawn_in_class_colours(seen, scene, sampled, field, breaks)
+    assert_drawn_in_class_colours(seen, scene, sampled, field, breaks, flag)
+    assert any(scene.tracts.iloc[row][flag] for row in sampled) == (flag == "unstable_2014")  # one drawn paler
 
 
 @pytest.mark.parametrize(("layer", "field"), [("tracts", "violent_per_sqmi"), ("tracts-2014", "violent_per_sqmi_2014")])
@@ -179,10 +191,11 @@ def test_qgis_draws_the_choropleth_from_the_style_url(qgis_python, live_url, tmp
     seen = render(qgis_python, live_url, tmp_path, "tracts", qlr=None, extent=scene.extent, size=scene.size, pixels=[])
     (layer,) = seen["layers"]
     assert layer["valid"] and seen["style_loaded"], seen
-    assert [name for name, *_ in layer["styles"]] == [*(f"tracts-class-{i}" for i in range(6)), "tracts-line"]
+    assert [name for name, *_ in layer["styles"]] == [*(f"tracts-class-{i}" for i in range(6)), "tracts-unstable", "tracts-line"]
     assert layer["styles"][2][1] == '("violent_per_sqmi" >= 3.8) AND ("violent_per_sqmi" < 13)'
-    assert layer["styles"][-2][1] == '"violent_per_sqmi" >= 77'
-    assert [colour for _, _, colour, _ in layer["styles"][:-1]] == [ZERO_GREY, *YLORRD_5]
+    assert layer["styles"][-3][1] == '"violent_per_sqmi" >= 77'
+    assert [colour for _, _, colour, _ in layer["styles"][:-2]] == [ZERO_GREY, *YLORRD_5]
+    assert layer["styles"][-2][1:] == ['("unstable" IS TRUE) AND ("suppressed" IS NOT TRUE)', "#ffffff", 0.5]
     # the fills are drawn: the red end of the YlOrRd ramp shows (outlines alone are grey)
     assert any(red - green > 100 for red, green, _ in map(rgb, seen["all_colours"]))
 
@@ -196,7 +209,8 @@ def test_qlr_for_a_year_styles_that_years_field_without_the_all_years_style_url(
     assert layer.findtext("datasource") == ("type=xyz&url=http://maps.test/tiles/tracts/{z}/{x}/{y}.mvt&zmax=14&zmin=0")
     expressions = [style.get("expression") for style in layer.iterfind("renderer/styles/style")]
     assert expressions[0] == '"violent_per_sqmi_2014" = 0'
-    assert expressions[-2] == '"violent_per_sqmi_2014" >= 77.0'
+    assert expressions[-3] == '"violent_per_sqmi_2014" >= 77.0'
+    assert expressions[-2] == '"unstable_2014" = TRUE AND "suppressed_2014" IS NOT TRUE'  # drawn paler
     assert expressions[-1] == ""  # the outlines
     all_years = client.get("/qgis/tracts.qlr?year=all", base_url="http://maps.test")
     assert all_years.data == client.get("/qgis/tracts.qlr", base_url="http://maps.test").data

@@ -130,7 +130,9 @@ def test_download_buttons_fetch_the_layer_and_year_shown(page, base, durham_buil
     assert download.suggested_filename == "tracts-2014.csv"
     download.save_as(tmp_path / "tracts.csv")
     header, *rows = (tmp_path / "tracts.csv").read_text(encoding="utf-8").splitlines()
-    assert header == "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+    assert header == (
+        "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi,violent_per_sqmi_low,violent_per_sqmi_high,unstable,suppressed"
+    )
     tracts = gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
     assert len(rows) == len(tracts) == 60
     counts = {row.split(",")[1]: int(row.split(",")[4]) for row in rows if row.split(",")[3] == "2014"}

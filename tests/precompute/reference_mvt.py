@@ -9,6 +9,7 @@ import geopandas as gpd
 import mapbox_vector_tile
 import mercantile
 import numpy as np
+import pandas as pd
 import shapely
 from mapbox_vector_tile.encoder import on_invalid_geometry_make_valid
 
@@ -20,7 +21,9 @@ class ReferenceTiler:
         self.name = name
         self.simplify_maxzoom = simplify_maxzoom
         self.geometries = frame.geometry.to_crs(WEB_MERCATOR).to_numpy()
-        self.properties = frame.drop(columns=frame.geometry.name).to_dict("records")
+        records = frame.drop(columns=frame.geometry.name).to_dict("records")
+        # a missing value (a withheld count or density) is left out of its feature, as docs/artifact.md says
+        self.properties = [{key: value for key, value in record.items() if not pd.isna(value)} for record in records]
         self.by_level: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
 
     def indexed(self, zoom: int) -> tuple[np.ndarray, shapely.STRtree]:

@@ -32,7 +32,19 @@ def test_export_long_csv(durham_build):
     result = CliRunner().invoke(main, ["export", str(durham_build), "--layer", "tracts"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert list(rows[0]) == ["layer", "id", "name", "year", "violent_count", "area_sqmi", "violent_per_sqmi"]
+    assert list(rows[0]) == [
+        "layer",
+        "id",
+        "name",
+        "year",
+        "violent_count",
+        "area_sqmi",
+        "violent_per_sqmi",
+        "violent_per_sqmi_low",
+        "violent_per_sqmi_high",
+        "unstable",
+        "suppressed",
+    ]
     assert len(rows) == 60 * 6
     assert {row["year"] for row in rows} == {"2012", "2013", "2014", "2015", "2016", "all"}
     first = [row for row in rows if row["id"] == rows[0]["id"]]
@@ -57,6 +69,10 @@ def test_export_geojson_one_year(durham_build, tmp_path):
         "area_sqmi",
         "violent_count",
         "violent_per_sqmi",
+        "violent_per_sqmi_low",
+        "violent_per_sqmi_high",
+        "unstable",
+        "suppressed",
     }
 
 

@@ -52,16 +52,14 @@ def test_area_ignores_ring_orientation():
 def test_density_frame_hand_computed(squares):
     counts = np.array([[3, 1], [0, 0], [8, 4]])
     frame = density_frame(squares, counts, [2012, 2013])
+    per_year = ["violent_count", "violent_per_sqmi", "violent_per_sqmi_low", "violent_per_sqmi_high", "unstable", "suppressed"]
     assert list(frame.columns) == [
         "id",
         "name",
         "area_sqmi",
-        "violent_count",
-        "violent_per_sqmi",
-        "violent_count_2012",
-        "violent_per_sqmi_2012",
-        "violent_count_2013",
-        "violent_per_sqmi_2013",
+        *per_year,
+        *(f"{field}_2012" for field in per_year),
+        *(f"{field}_2013" for field in per_year),
         "geometry",
     ]
     a, b, c = frame.to_dict("records")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -17,23 +18,39 @@ from crimetiles.artifact.export import export_text, geojson_text, long_table, pa
 YEARS = (2014, 2015)
 ALL = "ALL".lower()
 """`all` as a string made at run time, like a request's query: a new object, equal to "all" but not it."""
-CSV_HEADER = "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi"
+CSV_HEADER = (
+    "layer,id,name,year,violent_count,area_sqmi,violent_per_sqmi,violent_per_sqmi_low,violent_per_sqmi_high,unstable,suppressed"
+)
+NAN = float("nan")
 
 
 @pytest.fixture
 def layer() -> gpd.GeoDataFrame:
-    """Two tracts, in Web Mercator metres (a download is always lon/lat)."""
+    """Two tracts, in Web Mercator metres (a download is always lon/lat); tract 1.01's count of
+    2014 withheld, and so its all-years values."""
     return gpd.GeoDataFrame(
         {
             "id": ["37063000101", "37063000102"],
             "name": ["Tract 1.01", "Tract 1.02"],
             "area_sqmi": [0.5, 2.0],
-            "violent_count": [3, 8],
-            "violent_per_sqmi": [3.0, 2.0],
-            "violent_count_2014": [1, 6],
-            "violent_per_sqmi_2014": [2.0, 3.0],
-            "violent_count_2015": [2, 2],
+            "violent_count": pd.array([None, 8], dtype="Int64"),
+            "violent_per_sqmi": [NAN, 2.0],
+            "violent_per_sqmi_low": [NAN, 0.431],
+            "violent_per_sqmi_high": [NAN, 3.95],
+            "unstable": [True, True],
+            "suppressed": [True, False],
+            "violent_count_2014": pd.array([None, 6], dtype="Int64"),
+            "violent_per_sqmi_2014": [NAN, 3.0],
+            "violent_per_sqmi_low_2014": [NAN, 1.1],
+            "violent_per_sqmi_high_2014": [NAN, 6.53],
+            "unstable_2014": [True, True],
+            "suppressed_2014": [True, False],
+            "violent_count_2015": pd.array([2, 2], dtype="Int64"),
             "violent_per_sqmi_2015": [4.0, 1.0],
+            "violent_per_sqmi_low_2015": [0.484, 0.121],
+            "violent_per_sqmi_high_2015": [14.5, 3.62],
+            "unstable_2015": [True, True],
+            "suppressed_2015": [False, False],
         },
         geometry=[shapely.box(0, 0, 111319.49079327357, 111325.14286638486), shapely.box(-111319.49079327357, 0, 0, 1000)],
         crs="EPSG:3857",
@@ -55,13 +72,13 @@ def test_long_table_every_year_then_all(layer):
     table = long_table(layer, "tracts", YEARS)
     assert table.columns.tolist() == CSV_HEADER.split(",")
     assert table.index.tolist() == [0, 1, 2, 3, 4, 5]
-    assert table.to_dict("split")["data"] == [
-        ["tracts", "37063000101", "Tract 1.01", "2014", 1, 0.5, 2.0],
-        ["tracts", "37063000102", "Tract 1.02", "2014", 6, 2.0, 3.0],
-        ["tracts", "37063000101", "Tract 1.01", "2015", 2, 0.5, 4.0],
-        ["tracts", "37063000102", "Tract 1.02", "2015", 2, 2.0, 1.0],
-        ["tracts", "37063000101", "Tract 1.01", "all", 3, 0.5, 3.0],
-        ["tracts", "37063000102", "Tract 1.02", "all", 8, 2.0, 2.0],
+    assert table.astype(object).where(table.notna(), None).to_dict("split")["data"] == [
+        ["tracts", "37063000101", "Tract 1.01", "2014", None, 0.5, None, None, None, True, True],
+        ["tracts", "37063000102", "Tract 1.02", "2014", 6, 2.0, 3.0, 1.1, 6.53, True, False],
+        ["tracts", "37063000101", "Tract 1.01", "2015", 2, 0.5, 4.0, 0.484, 14.5, True, False],
+        ["tracts", "37063000102", "Tract 1.02", "2015", 2, 2.0, 1.0, 0.121, 3.62, True, False],
+        ["tracts", "37063000101", "Tract 1.01", "all", None, 0.5, None, None, None, True, True],
+        ["tracts", "37063000102", "Tract 1.02", "all", 8, 2.0, 2.0, 0.431, 3.95, True, False],
     ]
 
 
@@ -69,26 +86,42 @@ def test_long_table_every_year_then_all(layer):
     ("year", "rows"),
     [
         (2015, [["2015", 2, 4.0], ["2015", 2, 1.0]]),
-        (ALL, [["all", 3, 3.0], ["all", 8, 2.0]]),
+        (ALL, [["all", None, None], ["all", 8, 2.0]]),
     ],
 )
 def test_long_table_one_year(layer, year, rows):
     table = long_table(layer, "tracts", YEARS, year)
-    assert table[["year", "violent_count", "violent_per_sqmi"]].to_dict("split")["data"] == rows
+    chosen = table[["year", "violent_count", "violent_per_sqmi"]]
+    assert chosen.astype(object).where(chosen.notna(), None).to_dict("split")["data"] == rows
 
 
 def test_csv_text(layer):
     assert export_text(layer, "tracts", YEARS, "CSV".lower(), 2014) == (
-        f"{CSV_HEADER}\ntracts,37063000101,Tract 1.01,2014,1,0.5,2.0\ntracts,37063000102,Tract 1.02,2014,6,2.0,3.0\n"
+        f"{CSV_HEADER}\ntracts,37063000101,Tract 1.01,2014,,0.5,,,,True,True\n"
+        "tracts,37063000102,Tract 1.02,2014,6,2.0,3.0,1.1,6.53,True,False\n"
     )
 
 
 def test_geojson_one_year_carries_that_year(layer):
     document = json.loads(export_text(layer, "tracts", YEARS, "geojson", 2014))
-    expected = [("37063000101", "Tract 1.01", 0.5, 1, 2.0), ("37063000102", "Tract 1.02", 2.0, 6, 3.0)]
+    expected = [
+        ("37063000101", "Tract 1.01", 0.5, None, None, None, None, True, True),
+        ("37063000102", "Tract 1.02", 2.0, 6, 3.0, 1.1, 6.53, True, False),
+    ]
     assert [feature["properties"] for feature in document["features"]] == [
-        {"id": id_, "name": name, "year": "2014", "area_sqmi": area, "violent_count": count, "violent_per_sqmi": density}
-        for id_, name, area, count, density in expected
+        {
+            "id": id_,
+            "name": name,
+            "year": "2014",
+            "area_sqmi": area,
+            "violent_count": count,
+            "violent_per_sqmi": density,
+            "violent_per_sqmi_low": low,
+            "violent_per_sqmi_high": high,
+            "unstable": unstable,
+            "suppressed": suppressed,
+        }
+        for id_, name, area, count, density, low, high, unstable, suppressed in expected
     ]
 
 
@@ -101,8 +134,12 @@ def test_geojson_all_years_value_and_lonlat(layer):
         "name": "Tract 1.01",
         "year": "all",
         "area_sqmi": 0.5,
-        "violent_count": 3,
-        "violent_per_sqmi": 3.0,
+        "violent_count": None,
+        "violent_per_sqmi": None,
+        "violent_per_sqmi_low": None,
+        "violent_per_sqmi_high": None,
+        "unstable": True,
+        "suppressed": True,
     }
     # 1 degree of longitude at the equator is 111319.49 m; the north edge is latitude 1 degree
     west, south, east, north = shapely.geometry.shape(first["geometry"]).bounds
@@ -117,11 +154,24 @@ def test_geojson_every_year_keeps_every_field(layer):
         "area_sqmi": 2.0,
         "violent_count": 8,
         "violent_per_sqmi": 2.0,
+        "violent_per_sqmi_low": 0.431,
+        "violent_per_sqmi_high": 3.95,
+        "unstable": True,
+        "suppressed": False,
         "violent_count_2014": 6,
         "violent_per_sqmi_2014": 3.0,
+        "violent_per_sqmi_low_2014": 1.1,
+        "violent_per_sqmi_high_2014": 6.53,
+        "unstable_2014": True,
+        "suppressed_2014": False,
         "violent_count_2015": 2,
         "violent_per_sqmi_2015": 1.0,
+        "violent_per_sqmi_low_2015": 0.121,
+        "violent_per_sqmi_high_2015": 3.62,
+        "unstable_2015": True,
+        "suppressed_2015": False,
     }
+    assert document["features"][0]["properties"]["violent_count_2014"] is None
     assert "id" not in document["features"][1]
 
 

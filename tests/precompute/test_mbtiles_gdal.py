@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import mercantile
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import shapely.wkt
@@ -69,6 +70,8 @@ def test_gdal_reads_densities_as_reals_and_ids_as_strings_from_the_archive(gdal_
     # tilestats' integer min/max as Integer. Either way the counts are numbers, never strings.
     for column in ("violent_count", "violent_count_2014"):
         assert types[column] in ("Integer", "Integer64", "Real"), column
+    assert types["violent_per_sqmi_low"] == types["violent_per_sqmi_high_2014"] == "Real"
+    assert types["unstable"] == types["suppressed_2014"] == "Integer"  # `Boolean`: GDAL's integer of subtype boolean
     expected = tracts(durham_build).set_index("id")
     read = {feature["properties"]["id"]: feature["properties"] for feature in seen["features"]}
     assert set(read) == set(expected.index)
@@ -76,6 +79,7 @@ def test_gdal_reads_densities_as_reals_and_ids_as_strings_from_the_archive(gdal_
         for column in NUMBER_COLUMNS:
             assert properties[column] == expected.at[tract_id, column], (tract_id, column)
             assert isinstance(properties[column], int | float), (tract_id, column)
+        assert properties["unstable_2014"] == int(expected.at[tract_id, "unstable_2014"]), tract_id
 
 
 def test_gdal_decodes_a_served_tile_with_typed_fields_and_the_right_polygon(gdal_python, durham_build, client, tmp_path):
@@ -105,22 +109,25 @@ def test_archive_metadata_holds_spec_field_types_and_its_own_zooms(durham_build)
     assert (metadata["minzoom"], metadata["maxzoom"]) == ("0", "12")  # the fixture archives zooms 0-12
     (layer,) = json.loads(metadata["json"])["vector_layers"]
     assert (layer["id"], layer["minzoom"], layer["maxzoom"]) == ("tracts", 0, 12)
-    assert set(layer["fields"].values()) == {"String", "Number"}
+    assert set(layer["fields"].values()) == {"String", "Number", "Boolean"}
     assert layer["fields"]["id"] == layer["fields"]["name"] == "String"
     assert layer["fields"]["violent_per_sqmi"] == layer["fields"]["violent_count_2016"] == "Number"
+    assert layer["fields"]["violent_per_sqmi_low"] == layer["fields"]["violent_per_sqmi_high_2016"] == "Number"
+    assert layer["fields"]["unstable"] == layer["fields"]["suppressed_2016"] == "Boolean"
     assert list(layer["fields"]) == [c for c in tracts(durham_build).columns if c != "geometry"]
 
 
 def expected_attribute(values: np.ndarray) -> dict:
     """mapbox-geostats' attribute summary, computed here with numpy from the GeoParquet values:
     up to 1000 distinct values counted and 100 listed, as tippecanoe writes it."""
+    values = values[~pd.isna(values)]  # withheld counts and densities are left out
     distinct = np.unique(values)
-    numeric = np.issubdtype(values.dtype, np.number)
+    kind = "boolean" if values.dtype == bool else "number" if np.issubdtype(values.dtype, np.number) else "string"
     return {
         "count": min(len(distinct), 1000),
-        "type": "number" if numeric else "string",
+        "type": kind,
         "values": distinct[:100].tolist(),
-        **({"min": values.min().item(), "max": values.max().item()} if numeric else {}),
+        **({"min": values.min().item(), "max": values.max().item()} if kind == "number" else {}),
     }
 
 
@@ -137,7 +144,8 @@ def test_tilestats_summarise_every_attribute_of_the_archived_layers(durham_build
     assert layer["attributeCount"] == len(columns)
     assert [a["attribute"] for a in layer["attributes"]] == columns
     for attribute in layer["attributes"]:
-        values = np.concatenate([frame[attribute["attribute"]].to_numpy() for frame in frames])
+        column = pd.concat([frame[attribute["attribute"]] for frame in frames], ignore_index=True)
+        values = column.dropna().astype(np.int64).to_numpy() if column.dtype == "Int64" else column.to_numpy()
         if values.dtype == object:  # pandas strings
             values = values.astype(str)
         assert {k: v for k, v in attribute.items() if k != "attribute"} == expected_attribute(values), attribute["attribute"]

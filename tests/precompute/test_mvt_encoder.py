@@ -424,6 +424,10 @@ EXPECTED_KINDS = {
     ("area_sqmi", "double_value"),
     ("violent_count", "int_value"),
     ("violent_per_sqmi", "double_value"),
+    ("violent_per_sqmi_low", "double_value"),
+    ("violent_per_sqmi_high", "double_value"),
+    ("unstable", "bool_value"),
+    ("suppressed", "bool_value"),
 }
 """Each Durham property's type in every tile (years stripped: `violent_count_2014` is a count)."""
 

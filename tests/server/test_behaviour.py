@@ -101,7 +101,7 @@ def _relative_luminance(colour: str) -> float:
 def test_styles_fill_classes_with_ylorrd_from_light_to_dark(client, tileset):
     style = client.get(f"/styles/{tileset}.json").get_json()
     breaks = client.get(f"/tiles/{tileset}.json").get_json()["crimetiles"]["class_breaks"]
-    fills = [layer["paint"]["fill-color"] for layer in style["layers"] if layer["type"] == "fill"]
+    fills = [layer["paint"]["fill-color"] for layer in style["layers"] if "crimetiles:class" in layer.get("metadata", {})]
     assert fills == [ZERO_GREY, *YLORRD[len(breaks) + 1]]
     luminance = [_relative_luminance(colour) for colour in fills[1:]]
     assert luminance == sorted(luminance, reverse=True) and len(set(luminance)) == len(luminance)

@@ -29,7 +29,7 @@ def test_tilejson_3(client, durham_build):
     assert document["bounds"] == manifest["bounds"] and len(document["center"]) == 3
     (layer,) = document["vector_layers"]
     assert layer["id"] == "tracts"
-    assert layer["fields"]["violent_per_sqmi_2014"] == "Violent crimes per square mile in 2014"
+    assert layer["fields"]["violent_per_sqmi_2014"] == "Violent crimes per square mile in 2014; missing when withheld"
     assert set(layer["fields"]) == set(manifest["fields"])
     assert document["attribution"] == manifest["attribution"]
     assert document["crimetiles"]["years"] == [2012, 2013, 2014, 2015, 2016]

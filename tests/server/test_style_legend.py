@@ -3,10 +3,12 @@ and hand-written MapLibre filters: pure functions, no build or server needed."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from crimetiles.artifact.manifest import ClassBreaks, Provenance, Tileset, ZoomBand
-from crimetiles.server.style import class_colors, class_filters, format_number, legend, style
+from crimetiles.server.style import class_colors, class_filters, format_number, legend, mark_filter, style
 
 GREY = "#dcdcdc"
 YLORRD_4 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c")
@@ -144,8 +146,49 @@ def test_style_layers_in_drawing_order():
             {"label": "3 – 40", "color": colors[1]},
             {"label": "40 or more", "color": colors[2]},
         ],
+        "crimetiles:marks": [],  # a tileset neither marking unstable areas nor withholding any
+        "crimetiles:year-fields": ["violent_per_sqmi", "unstable", "suppressed"],
         "crimetiles:fill-layers": ["tracts-class-0", "tracts-class-1", "tracts-class-2", "tracts-class-3"],
     }
+
+
+def test_unstable_areas_are_drawn_paler_and_withheld_ones_white_with_the_legend_saying_so():
+    tileset = replace(tracts((3.0, 40.0)), unstable_below=20, suppress_below=5)
+    document = style(tileset, "https://maps.test/tiles/tracts.json", Provenance())
+    classes, marks, outline = document["layers"][:4], document["layers"][4:6], document["layers"][6]
+    assert [layer["id"] for layer in classes] == document["metadata"]["crimetiles:fill-layers"]
+    assert outline["id"] == "tracts-line"
+    unstable = ["==", ["get", "unstable"], True]
+    withheld = ["==", ["get", "suppressed"], True]
+    assert marks == [
+        {
+            "id": "tracts-unstable",
+            "type": "fill",
+            "source": "tracts",
+            "source-layer": "tracts",
+            "filter": ["all", unstable, ["!=", ["get", "suppressed"], True]],
+            "metadata": {"crimetiles:mark": "Unstable: fewer than 20 incidents, a wide 95 % interval (drawn paler)"},
+            "paint": {"fill-color": "#ffffff", "fill-opacity": 0.5},
+        },
+        {
+            "id": "tracts-suppressed",
+            "type": "fill",
+            "source": "tracts",
+            "source-layer": "tracts",
+            "filter": withheld,
+            "metadata": {"crimetiles:mark": "Withheld: fewer than 5 incidents (not 0), not published"},
+            "paint": {"fill-color": "#ffffff", "fill-opacity": 0.8},
+        },
+    ]
+    assert document["metadata"]["crimetiles:marks"] == [
+        {"mark": "unstable", "label": marks[0]["metadata"]["crimetiles:mark"], "color": "#ffffff", "opacity": 0.5},
+        {"mark": "suppressed", "label": marks[1]["metadata"]["crimetiles:mark"], "color": "#ffffff", "opacity": 0.8},
+    ]
+    assert mark_filter("unstable", 2014) == [
+        "all",
+        ["==", ["get", "unstable_2014"], True],
+        ["!=", ["get", "suppressed_2014"], True],
+    ]
 
 
 def test_nine_classes_are_drawn_and_more_are_refused_rather_than_drawn_short():
