@@ -20,6 +20,7 @@ import pytest
 from flask import Flask
 from PIL import Image
 
+from crimetiles.artifact.fields import DENSITY, UNSTABLE
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.server.apps import metric_value, tile_answers
@@ -29,6 +30,11 @@ YLORRD_5 = ((0xFF, 0xFF, 0xB2), (0xFE, 0xCC, 0x5C), (0xFD, 0x8D, 0x3C), (0xF0, 0
 """ColorBrewer YlOrRd, 5 classes: the classes above 0 of the Durham build's 4-break legends."""
 FILL_ALPHA = round(0.8 * 255)
 """The style's fill opacity, on a transparent tile."""
+WASH_TOLERANCE = 4
+"""Levels per channel between an unstable area's pixel and its wash composited in 8-bit sRGB by
+`area_pixel` (Skia blends the two layers at its own precision: 3 levels apart at most here)."""
+UNSTABLE_WASH_ALPHA = 0.5
+"""The opacity of the white the style draws over an unstable area (fewer than 20 incidents)."""
 COLOUR_TOLERANCE = 0
 """Levels per channel: an area's colour is the style's exactly (the README says so)."""
 MIN_PIXELS_FROM_EDGE = 4
@@ -47,6 +53,17 @@ def decoded(png: bytes) -> np.ndarray:
 
 def class_colour(value: float, breaks: list[float]) -> tuple[int, int, int]:
     return ZERO_GREY if value == 0 else YLORRD_5[bisect.bisect_right(breaks, value)]
+
+
+def area_pixel(value: float, unstable: bool, breaks: list[float]) -> np.ndarray:
+    """The RGBA an area is drawn in on a transparent tile: its class colour at the fill opacity,
+    and for an unstable area the white wash over it (half opacity), composited ("over")."""
+    colour, fill = np.array(class_colour(value, breaks), dtype=float), FILL_ALPHA / 255
+    if not unstable:
+        return np.array([*colour, FILL_ALPHA])
+    alpha = fill + UNSTABLE_WASH_ALPHA * (1 - fill)
+    rgb = (colour * fill * (1 - UNSTABLE_WASH_ALPHA) + 255 * UNSTABLE_WASH_ALPHA) / alpha
+    return np.array([*rgb, alpha * 255])
 
 
 def breaks_of(build: Path, tileset: str) -> list[float]:
@@ -81,8 +98,14 @@ def client(durham_build: Path):
 
 
 @pytest.mark.parametrize("tileset", ["blockgroups", "tracts"])
-@pytest.mark.parametrize(("query", "field"), [("", "violent_per_sqmi"), ("?year=2014", "violent_per_sqmi_2014")])
-def test_areas_are_drawn_in_their_class_colour_at_every_zoom(client, durham_build, tileset, query, field):
+@pytest.mark.parametrize("year", [None, 2014])
+def test_areas_are_drawn_in_their_class_colour_at_every_zoom(client, durham_build, tileset, year):
+    """Each area in its class colour, paler where unstable: the class colours exactly the style's,
+    the paler ones within `WASH_TOLERANCE` of the wash composited over them.
+    """
+    query, field, unstable = (
+        ("", DENSITY, UNSTABLE) if year is None else (f"?year={year}", f"{DENSITY}_{year}", f"{UNSTABLE}_{year}")
+    )
     frame = gpd.read_parquet(durham_build / "layers" / f"{tileset}.parquet")
     breaks = breaks_of(durham_build, tileset)
     checked, classes_seen = 0, set()
@@ -94,14 +117,16 @@ def test_areas_are_drawn_in_their_class_colour_at_every_zoom(client, durham_buil
                 assert response.status_code == 200 and response.content_type == "image/png"
                 tiles[tile] = decoded(response.data)
                 assert tiles[tile].shape == (256, 256, 4)
-            expected = class_colour(frame[field].iloc[row], breaks)
-            drawn = tiles[tile][line, column]
-            assert np.abs(drawn[:3].astype(int) - expected).max() <= COLOUR_TOLERANCE, (zoom, frame["id"].iloc[row], drawn)
-            assert drawn[3] == pytest.approx(FILL_ALPHA, abs=1)
+            washed = bool(frame[unstable].iloc[row])
+            expected = area_pixel(frame[field].iloc[row], washed, breaks)
+            drawn = tiles[tile][line, column].astype(int)
+            tolerance = WASH_TOLERANCE if washed else COLOUR_TOLERANCE
+            assert np.abs(drawn[:3] - expected[:3]).max() <= tolerance, (zoom, frame["id"].iloc[row], drawn, expected)
+            assert drawn[3] == pytest.approx(expected[3], abs=1)
             checked += 1
-            classes_seen.add(expected)
+            classes_seen.add((class_colour(frame[field].iloc[row], breaks), washed))
     assert checked >= 150
-    assert len(classes_seen) >= 5
+    assert len(classes_seen) >= 6  # the five classes, stable and unstable
 
 
 def test_a_year_draws_other_classes_than_all_years(client):
