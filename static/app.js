@@ -177,9 +177,9 @@ function markBusy(map) {
   map.triggerRepaint();
 }
 
-/** Draw the density of `year`: each class filter re-pointed at that year's field. */
-function showYear(map, classFilters, year) {
-  for (const [id, filter] of Object.entries(classFilters)) map.setFilter(id, filterForYear(filter, year));
+/** Draw `year`: each filter re-pointed at that year's fields (`yearFields`: density and marks). */
+function showYear(map, classFilters, yearFields, year) {
+  for (const [id, filter] of Object.entries(classFilters)) map.setFilter(id, filterForYear(filter, year, yearFields));
 }
 
 /** Show tileset `shown`'s layers, hide the others'. */
@@ -192,7 +192,7 @@ function showTileset(map, tilesetLayers, shown) {
 /** What follows a change of the view (`syncUrl`: the URL, the full page's links, then `view`'s
  * `change` event), of the year (`applyYear`) or of the tileset (`applyLayer`): the map redrawn,
  * the legend, the tooltip unpinned, then the view's updates. */
-function viewUpdaters({ map, state, years, styles, classFilters, tilesetLayers, tooltip, view, densityLayer }) {
+function viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer }) {
   const syncUrl = () => {
     window.history.replaceState(window.history.state, '', `${withMapState(window.location.search, state)}${window.location.hash}`);
     view.dispatchEvent(new Event('change'));
@@ -207,7 +207,7 @@ function viewUpdaters({ map, state, years, styles, classFilters, tilesetLayers, 
   };
   return {
     syncUrl,
-    applyYear: redraw(() => showYear(map, classFilters, state.year)),
+    applyYear: redraw(() => showYear(map, classFilters, yearFields, state.year)),
     applyLayer: redraw(() => showTileset(map, tilesetLayers, state.layer)),
   };
 }
@@ -255,14 +255,14 @@ async function main() {
   const years = catalog.years.map(String);
   const state = { ...mapStateFromUrl(params, names, years), pinned: null };
   const { styles, tilejsons, basemap } = await loadMapDocuments(names);
-  const { fillLayers, tilesetLayers, classFilters } = styleLayers(names, styles);
+  const { fillLayers, tilesetLayers, classFilters, yearFields } = styleLayers(names, styles);
   const map = createMap(buildStyle(names, styles, basemap, state.layer), initialView(params, tilejsons[state.layer].center));
   window.crimetiles = { map, state, fillLayers };
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
   const tooltip = areaTooltip(map, state, names, years);
   const areas = mapAreas(map, state, fillLayers);
-  const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, tilesetLayers, tooltip, view, densityLayer });
+  const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer });
   map.once('style.load', () => {
     applyYear();
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;

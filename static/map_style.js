@@ -74,8 +74,8 @@ export function buildStyle(names, styles, basemap, shown) {
 }
 
 /** What the page changes in the style: each tileset's fill layers (one per legend class, selected
- * by a filter on the density field) and all its layer ids (shown or hidden together), and the
- * class filters by layer id. */
+ * by a filter on the density field) and all its layer ids (shown or hidden together), the
+ * filters by layer id, and the fields those filters read that a year swaps for its own. */
 export function styleLayers(names, styles) {
   const entries = (f) => Object.fromEntries(names.map((name) => [name, f(name, styles[name])]));
   return {
@@ -84,6 +84,7 @@ export function styleLayers(names, styles) {
     classFilters: Object.fromEntries(
       names.flatMap((name) => styles[name].layers.filter((layer) => layer.filter).map((layer) => [layer.id, layer.filter])),
     ),
+    yearFields: [...new Set(names.flatMap((name) => styles[name].metadata['crimetiles:year-fields'] || []))],
   };
 }
 

@@ -23,7 +23,12 @@ export const densityField = (year) => (year === ALL_YEARS ? DENSITY : `${DENSITY
 /** The tile property holding the violent count of `year` (the total of all years for all). */
 export const countField = (year) => (year === ALL_YEARS ? COUNT : `${COUNT}_${year}`);
 
-/** A filter of the style (written on the all-years density) re-pointed at the density of `year`. */
-export function filterForYear(expression, year) {
-  return JSON.parse(JSON.stringify(expression).replaceAll(`"${DENSITY}"`, JSON.stringify(densityField(year))));
+/** A filter of the style (written on the all-years fields) re-pointed at the fields of `year`:
+ * each of `fields`, the style's `crimetiles:year-fields` (the density, and the flags that mark
+ * unstable and withheld areas). */
+export function filterForYear(expression, year, fields = [DENSITY]) {
+  if (year === ALL_YEARS) return expression;
+  let text = JSON.stringify(expression);
+  for (const field of fields) text = text.replaceAll(JSON.stringify(field), JSON.stringify(`${field}_${year}`));
+  return JSON.parse(text);
 }

@@ -22,7 +22,11 @@ function tilesetStyle(name) {
       { id: `${name}-1`, type: 'fill', source: name, 'source-layer': name, filter: ['>', ['get', 'violent_per_sqmi'], 0], layout: { 'fill-sort-key': 1 } },
       { id: `${name}-line`, type: 'line', source: name, 'source-layer': name },
     ],
-    metadata: { 'crimetiles:fill-layers': [`${name}-0`, `${name}-1`], 'crimetiles:legend': [{ label: '0', color: '#fff' }] },
+    metadata: {
+      'crimetiles:fill-layers': [`${name}-0`, `${name}-1`],
+      'crimetiles:legend': [{ label: '0', color: '#fff' }],
+      'crimetiles:year-fields': ['violent_per_sqmi', 'unstable'],
+    },
   };
 }
 const NAMES = ['blockgroups', 'tracts'];
@@ -78,7 +82,7 @@ test('without a basemap or tracts, the outline is of the first tileset and there
   assert.equal('glyphs' in style || 'sprite' in style, false);
 });
 
-test("the page's handles on the style: fill layers, each tileset's layers, the class filters", () => {
+test("the page's handles on the style: fill layers, each tileset's layers, the filters and the fields a year swaps", () => {
   assert.deepEqual(styleLayers(NAMES, STYLES), {
     fillLayers: { blockgroups: ['blockgroups-0', 'blockgroups-1'], tracts: ['tracts-0', 'tracts-1'] },
     tilesetLayers: {
@@ -91,6 +95,7 @@ test("the page's handles on the style: fill layers, each tileset's layers, the c
       'tracts-0': ['==', ['get', 'violent_per_sqmi'], 0],
       'tracts-1': ['>', ['get', 'violent_per_sqmi'], 0],
     },
+    yearFields: ['violent_per_sqmi', 'unstable'],
   });
   assert.deepEqual(legendRows(STYLES.tracts), [{ label: '0', color: '#fff' }]);
 });

@@ -31,3 +31,15 @@ test("a class filter is re-pointed at the year's density, nothing else in it cha
   assert.deepEqual(filterForYear(filter, ALL_YEARS), filter);
   assert.equal(filter[1][1][1], 'violent_per_sqmi');
 });
+
+test("a mark's filter is re-pointed at the year's flags, each field the style names", () => {
+  const unstable = ['all', ['==', ['get', 'unstable'], true], ['!=', ['get', 'suppressed'], true]];
+  const fields = ['violent_per_sqmi', 'unstable', 'suppressed'];
+  assert.deepEqual(filterForYear(unstable, '2015', fields), [
+    'all',
+    ['==', ['get', 'unstable_2015'], true],
+    ['!=', ['get', 'suppressed_2015'], true],
+  ]);
+  assert.deepEqual(filterForYear(unstable, ALL_YEARS, fields), unstable);
+  assert.deepEqual(filterForYear(unstable, '2015'), unstable); // only the density unless told
+});
