@@ -89,10 +89,19 @@ def marks(tileset: Tileset) -> list[dict[str, Any]]:
     rows = []
     if tileset.unstable_below > 0:
         label = f"Unstable: fewer than {tileset.unstable_below} incidents, a wide 95 % interval (drawn paler)"
-        rows.append({"mark": UNSTABLE, "label": label, "color": UNSTABLE_WASH["color"], "opacity": UNSTABLE_WASH["opacity"]})
+        rows.append(
+            {
+                "mark": UNSTABLE,
+                "below": tileset.unstable_below,
+                "label": label,
+                "color": UNSTABLE_WASH["color"],
+                "opacity": UNSTABLE_WASH["opacity"],
+            }
+        )
     if tileset.suppress_below > 0:
         label = f"Withheld: fewer than {tileset.suppress_below} incidents (not 0), not published"
-        rows.append({"mark": SUPPRESSED, "label": label, "color": WITHHELD_COLOR, "opacity": FILL_OPACITY})
+        mark = {"mark": SUPPRESSED, "below": tileset.suppress_below, "label": label, "color": WITHHELD_COLOR}
+        rows.append({**mark, "opacity": FILL_OPACITY})
     return rows
 
 

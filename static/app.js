@@ -6,7 +6,7 @@
 /* global maplibregl, pmtiles */
 import { labelBox, labelCandidates } from './area_labels.js';
 import { areaFacts, legendSubtitle } from './labels.js';
-import { buildStyle, densityLayerAt, highlightFilter, legendRows, NO_BASEMAP, rasterBasemap, styleBasemap, styleLayers } from './map_style.js';
+import { buildStyle, densityLayerAt, highlightFilter, legendMarks, legendRows, NO_BASEMAP, rasterBasemap, styleBasemap, styleLayers } from './map_style.js';
 import { downloadUrl, initialView, mapLink, mapStateFromUrl, qgisUrl, withMapState } from './url_state.js';
 import { ALL_YEARS, filterForYear } from './years.js';
 
@@ -78,21 +78,25 @@ function createMap(style, view) {
 }
 
 function renderLegend(style, years, year) {
-  const rows = legendRows(style).map((row) => {
+  const item = (background, label, className) => {
     const swatch = document.createElement('span');
     swatch.className = 'swatch';
-    swatch.style.background = row.color;
-    const item = document.createElement('li');
-    item.append(swatch, document.createTextNode(row.label));
-    return item;
-  });
+    swatch.style.background = background;
+    const row = document.createElement('li');
+    if (className) row.className = className;
+    row.append(swatch, document.createTextNode(label));
+    return row;
+  };
+  const classes = legendRows(style);
+  const rows = classes.map((row) => item(row.color, row.label));
+  for (const mark of legendMarks(style, classes[classes.length - 1].color)) rows.push(item(mark.background, mark.label, 'legend-mark'));
   document.getElementById('legend-rows').replaceChildren(...rows);
   document.getElementById('legend-subtitle').textContent = legendSubtitle(years, year);
 }
 
 /** The tooltip's card for an area: its name, its numbers in `year` and the caveat. */
-function areaCard(properties, years, year) {
-  const { title, facts } = areaFacts(properties, years, year);
+function areaCard(properties, years, year, marks) {
+  const { title, facts } = areaFacts(properties, years, year, marks);
   const heading = document.createElement('strong');
   heading.textContent = title;
   const list = document.createElement('dl');
@@ -113,11 +117,11 @@ function areaCard(properties, years, year) {
 
 /** The tooltip: `show(feature)` describes the area under the pointer (null hides it); `pin(feature)`
  * keeps it shown and outlined until another is pinned (null unpins). */
-function areaTooltip(map, state, names, years) {
+function areaTooltip(map, state, names, years, styles) {
   const tooltip = document.getElementById('tooltip');
   const show = (feature) => {
     tooltip.hidden = !feature;
-    if (feature) tooltip.replaceChildren(areaCard(feature.properties, years, state.year));
+    if (feature) tooltip.replaceChildren(areaCard(feature.properties, years, state.year, styles[state.layer].metadata['crimetiles:marks']));
   };
   const pin = (feature) => {
     state.pinned = feature ? feature.properties.id : null;
@@ -260,7 +264,7 @@ async function main() {
   window.crimetiles = { map, state, fillLayers };
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
-  const tooltip = areaTooltip(map, state, names, years);
+  const tooltip = areaTooltip(map, state, names, years, styles);
   const areas = mapAreas(map, state, fillLayers);
   const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer });
   map.once('style.load', () => {

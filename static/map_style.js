@@ -93,6 +93,17 @@ export function legendRows(style) {
   return style.metadata['crimetiles:legend'];
 }
 
+/** The legend's rows for the style's marks (`crimetiles:marks`): [{label, background}], each
+ * swatch drawn as the map draws the mark, over the class colour `over` (a wash shows on it). */
+export function legendMarks(style, over) {
+  return (style.metadata['crimetiles:marks'] || []).map((mark) => {
+    const [red, green, blue] = [1, 3, 5].map((at) => parseInt(mark.color.slice(at, at + 2), 16));
+    const wash = `rgba(${red}, ${green}, ${blue}, ${mark.opacity})`;
+    const background = mark.mark === 'unstable' ? `linear-gradient(${wash}, ${wash}), ${over}` : mark.color;
+    return { label: mark.label, background };
+  });
+}
+
 /** The density layer drawn at `zoom`: the layer of the TileJSON band (`crimetiles.bands`) holding
  * the whole zoom, else the last band's. */
 export function densityLayerAt(bands, zoom) {

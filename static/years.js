@@ -20,6 +20,9 @@ export function yearLabel(years, year) {
 /** The tile property holding the violent crimes per sq mi of `year` (per year on average for all). */
 export const densityField = (year) => (year === ALL_YEARS ? DENSITY : `${DENSITY}_${year}`);
 
+/** The tile property `base` (e.g. `unstable`, `violent_per_sqmi_low`) of `year`. */
+export const yearField = (base, year) => (year === ALL_YEARS ? base : `${base}_${year}`);
+
 /** The tile property holding the violent count of `year` (the total of all years for all). */
 export const countField = (year) => (year === ALL_YEARS ? COUNT : `${COUNT}_${year}`);
 

@@ -39,6 +39,7 @@ def test_map_renders_the_default_layer(page, live_url):
     assert all(len(fid) == 12 for fid, _ in features)  # block group GEOIDs
     legend = page.locator("#legend-rows li").all_inner_texts()
     assert legend[0] == "0" and len(legend) >= 4
+    assert legend[-1].startswith("Unstable: fewer than 20 incidents")  # the mark drawn paler, explained
     assert "reported by police" in page.locator("#legend").inner_text()
     assert page.errors == []
     assert failed == []  # the favicon included
@@ -76,6 +77,8 @@ def test_hover_shows_the_block_group_values(page, live_url, durham_build):
     assert BLOCKGROUP in text
     assert f"{row['violent_count_2016']:,}" in text
     assert f"{row['violent_per_sqmi_2016']:,.1f}" in text and "incidents per sq mi" in text
+    assert f"95 % interval\n{row['violent_per_sqmi_low_2016']:,.1f}–{row['violent_per_sqmi_high_2016']:,.1f}" in text
+    assert ("unstable: fewer than 20 incidents" in text) == bool(row["unstable_2016"])
     assert f"{row['area_sqmi']:,.2f} sq mi" in text
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert "pinned" in (tooltip.get_attribute("class") or "")

@@ -155,8 +155,14 @@ def test_qgis_draws_the_choropleth_from_the_qlr_file(qgis_python, live_url, tmp_
     assert any(scene.tracts.iloc[row][flag] for row in sampled) == (flag == "unstable_2014")  # one drawn paler
 
 
-@pytest.mark.parametrize(("layer", "field"), [("tracts", "violent_per_sqmi"), ("tracts-2014", "violent_per_sqmi_2014")])
-def test_qgis_draws_the_choropleth_from_the_wmts_layer(qgis_python, live_url, tmp_path, scene, breaks, sampled, layer, field):
+@pytest.mark.parametrize(
+    ("layer", "field", "flag"),
+    [("tracts", "violent_per_sqmi", "unstable"), ("tracts-2014", "violent_per_sqmi_2014", "unstable_2014")],
+)
+def test_qgis_draws_the_choropleth_from_the_wmts_layer(
+    qgis_python, live_url, tmp_path, scene, breaks, sampled, layer, field, flag
+):
+    """The WMTS layer's PNG tiles: each sampled tract in its class colour, paler where unstable."""
     pixels = [scene.pixels[row] for row in sampled]
     seen = render(
         qgis_python,
@@ -171,7 +177,7 @@ def test_qgis_draws_the_choropleth_from_the_wmts_layer(qgis_python, live_url, tm
     )
     (described,) = seen["layers"]
     assert described["valid"] and described["crs"] == "EPSG:3857", described
-    assert_drawn_in_class_colours(seen, scene, sampled, field, breaks)
+    assert_drawn_in_class_colours(seen, scene, sampled, field, breaks, flag)
 
 
 def test_qgis_labels_tracts_with_their_names_when_zoomed_in(qgis_python, live_url, tmp_path, scene):

@@ -181,8 +181,8 @@ def test_unstable_areas_are_drawn_paler_and_withheld_ones_white_with_the_legend_
         },
     ]
     assert document["metadata"]["crimetiles:marks"] == [
-        {"mark": "unstable", "label": marks[0]["metadata"]["crimetiles:mark"], "color": "#ffffff", "opacity": 0.5},
-        {"mark": "suppressed", "label": marks[1]["metadata"]["crimetiles:mark"], "color": "#ffffff", "opacity": 0.8},
+        {"mark": "unstable", "below": 20, "label": marks[0]["metadata"]["crimetiles:mark"], "color": "#ffffff", "opacity": 0.5},
+        {"mark": "suppressed", "below": 5, "label": marks[1]["metadata"]["crimetiles:mark"], "color": "#ffffff", "opacity": 0.8},
     ]
     assert mark_filter("unstable", 2014) == [
         "all",

@@ -56,3 +56,34 @@ test("the tooltip gives one year's count and density, an area without a name by 
     ],
   });
 });
+
+const MARKS = [
+  { mark: 'unstable', below: 20, label: 'Unstable', color: '#ffffff', opacity: 0.5 },
+  { mark: 'suppressed', below: 3, label: 'Withheld', color: '#ffffff', opacity: 0.8 },
+];
+
+test('the tooltip gives the 95 % interval of the density, and says when it rests on few incidents', () => {
+  const small = { ...TRACT, violent_count_2015: 3, violent_per_sqmi_2015: 3.7, violent_per_sqmi_low_2015: 0.7631, violent_per_sqmi_high_2015: 10.79, unstable_2015: true };
+  assert.deepEqual(areaFacts(small, YEARS, '2015', MARKS).facts.slice(1), [
+    ['Violent incidents, 2015', '3'],
+    ['Area', '0.81 sq mi'],
+    ['Density', '3.7 incidents per sq mi'],
+    ['95 % interval', '0.8–10.8'],
+    ['Reliability', 'unstable: fewer than 20 incidents, read with care'],
+  ]);
+  const stable = { ...TRACT, violent_per_sqmi_low: 478.5, violent_per_sqmi_high: 535.3, unstable: false };
+  assert.deepEqual(areaFacts(stable, YEARS, 'all', MARKS).facts.slice(3), [
+    ['Density', '506.3 incidents per sq mi per year (average)'],
+    ['95 % interval', '478.5–535.3'],
+  ]);
+});
+
+test('a withheld count is "fewer than K" and its density is not shown', () => {
+  const withheld = { id: 'h', area_sqmi: 0.04, suppressed_2015: true, unstable_2015: true };
+  assert.deepEqual(areaFacts(withheld, YEARS, '2015', MARKS).facts, [
+    ['Year', '2015'],
+    ['Violent incidents, 2015', 'fewer than 3 (withheld)'],
+    ['Area', '0.04 sq mi'],
+    ['Density', 'withheld: too few incidents to publish'],
+  ]);
+});

@@ -6,6 +6,7 @@ import {
   buildStyle,
   densityLayerAt,
   highlightFilter,
+  legendMarks,
   legendRows,
   NO_BASEMAP,
   rasterBasemap,
@@ -116,4 +117,20 @@ test('the density layer drawn is that of the band holding the whole zoom, else t
   assert.equal(densityLayerAt(bands, 14.5), 'hex_r9');
   assert.equal(densityLayerAt(bands, 17), 'hex_r9');
   assert.equal(densityLayerAt([{ layer: 'tracts', minzoom: 8, maxzoom: 14 }], 3), 'tracts');
+});
+
+test("the legend's marks: an unstable swatch is the wash over a class colour, a withheld one its colour", () => {
+  const style = {
+    metadata: {
+      'crimetiles:marks': [
+        { mark: 'unstable', below: 20, label: 'Unstable: fewer than 20 incidents', color: '#ffffff', opacity: 0.5 },
+        { mark: 'suppressed', below: 3, label: 'Withheld: fewer than 3 incidents', color: '#ffffff', opacity: 0.8 },
+      ],
+    },
+  };
+  assert.deepEqual(legendMarks(style, '#bd0026'), [
+    { label: 'Unstable: fewer than 20 incidents', background: 'linear-gradient(rgba(255, 255, 255, 0.5), rgba(255, 255, 255, 0.5)), #bd0026' },
+    { label: 'Withheld: fewer than 3 incidents', background: '#ffffff' },
+  ]);
+  assert.deepEqual(legendMarks({ metadata: {} }, '#bd0026'), []);
 });
