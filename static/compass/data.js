@@ -1,7 +1,9 @@
 // Pure helpers of the compass (selection, trend, distribution, search, table): no DOM, no network,
 // so that they run in a browser or in node alike (tests/static/compass_data.test.mjs).
 // A layer summary is the JSON document of docs/artifact.md ("Layer summaries"): columns of areas.
+import { formatNumber } from '../labels.js';
 import { ALL_YEARS } from '../years.js';
+import { poissonInterval, roundedOutward } from './stats.js';
 
 /** `selected=` of the URL -> ids. Ids are joined by commas; a comma or % inside an id is escaped. */
 export function parseSelected(text) {
@@ -26,26 +28,100 @@ export function selectedIndexes(summary, ids) {
   return ids.map((id) => index.get(id)).filter((i) => i !== undefined);
 }
 
-/** Each area's violent count and density (per sq mi) for `year`, or for all years: the total count
- * and the average density per year. */
+/** Each area's violent count, density (per sq mi), its 95 % interval (`low`, `high`) and flags
+ * (`unstable`, `suppressed`: withheld, its numbers null) for `year`, or for all years: the total
+ * count and the average density per year. */
 export function yearValues(summary, year) {
   const { areas } = summary;
-  if (year === ALL_YEARS) return { count: areas.violent_count_all, density: areas.violent_per_sqmi_all };
+  const j = year === ALL_YEARS ? -1 : summary.years.indexOf(Number(year));
+  if (year !== ALL_YEARS && j < 0) throw new Error(`year ${year} is not in the summary of ${summary.layer}`);
+  const column = (base) => (j < 0 ? areas[`${base}_all`] : areas[base].map((row) => row[j]));
+  return {
+    count: column('violent_count'),
+    density: column('violent_per_sqmi'),
+    low: column('violent_per_sqmi_low'),
+    high: column('violent_per_sqmi_high'),
+    unstable: column('unstable'),
+    suppressed: column('suppressed'),
+  };
+}
+
+/** The study area's values for `year` (or all years), as one of yearValues' areas. */
+function studyAreaValues(summary, year) {
+  const study = summary.study_area;
   const j = summary.years.indexOf(Number(year));
-  if (j < 0) throw new Error(`year ${year} is not in the summary of ${summary.layer}`);
-  return { count: areas.violent_count.map((row) => row[j]), density: areas.violent_per_sqmi.map((row) => row[j]) };
+  const pick = (base) => (year === ALL_YEARS ? study[`${base}_all`] : study[base][j]);
+  return {
+    count: pick('violent_count'),
+    density: pick('violent_per_sqmi'),
+    low: pick('violent_per_sqmi_low'),
+    high: pick('violent_per_sqmi_high'),
+    unstable: pick('unstable'),
+    suppressed: pick('suppressed'),
+  };
 }
 
 /**
- * The selection's density per year: its total violent count / its total area (sq mi), since a
- * density of several areas is not the mean of their densities. `indexes`: positions of the areas.
+ * The selection's values for `year` (or all years) as yearValues gives an area's: its total count,
+ * its density (total count / total area, per year of the average for all years), the exact 95 %
+ * interval of that count divided the same way (rounded outward as the build rounds), unstable below
+ * the summary's `unstable_below`; withheld if any selected area is. No selection: the study area.
  */
-export function selectionTrend(summary, indexes) {
+export function selectionValues(summary, indexes, year) {
+  if (!indexes.length) return studyAreaValues(summary, year);
+  const values = yearValues(summary, year);
+  if (indexes.some((i) => values.suppressed[i])) {
+    return { count: null, density: null, low: null, high: null, unstable: true, suppressed: true };
+  }
+  const count = indexes.reduce((sum, i) => sum + values.count[i], 0);
   const area = indexes.reduce((sum, i) => sum + summary.areas.area_sqmi[i], 0);
-  return summary.years.map((_, j) => {
-    const count = indexes.reduce((sum, i) => sum + summary.areas.violent_count[i][j], 0);
-    return area > 0 ? count / area : 0;
-  });
+  const divisor = year === ALL_YEARS ? area * summary.average_years : area;
+  const [low, high] = poissonInterval(count);
+  return {
+    count,
+    density: divisor > 0 ? count / divisor : 0,
+    low: divisor > 0 ? roundedOutward(low / divisor, Math.floor) : 0,
+    high: divisor > 0 ? roundedOutward(high / divisor, Math.ceil) : 0,
+    unstable: count < summary.unstable_below,
+    suppressed: false,
+  };
+}
+
+/** The selection's (or, with none, the study area's) 95 % band every year: {low, high}, each a
+ * list in the order of the summary's years, null where withheld. */
+export function selectionBand(summary, indexes) {
+  const years = summary.years.map((year) => selectionValues(summary, indexes, String(year)));
+  return { low: years.map((value) => value.low), high: years.map((value) => value.high) };
+}
+
+/** An interval as the page shows it: "9.4–134.0". */
+export function intervalText(low, high) {
+  return `${formatNumber(low)}–${formatNumber(high)}`;
+}
+
+/** What a value's reliability mark says (yearValues' flags; `summary` gives the thresholds):
+ * "withheld: fewer than K incidents", "unstable: fewer than N incidents" or "". */
+export function reliabilityText(summary, suppressed, unstable) {
+  if (suppressed) return `withheld: fewer than ${summary.suppress_below} incidents`;
+  if (unstable) return `unstable: fewer than ${summary.unstable_below} incidents`;
+  return '';
+}
+
+/** A density in a sentence: "45.8 per sq mi, 95 % interval 9.4–134.0" ("per sq mi per year" for
+ * all years), then its reliability mark in brackets; a withheld one as "withheld: fewer than K
+ * incidents". `values`: one of selectionValues' for `year`. */
+export function densitySentence(summary, values, year) {
+  if (values.suppressed) return reliabilityText(summary, true, true);
+  const mark = reliabilityText(summary, false, values.unstable);
+  const unit = year === ALL_YEARS ? 'per sq mi per year' : 'per sq mi';
+  const text = `${formatNumber(values.density)} ${unit}, 95 % interval ${intervalText(values.low, values.high)}`;
+  return mark ? `${text} (${mark})` : text;
+}
+
+/** The selection's density every year (selectionValues' `density`, in the order of the summary's
+ * years; null where withheld). */
+export function selectionTrend(summary, indexes) {
+  return summary.years.map((year) => selectionValues(summary, indexes, String(year)).density);
 }
 
 /** Legend class of a density: 0 for exactly 0, then 1 + the number of breaks at or below it (the
@@ -82,13 +158,16 @@ export function median(values) {
  * denser (rank - 1).
  */
 export function rankedRows(summary, year) {
-  const { count, density } = yearValues(summary, year);
+  const values = yearValues(summary, year);
   const rows = summary.areas.id.map((id, i) => ({
     id,
     name: summary.areas.name[i],
     area_sqmi: summary.areas.area_sqmi[i],
-    count: count[i],
-    density: density[i],
+    count: values.count[i],
+    density: values.density[i],
+    low: values.low[i],
+    high: values.high[i],
+    reliability: reliabilityText(summary, values.suppressed[i], values.unstable[i]),
   }));
   const order = [...rows].sort((a, b) => b.density - a.density);
   order.forEach((row, k) => {

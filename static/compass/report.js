@@ -1,7 +1,7 @@
 // The report: a print-friendly view of the selection (a snapshot of the map, the trend, the
 // distribution, the caveats of "About this data" and the sources), printed with the browser's own
 // print (the page's print style shows only the report).
-import { unionBox } from './data.js';
+import { densitySentence, selectionValues, unionBox } from './data.js';
 import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
@@ -39,19 +39,21 @@ function provenance() {
 
 /** The report's text and figures, in order. */
 function reportContent(view, snapshot, trend, distribution) {
-  const { summary, yearLabel } = view;
-  const names = view.selected.map((i) => summary.areas.name[i]);
+  const { summary, year, yearLabel, selected } = view;
+  const names = selected.map((i) => summary.areas.name[i]);
   const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
+  const value = densitySentence(summary, selectionValues(summary, selected, year), year);
   return [
     element('h1', { id: 'report-title' }, [document.querySelector('header h1').textContent]),
     element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
     element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
+    element('p', { id: 'report-value' }, [`${names.length ? 'The selection' : 'The study area'}, ${yearLabel}: ${value}.`]),
     element('figure', { class: 'report-map' }, [
       element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${yearLabel}, the selected areas outlined in black` }),
       element('figcaption', {}, ['The map as shown, selected areas outlined in black. Colours: the legend classes below.']),
     ]),
     element('h2', {}, ['Trend']),
-    element('p', {}, ['The selection\'s value is its total violent count divided by its total area, each year; the study area\'s, the same over all the layer\'s areas.']),
+    element('p', {}, ['The selection\'s value is its total violent count divided by its total area, each year; the study area\'s, the same over all the layer\'s areas. The shaded bands are their exact 95 % Poisson intervals: where two bands overlap, the difference may be noise.']),
     trend.figure,
     element('h2', {}, ['Distribution']),
     distribution.figure,

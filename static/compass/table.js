@@ -1,17 +1,29 @@
 // The table: every area of the layer shown, in the year shown, ranked by violent crimes per sq mi,
-// sortable by any column, each row's checkbox adding the area to the selection; its CSV download
-// holds exactly the table's columns (all but the checkboxes) and rows in the order shown.
+// sortable by any column, each row's checkbox adding the area to the selection; each density with its
+// 95 % interval and its reliability (unstable, or withheld: "fewer than K"); its CSV download holds
+// the table's columns (all but the checkboxes; the interval as its two bounds) and rows in the order shown.
 import { formatNumber } from '../labels.js';
 import { ALL_YEARS, yearSpan } from '../years.js';
-import { csvText, plainNumber, rankedRows, sortRows } from './data.js';
+import { csvText, intervalText, plainNumber, rankedRows, sortRows } from './data.js';
 import { element, saveText } from './widgets.js';
 
+/** A number shown with `digits` decimals, blank where withheld (null). */
+function shownNumber(digits) {
+  return (value) => (value === null ? '' : formatNumber(value, digits));
+}
+
+/** The same number for the CSV, blank where withheld (null). */
+function csvNumber(digits) {
+  return (value) => (value === null ? '' : plainNumber(value, digits));
+}
+
 /** The table's columns for `summary` in `year`: header, row field, how a value is shown and
- * written to the CSV. */
+ * written to the CSV (the interval as two CSV columns, its bounds as the build gives them). */
 function columns(summary, year) {
   const all = year === ALL_YEARS;
   const span = yearSpan(summary.years);
   const named = summary.areas.id.some((id, i) => summary.areas.name[i] !== id);
+  const withheld = `fewer than ${summary.suppress_below}`;
   return [
     { header: 'Rank', key: 'rank', show: String, csv: String, numeric: true },
     { header: 'Name', key: 'name', show: String, csv: String },
@@ -19,18 +31,27 @@ function columns(summary, year) {
     {
       header: all ? `Violent incidents ${span} (total)` : 'Violent incidents',
       key: 'count',
-      show: (value) => formatNumber(value, 0),
-      csv: (value) => plainNumber(value, 0),
+      show: (value) => (value === null ? withheld : formatNumber(value, 0)),
+      csv: (value) => (value === null ? withheld : plainNumber(value, 0)),
       numeric: true,
     },
-    { header: 'Area (sq mi)', key: 'area_sqmi', show: (value) => formatNumber(value, 2), csv: (value) => plainNumber(value, 2), numeric: true },
+    { header: 'Area (sq mi)', key: 'area_sqmi', show: shownNumber(2), csv: csvNumber(2), numeric: true },
     {
       header: all ? 'Violent crimes per sq mi per year (average)' : 'Violent crimes per sq mi',
       key: 'density',
-      show: (value) => formatNumber(value, 1),
-      csv: (value) => plainNumber(value, 1),
+      show: shownNumber(1),
+      csv: csvNumber(1),
       numeric: true,
     },
+    {
+      header: '95 % interval',
+      csvHeaders: ['95 % interval low', '95 % interval high'],
+      key: 'low',
+      show: (value, row) => (value === null ? '' : intervalText(row.low, row.high)),
+      csv: (value, row) => (value === null ? ['', ''] : [String(row.low), String(row.high)]),
+      numeric: true,
+    },
+    { header: 'Reliability', key: 'reliability', show: String, csv: String },
   ];
 }
 
@@ -56,9 +77,9 @@ function areaRow(row, cols, selection) {
   const box = element('input', { type: 'checkbox', 'aria-label': `Select ${row.name}`, checked: selection.has(row.id) });
   box.addEventListener('change', () => selection.toggle(row.id));
   const cells = cols.map((col, c) =>
-    element(c === 1 ? 'th' : 'td', { scope: c === 1 ? 'row' : undefined, class: col.numeric ? 'numeric' : undefined }, [col.show(row[col.key])]),
+    element(c === 1 ? 'th' : 'td', { scope: c === 1 ? 'row' : undefined, class: col.numeric ? 'numeric' : undefined }, [col.show(row[col.key], row)]),
   );
-  return element('tr', { 'data-id': row.id }, [...cells, element('td', { class: 'select-cell' }, [box])]);
+  return element('tr', { 'data-id': row.id, class: row.reliability ? 'unstable' : undefined }, [...cells, element('td', { class: 'select-cell' }, [box])]);
 }
 
 /** The button saving the table as shown (`shownRows()`) as CSV. */
@@ -66,8 +87,8 @@ function csvButton(cols, shownRows, summary, year) {
   const download = element('button', { type: 'button', id: 'table-csv', class: 'button' }, ['Download this table (CSV)']);
   download.addEventListener('click', () => {
     const text = csvText(
-      cols.map((col) => col.header),
-      shownRows().map((row) => cols.map((col) => col.csv(row[col.key]))),
+      cols.flatMap((col) => col.csvHeaders || [col.header]),
+      shownRows().map((row) => cols.flatMap((col) => col.csv(row[col.key], row))),
     );
     saveText(text, `violent-crimes-per-sqmi-${summary.layer}-${year}-table.csv`, 'text/csv');
   });

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
+from crimetiles.precompute.density import density_interval
 from tests.e2e.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -92,6 +93,23 @@ def _check_trend(page, blockgroups: gpd.GeoDataFrame, selected: list[str]) -> No
         assert _table_values(page, row) == [blockgroups.loc[area_id, f"violent_per_sqmi_{year}"] for year in YEARS]
     header = page.locator("#trend-table thead th").all_inner_texts()
     assert header == ["Area", *map(str, YEARS)]
+    _check_bands(page, "#trend-table", blockgroups, selected)
+
+
+def _check_bands(page, table: str, frame: gpd.GeoDataFrame, selected: list[str]) -> None:
+    """The chart's 95 % bands (the values it paints, per line) against the exact Poisson interval of
+    the GeoParquet's counts, divided by the area and rounded outward as the build rounds
+    (docs/artifact.md)."""
+    bands = page.evaluate(f"() => document.querySelector('{table}').closest('figure').querySelector('.chart').bands")
+    chosen = frame.loc[selected]
+    for counts, area, band in [
+        (chosen[[f"violent_count_{year}" for year in YEARS]].sum().to_numpy(), chosen["area_sqmi"].sum(), bands["selection"]),
+        (frame[[f"violent_count_{year}" for year in YEARS]].sum().to_numpy(), frame["area_sqmi"].sum(), bands["study-area"]),
+    ]:
+        low, high = band["low"], band["high"]
+        expected_low, expected_high = density_interval(counts, np.full(len(YEARS), area))
+        assert low == pytest.approx(expected_low, rel=1e-3) and high == pytest.approx(expected_high, rel=1e-3)
+        assert all(lo < value < hi for lo, value, hi in zip(low, counts / area, high, strict=True))
 
 
 def test_select_two_areas_by_click_and_their_trend_matches_the_geoparquet(page, live_url, blockgroups):
@@ -149,6 +167,7 @@ def test_distribution_counts_the_layer_classes_and_a_bar_selects_its_areas(page,
     assert counts == expected
     assert float(page.locator("#charts .chart-note").get_attribute("data-median")) == pytest.approx(np.median(values), abs=1e-9)
     # a click on the bar of the class "under <first break>" (class 1) selects exactly its tracts
+    page.locator("#distribution-title + .chart").scroll_into_view_if_needed()  # below the trend's table
     over = page.locator("#distribution-title + .chart .u-over").bounding_box()
     page.mouse.click(over["x"] + over["width"] * 1.5 / len(expected), over["y"] + over["height"] - 3)
     in_class = sorted(tracts["id"][(values > 0) & (values < breaks[0])])
@@ -216,13 +235,31 @@ def test_table_ranks_sorts_and_its_csv_is_the_table(page, live_url, durham_build
     page.click("#table-button")
     page.wait_for_selector("#area-table tbody tr")
     cells = _table_cells(page)
-    assert cells[0] == ["Rank", "Name", "Violent incidents", "Area (sq mi)", "Violent crimes per sq mi"]
+    assert cells[0] == [
+        "Rank",
+        "Name",
+        "Violent incidents",
+        "Area (sq mi)",
+        "Violent crimes per sq mi",
+        "95 % interval",
+        "Reliability",
+    ]
     ranked = tracts.sort_values("violent_per_sqmi_2014", ascending=False, kind="stable")
     assert len(cells) == 61
     assert [row[1] for row in cells[1:]][:10] == list(ranked["id"])[:10]
     assert [row[0] for row in cells[1:4]] == ["1", "2", "3"]
     top = ranked.iloc[0]
-    assert cells[1][2:] == [f"{top['violent_count_2014']:,}", f"{top['area_sqmi']:,.2f}", f"{top['violent_per_sqmi_2014']:,.1f}"]
+    assert cells[1][2:6] == [
+        f"{top['violent_count_2014']:,}",
+        f"{top['area_sqmi']:,.2f}",
+        f"{top['violent_per_sqmi_2014']:,.1f}",
+        f"{top['violent_per_sqmi_low_2014']:,.1f}–{top['violent_per_sqmi_high_2014']:,.1f}",
+    ]
+    unstable = set(tracts.loc[tracts["unstable_2014"], "id"])
+    assert unstable and set(tracts["id"]) - unstable  # this year has both kinds of tract
+    marked = {row[1]: row[6] for row in cells[1:]}
+    assert marked == {tract: "unstable: fewer than 20 incidents" if tract in unstable else "" for tract in tracts["id"]}
+    assert set(page.locator("#area-table tbody tr.unstable").evaluate_all("(rows) => rows.map((r) => r.dataset.id)")) == unstable
     page.click("button.sort[data-key=name]")
     assert page.locator("#area-table th[aria-sort=ascending]").inner_text().startswith("Name")
     names = [row[1] for row in _table_cells(page)[1:]]
@@ -236,8 +273,17 @@ def test_table_ranks_sorts_and_its_csv_is_the_table(page, live_url, durham_build
     text = Path(download.value.path()).read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     table = _table_cells(page)
-    assert rows[0] == table[0]
-    assert [[cell.replace(",", "") for cell in row] for row in table[1:]] == rows[1:]
+    assert rows[0] == [*table[0][:5], "95 % interval low", "95 % interval high", "Reliability"]
+    assert [[cell.replace(",", "") for cell in row[:5]] + [row[6]] for row in table[1:]] == [
+        [*row[:5], row[7]] for row in rows[1:]
+    ]
+    # the interval's bounds in the CSV are the GeoParquet's, exactly
+    by_id = tracts.set_index("id")
+    for row in rows[1:]:
+        assert [float(row[5]), float(row[6])] == [
+            by_id.loc[row[1], "violent_per_sqmi_low_2014"],
+            by_id.loc[row[1], "violent_per_sqmi_high_2014"],
+        ]
     page.locator("#area-table tbody tr").first.locator("input[type=checkbox]").check()
     page.wait_for_function(SELECTED_IS, arg=[table[1][1]])
     screenshot(page, "compass-table")
@@ -258,6 +304,13 @@ def test_report_renders_the_selection_and_prints_without_the_map_controls(page, 
     area = tracts.loc[chosen, "area_sqmi"].sum()
     expected = [tracts.loc[chosen, f"violent_count_{year}"].sum() / area for year in YEARS]
     assert _table_values(page, "#report-trend-table tr[data-series=selection]") == pytest.approx(expected, rel=1e-12)
+    count = int(tracts.loc[chosen, "violent_count_2015"].sum())
+    low, high = density_interval(np.array([count]), np.array([area]))
+    assert count >= 20  # so the value is not marked unstable
+    assert report.locator("#report-value").inner_text() == (
+        f"The selection, 2015: {count / area:,.1f} per sq mi, 95 % interval {low[0]:,.1f}–{high[0]:,.1f}."
+    )
+    _check_bands(page, "#report-trend-table", tracts, chosen)
     assert report.locator("#report-distribution-table").is_visible()
     page.emulate_media(media="print")
     assert report.is_visible() and report.locator("canvas").count() >= 2
