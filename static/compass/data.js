@@ -3,7 +3,7 @@
 // A layer summary is the JSON document of docs/artifact.md ("Layer summaries"): columns of areas.
 import { formatNumber } from '../labels.js';
 import { ALL_YEARS } from '../years.js';
-import { poissonInterval, roundedOutward } from './stats.js';
+import { binomialPValue, LEVEL, poissonInterval, roundedOutward } from './stats.js';
 
 /** `selected=` of the URL -> ids. Ids are joined by commas; a comma or % inside an id is escaped. */
 export function parseSelected(text) {
@@ -122,6 +122,40 @@ export function densitySentence(summary, values, year) {
  * years; null where withheld). */
 export function selectionTrend(summary, indexes) {
   return summary.years.map((year) => selectionValues(summary, indexes, String(year)).density);
+}
+
+/**
+ * The verdict on a change of an area's count from `k1` to `k2` (the same area, so the densities
+ * change as the counts do): the exact conditional test of k1 given k1 + k2 (under no change,
+ * Binomial(k1 + k2, 1/2)), two-sided at the 95 % level: "rose", "fell" or "no clear change".
+ */
+export function changeVerdict(k1, k2) {
+  if (binomialPValue(k1, k2) >= 1 - LEVEL) return 'no clear change';
+  return k2 > k1 ? 'rose' : 'fell';
+}
+
+/** The change from `first` to `second` (each {count, density} of one area or of the study area, as
+ * yearValues and selectionValues give them): the density's difference (per sq mi), its percent
+ * (null from 0) and the verdict; all null where either year is withheld. */
+export function changeOf(first, second) {
+  if (first.count === null || second.count === null) return { difference: null, percent: null, verdict: null };
+  return {
+    difference: second.density - first.density,
+    percent: first.count > 0 ? (100 * (second.count - first.count)) / first.count : null,
+    verdict: changeVerdict(first.count, second.count),
+  };
+}
+
+/** A change in a sentence: "rose from 12.1 to 18.4 per sq mi, +52 %: a clear rise", "no clear
+ * change (12.1 to 13.0 per sq mi, +7 %)"; a withheld year as "withheld: fewer than K incidents". */
+export function changeSentence(summary, first, second) {
+  const change = changeOf(first, second);
+  if (change.verdict === null) return reliabilityText(summary, true, true);
+  const span = `${formatNumber(first.density)} to ${formatNumber(second.density)} per sq mi`;
+  const percent = change.percent === null ? 'from none' : `${change.percent >= 0 ? '+' : '−'}${formatNumber(Math.abs(change.percent), 0)} %`;
+  if (change.verdict === 'rose') return `rose from ${span}, ${percent}: a clear rise`;
+  if (change.verdict === 'fell') return `fell from ${span}, ${percent}: a clear fall`;
+  return `no clear change (${span}, ${percent})`;
 }
 
 /** Legend class of a density: 0 for exactly 0, then 1 + the number of breaks at or below it (the

@@ -4,6 +4,9 @@ import { test } from 'node:test';
 
 import {
   classCounts,
+  changeOf,
+  changeSentence,
+  changeVerdict,
   classOf,
   csvText,
   densitySentence,
@@ -202,4 +205,29 @@ test('the search reads boundary layers by name and the bands of the hex grid by 
       { tileset: 'hexes', layer: 'hex_r9' },
     ],
   });
+});
+
+test('a change is clear only when the exact binomial test rejects no change at 95 % (scipy binomtest p-values)', () => {
+  // binomtest(10, 30, 0.5).pvalue = 0.0987..: not clear; binomtest(100, 250, 0.5).pvalue = 0.00188..: clear
+  assert.equal(changeVerdict(10, 20), 'no clear change');
+  assert.equal(changeVerdict(100, 150), 'rose');
+  assert.equal(changeVerdict(150, 100), 'fell');
+  // 0 vs 5: p = 0.0625, not clear; 0 vs 6: p = 0.03125, clear; 1000 vs 1100: p = 0.0307, clear
+  assert.equal(changeVerdict(0, 5), 'no clear change');
+  assert.equal(changeVerdict(0, 6), 'rose');
+  assert.equal(changeVerdict(1000, 1100), 'rose');
+  assert.equal(changeVerdict(0, 0), 'no clear change');
+});
+
+test('a change gives the difference, the percent and the verdict, and says so in a sentence', () => {
+  const first = { count: 100, density: 12.1 };
+  const second = { count: 150, density: 18.15 };
+  const change = changeOf(first, second);
+  assert.ok(Math.abs(change.difference - 6.05) < 1e-12);
+  assert.deepEqual([change.percent, change.verdict], [50, 'rose']);
+  assert.equal(changeSentence(SUMMARY, first, second), 'rose from 12.1 to 18.2 per sq mi, +50 %: a clear rise');
+  assert.equal(changeSentence(SUMMARY, second, first), 'fell from 18.2 to 12.1 per sq mi, −33 %: a clear fall');
+  assert.equal(changeSentence(SUMMARY, { count: 10, density: 1 }, { count: 20, density: 2 }), 'no clear change (1.0 to 2.0 per sq mi, +100 %)');
+  assert.equal(changeOf({ count: 0, density: 0 }, { count: 3, density: 3 }).percent, null);
+  assert.equal(changeSentence(SUMMARY, { count: null, density: null }, second), 'withheld: fewer than 3 incidents');
 });
