@@ -146,13 +146,28 @@ export function changeOf(first, second) {
   };
 }
 
+/** A change as the page shows it: a sign always (+, or a minus sign), en-US grouping, `digits` decimals. */
+export function signedNumber(value, digits = 1) {
+  return `${value >= 0 ? '+' : '−'}${formatNumber(Math.abs(value), digits)}`;
+}
+
+/** Table rows (rankedRows' for a year) with their change since year `since`: `change` (per sq mi),
+ * `change_percent` and `verdict` (changeOf's; null where either year is withheld). */
+export function withChange(rows, summary, since) {
+  const base = yearValues(summary, since);
+  return rows.map((row, i) => {
+    const change = changeOf({ count: base.count[i], density: base.density[i] }, row);
+    return { ...row, change: change.difference, change_percent: change.percent, verdict: change.verdict };
+  });
+}
+
 /** A change in a sentence: "rose from 12.1 to 18.4 per sq mi, +52 %: a clear rise", "no clear
  * change (12.1 to 13.0 per sq mi, +7 %)"; a withheld year as "withheld: fewer than K incidents". */
 export function changeSentence(summary, first, second) {
   const change = changeOf(first, second);
   if (change.verdict === null) return reliabilityText(summary, true, true);
   const span = `${formatNumber(first.density)} to ${formatNumber(second.density)} per sq mi`;
-  const percent = change.percent === null ? 'from none' : `${change.percent >= 0 ? '+' : '−'}${formatNumber(Math.abs(change.percent), 0)} %`;
+  const percent = change.percent === null ? 'from none' : `${signedNumber(change.percent, 0)} %`;
   if (change.verdict === 'rose') return `rose from ${span}, ${percent}: a clear rise`;
   if (change.verdict === 'fell') return `fell from ${span}, ${percent}: a clear fall`;
   return `no clear change (${span}, ${percent})`;

@@ -1,7 +1,7 @@
 // The report: a print-friendly view of the selection (a snapshot of the map, the trend, the
 // distribution, the caveats of "About this data" and the sources), printed with the browser's own
 // print (the page's print style shows only the report).
-import { densitySentence, selectionValues, unionBox } from './data.js';
+import { changeSentence, densitySentence, selectionValues, unionBox } from './data.js';
 import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
@@ -37,6 +37,18 @@ function provenance() {
   });
 }
 
+/** The change from the first year of the build to its last, of the selection (`indexes`) and of
+ * the study area, in words with the exact test's verdict. */
+function changeParagraph(summary, indexes) {
+  const first = String(summary.years[0]);
+  const last = String(summary.years[summary.years.length - 1]);
+  const sentence = (chosen) => changeSentence(summary, selectionValues(summary, chosen, first), selectionValues(summary, chosen, last));
+  const parts = [`From ${first} to ${last} (a change is called clear when the exact test of the two years' counts says so at 95 %).`];
+  if (indexes.length) parts.push(`The selection: ${sentence(indexes)}.`);
+  parts.push(`The study area: ${sentence([])}.`);
+  return element('p', { id: 'report-change' }, [parts.join(' ')]);
+}
+
 /** The report's text and figures, in order. */
 function reportContent(view, snapshot, trend, distribution) {
   const { summary, year, yearLabel, selected } = view;
@@ -48,6 +60,7 @@ function reportContent(view, snapshot, trend, distribution) {
     element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
     element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
     element('p', { id: 'report-value' }, [`${names.length ? 'The selection' : 'The study area'}, ${yearLabel}: ${value}.`]),
+    changeParagraph(summary, selected),
     element('figure', { class: 'report-map' }, [
       element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${yearLabel}, the selected areas outlined in black` }),
       element('figcaption', {}, ['The map as shown, selected areas outlined in black. Colours: the legend classes below.']),

@@ -1,10 +1,11 @@
 // The table: every area of the layer shown, in the year shown, ranked by violent crimes per sq mi,
 // sortable by any column, each row's checkbox adding the area to the selection; each density with its
 // 95 % interval and its reliability (unstable, or withheld: "fewer than K"); its CSV download holds
-// the table's columns (all but the checkboxes; the interval as its two bounds) and rows in the order shown.
+// the table's columns (all but the checkboxes; the interval as its two bounds) and rows in the order
+// shown. A picker adds the change since another year: per sq mi, percent and the exact test's verdict.
 import { formatNumber } from '../labels.js';
 import { ALL_YEARS, yearSpan } from '../years.js';
-import { csvText, intervalText, plainNumber, rankedRows, sortRows } from './data.js';
+import { csvText, intervalText, plainNumber, rankedRows, signedNumber, sortRows, withChange } from './data.js';
 import { element, saveText } from './widgets.js';
 
 /** A number shown with `digits` decimals, blank where withheld (null). */
@@ -55,6 +56,39 @@ function columns(summary, year) {
   ];
 }
 
+/** The columns of the change since year `since`: per sq mi, percent (none from 0) and verdict. */
+function changeColumns(since) {
+  const signed = (digits) => (value) => (value === null ? '' : signedNumber(value, digits));
+  return [
+    { header: `Change since ${since} (per sq mi)`, key: 'change', show: signed(1), csv: csvNumber(3), numeric: true },
+    { header: `Change since ${since} (%)`, key: 'change_percent', show: signed(0), csv: csvNumber(1), numeric: true },
+    { header: 'Verdict (exact test, 95 %)', key: 'verdict', show: (value) => value || '', csv: (value) => value || '' },
+  ];
+}
+
+/** The year the table's change is measured from: `comparison.since` if it is another year of the
+ * summary than the one shown (none for all years). */
+function changeBase(summary, year, comparison) {
+  const other = year !== ALL_YEARS && comparison.since !== year && summary.years.includes(Number(comparison.since));
+  return other ? comparison.since : null;
+}
+
+/** The "Change since" picker: none or another year of the summary than `year`; sets `comparison.since`
+ * and calls `redraw()`. */
+function changePicker(summary, year, comparison, redraw) {
+  const since = changeBase(summary, year, comparison);
+  const options = summary.years
+    .map(String)
+    .filter((other) => other !== year)
+    .map((other) => element('option', { value: other, selected: other === since }, [other]));
+  const select = element('select', { id: 'table-change' }, [element('option', { value: '' }, ['none']), ...options]);
+  select.addEventListener('change', () => {
+    comparison.since = select.value || null;
+    redraw();
+  });
+  return element('label', { class: 'table-change' }, [`Change to ${year} since `, select]);
+}
+
 /** The header row's cells: a sort button per column (`sort` changed in place, then `redraw(key)`)
  * and the checkboxes' column. */
 function headerCells(cols, sort, redraw) {
@@ -82,13 +116,14 @@ function areaRow(row, cols, selection) {
   return element('tr', { 'data-id': row.id, class: row.reliability ? 'unstable' : undefined }, [...cells, element('td', { class: 'select-cell' }, [box])]);
 }
 
-/** The button saving the table as shown (`shownRows()`) as CSV. */
-function csvButton(cols, shownRows, summary, year) {
+/** The button saving the table as shown (`shown()`: its columns and rows) as CSV. */
+function csvButton(shown, summary, year) {
   const download = element('button', { type: 'button', id: 'table-csv', class: 'button' }, ['Download this table (CSV)']);
   download.addEventListener('click', () => {
+    const { cols, rows } = shown();
     const text = csvText(
       cols.flatMap((col) => col.csvHeaders || [col.header]),
-      shownRows().map((row) => cols.flatMap((col) => col.csv(row[col.key], row))),
+      rows.map((row) => cols.flatMap((col) => col.csv(row[col.key], row))),
     );
     saveText(text, `violent-crimes-per-sqmi-${summary.layer}-${year}-table.csv`, 'text/csv');
   });
@@ -96,13 +131,12 @@ function csvButton(cols, shownRows, summary, year) {
 }
 
 /** Render the table of `view` ({summary, year, yearLabel}: compass.js's shownView) into `body`
- * (replacing what was there), sorted by `sort` ({key, ascending}, kept across re-renders), each
- * row's checkbox toggling its area in `selection`; returns a function that brings the checkboxes in
- * step with the selection. */
-export function renderTable(body, { summary, year, yearLabel }, selection, sort) {
-  const rows = rankedRows(summary, year);
-  const cols = columns(summary, year);
-  const caption = `All ${rows.length} ${summary.title.toLowerCase()}, ${yearLabel}: violent crimes per sq mi, rank 1 the highest`;
+ * (replacing what was there), sorted by `sort` ({key, ascending}) with the change since
+ * `comparison.since` (a year, or null), both kept across re-renders, each row's checkbox toggling its
+ * area in `selection`; returns a function that brings the checkboxes in step with the selection. */
+export function renderTable(body, { summary, year, yearLabel }, selection, sort, comparison) {
+  const ranked = rankedRows(summary, year);
+  const caption = `All ${ranked.length} ${summary.title.toLowerCase()}, ${yearLabel}: violent crimes per sq mi, rank 1 the highest`;
   const headRow = element('tr');
   const tbody = element('tbody');
   const table = element('table', { id: 'area-table', class: 'data sortable' }, [
@@ -110,18 +144,23 @@ export function renderTable(body, { summary, year, yearLabel }, selection, sort)
     element('thead', {}, [headRow]),
     tbody,
   ]);
-  let sorted = [];
+  let shown = { cols: [], rows: [] };
   const draw = () => {
-    sorted = sortRows(rows, sort.key, sort.ascending);
+    const since = changeBase(summary, year, comparison);
+    const cols = [...columns(summary, year), ...(since ? changeColumns(since) : [])];
+    const rows = since ? withChange(ranked, summary, since) : ranked;
+    if (!cols.some((col) => col.key === sort.key)) Object.assign(sort, { key: 'rank', ascending: true });
+    shown = { cols, rows: sortRows(rows, sort.key, sort.ascending) };
     headRow.replaceChildren(...headerCells(cols, sort, (key) => {
       draw();
       table.querySelector(`button.sort[data-key="${key}"]`).focus();
     }));
-    tbody.replaceChildren(...sorted.map((row) => areaRow(row, cols, selection)));
+    tbody.replaceChildren(...shown.rows.map((row) => areaRow(row, cols, selection)));
   };
   draw();
   const region = element('div', { class: 'table-scroll tall', role: 'region', 'aria-labelledby': 'area-table-caption', tabindex: 0 }, [table]);
-  body.replaceChildren(element('div', { class: 'table-actions' }, [csvButton(cols, () => sorted, summary, year)]), region);
+  const actions = [csvButton(() => shown, summary, year), ...(year === ALL_YEARS ? [] : [changePicker(summary, year, comparison, draw)])];
+  body.replaceChildren(element('div', { class: 'table-actions' }, actions), region);
   return () => {
     for (const box of tbody.querySelectorAll('input[type="checkbox"]')) box.checked = selection.has(box.closest('tr').dataset.id);
   };

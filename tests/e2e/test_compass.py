@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from scipy.stats import binomtest
 
 from crimetiles.precompute.density import density_interval
 from tests.e2e.conftest import screenshot, wait_idle
@@ -289,6 +290,49 @@ def test_table_ranks_sorts_and_its_csv_is_the_table(page, live_url, durham_build
     screenshot(page, "compass-table")
 
 
+def _verdict(k1: int, k2: int) -> str:
+    """The change's verdict computed here: scipy's exact two-sided binomial test of k1 given
+    k1 + k2 at 95 %."""
+    if k1 + k2 == 0 or binomtest(k1, k1 + k2, 0.5).pvalue >= 0.05:
+        return "no clear change"
+    return "rose" if k2 > k1 else "fell"
+
+
+def test_table_gives_the_change_since_another_year_with_its_verdict(page, live_url, durham_build):
+    tracts = gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
+    _open(page, f"{live_url}/?layer=tracts&year=2016")
+    page.click("#table-button")
+    page.wait_for_selector("#area-table tbody tr")
+    page.select_option("#table-change", "2012")
+    header = _table_cells(page)[0]
+    assert header[-3:] == ["Change since 2012 (per sq mi)", "Change since 2012 (%)", "Verdict (exact test, 95 %)"]
+    page.click("button.sort[data-key=change]")  # the largest rise first
+    with page.expect_download() as download:
+        page.click("#table-csv")
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][-3:] == header[-3:]
+    first, last = tracts["violent_count_2012"], tracts["violent_count_2016"]
+    expected = {
+        tract: [
+            round(tracts.loc[tract, "violent_per_sqmi_2016"] - tracts.loc[tract, "violent_per_sqmi_2012"], 3),
+            100 * (last[tract] - first[tract]) / first[tract] if first[tract] else None,  # none from 0
+            _verdict(int(first[tract]), int(last[tract])),
+        ]
+        for tract in tracts.index
+    }
+    shown = {row[1]: [float(row[-3]), float(row[-2]) if row[-2] else None, row[-1]] for row in rows[1:]}
+    assert shown.keys() == expected.keys()
+    for tract, (change, percent, verdict) in shown.items():
+        assert [change, verdict] == [expected[tract][0], expected[tract][2]], tract
+        assert percent == (None if expected[tract][1] is None else pytest.approx(expected[tract][1], abs=0.051)), tract
+    verdicts = [row[-1] for row in rows[1:]]
+    assert "no clear change" in verdicts and {"rose", "fell"} & set(verdicts)  # the build has both kinds
+    changes = [float(row[-3]) for row in rows[1:]]
+    assert changes == sorted(changes, reverse=True)
+    page.select_option("#table-change", "")
+    assert _table_cells(page)[0][-1] == "Reliability"
+
+
 def test_report_renders_the_selection_and_prints_without_the_map_controls(page, live_url, durham_build):
     tracts = gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
     chosen = ["37063000301", "37063001301"]
@@ -311,6 +355,13 @@ def test_report_renders_the_selection_and_prints_without_the_map_controls(page, 
         f"The selection, 2015: {count / area:,.1f} per sq mi, 95 % interval {low[0]:,.1f}–{high[0]:,.1f}."
     )
     _check_bands(page, "#report-trend-table", tracts, chosen)
+    k1, k2 = (int(tracts.loc[chosen, f"violent_count_{year}"].sum()) for year in (YEARS[0], YEARS[-1]))
+    verdict = _verdict(k1, k2)
+    change = report.locator("#report-change").inner_text()
+    assert f"The selection: {verdict}" in change, change
+    assert (
+        f"{k1 / area:,.1f} to {k2 / area:,.1f} per sq mi, {'+' if k2 >= k1 else '−'}{abs(100 * (k2 - k1) / k1):.0f} %" in change
+    )
     assert report.locator("#report-distribution-table").is_visible()
     page.emulate_media(media="print")
     assert report.is_visible() and report.locator("canvas").count() >= 2

@@ -23,6 +23,8 @@ import {
   selectionBand,
   selectionTrend,
   selectionValues,
+  signedNumber,
+  withChange,
   sortRows,
   tilesetOfLayer,
   unionBox,
@@ -230,4 +232,17 @@ test('a change gives the difference, the percent and the verdict, and says so in
   assert.equal(changeSentence(SUMMARY, { count: 10, density: 1 }, { count: 20, density: 2 }), 'no clear change (1.0 to 2.0 per sq mi, +100 %)');
   assert.equal(changeOf({ count: 0, density: 0 }, { count: 3, density: 3 }).percent, null);
   assert.equal(changeSentence(SUMMARY, { count: null, density: null }, second), 'withheld: fewer than 3 incidents');
+});
+
+test('table rows carry their change since another year, its percent and verdict', () => {
+  const rows = withChange(rankedRows(SUMMARY, '2016'), SUMMARY, '2015');
+  // w1: 4 -> 0 (binomtest(4, 4) p = 0.125), w2: 2 -> 6 (p = 0.289), w3: 8 -> 15 (p = 0.210)
+  assert.deepEqual(rows.map((row) => [row.id, row.change, row.change_percent, row.verdict]), [
+    ['w1', -4, -100, 'no clear change'],
+    ['w2', 2, 200, 'no clear change'],
+    ['w3', 1.75, 87.5, 'no clear change'],
+  ]);
+  assert.deepEqual(sortRows(rows, 'change', false).map((row) => row.id), ['w2', 'w3', 'w1']);
+  assert.equal(signedNumber(-1234.56), '−1,234.6');
+  assert.equal(signedNumber(0, 0), '+0');
 });
