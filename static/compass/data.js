@@ -225,14 +225,16 @@ export function rankedRows(summary, year) {
   return rows;
 }
 
-/** Rows sorted by `key` (a row field), ascending or not; text compared as the locale would, ties
- * kept in rank order so that the table's order is always the same for the same sort. */
+/** Rows sorted by `key` (a row field), ascending or not; text compared as the locale would, a
+ * withheld value (null) last either way, ties kept in rank order so that the table's order is
+ * always the same for the same sort. */
 export function sortRows(rows, key, ascending) {
   const direction = ascending ? 1 : -1;
   const compare = (a, b) => {
     const x = a[key];
     const y = b[key];
-    const order = typeof x === 'string' ? x.localeCompare(y, 'en') : x - y;
+    if ((x === null) !== (y === null)) return x === null ? 1 : -1;
+    const order = x === null || typeof x !== 'string' ? x - y : x.localeCompare(y, 'en');
     return order * direction || a.rank - b.rank || a.id.localeCompare(b.id, 'en');
   };
   return [...rows].sort(compare);

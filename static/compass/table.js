@@ -2,10 +2,11 @@
 // sortable by any column, each row's checkbox adding the area to the selection; each density with its
 // 95 % interval and its reliability (unstable, or withheld: "fewer than K"); its CSV download holds
 // the table's columns (all but the checkboxes; the interval as its two bounds) and rows in the order
-// shown. A picker adds the change since another year: per sq mi, percent and the exact test's verdict.
+// shown. A picker adds the change since another year: per sq mi, percent and the exact test's verdict,
+// and the study area's change above the table.
 import { formatNumber } from '../labels.js';
 import { ALL_YEARS, yearSpan } from '../years.js';
-import { csvText, intervalText, plainNumber, rankedRows, signedNumber, sortRows, withChange } from './data.js';
+import { changeSentence, csvText, intervalText, plainNumber, rankedRows, selectionValues, signedNumber, sortRows, withChange } from './data.js';
 import { element, saveText } from './widgets.js';
 
 /** A number shown with `digits` decimals, blank where withheld (null). */
@@ -145,8 +146,11 @@ export function renderTable(body, { summary, year, yearLabel }, selection, sort,
     tbody,
   ]);
   let shown = { cols: [], rows: [] };
+  const studyChange = element('p', { id: 'table-change-study', class: 'chart-note' });
   const draw = () => {
     const since = changeBase(summary, year, comparison);
+    studyChange.hidden = !since;
+    studyChange.textContent = since ? `The study area, ${since} to ${year}: ${changeSentence(summary, selectionValues(summary, [], since), selectionValues(summary, [], year))}.` : '';
     const cols = [...columns(summary, year), ...(since ? changeColumns(since) : [])];
     const rows = since ? withChange(ranked, summary, since) : ranked;
     if (!cols.some((col) => col.key === sort.key)) Object.assign(sort, { key: 'rank', ascending: true });
@@ -160,7 +164,7 @@ export function renderTable(body, { summary, year, yearLabel }, selection, sort,
   draw();
   const region = element('div', { class: 'table-scroll tall', role: 'region', 'aria-labelledby': 'area-table-caption', tabindex: 0 }, [table]);
   const actions = [csvButton(() => shown, summary, year), ...(year === ALL_YEARS ? [] : [changePicker(summary, year, comparison, draw)])];
-  body.replaceChildren(element('div', { class: 'table-actions' }, actions), region);
+  body.replaceChildren(element('div', { class: 'table-actions' }, actions), studyChange, region);
   return () => {
     for (const box of tbody.querySelectorAll('input[type="checkbox"]')) box.checked = selection.has(box.closest('tr').dataset.id);
   };

@@ -290,6 +290,31 @@ def test_table_ranks_sorts_and_its_csv_is_the_table(page, live_url, durham_build
     screenshot(page, "compass-table")
 
 
+def test_table_and_its_csv_say_fewer_than_k_for_withheld_hex_cells(page, live_url, durham_build):
+    _open(page, f"{live_url}/?layer=hex&year=2014#10/35.99/-78.9")
+    page.click("#table-button")
+    page.wait_for_selector("#area-table tbody tr")
+    with page.expect_download() as download:
+        page.click("#table-csv")
+    layer = download.value.suggested_filename.removeprefix("violent-crimes-per-sqmi-").removesuffix("-2014-table.csv")
+    cells = gpd.read_parquet(durham_build / "layers" / f"{layer}.parquet").set_index("id")
+    withheld = set(cells.index[cells["suppressed_2014"]])
+    assert withheld  # the hex floor (3) withholds some cells of this layer
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    header = rows[0]
+    by_id = {row[header.index("Name")]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert by_id.keys() == set(cells.index)
+    count = "Violent incidents"
+    for cell in withheld:
+        row = by_id[cell]
+        assert row[count] == "fewer than 3" and row["Reliability"] == "withheld: fewer than 3 incidents"
+        assert row["Violent crimes per sq mi"] == row["95 % interval low"] == row["95 % interval high"] == ""
+    # no published count gives a withheld one: every number in the column is 0 or at least 3
+    assert all(int(row[count]) == 0 or int(row[count]) >= 3 for cell, row in by_id.items() if cell not in withheld)
+    shown = {row[1]: row for row in _table_cells(page)[1:]}
+    assert {cell: shown[cell][2] for cell in withheld} == dict.fromkeys(withheld, "fewer than 3")
+
+
 def _verdict(k1: int, k2: int) -> str:
     """The change's verdict computed here: scipy's exact two-sided binomial test of k1 given
     k1 + k2 at 95 %."""
@@ -329,7 +354,11 @@ def test_table_gives_the_change_since_another_year_with_its_verdict(page, live_u
     assert "no clear change" in verdicts and {"rose", "fell"} & set(verdicts)  # the build has both kinds
     changes = [float(row[-3]) for row in rows[1:]]
     assert changes == sorted(changes, reverse=True)
+    k1, k2 = int(first.sum()), int(last.sum())
+    study = page.locator("#table-change-study").inner_text()
+    assert study.startswith(f"The study area, 2012 to 2016: {_verdict(k1, k2)}"), study
     page.select_option("#table-change", "")
+    assert page.locator("#table-change-study").is_hidden()
     assert _table_cells(page)[0][-1] == "Reliability"
 
 

@@ -246,3 +246,14 @@ test('table rows carry their change since another year, its percent and verdict'
   assert.equal(signedNumber(-1234.56), '−1,234.6');
   assert.equal(signedNumber(0, 0), '+0');
 });
+
+test('withheld values sort last, whichever the direction', () => {
+  const withheld = structuredClone(SUMMARY);
+  withheld.areas.violent_count[1][0] = null;
+  withheld.areas.violent_per_sqmi[1][0] = null;
+  withheld.areas.suppressed[1][0] = true;
+  const rows = rankedRows(withheld, '2015');
+  assert.deepEqual(sortRows(rows, 'density', false).map((row) => row.id), ['w1', 'w3', 'w2']);
+  assert.deepEqual(sortRows(rows, 'density', true).map((row) => row.id), ['w3', 'w1', 'w2']);
+  assert.equal(rows[1].reliability, 'withheld: fewer than 3 incidents');
+});
