@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from crimetiles.server.config import ConfigError, ServerConfig
+from crimetiles.server.config import SETTING_PARSERS, ConfigError, ServerConfig
+
+
+def _read_as_its_variable(setting: str) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    """A flag's callback: its value read as the setting's environment variable is (`SETTING_PARSERS`)."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return SETTING_PARSERS[setting](value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r}: {exc}") from None
+
+    return callback
 
 
 @click.command(context_settings={"show_default": True})
@@ -19,14 +35,16 @@ from crimetiles.server.config import ConfigError, ServerConfig
 @click.option(
     "--cache-bytes",
     default=None,
-    type=int,
-    help="Bound of the on-demand tile cache in bytes. Default: 64 MiB (env CRIMETILES_CACHE_BYTES).",
+    callback=_read_as_its_variable("cache_bytes"),
+    help="Bound of the on-demand tile cache in bytes, or with a unit: 64MiB, 64MB (a million bytes). "
+    "Default: 64 MiB (env CRIMETILES_CACHE_BYTES).",
 )
 @click.option(
     "--ready-tile-bytes",
     default=None,
-    type=int,
-    help="Memory for archive tiles kept ready to send, per process, bytes. Default: 16 MiB (env CRIMETILES_READY_TILE_BYTES).",
+    callback=_read_as_its_variable("ready_tile_bytes"),
+    help="Memory for archive tiles kept ready to send, per process, bytes or with a unit (16MiB). "
+    "Default: 16 MiB (env CRIMETILES_READY_TILE_BYTES).",
 )
 @click.option(
     "--max-age",
@@ -37,11 +55,13 @@ from crimetiles.server.config import ConfigError, ServerConfig
 @click.option(
     "--cors-origins",
     default=None,
-    help="'*' or comma-separated origins allowed to fetch tiles. Default: * (env CRIMETILES_CORS_ORIGINS).",
+    help="'*' or origins allowed to fetch tiles, separated by commas or spaces ('' for none). "
+    "Default: * (env CRIMETILES_CORS_ORIGINS).",
 )
 @click.option(
     "--public-url",
     default=None,
+    callback=_read_as_its_variable("public_url"),
     help="Base URL clients see behind a proxy, e.g. https://maps.example.org. "
     "Default: the request's own (env CRIMETILES_PUBLIC_URL).",
 )

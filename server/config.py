@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "CRIMETILES_"
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -24,7 +26,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     cache_bytes: int = 64 * 1024 * 1024
-    """Bound of the on-demand tile cache, bytes of memory: each entry counts its compressed tile
+    """Bound of the on-demand tile cache, bytes of memory (as `parse_size` reads it): each entry counts its compressed tile
     plus 512 bytes of bookkeeping, so that a cache full of empty tiles is bounded too."""
     ready_tile_bytes: int = 16 * 1024 * 1024
     """Memory for archive tiles' answers kept ready to send (the first asked, per worker process),
@@ -32,9 +34,11 @@ class ServerConfig:
     max_age: int = 3600
     """`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."""
     cors_origins: str = "*"
-    """`*` or a comma-separated list of origins allowed to fetch tiles, TileJSON and styles."""
+    """`*` or a list of origins allowed to fetch tiles, TileJSON and styles, separated by commas or
+    spaces; empty: none."""
     public_url: str | None = None
-    """Base URL clients see (e.g. https://maps.example.org/crimetiles) when behind a proxy."""
+    """Base URL clients see (e.g. https://maps.example.org/crimetiles) when behind a proxy: an
+    absolute http(s) URL (`parse_public_url`)."""
     frame_ancestors: str = "*"
     """Origins allowed to embed `/embed` in an iframe (CSP frame-ancestors)."""
     basemap_url: str | None = None
@@ -49,12 +53,15 @@ class ServerConfig:
         for field in fields(cls):
             name = ENV_PREFIX + field.name.upper()
             if name in environ:
-                values[field.name] = _parse(name, field.default, environ[name])
+                parse = SETTING_PARSERS.get(field.name) or _converter(field.default)
+                values[field.name] = _parsed(name, parse, environ[name])
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
 
     def allowed_origins(self) -> tuple[str, ...]:
-        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+        """The origins as browsers send them in `Origin`: scheme and host in lower case, no
+        trailing slash (`https://Maps.example.org/` is `https://maps.example.org`)."""
+        return tuple(origin.lower().rstrip("/") for origin in re.split(r"[,\s]+", self.cors_origins) if origin)
 
 
 def shared_metrics_dir(parent_pid: int) -> Path:
@@ -82,11 +89,59 @@ class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot take."""
 
 
-def _parse(name: str, default: Any, raw: str) -> Any:
-    """`raw` converted to the type of the setting's default (empty means None for optional ones)."""
+SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+"""Units of a size, in any case: decimal (`MB`, a million bytes) and binary (`MiB`, 2**20 bytes)."""
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size as people write it: `67108864`, `64MiB`, `64 MiB`, `64mb` (64,000,000),
+    `1.5 GiB`. Raises `ValueError` for anything else, single-letter units (`64M`: MB or MiB?) included."""
+    match = _SIZE.fullmatch(text)
+    if not match or match[2].lower() not in SIZE_UNITS:
+        raise ValueError("expected a size in bytes, e.g. 67108864, 64MiB or 64MB")
+    return int(float(match[1]) * SIZE_UNITS[match[2].lower()])
+
+
+def parse_public_url(text: str) -> str | None:
+    """An absolute http(s) URL without its trailing slash (URLs are built on it), or None for an
+    empty value. Raises `ValueError` for a URL without scheme or host: every URL the server gives
+    would be relative to the page reading it."""
+    url = text.strip().rstrip("/")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("expected an absolute http(s) URL, e.g. https://maps.example.org/crime")
+    return url
+
+
+SETTING_PARSERS: dict[str, Callable[[str], Any]] = {
+    "cache_bytes": parse_size,
+    "ready_tile_bytes": parse_size,
+    "public_url": parse_public_url,
+}
+"""The settings read by more than their default's type, from their variable or their flag; each
+raises `ValueError` saying what it expects."""
+
+
+def _converter(default: Any) -> Callable[[str], Any]:
+    """The type of the setting's default (empty means None for optional ones)."""
     if default is None:
-        return raw or None
+        return lambda raw: raw or None
+    kind = type(default)
+
+    def convert(raw: str) -> Any:
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"expected {kind.__name__}") from None
+
+    return convert
+
+
+def _parsed(name: str, parse: Callable[[str], Any], raw: str) -> Any:
     try:
-        return type(default)(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected {type(default).__name__}") from None
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None
