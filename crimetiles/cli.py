@@ -127,6 +127,14 @@ def _check_crs(ctx: click.Context, param: click.Parameter, text: str | None) -> 
     return text
 
 
+def _check_link(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    from crimetiles.server.config import is_absolute_http_url
+
+    if text is not None and not is_absolute_http_url(text):
+        raise click.BadParameter(f"{text!r}: expected an absolute http(s) URL, e.g. https://www.minneapolismn.gov/", param=param)
+    return text
+
+
 def _parse_resolutions(text: str) -> tuple[int, ...]:
     try:
         resolutions = tuple(int(part) for part in text.split(",") if part.strip())
@@ -298,7 +306,11 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
     "the report, map clients (TileJSON, styles), QGIS layers and GeoJSON downloads. Default: the input files' names.",
 )
 @click.option(
-    "--attribution-url", default=None, metavar="URL", help="A link for --attribution wherever it is shown. Default: none."
+    "--attribution-url",
+    default=None,
+    metavar="URL",
+    callback=_check_link,
+    help="A link for --attribution wherever it is shown: an absolute http(s) URL. Default: none.",
 )
 @click.option(
     "--about",

@@ -103,6 +103,13 @@ def parse_size(text: str) -> int:
     return int(float(match[1]) * SIZE_UNITS[match[2].lower()])
 
 
+def is_absolute_http_url(text: str) -> bool:
+    """Whether `text` is an http(s) URL with a host: one a link or a client can follow from any
+    page (`maps.example.org/crime`, without scheme, would be read relative to the page)."""
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 def parse_public_url(text: str) -> str | None:
     """An absolute http(s) URL without its trailing slash (URLs are built on it), or None for an
     empty value. Raises `ValueError` for a URL without scheme or host: every URL the server gives
@@ -110,8 +117,7 @@ def parse_public_url(text: str) -> str | None:
     url = text.strip().rstrip("/")
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not is_absolute_http_url(url):
         raise ValueError("expected an absolute http(s) URL, e.g. https://maps.example.org/crime")
     return url
 
