@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +18,7 @@ import pytest
 
 from tests.conftest import running
 from tests.e2e.conftest import BACKGROUND, wait_idle
+from tests.e2e.nginx import readme_nginx_block, running_nginx
 from tests.server.served import readme_command, serving
 
 pytestmark = pytest.mark.browser
@@ -206,6 +209,28 @@ def test_a_style_url_draws_under_the_choropleth(page, durham_build, basemap_serv
             _assert_no_csp_violation(page, console)
     assert f"{base_url}/style.json" in requested
     assert any(url.startswith(f"{base_url}/green/10/") for url in requested)  # the style source: 512-pixel tiles
+
+
+def test_a_static_export_draws_its_basemap_under_the_choropleth(page, durham_build, basemap_server, plain_downtown, tmp_path):
+    """`crimetiles export-static --basemap-url`: the pages' `<meta>` policy lets the basemap in,
+    served by nginx with the README's block."""
+    base_url, _ = basemap_server
+    requested, console = _watched(page)
+    site = tmp_path / "site"
+    template = f"{base_url}/blue/{{z}}/{{x}}/{{y}}.png"
+    export = [sys.executable, "-m", "crimetiles", "export-static", str(durham_build), str(site), "--basemap-url", template]
+    subprocess.run(export, check=True, timeout=300)
+    http, location = readme_nginx_block("export-static").split("# in server { }:")
+    (tmp_path / "nginx").mkdir()
+    with running_nginx(tmp_path / "nginx", location.replace("/srv/crime-map/site/", f"{site}/"), http) as origin:
+        for page_file in ("index.html", "embed.html"):
+            outside, downtown = _pixels(page, f"{origin}/maps/crime/{page_file}?layer=tracts{VIEW}")
+            opacity = page.evaluate("() => window.crimetiles.map.getPaintProperty('basemap', 'raster-opacity')")
+            assert _close(outside, _blend(TEMPLATE_BLUE, opacity, BACKGROUND)), (page_file, outside)
+            expected = _through_the_choropleth(page, plain_downtown, TEMPLATE_BLUE, opacity)
+            assert _close(downtown, expected), (page_file, downtown, expected)
+            _assert_no_csp_violation(page, console)
+    assert any(url.startswith(f"{base_url}/blue/11/") for url in requested)
 
 
 def test_without_a_basemap_no_request_leaves_the_page_origin(page, live_url):
