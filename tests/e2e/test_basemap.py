@@ -2,7 +2,9 @@
 XYZ template (`CRIMETILES_BASEMAP_URL` under granian) and a MapLibre style (`crimetiles serve
 --basemap-url`), both served by a second local server, another origin than the map's. Its solid
 colour shows where no area is drawn and through the translucent choropleth, on the page and in
-the embed, with no CSP violation. Without a basemap, no request leaves the page's origin."""
+the embed, with no CSP violation; so it does in a static export (`crimetiles export-static
+--basemap-url`) under its pages' `<meta>` policy. Without a basemap, no request leaves the page's
+origin."""
 
 from __future__ import annotations
 
