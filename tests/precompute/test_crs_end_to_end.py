@@ -249,17 +249,30 @@ def test_boundaries_in_a_projected_crs_count_the_same(build_cli, points, crs, tm
 WRONG_CRS = {
     "feet read as metres": ("EPSG:2264", "EPSG:32617"),
     "metres read as feet": ("EPSG:32617", "EPSG:2264"),
-    "degrees read as feet": ("EPSG:4326", "EPSG:2264"),
 }
 
 
 @pytest.mark.parametrize("case", WRONG_CRS)
 @pytest.mark.parametrize("layout", ["x/y columns", "WKT"])
 def test_a_wrong_crs_stops_the_build_rather_than_mapping_elsewhere(build_cli, points, case, layout, tmp_path):
+    """Every point lands far from Durham (feet as metres: off Venezuela): none is in an area."""
     written_in, given = WRONG_CRS[case]
     (path,) = write_layout(points, layout, written_in, tmp_path / "incidents")
     build = build_cli(path, "--crs", given, *durham_boundaries())
     assert build.error == (
         f"Error: {path}: no usable incident rows ({len(points)} read, all rejected: outside all boundaries {len(points)})"
+    )
+    assert not build.out.exists()
+
+
+@pytest.mark.parametrize("layout", ["x/y columns", '"lat, lon"', "WKT"])
+def test_degrees_given_a_projected_crs_stop_the_build_naming_the_fix(build_cli, points, layout, tmp_path):
+    (path,) = write_layout(points, layout, "EPSG:4326", tmp_path / "incidents")
+    build = build_cli(path, "--crs", "EPSG:2264", *durham_boundaries())
+    x, y = _xy(points, "EPSG:4326")
+    assert build.error == (
+        f"Error: {path}: {len(points)} of {len(points)} points are within longitude/latitude ranges (x {x.min():.4f} to "
+        f"{x.max():.4f}, y {y.min():.4f} to {y.max():.4f}), but --crs EPSG:2264 is projected (in US survey foot): these "
+        "look like degrees; leave out --crs"
     )
     assert not build.out.exists()
