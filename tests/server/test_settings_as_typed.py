@@ -106,9 +106,9 @@ def _assert_typed_settings_served(seen: Seen) -> None:
 
 
 @contextmanager
-def _served(server: str, build_dir: Path, flags: tuple[str, ...] = (), **settings: str) -> Iterator[str]:
+def _served(server: str, build_dir: Path | str, flags: tuple[str, ...] = (), **settings: str) -> Iterator[str]:
     command = ["crimetiles", "serve", "--port", "8000", *flags] if server == "crimetiles serve" else readme_command(server)
-    with serving(command, build_dir, **settings) as (base, _):
+    with serving(command, build_dir, **settings) as (base, _):  # a str keeps a typed trailing slash
         yield base
 
 
@@ -117,15 +117,16 @@ def _served(server: str, build_dir: Path, flags: tuple[str, ...] = (), **setting
     [("granian", "64MB"), ("gunicorn", "1 KiB")],
 )
 def test_settings_typed_into_the_environment_are_served_as_meant(durham_build, server, cache_bytes):
-    """A cache of 64 MB answers a repeated on-demand tile from memory; one of a KiB holds no tile."""
-    with _served(server, durham_build, cache_bytes=cache_bytes, ready_tile_bytes="16 MiB", **TYPED) as base:
+    """A cache of 64 MB answers a repeated on-demand tile from memory; one of a KiB holds no tile.
+    The build directory is typed with a trailing slash."""
+    with _served(server, f"{durham_build}/", cache_bytes=cache_bytes, ready_tile_bytes="16 MiB", **TYPED) as base:
         seen = observe(base)
     _assert_typed_settings_served(seen)
     assert (seen.cache_hits >= 1) == (cache_bytes == "64MB")
 
 
 def test_serve_flags_typed_as_people_type_them_win_over_the_environment(durham_build):
-    flags = (*TYPED_FLAGS, "--cache-bytes", "64 MiB", "--ready-tile-bytes", "16mib", str(durham_build))
+    flags = (*TYPED_FLAGS, "--cache-bytes", "64 MiB", "--ready-tile-bytes", "16mib", f"{durham_build}/")
     environment = {"cache_bytes": "0", "cors_origins": "https://elsewhere.example", "max_age": "5"}
     with _served("crimetiles serve", durham_build, flags, **environment) as base:
         seen = observe(base)
