@@ -128,10 +128,13 @@ def _check_crs(ctx: click.Context, param: click.Parameter, text: str | None) -> 
 
 
 def _check_link(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    """A URL other pages follow (a link, a basemap): absolute, or it would be read relative to them."""
     from crimetiles.server.config import is_absolute_http_url
 
-    if text is not None and not is_absolute_http_url(text):
-        raise click.BadParameter(f"{text!r}: expected an absolute http(s) URL, e.g. https://www.minneapolismn.gov/", param=param)
+    if not text:
+        return None
+    if not is_absolute_http_url(text):
+        raise click.BadParameter(f"{text!r}: expected an absolute http(s) URL, starting with https://", param=param)
     return text
 
 
@@ -567,6 +570,7 @@ def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | 
 @click.option(
     "--basemap-url",
     default=None,
+    callback=_check_link,
     help="Optional basemap for the pages: a MapLibre style URL or XYZ raster template (as for serve). Default: none.",
 )
 @clear_errors

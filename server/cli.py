@@ -73,6 +73,7 @@ def _read_as_its_variable(setting: str) -> Callable[[click.Context, click.Parame
 @click.option(
     "--basemap-url",
     default=None,
+    callback=_read_as_its_variable("basemap_url"),
     help="Optional basemap for the page: a MapLibre style URL or XYZ raster template. "
     "Default: none (env CRIMETILES_BASEMAP_URL).",
 )

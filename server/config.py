@@ -42,7 +42,8 @@ class ServerConfig:
     frame_ancestors: str = "*"
     """Origins allowed to embed `/embed` in an iframe (CSP frame-ancestors)."""
     basemap_url: str | None = None
-    """Optional basemap for the map page: a MapLibre style URL or an XYZ raster URL template."""
+    """Optional basemap for the map page: a MapLibre style URL or an XYZ raster URL template,
+    absolute (`parse_basemap_url`)."""
     reload_interval: float = 2.0
     """Seconds between checks of the build's manifest for a new build; 0 disables the watch."""
 
@@ -122,10 +123,23 @@ def parse_public_url(text: str) -> str | None:
     return url
 
 
+def parse_basemap_url(text: str) -> str | None:
+    """A style's or an XYZ template's absolute http(s) URL, or None for an empty value. Raises
+    `ValueError` for one without scheme or host (`tile.openstreetmap.org/{z}/{x}/{y}.png`), which
+    the page cannot load: it would stop drawing the map at all."""
+    url = text.strip()
+    if not url:
+        return None
+    if not is_absolute_http_url(url):
+        raise ValueError("expected an absolute http(s) URL, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    return url
+
+
 SETTING_PARSERS: dict[str, Callable[[str], Any]] = {
     "cache_bytes": parse_size,
     "ready_tile_bytes": parse_size,
     "public_url": parse_public_url,
+    "basemap_url": parse_basemap_url,
 }
 """The settings read by more than their default's type, from their variable or their flag; each
 raises `ValueError` saying what it expects."""

@@ -55,6 +55,17 @@ def test_an_attribution_link_is_kept_as_typed_and_one_without_scheme_is_refused(
     assert code == 2
     assert stderr.strip().splitlines()[-1] == (
         "Error: Invalid value for '--attribution-url': 'www.minneapolismn.gov': expected an absolute http(s) URL, "
-        "e.g. https://www.minneapolismn.gov/"
+        "starting with https://"
     )
     assert not (tmp_path / "other").exists()
+
+
+def test_a_static_export_refuses_a_basemap_typed_without_scheme(tmp_path):
+    """The pages could not load it: the map would not draw at all."""
+    template = "tile.openstreetmap.org/{z}/{x}/{y}.png"
+    result = CliRunner().invoke(main, ["export-static", str(tmp_path), str(tmp_path / "site"), "--basemap-url", template])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Error: Invalid value for '--basemap-url': '{template}': expected an absolute http(s) URL, starting with https://"
+    )
+    assert not (tmp_path / "site").exists()

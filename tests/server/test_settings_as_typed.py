@@ -175,6 +175,18 @@ def test_sizes_with_units_set_the_ready_answers_budget(durham_build):
             "Error: CRIMETILES_PUBLIC_URL='maps.example.org': expected an absolute http(s) URL, "
             "e.g. https://maps.example.org/crime",
         ),
+        (
+            [],
+            {"CRIMETILES_BASEMAP_URL": "tile.openstreetmap.org/{z}/{x}/{y}.png"},
+            "Error: CRIMETILES_BASEMAP_URL='tile.openstreetmap.org/{z}/{x}/{y}.png': expected an absolute http(s) URL, "
+            "e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        ),
+        (
+            ["--basemap-url", "tiles.example.org/style.json"],
+            {},
+            "Error: Invalid value for '--basemap-url': 'tiles.example.org/style.json': expected an absolute http(s) URL, "
+            "e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        ),
         ([], {"CRIMETILES_MAX_AGE": ""}, "Error: CRIMETILES_MAX_AGE='': expected int"),
         (
             [],
