@@ -81,11 +81,12 @@ def _either(names: Sequence[str]) -> str:
 
 
 def _name_and_path(text: str, param_hint: str, example: str) -> tuple[str, Path]:
-    """`NAME=PATH` of a repeatable option."""
+    """`NAME=PATH` of a repeatable option; a `~` starting PATH is the home directory, as no shell
+    expands it there (`-b wards=~/wards.shp` in zsh or sh, `--source police='~/exports/*.csv'` quoted)."""
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
         raise click.BadParameter(f"{text!r}: expected NAME=PATH, e.g. {example}", param_hint=param_hint)
-    return name, Path(path)
+    return name, Path(path).expanduser()
 
 
 def _parse_source(text: str) -> IncidentSource:

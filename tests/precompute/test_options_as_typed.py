@@ -47,6 +47,32 @@ def test_a_span_of_years_with_spaces_around_the_dash(build_cli):
     assert build.report["inputs"][0]["rejected_by_reason"] == {"year outside --years": 61}
 
 
+def test_name_and_path_options_with_a_home_directory_no_shell_expanded(tmp_path):
+    """`-b wards=~/wards.geojson` as zsh and sh pass it, `--source police='~/exports/*.csv'` quoted."""
+    home = tmp_path / "home"
+    (home / "exports").mkdir(parents=True)
+    (home / "wards.geojson").write_bytes(BLOCKGROUPS.read_bytes())
+    (home / "exports" / "2018.csv").write_bytes(INCIDENTS.read_bytes())
+    out = tmp_path / "build"
+    command = [
+        "build",
+        "--source",
+        "police=~/exports/*.csv",
+        "-b",
+        "wards=~/wards.geojson",
+        "--hex-res",
+        "",
+        "-q",
+        "-o",
+        str(out),
+    ]
+    result = CliRunner(env={"HOME": str(home)}).invoke(main, [*command, "--archive-maxzoom", "-1"])
+    assert result.exit_code == 0, result.output
+    assert list(_manifest(out)["layers"]) == ["wards"]
+    (source,) = json.loads((out / "report.json").read_text(encoding="utf-8"))["sources"]
+    assert (source["name"], source["rows_read"]) == ("police", 121)
+
+
 def test_an_attribution_link_is_kept_as_typed_and_one_without_scheme_is_refused(tmp_path):
     link = "https://www.minneapolismn.gov/"
     assert _build(str(tmp_path / "build"), "--attribution", "City", "--attribution-url", link) == (0, "")
