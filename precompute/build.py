@@ -135,7 +135,8 @@ class ProvenanceOptions:
         },
     )
     attribution_url: str | None = field(
-        default=None, metadata={"help": "A link for --attribution wherever it is shown. Default: none."}
+        default=None,
+        metadata={"help": "A link for --attribution wherever it is shown: an absolute http(s) URL. Default: none."},
     )
     about: Path | None = field(
         default=None,
