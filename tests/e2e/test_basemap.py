@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.conftest import running
+from tests.e2e.canvas import pixels_at_lonlats
 from tests.e2e.conftest import BACKGROUND, wait_idle
 from tests.e2e.nginx import readme_nginx_block, running_nginx
 from tests.server.served import readme_command, serving
@@ -38,25 +39,6 @@ PAGES = ("/", "/embed")
 TOLERANCE = 3
 """Per channel, for rounding in blending."""
 
-PIXELS_AT = """(lonlats) => new Promise((resolve) => {
-  // Read the map's WebGL canvas right after a frame is drawn, before the browser may clear it.
-  const map = window.crimetiles.map;
-  map.once('render', () => {
-    const canvas = map.getCanvas();
-    const ratio = canvas.width / canvas.clientWidth;
-    const copy = document.createElement('canvas');
-    copy.width = canvas.width;
-    copy.height = canvas.height;
-    const context = copy.getContext('2d');
-    context.drawImage(canvas, 0, 0);
-    resolve(lonlats.map((lonlat) => {
-      const p = map.project(lonlat);
-      return Array.from(context.getImageData(Math.floor(p.x * ratio), Math.floor(p.y * ratio), 1, 1).data.slice(0, 3));
-    }));
-  });
-  map.triggerRepaint();
-})"""
-"""RGB of the drawn canvas at each [lon, lat]."""
 FILL_OPACITY = """() => {
   const {map, state, fillLayers} = window.crimetiles;
   return map.getPaintProperty(fillLayers[state.layer][0], 'fill-opacity');
@@ -144,7 +126,7 @@ def _pixels(page, url: str) -> tuple[list[int], list[int]]:
     """The colours drawn outside Durham and downtown, once `url` is idle."""
     page.goto(url)
     wait_idle(page)
-    outside, downtown = page.evaluate(PIXELS_AT, [list(OUTSIDE_DURHAM), list(DOWNTOWN)])
+    outside, downtown = pixels_at_lonlats(page, [OUTSIDE_DURHAM, DOWNTOWN])
     return outside, downtown
 
 
