@@ -73,6 +73,19 @@ def test_name_and_path_options_with_a_home_directory_no_shell_expanded(tmp_path)
     assert (source["name"], source["rows_read"]) == ("police", 121)
 
 
+def test_a_quoted_incident_pattern_with_a_home_directory(tmp_path):
+    """`crimetiles build '~/exports/*.csv'`: quoted for the build to expand, so no shell expands `~`."""
+    home = tmp_path / "home"
+    (home / "exports").mkdir(parents=True)
+    (home / "exports" / "2018.csv").write_bytes(INCIDENTS.read_bytes())
+    out = tmp_path / "build"
+    command = ["build", "~/exports/*.csv", "-b", f"wards={BLOCKGROUPS}", "--hex-res", "", "-q", "-o", str(out)]
+    result = CliRunner(env={"HOME": str(home)}).invoke(main, [*command, "--archive-maxzoom", "-1"])
+    assert result.exit_code == 0, result.output
+    (source,) = json.loads((out / "report.json").read_text(encoding="utf-8"))["sources"]
+    assert (source["name"], source["files"], source["rows_read"]) == ("2018", [str(home / "exports" / "2018.csv")], 121)
+
+
 def test_an_attribution_link_is_kept_as_typed_and_one_without_scheme_is_refused(tmp_path):
     link = "https://www.minneapolismn.gov/"
     assert _build(str(tmp_path / "build"), "--attribution", "City", "--attribution-url", link) == (0, "")
