@@ -260,7 +260,8 @@ def test_a_wrong_crs_stops_the_build_rather_than_mapping_elsewhere(build_cli, po
     (path,) = write_layout(points, layout, written_in, tmp_path / "incidents")
     build = build_cli(path, "--crs", given, *durham_boundaries())
     assert build.error == (
-        f"Error: {path}: no usable incident rows ({len(points)} read, all rejected: outside all boundaries {len(points)})"
+        f"Error: {path}: no usable incident rows ({len(points)} read, all rejected: outside all boundaries {len(points)}; "
+        f"are the coordinates in {given}? check --crs)"
     )
     assert not build.out.exists()
 
