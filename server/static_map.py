@@ -30,7 +30,7 @@ DEFAULT_SIZE = (1200, 800)
 WORLD_M = 2 * math.pi * 6378137.0
 """Width of the Web Mercator world, metres."""
 HIGHLIGHT = {"line-color": "#08306b", "line-width": 3}
-"""The page's outline of a selected area."""
+"""The page's outline of the selected areas."""
 TEXT_COLOR = skia.ColorSetRGB(0x22, 0x22, 0x22)
 FONT_SIZE = 14
 MARGIN = 12
@@ -42,20 +42,21 @@ PANEL = skia.Color4f(1, 1, 1, 0.9)
 @dataclass(frozen=True)
 class MapRequest:
     """What `/map.png` draws: a tileset's density (one year or all), the view (Web Mercator
-    bounds, exactly the image's aspect) and the image's size, and optionally a selected area."""
+    bounds, exactly the image's aspect) and the image's size, and the selected areas (none, one or more)."""
 
     tileset: str
     year: int | None
     bounds: MercatorBounds
     width: int
     height: int
-    selected: str | None
+    selected: tuple[str, ...]
 
     @classmethod
     def parse(cls, args: Mapping[str, str], manifest: BuildManifest) -> MapRequest:
         """`layer` (default the first tileset), `year`, `bbox=W,S,E,N` (degrees) or
         `center=LON,LAT&zoom=Z` (default: the build's bounds), `width`, `height` (1..2048,
-        default 1200x800), `selected` (an area id). Raises `BadMapRequest` or `InvalidYear`."""
+        default 1200x800), `selected` (area ids, comma-separated as in the page's URL). Raises
+        `BadMapRequest` or `InvalidYear`."""
         tileset = args.get("layer") or next(iter(manifest.tilesets))
         if tileset not in manifest.tilesets:
             raise BadMapRequest(f"no layer {tileset!r} (layers: {', '.join(manifest.tilesets)})")
@@ -68,7 +69,8 @@ class MapRequest:
         else:
             box = _numbers(args["bbox"], "bbox", 4) if args.get("bbox") else manifest.bounds
             bounds = _fitted(box, width, height)
-        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, args.get("selected") or None)
+        selected = tuple(area for area in args.get("selected", "").split(",") if area)
+        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, selected)
 
     @property
     def zoom(self) -> float:
@@ -148,7 +150,8 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
     if request.selected:
         source_layer = layers[0].source_layer
         highlight = {"id": "selected", "type": "line", "source-layer": source_layer, "paint": HIGHLIGHT}
-        layers = (*layers, draw_layer({**highlight, "filter": ["==", ["get", "id"], request.selected]}))
+        chosen = ["any", *(["==", ["get", "id"], area] for area in request.selected)]
+        layers = (*layers, draw_layer({**highlight, "filter": chosen}))
     left, bottom, right, top = request.bounds
     pixels_per_metre = request.width / (right - left)
     zoom = min(max(math.ceil(request.zoom), 0), MAX_ZOOM)

@@ -125,6 +125,11 @@ def test_a_selected_area_is_outlined_as_the_page_does(client, tracts):
     highlight = lambda image: (np.abs(image - np.array(HIGHLIGHT)).max(axis=2) <= 2).sum()  # noqa: E731
     assert highlight(plain) == 0
     assert highlight(outlined) > 100
+    second = tracts["id"].iloc[view_pixels(tracts)[0][-1]]
+    both = picture(client, **query, selected=f"{selected},{second}")
+    assert (
+        highlight(both) > highlight(outlined) + 50 and highlight(both) > highlight(picture(client, **query, selected=second)) + 50
+    )
 
 
 def test_center_and_zoom_give_the_view_and_the_size_is_the_one_asked(client):
