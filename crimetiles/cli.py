@@ -400,8 +400,15 @@ def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | 
     callback=_check_link,
     help="Optional basemap for the pages: a MapLibre style URL or XYZ raster template (as for serve). Default: none.",
 )
+@click.option(
+    "--png-tiles",
+    is_flag=True,
+    default=False,
+    help="Also write each tileset's PNG tiles (256 px, all years) of the archive's zooms, and their TileJSON, "
+    "for raster clients (Leaflet, GIS). Default: off.",
+)
 @clear_errors
-def export_static(build_dir: Path, out: Path, basemap_url: str | None) -> None:
+def export_static(build_dir: Path, out: Path, basemap_url: str | None, png_tiles: bool) -> None:
     """Write BUILD_DIR's map as the folder OUT (new or empty), for any static host, object store
     or CDN that answers HTTP Range requests, with no Python server: the map and embed pages,
     styles and TileJSON reading the build's PMTiles archives, and the downloads. Every URL is
@@ -413,9 +420,15 @@ def export_static(build_dir: Path, out: Path, basemap_url: str | None) -> None:
     """
     from crimetiles.server.static_site import export_static_site
 
-    written = export_static_site(build_dir, out, basemap_url)
-    size = sum((out / path).stat().st_size for path in written)
-    click.echo(f"wrote {len(written)} files ({size / 1e6:.1f} MB) to {out}", err=True)
+    written = export_static_site(build_dir, out, basemap_url, png_tiles)
+    click.echo(f"wrote {_files_text(out, written)} to {out}", err=True)
+    if png_tiles:
+        click.echo(f"of which PNG tiles: {_files_text(out, [path for path in written if path.endswith('.png')])}", err=True)
+
+
+def _files_text(out: Path, paths: list[str]) -> str:
+    size = sum((out / path).stat().st_size for path in paths)
+    return f"{len(paths)} files ({size / 1e6:.1f} MB)"
 
 
 @main.command()
