@@ -81,11 +81,12 @@ def _either(names: Sequence[str]) -> str:
 
 
 def _name_and_path(text: str, param_hint: str, example: str) -> tuple[str, Path]:
-    """`NAME=PATH` of a repeatable option."""
+    """`NAME=PATH` of a repeatable option; a `~` starting PATH is the home directory, as no shell
+    expands it there (`-b wards=~/wards.shp` in zsh or sh, `--source police='~/exports/*.csv'` quoted)."""
     name, sep, path = text.partition("=")
     if not sep or not name or not path:
         raise click.BadParameter(f"{text!r}: expected NAME=PATH, e.g. {example}", param_hint=param_hint)
-    return name, Path(path)
+    return name, Path(path).expanduser()
 
 
 def _parse_source(text: str) -> IncidentSource:
@@ -128,6 +129,17 @@ def _check_floor(_: click.Context, param: click.Parameter, value: int) -> int:
     if value == 2:
         raise click.BadParameter("2 would withhold only counts of 1, which 'fewer than 2, not 0' names; give 0 or 3 and up")
     return value
+
+
+def _check_link(ctx: click.Context, param: click.Parameter, text: str | None) -> str | None:
+    """A URL other pages follow (a link, a basemap): absolute, or it would be read relative to them."""
+    from crimetiles.server.config import is_absolute_http_url
+
+    if not text:
+        return None
+    if not is_absolute_http_url(text):
+        raise click.BadParameter(f"{text!r}: expected an absolute http(s) URL, starting with https://", param=param)
+    return text
 
 
 def _parse_resolutions(text: str) -> tuple[int, ...]:
@@ -181,7 +193,7 @@ def _parse_resolutions(text: str) -> tuple[int, ...]:
 @setting_option(BuildOptions, "chunk_rows", "--chunk-rows", type=click.IntRange(1000, None))
 @setting_option(ProvenanceOptions, "title", "--title")
 @setting_option(ProvenanceOptions, "attribution", "--attribution", metavar="TEXT")
-@setting_option(ProvenanceOptions, "attribution_url", "--attribution-url", metavar="URL")
+@setting_option(ProvenanceOptions, "attribution_url", "--attribution-url", metavar="URL", callback=_check_link)
 @setting_option(
     ProvenanceOptions, "about", "--about", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.md"
 )
@@ -385,10 +397,18 @@ def export(build_dir: Path, layer: str, fmt: str, year: str | None, out: Path | 
 @click.option(
     "--basemap-url",
     default=None,
+    callback=_check_link,
     help="Optional basemap for the pages: a MapLibre style URL or XYZ raster template (as for serve). Default: none.",
 )
+@click.option(
+    "--png-tiles",
+    is_flag=True,
+    default=False,
+    help="Also write each tileset's PNG tiles (256 px, all years) of the archive's zooms, and their TileJSON, "
+    "for raster clients (Leaflet, GIS). Default: off.",
+)
 @clear_errors
-def export_static(build_dir: Path, out: Path, basemap_url: str | None) -> None:
+def export_static(build_dir: Path, out: Path, basemap_url: str | None, png_tiles: bool) -> None:
     """Write BUILD_DIR's map as the folder OUT (new or empty), for any static host, object store
     or CDN that answers HTTP Range requests, with no Python server: the map and embed pages,
     styles and TileJSON reading the build's PMTiles archives, and the downloads. Every URL is
@@ -400,9 +420,15 @@ def export_static(build_dir: Path, out: Path, basemap_url: str | None) -> None:
     """
     from crimetiles.server.static_site import export_static_site
 
-    written = export_static_site(build_dir, out, basemap_url)
-    size = sum((out / path).stat().st_size for path in written)
-    click.echo(f"wrote {len(written)} files ({size / 1e6:.1f} MB) to {out}", err=True)
+    written = export_static_site(build_dir, out, basemap_url, png_tiles)
+    click.echo(f"wrote {_files_text(out, written)} to {out}", err=True)
+    if png_tiles:
+        click.echo(f"of which PNG tiles: {_files_text(out, [path for path in written if path.endswith('.png')])}", err=True)
+
+
+def _files_text(out: Path, paths: list[str]) -> str:
+    size = sum((out / path).stat().st_size for path in paths)
+    return f"{len(paths)} files ({size / 1e6:.1f} MB)"
 
 
 @main.command()

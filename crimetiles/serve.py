@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from crimetiles.options import Decorated, setting_default, setting_field
-from crimetiles.server.config import ConfigError, ServerConfig, env_name, setting_help
+from crimetiles.options import Decorated, ParsedText, setting_default, setting_field
+from crimetiles.server.config import SETTING_PARSERS, ConfigError, ServerConfig, env_name, setting_help
 
 SERVER_OPTION_TYPES: dict[str, click.ParamType] = {"port": click.IntRange(0, 65535)}
 """Settings whose command-line values are checked more narrowly than their Python type."""
@@ -18,15 +18,35 @@ SERVER_OPTION_TYPES: dict[str, click.ParamType] = {"port": click.IntRange(0, 655
 
 def server_option(setting: str) -> Callable[[Decorated], Decorated]:
     """The flag of the `ServerConfig` field `setting` (`--max-age` for `max_age`): its help, default
-    and env var from the config. Unset, it leaves the setting to its env var, then its default."""
+    and env var from the config, its value read as its env var is (`SETTING_PARSERS`: sizes with
+    units, absolute URLs). Unset, it leaves the setting to its env var, then its default."""
     default = setting_default(setting_field(ServerConfig, setting))
     return click.option(
         f"--{setting.replace('_', '-')}",
         setting,
         default=None,
-        type=SERVER_OPTION_TYPES.get(setting, str if default is None else type(default)),
+        type=_flag_type(setting, default),
         help=setting_help(setting),
     )
+
+
+def _flag_type(setting: str, default: object) -> click.ParamType | type:
+    parse = SETTING_PARSERS.get(setting)
+    if parse is None:
+        return SERVER_OPTION_TYPES.get(setting, str if default is None else type(default))
+    return ParsedText(setting, _refused_as_bad_parameter(parse))
+
+
+def _refused_as_bad_parameter(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """`parse`, its `ValueError` (what the setting expects) a `click.BadParameter`."""
+
+    def parsed(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise click.BadParameter(f"{text!r}: {exc}") from None
+
+    return parsed
 
 
 def server_options(command: Decorated) -> Decorated:

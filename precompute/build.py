@@ -71,6 +71,7 @@ from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS, cell_integers, ce
 from crimetiles.precompute.ingest import BoundaryLayer, IncidentColumns, read_boundaries
 from crimetiles.precompute.mbtiles_archive import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.pmtiles_archive import with_pmtiles
+from crimetiles.precompute.reasons import Reason
 from crimetiles.precompute.report import build_report, most_rejected_first
 from crimetiles.precompute.summary import layer_summary
 from crimetiles.precompute.tally import (
@@ -135,7 +136,8 @@ class ProvenanceOptions:
         },
     )
     attribution_url: str | None = field(
-        default=None, metadata={"help": "A link for --attribution wherever it is shown. Default: none."}
+        default=None,
+        metadata={"help": "A link for --attribution wherever it is shown: an absolute http(s) URL. Default: none."},
     )
     about: Path | None = field(
         default=None,
@@ -411,7 +413,8 @@ def _write_build(
 ) -> BuildResult:
     """Densities, report, layers, tile archives and manifest from the counts, into `staging`."""
     if not tally.rows_used:
-        raise InputError(", ".join(file.source for file in files), f"no usable incident rows ({_rejection_summary(tally)})")
+        summary = _rejection_summary(tally) + _crs_hint(options.columns.crs, tally)
+        raise InputError(", ".join(file.source for file in files), f"no usable incident rows ({summary})")
     years = sorted(tally.years)
     average_years = len(study.span)
     say(
@@ -502,6 +505,15 @@ def _rejection_summary(tally: Tally) -> str:
     read = sum(source.rows_read for source in tally.sources.values())
     ordered = most_rejected_first(reasons)
     return f"{read} read, all rejected: " + ", ".join(f"{reason} {count}" for reason, count in ordered) if read else "no rows"
+
+
+def _crs_hint(crs: str | None, tally: Tally) -> str:
+    """With `--crs` given and every row outside the boundaries: the CRS may be the wrong one (feet
+    read as metres land far from any boundary)."""
+    rejected = [source.rejected for source in tally.sources.values()]
+    if crs is None or any(set(reasons) - {Reason.OUTSIDE} for reasons in rejected):
+        return ""
+    return f"; are the coordinates in {crs}? check --crs"
 
 
 def _check_not_swapped(file: IncidentFile, source: SourceTally, has_layers: bool) -> None:

@@ -48,9 +48,10 @@ GLOB_CHARACTERS = frozenset("*?[")
 
 def expand_inputs(paths: Sequence[Path]) -> tuple[Path, ...]:
     """The incident files of `paths`, in order: a file as given, a folder as its incident files
-    (by name, not recursive), a glob pattern (`data/*.parquet`) as the files it matches, by name."""
+    (by name, not recursive), a glob pattern (`data/*.parquet`) as the files it matches, by name;
+    a `~` starting a path is the home directory (no shell expands it in a quoted pattern)."""
     files: list[Path] = []
-    for path in paths:
+    for path in (given.expanduser() for given in paths):
         if path.is_dir():
             found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in INCIDENT_SUFFIXES)
             if not found:

@@ -90,6 +90,7 @@ def read_coordinates(
     problem[placeholder] = Reason.PLACEHOLDER_COORDINATES
     usable = numeric & ~placeholder
     if crs is not None and source.kind != "geometry":
+        check_not_degrees(path, x[usable], y[usable], crs)
         x, y = _to_wgs84(x, y, crs)
     else:
         check_degrees(path, x[usable], y[usable], source)
@@ -121,6 +122,21 @@ def check_degrees(path: Path, lon: np.ndarray, lat: np.ndarray, source: Coordina
         f"{int(outside.sum())} of {len(lon)} points are outside longitude/latitude ranges (x {np.nanmin(lon):.0f} to "
         f"{np.nanmax(lon):.0f}, y {np.nanmin(lat):.0f} to {np.nanmax(lat):.0f}): these look like projected "
         "coordinates (feet or metres); give the CRS with --crs EPSG:NNNN (e.g. EPSG:2264, North Carolina State Plane feet)",
+    )
+
+
+def check_not_degrees(path: Path, x: np.ndarray, y: np.ndarray, crs: str) -> None:
+    """Stop when `crs` is projected (feet or metres) but most coordinates are within longitude and
+    latitude ranges: degrees given a projected --crs would land every point far from where it is."""
+    projected = pyproj.CRS.from_user_input(crs)
+    if not projected.is_projected or in_degree_range(x, y).sum() * 2 <= len(x):
+        return
+    unit = projected.axis_info[0].unit_name
+    raise InputError(
+        path,
+        f"{int(in_degree_range(x, y).sum())} of {len(x)} points are within longitude/latitude ranges (x {np.nanmin(x):.4f} "
+        f"to {np.nanmax(x):.4f}, y {np.nanmin(y):.4f} to {np.nanmax(y):.4f}), but --crs {crs} is projected (in {unit}): "
+        "these look like degrees; leave out --crs",
     )
 
 

@@ -31,6 +31,8 @@ ABSOLUTE_URL_ENDPOINTS = frozenset(
         "api.openapi",
         "api.wmts_capabilities",
         "pages.qgis_layer_definition",
+        "pages.index",
+        "pages.embed",
     }
 )
 """Endpoints whose bodies hold absolute URLs built from the request (`public_base_url()`)."""

@@ -13,6 +13,11 @@ from crimetiles.artifact.manifest import BuildManifest
 from crimetiles.server.wmts import CAPABILITIES_PATH
 
 
+def raster_tilejson_path(tileset: str) -> str:
+    """The TileJSON of a tileset's PNG tiles, relative to the app's root (or a static site's)."""
+    return f"tiles/{tileset}/raster.json"
+
+
 def catalog(manifest: BuildManifest, url: Callable[[str], str], raster: bool = False) -> dict[str, Any]:
     """`raster`: list the PNG tiles' documents too (the server draws them; a static export has none)."""
     tilesets = [
@@ -20,7 +25,7 @@ def catalog(manifest: BuildManifest, url: Callable[[str], str], raster: bool = F
         for name, spec in manifest.tilesets.items()
     ]
     if raster:
-        tilesets = [{**entry, "raster_tilejson": url(f"tiles/{entry['name']}/raster.json")} for entry in tilesets]
+        tilesets = [{**entry, "raster_tilejson": url(raster_tilejson_path(entry["name"]))} for entry in tilesets]
     return {
         "build_id": manifest.build_id,
         "years": list(manifest.years),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crimetiles.artifact.layout import DEFAULT_BUILD_DIR
 
@@ -30,20 +32,25 @@ class ServerConfig:
     cache_bytes: int = field(
         default=64 * MIB,
         metadata={
-            "help": "Bound of the on-demand tile cache, bytes of memory: each entry counts its compressed tile plus "
-            "512 bytes of bookkeeping, so that a cache full of empty tiles is bounded too."
+            "help": "Bound of the on-demand tile cache, bytes of memory (or with a unit: 64MiB, 64MB a million "
+            "bytes): each entry counts its compressed tile plus 512 bytes of bookkeeping, so that a cache full of "
+            "empty tiles is bounded too."
         },
     )
     ready_tile_bytes: int = field(
         default=16 * MIB,
         metadata={
             "help": "Memory for archive tiles' answers kept ready to send (the first asked, per worker process), bytes "
-            "of tile plus 512 an entry; past it, archive tiles are read from the archive file each time; 0: none."
+            "of tile plus 512 an entry (or with a unit: 16MiB); past it, archive tiles are read from the archive file "
+            "each time; 0: none."
         },
     )
     max_age: int = field(default=3600, metadata={"help": "`Cache-Control: max-age` of tiles, TileJSON and styles, seconds."})
     cors_origins: str = field(
-        default="*", metadata={"help": "'*' or a comma-separated list of origins allowed to fetch tiles, TileJSON and styles."}
+        default="*",
+        metadata={
+            "help": "'*' or origins allowed to fetch tiles, TileJSON and styles, separated by commas or spaces ('' for none)."
+        },
     )
     public_url: str | None = field(
         default=None,
@@ -74,12 +81,15 @@ class ServerConfig:
         for setting in fields(cls):
             name = env_name(setting.name)
             if name in environ:
-                values[setting.name] = _parse(name, setting.default, environ[name])
+                parse = SETTING_PARSERS.get(setting.name) or _converter(setting.default)
+                values[setting.name] = _parsed(name, parse, environ[name])
         values.update({name: value for name, value in overrides.items() if value is not None})
         return cls(**values)
 
     def allowed_origins(self) -> tuple[str, ...]:
-        return tuple(origin.strip() for origin in self.cors_origins.split(",") if origin.strip())
+        """The origins as browsers send them in `Origin`: scheme and host in lower case, no
+        trailing slash (`https://Maps.example.org/` is `https://maps.example.org`)."""
+        return tuple(origin.lower().rstrip("/") for origin in re.split(r"[,\s]+", self.cors_origins) if origin)
 
 
 def env_name(setting: str) -> str:
@@ -135,11 +145,78 @@ class ConfigError(ValueError):
     """An environment variable holds a value its setting cannot take."""
 
 
-def _parse(name: str, default: Any, raw: str) -> Any:
-    """`raw` converted to the type of the setting's default (empty means None for optional ones)."""
+SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+"""Units of a size, in any case: decimal (`MB`, a million bytes) and binary (`MiB`, 2**20 bytes)."""
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes of a size as people write it: `67108864`, `64MiB`, `64 MiB`, `64mb` (64,000,000),
+    `1.5 GiB`. Raises `ValueError` for anything else, single-letter units (`64M`: MB or MiB?) included."""
+    match = _SIZE.fullmatch(text)
+    if not match or match[2].lower() not in SIZE_UNITS:
+        raise ValueError("expected a size in bytes, e.g. 67108864, 64MiB or 64MB")
+    return int(float(match[1]) * SIZE_UNITS[match[2].lower()])
+
+
+def is_absolute_http_url(text: str) -> bool:
+    """Whether `text` is an http(s) URL with a host: one a link or a client can follow from any
+    page (`maps.example.org/crime`, without scheme, would be read relative to the page)."""
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def parse_public_url(text: str) -> str | None:
+    """An absolute http(s) URL without its trailing slash (URLs are built on it), or None for an
+    empty value. Raises `ValueError` for a URL without scheme or host: every URL the server gives
+    would be relative to the page reading it."""
+    url = text.strip().rstrip("/")
+    if not url:
+        return None
+    if not is_absolute_http_url(url):
+        raise ValueError("expected an absolute http(s) URL, e.g. https://maps.example.org/crime")
+    return url
+
+
+def parse_basemap_url(text: str) -> str | None:
+    """A style's or an XYZ template's absolute http(s) URL, or None for an empty value. Raises
+    `ValueError` for one without scheme or host (`tile.openstreetmap.org/{z}/{x}/{y}.png`), which
+    the page cannot load: it would stop drawing the map at all."""
+    url = text.strip()
+    if not url:
+        return None
+    if not is_absolute_http_url(url):
+        raise ValueError("expected an absolute http(s) URL, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    return url
+
+
+SETTING_PARSERS: dict[str, Callable[[str], Any]] = {
+    "cache_bytes": parse_size,
+    "ready_tile_bytes": parse_size,
+    "public_url": parse_public_url,
+    "basemap_url": parse_basemap_url,
+}
+"""The settings read by more than their default's type, from their variable or their flag; each
+raises `ValueError` saying what it expects."""
+
+
+def _converter(default: Any) -> Callable[[str], Any]:
+    """The type of the setting's default (empty means None for optional ones)."""
     if default is None:
-        return raw or None
+        return lambda raw: raw or None
+    kind = type(default)
+
+    def convert(raw: str) -> Any:
+        try:
+            return kind(raw)
+        except ValueError:
+            raise ValueError(f"expected {kind.__name__}") from None
+
+    return convert
+
+
+def _parsed(name: str, parse: Callable[[str], Any], raw: str) -> Any:
     try:
-        return type(default)(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected {type(default).__name__}") from None
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None

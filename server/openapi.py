@@ -152,7 +152,7 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
                     ),
                     _query("width", "Pixels, 1-2048 (default 1200)", {"type": "integer", "minimum": 1, "maximum": 2048}),
                     _query("height", "Pixels, 1-2048 (default 800)", {"type": "integer", "minimum": 1, "maximum": 2048}),
-                    _query("selected", "Id of an area to outline, as the page does"),
+                    _query("selected", "Ids of areas to outline (comma-separated), as the page does"),
                 ],
             ),
             "/wmts/1.0.0/WMTSCapabilities.xml": _get(

@@ -13,12 +13,12 @@ client accepts, cached forever under their content-hashed URLs (`static/app.js?v
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
@@ -32,6 +32,7 @@ from crimetiles.server.context import attach_static_files, current_service, publ
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
 from crimetiles.server.static_files import ENCODINGS, StaticFiles
+from crimetiles.server.style import UNITS
 
 STATIC_DIR = Path(str(files("crimetiles.static")))
 """The page files, found as package data so that an installed wheel serves them from anywhere."""
@@ -145,6 +146,50 @@ def provenance_variables(manifest: BuildManifest) -> dict[str, Any]:
     }
 
 
+PAGE_DEFAULT_TILESET = "blockgroups"
+"""The tileset the page shows when its URL names none the build has (as `url_state.js`)."""
+SHARE_IMAGE_SIZE = (1200, 630)
+"""The picture a shared link unfurls with: the large card size of the common link previews."""
+
+
+@dataclass(frozen=True)
+class ShareCard:
+    """What a link to a page unfurls as in a chat or social post (`og:` and `twitter:` meta): a
+    title, a description and the picture of the page's view (`/map.png`, an absolute URL)."""
+
+    title: str
+    description: str
+    image: str
+    image_alt: str
+    width: int = SHARE_IMAGE_SIZE[0]
+    height: int = SHARE_IMAGE_SIZE[1]
+
+
+def share_card(manifest: BuildManifest, args: Mapping[str, str], base_url: str) -> ShareCard:
+    """The card of the page at `args` (its query): the layer, year and selected area it shows, as
+    `url_state.js` reads them (an unknown layer or year gives the page's default), over the build's
+    bounds; the title and description from the build's provenance."""
+    tilesets = manifest.tilesets
+    default = PAGE_DEFAULT_TILESET if PAGE_DEFAULT_TILESET in tilesets else next(iter(tilesets))
+    layer = args.get("layer") if args.get("layer") in tilesets else default
+    year = args.get("year") if args.get("year") in {str(year) for year in manifest.years} else ALL_YEARS
+    width, height = SHARE_IMAGE_SIZE
+    query = {"layer": layer, "year": year, "width": width, "height": height}
+    if args.get("selected"):
+        query["selected"] = args["selected"]
+    when = f"{year}" if year != ALL_YEARS else f"average per year, {years_text(manifest.years)}"
+    provenance = manifest.provenance
+    what = f"{UNITS.capitalize()} by {tilesets[layer].title.lower()}, {when}"
+    credit = f"Data: {provenance.attribution}." if provenance.attribution else None
+    notes = [f"{what}: incidents reported by police.", provenance.caveat, credit]
+    return ShareCard(
+        title=provenance.title,
+        description=" ".join(note for note in notes if note),
+        image=f"{base_url}/map.png?{urlencode(query)}",
+        image_alt=f"Map of {what.lower()}",
+    )
+
+
 def _page(template: str, frame_ancestors: str) -> Response:
     config = server_config()
     manifest = current_service().manifest
@@ -155,6 +200,7 @@ def _page(template: str, frame_ancestors: str) -> Response:
         startup_documents=startup_documents(SERVED_PAGE_URLS.catalog, manifest.tilesets),
         urls=SERVED_PAGE_URLS,
         public_url=config.public_url or "",
+        share=share_card(manifest, request.args, public_base_url()),
         **provenance_variables(manifest),
     )
     response = Response(html, mimetype="text/html")

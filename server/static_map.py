@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import mercantile
 import skia
 
 from crimetiles.artifact.export import parse_year
-from crimetiles.artifact.fields import ALL_YEARS
+from crimetiles.artifact.fields import ALL_YEARS, UNSTABLE
 from crimetiles.artifact.manifest import BuildManifest
 from crimetiles.server.errors import BadMapRequest
 from crimetiles.server.params import TILE_PIXELS
@@ -29,7 +30,7 @@ DEFAULT_SIZE = (1200, 800)
 WORLD_M = 2 * math.pi * 6378137.0
 """Width of the Web Mercator world, metres."""
 HIGHLIGHT = {"line-color": "#08306b", "line-width": 3}
-"""The page's outline of a selected area."""
+"""The page's outline of the selected areas."""
 TEXT_COLOR = skia.ColorSetRGB(0x22, 0x22, 0x22)
 FONT_SIZE = 14
 MARGIN = 12
@@ -41,20 +42,21 @@ PANEL = skia.Color4f(1, 1, 1, 0.9)
 @dataclass(frozen=True)
 class MapRequest:
     """What `/map.png` draws: a tileset's density (one year or all), the view (Web Mercator
-    bounds, exactly the image's aspect) and the image's size, and optionally a selected area."""
+    bounds, exactly the image's aspect) and the image's size, and the selected areas (none, one or more)."""
 
     tileset: str
     year: int | None
     bounds: MercatorBounds
     width: int
     height: int
-    selected: str | None
+    selected: tuple[str, ...]
 
     @classmethod
     def parse(cls, args: Mapping[str, str], manifest: BuildManifest) -> MapRequest:
         """`layer` (default the first tileset), `year`, `bbox=W,S,E,N` (degrees) or
         `center=LON,LAT&zoom=Z` (default: the build's bounds), `width`, `height` (1..2048,
-        default 1200x800), `selected` (an area id). Raises `BadMapRequest` or `InvalidYear`."""
+        default 1200x800), `selected` (area ids, comma-separated as in the page's URL). Raises
+        `BadMapRequest` or `InvalidYear`."""
         tileset = args.get("layer") or next(iter(manifest.tilesets))
         if tileset not in manifest.tilesets:
             raise BadMapRequest(f"no layer {tileset!r} (layers: {', '.join(manifest.tilesets)})")
@@ -67,7 +69,8 @@ class MapRequest:
         else:
             box = _numbers(args["bbox"], "bbox", 4) if args.get("bbox") else manifest.bounds
             bounds = _fitted(box, width, height)
-        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, args.get("selected") or None)
+        selected = tuple(area for area in args.get("selected", "").split(",") if area)
+        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, selected)
 
     @property
     def zoom(self) -> float:
@@ -134,10 +137,9 @@ def render_map(service: TileService, request: MapRequest) -> bytes:
     document = style(manifest.tilesets[request.tileset], "", manifest.provenance)
     when = "all years, average per year" if request.year is None else str(request.year)
     _draw_title(canvas, [f"{manifest.provenance.title}: {manifest.tilesets[request.tileset].title}", f"{UNITS}, {when}"])
-    fill_opacity = document["layers"][0]["paint"]["fill-opacity"]
-    _draw_legend(canvas, document["metadata"]["crimetiles:legend"], fill_opacity, request.height)
+    legend = _draw_legend(canvas, legend_rows(document), _swatch_outline(document), request.height)
     credits = [line for line in (manifest.provenance.caveat, manifest.provenance.attribution) if line]
-    _draw_credits(canvas, credits, request.width, request.height)
+    _draw_credits(canvas, credits, request.width, request.height, legend)
     return encode_png(unpremultiplied(surface))
 
 
@@ -148,7 +150,8 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
     if request.selected:
         source_layer = layers[0].source_layer
         highlight = {"id": "selected", "type": "line", "source-layer": source_layer, "paint": HIGHLIGHT}
-        layers = (*layers, draw_layer({**highlight, "filter": ["==", ["get", "id"], request.selected]}))
+        chosen = ["any", *(["==", ["get", "id"], area] for area in request.selected)]
+        layers = (*layers, draw_layer({**highlight, "filter": chosen}))
     left, bottom, right, top = request.bounds
     pixels_per_metre = request.width / (right - left)
     zoom = min(max(math.ceil(request.zoom), 0), MAX_ZOOM)
@@ -177,49 +180,90 @@ def _text_paint() -> skia.Paint:
     return skia.Paint(AntiAlias=True, Color=TEXT_COLOR)
 
 
-def _panel(canvas: skia.Canvas, x: float, y: float, width: float, height: float) -> None:
-    canvas.drawRect(skia.Rect.MakeXYWH(x, y, width, height), skia.Paint(Color4f=PANEL))
+def _panel(canvas: skia.Canvas, rect: skia.Rect) -> None:
+    canvas.drawRect(rect, skia.Paint(Color4f=PANEL))
 
 
 def _draw_title(canvas: skia.Canvas, lines: list[str]) -> None:
     fonts = [_font(bold=True), _font()]
     width = max(font.measureText(line) for font, line in zip(fonts, lines, strict=True))
     line_height = FONT_SIZE * 1.4
-    _panel(canvas, MARGIN, MARGIN, width + 2 * MARGIN, line_height * len(lines) + MARGIN)
+    _panel(canvas, skia.Rect.MakeXYWH(MARGIN, MARGIN, width + 2 * MARGIN, line_height * len(lines) + MARGIN))
     for index, (font, line) in enumerate(zip(fonts, lines, strict=True)):
         canvas.drawString(line, 2 * MARGIN, MARGIN + line_height * (index + 1), font, _text_paint())
 
 
-def legend_swatches(rows: list[dict[str, str]], image_height: int) -> list[tuple[int, int]]:
-    """The top-left pixel of each legend row's swatch: a column at the bottom left, 0 at the top."""
+@dataclass(frozen=True)
+class LegendRow:
+    """A row of the picture's legend: its label and the fills its swatch is drawn with, in order
+    over white, as the map draws them."""
+
+    label: str
+    fills: tuple[skia.Color4f, ...]
+
+
+def _fill(color: str, opacity: float) -> skia.Color4f:
+    red, green, blue, alpha = parse_color(color)
+    return skia.Color4f(red / 255, green / 255, blue / 255, alpha * opacity)
+
+
+def legend_rows(document: dict[str, Any]) -> list[LegendRow]:
+    """The style's legend (`crimetiles:legend`: each class colour at the fills' opacity), then its
+    marks (`crimetiles:marks`) as the page's legend shows them: the unstable wash over the top
+    class colour (the class shows, paler), a withheld area in its own colour (white)."""
+    fill_opacity = document["layers"][0]["paint"]["fill-opacity"]
+    classes = [LegendRow(row["label"], (_fill(row["color"], fill_opacity),)) for row in document["metadata"]["crimetiles:legend"]]
+    rows = list(classes)
+    for mark in document["metadata"].get("crimetiles:marks", []):
+        own = _fill(mark["color"], mark["opacity"])
+        rows.append(LegendRow(mark["label"], (*classes[-1].fills, own) if mark["mark"] == UNSTABLE else (own,)))
+    return rows
+
+
+def _swatch_outline(document: dict[str, Any]) -> skia.Color4f:
+    """The areas' outline (the style's line layer), drawn round each swatch: a white one shows."""
+    paint = next(layer for layer in document["layers"] if layer["type"] == "line")["paint"]
+    return _fill(paint["line-color"], paint.get("line-opacity", 1))
+
+
+def legend_swatches(count: int, image_height: int) -> list[tuple[int, int]]:
+    """The top-left pixel of each of the `count` legend rows' swatch: a column at the bottom left,
+    0 at the top."""
     line_height = SWATCH + 6
-    top = image_height - MARGIN - len(rows) * line_height - MARGIN
-    return [(2 * MARGIN, int(top + MARGIN / 2 + index * line_height)) for index in range(len(rows))]
+    top = image_height - MARGIN - count * line_height - MARGIN
+    return [(2 * MARGIN, int(top + MARGIN / 2 + index * line_height)) for index in range(count)]
 
 
-def _draw_legend(canvas: skia.Canvas, rows: list[dict[str, str]], fill_opacity: float, image_height: int) -> None:
-    """The style's legend rows (label and colour), each swatch in its class colour at the fills'
-    opacity over white, as the map shows it."""
+def _draw_legend(canvas: skia.Canvas, rows: list[LegendRow], outline: skia.Color4f, image_height: int) -> skia.Rect:
+    """Each row's swatch, its fills drawn over white and outlined as the areas are, and its label;
+    returns the legend's panel."""
     font = _font()
-    swatches = legend_swatches(rows, image_height)
-    width = SWATCH + MARGIN + max(font.measureText(row["label"]) for row in rows)
-    _panel(canvas, MARGIN, swatches[0][1] - MARGIN / 2, width + 2 * MARGIN, len(rows) * (SWATCH + 6) + MARGIN)
+    swatches = legend_swatches(len(rows), image_height)
+    width = SWATCH + MARGIN + max(font.measureText(row.label) for row in rows)
+    panel = skia.Rect.MakeXYWH(MARGIN, swatches[0][1] - MARGIN / 2, width + 2 * MARGIN, len(rows) * (SWATCH + 6) + MARGIN)
+    _panel(canvas, panel)
+    border = skia.Paint(Color4f=outline, Style=skia.Paint.kStroke_Style, StrokeWidth=1)
     for row, (x, y) in zip(rows, swatches, strict=True):
-        red, green, blue, alpha = parse_color(row["color"])
-        colour = skia.Color4f(red / 255, green / 255, blue / 255, alpha * fill_opacity)
-        canvas.drawRect(skia.Rect.MakeXYWH(x, y, SWATCH, SWATCH), skia.Paint(Color=skia.ColorWHITE))
-        canvas.drawRect(skia.Rect.MakeXYWH(x, y, SWATCH, SWATCH), skia.Paint(Color4f=colour))
-        canvas.drawString(row["label"], x + SWATCH + MARGIN / 2, y + SWATCH - 3, font, _text_paint())
+        square = skia.Rect.MakeXYWH(x, y, SWATCH, SWATCH)
+        canvas.drawRect(square, skia.Paint(Color=skia.ColorWHITE))
+        for fill in row.fills:
+            canvas.drawRect(square, skia.Paint(Color4f=fill))
+        canvas.drawRect(square.makeInset(0.5, 0.5), border)
+        canvas.drawString(row.label, x + SWATCH + MARGIN / 2, y + SWATCH - 3, font, _text_paint())
+    return panel
 
 
-def _draw_credits(canvas: skia.Canvas, lines: list[str], image_width: int, image_height: int) -> None:
-    """The caveat and the attribution, right-aligned at the bottom."""
+def _draw_credits(canvas: skia.Canvas, lines: list[str], image_width: int, image_height: int, legend: skia.Rect) -> None:
+    """The caveat and the attribution, right-aligned at the bottom, or above the legend where
+    they would cover it (a narrow picture)."""
     if not lines:
         return
     font = _font()
     line_height = FONT_SIZE * 1.4
     width = max(font.measureText(line) for line in lines)
-    top = image_height - MARGIN - line_height * len(lines) - MARGIN / 2
-    _panel(canvas, image_width - MARGIN - width - 2 * MARGIN, top, width + 2 * MARGIN, line_height * len(lines) + MARGIN / 2)
+    left = image_width - MARGIN - width - 2 * MARGIN
+    bottom = image_height - MARGIN if left > legend.right() else legend.top() - MARGIN / 2
+    top = bottom - line_height * len(lines) - MARGIN / 2
+    _panel(canvas, skia.Rect.MakeXYWH(left, top, width + 2 * MARGIN, line_height * len(lines) + MARGIN / 2))
     for index, line in enumerate(lines):
-        canvas.drawString(line, image_width - 2 * MARGIN - width, top + line_height * (index + 1) - 2, font, _text_paint())
+        canvas.drawString(line, left + MARGIN, top + line_height * (index + 1) - 2, font, _text_paint())

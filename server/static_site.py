@@ -7,6 +7,8 @@ OUT/catalog.json                          the catalog (what the page reads first
 OUT/styles/<tileset>.json                 the style, its source pmtiles://tiles/<tileset>.pmtiles?v=<hash>
 OUT/tiles/<tileset>.json                  TileJSON (the page reads its center and zoom bands)
 OUT/tiles/<tileset>.pmtiles               the build's PMTiles archive
+OUT/tiles/<tileset>/{z}/{x}/{y}.png       with --png-tiles: the PNG tiles of the archive's zooms
+OUT/tiles/<tileset>/raster.json           and their TileJSON
 OUT/downloads/<layer>.csv, .geojson       every year (the server's /downloads/<layer>.csv)
 OUT/downloads/<layer>-<year>.csv, ...     one year, and <layer>-all: the average per year
 OUT/summaries/<layer>.json                each density layer's summary (the page's search, charts, table, report)
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import mercantile
 
 from crimetiles.artifact.checksum import file_sha256
 from crimetiles.artifact.errors import BuildError
@@ -38,11 +41,12 @@ from crimetiles.artifact.export import FORMATS, export_text
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.reader import Build, open_build
-from crimetiles.server.catalog import catalog
+from crimetiles.server.catalog import catalog, raster_tilejson_path
 from crimetiles.server.pages import STATIC_DIR, PageUrls, content_security_policy, provenance_variables, startup_documents
+from crimetiles.server.params import RASTER_EXTENSION
 from crimetiles.server.static_files import DIGEST_CHARS, StaticFiles
 from crimetiles.server.style import style
-from crimetiles.server.tilejson import tilejson
+from crimetiles.server.tilejson import raster_tilejson, tilejson
 
 STATIC_PAGE_URLS = PageUrls(
     catalog="catalog.json", embed="embed.html", home="index.html", download="downloads/{layer}-{year}.{format}"
@@ -51,9 +55,10 @@ PAGES = ("index.html", "embed.html")
 """The pages, each rendered from the template of the same name."""
 
 
-def export_static_site(build_dir: Path, out: Path, basemap_url: str | None = None) -> list[str]:
-    """Write the static site of the build at `build_dir` to `out` (absent or an empty directory);
-    returns the paths written, relative to `out`. `out` appears complete or not at all: the site is
+def export_static_site(build_dir: Path, out: Path, basemap_url: str | None = None, png_tiles: bool = False) -> list[str]:
+    """Write the static site of the build at `build_dir` to `out` (absent or an empty directory),
+    with `png_tiles` each tileset's PNG tiles too (`png_tile_files`); returns the paths written,
+    relative to `out`. `out` appears complete or not at all: the site is
     written beside it and renamed. Raises `BuildError` for a build without PMTiles archives or
     layer summaries."""
     build = open_build(build_dir)
@@ -64,10 +69,10 @@ def export_static_site(build_dir: Path, out: Path, basemap_url: str | None = Non
     with _staging(out) as staging:
         for name, tileset in build.manifest.tilesets.items():
             _copy(build.root / tileset.archive.pmtiles, staging / site_archive_path(name))
-        documents = {**site_documents(build.manifest, pmtiles), **render_pages(build.manifest, files, basemap_url)}
+        documents = {**site_documents(build.manifest, pmtiles, png_tiles), **render_pages(build.manifest, files, basemap_url)}
         for path, text in itertools.chain(documents.items(), download_texts(build)):
             _write(staging / path, text.encode("utf-8"))
-        for path, body in summaries.items():
+        for path, body in itertools.chain(summaries.items(), png_tile_files(build) if png_tiles else ()):
             _write(staging / path, body)
         for file in files:
             _write(staging / "static" / file.path, file.body)
@@ -93,13 +98,36 @@ def pmtiles_urls(build: Build) -> dict[str, str]:
     return urls
 
 
-def site_documents(manifest: BuildManifest, pmtiles: dict[str, str]) -> dict[str, str]:
+def site_png_path(tileset: str, z: int | str, x: int | str, y: int | str) -> str:
+    """Where the site keeps a PNG tile: the server's path, so a client's URL template carries over."""
+    return f"tiles/{tileset}/{z}/{x}/{y}.{RASTER_EXTENSION}"
+
+
+def png_tile_files(build: Build) -> Iterator[tuple[str, bytes]]:
+    """Each tileset's PNG tiles (256 px, all years) of its archive's zooms, drawn by the server's
+    own code: every tile the archive holds (one with areas; an empty tile is not written, and a
+    raster client draws nothing where it is missing)."""
+    from crimetiles.server.tiles import load_tile_service  # Skia loads only when PNG tiles are asked
+
+    service = load_tile_service(build, cache_bytes=0)
+    west, south, east, north = build.manifest.bounds
+    for name, tileset in build.manifest.tilesets.items():
+        zooms = range(tileset.archive.minzoom, tileset.archive.maxzoom + 1)
+        for tile in mercantile.tiles(west, south, east, north, zooms=zooms):
+            if service.tile(name, tile.z, tile.x, tile.y):
+                yield site_png_path(name, tile.z, tile.x, tile.y), service.png(name, tile.z, tile.x, tile.y, 1, None)
+
+
+def site_documents(manifest: BuildManifest, pmtiles: dict[str, str], png_tiles: bool = False) -> dict[str, str]:
     """The JSON documents of the site: the catalog, and each tileset's style and TileJSON, whose
     tiles come from the PMTiles archive at `pmtiles[name]` (relative to the page: the `pmtiles`
-    library fetches it from the page, so the browser resolves it against the page's address)."""
+    library fetches it from the page, so the browser resolves it against the page's address); with
+    `png_tiles`, each tileset's raster TileJSON too, listed in the catalog."""
     listing = catalog(manifest, lambda path: path)
     for entry in listing["tilesets"]:
         entry["pmtiles"] = site_archive_path(entry["name"])
+        if png_tiles:
+            entry["raster_tilejson"] = raster_tilejson_path(entry["name"])
     documents = {"catalog.json": listing}
     for name, tileset in manifest.tilesets.items():
         source = f"pmtiles://{pmtiles[name]}"
@@ -113,6 +141,13 @@ def site_documents(manifest: BuildManifest, pmtiles: dict[str, str]) -> dict[str
             "minzoom": archive.minzoom,
             "maxzoom": archive.maxzoom,
         }
+        if png_tiles:
+            documents[raster_tilejson_path(name)] = {
+                **raster_tilejson(manifest, tileset, "", None),
+                "tiles": [site_png_path(name, "{z}", "{x}", "{y}")],
+                "minzoom": archive.minzoom,
+                "maxzoom": archive.maxzoom,
+            }
     return {path: _json_text(document) for path, document in documents.items()}
 
 

@@ -46,13 +46,14 @@ export function startCompass(context) {
 
 /**
  * What the panels draw, as plain data: the `summary` of the layer the selection belongs to (the one
- * drawn now), the `year` shown and its `yearLabel`, the map's legend classes (`breaks` and `legend`
- * rows) and the positions in the summary of the `selected` areas.
+ * drawn now), the `tileset` and `year` shown and its `yearLabel`, the map's legend classes (`breaks`
+ * and `legend` rows) and the positions in the summary of the `selected` areas.
  */
 async function shownView({ state, years, styles, tilejsons }, selection) {
   const summary = await loadSummary(selection.layer);
   return {
     summary,
+    tileset: state.layer,
     year: state.year,
     yearLabel: yearLabel(years, state.year),
     breaks: tilejsons[state.layer].crimetiles.class_breaks,

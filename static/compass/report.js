@@ -1,20 +1,60 @@
-// The report: a print-friendly view of the selection (a snapshot of the map, the trend, the
-// distribution, the caveats of "About this data" and the sources), printed with the browser's own
-// print (the page's print style shows only the report).
+// The report: a print-friendly view of the selection (its density with its 95 % interval and how it
+// changed, a snapshot of the map, or the server's picture of the same view where the browser cannot
+// copy its map, the trend, the distribution, the caveats of "About this data" and the sources),
+// printed with the browser's own print (the page's print style shows only the report).
 import { changeSentence, densitySentence, selectionValues, unionBox } from './data.js';
 import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
 
 const REPORT_CHART_WIDTH = 640;
+const SNAPSHOT_TIMEOUT_MS = 5000;
+const PICTURE_MAX_SIDE = 2048;
 
 /** The map as drawn, as a PNG data URL: read in the frame MapLibre has just drawn, so the map needs
- * no `preserveDrawingBuffer` (which would slow every frame). */
+ * no `preserveDrawingBuffer` (which would slow every frame). Null when the browser cannot give it:
+ * a canvas it will not read, or no frame drawn in time (a lost WebGL context, as on some phones). */
 function mapSnapshot(map) {
   return new Promise((resolve) => {
-    map.once('render', () => resolve(map.getCanvas().toDataURL('image/png')));
+    const timer = setTimeout(() => resolve(null), SNAPSHOT_TIMEOUT_MS);
+    map.once('render', () => {
+      clearTimeout(timer);
+      try {
+        const url = map.getCanvas().toDataURL('image/png');
+        resolve(url.startsWith('data:image/png') ? url : null);
+      } catch {
+        resolve(null);
+      }
+    });
     map.triggerRepaint();
   });
+}
+
+/** The server's picture of the map's view (`map.png`: the tileset, year, bounds and size shown, the
+ * selected areas outlined), where a server draws pictures (its pages name one for link previews,
+ * `og:image`; a static export's name none), else null. */
+function serverPicture(map, { tileset, year, summary, selected }) {
+  if (!document.querySelector('meta[property="og:image"]')) return null;
+  const bounds = map.getBounds();
+  const box = [
+    Math.max(bounds.getWest(), -180),
+    Math.max(bounds.getSouth(), -85),
+    Math.min(bounds.getEast(), 180),
+    Math.min(bounds.getNorth(), 85),
+  ];
+  const side = (pixels) => String(Math.min(Math.max(Math.round(pixels), 1), PICTURE_MAX_SIDE));
+  const { clientWidth, clientHeight } = map.getContainer();
+  const params = new URLSearchParams({ layer: tileset, year, bbox: box.map((value) => value.toFixed(6)).join(','), width: side(clientWidth), height: side(clientHeight) });
+  if (selected.length) params.set('selected', selected.map((i) => summary.areas.id[i]).join(','));
+  return `map.png?${params}`;
+}
+
+/** The report's map: the snapshot of the map as shown, else the server's picture of the same view
+ * (with its own legend), else none. */
+function reportPicture(snapshot, map, view) {
+  if (snapshot) return { src: snapshot, caption: 'The map as shown, selected areas outlined in black. Colours: the legend classes below.' };
+  const src = serverPicture(map, view);
+  return src && { src, caption: 'The map of this view drawn by the server (this browser could not copy its map), selected areas outlined in blue.' };
 }
 
 /** Frame the selected areas (`indexes` of the summary's) on the map and wait until it is drawn. */
@@ -50,7 +90,7 @@ function changeParagraph(summary, indexes) {
 }
 
 /** The report's text and figures, in order. */
-function reportContent(view, snapshot, trend, distribution) {
+function reportContent(view, picture, trend, distribution) {
   const { summary, year, yearLabel, selected } = view;
   const names = selected.map((i) => summary.areas.name[i]);
   const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
@@ -61,10 +101,14 @@ function reportContent(view, snapshot, trend, distribution) {
     element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
     element('p', { id: 'report-value' }, [`${names.length ? 'The selection' : 'The study area'}, ${yearLabel}: ${value}.`]),
     changeParagraph(summary, selected),
-    element('figure', { class: 'report-map' }, [
-      element('img', { src: snapshot, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${yearLabel}, the selected areas outlined in black` }),
-      element('figcaption', {}, ['The map as shown, selected areas outlined in black. Colours: the legend classes below.']),
-    ]),
+    ...(picture
+      ? [
+          element('figure', { class: 'report-map' }, [
+            element('img', { src: picture.src, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${yearLabel}, the selected areas outlined` }),
+            element('figcaption', {}, [picture.caption]),
+          ]),
+        ]
+      : []),
     element('h2', {}, ['Trend']),
     element('p', {}, ['The selection\'s value is its total violent count divided by its total area, each year; the study area\'s, the same over all the layer\'s areas. The shaded bands are their exact 95 % Poisson intervals: where two bands overlap, the difference may be noise.']),
     trend.figure,
@@ -80,12 +124,12 @@ function reportContent(view, snapshot, trend, distribution) {
 export async function openReport(section, { uPlot, view, map, fitBox }) {
   const { summary, selected } = view;
   await frameSelection(map, fitBox, summary, selected);
-  const snapshot = await mapSnapshot(map);
+  const picture = reportPicture(await mapSnapshot(map), map, view);
   const close = element('button', { type: 'button', class: 'button', id: 'report-close' }, ['Close report']);
   const print = element('button', { type: 'button', class: 'button', id: 'report-print' }, ['Print']);
   const trend = renderTrend(uPlot, summary, selected, REPORT_CHART_WIDTH, 'report-trend');
   const distribution = renderDistribution(uPlot, { ...view, width: REPORT_CHART_WIDTH, idPrefix: 'report-distribution' });
-  section.replaceChildren(element('div', { class: 'report-actions' }, [print, close]), ...reportContent(view, snapshot, trend, distribution));
+  section.replaceChildren(element('div', { class: 'report-actions' }, [print, close]), ...reportContent(view, picture, trend, distribution));
   section.hidden = false;
   document.body.classList.add('report-open');
   close.addEventListener('click', () => {

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
+from tests.e2e.canvas import PIXELS_AT, PROJECTED
 from tests.e2e.conftest import BACKGROUND, screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -30,33 +31,6 @@ TOLERANCE = 4
 """Per channel, for rounding in blending; the nearest two classes differ by 50 or more."""
 WEB_MERCATOR_METRES_PER_PIXEL_Z0 = 2 * math.pi * 6378137 / 512
 """MapLibre's 512-pixel tiles: metres (EPSG:3857) per CSS pixel at zoom 0."""
-
-PIXELS_AT = """(points) => new Promise((resolve) => {
-  // Read the map's WebGL canvas right after a frame is drawn, before the browser may clear it.
-  const map = window.crimetiles.map;
-  map.once('render', () => {
-    const canvas = map.getCanvas();
-    const ratio = canvas.width / canvas.clientWidth;
-    const copy = document.createElement('canvas');
-    copy.width = canvas.width;
-    copy.height = canvas.height;
-    const context = copy.getContext('2d');
-    context.drawImage(canvas, 0, 0);
-    resolve(points.map(([x, y]) => Array.from(context.getImageData(Math.floor(x * ratio), Math.floor(y * ratio), 1, 1).data)));
-  });
-  map.triggerRepaint();
-})"""
-"""RGBA of the drawn canvas at each CSS pixel [x, y] of the map."""
-PROJECTED = """(lonlats) => {
-  const map = window.crimetiles.map;
-  const canvas = map.getCanvas();
-  return {
-    width: canvas.clientWidth,
-    height: canvas.clientHeight,
-    points: lonlats.map((lonlat) => { const p = map.project(lonlat); return [p.x, p.y]; }),
-  };
-}"""
-"""Each [lon, lat] on the map's screen (CSS pixels), and the canvas size."""
 
 
 @dataclass(frozen=True)

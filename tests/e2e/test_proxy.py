@@ -9,7 +9,9 @@ Then real nginx runs the README's configuration, checked over HTTP.
 
 from __future__ import annotations
 
+import html
 import http.client
+import io
 import re
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.conftest import running
 from tests.e2e.conftest import assert_draws_block_group, embedded_tracts_map, screenshot, wait_idle
@@ -176,4 +179,8 @@ def test_readme_nginx_configuration_serves_the_app_under_its_prefix(nginx):
     style = requests.get(f"{nginx}{PREFIX}/styles/tracts.json", timeout=10).json()
     assert style["sources"]["tracts"]["url"] == f"{nginx}{PREFIX}/tiles/tracts.json"
     assert f"url={nginx}{PREFIX}/tiles/tracts/" in requests.get(f"{nginx}{PREFIX}/qgis/tracts.qlr", timeout=10).text
+    card = html.unescape(re.search(r'<meta property="og:image" content="([^"]+)"', page.text).group(1))
+    assert card.startswith(f"{nginx}{PREFIX}/map.png?layer=blockgroups&")  # a shared link's picture, public URL
+    picture = requests.get(card, timeout=30)
+    assert picture.status_code == 200 and Image.open(io.BytesIO(picture.content)).size == (1200, 630)
     assert requests.get(f"{nginx}/static/app.js", timeout=10).status_code == 404  # nothing outside the prefix

@@ -63,8 +63,9 @@ def test_style_draws_the_build_class_breaks(client, durham_build):
             "attribution": manifest["attribution"],
         }
     }
-    *fills, line = style["layers"]
+    *fills, unstable, line = style["layers"]
     assert line["type"] == "line" and line["source-layer"] == "blockgroups"
+    assert unstable["id"] == "blockgroups-unstable" and unstable["paint"] == {"fill-color": "#ffffff", "fill-opacity": 0.5}
     breaks = manifest["tilesets"]["blockgroups"]["class_breaks"]["values"]
     assert len(breaks) == len(YLORRD_5) - 1
     assert [f["id"] for f in fills] == [f"blockgroups-class-{i}" for i in range(len(breaks) + 2)]

@@ -57,7 +57,9 @@ def test_a_wrong_build_directory_stops_the_server_in_one_line(server, kind, tmp_
 
 @pytest.mark.parametrize("server", ["granian", "gunicorn"])
 def test_a_malformed_setting_stops_the_server_in_one_line(server, durham_build):
-    result = _start(server, durham_build, CRIMETILES_CACHE_BYTES="64MB")
+    result = _start(server, durham_build, CRIMETILES_CACHE_BYTES="64M")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
-    assert _our_lines(result.stderr) == ["crimetiles: CRIMETILES_CACHE_BYTES='64MB': expected int"]
+    assert _our_lines(result.stderr) == [
+        "crimetiles: CRIMETILES_CACHE_BYTES='64M': expected a size in bytes, e.g. 67108864, 64MiB or 64MB"
+    ]

@@ -22,6 +22,8 @@ WIDTH, HEIGHT = 1600, 1200
 BBOX = (-78.96, 35.95, -78.84, 36.04)
 """Central Durham, in degrees."""
 HIGHLIGHT = (0x08, 0x30, 0x6B)
+CLASSES = 6
+"""The legend's classes: 0, then the five of YlOrRd; the marks' rows follow."""
 
 
 def over_white(colour: tuple[int, int, int], unstable: bool = False) -> np.ndarray:
@@ -92,11 +94,28 @@ def test_areas_are_drawn_in_their_class_colours(client, tracts, breaks, year, fi
 
 def test_the_legend_shows_each_class_colour_and_the_title_is_written(client):
     image = picture(client, layer="tracts", width=800, height=600)
-    rows = [{"label": "", "color": ""}] * 6
-    for (x, y), colour in zip(legend_swatches(rows, 600), (ZERO_GREY, *YLORRD_5), strict=True):
+    for (x, y), colour in zip(legend_swatches(CLASSES + 1, 600)[:CLASSES], (ZERO_GREY, *YLORRD_5), strict=True):
         assert np.abs(image[y + 8, x + 8] - over_white(colour)).max() <= 1
     title_area = image[12:70, 12:400]
     assert (title_area.sum(axis=2) < 3 * 0x60).sum() > 200  # dark text on the white panel
+
+
+def test_the_legend_explains_the_marks_unstable_paler_and_withheld_white(client):
+    """Hex withholds small counts and marks unstable ones: two rows after the classes, each swatch
+    drawn as the map draws the mark, with its label written beside it; tracts withhold nothing."""
+    image = picture(client, layer="hex", width=900, height=600)
+    *_, (ux, uy), (wx, wy) = legend_swatches(CLASSES + 2, 600)
+    assert np.abs(image[uy + 8, ux + 8] - over_white(YLORRD_5[-1], unstable=True)).max() <= 1
+    assert tuple(image[wy + 8, wx + 8]) == (255, 255, 255)
+    assert image[wy + 8, wx].max() < 200  # outlined, as a white area is on the map
+    for y in (uy, wy):
+        label = image[y : y + 16, ux + 24 : ux + 300]
+        assert (label.sum(axis=2) < 3 * 0x60).sum() > 100  # dark text on the panel
+    tracts = picture(client, layer="tracts", width=900, height=600)
+    *_, (lx, ly) = legend_swatches(CLASSES + 1, 600)
+    assert np.abs(tracts[ly + 8, lx + 8] - over_white(YLORRD_5[-1], unstable=True)).max() <= 1
+    above = legend_swatches(CLASSES + 2, 600)[0]
+    assert tuple(tracts[above[1] + 8, above[0] + 8]) != tuple(image[above[1] + 8, above[0] + 8])  # one row fewer
 
 
 def test_a_selected_area_is_outlined_as_the_page_does(client, tracts):
@@ -106,6 +125,11 @@ def test_a_selected_area_is_outlined_as_the_page_does(client, tracts):
     highlight = lambda image: (np.abs(image - np.array(HIGHLIGHT)).max(axis=2) <= 2).sum()  # noqa: E731
     assert highlight(plain) == 0
     assert highlight(outlined) > 100
+    second = tracts["id"].iloc[view_pixels(tracts)[0][-1]]
+    both = picture(client, **query, selected=f"{selected},{second}")
+    assert (
+        highlight(both) > highlight(outlined) + 50 and highlight(both) > highlight(picture(client, **query, selected=second)) + 50
+    )
 
 
 def test_center_and_zoom_give_the_view_and_the_size_is_the_one_asked(client):
