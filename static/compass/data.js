@@ -28,6 +28,21 @@ export function selectedIndexes(summary, ids) {
   return ids.map((id) => index.get(id)).filter((i) => i !== undefined);
 }
 
+/** The summary's fields of a year (docs/artifact.md) by the names the page gives them. */
+const VALUE_FIELDS = {
+  count: 'violent_count',
+  density: 'violent_per_sqmi',
+  low: 'violent_per_sqmi_low',
+  high: 'violent_per_sqmi_high',
+  unstable: 'unstable',
+  suppressed: 'suppressed',
+};
+
+/** {count, density, low, high, unstable, suppressed}, each `pick(the summary's field name)`. */
+function valuesBy(pick) {
+  return Object.fromEntries(Object.entries(VALUE_FIELDS).map(([name, base]) => [name, pick(base)]));
+}
+
 /** Each area's violent count, density (per sq mi), its 95 % interval (`low`, `high`) and flags
  * (`unstable`, `suppressed`: withheld, its numbers null) for `year`, or for all years: the total
  * count and the average density per year. */
@@ -35,30 +50,14 @@ export function yearValues(summary, year) {
   const { areas } = summary;
   const j = year === ALL_YEARS ? -1 : summary.years.indexOf(Number(year));
   if (year !== ALL_YEARS && j < 0) throw new Error(`year ${year} is not in the summary of ${summary.layer}`);
-  const column = (base) => (j < 0 ? areas[`${base}_all`] : areas[base].map((row) => row[j]));
-  return {
-    count: column('violent_count'),
-    density: column('violent_per_sqmi'),
-    low: column('violent_per_sqmi_low'),
-    high: column('violent_per_sqmi_high'),
-    unstable: column('unstable'),
-    suppressed: column('suppressed'),
-  };
+  return valuesBy((base) => (j < 0 ? areas[`${base}_all`] : areas[base].map((row) => row[j])));
 }
 
 /** The study area's values for `year` (or all years), as one of yearValues' areas. */
 function studyAreaValues(summary, year) {
   const study = summary.study_area;
   const j = summary.years.indexOf(Number(year));
-  const pick = (base) => (year === ALL_YEARS ? study[`${base}_all`] : study[base][j]);
-  return {
-    count: pick('violent_count'),
-    density: pick('violent_per_sqmi'),
-    low: pick('violent_per_sqmi_low'),
-    high: pick('violent_per_sqmi_high'),
-    unstable: pick('unstable'),
-    suppressed: pick('suppressed'),
-  };
+  return valuesBy((base) => (year === ALL_YEARS ? study[`${base}_all`] : study[base][j]));
 }
 
 /**

@@ -13,7 +13,7 @@ const INTERVAL_DIGITS = 4;
 const RELATIVE_TIE = Math.log1p(1e-7);
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7: about 15 significant digits). */
-export function lnGamma(x) {
+function lnGamma(x) {
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - lnGamma(1 - x);
   const z = x - 1;
   let sum = LANCZOS[0];
@@ -24,7 +24,7 @@ export function lnGamma(x) {
 
 /** The regularized lower incomplete gamma function P(a, x): a series below a + 1, a continued
  * fraction (Lentz) above. */
-export function gammaP(a, x) {
+function gammaP(a, x) {
   if (x <= 0) return 0;
   const front = a * Math.log(x) - x - lnGamma(a);
   if (x < a + 1) {
@@ -56,7 +56,7 @@ export function gammaP(a, x) {
 }
 
 /** The `p` quantile of the gamma distribution of shape `a` (scale 1), by bisection. */
-export function gammaQuantile(p, a) {
+function gammaQuantile(p, a) {
   let low = 0;
   let high = a + 10 * Math.sqrt(a) + 10;
   while (gammaP(a, high) < p) high *= 2;
