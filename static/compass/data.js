@@ -86,11 +86,12 @@ export function selectionValues(summary, indexes, year) {
   };
 }
 
-/** The selection's (or, with none, the study area's) 95 % band every year: {low, high}, each a
- * list in the order of the summary's years, null where withheld. */
-export function selectionBand(summary, indexes) {
+/** The selection's (or, with none, the study area's) values every year, each a list in the order
+ * of the summary's years: `values` (densities), `low`, `high` (null where withheld), `unstable`. */
+export function selectionSeries(summary, indexes) {
   const years = summary.years.map((year) => selectionValues(summary, indexes, String(year)));
-  return { low: years.map((value) => value.low), high: years.map((value) => value.high) };
+  const list = (name) => years.map((values) => values[name]);
+  return { values: list('density'), low: list('low'), high: list('high'), unstable: list('unstable') };
 }
 
 /** An interval as the page shows it: "9.4–134.0". */
@@ -115,12 +116,6 @@ export function densitySentence(summary, values, year) {
   const unit = year === ALL_YEARS ? 'per sq mi per year' : 'per sq mi';
   const text = `${formatNumber(values.density)} ${unit}, 95 % interval ${intervalText(values.low, values.high)}`;
   return mark ? `${text} (${mark})` : text;
-}
-
-/** The selection's density every year (selectionValues' `density`, in the order of the summary's
- * years; null where withheld). */
-export function selectionTrend(summary, indexes) {
-  return summary.years.map((year) => selectionValues(summary, indexes, String(year)).density);
 }
 
 /**

@@ -3,7 +3,7 @@
 // within each other's noise), as a line chart and, for screen readers and exact values, a table
 // with one row per selected area too.
 import { formatNumber } from '../labels.js';
-import { intervalText, selectionBand, selectionTrend } from './data.js';
+import { intervalText, selectionSeries } from './data.js';
 import { chartFigure, dataTable } from './widgets.js';
 
 const SELECTION_COLOR = '#08306b';
@@ -16,19 +16,20 @@ export function trendRows(summary, indexes) {
   const rows = [];
   if (indexes.length) {
     const label = indexes.length === 1 ? 'Selection (1 area)' : `Selection (${indexes.length} areas)`;
-    rows.push({ series: 'selection', label, values: selectionTrend(summary, indexes), ...selectionBand(summary, indexes) });
+    rows.push({ series: 'selection', label, ...selectionSeries(summary, indexes) });
   }
-  const study = summary.study_area;
-  rows.push({
-    series: 'study-area',
-    label: `Study area: all ${study.areas} ${summary.title.toLowerCase()}`,
-    values: study.violent_per_sqmi,
-    low: study.violent_per_sqmi_low,
-    high: study.violent_per_sqmi_high,
-  });
+  rows.push({ series: 'study-area', label: `Study area: all ${summary.study_area.areas} ${summary.title.toLowerCase()}`, ...selectionSeries(summary, []) });
+  const { areas } = summary;
   for (const i of indexes) {
-    const { areas } = summary;
-    rows.push({ series: 'area', id: areas.id[i], label: areas.name[i], values: areas.violent_per_sqmi[i], low: areas.violent_per_sqmi_low[i], high: areas.violent_per_sqmi_high[i] });
+    rows.push({
+      series: 'area',
+      id: areas.id[i],
+      label: areas.name[i],
+      values: areas.violent_per_sqmi[i],
+      low: areas.violent_per_sqmi_low[i],
+      high: areas.violent_per_sqmi_high[i],
+      unstable: areas.unstable[i],
+    });
   }
   return rows;
 }
@@ -93,15 +94,23 @@ function lineChartOptions(width, lines) {
   };
 }
 
+/** A value of the trend table: its density and interval, marked "unstable" where it is. */
+function trendCell(row, j) {
+  if (row.values[j] === null) return { text: 'withheld', value: '' };
+  const text = `${formatNumber(row.values[j])} (${intervalText(row.low[j], row.high[j])})`;
+  return { text: row.unstable[j] ? `${text} unstable` : text, value: row.values[j] };
+}
+
 /** Every value of the trend `rows` as a table, a row per series. */
-function trendTable(id, years, rows) {
-  const header = ['Area', ...years.map(String)];
+function trendTable(id, summary, rows) {
+  const header = ['Area', ...summary.years.map(String)];
   const body = rows.map((row) => ({
     attributes: { 'data-series': row.series, ...(row.id ? { 'data-id': row.id } : {}) },
     heading: row.label,
-    cells: row.values.map((value, j) => (value === null ? { text: 'withheld', value: '' } : { text: `${formatNumber(value)} (${intervalText(row.low[j], row.high[j])})`, value })),
+    cells: row.values.map((value, j) => trendCell(row, j)),
   }));
-  return dataTable(id, 'Violent crimes per sq mi by year, 95 % interval in brackets (the selection: its total count / its total area)', header, body);
+  const caption = `Violent crimes per sq mi by year, 95 % interval in brackets, unstable where based on fewer than ${summary.unstable_below} incidents (the selection: its total count / its total area)`;
+  return dataTable(id, caption, header, body);
 }
 
 /** A figure with the chart (uPlot) and the table; `width` in CSS pixels. */
@@ -119,6 +128,6 @@ export function renderTrend(uPlot, summary, indexes, width, idPrefix = 'trend') 
   );
   const plot = new uPlot(lineChartOptions(width, lines), [years, ...lines.map((row) => row.values)], chart);
   chart.bands = Object.fromEntries(lines.map((row) => [row.series, { low: row.low, high: row.high }]));
-  figure.append(trendTable(`${idPrefix}-table`, years, rows));
+  figure.append(trendTable(`${idPrefix}-table`, summary, rows));
   return { figure, destroy: () => plot.destroy() };
 }

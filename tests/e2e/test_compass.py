@@ -92,6 +92,8 @@ def _check_trend(page, blockgroups: gpd.GeoDataFrame, selected: list[str]) -> No
     for area_id in selected:
         row = f"#trend-table tr[data-series=area][data-id='{area_id}']"
         assert _table_values(page, row) == [blockgroups.loc[area_id, f"violent_per_sqmi_{year}"] for year in YEARS]
+        marked = [text.endswith(" unstable") for text in page.locator(f"{row} td").all_inner_texts()]
+        assert marked == [bool(blockgroups.loc[area_id, f"unstable_{year}"]) for year in YEARS]
     header = page.locator("#trend-table thead th").all_inner_texts()
     assert header == ["Area", *map(str, YEARS)]
     _check_bands(page, "#trend-table", blockgroups, selected)

@@ -20,8 +20,7 @@ import {
   searchEntries,
   searchLayers,
   selectedIndexes,
-  selectionBand,
-  selectionTrend,
+  selectionSeries,
   selectionValues,
   signedNumber,
   withChange,
@@ -80,17 +79,17 @@ test('selected ids round-trip through the URL value, commas and percent signs in
 
 test('the selection trend is total count over total area, not the mean of densities', () => {
   // 2015: (4 + 8) / (1 + 4) = 2.4; 2016: (0 + 15) / 5 = 3 (the mean of densities would be 3 and 1.875)
-  assert.deepEqual(selectionTrend(SUMMARY, [0, 2]), [2.4, 3]);
-  assert.deepEqual(selectionTrend(SUMMARY, []), [2, 3], 'no selection: the study area');
+  assert.deepEqual(selectionSeries(SUMMARY, [0, 2]).values, [2.4, 3]);
+  assert.deepEqual(selectionSeries(SUMMARY, []).values, [2, 3], 'no selection: the study area');
 });
 
 test('the selection carries the exact 95 % interval of its total count, rounded outward as the build rounds', () => {
   // scipy: chi2.ppf(0.025, 24) / 2 / 5 = 1.2401.., chi2.ppf(0.975, 26) / 2 / 5 = 4.1924..; 15 of 5 sq mi: 1.6790.., 4.9481..
   assert.deepEqual(selectionValues(SUMMARY, [0, 2], '2015'), { count: 12, density: 2.4, low: 1.24, high: 4.193, unstable: true, suppressed: false });
-  assert.deepEqual(selectionBand(SUMMARY, [0, 2]), { low: [1.24, 1.679], high: [4.193, 4.949] });
+  assert.deepEqual(selectionSeries(SUMMARY, [0, 2]), { values: [2.4, 3], low: [1.24, 1.679], high: [4.193, 4.949], unstable: [true, true] });
   // all years: 27 incidents over 5 sq mi and 2 years
   assert.deepEqual(selectionValues(SUMMARY, [0, 2], 'all').density, 2.7);
-  assert.deepEqual(selectionBand(SUMMARY, []), { low: [1.093, 1.857], high: [3.356, 4.586] });
+  assert.deepEqual(selectionSeries(SUMMARY, []), { values: [2, 3], low: [1.093, 1.857], high: [3.356, 4.586], unstable: [true, false] });
 });
 
 test('a selection holding a withheld area is withheld, and says so', () => {
@@ -101,7 +100,7 @@ test('a selection holding a withheld area is withheld, and says so', () => {
   assert.equal(values.suppressed, true);
   assert.equal(values.density, null);
   assert.equal(densitySentence(withheld, values, '2015'), 'withheld: fewer than 3 incidents');
-  assert.deepEqual(selectionTrend(withheld, [0, 1]), [null, 2]);
+  assert.deepEqual(selectionSeries(withheld, [0, 1]).values, [null, 2]);
 });
 
 test('a density in a sentence gives its interval and marks it unstable', () => {
