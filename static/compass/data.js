@@ -1,7 +1,9 @@
 // Pure helpers of the compass (selection, trend, distribution, search, table): no DOM, no network,
 // so that they run in a browser or in node alike (tests/static/compass_data.test.mjs).
 // A layer summary is the JSON document of docs/artifact.md ("Layer summaries"): columns of areas.
+import { formatNumber } from '../labels.js';
 import { ALL_YEARS } from '../years.js';
+import { binomialPValue, LEVEL, poissonInterval, roundedOutward } from './stats.js';
 
 /** `selected=` of the URL -> ids. Ids are joined by commas; a comma or % inside an id is escaped. */
 export function parseSelected(text) {
@@ -26,26 +28,143 @@ export function selectedIndexes(summary, ids) {
   return ids.map((id) => index.get(id)).filter((i) => i !== undefined);
 }
 
-/** Each area's violent count and density (per sq mi) for `year`, or for all years: the total count
- * and the average density per year. */
+/** The summary's fields of a year (docs/artifact.md) by the names the page gives them. */
+const VALUE_FIELDS = {
+  count: 'violent_count',
+  density: 'violent_per_sqmi',
+  low: 'violent_per_sqmi_low',
+  high: 'violent_per_sqmi_high',
+  unstable: 'unstable',
+  suppressed: 'suppressed',
+};
+
+/** {count, density, low, high, unstable, suppressed}, each `pick(the summary's field name)`. */
+function valuesBy(pick) {
+  return Object.fromEntries(Object.entries(VALUE_FIELDS).map(([name, base]) => [name, pick(base)]));
+}
+
+/** Each area's violent count, density (per sq mi), its 95 % interval (`low`, `high`) and flags
+ * (`unstable`, `suppressed`: withheld, its numbers null) for `year`, or for all years: the total
+ * count and the average density per year. */
 export function yearValues(summary, year) {
   const { areas } = summary;
-  if (year === ALL_YEARS) return { count: areas.violent_count_all, density: areas.violent_per_sqmi_all };
+  const j = year === ALL_YEARS ? -1 : summary.years.indexOf(Number(year));
+  if (year !== ALL_YEARS && j < 0) throw new Error(`year ${year} is not in the summary of ${summary.layer}`);
+  return valuesBy((base) => (j < 0 ? areas[`${base}_all`] : areas[base].map((row) => row[j])));
+}
+
+/** The study area's values for `year` (or all years), as one of yearValues' areas. */
+function studyAreaValues(summary, year) {
+  const study = summary.study_area;
   const j = summary.years.indexOf(Number(year));
-  if (j < 0) throw new Error(`year ${year} is not in the summary of ${summary.layer}`);
-  return { count: areas.violent_count.map((row) => row[j]), density: areas.violent_per_sqmi.map((row) => row[j]) };
+  return valuesBy((base) => (year === ALL_YEARS ? study[`${base}_all`] : study[base][j]));
 }
 
 /**
- * The selection's density per year: its total violent count / its total area (sq mi), since a
- * density of several areas is not the mean of their densities. `indexes`: positions of the areas.
+ * The selection's values for `year` (or all years) as yearValues gives an area's: its total count,
+ * its density (total count / total area, per year of the average for all years), the exact 95 %
+ * interval of that count divided the same way (rounded outward as the build rounds), unstable below
+ * the summary's `unstable_below`; withheld if any selected area is. No selection: the study area.
  */
-export function selectionTrend(summary, indexes) {
+export function selectionValues(summary, indexes, year) {
+  if (!indexes.length) return studyAreaValues(summary, year);
+  const values = yearValues(summary, year);
+  if (indexes.some((i) => values.suppressed[i])) {
+    return { count: null, density: null, low: null, high: null, unstable: true, suppressed: true };
+  }
+  const count = indexes.reduce((sum, i) => sum + values.count[i], 0);
   const area = indexes.reduce((sum, i) => sum + summary.areas.area_sqmi[i], 0);
-  return summary.years.map((_, j) => {
-    const count = indexes.reduce((sum, i) => sum + summary.areas.violent_count[i][j], 0);
-    return area > 0 ? count / area : 0;
+  const divisor = year === ALL_YEARS ? area * summary.average_years : area;
+  const [low, high] = poissonInterval(count);
+  return {
+    count,
+    density: divisor > 0 ? count / divisor : 0,
+    low: divisor > 0 ? roundedOutward(low / divisor, Math.floor) : 0,
+    high: divisor > 0 ? roundedOutward(high / divisor, Math.ceil) : 0,
+    unstable: count < summary.unstable_below,
+    suppressed: false,
+  };
+}
+
+/** The selection's (or, with none, the study area's) values every year, each a list in the order
+ * of the summary's years: `values` (densities), `low`, `high` (null where withheld), `unstable`. */
+export function selectionSeries(summary, indexes) {
+  const years = summary.years.map((year) => selectionValues(summary, indexes, String(year)));
+  const list = (name) => years.map((values) => values[name]);
+  return { values: list('density'), low: list('low'), high: list('high'), unstable: list('unstable') };
+}
+
+/** An interval as the page shows it: "9.4–134.0". */
+export function intervalText(low, high) {
+  return `${formatNumber(low)}–${formatNumber(high)}`;
+}
+
+/** What a value's reliability mark says (yearValues' flags; `summary` gives the thresholds):
+ * "withheld: fewer than K incidents", "unstable: fewer than N incidents" or "". */
+export function reliabilityText(summary, suppressed, unstable) {
+  if (suppressed) return `withheld: fewer than ${summary.suppress_below} incidents`;
+  if (unstable) return `unstable: fewer than ${summary.unstable_below} incidents`;
+  return '';
+}
+
+/** A density in a sentence: "45.8 per sq mi, 95 % interval 9.4–134.0" ("per sq mi per year" for
+ * all years), then its reliability mark in brackets; a withheld one as "withheld: fewer than K
+ * incidents". `values`: one of selectionValues' for `year`. */
+export function densitySentence(summary, values, year) {
+  if (values.suppressed) return reliabilityText(summary, true, true);
+  const mark = reliabilityText(summary, false, values.unstable);
+  const unit = year === ALL_YEARS ? 'per sq mi per year' : 'per sq mi';
+  const text = `${formatNumber(values.density)} ${unit}, 95 % interval ${intervalText(values.low, values.high)}`;
+  return mark ? `${text} (${mark})` : text;
+}
+
+/**
+ * The verdict on a change of an area's count from `k1` to `k2` (the same area, so the densities
+ * change as the counts do): the exact conditional test of k1 given k1 + k2 (under no change,
+ * Binomial(k1 + k2, 1/2)), two-sided at the 95 % level: "rose", "fell" or "no clear change".
+ */
+export function changeVerdict(k1, k2) {
+  if (binomialPValue(k1, k2) >= 1 - LEVEL) return 'no clear change';
+  return k2 > k1 ? 'rose' : 'fell';
+}
+
+/** The change from `first` to `second` (each {count, density} of one area or of the study area, as
+ * yearValues and selectionValues give them): the density's difference (per sq mi), its percent
+ * (null from 0) and the verdict; all null where either year is withheld. */
+export function changeOf(first, second) {
+  if (first.count === null || second.count === null) return { difference: null, percent: null, verdict: null };
+  return {
+    difference: second.density - first.density,
+    percent: first.count > 0 ? (100 * (second.count - first.count)) / first.count : null,
+    verdict: changeVerdict(first.count, second.count),
+  };
+}
+
+/** A change as the page shows it: a sign always (+, or a minus sign), en-US grouping, `digits` decimals. */
+export function signedNumber(value, digits = 1) {
+  return `${value >= 0 ? '+' : '−'}${formatNumber(Math.abs(value), digits)}`;
+}
+
+/** Table rows (rankedRows' for a year) with their change since year `since`: `change` (per sq mi),
+ * `change_percent` and `verdict` (changeOf's; null where either year is withheld). */
+export function withChange(rows, summary, since) {
+  const base = yearValues(summary, since);
+  return rows.map((row, i) => {
+    const change = changeOf({ count: base.count[i], density: base.density[i] }, row);
+    return { ...row, change: change.difference, change_percent: change.percent, verdict: change.verdict };
   });
+}
+
+/** A change in a sentence: "rose from 12.1 to 18.4 per sq mi, +52 %: a clear rise", "no clear
+ * change (12.1 to 13.0 per sq mi, +7 %)"; a withheld year as "withheld: fewer than K incidents". */
+export function changeSentence(summary, first, second) {
+  const change = changeOf(first, second);
+  if (change.verdict === null) return reliabilityText(summary, true, true);
+  const span = `${formatNumber(first.density)} to ${formatNumber(second.density)} per sq mi`;
+  const percent = change.percent === null ? 'from none' : `${signedNumber(change.percent, 0)} %`;
+  if (change.verdict === 'rose') return `rose from ${span}, ${percent}: a clear rise`;
+  if (change.verdict === 'fell') return `fell from ${span}, ${percent}: a clear fall`;
+  return `no clear change (${span}, ${percent})`;
 }
 
 /** Legend class of a density: 0 for exactly 0, then 1 + the number of breaks at or below it (the
@@ -82,13 +201,16 @@ export function median(values) {
  * denser (rank - 1).
  */
 export function rankedRows(summary, year) {
-  const { count, density } = yearValues(summary, year);
+  const values = yearValues(summary, year);
   const rows = summary.areas.id.map((id, i) => ({
     id,
     name: summary.areas.name[i],
     area_sqmi: summary.areas.area_sqmi[i],
-    count: count[i],
-    density: density[i],
+    count: values.count[i],
+    density: values.density[i],
+    low: values.low[i],
+    high: values.high[i],
+    reliability: reliabilityText(summary, values.suppressed[i], values.unstable[i]),
   }));
   const order = [...rows].sort((a, b) => b.density - a.density);
   order.forEach((row, k) => {
@@ -97,14 +219,16 @@ export function rankedRows(summary, year) {
   return rows;
 }
 
-/** Rows sorted by `key` (a row field), ascending or not; text compared as the locale would, ties
- * kept in rank order so that the table's order is always the same for the same sort. */
+/** Rows sorted by `key` (a row field), ascending or not; text compared as the locale would, a
+ * withheld value (null) last either way, ties kept in rank order so that the table's order is
+ * always the same for the same sort. */
 export function sortRows(rows, key, ascending) {
   const direction = ascending ? 1 : -1;
   const compare = (a, b) => {
     const x = a[key];
     const y = b[key];
-    const order = typeof x === 'string' ? x.localeCompare(y, 'en') : x - y;
+    if ((x === null) !== (y === null)) return x === null ? 1 : -1;
+    const order = x === null || typeof x !== 'string' ? x - y : x.localeCompare(y, 'en');
     return order * direction || a.rank - b.rank || a.id.localeCompare(b.id, 'en');
   };
   return [...rows].sort(compare);

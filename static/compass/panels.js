@@ -113,14 +113,15 @@ function wireChartsDrawer(selection, changes, shown, isEmbed, openCharts) {
   if (openCharts || (!isEmbed && selection.ids.length)) charts.open();
 }
 
-/** The table drawer, its sort kept across re-renders; a change of the selection only updates its
- * checkboxes. */
+/** The table drawer, its sort and its change's base year kept across re-renders; a change of the
+ * selection only updates its checkboxes. */
 function wireTableDrawer(selection, changes, shown) {
   const sort = { key: 'rank', ascending: true };
+  const comparison = { since: null };
   let syncChecks = null;
   const table = drawer('table-panel', 'table-button', async (target) => {
     const [{ renderTable }, view] = await Promise.all([import('./table.js'), shown()]);
-    syncChecks = renderTable(target, view, selection, sort);
+    syncChecks = renderTable(target, view, selection, sort, comparison);
     return null;
   });
   changes.addEventListener('change', (event) => {

@@ -1,8 +1,8 @@
-// The report: a print-friendly view of the selection (a snapshot of the map, or the server's picture
-// of the same view where the browser cannot copy its map, the trend, the distribution, the caveats
-// of "About this data" and the sources), printed with the browser's own print (the page's print
-// style shows only the report).
-import { unionBox } from './data.js';
+// The report: a print-friendly view of the selection (its density with its 95 % interval and how it
+// changed, a snapshot of the map, or the server's picture of the same view where the browser cannot
+// copy its map, the trend, the distribution, the caveats of "About this data" and the sources),
+// printed with the browser's own print (the page's print style shows only the report).
+import { changeSentence, densitySentence, selectionValues, unionBox } from './data.js';
 import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
@@ -77,15 +77,30 @@ function provenance() {
   });
 }
 
+/** The change from the first year of the build to its last, of the selection (`indexes`) and of
+ * the study area, in words with the exact test's verdict. */
+function changeParagraph(summary, indexes) {
+  const first = String(summary.years[0]);
+  const last = String(summary.years[summary.years.length - 1]);
+  const sentence = (chosen) => changeSentence(summary, selectionValues(summary, chosen, first), selectionValues(summary, chosen, last));
+  const parts = [`From ${first} to ${last} (a change is called clear when the exact test of the two years' counts says so at 95 %).`];
+  if (indexes.length) parts.push(`The selection: ${sentence(indexes)}.`);
+  parts.push(`The study area: ${sentence([])}.`);
+  return element('p', { id: 'report-change' }, [parts.join(' ')]);
+}
+
 /** The report's text and figures, in order. */
 function reportContent(view, picture, trend, distribution) {
-  const { summary, yearLabel } = view;
-  const names = view.selected.map((i) => summary.areas.name[i]);
+  const { summary, year, yearLabel, selected } = view;
+  const names = selected.map((i) => summary.areas.name[i]);
   const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
+  const value = densitySentence(summary, selectionValues(summary, selected, year), year);
   return [
     element('h1', { id: 'report-title' }, [document.querySelector('header h1').textContent]),
     element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
     element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
+    element('p', { id: 'report-value' }, [`${names.length ? 'The selection' : 'The study area'}, ${yearLabel}: ${value}.`]),
+    changeParagraph(summary, selected),
     ...(picture
       ? [
           element('figure', { class: 'report-map' }, [
@@ -95,7 +110,7 @@ function reportContent(view, picture, trend, distribution) {
         ]
       : []),
     element('h2', {}, ['Trend']),
-    element('p', {}, ['The selection\'s value is its total violent count divided by its total area, each year; the study area\'s, the same over all the layer\'s areas.']),
+    element('p', {}, ['The selection\'s value is its total violent count divided by its total area, each year; the study area\'s, the same over all the layer\'s areas. The shaded bands are their exact 95 % Poisson intervals: where two bands overlap, the difference may be noise.']),
     trend.figure,
     element('h2', {}, ['Distribution']),
     distribution.figure,

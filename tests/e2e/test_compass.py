@@ -14,7 +14,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from scipy.stats import binomtest
 
+from crimetiles.precompute.density import density_interval
 from tests.e2e.conftest import screenshot, wait_idle
 
 pytestmark = pytest.mark.browser
@@ -90,8 +92,27 @@ def _check_trend(page, blockgroups: gpd.GeoDataFrame, selected: list[str]) -> No
     for area_id in selected:
         row = f"#trend-table tr[data-series=area][data-id='{area_id}']"
         assert _table_values(page, row) == [blockgroups.loc[area_id, f"violent_per_sqmi_{year}"] for year in YEARS]
+        marked = [text.endswith(" unstable") for text in page.locator(f"{row} td").all_inner_texts()]
+        assert marked == [bool(blockgroups.loc[area_id, f"unstable_{year}"]) for year in YEARS]
     header = page.locator("#trend-table thead th").all_inner_texts()
     assert header == ["Area", *map(str, YEARS)]
+    _check_bands(page, "#trend-table", blockgroups, selected)
+
+
+def _check_bands(page, table: str, frame: gpd.GeoDataFrame, selected: list[str]) -> None:
+    """The chart's 95 % bands (the values it paints, per line) against the exact Poisson interval of
+    the GeoParquet's counts, divided by the area and rounded outward as the build rounds
+    (docs/artifact.md)."""
+    bands = page.evaluate(f"() => document.querySelector('{table}').closest('figure').querySelector('.chart').bands")
+    chosen = frame.loc[selected]
+    for counts, area, band in [
+        (chosen[[f"violent_count_{year}" for year in YEARS]].sum().to_numpy(), chosen["area_sqmi"].sum(), bands["selection"]),
+        (frame[[f"violent_count_{year}" for year in YEARS]].sum().to_numpy(), frame["area_sqmi"].sum(), bands["study-area"]),
+    ]:
+        low, high = band["low"], band["high"]
+        expected_low, expected_high = density_interval(counts, np.full(len(YEARS), area))
+        assert low == pytest.approx(expected_low, rel=1e-3) and high == pytest.approx(expected_high, rel=1e-3)
+        assert all(lo < value < hi for lo, value, hi in zip(low, counts / area, high, strict=True))
 
 
 def test_select_two_areas_by_click_and_their_trend_matches_the_geoparquet(page, live_url, blockgroups):
@@ -149,6 +170,7 @@ def test_distribution_counts_the_layer_classes_and_a_bar_selects_its_areas(page,
     assert counts == expected
     assert float(page.locator("#charts .chart-note").get_attribute("data-median")) == pytest.approx(np.median(values), abs=1e-9)
     # a click on the bar of the class "under <first break>" (class 1) selects exactly its tracts
+    page.locator("#distribution-title + .chart").scroll_into_view_if_needed()  # below the trend's table
     over = page.locator("#distribution-title + .chart .u-over").bounding_box()
     page.mouse.click(over["x"] + over["width"] * 1.5 / len(expected), over["y"] + over["height"] - 3)
     in_class = sorted(tracts["id"][(values > 0) & (values < breaks[0])])
@@ -216,13 +238,31 @@ def test_table_ranks_sorts_and_its_csv_is_the_table(page, live_url, durham_build
     page.click("#table-button")
     page.wait_for_selector("#area-table tbody tr")
     cells = _table_cells(page)
-    assert cells[0] == ["Rank", "Name", "Violent incidents", "Area (sq mi)", "Violent crimes per sq mi"]
+    assert cells[0] == [
+        "Rank",
+        "Name",
+        "Violent incidents",
+        "Area (sq mi)",
+        "Violent crimes per sq mi",
+        "95 % interval",
+        "Reliability",
+    ]
     ranked = tracts.sort_values("violent_per_sqmi_2014", ascending=False, kind="stable")
     assert len(cells) == 61
     assert [row[1] for row in cells[1:]][:10] == list(ranked["id"])[:10]
     assert [row[0] for row in cells[1:4]] == ["1", "2", "3"]
     top = ranked.iloc[0]
-    assert cells[1][2:] == [f"{top['violent_count_2014']:,}", f"{top['area_sqmi']:,.2f}", f"{top['violent_per_sqmi_2014']:,.1f}"]
+    assert cells[1][2:6] == [
+        f"{top['violent_count_2014']:,}",
+        f"{top['area_sqmi']:,.2f}",
+        f"{top['violent_per_sqmi_2014']:,.1f}",
+        f"{top['violent_per_sqmi_low_2014']:,.1f}–{top['violent_per_sqmi_high_2014']:,.1f}",
+    ]
+    unstable = set(tracts.loc[tracts["unstable_2014"], "id"])
+    assert unstable and set(tracts["id"]) - unstable  # this year has both kinds of tract
+    marked = {row[1]: row[6] for row in cells[1:]}
+    assert marked == {tract: "unstable: fewer than 20 incidents" if tract in unstable else "" for tract in tracts["id"]}
+    assert set(page.locator("#area-table tbody tr.unstable").evaluate_all("(rows) => rows.map((r) => r.dataset.id)")) == unstable
     page.click("button.sort[data-key=name]")
     assert page.locator("#area-table th[aria-sort=ascending]").inner_text().startswith("Name")
     names = [row[1] for row in _table_cells(page)[1:]]
@@ -236,11 +276,92 @@ def test_table_ranks_sorts_and_its_csv_is_the_table(page, live_url, durham_build
     text = Path(download.value.path()).read_text(encoding="utf-8")
     rows = list(csv.reader(io.StringIO(text)))
     table = _table_cells(page)
-    assert rows[0] == table[0]
-    assert [[cell.replace(",", "") for cell in row] for row in table[1:]] == rows[1:]
+    assert rows[0] == [*table[0][:5], "95 % interval low", "95 % interval high", "Reliability"]
+    assert [[cell.replace(",", "") for cell in row[:5]] + [row[6]] for row in table[1:]] == [
+        [*row[:5], row[7]] for row in rows[1:]
+    ]
+    # the interval's bounds in the CSV are the GeoParquet's, exactly
+    by_id = tracts.set_index("id")
+    for row in rows[1:]:
+        assert [float(row[5]), float(row[6])] == [
+            by_id.loc[row[1], "violent_per_sqmi_low_2014"],
+            by_id.loc[row[1], "violent_per_sqmi_high_2014"],
+        ]
     page.locator("#area-table tbody tr").first.locator("input[type=checkbox]").check()
     page.wait_for_function(SELECTED_IS, arg=[table[1][1]])
     screenshot(page, "compass-table")
+
+
+def test_table_and_its_csv_say_fewer_than_k_for_withheld_hex_cells(page, live_url, durham_build):
+    _open(page, f"{live_url}/?layer=hex&year=2014#10/35.99/-78.9")
+    page.click("#table-button")
+    page.wait_for_selector("#area-table tbody tr")
+    with page.expect_download() as download:
+        page.click("#table-csv")
+    layer = download.value.suggested_filename.removeprefix("violent-crimes-per-sqmi-").removesuffix("-2014-table.csv")
+    cells = gpd.read_parquet(durham_build / "layers" / f"{layer}.parquet").set_index("id")
+    withheld = set(cells.index[cells["suppressed_2014"]])
+    assert withheld  # the hex floor (3) withholds some cells of this layer
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    header = rows[0]
+    by_id = {row[header.index("Name")]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert by_id.keys() == set(cells.index)
+    count = "Violent incidents"
+    for cell in withheld:
+        row = by_id[cell]
+        assert row[count] == "fewer than 3" and row["Reliability"] == "withheld: fewer than 3 incidents"
+        assert row["Violent crimes per sq mi"] == row["95 % interval low"] == row["95 % interval high"] == ""
+    # no published count gives a withheld one: every number in the column is 0 or at least 3
+    assert all(int(row[count]) == 0 or int(row[count]) >= 3 for cell, row in by_id.items() if cell not in withheld)
+    shown = {row[1]: row for row in _table_cells(page)[1:]}
+    assert {cell: shown[cell][2] for cell in withheld} == dict.fromkeys(withheld, "fewer than 3")
+
+
+def _verdict(k1: int, k2: int) -> str:
+    """The change's verdict computed here: scipy's exact two-sided binomial test of k1 given
+    k1 + k2 at 95 %."""
+    if k1 + k2 == 0 or binomtest(k1, k1 + k2, 0.5).pvalue >= 0.05:
+        return "no clear change"
+    return "rose" if k2 > k1 else "fell"
+
+
+def test_table_gives_the_change_since_another_year_with_its_verdict(page, live_url, durham_build):
+    tracts = gpd.read_parquet(durham_build / "layers" / "tracts.parquet").set_index("id")
+    _open(page, f"{live_url}/?layer=tracts&year=2016")
+    page.click("#table-button")
+    page.wait_for_selector("#area-table tbody tr")
+    page.select_option("#table-change", "2012")
+    header = _table_cells(page)[0]
+    assert header[-3:] == ["Change since 2012 (per sq mi)", "Change since 2012 (%)", "Verdict (exact test, 95 %)"]
+    page.click("button.sort[data-key=change]")  # the largest rise first
+    with page.expect_download() as download:
+        page.click("#table-csv")
+    rows = list(csv.reader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    assert rows[0][-3:] == header[-3:]
+    first, last = tracts["violent_count_2012"], tracts["violent_count_2016"]
+    expected = {
+        tract: [
+            round(tracts.loc[tract, "violent_per_sqmi_2016"] - tracts.loc[tract, "violent_per_sqmi_2012"], 3),
+            100 * (last[tract] - first[tract]) / first[tract] if first[tract] else None,  # none from 0
+            _verdict(int(first[tract]), int(last[tract])),
+        ]
+        for tract in tracts.index
+    }
+    shown = {row[1]: [float(row[-3]), float(row[-2]) if row[-2] else None, row[-1]] for row in rows[1:]}
+    assert shown.keys() == expected.keys()
+    for tract, (change, percent, verdict) in shown.items():
+        assert [change, verdict] == [expected[tract][0], expected[tract][2]], tract
+        assert percent == (None if expected[tract][1] is None else pytest.approx(expected[tract][1], abs=0.051)), tract
+    verdicts = [row[-1] for row in rows[1:]]
+    assert "no clear change" in verdicts and {"rose", "fell"} & set(verdicts)  # the build has both kinds
+    changes = [float(row[-3]) for row in rows[1:]]
+    assert changes == sorted(changes, reverse=True)
+    k1, k2 = int(first.sum()), int(last.sum())
+    study = page.locator("#table-change-study").inner_text()
+    assert study.startswith(f"The study area, 2012 to 2016: {_verdict(k1, k2)}"), study
+    page.select_option("#table-change", "")
+    assert page.locator("#table-change-study").is_hidden()
+    assert _table_cells(page)[0][-1] == "Reliability"
 
 
 def test_report_renders_the_selection_and_prints_without_the_map_controls(page, live_url, durham_build):
@@ -258,6 +379,20 @@ def test_report_renders_the_selection_and_prints_without_the_map_controls(page, 
     area = tracts.loc[chosen, "area_sqmi"].sum()
     expected = [tracts.loc[chosen, f"violent_count_{year}"].sum() / area for year in YEARS]
     assert _table_values(page, "#report-trend-table tr[data-series=selection]") == pytest.approx(expected, rel=1e-12)
+    count = int(tracts.loc[chosen, "violent_count_2015"].sum())
+    low, high = density_interval(np.array([count]), np.array([area]))
+    assert count >= 20  # so the value is not marked unstable
+    assert report.locator("#report-value").inner_text() == (
+        f"The selection, 2015: {count / area:,.1f} per sq mi, 95 % interval {low[0]:,.1f}–{high[0]:,.1f}."
+    )
+    _check_bands(page, "#report-trend-table", tracts, chosen)
+    k1, k2 = (int(tracts.loc[chosen, f"violent_count_{year}"].sum()) for year in (YEARS[0], YEARS[-1]))
+    verdict = _verdict(k1, k2)
+    change = report.locator("#report-change").inner_text()
+    assert f"The selection: {verdict}" in change, change
+    assert (
+        f"{k1 / area:,.1f} to {k2 / area:,.1f} per sq mi, {'+' if k2 >= k1 else '−'}{abs(100 * (k2 - k1) / k1):.0f} %" in change
+    )
     assert report.locator("#report-distribution-table").is_visible()
     page.emulate_media(media="print")
     assert report.is_visible() and report.locator("canvas").count() >= 2
