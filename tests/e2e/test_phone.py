@@ -4,6 +4,9 @@ as a bottom sheet, targets of at least 44 CSS px, nothing drawn over another con
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import geopandas as gpd
 import pytest
 
@@ -196,3 +199,69 @@ def test_axe_finds_no_violation_on_the_phone_layout(browser, live_url):
         assert refused == []
     finally:
         context.close()
+
+
+def _host_page(html: str) -> ThreadingHTTPServer:
+    """A server on another origin (another port of loopback) whose every page is `html`."""
+
+    class Host(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(html.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    host = ThreadingHTTPServer(("127.0.0.1", 0), Host)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    return host
+
+
+@pytest.mark.parametrize(("width", "height"), [(300, 250), (320, 480)])
+def test_small_embed_shows_a_legend_key_and_an_areas_numbers_on_tap(browser, live_url, blockgroups, width, height):
+    context, page = _phone(browser, 390, 844)
+    point = blockgroups.geometry[BLOCKGROUP].representative_point()
+    src = f"{live_url}/embed?layer=blockgroups&year=2016#14/{point.y:.6f}/{point.x:.6f}"
+    host = _host_page(
+        '<!DOCTYPE html><meta name="viewport" content="width=device-width"><title>host</title><p>A neighbourhood newsletter</p>'
+        f'<iframe id="crime" src="{src}" width="{width}" height="{height}" style="border:0"></iframe>'
+    )
+    try:
+        page.goto(f"http://127.0.0.1:{host.server_port}/")
+        page.frame_locator("#crime").locator("#legend-key").wait_for()
+        frame = next(f for f in page.frames if "/embed" in f.url)
+        wait_idle(frame)
+        legend = frame.locator("#legend")
+        assert frame.locator("#legend-rows").is_hidden() and frame.locator("#legend-key").is_visible()
+        _assert_apart(frame, ["#legend", ".maplibregl-ctrl-attrib"])
+        _assert_targets_big_enough(frame)
+        assert frame.locator(".maplibregl-ctrl-zoom-in").is_visible() == (height > 320)
+        frame.locator("#legend-key").tap()
+        assert frame.locator("#legend-rows li").first.is_visible()
+        _assert_apart(frame, ["#legend", ".maplibregl-ctrl-attrib"])
+        iframe = _box(page, "#crime")
+        assert _inside(legend.bounding_box(), iframe)
+        screenshot(page, f"embed-{width}x{height}-legend")
+        frame.locator("#legend-key").tap()
+        assert frame.locator("#legend-rows").is_hidden()
+
+        page.touchscreen.tap(iframe["x"] + width / 2, iframe["y"] + height / 2)
+        tooltip = frame.locator("#tooltip")
+        tooltip.wait_for(state="visible")
+        row = blockgroups.loc[BLOCKGROUP]
+        text = tooltip.inner_text()
+        assert BLOCKGROUP in text and f"{row['violent_per_sqmi_2016']:,.1f}" in text and f"{row['violent_count_2016']:,}" in text
+        assert tooltip.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)") >= 12  # legible
+        if height > 320:
+            _assert_apart(frame, ["#tooltip", "#legend", ".maplibregl-ctrl-attrib"])
+        else:  # too short for both: the key makes way for the numbers
+            assert legend.is_hidden()
+            _assert_apart(frame, ["#tooltip", ".maplibregl-ctrl-attrib"])
+        assert _inside(tooltip.bounding_box(), iframe)
+        screenshot(page, f"embed-{width}x{height}-tapped")
+        assert page.errors == []
+    finally:
+        context.close()
+        host.shutdown()
