@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
 
 from tests.e2e.conftest import RENDERED_IDS, screenshot, wait_idle
-from tests.e2e.test_compass import axe_violations, csp_refusals, require_axe
+from tests.e2e.test_compass import AXE, axe_violations, csp_refusals, require_axe
 
 pytestmark = pytest.mark.browser
 PHONES = [(390, 844), (360, 740)]
@@ -171,6 +172,7 @@ def test_phone_layout_tap_selects_and_shows_the_numbers(browser, live_url, block
         assert _box(page, "#table-panel")["width"] == width
         page.keyboard.press("Escape")
         assert page.locator("#table-panel").is_hidden()
+        assert page.evaluate("() => document.activeElement.id") == "menu-button"
         page.locator("#menu-button").tap()
         page.locator("#search-input").focus()
         page.keyboard.press("Escape")
@@ -261,7 +263,68 @@ def test_small_embed_shows_a_legend_key_and_an_areas_numbers_on_tap(browser, liv
             _assert_apart(frame, ["#tooltip", ".maplibregl-ctrl-attrib"])
         assert _inside(tooltip.bounding_box(), iframe)
         screenshot(page, f"embed-{width}x{height}-tapped")
+        if Path(AXE).is_file():
+            assert axe_violations(frame) == []
         assert page.errors == []
     finally:
         context.close()
         host.shutdown()
+
+
+def test_axe_finds_no_violation_on_the_embed(page, live_url):
+    require_axe()
+    refused = csp_refusals(page)
+    page.goto(f"{live_url}/embed?layer=tracts&year=2014&selected=37063000301&charts=1")
+    wait_idle(page)
+    page.wait_for_selector("#trend-table tr[data-series=selection]")
+    assert axe_violations(page) == []
+    assert refused == []
+
+
+ZOOM_IN_ONCE = """() => {
+  const map = window.crimetiles.map;
+  const before = map.getZoom();
+  let moves = 0;
+  map.on('move', () => { moves += 1; });
+  document.querySelector('.maplibregl-ctrl-zoom-in').click();
+  return [before, map.getZoom(), moves];
+}"""
+"""Zoom in with the + button; the zoom before, right after the click, and the map's moves meanwhile."""
+
+
+@pytest.mark.parametrize("motion", ["reduce", "no-preference"])
+def test_reduced_motion_zooms_without_animation(browser, live_url, motion):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, reduced_motion=motion)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_url}/?layer=tracts#11/35.99/-78.9")
+        wait_idle(page)
+        before, after, moves = page.evaluate(ZOOM_IN_ONCE)
+        if motion == "reduce":
+            assert (after, moves) == (pytest.approx(before + 1), 1)  # at once, no frames in between
+        else:
+            assert after == pytest.approx(before)  # animated over the next frames
+    finally:
+        context.close()
+
+
+def test_320_px_wide_reflows_without_horizontal_scrolling(browser, live_url):
+    context, page = _phone(browser, 320, 640)
+    no_scroll = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    try:
+        page.goto(f"{live_url}/?layer=blockgroups&year=2016&selected={BLOCKGROUP}")
+        wait_idle(page)
+        page.wait_for_selector("#trend-table")
+        assert page.evaluate(no_scroll)
+        _assert_apart(page, ["h1", "#layer-select", "#year-select", "#menu-button"])
+        page.locator("#legend-key").tap()
+        page.locator("#menu-button").tap()
+        assert page.evaluate(no_scroll)
+        _assert_targets_big_enough(page)
+        screenshot(page, "phone-320-menu")
+        page.locator("#table-button").tap()
+        page.wait_for_selector("#area-table tbody tr")
+        assert page.evaluate(no_scroll)
+        assert page.errors == []
+    finally:
+        context.close()
