@@ -17,6 +17,7 @@ from tests.e2e.test_compass import AXE, axe_violations, csp_refusals, require_ax
 pytestmark = pytest.mark.browser
 PHONES = [(390, 844), (360, 740)]
 BLOCKGROUP = "370630010011"
+SEARCHED = "370630017074"
 TARGET = 44
 """The smallest target a finger can hit, in CSS px (WCAG 2.5.5)."""
 JUMP = """([lon, lat, zoom]) => new Promise((resolve) => {
@@ -178,6 +179,17 @@ def test_phone_layout_tap_selects_and_shows_the_numbers(browser, live_url, block
         page.keyboard.press("Escape")
         assert page.locator("#search-input").is_hidden()
         assert page.evaluate("() => document.activeElement.id") == "menu-button"
+
+        # search from the menu: the map moves to the area and selects it, the menu closes
+        page.locator("#menu-button").tap()
+        page.fill("#search-input", SEARCHED)
+        page.locator(f"#search-results [data-id='{SEARCHED}']").tap()
+        page.wait_for_function(f"() => window.crimetiles.compass.selection.ids.includes('{SEARCHED}')")
+        assert page.locator("#search-input").is_hidden() and page.locator("#layer-select").input_value() == "blockgroups"
+        page.locator("#menu-button").tap()
+        page.locator("#charts-button").tap()  # closed by the user earlier: it stays closed until asked for
+        page.wait_for_selector(f"#trend-table tr[data-series=area][data-id='{SEARCHED}']")
+        assert _box(page, "#charts")["width"] == width
         assert page.errors == []
     finally:
         context.close()
