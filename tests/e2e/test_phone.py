@@ -340,3 +340,23 @@ def test_320_px_wide_reflows_without_horizontal_scrolling(browser, live_url):
         assert page.errors == []
     finally:
         context.close()
+
+
+SWATCHES = """() => [...document.querySelectorAll('#legend-rows li:not(.legend-mark) .swatch')]
+  .map((swatch) => getComputedStyle(swatch).backgroundColor)"""
+"""The legend's class colours, as drawn."""
+
+
+def test_forced_colors_keep_the_legend_swatches(browser, live_url):
+    colours = {}
+    for forced in ("none", "active"):
+        context = browser.new_context(viewport={"width": 1100, "height": 760}, forced_colors=forced)
+        page = context.new_page()
+        try:
+            page.goto(f"{live_url}/?layer=tracts")
+            wait_idle(page)
+            colours[forced] = page.evaluate(SWATCHES)
+        finally:
+            context.close()
+    assert len(set(colours["none"])) == len(colours["none"]) > 3  # one colour per class
+    assert colours["active"] == colours["none"]
