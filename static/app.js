@@ -293,6 +293,18 @@ async function main() {
   wireAboutPanel();
   wireEmbedDialog(state);
   wireMenu(map);
+  wireTableKey(map);
+}
+
+/** T with the map focused opens the ranked table, the map's text alternative (its button may be
+ * in the phone's closed menu). */
+function wireTableKey(map) {
+  map.getCanvas().addEventListener('keydown', (event) => {
+    const table = document.getElementById('table-panel');
+    if (event.key.toLowerCase() !== 't' || event.ctrlKey || event.metaKey || event.altKey || !table.hidden) return;
+    document.getElementById('table-button').click();
+    event.preventDefault();
+  });
 }
 
 /** The legend's key (what a phone shows of the legend): a tap expands the whole legend, another

@@ -360,3 +360,21 @@ def test_forced_colors_keep_the_legend_swatches(browser, live_url):
             context.close()
     assert len(set(colours["none"])) == len(colours["none"]) > 3  # one colour per class
     assert colours["active"] == colours["none"]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1100, 760), (390, 844)])
+def test_t_on_the_focused_map_opens_the_ranked_table(browser, live_url, width, height):
+    context, page = _phone(browser, width, height)
+    try:
+        page.goto(f"{live_url}/?layer=tracts&year=2016")
+        wait_idle(page)
+        page.wait_for_function("() => document.body.dataset.compass === 'ready'", timeout=30_000)
+        page.locator("#map canvas").focus()
+        page.keyboard.press("t")
+        page.wait_for_selector("#area-table tbody tr")
+        assert page.evaluate("() => document.activeElement.closest('#table-panel') !== null")
+        page.keyboard.press("Escape")
+        assert page.locator("#table-panel").is_hidden()
+        assert page.evaluate("() => document.activeElement.id") == ("table-button" if width > 600 else "menu-button")
+    finally:
+        context.close()
