@@ -91,6 +91,11 @@ function renderLegend(style, years, year) {
   const rows = classes.map((row) => item(row.color, row.label));
   for (const mark of legendMarks(style, classes[classes.length - 1].color)) rows.push(item(mark.background, mark.label, 'legend-mark'));
   document.getElementById('legend-rows').replaceChildren(...rows);
+  document.getElementById('legend-key-swatches').replaceChildren(...classes.map((row) => {
+    const swatch = document.createElement('span');
+    swatch.style.background = row.color;
+    return swatch;
+  }));
   document.getElementById('legend-subtitle').textContent = legendSubtitle(years, year);
 }
 
@@ -115,21 +120,24 @@ function areaCard(properties, years, year, marks) {
   return fragment;
 }
 
-/** The tooltip: `show(feature)` describes the area under the pointer (null hides it); `pin(feature)`
- * keeps it shown and outlined until another is pinned (null unpins). */
+/** The tooltip (a live region: a screen reader reads what it shows): `show(feature)` describes the
+ * area under the pointer (null hides it); `pin(feature)` keeps it shown and outlined until another
+ * is pinned (null unpins); `repin()` describes the pinned area again, in the year shown now. */
 function areaTooltip(map, state, names, years, styles) {
   const tooltip = document.getElementById('tooltip');
+  let pinned = null;
   const show = (feature) => {
     tooltip.hidden = !feature;
     if (feature) tooltip.replaceChildren(areaCard(feature.properties, years, state.year, styles[state.layer].metadata['crimetiles:marks']));
   };
   const pin = (feature) => {
+    pinned = feature;
     state.pinned = feature ? feature.properties.id : null;
     for (const name of names) map.setFilter(`${name}-highlight`, highlightFilter(state.pinned));
     tooltip.classList.toggle('pinned', Boolean(feature));
     show(feature);
   };
-  return { show, pin };
+  return { show, pin, repin: () => pin(pinned) };
 }
 
 /** The areas of the tileset shown: `at(point)` the one at a screen point ([x, y] or {x, y}), or
@@ -195,24 +203,25 @@ function showTileset(map, tilesetLayers, shown) {
 
 /** What follows a change of the view (`syncUrl`: the URL, the full page's links, then `view`'s
  * `change` event), of the year (`applyYear`) or of the tileset (`applyLayer`): the map redrawn,
- * the legend, the tooltip unpinned, then the view's updates. */
+ * the legend, the pinned area's numbers in the new year (a new tileset unpins it), then the view's
+ * updates. */
 function viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer }) {
   const syncUrl = () => {
     window.history.replaceState(window.history.state, '', `${withMapState(window.location.search, state)}${window.location.hash}`);
     view.dispatchEvent(new Event('change'));
     if (!isEmbed) updateLinks(state, densityLayer());
   };
-  const redraw = (show) => () => {
+  const redraw = (show, updateTooltip) => () => {
     markBusy(map);
     show();
     renderLegend(styles[state.layer], years, state.year);
-    tooltip.pin(null);
+    updateTooltip();
     syncUrl();
   };
   return {
     syncUrl,
-    applyYear: redraw(() => showYear(map, classFilters, yearFields, state.year)),
-    applyLayer: redraw(() => showTileset(map, tilesetLayers, state.layer)),
+    applyYear: redraw(() => showYear(map, classFilters, yearFields, state.year), () => tooltip.repin()),
+    applyLayer: redraw(() => showTileset(map, tilesetLayers, state.layer), () => tooltip.pin(null)),
   };
 }
 
@@ -275,6 +284,7 @@ async function main() {
   map.on('moveend', syncUrl);
   wireAreaLabels(map, state, fillLayers);
   wirePointer(map, state, areas, tooltip);
+  wireLegendKey();
   if (isEmbed) {
     document.getElementById('full-map-link').href = absolute(mapLink(body.dataset.home, state, window.location.search, window.location.hash));
     return;
@@ -282,6 +292,53 @@ async function main() {
   wireSelectors(state, catalog.tilesets, years, applyLayer, applyYear);
   wireAboutPanel();
   wireEmbedDialog(state);
+  wireMenu(map);
+  wireTableKey(map);
+}
+
+/** T with the map focused opens the ranked table, the map's text alternative (its button may be
+ * in the phone's closed menu). */
+function wireTableKey(map) {
+  map.getCanvas().addEventListener('keydown', (event) => {
+    const table = document.getElementById('table-panel');
+    if (event.key.toLowerCase() !== 't' || event.ctrlKey || event.metaKey || event.altKey || !table.hidden) return;
+    document.getElementById('table-button').click();
+    event.preventDefault();
+  });
+}
+
+/** The legend's key (what a phone shows of the legend): a tap expands the whole legend, another
+ * folds it back. */
+function wireLegendKey() {
+  const legend = document.getElementById('legend');
+  const key = document.getElementById('legend-key');
+  key.addEventListener('click', () => {
+    const expanded = !legend.classList.contains('expanded');
+    legend.classList.toggle('expanded', expanded);
+    key.setAttribute('aria-expanded', String(expanded));
+  });
+}
+
+/** The phone's menu button: it shows and hides the search and the tools (which a wide screen shows
+ * in the bar); choosing a tool, moving the map (a search flies to its area) or Escape closes it. */
+function wireMenu(map) {
+  const bar = document.querySelector('.bar');
+  const button = document.getElementById('menu-button');
+  const setOpen = (open) => {
+    bar.classList.toggle('menu-open', open);
+    button.setAttribute('aria-expanded', String(open));
+  };
+  button.addEventListener('click', () => setOpen(!bar.classList.contains('menu-open')));
+  document.getElementById('bar-tools').addEventListener('click', (event) => {
+    if (event.target.closest('.actions .button')) setOpen(false);
+  });
+  bar.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !bar.classList.contains('menu-open')) return;
+    event.stopPropagation();
+    setOpen(false);
+    button.focus();
+  });
+  map.on('movestart', () => setOpen(false));
 }
 
 /** The geography and year selects of the full page. */

@@ -60,21 +60,37 @@ function drawer(id, buttonId, render) {
   return self;
 }
 
-/** A drawer's controls: its button opens and closes it; its close button and Escape close it as
+/** A drawer's controls: its button opens (the focus in it) and closes it; its close button and Escape close it as
  * the user's choice (the focus back on the button); another drawer's `close` event closes it. */
 function wireDrawerControls(drawer, button) {
   const { panel } = drawer;
   const closedByUser = () => {
     drawer.userClosed = true;
     drawer.close();
-    if (button) button.focus();
+    focusWhereItCameFrom(button);
   };
   panel.addEventListener('close', () => drawer.close());
   panel.querySelector('.close').addEventListener('click', closedByUser);
   panel.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closedByUser();
   });
-  if (button) button.addEventListener('click', () => (panel.hidden ? drawer.open() : drawer.close()));
+  if (button) button.addEventListener('click', () => (panel.hidden ? openWithFocus(drawer) : drawer.close()));
+}
+
+/** Open a drawer as asked with its button, the focus on its close button (on a phone the button
+ * was in the menu, closed now): Escape closes it from there. */
+function openWithFocus(drawer) {
+  drawer.open();
+  drawer.panel.querySelector('.close').focus();
+}
+
+/** Focus back on a drawer's button, or where a phone keeps it: the menu button (or, with neither
+ * shown, the map). */
+function focusWhereItCameFrom(button) {
+  const shown = (element) => element && element.getClientRects().length > 0;
+  const menu = document.getElementById('menu-button');
+  const target = [button, menu].find(shown) || document.querySelector('#map canvas');
+  if (target) target.focus();
 }
 
 /**
