@@ -98,7 +98,7 @@ def test_the_installed_package_is_the_wheel_not_the_source_tree(installed):
 
 PAGE_MODULES = ("area_labels", "labels", "map_style", "url_state", "years")
 """What app.js imports, on every page."""
-COMPASS_MODULES = ("compass", "data", "selection", "summaries", "panels", "widgets", "search")
+COMPASS_MODULES = ("compass", "data", "stats", "selection", "summaries", "panels", "widgets", "search")
 """What `/` imports once its first view is drawn (the charts, table and report: only when shown)."""
 
 
