@@ -120,9 +120,9 @@ function areaCard(properties, years, year, marks) {
   return fragment;
 }
 
-/** The tooltip (a live region: a screen reader reads what it shows): `show(feature)` describes the
- * area under the pointer (null hides it); `pin(feature)` keeps it shown and outlined until another
- * is pinned (null unpins); `repin()` describes the pinned area again, in the year shown now. */
+/** The tooltip: `show(feature)` describes the area under the pointer (null hides it); `pin(feature)`
+ * keeps it shown and outlined until another is pinned (null unpins) and announces its numbers;
+ * `repin()` describes and announces the pinned area again, in the year shown now. */
 function areaTooltip(map, state, names, years, styles) {
   const tooltip = document.getElementById('tooltip');
   let pinned = null;
@@ -136,8 +136,23 @@ function areaTooltip(map, state, names, years, styles) {
     for (const name of names) map.setFilter(`${name}-highlight`, highlightFilter(state.pinned));
     tooltip.classList.toggle('pinned', Boolean(feature));
     show(feature);
+    announceArea(feature, years, state.year, styles[state.layer].metadata['crimetiles:marks']);
   };
   return { show, pin, repin: () => pin(pinned) };
+}
+
+/** One short sentence on the pinned area in `year` (its density and count) in the page's live
+ * region, which a screen reader says when it changes (the tooltip's whole card would be too long). */
+function announceArea(feature, years, year, marks) {
+  const region = document.getElementById('announcer');
+  if (!feature) {
+    region.textContent = '';
+    return;
+  }
+  const { title, facts } = areaFacts(feature.properties, years, year, marks);
+  const [[, yearText], [, count]] = facts;
+  const density = facts.find(([term]) => term === 'Density')[1];
+  region.textContent = `${title}, ${yearText}: ${density}, ${count} violent incidents.`;
 }
 
 /** The areas of the tileset shown: `at(point)` the one at a screen point ([x, y] or {x, y}), or
@@ -385,5 +400,6 @@ main().catch((error) => {
   console.error(error);
   const tooltip = document.getElementById('tooltip');
   tooltip.textContent = `The map could not load: ${error.message}`;
+  tooltip.setAttribute('role', 'alert');
   tooltip.hidden = false;
 });
