@@ -285,6 +285,7 @@ async function main() {
   const { styles, tilejsons, basemap } = await loadMapDocuments(names);
   const { fillLayers, tilesetLayers, classFilters, yearFields } = styleLayers(names, styles);
   const map = createMap(buildStyle(names, styles, basemap, state.layer), initialView(params, tilejsons[state.layer].center));
+  keepFlat(map);
   window.crimetiles = { map, state, fillLayers };
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
@@ -309,6 +310,12 @@ async function main() {
   wireEmbedDialog(state);
   wireMenu(map);
   wireTableKey(map);
+}
+
+/** A flat map for two fingers: dragging them up or down pans it, as sideways does (MapLibre would
+ * tilt it, which a choropleth has no use for); a pinch still zooms. */
+function keepFlat(map) {
+  map.touchPitch.disable();
 }
 
 /** T with the map focused opens the ranked table, the map's text alternative (its button may be
