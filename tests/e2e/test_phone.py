@@ -221,6 +221,13 @@ def test_axe_finds_no_violation_on_the_phone_layout(browser, live_url):
         page.locator("#table-button").tap()
         page.wait_for_selector("#area-table tbody tr")
         assert axe_violations(page) == []
+        page.keyboard.press("Escape")
+        page.locator("#menu-button").tap()
+        page.locator("#report-button").tap()
+        page.wait_for_function("() => document.querySelector('#report img')?.naturalWidth > 100")
+        assert page.locator("#report").is_visible()
+        assert axe_violations(page) == []
+        screenshot(page, "phone-report")
         assert refused == []
     finally:
         context.close()
