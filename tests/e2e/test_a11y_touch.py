@@ -10,7 +10,7 @@ from tests.e2e.conftest import wait_idle
 from tests.e2e.test_phone import _box, _phone
 
 pytestmark = pytest.mark.browser
-VIEW = "() => { const m = window.crimetiles.map; return {zoom: m.getZoom(), ...m.getCenter()}; }"
+VIEW = "() => { const m = window.crimetiles.map; return {zoom: m.getZoom(), pitch: m.getPitch(), ...m.getCenter()}; }"
 PAGE_SCALE = "() => window.visualViewport.scale"
 STEPS = 8
 
@@ -56,6 +56,7 @@ def test_pinch_zooms_and_two_fingers_pan_the_map_not_the_page(browser, live_url)
         )  # both down 150 px (not a tilt)
         panned = _settled(page)
         assert panned["zoom"] == pytest.approx(pinched["zoom"], abs=0.05)
+        assert panned["pitch"] == 0  # never tilted
         assert panned["lat"] > pinched["lat"] and panned["lng"] == pytest.approx(
             pinched["lng"], abs=1e-3
         )  # dragged down: north comes into view
