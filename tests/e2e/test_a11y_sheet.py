@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import wait_idle
+from tests.e2e.test_a11y_touch import drag_fingers
 from tests.e2e.test_phone import BLOCKGROUP, _assert_targets_big_enough, _box, _phone
 
 pytestmark = pytest.mark.browser
@@ -16,15 +17,6 @@ def _sheet_share(page) -> float:
     sheet, layout, map_box = _box(page, "#charts"), _box(page, ".layout"), _box(page, "#map")
     assert map_box["y"] + map_box["height"] == pytest.approx(sheet["y"], abs=1)
     return sheet["height"] / layout["height"]
-
-
-def _drag(cdp, x: float, y: float, to_y: float, steps: int = 8) -> None:
-    """One finger from (x, y) to (x, to_y), through the DevTools protocol's touch events."""
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    for step in range(1, steps + 1):
-        point = {"x": x, "y": y + (to_y - y) * step / steps}
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
 
 def test_the_sheets_handle_expands_shrinks_and_closes_it(browser, live_url):
@@ -49,12 +41,12 @@ def test_the_sheets_handle_expands_shrinks_and_closes_it(browser, live_url):
         cdp = context.new_cdp_session(page)
         box = _box(page, "#charts .sheet-handle")
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        _drag(cdp, x, y, y - 250)  # up: expanded
+        drag_fingers(cdp, [(x, y)], [(x, y - 250)])  # up: expanded
         assert handle.get_attribute("aria-expanded") == "true"
         assert _sheet_share(page) == pytest.approx(0.85, abs=0.01)
         box = _box(page, "#charts .sheet-handle")
         y = box["y"] + box["height"] / 2
-        _drag(cdp, x, y, 820)  # down to the bottom: closed, as the close button would
+        drag_fingers(cdp, [(x, y)], [(x, 820)])  # down to the bottom: closed, as the close button would
         assert page.locator("#charts").is_hidden()
         assert page.evaluate("() => document.activeElement.id") == "menu-button"
         assert _box(page, "#map")["height"] == pytest.approx(_box(page, ".layout")["height"], abs=1)

@@ -15,8 +15,8 @@ PAGE_SCALE = "() => window.visualViewport.scale"
 STEPS = 8
 
 
-def _two_fingers(cdp, start: list[tuple[float, float]], end: list[tuple[float, float]]) -> None:
-    """Put two fingers down at `start`, move them in steps to `end`, lift them."""
+def drag_fingers(cdp, start: list[tuple[float, float]], end: list[tuple[float, float]]) -> None:
+    """Put fingers down at `start` (one point each), move them in steps to `end`, lift them."""
 
     def touch(kind: str, points: list[tuple[float, float]]) -> None:
         cdp.send(
@@ -28,7 +28,7 @@ def _two_fingers(cdp, start: list[tuple[float, float]], end: list[tuple[float, f
     for step in range(1, STEPS + 1):
         t = step / STEPS
         touch("touchMove", [(x0 + (x1 - x0) * t, y0 + (y1 - y0) * t) for (x0, y0), (x1, y1) in zip(start, end, strict=True)])
-    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    touch("touchEnd", [])
 
 
 def _settled(page) -> dict:
@@ -46,14 +46,13 @@ def test_pinch_zooms_and_two_fingers_pan_the_map_not_the_page(browser, live_url)
         cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
         before = page.evaluate(VIEW)
 
-        _two_fingers(cdp, [(cx - 40, cy), (cx + 40, cy)], [(cx - 120, cy), (cx + 120, cy)])  # pinch out: 3x apart
+        drag_fingers(cdp, [(cx - 40, cy), (cx + 40, cy)], [(cx - 120, cy), (cx + 120, cy)])  # pinch out: 3x apart
         pinched = _settled(page)
         assert pinched["zoom"] > before["zoom"] + 1  # log2(3) = 1.58 levels in
         assert page.evaluate(PAGE_SCALE) == 1
 
-        _two_fingers(
-            cdp, [(cx - 60, cy), (cx + 60, cy)], [(cx - 60, cy + 150), (cx + 60, cy + 150)]
-        )  # both down 150 px (not a tilt)
+        # both fingers down 150 px: a pan (MapLibre would tilt the map)
+        drag_fingers(cdp, [(cx - 60, cy), (cx + 60, cy)], [(cx - 60, cy + 150), (cx + 60, cy + 150)])
         panned = _settled(page)
         assert panned["zoom"] == pytest.approx(pinched["zoom"], abs=0.05)
         assert panned["pitch"] == 0  # never tilted
