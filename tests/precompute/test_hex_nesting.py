@@ -167,7 +167,8 @@ def test_a_built_hex_grid_gives_no_withheld_count_back(tmp_path: Path):
     points = clustered_points(7, 300)
     years = np.array(YEARS)[np.random.default_rng(7).integers(0, 2, len(points))]
     rows = ["inci_id,date_rept,ucr_code,lon,lat"]
-    rows += [f"i{i},{year}-06-01,0810,{float(lon)!r},{float(lat)!r}" for i, ((lon, lat), year) in enumerate(zip(points, years, strict=True))]
+    located = enumerate(zip(points, years, strict=True))
+    rows += [f"i{i},{year}-06-01,0810,{float(lon)!r},{float(lat)!r}" for i, ((lon, lat), year) in located]
     (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = tmp_path / "build"
     command = ["build", str(tmp_path / "incidents.csv"), "-o", str(out), "-q", "--hex-res", "7,8,9", "--archive-maxzoom", "-1"]
