@@ -187,3 +187,13 @@ def test_a_png_depends_on_its_year_and_a_vector_tile_on_its_encoding():
     assert representation_key("/tiles/hex/9/1/2.png", "gzip", "year=2014") == "2014"
     assert representation_key("/tiles/hex/9/1/2@2x.png", "gzip", "") is None
     assert representation_key("/tiles/hex/9/1/2.mvt", "gzip", "year=2014") == "gzip"
+
+
+@pytest.mark.parametrize(("query", "suffix"), [("", "-all.png"), ("year=all", "-all.png"), ("year=2014", "-2014.png")])
+def test_a_png_tile_is_drawn_for_the_year_asked(answers, service, query, suffix):
+    path = ARCHIVE_TILE.removesuffix(".mvt") + ".png"
+    answer = answers.answer("GET", path, "gzip", query=query)
+    assert (answer.status, answer.body[:8], answer.from_archive) == ("200 OK", b"\x89PNG\r\n\x1a\n", True)
+    assert answer.etag == _tag(service, path, suffix)
+    assert answer.headers[0] == ("Content-Type", "image/png")
+    assert answers.answer("GET", path, "gzip", query=query) is answer  # kept ready, per year
