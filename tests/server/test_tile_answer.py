@@ -154,6 +154,7 @@ def test_other_methods_get_405_and_options_the_allowed_ones(answers):
         "/tiles/tracts/1/0/0.mvt/",
         "/tiles//1/0/0.mvt",
         "/tilez/tracts/1/0/0.mvt",
+        "/data/tracts/1/0/0.mvt",
         "/",
     ],
 )
