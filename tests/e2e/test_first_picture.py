@@ -149,20 +149,34 @@ def test_the_picture_of_the_first_view_shows_while_maplibre_loads_and_frames_it_
     assert page.errors == []
 
 
-def test_the_picture_shows_the_view_of_the_urls_hash(page, live_url):
+@pytest.mark.parametrize(
+    ("view", "scaled_page", "center", "zoom", "scale"),
+    [
+        ("?layer=tracts&year=2014#13.25/35.98/-78.91", 1, "-78.910000,35.980000", "14.2500", 1),
+        ("?layer=tracts&year=2014&center=-78.9,36&zoom=12#13.25/35.98/-78.91", 1, "-78.910000,35.980000", "14.2500", 1),
+        ("?layer=tracts&year=2014&center=-78.9,36&zoom=12", 3, "-78.900000,36.000000", "14.0000", 2),
+    ],
+    indirect=["scaled_page"],
+)
+def test_the_picture_shows_the_view_of_the_urls_hash_else_its_query(scaled_page, live_url, view, center, zoom, scale):
+    """The hash wins over `center=` and `zoom=`, as on the map; the picture has the box's size
+    times the screen's pixel ratio, at most 2, and /map.png's zoom of 256-pixel tiles is MapLibre's
+    of 512-pixel ones plus one, plus the scale's."""
+    page = scaled_page
     held = _held_maplibre(page)
-    page.goto(f"{live_url}/?layer=tracts&year=2014#13.25/35.98/-78.91", wait_until="commit")
+    page.goto(f"{live_url}/{view}", wait_until="commit")
     page.wait_for_function("() => document.getElementById('first-view')?.src")
     query = parse_qs(urlsplit(page.evaluate("() => document.getElementById('first-view').src")).query)
+    box = page.locator("#map").bounding_box()
     _release(page, held)
     assert query == {
         "layer": ["tracts"],
         "year": ["2014"],
         "bare": ["1"],
-        "center": ["-78.910000,35.980000"],
-        "zoom": ["14.2500"],  # MapLibre's zoom of 512-pixel tiles is /map.png's of 256-pixel ones less one
-        "width": ["1100"],
-        "height": [str(round(page.locator("#map").bounding_box()["height"]))],
+        "center": [center],
+        "zoom": [zoom],
+        "width": [str(round(box["width"]) * scale)],
+        "height": [str(round(box["height"]) * scale)],
     }
 
 
