@@ -176,7 +176,7 @@ def page_layer_and_year(manifest: BuildManifest, args: Mapping[str, str]) -> tup
 
 
 def view_description(manifest: BuildManifest, layer: str, year: str) -> str:
-    """What a view of `layer` in `year` shows: `Violent crimes per square mile by census tract, 2014`."""
+    """What a view of `layer` in `year` shows: `Violent crimes per sq mi by census tracts, 2014`."""
     when = f"{year}" if year != ALL_YEARS else f"average per year, {years_text(manifest.years)}"
     return f"{UNITS.capitalize()} by {manifest.tilesets[layer].title.lower()}, {when}"
 
