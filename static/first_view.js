@@ -19,7 +19,9 @@ function viewFromHash(hash) {
 
 /** The picture's URL: `src` (the layer and year) with the view and the size of `box` (CSS pixels)
  * times the device's pixel ratio (at most 2, and /map.png's largest side). Its zoom is that of
- * 256-pixel tiles: MapLibre's (512-pixel) zoom plus one, plus the scale's. */
+ * 256-pixel tiles: MapLibre's (512-pixel) zoom plus one, plus the scale's. (The server evaluates the
+ * style at that zoom, as for its PNG tiles: near a zoom band's edge, the hex grid's picture may show
+ * the next band's cells.) */
 function pictureUrl(src, { center, zoom }, box) {
   const width = Math.round(box.width);
   const height = Math.round(box.height);
