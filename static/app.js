@@ -271,6 +271,7 @@ async function main() {
   const { fillLayers, tilesetLayers, classFilters, yearFields } = styleLayers(names, styles);
   const map = createMap(buildStyle(names, styles, basemap, state.layer), initialView(params, tilejsons[state.layer].center));
   window.crimetiles = { map, state, fillLayers };
+  map.once('load', () => document.getElementById('first-view')?.remove()); // static/first_view.js's picture
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
   const tooltip = areaTooltip(map, state, names, years, styles);
