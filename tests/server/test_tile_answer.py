@@ -198,3 +198,14 @@ def test_a_png_tile_is_drawn_for_the_year_asked(answers, service, query, suffix)
     assert answer.etag == _tag(service, path, suffix)
     assert answer.headers[0] == ("Content-Type", "image/png")
     assert answers.answer("GET", path, "gzip", query=query) is answer  # kept ready, per year
+
+
+def test_a_conditional_request_for_another_path_gets_no_tile_answer(answers):
+    assert answers.answer("GET", "/catalog.json", if_none_match='"x"') is None
+    assert answers.answer("HEAD", "/", if_match='"x"') is None
+
+
+def test_the_method_is_compared_by_value_not_identity(answers):
+    """A server hands over the method as a string of its own making, never the interned literal."""
+    options = answers.answer("".join(["OPT", "IONS"]), ARCHIVE_TILE)
+    assert (options.status, ("Allow", "GET, HEAD, OPTIONS") in options.headers) == ("200 OK", True)
