@@ -257,6 +257,10 @@ def test_withheld_hex_cells_are_drawn_withheld_in_the_change_view(page, live_url
     page.wait_for_function("() => document.getElementById('tooltip').innerText.includes('Change')")
     assert f"Change {SINCE} to {YEAR}\nwithheld: fewer than 3 incidents" in page.inner_text("#tooltip")
     assert f"Withheld in {SINCE} or {YEAR}: fewer than 3 incidents" in _legend_rows(page)
+    # the classes are those of the resolution drawn at this zoom (H3 9), its cells published both years
+    published = cells[(cells[f"suppressed_{SINCE}"] == False) & (cells[f"suppressed_{YEAR}"] == False)]  # noqa: E712
+    largest_fall = _breaks(published[f"violent_per_sqmi_{YEAR}"] - published[f"violent_per_sqmi_{SINCE}"])[0]
+    assert _legend_rows(page)[0] == f"fell by more than {abs(largest_fall):,.3g}"
 
 
 def test_axe_finds_no_violation_in_the_change_view(page, live_url):
