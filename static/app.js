@@ -6,7 +6,7 @@
 /* global maplibregl, pmtiles */
 import { labelBox, labelCandidates } from './area_labels.js';
 import { areaFacts, legendSubtitle } from './labels.js';
-import { buildStyle, densityLayerAt, highlightFilter, legendMarks, legendRows, NO_BASEMAP, rasterBasemap, styleBasemap, styleLayers } from './map_style.js';
+import { buildStyle, densityLayerAt, highlightFilter, legendMarks, legendRows, legendView, NO_BASEMAP, rasterBasemap, styleBasemap, styleLayers } from './map_style.js';
 import { changeText, downloadUrl, initialView, mapLink, mapStateFromUrl, parseChange, qgisUrl, withMapState } from './url_state.js';
 import { ALL_YEARS, filterForYear } from './years.js';
 
@@ -99,12 +99,7 @@ function drawLegend({ rows, keyColors, subtitle }) {
 /** The legend of a tileset's classes in `year`. */
 function renderLegend(style, years, year) {
   const classes = legendRows(style);
-  const marks = legendMarks(style, classes[classes.length - 1].color).map((mark) => ({ ...mark, className: 'legend-mark' }));
-  drawLegend({
-    rows: [...classes.map((row) => ({ background: row.color, label: row.label })), ...marks],
-    keyColors: classes.map((row) => row.color),
-    subtitle: legendSubtitle(years, year),
-  });
+  drawLegend(legendView(classes, legendMarks(style, classes[classes.length - 1].color), legendSubtitle(years, year)));
 }
 
 /** The tooltip's card for an area: its name, its numbers in `year`, the `extraFacts` ([[term,
@@ -411,7 +406,7 @@ function wireChangeSelect(state, years, applyYear) {
   const select = document.getElementById('change-select');
   const fill = () => {
     const earlier = state.year === ALL_YEARS ? [] : years.filter((year) => Number(year) < Number(state.year));
-    select.replaceChildren(new Option('No change view', ''), ...earlier.map((year) => new Option(`Change since ${year}`, year, false, year === state.since)));
+    select.replaceChildren(new Option('off', ''), ...earlier.map((year) => new Option(`since ${year}`, year, false, year === state.since)));
     select.disabled = !earlier.length;
   };
   fill();

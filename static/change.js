@@ -3,6 +3,7 @@
 // the exact test finds no clear change, white where either year is withheld; its legend and its
 // words. No DOM, no map: run by the browser and by node (tests/static/change.test.mjs).
 import { changeOf, changeSentence, yearValues } from './compass/data.js';
+import { legendView } from './map_style.js';
 import { countField, densityField, yearField } from './years.js';
 
 /** ColorBrewer PuOr (colour-blind safe) by number of classes, from the largest fall (purple) to the
@@ -143,11 +144,6 @@ export function changeFacts(summary, properties, since, year) {
   return [[`Change ${since} to ${year}`, sentence]];
 }
 
-/** The legend's subtitle in the change view. */
-export function changeSubtitle(since, year) {
-  return `change in incidents per sq mi · ${since} to ${year}`;
-}
-
 /** The legend's rows for the marks of the change view: [{label, background}], the wash of no clear
  * change drawn over the class colour `over`. */
 export function changeLegendMarks(summary, since, year, over) {
@@ -155,4 +151,11 @@ export function changeLegendMarks(summary, since, year, over) {
   const rows = [{ label: `No clear change (drawn paler): ${TEST_NAME}`, background: `linear-gradient(${wash}, ${wash}), ${over}` }];
   if (summary.suppress_below > 0) rows.push({ label: `Withheld in ${since} or ${year}: fewer than ${summary.suppress_below} incidents`, background: WITHHELD.color });
   return rows;
+}
+
+/** The change view's legend (map_style.js's legendView): the classes, then the marks. */
+export function changeLegend(summary, breaks, since, year) {
+  const classes = changeLegendRows(breaks);
+  const marks = changeLegendMarks(summary, since, year, classes[classes.length - 1].color);
+  return legendView(classes, marks, `change in incidents per sq mi · ${since} to ${year}`);
 }

@@ -3,7 +3,7 @@
 // of years reads the summary of the density layer drawn (its differences give the classes' breaks,
 // its counts the exact test's verdicts), then draws the shown tileset's change instead of its
 // classes, with its legend. The tooltip asks `facts(properties)` for the area's change.
-import { changeBreaks, changeColorExpression, changeFacts, changeLayerIds, changeLayers, changeLegendMarks, changeLegendRows, changeSubtitle, layerChanges, publishedFilter, unclearFilter, withheldFilter } from './change.js';
+import { changeBreaks, changeColorExpression, changeFacts, changeLayerIds, changeLayers, changeLegend, layerChanges, publishedFilter, unclearFilter, withheldFilter } from './change.js';
 import { loadSummary } from './compass/summaries.js';
 
 /** The layer ids of a tileset's style drawn by class (its fills and marks), hidden in the change view. */
@@ -68,12 +68,7 @@ export function changeView({ map, state, names, styles, densityLayer, drawLegend
     if (mine !== generation) return;
     const breaks = drawChange(map, tileset, summary, since, year);
     showChange(map, names, styles, tileset, true);
-    const rows = changeLegendRows(breaks);
-    drawLegend({
-      rows: [...rows.map((row) => ({ background: row.color, label: row.label })), ...changeLegendMarks(summary, since, year, rows[rows.length - 1].color).map((mark) => ({ ...mark, className: 'legend-mark' }))],
-      keyColors: rows.map((row) => row.color),
-      subtitle: changeSubtitle(since, year),
-    });
+    drawLegend(changeLegend(summary, breaks, since, year));
     shown = { summary, since, year };
     afterDraw();
   };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { changeBreaks, changeColorExpression, changeColors, changeFacts, changeLegendMarks, changeLegendRows, layerChanges, unclearFilter, withheldFilter } from '../../static/change.js';
+import { changeBreaks, changeColorExpression, changeColors, changeFacts, changeLegend, changeLegendMarks, changeLegendRows, layerChanges, unclearFilter, withheldFilter } from '../../static/change.js';
 
 const PUOR7 = ['#542788', '#998ec3', '#d8daeb', '#f7f7f7', '#fee0b6', '#f1a340', '#b35806'];
 
@@ -56,6 +56,20 @@ test('the marks say which test at what level, and the withheld years', () => {
   assert.equal(marks[0].background, 'linear-gradient(rgba(255, 255, 255, 0.6), rgba(255, 255, 255, 0.6)), #b35806');
   assert.equal(marks[1].label, 'Withheld in 2014 or 2016: fewer than 3 incidents');
   assert.equal(changeLegendMarks({ suppress_below: 0 }, '2014', '2016', '#b35806').length, 1);
+});
+
+test('the legend: the classes, then the marks over the largest rise, the key and the years', () => {
+  const legend = changeLegend({ suppress_below: 3 }, [-2, 2], '2014', '2016');
+  assert.deepEqual(legend.keyColors, ['#998ec3', '#f7f7f7', '#f1a340']);
+  assert.deepEqual(legend.rows.map((row) => [row.label.slice(0, 15), row.className]), [
+    ['fell by more th', undefined],
+    ['−2 to +2', undefined],
+    ['rose by 2 or mo', undefined],
+    ['No clear change', 'legend-mark'],
+    ['Withheld in 201', 'legend-mark'],
+  ]);
+  assert.ok(legend.rows[3].background.endsWith(', #f1a340'));
+  assert.equal(legend.subtitle, 'change in incidents per sq mi · 2014 to 2016');
 });
 
 const SUMMARY = {
