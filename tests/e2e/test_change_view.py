@@ -203,6 +203,14 @@ def test_the_change_control_sets_the_url_the_embed_snippet_and_is_off_for_all_ye
     page.click("#embed-button")
     assert f"/embed?layer=blockgroups&year={YEAR}&change={SINCE}-{YEAR}" in page.input_value("#embed-code")
     page.keyboard.press("Escape")
+    page.select_option("#year-select", "2015")  # the pair follows the year shown while its first year is earlier
+    page.wait_for_function(WAIT_DRAWN)
+    assert f"change={SINCE}-2015" in page.evaluate("() => location.search")
+    assert page.inner_text("#legend-subtitle") == f"change in incidents per sq mi · {SINCE} to 2015"
+    page.select_option("#year-select", str(SINCE))  # no longer earlier: the change view is off
+    wait_idle(page)
+    assert "change=" not in page.evaluate("() => location.search")
+    assert page.input_value("#change-select") == ""
     page.select_option("#year-select", "all")
     wait_idle(page)
     assert "change=" not in page.evaluate("() => location.search")
@@ -235,6 +243,8 @@ def test_the_table_opens_with_the_pairs_change_and_the_report_says_it(page, live
     page.click("#table-panel .close")
     page.click("#report-button")
     page.wait_for_selector("#report-change")
+    caption = page.inner_text("#report figcaption")
+    assert caption.endswith(f"Colours: the change from {SINCE} to {YEAR}, as in the map's legend.")
     text = page.inner_text("#report-change")
     assert text.startswith(f"From {SINCE} to {YEAR} ")
     assert f"The selection: {_area_sentence(blockgroups, area)}." in text
