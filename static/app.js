@@ -2,7 +2,8 @@
 // Everything comes from this site (catalog, styles, tiles: the server's routes, or the files of a static
 // export, as the page's data-* attributes say); an optional basemap from data-basemap.
 // Every URL is relative to the page's base (the app's root, wherever a proxy mounts it).
-// The pure parts (URL state, style, labels, years) are modules of their own, unit-tested by node.
+// The pure parts (URL state, style, labels, years) are modules of their own, unit-tested by node;
+// the change view (static/change_view.js) is loaded the first time a change is shown.
 /* global maplibregl, pmtiles */
 import { labelBox, labelCandidates } from './area_labels.js';
 import { areaFacts, legendSubtitle } from './labels.js';
@@ -126,8 +127,9 @@ function areaCard(properties, years, year, marks, extraFacts) {
 }
 
 /** The tooltip (a live region: a screen reader reads what it shows): `show(feature)` describes the
- * area under the pointer (null hides it); `pin(feature)` keeps it shown and outlined until another
- * is pinned (null unpins); `repin()` describes the pinned area again, in the year shown now. */
+ * area under the pointer (null hides it), with its change in the change view (`change.facts`);
+ * `pin(feature)` keeps it shown and outlined until another is pinned (null unpins); `repin()`
+ * describes the pinned area again, in the year shown now. */
 function areaTooltip(map, state, names, years, styles, change) {
   const tooltip = document.getElementById('tooltip');
   let pinned = null;

@@ -20,7 +20,6 @@ const BREAK_QUANTILES = [0.25, 0.5, 0.75];
 const BREAK_DIGITS = 2;
 /** Drawn over an area with no clear change: its class colour shows, paler. */
 export const UNCLEAR_WASH = { color: '#ffffff', opacity: 0.6 };
-const WITHHELD = { color: '#ffffff', opacity: 0.8 };
 export const TEST_NAME = 'exact conditional binomial test of the two Poisson counts, 95 %';
 
 /** The `q` quantile of sorted numbers (linear between the two nearest). */
@@ -103,16 +102,24 @@ export function changeLayerIds(name) {
   return { fill: `${name}-change`, unclear: `${name}-change-unclear`, withheld: `${name}-change-withheld` };
 }
 
+/** How the build's style of a tileset draws a withheld area: its `suppressed` mark ({color, opacity,
+ * below}), or null when the build withholds nothing there. */
+export function withheldMark(style) {
+  return (style.metadata['crimetiles:marks'] || []).find((mark) => mark.mark === 'suppressed') || null;
+}
+
 /** The change view's layers of tileset `name` (hidden, drawing nothing until shown with a pair of
- * years), `opacity` the class fills' own. */
-export function changeLayers(name, opacity) {
+ * years), drawn as its `style` draws its classes (their opacity) and its withheld areas. */
+export function changeLayers(name, style) {
   const ids = changeLayerIds(name);
+  const opacity = style.layers.find((layer) => layer.type === 'fill').paint['fill-opacity'];
+  const withheld = withheldMark(style) || { color: UNCLEAR_WASH.color, opacity: 0 }; // nothing is withheld
   const common = { type: 'fill', source: name, 'source-layer': name, layout: { visibility: 'none' } };
   const none = ['==', ['get', 'id'], ''];
   return [
     { ...common, id: ids.fill, filter: none, paint: { 'fill-color': PUOR[1][0], 'fill-opacity': opacity } },
     { ...common, id: ids.unclear, filter: none, paint: { 'fill-color': UNCLEAR_WASH.color, 'fill-opacity': UNCLEAR_WASH.opacity } },
-    { ...common, id: ids.withheld, filter: none, paint: { 'fill-color': WITHHELD.color, 'fill-opacity': WITHHELD.opacity } },
+    { ...common, id: ids.withheld, filter: none, paint: { 'fill-color': withheld.color, 'fill-opacity': withheld.opacity } },
   ];
 }
 
@@ -145,17 +152,19 @@ export function changeFacts(summary, properties, since, year) {
 }
 
 /** The legend's rows for the marks of the change view: [{label, background}], the wash of no clear
- * change drawn over the class colour `over`. */
-export function changeLegendMarks(summary, since, year, over) {
+ * change drawn over the class colour `over`, then the withheld areas as the tileset's `style` draws
+ * them. */
+export function changeLegendMarks(style, since, year, over) {
   const wash = `rgba(255, 255, 255, ${UNCLEAR_WASH.opacity})`;
   const rows = [{ label: `No clear change (drawn paler): ${TEST_NAME}`, background: `linear-gradient(${wash}, ${wash}), ${over}` }];
-  if (summary.suppress_below > 0) rows.push({ label: `Withheld in ${since} or ${year}: fewer than ${summary.suppress_below} incidents`, background: WITHHELD.color });
+  const withheld = withheldMark(style);
+  if (withheld) rows.push({ label: `Withheld in ${since} or ${year}: fewer than ${withheld.below} incidents`, background: withheld.color });
   return rows;
 }
 
 /** The change view's legend (map_style.js's legendView): the classes, then the marks. */
-export function changeLegend(summary, breaks, since, year) {
+export function changeLegend(style, breaks, since, year) {
   const classes = changeLegendRows(breaks);
-  const marks = changeLegendMarks(summary, since, year, classes[classes.length - 1].color);
+  const marks = changeLegendMarks(style, since, year, classes[classes.length - 1].color);
   return legendView(classes, marks, `change in incidents per sq mi · ${since} to ${year}`);
 }

@@ -14,11 +14,8 @@ function classLayerIds(style) {
 /** Add every tileset's change layers (hidden) under its first line layer (its outlines). */
 function addChangeLayers(map, names, styles) {
   for (const name of names) {
-    const { layers } = styles[name];
-    const fill = layers.find((layer) => layer.type === 'fill');
-    const outline = layers.find((layer) => layer.type === 'line');
-    const opacity = fill ? fill.paint['fill-opacity'] : 0.8;
-    for (const layer of changeLayers(name, opacity)) map.addLayer(layer, outline && outline.id);
+    const outline = styles[name].layers.find((layer) => layer.type === 'line');
+    for (const layer of changeLayers(name, styles[name])) map.addLayer(layer, outline && outline.id);
   }
 }
 
@@ -68,7 +65,7 @@ export function changeView({ map, state, names, styles, densityLayer, drawLegend
     if (mine !== generation) return;
     const breaks = drawChange(map, tileset, summary, since, year);
     showChange(map, names, styles, tileset, true);
-    drawLegend(changeLegend(summary, breaks, since, year));
+    drawLegend(changeLegend(styles[tileset], breaks, since, year));
     shown = { summary, since, year };
     afterDraw();
   };

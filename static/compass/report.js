@@ -96,7 +96,7 @@ function reportContent(view, picture, trend, distribution) {
     element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
     element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
     element('p', { id: 'report-value' }, [`${names.length ? 'The selection' : 'The study area'}, ${yearLabel}: ${value}.`]),
-    changeParagraph(summary, selected, since ? [since, year] : [String(summary.years[0]), String(summary.years[summary.years.length - 1])]),
+    changeParagraph(summary, selected, since ? [since, year] : [String(summary.years[0]), String(summary.years.at(-1))]),
     ...(picture
       ? [
           element('figure', { class: 'report-map' }, [

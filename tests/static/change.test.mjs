@@ -3,7 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { changeBreaks, changeColorExpression, changeColors, changeFacts, changeLegend, changeLegendMarks, changeLegendRows, layerChanges, unclearFilter, withheldFilter } from '../../static/change.js';
+import { changeBreaks, changeColorExpression, changeColors, changeFacts, changeLayers, changeLegend, changeLegendMarks, changeLegendRows, layerChanges, unclearFilter, withheldFilter } from '../../static/change.js';
+
+/** A tileset's style as the build writes it (server/style.py), reduced to what the change view reads. */
+const style = (marks) => ({ metadata: { 'crimetiles:marks': marks }, layers: [{ type: 'fill', paint: { 'fill-opacity': 0.8 } }, { type: 'line' }] });
+const WITHHOLDING = style([{ mark: 'unstable', below: 20, color: '#ffffff', opacity: 0.5 }, { mark: 'suppressed', below: 3, color: '#ffffff', opacity: 0.8 }]);
 
 const PUOR7 = ['#542788', '#998ec3', '#d8daeb', '#f7f7f7', '#fee0b6', '#f1a340', '#b35806'];
 
@@ -51,15 +55,24 @@ test("the legend's rows name each class, from the largest fall up", () => {
 });
 
 test('the marks say which test at what level, and the withheld years', () => {
-  const marks = changeLegendMarks({ suppress_below: 3 }, '2014', '2016', '#b35806');
+  const marks = changeLegendMarks(WITHHOLDING, '2014', '2016', '#b35806');
   assert.equal(marks[0].label, 'No clear change (drawn paler): exact conditional binomial test of the two Poisson counts, 95 %');
   assert.equal(marks[0].background, 'linear-gradient(rgba(255, 255, 255, 0.6), rgba(255, 255, 255, 0.6)), #b35806');
   assert.equal(marks[1].label, 'Withheld in 2014 or 2016: fewer than 3 incidents');
-  assert.equal(changeLegendMarks({ suppress_below: 0 }, '2014', '2016', '#b35806').length, 1);
+  assert.equal(changeLegendMarks(style([]), '2014', '2016', '#b35806').length, 1);
+});
+
+test("the change layers draw at the classes' opacity, withheld areas as the build's style draws them", () => {
+  const [fill, unclear, withheld] = changeLayers('hex', WITHHOLDING);
+  assert.deepEqual([fill.id, unclear.id, withheld.id], ['hex-change', 'hex-change-unclear', 'hex-change-withheld']);
+  assert.equal(fill.paint['fill-opacity'], 0.8);
+  assert.deepEqual(unclear.paint, { 'fill-color': '#ffffff', 'fill-opacity': 0.6 });
+  assert.deepEqual(withheld.paint, { 'fill-color': '#ffffff', 'fill-opacity': 0.8 });
+  assert.equal(changeLayers('tracts', style([]))[2].paint['fill-opacity'], 0);
 });
 
 test('the legend: the classes, then the marks over the largest rise, the key and the years', () => {
-  const legend = changeLegend({ suppress_below: 3 }, [-2, 2], '2014', '2016');
+  const legend = changeLegend(WITHHOLDING, [-2, 2], '2014', '2016');
   assert.deepEqual(legend.keyColors, ['#998ec3', '#f7f7f7', '#f1a340']);
   assert.deepEqual(legend.rows.map((row) => [row.label.slice(0, 15), row.className]), [
     ['fell by more th', undefined],
