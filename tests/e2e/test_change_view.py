@@ -252,6 +252,13 @@ def test_the_table_opens_with_the_pairs_change_and_the_report_says_it(page, live
     assert page.errors == []
 
 
+def _largest_fall_row(cells: gpd.GeoDataFrame) -> str:
+    """The legend's first row for a hex layer: its largest fall, of the cells published both years."""
+    published = cells[(cells[f"suppressed_{SINCE}"] == False) & (cells[f"suppressed_{YEAR}"] == False)]  # noqa: E712
+    largest_fall = _breaks(published[f"violent_per_sqmi_{YEAR}"] - published[f"violent_per_sqmi_{SINCE}"])[0]
+    return f"fell by more than {abs(largest_fall):,.3g}"
+
+
 def test_withheld_hex_cells_are_drawn_withheld_in_the_change_view(page, live_url, durham_build):
     cells = gpd.read_parquet(durham_build / "layers" / "hex9.parquet").set_index("id")
     withheld = cells[(cells[f"suppressed_{SINCE}"] == True) & (cells[f"suppressed_{YEAR}"] == False)]  # noqa: E712
@@ -267,10 +274,15 @@ def test_withheld_hex_cells_are_drawn_withheld_in_the_change_view(page, live_url
     page.wait_for_function("() => document.getElementById('tooltip').innerText.includes('Change')")
     assert f"Change {SINCE} to {YEAR}\nwithheld: fewer than 3 incidents" in page.inner_text("#tooltip")
     assert f"Withheld in {SINCE} or {YEAR}: fewer than 3 incidents" in _legend_rows(page)
-    # the classes are those of the resolution drawn at this zoom (H3 9), its cells published both years
-    published = cells[(cells[f"suppressed_{SINCE}"] == False) & (cells[f"suppressed_{YEAR}"] == False)]  # noqa: E712
-    largest_fall = _breaks(published[f"violent_per_sqmi_{YEAR}"] - published[f"violent_per_sqmi_{SINCE}"])[0]
-    assert _legend_rows(page)[0] == f"fell by more than {abs(largest_fall):,.3g}"
+    # the classes are those of the resolution drawn at this zoom (H3 9)
+    assert _legend_rows(page)[0] == _largest_fall_row(cells)
+    # zoomed out to H3 8, the classes are H3 8's
+    coarser = gpd.read_parquet(durham_build / "layers" / "hex8.parquet")
+    page.evaluate("() => window.crimetiles.map.jumpTo({zoom: 12.5})")
+    page.wait_for_function(
+        "(row) => document.querySelector('#legend-rows li').textContent === row", arg=_largest_fall_row(coarser)
+    )
+    assert _largest_fall_row(coarser) != _largest_fall_row(cells)
 
 
 def test_axe_finds_no_violation_in_the_change_view(page, live_url):
