@@ -17,6 +17,7 @@ from scipy.stats import binomtest
 
 from tests.e2e.conftest import BACKGROUND, CENTRE_PIXEL, screenshot, wait_idle
 from tests.e2e.test_compass import axe_violations, csp_refusals, require_axe
+from tests.e2e.test_static_site import base, static_host  # noqa: F401 (fixtures: the exported site under nginx)
 
 pytestmark = pytest.mark.browser
 SINCE, YEAR = 2014, 2016
@@ -177,6 +178,17 @@ def test_the_embed_draws_the_change_and_links_to_it(page, live_url, blockgroups)
     assert page.inner_text("#legend-subtitle") == f"change in incidents per sq mi · {SINCE} to {YEAR}"
     assert f"change={SINCE}-{YEAR}" in page.get_attribute("#full-map-link", "href")
     assert page.errors == []
+
+
+def test_the_static_export_draws_the_change(page, base, blockgroups):  # noqa: F811
+    """The exported site (PMTiles read with Range requests, the CSP in the page) draws the same."""
+    area = _pick(blockgroups, "no clear change")
+    refused = csp_refusals(page)
+    _open_at(page, f"{base}?layer=blockgroups&change={SINCE}-{YEAR}", blockgroups, area)
+    red, green, blue, _ = page.evaluate(CENTRE_PIXEL)
+    assert (red, green, blue) == pytest.approx(_expected_colour(blockgroups, area), abs=3)
+    assert page.inner_text("#legend-subtitle") == f"change in incidents per sq mi · {SINCE} to {YEAR}"
+    assert page.errors == [] and refused == []
 
 
 @pytest.mark.parametrize("value", ["2016-2014", "2014-2014", "1999-2016", "garbage", "2014-2016x", ""])
