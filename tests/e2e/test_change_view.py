@@ -164,6 +164,7 @@ def test_the_legend_explains_the_classes_the_mark_and_the_test(page, live_url, b
         f"No clear change (drawn paler): {TEST_WORDS}",
     ]
     assert page.inner_text("#legend-subtitle") == f"change in incidents per sq mi · {SINCE} to {YEAR}"
+    assert (page.input_value("#year-select"), page.input_value("#change-select")) == (str(YEAR), str(SINCE))
     swatches = page.locator("#legend-key-swatches span").evaluate_all(
         "(spans) => spans.map((s) => getComputedStyle(s).backgroundColor)"
     )
