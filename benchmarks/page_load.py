@@ -1,16 +1,21 @@
-"""First render of the map page on a slow link: time to the first drawn choropleth, bytes sent.
+"""First render of the map page on a slow link: time to the first picture of the choropleth and
+to MapLibre's first drawn choropleth, bytes sent.
 
-Usage: python benchmarks/page_load.py [--runs 3] [--url URL]
+Usage: python benchmarks/page_load.py [--runs 5] [--url URL]
 
 Without --url it builds the Durham demo (`crimetiles synth` + `crimetiles build`) into a temporary
 directory and serves it with gunicorn (2 workers x 4 threads) on loopback. Each run opens `/` in a
 fresh browser context (cold cache) of Debian's headless Chromium, with Chrome DevTools' network
-emulation at 1.6 Mbit/s down, 750 kbit/s up and 150 ms round trip ("Slow 4G"-like), and measures:
-  first features: milliseconds from navigation start until the first view is drawn: MapLibre has
-                  loaded the style and every tile in view (`map.loaded()`) and reports rendered
-                  choropleth features (queryRenderedFeatures on the page's fill layers);
+emulation at 1.6 Mbit/s down, 750 kbit/s up and 150 ms round trip ("Slow 4G"-like), and measures,
+in milliseconds from navigation start:
+  first picture:  the server's picture of the first view (static/first_view.js) is shown: its load
+                  event, then a frame painted with it (none if the map drew first);
+  first features: MapLibre has drawn the first view: it has loaded the style and every tile in
+                  view (`map.loaded()`) and reports rendered choropleth features
+                  (queryRenderedFeatures on the page's fill layers);
+  first view:     the earlier of the two: when the user first sees the choropleth;
   bytes:          bytes on the wire (compressed bodies plus headers) of every response the page and
-                  its map worker received until then;
+                  its map worker received until the first features;
 and prints one line per run and the median; then the same loads without emulation (what the CPU
 alone costs: on a machine shared with other jobs that is much of the total, so the load average is
 printed too); then when each response of the first throttled run arrived.
@@ -45,6 +50,15 @@ FIRST_FEATURES = """() => {
   window.firstFeaturesMs = window.firstFeaturesMs || performance.now();
   return true;
 }"""
+FIRST_PICTURE = """
+document.addEventListener('load', (event) => {
+  if (event.target.id !== 'first-view') return;
+  // The picture is shown in its load event; two frames later the frame showing it is painted.
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    if (document.getElementById('first-view')) window.firstPictureMs = window.firstPictureMs || performance.now();
+  }));
+}, true);
+"""
 TIMEOUT_MS = 120_000
 
 
@@ -61,11 +75,17 @@ class Transfer:
 
 @dataclass(frozen=True)
 class PageLoad:
-    """One cold load: milliseconds from navigation start to the first rendered features, and the
-    responses that had arrived by then."""
+    """One cold load: milliseconds from navigation start to the first picture shown (None: the map
+    drew first) and to the first rendered features, and the responses that had arrived by then."""
 
+    first_picture_ms: float | None
     first_features_ms: float
     transfers: tuple[Transfer, ...]
+
+    @property
+    def first_view_ms(self) -> float:
+        """When the user first sees the choropleth: the picture or the map, whichever came first."""
+        return min(self.first_features_ms, self.first_picture_ms or self.first_features_ms)
 
     @property
     def total_bytes(self) -> int:
@@ -89,6 +109,7 @@ def load_once(browser: Browser, url: str, link: dict[str, float] | None) -> Page
     context = browser.new_context(viewport={"width": 1100, "height": 760})
     try:
         page = context.new_page()
+        page.add_init_script(FIRST_PICTURE)
         if link:
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")
@@ -97,9 +118,11 @@ def load_once(browser: Browser, url: str, link: dict[str, float] | None) -> Page
         page.on("requestfinished", lambda request: finished.append(request))
         page.goto(url, wait_until="commit")
         page.wait_for_function(FIRST_FEATURES, polling="raf", timeout=TIMEOUT_MS)
-        first_ms, navigation_start_ms = page.evaluate("() => [window.firstFeaturesMs, performance.timeOrigin]")
+        picture_ms, first_ms, navigation_start_ms = page.evaluate(
+            "() => [window.firstPictureMs ?? null, window.firstFeaturesMs, performance.timeOrigin]"
+        )
         transfers = (transfer(request, navigation_start_ms) for request in finished)
-        return PageLoad(first_ms, tuple(t for t in transfers if t.finished_ms <= first_ms))
+        return PageLoad(picture_ms, first_ms, tuple(t for t in transfers if t.finished_ms <= first_ms))
     finally:
         context.close()
 
@@ -120,14 +143,22 @@ def demo_server() -> Iterator[str]:
             server.wait(timeout=30)
 
 
+def _seconds(milliseconds: float | None) -> str:
+    return "none" if milliseconds is None else f"{milliseconds / 1000:.2f} s"
+
+
 def report(name: str, loads: list[PageLoad]) -> None:
     for run, load in enumerate(loads, 1):
         print(
-            f"{name} run {run}: first features {load.first_features_ms / 1000:.2f} s, "
-            f"{load.total_bytes / 1000:.0f} kB in {len(load.transfers)} responses"
+            f"{name} run {run}: first view {_seconds(load.first_view_ms)} (picture {_seconds(load.first_picture_ms)}, "
+            f"MapLibre's first features {_seconds(load.first_features_ms)}), "
+            f"{load.total_bytes / 1000:.0f} kB in {len(load.transfers)} responses by the first features"
         )
+    pictures = [load.first_picture_ms for load in loads if load.first_picture_ms is not None]
     print(
-        f"{name} median: first features {statistics.median(load.first_features_ms for load in loads) / 1000:.2f} s, "
+        f"{name} median of {len(loads)}: first view {_seconds(statistics.median(load.first_view_ms for load in loads))} "
+        f"(picture {_seconds(statistics.median(pictures)) if pictures else 'none'} in {len(pictures)} runs, "
+        f"MapLibre's first features {_seconds(statistics.median(load.first_features_ms for load in loads))}), "
         f"{statistics.median(load.total_bytes for load in loads) / 1000:.0f} kB"
     )
 
@@ -140,7 +171,7 @@ def timeline(load: PageLoad) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3, help="cold page loads to time (default 3)")
+    parser.add_argument("--runs", type=int, default=5, help="cold page loads to time (default 5)")
     parser.add_argument("--url", help="an already running server's page (default: build and serve the Durham demo)")
     args = parser.parse_args()
     print(

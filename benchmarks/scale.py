@@ -113,6 +113,18 @@ def write_incidents(folder: Path, rows: int, seed: int = 13) -> float:
     return time.perf_counter() - started
 
 
+def reuse_or_write_incidents(folder: Path, rows: int) -> float:
+    """`write_incidents` unless `folder` holds a whole earlier run's (the marker beside it, outside
+    the folder the build reads): 0 s then."""
+    marker = folder.parent / f"{folder.name}.complete"
+    if marker.exists() and marker.read_text() == str(rows):
+        return 0.0
+    _remove_tree(folder)
+    seconds = write_incidents(folder, rows)
+    marker.write_text(str(rows))
+    return seconds
+
+
 @dataclass
 class TreeMemory:
     """Peak resident memory of a process and all its descendants together, sampled every 50 ms."""
@@ -242,8 +254,8 @@ def incidents_main(args: argparse.Namespace) -> None:
     results = []
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch:
         for size in (int(float(s)) for s in args.sizes.split(",")):
-            folder = Path(scratch) / f"incidents-{size}"
-            generated = write_incidents(folder, size)
+            folder = Path(args.inputs or scratch) / f"incidents-{size}"
+            generated = reuse_or_write_incidents(folder, size)
             extra = ["--engine", args.engine, *(["--chunk-rows", str(args.chunk_rows)] if args.chunk_rows else [])]
             run = timed_build([str(folder), "--out", str(Path(scratch) / f"build-{size}"), *extra])
             rates = {stage: size / seconds for stage, seconds in run.stages.items()}
@@ -268,7 +280,8 @@ def incidents_main(args: argparse.Namespace) -> None:
                 {"read": sum(i["rows_read"] for i in report["inputs"]), "used": sum(i["rows_used"] for i in report["inputs"])}
             ]
             assert summary["read"] == size, summary
-            _remove_tree(folder)
+            if not args.inputs:
+                _remove_tree(folder)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
@@ -513,6 +526,11 @@ def main() -> None:
     incidents.add_argument("--engine", choices=["local", "dask"], default="local", help="build engine (default local)")
     incidents.add_argument("--chunk-rows", type=int, default=0, help="--chunk-rows for the build (default: the build's)")
     incidents.add_argument("--keep", default=None, help="scratch folder for inputs and builds (default: the system's)")
+    incidents.add_argument(
+        "--inputs",
+        default=None,
+        help="keep the generated incidents in this folder and reuse them in later runs (default: generate each run)",
+    )
     incidents.add_argument("--json", default=None, help="also write the figures to this JSON file")
     incidents.set_defaults(run=incidents_main)
     boundaries = commands.add_parser("boundaries", help="a 250,000-polygon boundary layer (Voronoi over North Carolina)")

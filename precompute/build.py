@@ -18,7 +18,7 @@ import shapely
 from tqdm import tqdm
 
 from crimetiles import __version__
-from crimetiles.artifact.fields import feature_field_types, feature_fields
+from crimetiles.artifact.fields import feature_field_types, feature_fields, suppressed_field
 from crimetiles.artifact.layout import DEFAULT_BUILD_DIR
 from crimetiles.artifact.manifest import (
     DEFAULT_TITLE,
@@ -67,7 +67,15 @@ from crimetiles.precompute.density import (
 )
 from crimetiles.precompute.engine import Engine, EngineName, make_engine
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.hexgrid import DEFAULT_RESOLUTIONS, cell_integers, cell_polygons, cells_covering, zoom_bands
+from crimetiles.precompute.hex_nesting import nested_withheld
+from crimetiles.precompute.hexgrid import (
+    DEFAULT_RESOLUTIONS,
+    cell_integers,
+    cell_polygons,
+    cells_covering,
+    parent_rows,
+    zoom_bands,
+)
 from crimetiles.precompute.ingest import BoundaryLayer, IncidentColumns, read_boundaries
 from crimetiles.precompute.mbtiles_archive import mbtiles_metadata, tileset_tiles, write_mbtiles
 from crimetiles.precompute.pmtiles_archive import with_pmtiles
@@ -431,7 +439,7 @@ def _write_build(
     layer_paths = {name: write_layer(staging, name, frame) for name, frame in frames.items()}
     provenance = build_provenance(options.provenance, source_files(files), inputs)
     manifest = _manifest(options, layers, frames, layer_paths, years, built_at, inputs, provenance)
-    withheld_years = study_totals_withheld(options, counts, len(years))
+    withheld_years = study_totals_withheld(options, counts, frames, years)
     for name, frame in frames.items():
         disclosure = options.disclosure(_is_hex(name))
         yearly = counts[name].sum(axis=0)
@@ -466,25 +474,30 @@ def density_frames(
         area = np.concatenate([np.empty(0), *batches])
         frames[layer.name] = density_frame(layer.frame, counts[layer.name], years, average_years, area, options.disclosure(False))
     study_area = _study_area(layers, tally.hull) if options.hex_resolutions else None
-    for resolution in options.hex_resolutions:
-        name = f"hex{resolution}"
-        points = tally.hex_counts[resolution]
-        cells = cells_covering(study_area, resolution, points.unit)
-        counts[name] = points.matrix(cell_integers(cells), years)
-        frames[name] = density_frame(
-            cell_polygons(cells), counts[name], years, average_years, disclosure=options.disclosure(True)
+    resolutions = sorted(options.hex_resolutions)
+    cells = [cells_covering(study_area, resolution, tally.hex_counts[resolution].unit) for resolution in resolutions]
+    hex_counts = [tally.hex_counts[r].matrix(cell_integers(level), years) for r, level in zip(resolutions, cells, strict=True)]
+    parents = [parent_rows(level, coarser, r) for level, coarser, r in zip(cells[1:], cells, resolutions, strict=False)]
+    withheld = nested_withheld(hex_counts, [np.empty(0, dtype=np.int64), *parents], options.disclosure(True))
+    for resolution, level, level_counts, level_withheld in zip(resolutions, cells, hex_counts, withheld, strict=True):
+        counts[f"hex{resolution}"] = level_counts
+        frames[f"hex{resolution}"] = density_frame(
+            cell_polygons(level), level_counts, years, average_years, disclosure=options.disclosure(True), withheld=level_withheld
         )
     return frames, counts
 
 
-def study_totals_withheld(options: BuildOptions, counts: dict[str, np.ndarray], years: int) -> np.ndarray:
+def study_totals_withheld(
+    options: BuildOptions, counts: dict[str, np.ndarray], frames: dict[str, gpd.GeoDataFrame], years: Sequence[int]
+) -> np.ndarray:
     """Per year: whether the study area's totals of that year are withheld, in every layer alike,
     because in some layer the sum of its withheld counts (that total minus the published counts)
     would pin one down (`Disclosure.sum_reveals`). Alike: layers may count the same incidents (the
     hex grids always do), and one layer's total would give the other's."""
-    withheld = np.zeros(years, dtype=bool)
+    withheld = np.zeros(len(years), dtype=bool)
     for name, layer_counts in counts.items():
-        withheld |= options.disclosure(_is_hex(name)).sum_reveals(layer_counts)
+        layer_withheld = frames[name][[suppressed_field(year) for year in years]].to_numpy(dtype=bool)
+        withheld |= options.disclosure(_is_hex(name)).sum_reveals(layer_counts, layer_withheld)
     return withheld
 
 

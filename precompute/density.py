@@ -103,14 +103,34 @@ class Disclosure:
         """Whether each count is withheld."""
         return (counts > 0) & (counts < self.suppress_below)
 
-    def sum_reveals(self, counts: np.ndarray) -> np.ndarray:
-        """For each column of `counts` (areas x years): whether the sum of its withheld counts, which
-        the column's total minus its published counts gives, pins one of them down: one withheld
-        count, or all of them at the floor's least (1) or its most (`suppress_below` - 1)."""
-        withheld = self.withheld(counts)
-        number = withheld.sum(axis=0)
-        total = np.where(withheld, counts, 0).sum(axis=0)
-        return (number == 1) | ((number > 1) & ((total == number) | (total == number * (self.suppress_below - 1))))
+    def sum_reveals(self, counts: np.ndarray, withheld: np.ndarray) -> np.ndarray:
+        """For each column of `counts` (areas x years), with the counts `withheld` there: whether the
+        column's total minus its published counts pins a withheld count down (`groups_reveal` of one
+        group, every area)."""
+        everyone = np.zeros(len(counts), dtype=np.int64)
+        return self.groups_reveal(counts, withheld, counts.sum(axis=0, keepdims=True), everyone)[0]
+
+    def groups_reveal(self, counts: np.ndarray, withheld: np.ndarray, totals: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Groups of areas whose totals a reader knows (`totals`, groups x years: a larger area's
+        count, or the study area's; `group` gives each area's row there, -1 for none): for each group
+        and year, whether its total minus its published counts, the sum of its withheld counts, pins
+        one of them down. It does when one count is withheld, or when every withheld count is below
+        the floor (`withheld(counts)`: 1 to the floor - 1) and the sum is their least or their most.
+        A count withheld for another reason (a complement, `hex_nesting`) may be anything from 0:
+        beside one, a count below the floor is pinned only when the sum is at most their number
+        (each of them 1, the complements 0). The sum is the reader's: where larger areas do not
+        hold their parts' incidents exactly (H3 cells), it is not the true one."""
+        primary = self.withheld(counts)
+        inside = group >= 0
+        published_sum, number, others = (np.zeros(totals.shape, dtype=np.int64) for _ in range(3))
+        np.add.at(published_sum, group[inside], np.where(withheld, 0, counts)[inside])
+        np.add.at(number, group[inside], withheld[inside].astype(np.int64))
+        np.add.at(others, group[inside], (withheld & ~primary)[inside].astype(np.int64))
+        hidden_sum = totals - published_sum
+        below_floor = number - others
+        at_an_end = (hidden_sum == number) | (hidden_sum == number * (self.suppress_below - 1))
+        alone_or_at_an_end = (number == 1) | ((number > 1) & at_an_end)
+        return np.where(others == 0, alone_or_at_an_end, (below_floor > 0) & (hidden_sum <= below_floor))
 
 
 def poisson_interval(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +156,7 @@ def density_frame(
     average_years: int | None = None,
     area: np.ndarray | None = None,
     disclosure: Disclosure = Disclosure(),
+    withheld: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """The density layer: `id, name, area_sqmi`, then for all years and for each year the count,
     density, its 95 % interval and the `unstable` and `suppressed` flags (`artifact.fields`).
@@ -144,7 +165,8 @@ def density_frame(
     `average_years` defaults to the number of `years` (the build passes the span of years covered,
     or the length of `--years`); its interval is the total's divided the same way. `area` is
     `geodesic_area_sqmi` of the polygons, computed here unless given (a build computes it on its
-    workers). Withheld values (`disclosure`) are missing: counts are nullable integers.
+    workers). Withheld values are missing (counts are nullable integers): those of `withheld`
+    (areas x years) if given, else those `disclosure` withholds.
     """
     area = geodesic_area_sqmi(polygons.geometry.to_numpy()) if area is None else area
     columns: dict[str, np.ndarray] = {
@@ -152,7 +174,7 @@ def density_frame(
         NAME: polygons[NAME].to_numpy(),
         AREA: np.round(area, AREA_DECIMALS),
     }
-    withheld = disclosure.withheld(counts)
+    withheld = disclosure.withheld(counts) if withheld is None else withheld
     divisor = area * max(average_years or len(years), 1)
     columns |= _year_columns(None, counts.sum(axis=1), divisor, withheld.any(axis=1), disclosure)
     for i, year in enumerate(years):

@@ -63,6 +63,13 @@ def cell_integers(cells: Sequence[str]) -> np.ndarray:
     return np.array([h3.str_to_int(cell) for cell in cells], dtype=np.int64)
 
 
+def parent_rows(cells: Sequence[str], coarser: Sequence[str], resolution: int) -> np.ndarray:
+    """For each of `cells`, the position in `coarser` (cells of `resolution`) of its H3 parent at
+    that resolution, -1 where `coarser` does not hold it."""
+    rows = {cell: row for row, cell in enumerate(coarser)}
+    return np.array([rows.get(h3.cell_to_parent(cell, resolution), -1) for cell in cells], dtype=np.int64)
+
+
 def cell_polygons(cells: Sequence[str]) -> gpd.GeoDataFrame:
     """Cells as a polygon layer with `id` = `name` = the cell index, EPSG:4326."""
     rings = [[(lng, lat) for lat, lng in h3.cell_to_boundary(cell)] for cell in cells]

@@ -153,6 +153,12 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
                     _query("width", "Pixels, 1-2048 (default 1200)", {"type": "integer", "minimum": 1, "maximum": 2048}),
                     _query("height", "Pixels, 1-2048 (default 800)", {"type": "integer", "minimum": 1, "maximum": 2048}),
                     _query("selected", "Ids of areas to outline (comma-separated), as the page does"),
+                    _query(
+                        "bare",
+                        "1: the choropleth alone on a transparent background, no title, legend or credits (the pages"
+                        " show it while MapLibre loads); 0, the default: with them",
+                        {"type": "integer", "enum": [0, 1]},
+                    ),
                 ],
             ),
             "/wmts/1.0.0/WMTSCapabilities.xml": _get(

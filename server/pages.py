@@ -165,21 +165,33 @@ class ShareCard:
     height: int = SHARE_IMAGE_SIZE[1]
 
 
-def share_card(manifest: BuildManifest, args: Mapping[str, str], base_url: str) -> ShareCard:
-    """The card of the page at `args` (its query): the layer, year and selected area it shows, as
-    `url_state.js` reads them (an unknown layer or year gives the page's default), over the build's
-    bounds; the title and description from the build's provenance."""
+def page_layer_and_year(manifest: BuildManifest, args: Mapping[str, str]) -> tuple[str, str]:
+    """The tileset and year the page at `args` (its query) shows first, as `url_state.js` reads
+    them: an unknown layer or year gives the page's default."""
     tilesets = manifest.tilesets
     default = PAGE_DEFAULT_TILESET if PAGE_DEFAULT_TILESET in tilesets else next(iter(tilesets))
     layer = args.get("layer") if args.get("layer") in tilesets else default
     year = args.get("year") if args.get("year") in {str(year) for year in manifest.years} else ALL_YEARS
+    return layer, year
+
+
+def view_description(manifest: BuildManifest, layer: str, year: str) -> str:
+    """What a view of `layer` in `year` shows: `Violent crimes per sq mi by census tracts, 2014`."""
+    when = f"{year}" if year != ALL_YEARS else f"average per year, {years_text(manifest.years)}"
+    return f"{UNITS.capitalize()} by {manifest.tilesets[layer].title.lower()}, {when}"
+
+
+def share_card(manifest: BuildManifest, args: Mapping[str, str], base_url: str) -> ShareCard:
+    """The card of the page at `args` (its query): the layer, year and selected area it shows
+    (`page_layer_and_year`), over the build's bounds; the title and description from the build's
+    provenance."""
+    layer, year = page_layer_and_year(manifest, args)
     width, height = SHARE_IMAGE_SIZE
     query = {"layer": layer, "year": year, "width": width, "height": height}
     if args.get("selected"):
         query["selected"] = args["selected"]
-    when = f"{year}" if year != ALL_YEARS else f"average per year, {years_text(manifest.years)}"
     provenance = manifest.provenance
-    what = f"{UNITS.capitalize()} by {tilesets[layer].title.lower()}, {when}"
+    what = view_description(manifest, layer, year)
     credit = f"Data: {provenance.attribution}." if provenance.attribution else None
     notes = [f"{what}: incidents reported by police.", provenance.caveat, credit]
     return ShareCard(
@@ -187,6 +199,34 @@ def share_card(manifest: BuildManifest, args: Mapping[str, str], base_url: str) 
         description=" ".join(note for note in notes if note),
         image=f"{base_url}/map.png?{urlencode(query)}",
         image_alt=f"Map of {what.lower()}",
+    )
+
+
+@dataclass(frozen=True)
+class FirstView:
+    """The picture of the page's first view, shown in the map's box while MapLibre loads (the
+    page's `#first-view`; static/first_view.js completes its URL in the browser, where the view and
+    the box's size are known): the bare `/map.png` of the layer and year in the page's query, and
+    the view the map opens at when its URL names none (the TileJSON's center and zoom, MapLibre's
+    512-pixel zoom)."""
+
+    src: str
+    """`map.png?layer=..&year=..&bare=1`, relative to the app's root."""
+    center: tuple[float, float]
+    zoom: float
+    alt: str
+
+
+def first_view(manifest: BuildManifest, args: Mapping[str, str]) -> FirstView:
+    """The first-view picture of the page at `args` (its query)."""
+    layer, year = page_layer_and_year(manifest, args)
+    lon, lat, zoom = manifest.center
+    what = view_description(manifest, layer, year).lower()
+    return FirstView(
+        src=f"map.png?{urlencode({'layer': layer, 'year': year, 'bare': 1})}",
+        center=(lon, lat),
+        zoom=zoom,
+        alt=f"Picture of the map of {what}, shown while the interactive map loads",
     )
 
 
@@ -201,6 +241,7 @@ def _page(template: str, frame_ancestors: str) -> Response:
         urls=SERVED_PAGE_URLS,
         public_url=config.public_url or "",
         share=share_card(manifest, request.args, public_base_url()),
+        first_view=first_view(manifest, request.args),
         **provenance_variables(manifest),
     )
     response = Response(html, mimetype="text/html")

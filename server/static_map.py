@@ -1,6 +1,7 @@
 """A picture of any view of the map (`/map.png`), for articles, slides and print: the choropleth
 drawn from the vector tiles with the style (`server/raster.py`), on white, with a title, the
-legend, the attribution and the caveat line. No Flask: the route parses the query with
+legend, the attribution and the caveat line; or bare, the choropleth alone on a transparent
+background (the pages show it while MapLibre loads, and draw the rest themselves). No Flask: the route parses the query with
 `MapRequest.parse` and sends what `render_map` returns.
 """
 
@@ -42,7 +43,8 @@ PANEL = skia.Color4f(1, 1, 1, 0.9)
 @dataclass(frozen=True)
 class MapRequest:
     """What `/map.png` draws: a tileset's density (one year or all), the view (Web Mercator
-    bounds, exactly the image's aspect) and the image's size, and the selected areas (none, one or more)."""
+    bounds, exactly the image's aspect) and the image's size, the selected areas (none, one or
+    more), and whether bare: the choropleth alone, transparent, without title, legend or credits."""
 
     tileset: str
     year: int | None
@@ -50,12 +52,14 @@ class MapRequest:
     width: int
     height: int
     selected: tuple[str, ...]
+    bare: bool = False
 
     @classmethod
     def parse(cls, args: Mapping[str, str], manifest: BuildManifest) -> MapRequest:
         """`layer` (default the first tileset), `year`, `bbox=W,S,E,N` (degrees) or
         `center=LON,LAT&zoom=Z` (default: the build's bounds), `width`, `height` (1..2048,
-        default 1200x800), `selected` (area ids, comma-separated as in the page's URL). Raises
+        default 1200x800), `selected` (area ids, comma-separated as in the page's URL), `bare`
+        (`1`: the choropleth alone; `0`, the default: with its title, legend and credits). Raises
         `BadMapRequest` or `InvalidYear`."""
         tileset = args.get("layer") or next(iter(manifest.tilesets))
         if tileset not in manifest.tilesets:
@@ -70,7 +74,10 @@ class MapRequest:
             box = _numbers(args["bbox"], "bbox", 4) if args.get("bbox") else manifest.bounds
             bounds = _fitted(box, width, height)
         selected = tuple(area for area in args.get("selected", "").split(",") if area)
-        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, selected)
+        bare = args.get("bare", "0")
+        if bare not in ("0", "1"):
+            raise BadMapRequest(f"bare must be 0 or 1, got {bare!r}")
+        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, selected, bare == "1")
 
     @property
     def zoom(self) -> float:
@@ -128,19 +135,26 @@ def _view(x: float, y: float, metres_per_pixel: float, width: int, height: int) 
 
 
 def render_map(service: TileService, request: MapRequest) -> bytes:
-    """The PNG of `request`: the choropleth, the title, the legend, the attribution and caveat."""
-    manifest = service.manifest
+    """The PNG of `request`: the choropleth on white, the title, the legend, the attribution and
+    caveat; bare, the choropleth alone on a transparent background."""
     surface = float_surface(request.width, request.height)
     canvas = surface.getCanvas()
-    canvas.clear(skia.ColorWHITE)
+    if not request.bare:
+        canvas.clear(skia.ColorWHITE)
     _draw_choropleth(canvas, service, request)
+    if not request.bare:
+        _draw_furniture(canvas, service.manifest, request)
+    return encode_png(unpremultiplied(surface))
+
+
+def _draw_furniture(canvas: skia.Canvas, manifest: BuildManifest, request: MapRequest) -> None:
+    """The title, the legend, the caveat and the attribution over the choropleth."""
     document = style(manifest.tilesets[request.tileset], "", manifest.provenance)
     when = "all years, average per year" if request.year is None else str(request.year)
     _draw_title(canvas, [f"{manifest.provenance.title}: {manifest.tilesets[request.tileset].title}", f"{UNITS}, {when}"])
     legend = _draw_legend(canvas, legend_rows(document), _swatch_outline(document), request.height)
     credits = [line for line in (manifest.provenance.caveat, manifest.provenance.attribution) if line]
     _draw_credits(canvas, credits, request.width, request.height, legend)
-    return encode_png(unpremultiplied(surface))
 
 
 def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequest) -> None:

@@ -2,12 +2,13 @@
 // Everything comes from this site (catalog, styles, tiles: the server's routes, or the files of a static
 // export, as the page's data-* attributes say); an optional basemap from data-basemap.
 // Every URL is relative to the page's base (the app's root, wherever a proxy mounts it).
-// The pure parts (URL state, style, labels, years) are modules of their own, unit-tested by node.
+// The pure parts (URL state, style, labels, years) are modules of their own, unit-tested by node;
+// the change view (static/change_view.js) is loaded the first time a change is shown.
 /* global maplibregl, pmtiles */
 import { labelBox, labelCandidates } from './area_labels.js';
 import { areaFacts, legendSubtitle } from './labels.js';
-import { buildStyle, densityLayerAt, highlightFilter, legendMarks, legendRows, NO_BASEMAP, rasterBasemap, styleBasemap, styleLayers } from './map_style.js';
-import { downloadUrl, initialView, mapLink, mapStateFromUrl, qgisUrl, withMapState } from './url_state.js';
+import { buildStyle, densityLayerAt, highlightFilter, legendMarks, legendRows, legendView, NO_BASEMAP, rasterBasemap, styleBasemap, styleLayers } from './map_style.js';
+import { changeText, downloadUrl, initialView, mapLink, mapStateFromUrl, parseChange, qgisUrl, withMapState } from './url_state.js';
 import { ALL_YEARS, filterForYear } from './years.js';
 
 const BASEMAP_TIMEOUT_MS = 3000;
@@ -77,31 +78,36 @@ function createMap(style, view) {
   return map;
 }
 
-function renderLegend(style, years, year) {
-  const item = (background, label, className) => {
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = background;
+/** The legend: its `rows` ([{background, label, className}]), the key's swatches (`keyColors`) and
+ * the `subtitle`. */
+function drawLegend({ rows, keyColors, subtitle }) {
+  const swatch = (background, className) => {
+    const node = document.createElement('span');
+    if (className) node.className = className;
+    node.style.background = background;
+    return node;
+  };
+  document.getElementById('legend-rows').replaceChildren(...rows.map(({ background, label, className }) => {
     const row = document.createElement('li');
     if (className) row.className = className;
-    row.append(swatch, document.createTextNode(label));
+    row.append(swatch(background, 'swatch'), document.createTextNode(label));
     return row;
-  };
-  const classes = legendRows(style);
-  const rows = classes.map((row) => item(row.color, row.label));
-  for (const mark of legendMarks(style, classes[classes.length - 1].color)) rows.push(item(mark.background, mark.label, 'legend-mark'));
-  document.getElementById('legend-rows').replaceChildren(...rows);
-  document.getElementById('legend-key-swatches').replaceChildren(...classes.map((row) => {
-    const swatch = document.createElement('span');
-    swatch.style.background = row.color;
-    return swatch;
   }));
-  document.getElementById('legend-subtitle').textContent = legendSubtitle(years, year);
+  document.getElementById('legend-key-swatches').replaceChildren(...keyColors.map((color) => swatch(color)));
+  document.getElementById('legend-subtitle').textContent = subtitle;
 }
 
-/** The tooltip's card for an area: its name, its numbers in `year` and the caveat. */
-function areaCard(properties, years, year, marks) {
+/** The legend of a tileset's classes in `year`. */
+function renderLegend(style, years, year) {
+  const classes = legendRows(style);
+  drawLegend(legendView(classes, legendMarks(style, classes[classes.length - 1].color), legendSubtitle(years, year)));
+}
+
+/** The tooltip's card for an area: its name, its numbers in `year`, the `extraFacts` ([[term,
+ * value]]: its change in the change view) and the caveat. */
+function areaCard(properties, years, year, marks, extraFacts) {
   const { title, facts } = areaFacts(properties, years, year, marks);
+  facts.push(...extraFacts);
   const heading = document.createElement('strong');
   heading.textContent = title;
   const list = document.createElement('dl');
@@ -120,15 +126,16 @@ function areaCard(properties, years, year, marks) {
   return fragment;
 }
 
-/** The tooltip: `show(feature)` describes the area under the pointer (null hides it); `pin(feature)`
- * keeps it shown and outlined until another is pinned (null unpins) and announces its numbers;
- * `repin()` describes and announces the pinned area again, in the year shown now. */
-function areaTooltip(map, state, names, years, styles) {
+/** The tooltip: `show(feature)` describes the area under the pointer (null hides it), with its
+ * change in the change view (`change.facts`); `pin(feature)` keeps it shown and outlined until
+ * another is pinned (null unpins) and announces its numbers; `repin()` describes and announces the
+ * pinned area again, in the year shown now. */
+function areaTooltip(map, state, names, years, styles, change) {
   const tooltip = document.getElementById('tooltip');
   let pinned = null;
   const show = (feature) => {
     tooltip.hidden = !feature;
-    if (feature) tooltip.replaceChildren(areaCard(feature.properties, years, state.year, styles[state.layer].metadata['crimetiles:marks']));
+    if (feature) tooltip.replaceChildren(areaCard(feature.properties, years, state.year, styles[state.layer].metadata['crimetiles:marks'], change.facts(feature.properties)));
   };
   const pin = (feature) => {
     pinned = feature;
@@ -136,14 +143,15 @@ function areaTooltip(map, state, names, years, styles) {
     for (const name of names) map.setFilter(`${name}-highlight`, highlightFilter(state.pinned));
     tooltip.classList.toggle('pinned', Boolean(feature));
     show(feature);
-    announceArea(feature, years, state.year, styles[state.layer].metadata['crimetiles:marks']);
+    announceArea(feature, years, state.year, styles[state.layer].metadata['crimetiles:marks'], change);
   };
   return { show, pin, repin: () => pin(pinned) };
 }
 
-/** One short sentence on the pinned area in `year` (its density and count) in the page's live
- * region, which a screen reader says when it changes (the tooltip's whole card would be too long). */
-function announceArea(feature, years, year, marks) {
+/** One short sentence on the pinned area in `year` (its density and count; in the change view its
+ * change too) in the page's live region, which a screen reader says when it changes (the tooltip's
+ * whole card would be too long). */
+function announceArea(feature, years, year, marks, change) {
   const region = document.getElementById('announcer');
   if (!feature) {
     region.textContent = '';
@@ -152,7 +160,8 @@ function announceArea(feature, years, year, marks) {
   const { title, facts } = areaFacts(feature.properties, years, year, marks);
   const [[, yearText], [, count]] = facts;
   const density = facts.find(([term]) => term === 'Density')[1];
-  region.textContent = `${title}, ${yearText}: ${density}, ${count} violent incidents.`;
+  const changed = change.facts(feature.properties).map(([term, sentence]) => ` ${term}: ${sentence}.`);
+  region.textContent = `${title}, ${yearText}: ${density}, ${count} violent incidents.${changed.join('')}`;
 }
 
 /** The areas of the tileset shown: `at(point)` the one at a screen point ([x, y] or {x, y}), or
@@ -197,11 +206,22 @@ function updateLinks(state, densityLayer) {
   for (const link of document.querySelectorAll('.qgis-link')) link.href = qgisUrl(state.layer, state.year);
 }
 
-/** window.mapIdle: false until what the user asked for is drawn (tests wait on it). */
-function markBusy(map) {
-  window.mapIdle = false;
-  map.once('idle', () => { window.mapIdle = true; });
-  map.triggerRepaint();
+/** window.mapIdle: false until what the user asked for is drawn (tests wait on it). `mark()`: true
+ * again once the map is idle; `hold()`: false until the next `mark()` (the change view waits for a
+ * summary before it draws). */
+function idleFlag(map) {
+  let generation = 0;
+  const hold = () => {
+    generation += 1;
+    window.mapIdle = false;
+  };
+  const mark = () => {
+    hold();
+    const mine = generation;
+    map.once('idle', () => { if (mine === generation) window.mapIdle = true; });
+    map.triggerRepaint();
+  };
+  return { hold, mark };
 }
 
 /** Draw `year`: each filter re-pointed at that year's fields (`yearFields`: density and marks). */
@@ -220,16 +240,17 @@ function showTileset(map, tilesetLayers, shown) {
  * `change` event), of the year (`applyYear`) or of the tileset (`applyLayer`): the map redrawn,
  * the legend, the pinned area's numbers in the new year (a new tileset unpins it), then the view's
  * updates. */
-function viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer }) {
+function viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer, change, idle }) {
   const syncUrl = () => {
     window.history.replaceState(window.history.state, '', `${withMapState(window.location.search, state)}${window.location.hash}`);
     view.dispatchEvent(new Event('change'));
     if (!isEmbed) updateLinks(state, densityLayer());
   };
   const redraw = (show, updateTooltip) => () => {
-    markBusy(map);
+    idle.mark();
     show();
     renderLegend(styles[state.layer], years, state.year);
+    change.apply();
     updateTooltip();
     syncUrl();
   };
@@ -237,6 +258,29 @@ function viewUpdaters({ map, state, years, styles, classFilters, yearFields, til
     syncUrl,
     applyYear: redraw(() => showYear(map, classFilters, yearFields, state.year), () => tooltip.repin()),
     applyLayer: redraw(() => showTileset(map, tilesetLayers, state.layer), () => tooltip.pin(null)),
+  };
+}
+
+/** The change view (static/change_view.js), loaded the first time a change is shown: `apply()` draws
+ * what the state asks for (then `repin()`: the tooltip shows the pinned area again), `facts(properties)`
+ * the tooltip's words for an area's change; its layers join `fillLayers` (the areas the pointer finds). */
+function changeLoader(context, fillLayers, repin, idle) {
+  let view = null;
+  let loading = null;
+  const load = () => {
+    loading = loading || import('./change_view.js').then(({ changeView }) => {
+      view = changeView({ ...context, afterDraw: () => { repin(); idle.mark(); } });
+      for (const name of context.names) fillLayers[name].push(...view.areaLayers(name));
+    });
+    return loading;
+  };
+  return {
+    apply: () => {
+      if (!context.state.since && !view) return;
+      idle.hold();
+      load().then(() => view.apply()).catch((error) => console.error(error));
+    },
+    facts: (properties) => (view ? view.facts(properties) : []),
   };
 }
 
@@ -287,11 +331,14 @@ async function main() {
   const map = createMap(buildStyle(names, styles, basemap, state.layer), initialView(params, tilejsons[state.layer].center));
   keepFlat(map);
   window.crimetiles = { map, state, fillLayers };
+  map.once('load', () => document.getElementById('first-view')?.remove()); // static/first_view.js's picture
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
-  const tooltip = areaTooltip(map, state, names, years, styles);
+  const idle = idleFlag(map);
+  const change = changeLoader({ map, state, names, styles, densityLayer, drawLegend }, fillLayers, () => tooltip.repin(), idle);
+  const tooltip = areaTooltip(map, state, names, years, styles, change);
   const areas = mapAreas(map, state, fillLayers);
-  const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer });
+  const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer, change, idle });
   map.once('style.load', () => {
     applyYear();
     if (isEmbed && params.get('legend') === '0') document.getElementById('legend').hidden = true;
@@ -371,7 +418,27 @@ function wireSelectors(state, tilesets, years, applyLayer, applyYear) {
   const yearSelect = document.getElementById('year-select');
   yearSelect.add(new Option('All years (average per year)', ALL_YEARS, false, state.year === ALL_YEARS));
   for (const year of years) yearSelect.add(new Option(year, year, false, year === state.year));
-  yearSelect.addEventListener('change', () => { state.year = yearSelect.value; applyYear(); });
+  const fillChangeSelect = wireChangeSelect(state, years, applyYear);
+  yearSelect.addEventListener('change', () => {
+    state.year = yearSelect.value;
+    if (!parseChange(changeText(state), years)) state.since = null;
+    fillChangeSelect();
+    applyYear();
+  });
+}
+
+/** The change control beside the year: no change view, or the change to the year shown since an
+ * earlier year (none for all years). Returns the function that fills it again for the year shown. */
+function wireChangeSelect(state, years, applyYear) {
+  const select = document.getElementById('change-select');
+  const fill = () => {
+    const earlier = state.year === ALL_YEARS ? [] : years.filter((year) => Number(year) < Number(state.year));
+    select.replaceChildren(new Option('off', ''), ...earlier.map((year) => new Option(`since ${year}`, year, false, year === state.since)));
+    select.disabled = !earlier.length;
+  };
+  fill();
+  select.addEventListener('change', () => { state.since = select.value || null; applyYear(); });
+  return fill;
 }
 
 /** "About this data", with the code snippets completed with this app's base URL. */

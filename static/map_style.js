@@ -104,6 +104,17 @@ export function legendMarks(style, over) {
   });
 }
 
+/** A legend as app.js draws it: `rows` ([{background, label, className}]: the `classes`, [{label,
+ * color}], then the `marks`, [{label, background}]), the key's colours (the classes') and the
+ * `subtitle`. */
+export function legendView(classes, marks, subtitle) {
+  return {
+    rows: [...classes.map((row) => ({ background: row.color, label: row.label })), ...marks.map((mark) => ({ ...mark, className: 'legend-mark' }))],
+    keyColors: classes.map((row) => row.color),
+    subtitle,
+  };
+}
+
 /** The density layer drawn at `zoom`: the layer of the TileJSON band (`crimetiles.bands`) holding
  * the whole zoom, else the last band's. */
 export function densityLayerAt(bands, zoom) {

@@ -113,6 +113,18 @@ TARGETS = (
         durham_build=True,
     ),
     Target(
+        "tile_answer",
+        "server/tile_answer.py",
+        (
+            "tests/server/test_tile_answer.py",
+            "tests/server/test_fastpath_headers.py",
+            "tests/server/test_fastpath.py",
+            "-k",
+            SERVER_FAST,
+        ),
+        durham_build=True,
+    ),
+    Target(
         "routes",
         "server/routes.py",
         (

@@ -1,6 +1,6 @@
 // The "Selected areas" panel: the selection (each area removable, a clear button), its trend against
 // the study area and the distribution of the layer's areas. Loaded when the panel first opens.
-import { idsOfClass } from './data.js';
+import { changeSentences, idsOfClass } from './data.js';
 import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
@@ -29,6 +29,12 @@ function selectionSection(view, selection, isEmbed) {
   return element('section', { class: 'selection-list', 'aria-label': 'Selection' }, [list, clear]);
 }
 
+/** The change the map shows (`view.since` to `view.year`) of the selection and the study area. */
+function changeNote(view) {
+  const text = [`${view.since} to ${view.year}:`, ...changeSentences(view.summary, view.selected, view.since, view.year)].join(' ');
+  return element('p', { id: 'selection-change', class: 'chart-note' }, [text]);
+}
+
 /** Fill `body` with the panel's views of `view` (compass.js's shownView), the charts (`uPlot`)
  * `width` CSS pixels wide; a class of the distribution selects its areas in `selection`. Returns a
  * function that frees the charts. */
@@ -39,6 +45,6 @@ export function renderCharts(body, { uPlot, view, width, selection, isEmbed }) {
     width,
     onSelectClass: (k) => selection.set(idsOfClass(view.summary, view.year, view.breaks, k)),
   });
-  body.replaceChildren(selectionSection(view, selection, isEmbed), trend.figure, distribution.figure);
+  body.replaceChildren(selectionSection(view, selection, isEmbed), ...(view.since ? [changeNote(view)] : []), trend.figure, distribution.figure);
   return () => [trend, distribution].forEach((chart) => chart.destroy());
 }

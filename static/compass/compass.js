@@ -13,7 +13,8 @@ import { loadSummary } from './summaries.js';
 const MAX_FOCUS_ZOOM = 15;
 
 /**
- * `context`: what app.js knows: {map, state ({layer, year}: the tileset and year shown), names,
+ * `context`: what app.js knows: {map, state ({layer, year, since}: the tileset and year shown, the
+ * change view's first year), names,
  * years, styles, tilejsons, areas (the areas drawn: `at(point)`, `atCrosshair()`), isEmbed, params,
  * view (fires `change` after the layer, year or view changed), densityLayer (the density layer drawn
  * at the current zoom)}.
@@ -46,8 +47,9 @@ export function startCompass(context) {
 
 /**
  * What the panels draw, as plain data: the `summary` of the layer the selection belongs to (the one
- * drawn now), the `tileset` and `year` shown and its `yearLabel`, the map's legend classes (`breaks`
- * and `legend` rows) and the positions in the summary of the `selected` areas.
+ * drawn now), the `tileset` and `year` shown and its `yearLabel`, the first year of the map's change
+ * view (`since`, null when off), the map's legend classes (`breaks` and `legend` rows) and the
+ * positions in the summary of the `selected` areas.
  */
 async function shownView({ state, years, styles, tilejsons }, selection) {
   const summary = await loadSummary(selection.layer);
@@ -55,6 +57,7 @@ async function shownView({ state, years, styles, tilejsons }, selection) {
     summary,
     tileset: state.layer,
     year: state.year,
+    since: state.since,
     yearLabel: yearLabel(years, state.year),
     breaks: tilejsons[state.layer].crimetiles.class_breaks,
     legend: legendRows(styles[state.layer]),
@@ -69,12 +72,12 @@ function watchChanges({ map, names, state, view, densityLayer }, selection) {
   const changed = (detail) => changes.dispatchEvent(new CustomEvent('change', { detail }));
   selection.addEventListener('change', () => changed('selection'));
   const refreshOutline = outlineSelection(map, names, state, selection);
-  let shown = { tileset: state.layer, year: state.year };
+  let shown = { tileset: state.layer, year: state.year, since: state.since };
   view.addEventListener('change', () => {
     const layer = densityLayer();
     if (layer !== selection.layer) selection.set([], layer);
-    else if (shown.tileset !== state.layer || shown.year !== state.year) changed('view');
-    shown = { tileset: state.layer, year: state.year };
+    else if (shown.tileset !== state.layer || shown.year !== state.year || shown.since !== state.since) changed('view');
+    shown = { tileset: state.layer, year: state.year, since: state.since };
     refreshOutline();
   });
   return changes;

@@ -167,6 +167,13 @@ export function changeSentence(summary, first, second) {
   return `no clear change (${span}, ${percent})`;
 }
 
+/** The change from year `first` to `last` of the selection (`indexes`, none: left out) and of the
+ * study area, as sentences: ["The selection: rose from ...: a clear rise.", "The study area: ..."]. */
+export function changeSentences(summary, indexes, first, last) {
+  const sentence = (chosen) => changeSentence(summary, selectionValues(summary, chosen, first), selectionValues(summary, chosen, last));
+  return [...(indexes.length ? [`The selection: ${sentence(indexes)}.`] : []), `The study area: ${sentence([])}.`];
+}
+
 /** Legend class of a density: 0 for exactly 0, then 1 + the number of breaks at or below it (the
  * class rule of docs/artifact.md and of the map's filters). */
 export function classOf(value, breaks) {

@@ -2,7 +2,7 @@
 // changed, a snapshot of the map, or the server's picture of the same view where the browser cannot
 // copy its map, the trend, the distribution, the caveats of "About this data" and the sources),
 // printed with the browser's own print (the page's print style shows only the report).
-import { changeSentence, densitySentence, selectionValues, unionBox } from './data.js';
+import { changeSentences, densitySentence, selectionValues, unionBox } from './data.js';
 import { renderDistribution } from './distribution.js';
 import { renderTrend } from './trend.js';
 import { element } from './widgets.js';
@@ -50,10 +50,11 @@ function serverPicture(map, { tileset, year, summary, selected }) {
 }
 
 /** The report's map: the snapshot of the map as shown, else the server's picture of the same view
- * (with its own legend), else none. */
+ * (with its own legend; none of a change view), else none. */
 function reportPicture(snapshot, map, view) {
-  if (snapshot) return { src: snapshot, caption: 'The map as shown, selected areas outlined in black. Colours: the legend classes below.' };
-  const src = serverPicture(map, view);
+  const colours = view.since ? `the change from ${view.since} to ${view.year}, as in the map's legend` : 'the legend classes below';
+  if (snapshot) return { src: snapshot, caption: `The map as shown, selected areas outlined in black. Colours: ${colours}.` };
+  const src = view.since ? null : serverPicture(map, view); // the server draws no change view
   return src && { src, caption: 'The map of this view drawn by the server (this browser could not copy its map), selected areas outlined in blue.' };
 }
 
@@ -77,21 +78,16 @@ function provenance() {
   });
 }
 
-/** The change from the first year of the build to its last, of the selection (`indexes`) and of
- * the study area, in words with the exact test's verdict. */
-function changeParagraph(summary, indexes) {
-  const first = String(summary.years[0]);
-  const last = String(summary.years[summary.years.length - 1]);
-  const sentence = (chosen) => changeSentence(summary, selectionValues(summary, chosen, first), selectionValues(summary, chosen, last));
-  const parts = [`From ${first} to ${last} (a change is called clear when the exact test of the two years' counts says so at 95 %).`];
-  if (indexes.length) parts.push(`The selection: ${sentence(indexes)}.`);
-  parts.push(`The study area: ${sentence([])}.`);
-  return element('p', { id: 'report-change' }, [parts.join(' ')]);
+/** The change from year `first` to `last` (the map's change view's, else the build's first and last
+ * years), of the selection (`indexes`) and of the study area, in words with the exact test's verdict. */
+function changeParagraph(summary, indexes, [first, last]) {
+  const intro = `From ${first} to ${last} (a change is called clear when the exact test of the two years' counts says so at 95 %).`;
+  return element('p', { id: 'report-change' }, [[intro, ...changeSentences(summary, indexes, first, last)].join(' ')]);
 }
 
 /** The report's text and figures, in order. */
 function reportContent(view, picture, trend, distribution) {
-  const { summary, year, yearLabel, selected } = view;
+  const { summary, year, since, yearLabel, selected } = view;
   const names = selected.map((i) => summary.areas.name[i]);
   const subject = names.length ? names.join(', ') : `no area selected: the study area, all ${summary.title.toLowerCase()}`;
   const value = densitySentence(summary, selectionValues(summary, selected, year), year);
@@ -100,11 +96,11 @@ function reportContent(view, picture, trend, distribution) {
     element('p', { class: 'report-meta' }, ['Violent crimes per square mile']),
     element('p', { class: 'report-meta' }, [`${summary.title}, ${yearLabel}. Selected: ${subject}.`]),
     element('p', { id: 'report-value' }, [`${names.length ? 'The selection' : 'The study area'}, ${yearLabel}: ${value}.`]),
-    changeParagraph(summary, selected),
+    changeParagraph(summary, selected, since ? [since, year] : [String(summary.years[0]), String(summary.years.at(-1))]),
     ...(picture
       ? [
           element('figure', { class: 'report-map' }, [
-            element('img', { src: picture.src, alt: `Map of violent crimes per square mile by ${summary.title.toLowerCase()}, ${yearLabel}, the selected areas outlined` }),
+            element('img', { src: picture.src, alt: `Map of ${since ? 'the change in ' : ''}violent crimes per square mile by ${summary.title.toLowerCase()}, ${since ? `${since} to ${year}` : yearLabel}, the selected areas outlined` }),
             element('figcaption', {}, [picture.caption]),
           ]),
         ]

@@ -3,7 +3,7 @@
 // 95 % interval and its reliability (unstable, or withheld: "fewer than K"); its CSV download holds
 // the table's columns (all but the checkboxes; the interval as its two bounds) and rows in the order
 // shown. A picker adds the change since another year: per sq mi, percent and the exact test's verdict,
-// and the study area's change above the table.
+// and the study area's change above the table; the map's change view opens it with its own pair.
 import { formatNumber } from '../labels.js';
 import { ALL_YEARS, yearSpan } from '../years.js';
 import { changeSentence, csvText, intervalText, plainNumber, rankedRows, selectionValues, signedNumber, sortRows, withChange } from './data.js';
@@ -131,11 +131,21 @@ function csvButton(shown, summary, year) {
   return download;
 }
 
-/** Render the table of `view` ({summary, year, yearLabel}: compass.js's shownView) into `body`
+/** The table's change follows the map's change view (`since`, null when off) when the map shows a
+ * new pair; the picker may change it afterwards (`comparison.mapPair` remembers the pair followed). */
+function followMapChange(comparison, since, year) {
+  const pair = since ? `${since}-${year}` : null;
+  if (pair && comparison.mapPair !== pair) comparison.since = since;
+  comparison.mapPair = pair;
+}
+
+/** Render the table of `view` ({summary, year, since, yearLabel}: compass.js's shownView) into `body`
  * (replacing what was there), sorted by `sort` ({key, ascending}) with the change since
- * `comparison.since` (a year, or null), both kept across re-renders, each row's checkbox toggling its
- * area in `selection`; returns a function that brings the checkboxes in step with the selection. */
-export function renderTable(body, { summary, year, yearLabel }, selection, sort, comparison) {
+ * `comparison.since` (a year, or null; the map's change view sets it), both kept across re-renders,
+ * each row's checkbox toggling its area in `selection`; returns a function that brings the
+ * checkboxes in step with the selection. */
+export function renderTable(body, { summary, year, since: mapSince, yearLabel }, selection, sort, comparison) {
+  followMapChange(comparison, mapSince, year);
   const ranked = rankedRows(summary, year);
   const caption = `All ${ranked.length} ${summary.title.toLowerCase()}, ${yearLabel}: violent crimes per sq mi, rank 1 the highest`;
   const headRow = element('tr');

@@ -117,6 +117,7 @@ def test_the_installed_server_serves_the_whole_page(page, installed_server, path
         "/static/app.js": 200,
         "/static/crimetiles.css": 200,
         "/static/favicon.svg": 200,
+        "/static/first_view.js": 200,
         "/static/vendor/maplibre-gl/maplibre-gl.css": 200,
         "/static/vendor/maplibre-gl/maplibre-gl-csp.js": 200,
         "/static/vendor/maplibre-gl/maplibre-gl-csp-worker.js": 200,

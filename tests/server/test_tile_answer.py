@@ -15,7 +15,7 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.context import live_build
 from crimetiles.server.params import TileRequest
-from crimetiles.server.tile_answer import TileAnswers, tile_etag, tile_path
+from crimetiles.server.tile_answer import TileAnswers, query_year, representation_key, tile_etag, tile_path
 from crimetiles.server.tiles import TileService
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE
 from tests.server.builds import stored_tile
@@ -129,7 +129,7 @@ def test_conditional_requests_get_304_or_412(answers, service):
 def test_refusals_are_short_json_from_the_error_table(answers, path, accept_encoding, status, message):
     answer = answers.answer("GET", path, accept_encoding, if_none_match="*")  # a refusal is never a 304
     body = json.dumps({"error": message, "status": int(status[:3])}, separators=(",", ":")).encode() + b"\n"
-    assert (answer.status, answer.body, answer.etag) == (status, body, None)
+    assert (answer.status, answer.body, answer.etag, answer.from_archive) == (status, body, None, False)
     assert answer.headers == [JSON, ("Content-Length", str(len(body))), VARY]
 
 
@@ -144,7 +144,19 @@ def test_other_methods_get_405_and_options_the_allowed_ones(answers):
 
 
 @pytest.mark.parametrize(
-    "path", ["/tiles", "/tiles/tracts.json", "/tiles/tracts/1/0/0.mvt/", "/tiles//1/0/0.mvt", "/tilez/tracts/1/0/0.mvt", "/"]
+    "path",
+    [
+        "/tiles",
+        "/tiles/tracts.json",
+        "/tiles/tracts/1/0",
+        "/tiles/tracts/1/0/0/0.mvt",
+        "/tiles/tracts/1//0.mvt",
+        "/tiles/tracts/1/0/0.mvt/",
+        "/tiles//1/0/0.mvt",
+        "/tilez/tracts/1/0/0.mvt",
+        "/data/tracts/1/0/0.mvt",
+        "/",
+    ],
 )
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "POST"])
 def test_other_paths_get_no_tile_answer(answers, path, method):
@@ -156,3 +168,44 @@ def test_the_etag_names_the_build_the_tile_and_the_coding():
     tile = TileRequest("hex", 9, 140, 200, "pbf")
     assert tile_etag("b1", tile, "gzip") == '"b1-hex-9-140-200-gz"'
     assert tile_etag("b1", tile, "identity") == '"b1-hex-9-140-200"'
+
+
+def test_a_png_etag_names_its_scale_and_year():
+    assert tile_etag("b1", TileRequest("hex", 9, 140, 200, "png", 2), "identity", 2014) == '"b1-hex-9-140-200@2x-2014.png"'
+    assert tile_etag("b1", TileRequest("hex", 9, 140, 200, "png"), "identity", 2015) == '"b1-hex-9-140-200-2015.png"'
+    assert tile_etag("b1", TileRequest("hex", 9, 140, 200, "png"), "gzip") == '"b1-hex-9-140-200-all.png"'
+
+
+@pytest.mark.parametrize(
+    ("query", "year"),
+    [("", None), ("year=2014", "2014"), ("year=2014&year=2016", "2014"), ("x=1&year=all", "all"), ("x=1", None)],
+)
+def test_the_year_asked_is_the_first_year_parameter(query, year):
+    assert query_year(query) == year
+
+
+def test_a_png_depends_on_its_year_and_a_vector_tile_on_its_encoding():
+    assert representation_key("/tiles/hex/9/1/2.png", "gzip", "year=2014") == "2014"
+    assert representation_key("/tiles/hex/9/1/2@2x.png", "gzip", "") is None
+    assert representation_key("/tiles/hex/9/1/2.mvt", "gzip", "year=2014") == "gzip"
+
+
+@pytest.mark.parametrize(("query", "suffix"), [("", "-all.png"), ("year=all", "-all.png"), ("year=2014", "-2014.png")])
+def test_a_png_tile_is_drawn_for_the_year_asked(answers, service, query, suffix):
+    path = ARCHIVE_TILE.removesuffix(".mvt") + ".png"
+    answer = answers.answer("GET", path, "gzip", query=query)
+    assert (answer.status, answer.body[:8], answer.from_archive) == ("200 OK", b"\x89PNG\r\n\x1a\n", True)
+    assert answer.etag == _tag(service, path, suffix)
+    assert answer.headers[0] == ("Content-Type", "image/png")
+    assert answers.answer("GET", path, "gzip", query=query) is answer  # kept ready, per year
+
+
+def test_a_conditional_request_for_another_path_gets_no_tile_answer(answers):
+    assert answers.answer("GET", "/catalog.json", if_none_match='"x"') is None
+    assert answers.answer("HEAD", "/", if_match='"x"') is None
+
+
+def test_the_method_is_compared_by_value_not_identity(answers):
+    """A server hands over the method as a string of its own making, never the interned literal."""
+    options = answers.answer("".join(["OPT", "IONS"]), ARCHIVE_TILE)
+    assert (options.status, ("Allow", "GET, HEAD, OPTIONS") in options.headers) == ("200 OK", True)

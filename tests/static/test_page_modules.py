@@ -24,4 +24,4 @@ def test_the_page_modules_pass_their_node_tests():
     result = subprocess.run([node, "--test", *map(str, TESTS)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout and f"# pass {written}\n" in result.stdout, result.stdout
-    assert len(TESTS) == 7, TESTS
+    assert len(TESTS) == 8, TESTS
