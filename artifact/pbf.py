@@ -16,10 +16,13 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # annotations only: a server encoding on demand reads properties with pyarrow, never pandas
+    import pandas as pd
+    import pyarrow as pa
 
 MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 """Geometry command ids (spec 4.3.3)."""
@@ -109,6 +112,8 @@ class PropertyTable:
     @classmethod
     def of(cls, properties: pd.DataFrame) -> PropertyTable:
         """The table of `properties`: one row per feature, one column per property (string names)."""
+        import pandas as pd  # here, not at the top: see `of_arrow`
+
         names = [name for name in properties.columns if isinstance(name, str)]
         seen: dict[tuple[type, Any], int] = {}
         numbers = np.full((len(properties), len(names)), -1, dtype=np.int32)
@@ -118,7 +123,27 @@ class PropertyTable:
                 numbers[:, j] = [_number(seen, value) for value in column.tolist()]
             else:
                 codes, distinct = pd.factorize(column, use_na_sentinel=True)
-                numbers[:, j] = np.array([_number(seen, value) for value in distinct.tolist()] + [-1])[codes]
+                numbers[:, j] = _numbered(seen, distinct.tolist())[codes]
+        return cls._renumbered(names, seen, numbers)
+
+    @classmethod
+    def of_arrow(cls, properties: pa.Table) -> PropertyTable:
+        """The table of `properties` as pyarrow reads them from a density layer: the same table as
+        `of` gives for the frame geopandas reads from it (an Arrow column has one type; a null is
+        missing, as NaN is)."""
+        names = properties.column_names
+        seen: dict[tuple[type, Any], int] = {}
+        numbers = np.full((properties.num_rows, len(names)), -1, dtype=np.int32)
+        for j, column in enumerate(properties.itercolumns()):
+            encoded = column.combine_chunks().dictionary_encode()
+            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+            numbers[:, j] = _numbered(seen, encoded.dictionary.to_pylist())[codes]
+        return cls._renumbered(names, seen, numbers)
+
+    @classmethod
+    def _renumbered(cls, names: list[str], seen: dict[tuple[type, Any], int], numbers: np.ndarray) -> PropertyTable:
+        """The table of columns `names` whose values, numbered in order of first sight (`seen`,
+        `numbers`), are numbered again in their sort order."""
         ordered = sorted(seen, key=_sort_key)
         places = np.empty(len(ordered) + 1, dtype=np.int32)
         places[[seen[value] for value in ordered]] = np.arange(len(ordered))
@@ -139,6 +164,12 @@ class PropertyTable:
         ]
         tags = list(map(bytes, indices)) if max(len(columns), len(used)) <= 0x80 else list(map(packed, indices))
         return TileTags(tags, b"".join(self.keys[j] for j in columns), b"".join(self.values[number] for number in used))
+
+
+def _numbered(seen: dict[tuple[type, Any], int], distinct: list[Any]) -> np.ndarray:
+    """The numbers of the `distinct` values of a column (`_number`), then -1: indexed by a value's
+    code, with -1 for a missing one."""
+    return np.array([_number(seen, value) for value in distinct] + [-1], dtype=np.int32)
 
 
 def _number(seen: dict[tuple[type, Any], int], value: Any) -> int:
