@@ -39,6 +39,7 @@ from crimetiles.precompute.build_dir import (
     atomic_build_dir,
     file_sha256,
     rejects_writer,
+    spatially_sorted,
     summary_path,
     tile_archive_path,
     write_layer,
@@ -424,6 +425,7 @@ def _write_build(
     warnings = [w for layer in layers for w in layer.warnings] + [twin_warning(twin) for twin in twins]
     warnings += study.rejected_warning(tally.outside_study_years)
     frames, counts = density_frames(engine, layers, tally, years, options, average_years)
+    frames = {name: spatially_sorted(frame) for name, frame in frames.items()}  # the tiles, summaries and files alike
     engine.close()  # its workers hold every boundary layer; the tile archives need that memory
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()

@@ -85,7 +85,7 @@ def test_density_layers_load_once_under_concurrent_requests(durham_build):
     with ThreadPoolExecutor(max_workers=8) as pool:
         loaded = list(pool.map(lambda _: service.layers.get(), range(8)))
     assert all(layers is loaded[0] for layers in loaded)
-    assert set(loaded[0].frames) == set(open_build(durham_build).manifest.layers)
+    assert set(loaded[0].rows) == set(open_build(durham_build).manifest.layers)
 
 
 def test_on_demand_tiles_and_downloads_work_after_the_build_is_deleted(durham_build, tmp_path):
