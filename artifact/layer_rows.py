@@ -85,7 +85,7 @@ class LayerRows:
         wanted = list(columns) if columns is not None else [*self.properties, self.geometry]
         with self._lock:
             try:
-                return self._parquet.read_row_group(group, columns=wanted)
+                return self._parquet.read_row_group(group, columns=wanted, use_threads=False)
             except (OSError, ValueError) as exc:
                 raise BuildError(f"{self.path}: cannot read density layer ({exc})") from None
 

@@ -22,7 +22,6 @@ import numpy as np
 
 if TYPE_CHECKING:  # annotations only: a server encoding on demand reads properties with pyarrow, never pandas
     import pandas as pd
-    import pyarrow as pa
 
 MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 """Geometry command ids (spec 4.3.3)."""
@@ -79,6 +78,11 @@ def value_message(value: str | bool | int | float) -> bytes:
     return b"\x19" + struct.pack("<d", value)
 
 
+CodedColumn = tuple[np.ndarray, list[Any]]
+"""A column of feature properties as the code of each row's value (-1: missing) and the values the
+codes index (a missing value among them, None or NaN, is left out of features too)."""
+
+
 @dataclass(frozen=True)
 class TileTags:
     """The properties of one tile's features: each feature's packed tags, and the layer's `keys` and
@@ -112,33 +116,17 @@ class PropertyTable:
     @classmethod
     def of(cls, properties: pd.DataFrame) -> PropertyTable:
         """The table of `properties`: one row per feature, one column per property (string names)."""
-        import pandas as pd  # here, not at the top: see `of_arrow`
-
         names = [name for name in properties.columns if isinstance(name, str)]
-        seen: dict[tuple[type, Any], int] = {}
-        numbers = np.full((len(properties), len(names)), -1, dtype=np.int32)
-        for j, name in enumerate(names):
-            column = properties[name]
-            if column.dtype == object:  # mixed types: 1, 1.0 and True must stay apart
-                numbers[:, j] = [_number(seen, value) for value in column.tolist()]
-            else:
-                codes, distinct = pd.factorize(column, use_na_sentinel=True)
-                numbers[:, j] = _numbered(seen, distinct.tolist())[codes]
-        return cls._renumbered(names, seen, numbers)
+        return cls.of_coded(names, [[_coded(properties[name]) for name in names]])
 
     @classmethod
-    def of_arrow(cls, properties: pa.Table) -> PropertyTable:
-        """The table of `properties` as pyarrow reads them from a density layer: the same table as
-        `of` gives for the frame geopandas reads from it (an Arrow column has one type; a null is
-        missing, as NaN is)."""
-        names = properties.column_names
+    def of_coded(cls, names: Sequence[str], parts: Sequence[Sequence[CodedColumn]]) -> PropertyTable:
+        """The table of columns `names` whose rows come in `parts` (each part's rows after those of
+        the part before; each part holds one `CodedColumn` per name, all as long)."""
         seen: dict[tuple[type, Any], int] = {}
-        numbers = np.full((properties.num_rows, len(names)), -1, dtype=np.int32)
-        for j, column in enumerate(properties.itercolumns()):
-            encoded = column.combine_chunks().dictionary_encode()
-            codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-            numbers[:, j] = _numbered(seen, encoded.dictionary.to_pylist())[codes]
-        return cls._renumbered(names, seen, numbers)
+        blocks = [np.column_stack([_numbered(seen, distinct)[codes] for codes, distinct in part]) for part in parts if part]
+        numbers = np.concatenate(blocks) if blocks else np.empty((0, len(names)), dtype=np.int32)
+        return cls._renumbered(list(names), seen, numbers)
 
     @classmethod
     def _renumbered(cls, names: list[str], seen: dict[tuple[type, Any], int], numbers: np.ndarray) -> PropertyTable:
@@ -164,6 +152,16 @@ class PropertyTable:
         ]
         tags = list(map(bytes, indices)) if max(len(columns), len(used)) <= 0x80 else list(map(packed, indices))
         return TileTags(tags, b"".join(self.keys[j] for j in columns), b"".join(self.values[number] for number in used))
+
+
+def _coded(column: pd.Series) -> CodedColumn:
+    """A pandas column as a `CodedColumn`."""
+    import pandas as pd  # here, not at the top: a server encoding on demand codes its columns without pandas
+
+    if column.dtype == object:  # mixed types: 1, 1.0 and True must stay apart (numbered value by value)
+        return np.arange(len(column)), column.tolist()
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    return codes, distinct.tolist()
 
 
 def _numbered(seen: dict[tuple[type, Any], int], distinct: list[Any]) -> np.ndarray:

@@ -2,9 +2,10 @@
 bounded cache of decoded row groups (`RowGroupCache`), never a whole layer, whatever its size.
 
 Imported when a server first encodes a tile on demand (it brings numpy, shapely, pyarrow and
-pyproj; never pandas). The tiles are the bytes the archive holds for the same tile: the same
-encoder (`encode_features`) draws the same features, in the layer's order, with the same
-properties.
+pyproj; never pandas, about 45 MB more: nothing here makes a pyarrow array from Python or NumPy
+objects, nor converts one to NumPy, which pyarrow does through pandas). The tiles are the bytes
+the archive holds for the same tile: the same encoder (`encode_features`) draws the same
+features, in the layer's order, with the same properties.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cachetools
 import mercantile
 import numpy as np
-import pyarrow as pa
 import pyproj
 import shapely
 
 from crimetiles.artifact.layer_rows import LayerRows
 from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, WEB_MERCATOR, encode_features, simplified_for_zoom, tile_box
-from crimetiles.artifact.pbf import PropertyTable
+from crimetiles.artifact.pbf import CodedColumn, PropertyTable
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 GROUP_CACHE_BYTES = 32 * 1024 * 1024
 """Memory the decoded row groups of a build may take in a worker (estimated, `DecodedGroup.nbytes`):
@@ -38,16 +42,13 @@ the Python object, rounded up."""
 @dataclass(frozen=True)
 class DecodedGroup:
     """A row group of a density layer as a tile needs it: geometries in Web Mercator metres, their
-    bounds (rows: geometries; west, south, east, north), properties as read."""
+    bounds (rows: geometries; west, south, east, north), each property column coded."""
 
     geoms_3857: np.ndarray
     bounds_3857: np.ndarray
-    properties: pa.Table
-
-    @property
-    def nbytes(self) -> int:
-        coordinates = int(shapely.get_num_coordinates(self.geoms_3857).sum())
-        return 16 * coordinates + GEOMETRY_BYTES * len(self.geoms_3857) + self.bounds_3857.nbytes + self.properties.nbytes
+    properties: tuple[CodedColumn, ...]
+    nbytes: int
+    """Memory it takes, estimated: coordinates, geometries, codes and distinct values."""
 
 
 class RowGroupCache:
@@ -95,27 +96,15 @@ class RowGroupTiler:
     def encode(self, tile: mercantile.Tile) -> bytes | None:
         """The uncompressed MVT bytes of `tile`, or None when no feature touches it."""
         box = tile_box(tile, self.buffer, self.extent)
-        geoms, properties = self._features_meeting(box)
+        groups = [self._cache.group(self.rows, int(i), self._decoded) for i in self.rows.groups_meeting(self._layer_box(box))]
+        meeting = [(group, _meeting(group.bounds_3857, box)) for group in groups]
+        geoms = np.concatenate([group.geoms_3857[rows] for group, rows in meeting] or [np.empty(0, object)])
         if len(geoms) == 0:
             return None
+        parts = [[(codes[rows], distinct) for codes, distinct in group.properties] for group, rows in meeting]
+        properties = PropertyTable.of_coded(self.rows.properties, parts)
         geoms = simplified_for_zoom(geoms, tile.z, self.simplify_maxzoom, self.extent)
-        features = np.arange(len(geoms))
-        return encode_features(self.name, tile, geoms, features, PropertyTable.of_arrow(properties), self.extent, self.buffer)
-
-    def _features_meeting(self, box: tuple[float, float, float, float]) -> tuple[np.ndarray, pa.Table]:
-        """The geometries (Web Mercator) and properties of the rows whose bounds meet `box`
-        (Web Mercator metres, edges included), in the layer's order."""
-        west, south, east, north = box
-        geoms, tables = [], []
-        for group in self.rows.groups_meeting(self._layer_box(box)):
-            decoded = self._cache.group(self.rows, int(group), self._decoded)
-            b = decoded.bounds_3857
-            meets = (b[:, 0] <= east) & (b[:, 2] >= west) & (b[:, 1] <= north) & (b[:, 3] >= south)
-            geoms.append(decoded.geoms_3857[meets])
-            tables.append(decoded.properties.filter(pa.array(meets)))
-        if not geoms:
-            return np.empty(0, dtype=object), pa.table({})
-        return np.concatenate(geoms), pa.concat_tables(tables)
+        return encode_features(self.name, tile, geoms, np.arange(len(geoms)), properties, self.extent, self.buffer)
 
     def _layer_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         """`box` (Web Mercator metres) grown by `BOX_TOLERANCE_M`, in the layer's coordinates."""
@@ -129,9 +118,35 @@ class RowGroupTiler:
     def _decoded(self, group: int) -> DecodedGroup:
         """Row group `group` decoded: its geometries projected as geopandas' `to_crs` projects them."""
         table = self.rows.read_group(group)
-        geoms = shapely.from_wkb(table.column(self.rows.geometry).to_numpy(zero_copy_only=False))
+        geoms = shapely.from_wkb(table.column(self.rows.geometry).to_pylist())
         coordinates = shapely.get_coordinates(geoms)
         with self._lock:
             projected = self._to_mercator.transform(coordinates[:, 0], coordinates[:, 1])
         geoms = shapely.set_coordinates(geoms, np.array(projected).T)
-        return DecodedGroup(geoms, shapely.bounds(geoms), table.drop_columns([self.rows.geometry]))
+        properties = tuple(_coded(table.column(name)) for name in self.rows.properties)
+        size = 16 * len(coordinates) + GEOMETRY_BYTES * len(geoms) + sum(_coded_bytes(column) for column in properties)
+        return DecodedGroup(geoms, shapely.bounds(geoms), properties, size + 32 * len(geoms))
+
+
+def _meeting(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Which of `bounds` (rows: west, south, east, north) meet `box`, edges included."""
+    west, south, east, north = box
+    return (bounds[:, 0] <= east) & (bounds[:, 2] >= west) & (bounds[:, 1] <= north) & (bounds[:, 3] >= south)
+
+
+def _coded(column: pa.ChunkedArray) -> CodedColumn:
+    """A column as read as a `CodedColumn` (a null is missing). Through Python lists: pyarrow
+    converts to NumPy through pandas."""
+    encoded = column.combine_chunks().dictionary_encode()
+    codes = np.array([-1 if code is None else code for code in encoded.indices.to_pylist()], dtype=np.int32)
+    return codes, encoded.dictionary.to_pylist()
+
+
+VALUE_BYTES = 64
+"""Memory a distinct property value costs in a decoded group: the Python object and its list slot,
+rounded up (a short string's object is about 50 bytes)."""
+
+
+def _coded_bytes(column: CodedColumn) -> int:
+    codes, distinct = column
+    return codes.nbytes + VALUE_BYTES * len(distinct)

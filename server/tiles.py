@@ -247,9 +247,14 @@ def open_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) ->
     metadata (bounds, row-group statistics), and make the tilers."""
     # Imported here, not at the top: they bring numpy, shapely, pyarrow and pyproj, needed only
     # once layers open (see `LazyDensityLayers`).
+    import pyarrow as pa
+
     from crimetiles.artifact.layer_rows import LayerRows
     from crimetiles.server.on_demand import RowGroupCache, RowGroupTiler
 
+    # pyarrow's default pool (mimalloc) keeps about 20 MB of freed pages in a worker reading row
+    # groups; the system allocator gives them back.
+    pa.set_memory_pool(pa.system_memory_pool())
     rows = {name: LayerRows(file) for name, file in files.items()}
     cache = RowGroupCache()
     drawn = [(tileset, band.layer) for tileset in manifest.tilesets.values() for band in tileset.bands]
