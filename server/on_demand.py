@@ -28,9 +28,10 @@ from crimetiles.artifact.pbf import CodedColumn, PropertyTable
 if TYPE_CHECKING:
     import pyarrow as pa
 
-GROUP_CACHE_BYTES = 32 * 1024 * 1024
+GROUP_CACHE_BYTES = 16 * 1024 * 1024
 """Memory the decoded row groups of a build may take in a worker (estimated, `DecodedGroup.nbytes`):
-about 30 groups of 1,000 polygons, the neighbourhood of the tiles last asked for."""
+about 6 to 40 groups of 1,000 polygons (their property values take most), the neighbourhood of the
+tiles last asked for."""
 BOX_TOLERANCE_M = 1.0
 """Metres added around a tile's box before choosing the row groups that meet it: far above the
 round-off between the layer's degrees and Web Mercator metres, far below a z22 tile (9.55 m)."""

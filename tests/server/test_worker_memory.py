@@ -10,15 +10,21 @@ from pathlib import Path
 
 import geopandas as gpd
 import mapbox_vector_tile
+import mercantile
+import numpy as np
 import pytest
 import requests
+import shapely
 
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.reader import open_build
+from crimetiles.precompute.build import BoundarySpec
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.tiles import load_tile_service
 from tests.server.apps import ON_DEMAND_TILE
+from tests.server.builds import build_layer
 from tests.server.served import readme_command, serving, wait_until
 
 WORKER_RSS_LIMIT_KB = 100 * 1024
@@ -117,3 +123,69 @@ def test_a_broken_density_layer_fails_the_load_with_one_line(durham_build, tmp_p
     damage(copy / "layers" / "tracts.parquet")
     with pytest.raises(BuildError, match=rf"layers/tracts\.parquet: cannot read density layer \({reason}\)$"):
         create_app(ServerConfig(build_dir=copy, reload_interval=0))
+
+
+VORONOI_CELLS = {"small": 1_000, "large": 20_000}
+"""Polygons of the two generated layers whose workers are compared: the large one, read whole as the
+server did before, takes about 95 MB in a worker (its frame and the tiler's projected and simplified
+copies with their index: 192 MB for 40,000)."""
+
+
+def _voronoi_cells(count: int, bounds: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+    """`count` Voronoi cells of random points (seed 5) tessellating `bounds` (degrees), in random order."""
+    rng = np.random.default_rng(5)
+    west, south, east, north = bounds
+    seeds = rng.uniform((west, south), (east, north), (count, 2))
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.box(*bounds)))
+    cells = shapely.intersection(cells, shapely.box(*bounds))
+    ids = [f"V{i:05d}" for i in rng.permutation(len(cells))]
+    return gpd.GeoDataFrame({"id": ids, "name": ids}, geometry=cells, crs="EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def voronoi_builds(durham_incidents: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A build of each of `VORONOI_CELLS`' layers over the Durham tracts' extent (the demo's
+    incidents, 5 years: 39 properties a polygon), without an archive: every tile on demand."""
+    folder = tmp_path_factory.mktemp("voronoi")
+    bounds = tuple(gpd.read_file(DURHAM_DATA_DIR / "tracts.geojson").total_bounds)
+    builds = {}
+    for size, count in VORONOI_CELLS.items():
+        layer = folder / f"{size}.parquet"
+        _voronoi_cells(count, bounds).to_parquet(layer)
+        build_layer(durham_incidents, BoundarySpec("cells", layer), folder / size, archive_maxzoom=-1)
+        builds[size] = folder / size
+    return builds
+
+
+def _tiles_over(build_dir: Path, count: int) -> list[str]:
+    """`count` tile URLs of zooms 12-16 spread over the build's extent (a regular pick from each zoom's tiles)."""
+    west, south, east, north = open_build(build_dir).manifest.bounds
+    paths = []
+    for zoom in range(12, 17):
+        tiles = list(mercantile.tiles(west, south, east, north, zooms=[zoom]))
+        paths += [f"/tiles/cells/{t.z}/{t.x}/{t.y}.mvt" for t in tiles[:: max(1, len(tiles) // (count // 5))]]
+    return paths[:count]
+
+
+def _worker_growth_kb(build_dir: Path, paths: list[str]) -> int:
+    """How much the resident memory of the one worker that answered `paths` grew, from before the
+    first (with every library but the layer's loaded by one tile of the empty corner) to after the last."""
+    with serving(readme_command("granian"), build_dir, reload_interval="0") as (base, process):
+        wait_until(lambda: len(_worker_pids(process.pid)) == 2, "granian did not run 2 workers")
+        with requests.Session() as session:
+            before = {pid: _resident_kb(pid) for pid in _worker_pids(process.pid)}
+            for path in paths:
+                assert session.get(base + path, timeout=30).status_code in (200, 204), path
+            after = {pid: _resident_kb(pid) for pid in _worker_pids(process.pid)}
+    return max(after[pid] - before[pid] for pid in after)
+
+
+@pytest.mark.slow
+def test_a_worker_grows_by_the_tiles_it_serves_not_by_its_layer(voronoi_builds):
+    """The same 200 tiles (zooms 12-16 over the whole extent) from a worker serving a layer 20
+    times larger: it grows by less than 40 MB more (the decoded row groups it keeps, at most
+    `GROUP_CACHE_BYTES`, and what reading them leaves), where a worker reading the layer whole
+    grew by about 95 MB more."""
+    paths = _tiles_over(voronoi_builds["large"], 200)
+    small, large = (_worker_growth_kb(voronoi_builds[size], paths) for size in ("small", "large"))
+    assert large - small < 40 * 1024, (small, large)
