@@ -77,6 +77,12 @@ class RowGroupCache:
         with self._lock:
             return int(self._groups.currsize)
 
+    @property
+    def groups(self) -> int:
+        """Row groups held."""
+        with self._lock:
+            return len(self._groups)
+
 
 class RowGroupTiler:
     """Encodes tiles of one density layer as MVT layer `name` from the row groups each tile meets:
