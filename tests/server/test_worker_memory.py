@@ -189,3 +189,38 @@ def test_a_worker_grows_by_the_tiles_it_serves_not_by_its_layer(voronoi_builds):
     paths = _tiles_over(voronoi_builds["large"], 200)
     small, large = (_worker_growth_kb(voronoi_builds[size], paths) for size in ("small", "large"))
     assert large - small < 40 * 1024, (small, large)
+
+
+ON_DEMAND_RSS_LIMIT_KB = 160 * 1024
+"""A Durham worker after 300 on-demand tiles: the libraries that read and encode layers (numpy,
+shapely, pyarrow, pyproj: about 70 MB over the archive-only worker's 46 MB), the row groups it
+keeps and what reading them leaves; no pandas."""
+DOWNLOADS_RSS_LIMIT_KB = 230 * 1024
+"""The same worker after a download of each format: pandas and geopandas besides (about 55 MB)."""
+
+
+def _spread(tiles: list[mercantile.Tile], count: int) -> list[mercantile.Tile]:
+    """`count` of `tiles`, evenly spaced."""
+    return [tiles[i] for i in np.linspace(0, len(tiles) - 1, count).astype(int)]
+
+
+@pytest.mark.slow
+def test_a_durham_worker_after_300_on_demand_tiles_and_every_download(durham_build):
+    manifest = open_build(durham_build).manifest
+    tiles = [
+        f"/tiles/{name}/{t.z}/{t.x}/{t.y}.mvt"
+        for zoom in range(13, 17)
+        for name in manifest.tilesets
+        for t in _spread(list(mercantile.tiles(*manifest.bounds, zooms=[zoom])), 19)
+    ]
+    assert len(tiles) == 304
+    with serving(readme_command("granian"), durham_build, reload_interval="0") as (base, process):
+        wait_until(lambda: len(_worker_pids(process.pid)) == 2, "granian did not run 2 workers")
+        with requests.Session() as session:  # one connection: one worker answers every request
+            assert {session.get(base + path, timeout=30).status_code for path in tiles[:300]} == {200, 204}
+            worker = max(_worker_pids(process.pid), key=_resident_kb)
+            assert "/pandas/" not in _mapped_geo_libraries(worker)
+            assert _resident_kb(worker) < ON_DEMAND_RSS_LIMIT_KB
+            for fmt in ("csv", "geojson"):
+                assert session.get(f"{base}/downloads/tracts.{fmt}", timeout=60).status_code == 200
+            assert _resident_kb(worker) < DOWNLOADS_RSS_LIMIT_KB
