@@ -183,7 +183,7 @@ def _worker_growth_kb(build_dir: Path, paths: list[str]) -> int:
 @pytest.mark.slow
 def test_a_worker_grows_by_the_tiles_it_serves_not_by_its_layer(voronoi_builds):
     """The same 200 tiles (zooms 12-16 over the whole extent) from a worker serving a layer 20
-    times larger: it grows by less than 40 MB more (the decoded row groups it keeps, at most
+    times larger: it grows by less than 40 MB more (the row groups it keeps as read, at most
     `GROUP_CACHE_BYTES`, and what reading them leaves), where a worker reading the layer whole
     grew by about 95 MB more."""
     paths = _tiles_over(voronoi_builds["large"], 200)
