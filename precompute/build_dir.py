@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from crimetiles.artifact.checksum import file_sha256 as file_sha256  # the build's inputs' checksums
@@ -201,14 +202,14 @@ def _sync_directory(path: Path) -> None:
         os.close(handle)
 
 
-def spatially_sorted(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """`frame`'s rows along a Hilbert curve through their bounding boxes' centres (ties in their
-    order): neighbours on the map are neighbours in the file, so each row group of the layer
-    (`write_layer`) covers a compact area."""
+def spatial_order(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """The order of `frame`'s rows along a Hilbert curve through their bounding boxes' centres
+    (ties in their order): neighbours on the map are neighbours in the file, so each row group of
+    the layer (`write_layer`) covers a compact area."""
     if frame.empty:
-        return frame
+        return np.arange(0)
     distances = frame.geometry.hilbert_distance(total_bounds=frame.total_bounds, level=HILBERT_LEVEL)
-    return frame.iloc[distances.to_numpy().argsort(kind="stable")].reset_index(drop=True)
+    return distances.to_numpy().argsort(kind="stable")
 
 
 def write_layer(build_dir: Path, name: str, frame: gpd.GeoDataFrame) -> str:
