@@ -112,7 +112,7 @@ def test_the_cache_keeps_a_tile_exactly_as_large_as_its_bound(durham_build):
 def _empty_tile_in_bounds(service: TileService) -> tuple[int, int, int]:
     """A z22 tile inside the tracts' bounding box that no tract meets, with its buffer: the
     first one from the box's north-west corner along the diagonal, checked with shapely."""
-    frame = service.layers.get().frames["tracts"].to_crs(3857)
+    frame = gpd.read_parquet(service.layers.get().rows["tracts"].path).to_crs(3857)
     west, south, east, north = frame.to_crs(4326).total_bounds
     corner = mercantile.tile(west, north, 22)
     for step in range(1, 1000):
@@ -204,7 +204,7 @@ def test_a_tile_meets_bounds_within_its_buffer(gap, meets):
     assert tile_meets_bounds(NORTH_WEST, (-5.0, -gap - 5.0, -1.0, -gap), 1 / 64) is meets
 
 
-def test_density_layers_load_once_and_close_their_files(durham_build):
+def test_density_layers_open_once_and_hold_one_descriptor_each_until_the_service_goes(durham_build):
     gc.collect()  # closes the files of other tests' services no longer referenced
     before = _open_files_under(durham_build / "layers")  # those of services still referenced
     service = _service(durham_build)
@@ -212,10 +212,14 @@ def test_density_layers_load_once_and_close_their_files(durham_build):
     assert sorted((_open_files_under(durham_build / "layers") - before).elements()) == layer_files
     first = service.layers.get()
     assert service.layers.get() is first
-    assert sorted(first.frames) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
-    assert _open_files_under(durham_build / "layers") == before  # no descriptor left for each hot swap
+    assert sorted(first.rows) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
+    assert service.tile("tracts", 13, 2300, 3216) is not None  # read from the files opened with the build
+    assert sorted((_open_files_under(durham_build / "layers") - before).elements()) == layer_files
     with pytest.raises(dataclasses.FrozenInstanceError):  # one record shared by every thread
-        first.frames = {}  # type: ignore[misc]
+        first.rows = {}  # type: ignore[misc]
+    del service, first
+    gc.collect()
+    assert _open_files_under(durham_build / "layers") == before  # no descriptor left for each hot swap
 
 
 def _open_files_under(folder: Path) -> Counter[str]:
