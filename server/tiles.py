@@ -50,7 +50,8 @@ CacheKey = tuple[str, int, int, int] | tuple[str, int, int, int, int, int]
 class TileStats:
     """Counters of on-demand tiles for /metrics, carried from build to build
     (`load_tile_service`); archive tiles are counted with their answers (`Metrics.count_tile`).
-    Incremented without locks: under concurrent requests an increment may rarely be lost."""
+    A worker's threads add to them through `add`, under a lock: `+=` from two threads can lose
+    one of the additions."""
 
     outside_bounds: int = 0
     cache_hits: int = 0
@@ -59,6 +60,15 @@ class TileStats:
     encode_seconds: float = 0.0
     renders: int = 0
     render_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()  # not a field: the counts alone are the record (`asdict`, `==`)
+
+    def add(self, **amounts: float) -> None:
+        """Add each amount to the counter it names."""
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ class TileService:
         if self.archived(name, z):
             return self.archives[name].get((z, x, y))
         if not self._may_have_features(tileset, z, x, y):
-            self.stats.outside_bounds += 1
+            self.stats.add(outside_bounds=1)
             return None
         return self._cached((tileset.name, z, x, y), lambda: self._encode(tileset, z, x, y)) or None
 
@@ -168,16 +178,16 @@ class TileService:
         """The cached bytes of `key`, else `make()`'s, kept while the cache has room for them."""
         with self._cache_lock:
             if key in self.cache:
-                self.stats.cache_hits += 1
+                self.stats.add(cache_hits=1)
                 return self.cache[key]
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # one encode per tile under a burst: the others wait and read the cache
             try:
                 with self._cache_lock:
                     if key in self.cache:
-                        self.stats.cache_hits += 1
+                        self.stats.add(cache_hits=1)
                         return self.cache[key]
-                self.stats.cache_misses += 1
+                self.stats.add(cache_misses=1)
                 data = make()
                 with self._cache_lock:
                     if _cache_size(data) <= self.cache.maxsize:  # a tile larger than the whole cache is not kept
@@ -190,8 +200,7 @@ class TileService:
     def _encode(self, tileset: Tileset, z: int, x: int, y: int) -> bytes:
         started = time.perf_counter()
         raw = self.layers.get().tilers[_tiler_key(tileset.band_for_zoom(z).layer, tileset.name)].encode(mercantile.Tile(x, y, z))
-        self.stats.encodes += 1
-        self.stats.encode_seconds += time.perf_counter() - started
+        self.stats.add(encodes=1, encode_seconds=time.perf_counter() - started)
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
 
     def _render(self, vector_tile: bytes | None, name: str, z: int, scale: int, year: int | None) -> bytes:
@@ -199,8 +208,7 @@ class TileService:
 
         started = time.perf_counter()
         png = render_png(vector_tile, self.draw_layers(name, year), z, scale)
-        self.stats.renders += 1
-        self.stats.render_seconds += time.perf_counter() - started
+        self.stats.add(renders=1, render_seconds=time.perf_counter() - started)
         return png
 
     def draw_layers(self, name: str, year: int | None) -> tuple[DrawLayer, ...]:
