@@ -1,4 +1,5 @@
-"""Density layers as downloads: the long CSV table and GeoJSON. Pure functions on frames.
+"""Density layers as downloads: the long CSV table and GeoJSON. Pure functions on frames, written
+a chunk of the layer at a time (`LayerChunks`) so that a server never holds a layer whole.
 
 `year` selects what to export everywhere here: None = every year, an int = that year,
 `"all"` = only the all-years values (average per year). A GeoJSON download carries the build's
@@ -9,7 +10,7 @@ CSV download is the bare table, for any program to read.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
@@ -24,6 +25,9 @@ LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, *YEAR_FIELDS[1:]]
 """A withheld count's row has empty count, density and interval, and `suppressed` true."""
 YearSelection = int | Literal["all"] | None
 FORMATS = ("csv", "geojson")
+LayerChunks = Callable[[Sequence[str] | None], Iterable["pd.DataFrame"]]
+"""A density layer's rows, chunk after chunk in file order, each time it is called: the columns
+named, or every column with the geometry (a GeoDataFrame) for None."""
 
 
 def parse_year(text: str | None, years: Sequence[int]) -> YearSelection:
@@ -47,29 +51,49 @@ def _columns_for(year: int | None) -> dict[str, str]:
     return {base: year_field(base, year) for base in YEAR_FIELDS}
 
 
+def _selected_years(years: Sequence[int], year: YearSelection) -> list[int | None]:
+    """The years `year` selects, None standing for the all-years values."""
+    return [*years, None] if year is None else [None if year == ALL_YEARS else year]
+
+
+def _year_rows(frame: pd.DataFrame, layer: str, y: int | None) -> pd.DataFrame:
+    """The long table's rows of one year (None: all years), `LONG_COLUMNS`."""
+    import pandas as pd  # here, not at the top: see `long_table`
+
+    source = _columns_for(y)
+    rows = {
+        "layer": layer,
+        ID: frame[ID].to_numpy(),
+        NAME: frame[NAME].to_numpy(),
+        "year": ALL_YEARS if y is None else str(y),
+        AREA: frame[AREA].to_numpy(),
+        **{column: frame[field].array for column, field in source.items()},
+    }
+    return pd.DataFrame(rows, index=pd.RangeIndex(len(frame)))[LONG_COLUMNS]
+
+
 def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: YearSelection = None) -> pd.DataFrame:
     """One row per feature and year plus a `year == "all"` row (average per year); `LONG_COLUMNS`."""
     # Imported here and in `geojson_text`, not at the top: a server imports this module for
     # `parse_year`, and pandas and geopandas (about 140 MB resident) only for a download.
     import pandas as pd
 
-    selected: list[int | None] = [*years, None] if year is None else [None if year == ALL_YEARS else year]
-    parts = []
-    for y in selected:
-        source = _columns_for(y)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "layer": layer,
-                    ID: frame[ID].to_numpy(),
-                    NAME: frame[NAME].to_numpy(),
-                    "year": ALL_YEARS if y is None else str(y),
-                    AREA: frame[AREA].to_numpy(),
-                    **{column: frame[field].array for column, field in source.items()},
-                }
-            )
-        )
+    parts = [_year_rows(frame, layer, y) for y in _selected_years(years, year)]
     return pd.concat(parts, ignore_index=True)[LONG_COLUMNS]
+
+
+def _csv_chunks(chunks: LayerChunks, layer: str, years: Sequence[int], year: YearSelection) -> Iterator[str]:
+    """The long table as CSV text, year after year and, within a year, chunk after chunk: the rows
+    of `long_table`, in its order."""
+    import pandas as pd  # here, not at the top: see `long_table`
+
+    header = True
+    for y in _selected_years(years, year):
+        for chunk in chunks([ID, NAME, AREA, *_columns_for(y).values()]):
+            yield _year_rows(chunk, layer, y).to_csv(index=False, header=header)
+            header = False
+    if header:  # a layer without rows
+        yield pd.DataFrame(columns=LONG_COLUMNS).to_csv(index=False)
 
 
 def download_metadata(provenance: Provenance, years: Sequence[int]) -> dict[str, Any]:
@@ -85,13 +109,8 @@ def download_metadata(provenance: Provenance, years: Sequence[int]) -> dict[str,
     }
 
 
-def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: dict[str, Any] | None = None) -> str:
-    """The layer as a GeoJSON FeatureCollection (EPSG:4326), with `metadata` as a foreign member.
-
-    Every year: all fields (one column per year). One year or `"all"`: the properties are
-    `id, name, year, area_sqmi`, then the count, density, interval and flags without the year
-    (`fields.YEAR_FIELDS`). A withheld value is `null`.
-    """
+def _geojson_frame(frame: gpd.GeoDataFrame, year: YearSelection) -> gpd.GeoDataFrame:
+    """The download's columns of `frame` for `year` (see `geojson_text`), in EPSG:4326."""
     import geopandas as gpd  # here, not at the top: see `long_table`
 
     if year is not None:
@@ -107,10 +126,52 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: 
             geometry=frame.geometry,
             crs=frame.crs,
         )
-    collection = frame.to_crs(4326).to_geo_dict(drop_id=True)
-    if metadata is not None:
-        collection = {"type": collection["type"], "metadata": metadata, "features": collection["features"]}
-    return json.dumps(collection, separators=(",", ":"))
+    return frame.to_crs(4326)
+
+
+def _geojson_chunks(chunks: LayerChunks, year: YearSelection, metadata: dict[str, Any] | None) -> Iterator[str]:
+    """The FeatureCollection's text (see `geojson_text`), its features a chunk at a time."""
+    head: dict[str, Any] = {"type": "FeatureCollection"} | ({"metadata": metadata} if metadata is not None else {})
+    yield json.dumps(head, separators=(",", ":"))[:-1] + ',"features":['
+    separator = ""
+    for chunk in chunks(None):
+        features = _geojson_frame(chunk, year).to_geo_dict(drop_id=True)["features"]
+        if features:
+            yield separator + json.dumps(features, separators=(",", ":"))[1:-1]
+            separator = ","
+    yield "]}"
+
+
+def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: dict[str, Any] | None = None) -> str:
+    """The layer as a GeoJSON FeatureCollection (EPSG:4326), with `metadata` as a foreign member.
+
+    Every year: all fields (one column per year). One year or `"all"`: the properties are
+    `id, name, year, area_sqmi`, then the count, density, interval and flags without the year
+    (`fields.YEAR_FIELDS`). A withheld value is `null`.
+    """
+    return "".join(_geojson_chunks(whole(frame), year, metadata))
+
+
+def whole(frame: pd.DataFrame) -> LayerChunks:
+    """`frame` as one chunk."""
+    return lambda columns: [frame if columns is None else frame[list(columns)]]
+
+
+def export_chunks(
+    chunks: LayerChunks,
+    layer: str,
+    years: Sequence[int],
+    fmt: str,
+    year: YearSelection = None,
+    provenance: Provenance | None = None,
+) -> Iterator[str]:
+    """Density layer `layer` (its rows `chunks`) as download text, a piece at a time: `fmt` is
+    `csv` (long table) or `geojson` (with the build's `provenance` as its `metadata`, if given)."""
+    if fmt not in FORMATS:
+        raise BuildError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        return _csv_chunks(chunks, layer, years, year)
+    return _geojson_chunks(chunks, year, download_metadata(provenance, years) if provenance else None)
 
 
 def export_text(
@@ -121,10 +182,5 @@ def export_text(
     year: YearSelection = None,
     provenance: Provenance | None = None,
 ) -> str:
-    """Density layer `layer` as download text: `fmt` is `csv` (long table) or `geojson` (with the
-    build's `provenance` as its `metadata`, if given)."""
-    if fmt not in FORMATS:
-        raise BuildError(f"format {fmt!r} is not one of {', '.join(FORMATS)}")
-    if fmt == "csv":
-        return long_table(frame, layer, years, year).to_csv(index=False)
-    return geojson_text(frame, year, download_metadata(provenance, years) if provenance else None)
+    """`export_chunks` of the whole `frame`, joined."""
+    return "".join(export_chunks(whole(frame), layer, years, fmt, year, provenance))

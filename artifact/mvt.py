@@ -9,15 +9,18 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import mercantile
 import numpy as np
-import pandas as pd
 import shapely
 from mapbox_vector_tile.polygon import make_it_valid
 
 from crimetiles.artifact.pbf import PropertyTable, polygon_geometries, polygon_layer_tile
+
+if TYPE_CHECKING:  # annotations only: a server encoding on demand never imports pandas (`encode_features`)
+    import geopandas as gpd
+    import pandas as pd
 
 TILE_EXTENT = 4096
 """Tile coordinate units per tile side (MVT default)."""
@@ -66,9 +69,7 @@ class LayerTiler:
         level = min(zoom, self.simplify_maxzoom)
         with self._lock:
             if level not in self._by_zoom:
-                geoms = self._geometries
-                if level < self.simplify_maxzoom:
-                    geoms = shapely.simplify(geoms, tile_unit_m(level, self.extent), preserve_topology=True)
+                geoms = simplified_for_zoom(self._geometries, zoom, self.simplify_maxzoom, self.extent)
                 self._by_zoom[level] = (geoms, shapely.STRtree(geoms))
             return self._by_zoom[level]
 
@@ -91,26 +92,58 @@ class LayerTiler:
         Each feature is clipped to the tile grown by the buffer, snapped to the integer tile grid
         (y down), oriented (exterior rings clockwise on screen) and, when snapping broke it, made
         valid as mapbox-vector-tile does, so that a reader sees what it would have written."""
-        west, south, east, north = mercantile.xy_bounds(tile)
-        pad = (east - west) * self.buffer / self.extent
+        west, south, east, north = tile_box(tile, self.buffer, self.extent)
         geoms, tree = self._indexed(tile.z)
-        hits = tree.query(shapely.box(west - pad, south - pad, east + pad, north + pad))
+        hits = tree.query(shapely.box(west, south, east, north))
         if hits.size == 0:
             return None
         hits.sort()
-        clipped = shapely.clip_by_rect(geoms[hits], west - pad, south - pad, east + pad, north + pad)
-        kinds = shapely.get_type_id(clipped)
-        polygonal = ((kinds == POLYGON) | (kinds == MULTIPOLYGON)) & ~shapely.is_empty(clipped)
-        if not polygonal.any():
-            return None
-        scale = np.array([self.extent / (east - west), -self.extent / (north - south)])
-        snapped = shapely.orient_polygons(_snapped(clipped[polygonal], np.array([west, north]), scale))
-        features, shapes = _valid(hits[polygonal], snapped)
-        if features.size == 0:
-            return None
-        coords, ring_lengths, ring_features = _rings(shapes)
-        geometries = polygon_geometries(coords.tolist(), ring_lengths.tolist(), ring_features.tolist())
-        return polygon_layer_tile(self.name, self.extent, self._properties.tile_tags(features), geometries)
+        return encode_features(self.name, tile, geoms[hits], hits, self._properties, self.extent, self.buffer)
+
+
+def simplified_for_zoom(geoms_3857: np.ndarray, zoom: int, simplify_maxzoom: int, extent: int = TILE_EXTENT) -> np.ndarray:
+    """The geometries a tile of `zoom` draws: simplified to one tile unit below `simplify_maxzoom`,
+    exact from it. Each geometry is simplified on its own, so a subset simplifies alike."""
+    level = min(zoom, simplify_maxzoom)
+    if level == simplify_maxzoom:
+        return geoms_3857
+    return shapely.simplify(geoms_3857, tile_unit_m(level, extent), preserve_topology=True)
+
+
+def tile_box(tile: mercantile.Tile, buffer: int = TILE_BUFFER, extent: int = TILE_EXTENT) -> tuple[float, float, float, float]:
+    """The box a tile draws, in Web Mercator metres: the tile grown by `buffer` units on each side."""
+    west, south, east, north = mercantile.xy_bounds(tile)
+    pad = (east - west) * buffer / extent
+    return west - pad, south - pad, east + pad, north + pad
+
+
+def encode_features(
+    name: str,
+    tile: mercantile.Tile,
+    geoms_3857: np.ndarray,
+    features: np.ndarray,
+    properties: PropertyTable,
+    extent: int = TILE_EXTENT,
+    buffer: int = TILE_BUFFER,
+) -> bytes | None:
+    """The uncompressed MVT bytes (layer `name`) of `tile` drawing `geoms_3857`, the geometries of
+    `features` (rows of `properties`, ascending: the tile's feature order), or None when none is
+    left. A geometry that does not meet the tile's box (`tile_box`) is left out, so any superset
+    of the features meeting it gives the same tile."""
+    clipped = shapely.clip_by_rect(geoms_3857, *tile_box(tile, buffer, extent))
+    kinds = shapely.get_type_id(clipped)
+    polygonal = ((kinds == POLYGON) | (kinds == MULTIPOLYGON)) & ~shapely.is_empty(clipped)
+    if not polygonal.any():
+        return None
+    west, south, east, north = mercantile.xy_bounds(tile)
+    scale = np.array([extent / (east - west), -extent / (north - south)])
+    snapped = shapely.orient_polygons(_snapped(clipped[polygonal], np.array([west, north]), scale))
+    features, shapes = _valid(features[polygonal], snapped)
+    if features.size == 0:
+        return None
+    coords, ring_lengths, ring_features = _rings(shapes)
+    geometries = polygon_geometries(coords.tolist(), ring_lengths.tolist(), ring_features.tolist())
+    return polygon_layer_tile(name, extent, properties.tile_tags(features), geometries)
 
 
 POLYGON, MULTIPOLYGON = 3, 6
@@ -190,6 +223,8 @@ def _rings(shapes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def layer_tiler(mvt_layer: str, frame: gpd.GeoDataFrame, simplify_maxzoom: int) -> LayerTiler:
     """A tiler drawing a density layer (GeoDataFrame in any CRS) as MVT layer `mvt_layer`,
     every non-geometry column a feature property."""
+    import pandas as pd  # here, not at the top: see `encode_features`
+
     properties = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     return LayerTiler(mvt_layer, frame.geometry.to_crs(WEB_MERCATOR).to_numpy(), properties, simplify_maxzoom)
 

@@ -16,10 +16,12 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # annotations only: a server encoding on demand reads properties with pyarrow, never pandas
+    import pandas as pd
 
 MOVE_TO, LINE_TO, CLOSE_PATH = 1, 2, 7
 """Geometry command ids (spec 4.3.3)."""
@@ -76,6 +78,11 @@ def value_message(value: str | bool | int | float) -> bytes:
     return b"\x19" + struct.pack("<d", value)
 
 
+CodedColumn = tuple[np.ndarray, list[Any]]
+"""A column of feature properties as the code of each row's value (-1: missing) and the values the
+codes index (a missing value among them, None or NaN, is left out of features too)."""
+
+
 @dataclass(frozen=True)
 class TileTags:
     """The properties of one tile's features: each feature's packed tags, and the layer's `keys` and
@@ -110,15 +117,21 @@ class PropertyTable:
     def of(cls, properties: pd.DataFrame) -> PropertyTable:
         """The table of `properties`: one row per feature, one column per property (string names)."""
         names = [name for name in properties.columns if isinstance(name, str)]
+        return cls.of_coded(names, [[_coded(properties[name]) for name in names]])
+
+    @classmethod
+    def of_coded(cls, names: Sequence[str], parts: Sequence[Sequence[CodedColumn]]) -> PropertyTable:
+        """The table of columns `names` whose rows come in `parts` (each part's rows after those of
+        the part before; each part holds one `CodedColumn` per name, all as long)."""
         seen: dict[tuple[type, Any], int] = {}
-        numbers = np.full((len(properties), len(names)), -1, dtype=np.int32)
-        for j, name in enumerate(names):
-            column = properties[name]
-            if column.dtype == object:  # mixed types: 1, 1.0 and True must stay apart
-                numbers[:, j] = [_number(seen, value) for value in column.tolist()]
-            else:
-                codes, distinct = pd.factorize(column, use_na_sentinel=True)
-                numbers[:, j] = np.array([_number(seen, value) for value in distinct.tolist()] + [-1])[codes]
+        blocks = [np.column_stack([_numbered(seen, distinct)[codes] for codes, distinct in part]) for part in parts if part]
+        numbers = np.concatenate(blocks) if blocks else np.empty((0, len(names)), dtype=np.int32)
+        return cls._renumbered(list(names), seen, numbers)
+
+    @classmethod
+    def _renumbered(cls, names: list[str], seen: dict[tuple[type, Any], int], numbers: np.ndarray) -> PropertyTable:
+        """The table of columns `names` whose values, numbered in order of first sight (`seen`,
+        `numbers`), are numbered again in their sort order."""
         ordered = sorted(seen, key=_sort_key)
         places = np.empty(len(ordered) + 1, dtype=np.int32)
         places[[seen[value] for value in ordered]] = np.arange(len(ordered))
@@ -139,6 +152,22 @@ class PropertyTable:
         ]
         tags = list(map(bytes, indices)) if max(len(columns), len(used)) <= 0x80 else list(map(packed, indices))
         return TileTags(tags, b"".join(self.keys[j] for j in columns), b"".join(self.values[number] for number in used))
+
+
+def _coded(column: pd.Series) -> CodedColumn:
+    """A pandas column as a `CodedColumn`."""
+    import pandas as pd  # here, not at the top: a server encoding on demand codes its columns without pandas
+
+    if column.dtype == object:  # mixed types: 1, 1.0 and True must stay apart (numbered value by value)
+        return np.arange(len(column)), column.tolist()
+    codes, distinct = pd.factorize(column, use_na_sentinel=True)
+    return codes, distinct.tolist()
+
+
+def _numbered(seen: dict[tuple[type, Any], int], distinct: list[Any]) -> np.ndarray:
+    """The numbers of the `distinct` values of a column (`_number`), then -1: indexed by a value's
+    code, with -1 for a missing one."""
+    return np.array([_number(seen, value) for value in distinct] + [-1], dtype=np.int32)
 
 
 def _number(seen: dict[tuple[type, Any], int], value: Any) -> int:

@@ -39,6 +39,7 @@ from crimetiles.precompute.build_dir import (
     atomic_build_dir,
     file_sha256,
     rejects_writer,
+    spatial_order,
     summary_path,
     tile_archive_path,
     write_layer,
@@ -432,6 +433,7 @@ def _write_build(
     warnings = [w for layer in layers for w in layer.warnings] + [twin_warning(twin) for twin in twins]
     warnings += study.rejected_warning(tally.outside_study_years)
     frames, counts = density_frames(engine, layers, tally, years, options, average_years)
+    frames, counts = spatially_sorted(frames, counts)
     engine.close()  # its workers hold every boundary layer; the tile archives need that memory
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
@@ -453,6 +455,18 @@ def _write_build(
     write_report(staging, report)
     write_manifest(staging, manifest)
     return BuildResult(manifest=manifest, report=report)
+
+
+def spatially_sorted(
+    frames: dict[str, gpd.GeoDataFrame], counts: dict[str, np.ndarray]
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, np.ndarray]]:
+    """Every layer's rows, and its counts' rows with them, in `spatial_order`: the order of the
+    files, tiles and summaries alike."""
+    orders = {name: spatial_order(frame) for name, frame in frames.items()}
+    return (
+        {name: frame.iloc[orders[name]].reset_index(drop=True) for name, frame in frames.items()},
+        {name: layer_counts[orders[name]] for name, layer_counts in counts.items()},
+    )
 
 
 def density_frames(

@@ -114,9 +114,7 @@ class Metrics:
         return generate_latest(self.registry)
 
     def _report_stats(self) -> None:
-        """Add what the tile service counted since the last report to the Prometheus counters. The
-        service's threads add to its counts without a lock, so a lost update can leave a count below
-        one already reported: that is no increment (a counter never goes back), not an error."""
+        """Add what the tile service counted since the last report to the Prometheus counters."""
         with self._lock:
             for name, counter in self.stat_counters.items():
                 now = getattr(self.stats, name)

@@ -7,7 +7,7 @@ import hashlib
 
 from flask import Blueprint, Response, jsonify, request
 
-from crimetiles.artifact.export import FORMATS, export_text
+from crimetiles.artifact.export import FORMATS, export_chunks
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
@@ -92,14 +92,16 @@ def map_image() -> Response:
 
 @bp.get("/downloads/<layer>.<fmt>")
 def download(layer: str, fmt: str) -> Response:
-    """A density layer as CSV (long table) or GeoJSON, every year or `?year=2014|all`."""
+    """A density layer as CSV (long table) or GeoJSON, every year or `?year=2014|all`, written as it
+    is read, a row group at a time (never held whole)."""
     tiles = current_service()
     layers = tiles.manifest.layers
     if fmt not in FORMATS or layer not in layers:
         raise UnknownResource(f"no download {layer}.{fmt} (layers: {', '.join(layers)}; formats: {', '.join(FORMATS)})")
     year = parse_year(request.args.get("year"), tiles.manifest.years)
-    text = export_text(tiles.layers.get().frames[layer], layer, tiles.manifest.years, fmt, year, tiles.manifest.provenance)
-    response = Response(text, content_type=DOWNLOAD_TYPES[fmt])
+    chunks = tiles.layers.get().rows[layer].frames
+    text = export_chunks(chunks, layer, tiles.manifest.years, fmt, year, tiles.manifest.provenance)
+    response = Response((piece.encode() for piece in text), content_type=DOWNLOAD_TYPES[fmt])
     suffix = f"-{year}" if year is not None else ""
     response.headers["Content-Disposition"] = f'attachment; filename="violent-crimes-per-sqmi-{layer}{suffix}.{fmt}"'
     return _cacheable(response, f"{tiles.build_id}-{layer}-{fmt}-{year}")

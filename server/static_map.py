@@ -158,8 +158,10 @@ def _draw_furniture(canvas: skia.Canvas, manifest: BuildManifest, request: MapRe
 
 
 def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequest) -> None:
-    """Every tile of the view at the zoom just above the view's, each clipped to its own square
-    (tiles overlap by their buffer: translucent fills drawn twice would show seams)."""
+    """The view as MapLibre draws it at this scale: its zoom is one below `request.zoom` (its tiles
+    are 512 px), so the tiles of that zoom's floor with the style evaluated at it (a hex grid shows
+    the resolution the page shows), each tile clipped to its own square (tiles overlap by their
+    buffer: translucent fills drawn twice would show seams)."""
     layers = service.draw_layers(request.tileset, request.year)
     if request.selected:
         source_layer = layers[0].source_layer
@@ -168,7 +170,8 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
         layers = (*layers, draw_layer({**highlight, "filter": chosen}))
     left, bottom, right, top = request.bounds
     pixels_per_metre = request.width / (right - left)
-    zoom = min(max(math.ceil(request.zoom), 0), MAX_ZOOM)
+    map_zoom = request.zoom - 1
+    zoom = min(max(math.floor(map_zoom), 0), MAX_ZOOM)
     west, south = mercantile.lnglat(max(left, -WORLD_M / 2), max(bottom, -WORLD_M / 2))
     east, north = mercantile.lnglat(min(right, WORLD_M / 2), min(top, WORLD_M / 2))
     for tile in mercantile.tiles(west, south, east, north, zooms=zoom):
@@ -180,7 +183,7 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
         canvas.save()
         canvas.translate((tile_left - left) * pixels_per_metre, (top - tile_top) * pixels_per_metre)
         canvas.clipRect(skia.Rect.MakeWH(size, size))
-        draw_tile(canvas, data, layers, request.zoom, size, 1)
+        draw_tile(canvas, data, layers, max(map_zoom, 0), size, 1)
         canvas.restore()
 
 

@@ -2,8 +2,8 @@
 
 Every file a request needs is opened when the service is created (the archives stay on disk,
 read through SQLite connections opened then; the density layers' files are opened and checked
-then, and read by the first request that needs them), so a build directory replaced on disk
-afterwards cannot break requests in flight.
+then, and read a row group at a time by the requests that need them), so a build directory
+replaced on disk afterwards cannot break requests in flight.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from crimetiles.server.errors import TileOutOfRange, UnknownTileset
 from crimetiles.server.static_files import StaticFile, StaticFiles
 from crimetiles.server.style import style
 
-if TYPE_CHECKING:  # annotations only: the encoder is imported when layers load (`load_density_layers`),
-    import geopandas as gpd  # the renderer when the first PNG is asked (`TileService.png`)
-
-    from crimetiles.artifact.mvt import LayerTiler
+if TYPE_CHECKING:  # annotations only: the layer reader and encoder are imported when layers open
+    from crimetiles.artifact.layer_rows import LayerRows  # (`open_density_layers`), the renderer when the
+    from crimetiles.server.on_demand import RowGroupCache, RowGroupTiler  # first PNG is asked (`TileService.png`)
     from crimetiles.server.raster import DrawLayer
 
 MAX_ZOOM = 22
@@ -51,7 +50,8 @@ CacheKey = tuple[str, int, int, int] | tuple[str, int, int, int, int, int]
 class TileStats:
     """Counters of on-demand tiles for /metrics, carried from build to build
     (`load_tile_service`); archive tiles are counted with their answers (`Metrics.count_tile`).
-    Incremented without locks: under concurrent requests an increment may rarely be lost."""
+    A worker's threads add to them through `add`, under a lock: `+=` from two threads can lose
+    one of the additions."""
 
     outside_bounds: int = 0
     cache_hits: int = 0
@@ -61,28 +61,40 @@ class TileStats:
     renders: int = 0
     render_seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()  # not a field: the counts alone are the record (`asdict`, `==`)
+
+    def add(self, **amounts: float) -> None:
+        """Add each amount to the counter it names."""
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
 
 @dataclass(frozen=True)
 class DensityLayers:
-    """What on-demand tiles and downloads need of a build, in memory."""
+    """What on-demand tiles and downloads need of a build: each layer's file, read a row group at a
+    time, and a bounded cache of decoded row groups; never a whole layer (docs/artifact.md)."""
 
-    frames: dict[str, gpd.GeoDataFrame]
-    """Every density layer, for downloads."""
-    tilers: dict[str, LayerTiler]
+    rows: dict[str, LayerRows]
+    """Every density layer, for downloads (`LayerRows.frames`) and tiles."""
+    tilers: dict[str, RowGroupTiler]
     """An encoder per layer drawn in a tileset (`_tiler_key`)."""
     extents: dict[str, MercatorBounds]
     """Bounds of each tiler's layer (keyed like `tilers`): no tile outside them has a feature."""
+    cache: RowGroupCache
+    """The decoded row groups every tiler shares."""
 
 
 class LazyDensityLayers:
-    """A build's `DensityLayers`, loaded by the first request that needs them (an on-demand tile
+    """A build's `DensityLayers`, opened by the first request that needs them (an on-demand tile
     or a download), once, whatever the number of threads asking at the same time.
 
-    Loading them costs the geo libraries (geopandas, pandas, shapely, pyarrow: about 140 MB
-    resident) and the layers themselves: a worker that serves only archive tiles, pages and
-    metadata never pays it. The files are opened when the build loads, so the layers can still
-    be read after the build directory is deleted; they are closed once read. A load that fails
-    (a `BuildError`) is tried again by the next request.
+    Opening them costs the libraries that read and encode them (numpy, shapely, pyarrow, pyproj;
+    pandas and geopandas only for a download): a worker that serves only archive tiles, pages and
+    metadata never pays it. The files are opened when the build loads, so the layers can still be
+    read after the build directory is deleted. An open that fails (a `BuildError`) is tried again
+    by the next request.
     """
 
     def __init__(self, manifest: BuildManifest, files: dict[str, LayerFile]) -> None:
@@ -96,9 +108,7 @@ class LazyDensityLayers:
         if loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    self._loaded = load_density_layers(self._manifest, self._files)
-                    for file in self._files.values():
-                        file.close()
+                    self._loaded = open_density_layers(self._manifest, self._files)
                 loaded = self._loaded
         return loaded
 
@@ -137,7 +147,7 @@ class TileService:
         if self.archived(name, z):
             return self.archives[name].get((z, x, y))
         if not self._may_have_features(tileset, z, x, y):
-            self.stats.outside_bounds += 1
+            self.stats.add(outside_bounds=1)
             return None
         return self._cached((tileset.name, z, x, y), lambda: self._encode(tileset, z, x, y)) or None
 
@@ -168,16 +178,16 @@ class TileService:
         """The cached bytes of `key`, else `make()`'s, kept while the cache has room for them."""
         with self._cache_lock:
             if key in self.cache:
-                self.stats.cache_hits += 1
+                self.stats.add(cache_hits=1)
                 return self.cache[key]
             lock = self._key_locks.setdefault(key, threading.Lock())
         with lock:  # one encode per tile under a burst: the others wait and read the cache
             try:
                 with self._cache_lock:
                     if key in self.cache:
-                        self.stats.cache_hits += 1
+                        self.stats.add(cache_hits=1)
                         return self.cache[key]
-                self.stats.cache_misses += 1
+                self.stats.add(cache_misses=1)
                 data = make()
                 with self._cache_lock:
                     if _cache_size(data) <= self.cache.maxsize:  # a tile larger than the whole cache is not kept
@@ -190,8 +200,7 @@ class TileService:
     def _encode(self, tileset: Tileset, z: int, x: int, y: int) -> bytes:
         started = time.perf_counter()
         raw = self.layers.get().tilers[_tiler_key(tileset.band_for_zoom(z).layer, tileset.name)].encode(mercantile.Tile(x, y, z))
-        self.stats.encodes += 1
-        self.stats.encode_seconds += time.perf_counter() - started
+        self.stats.add(encodes=1, encode_seconds=time.perf_counter() - started)
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
 
     def _render(self, vector_tile: bytes | None, name: str, z: int, scale: int, year: int | None) -> bytes:
@@ -199,8 +208,7 @@ class TileService:
 
         started = time.perf_counter()
         png = render_png(vector_tile, self.draw_layers(name, year), z, scale)
-        self.stats.renders += 1
-        self.stats.render_seconds += time.perf_counter() - started
+        self.stats.add(renders=1, render_seconds=time.perf_counter() - started)
         return png
 
     def draw_layers(self, name: str, year: int | None) -> tuple[DrawLayer, ...]:
@@ -230,10 +238,10 @@ def tile_meets_bounds(tile: mercantile.Tile, bounds: MercatorBounds, buffer_frac
     return west - pad <= bounds[2] and east + pad >= bounds[0] and south - pad <= bounds[3] and north + pad >= bounds[1]
 
 
-def _mercator_bounds(frame: gpd.GeoDataFrame) -> MercatorBounds:
-    """The frame's bounds (EPSG:4326) in Web Mercator metres: x and y are monotonic in lon and
-    lat, so they bound the projected geometries too."""
-    west, south, east, north = (float(value) for value in frame.to_crs(4326).total_bounds)
+def _mercator_bounds(bounds: tuple[float, float, float, float]) -> MercatorBounds:
+    """Lon/lat `bounds` (west, south, east, north) in Web Mercator metres: x and y are monotonic in
+    lon and lat, so they bound the projected geometries too."""
+    west, south, east, north = bounds
     return (*mercantile.xy(west, south), *mercantile.xy(east, north))
 
 
@@ -242,24 +250,28 @@ def _cache_size(value: bytes) -> int:
     return CACHE_ENTRY_BYTES + (sys.getsizeof(value) if value else 0)
 
 
-def load_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) -> DensityLayers:
-    """Read every density layer of `manifest` from `files` (by layer name) and make the tilers."""
-    # Imported here, not at the top: the encoder brings geopandas, pandas, shapely and numpy,
-    # needed only once layers load (see `LazyDensityLayers`).
-    from crimetiles.artifact.mvt import layer_tiler
+def open_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) -> DensityLayers:
+    """Open every density layer of `manifest` from `files` (by layer name), reading only their
+    metadata (bounds, row-group statistics), and make the tilers."""
+    # Imported here, not at the top: they bring numpy, shapely, pyarrow and pyproj, needed only
+    # once layers open (see `LazyDensityLayers`).
+    import pyarrow as pa
 
-    frames = {name: file.read() for name, file in files.items()}
-    tilers = {
-        _tiler_key(band.layer, tileset.name): layer_tiler(tileset.name, frames[band.layer], tileset.maxzoom)
-        for tileset in manifest.tilesets.values()
-        for band in tileset.bands
-    }
-    extents = {
-        _tiler_key(band.layer, tileset.name): _mercator_bounds(frames[band.layer])
-        for tileset in manifest.tilesets.values()
-        for band in tileset.bands
-    }
-    return DensityLayers(frames=frames, tilers=tilers, extents=extents)
+    from crimetiles.artifact.layer_rows import LayerRows
+    from crimetiles.server.on_demand import RowGroupCache, RowGroupTiler
+
+    # pyarrow's default pool (mimalloc) keeps about 20 MB of freed pages in a worker reading row
+    # groups; the system allocator gives them back.
+    pa.set_memory_pool(pa.system_memory_pool())
+    rows = {name: LayerRows(file) for name, file in files.items()}
+    cache = RowGroupCache()
+    drawn = [(tileset, band.layer) for tileset in manifest.tilesets.values() for band in tileset.bands]
+    return DensityLayers(
+        rows=rows,
+        tilers={_tiler_key(layer, t.name): RowGroupTiler(t.name, rows[layer], t.maxzoom, cache) for t, layer in drawn},
+        extents={_tiler_key(layer, t.name): _mercator_bounds(rows[layer].bounds) for t, layer in drawn},
+        cache=cache,
+    )
 
 
 def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = None) -> TileService:

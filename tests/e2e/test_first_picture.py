@@ -114,7 +114,13 @@ def scaled_page(browser, request) -> Iterator[object]:
 
 @pytest.mark.parametrize(
     ("path", "scaled_page"),
-    [("/", 1), ("/embed", 1), ("/?layer=tracts&year=2014#12.5/35.99/-78.9", 2), ("/embed?layer=tracts#13/36.0/-78.92", 1)],
+    [
+        ("/", 1),
+        ("/embed", 1),
+        ("/?layer=tracts&year=2014#12.5/35.99/-78.9", 2),
+        ("/embed?layer=tracts#13/36.0/-78.92", 1),
+        ("/?layer=hex&year=2014#11.5/35.99/-78.9", 1),  # the hex resolution of zooms 10-11, as the map draws it
+    ],
     indirect=["scaled_page"],
 )
 def test_the_picture_of_the_first_view_shows_while_maplibre_loads_and_frames_it_as_the_map(scaled_page, live_url, path):

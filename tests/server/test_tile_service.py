@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 import gc
 import gzip
+import itertools
 import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -26,7 +28,7 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.context import live_build
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
-from crimetiles.server.tiles import TileService, check_tile, tile_meets_bounds
+from crimetiles.server.tiles import TileService, TileStats, check_tile, tile_meets_bounds
 from tests.server.builds import build_layer, stored_tile
 
 ARCHIVE = (12, 1150, 1608)
@@ -92,14 +94,13 @@ def test_the_cache_keeps_a_tile_exactly_as_large_as_its_bound(durham_build):
     """An entry costs 512 bytes plus its tile's bytes object: a cache of exactly that size keeps
     the tile, one byte less does not, and an empty tile costs 512 bytes. (The hex tile's object
     has the 512 bit set, so 512 | size or 512 ^ size would not be the sum.)"""
-    data = _service(durham_build).tile("hex", *ON_DEMAND)
-    assert sys.getsizeof(data) & 512
+    tile, data = _hex_tile_with_the_512_bit_set(_service(durham_build))
     cost = 512 + sys.getsizeof(data)
     exact = _service(durham_build, cache_bytes=cost)
-    assert exact.tile("hex", *ON_DEMAND) == data
+    assert exact.tile("hex", *tile) == data
     assert exact.cache.currsize == cost and len(exact.cache) == 1
     short = _service(durham_build, cache_bytes=cost - 1)
-    assert short.tile("hex", *ON_DEMAND) == data
+    assert short.tile("hex", *tile) == data
     assert len(short.cache) == 0
     empty = _service(durham_build)
     far_in_bounds = _empty_tile_in_bounds(empty)
@@ -109,10 +110,20 @@ def test_the_cache_keeps_a_tile_exactly_as_large_as_its_bound(durham_build):
     assert _stats(empty)["cache_hits"] == 1
 
 
+def _hex_tile_with_the_512_bit_set(service: TileService) -> tuple[tuple[int, int, int], bytes]:
+    """An on-demand hex tile near `ON_DEMAND` whose bytes object's size has the 512 bit set."""
+    z, x, y = ON_DEMAND
+    for dx, dy in itertools.product(range(-2, 3), repeat=2):
+        data = service.tile("hex", z, x + dx, y + dy)
+        if data and sys.getsizeof(data) & 512:
+            return (z, x + dx, y + dy), data
+    raise AssertionError("no hex tile near ON_DEMAND has a size with the 512 bit set")
+
+
 def _empty_tile_in_bounds(service: TileService) -> tuple[int, int, int]:
     """A z22 tile inside the tracts' bounding box that no tract meets, with its buffer: the
     first one from the box's north-west corner along the diagonal, checked with shapely."""
-    frame = service.layers.get().frames["tracts"].to_crs(3857)
+    frame = gpd.read_parquet(service.layers.get().rows["tracts"].path).to_crs(3857)
     west, south, east, north = frame.to_crs(4326).total_bounds
     corner = mercantile.tile(west, north, 22)
     for step in range(1, 1000):
@@ -204,7 +215,7 @@ def test_a_tile_meets_bounds_within_its_buffer(gap, meets):
     assert tile_meets_bounds(NORTH_WEST, (-5.0, -gap - 5.0, -1.0, -gap), 1 / 64) is meets
 
 
-def test_density_layers_load_once_and_close_their_files(durham_build):
+def test_density_layers_open_once_and_hold_one_descriptor_each_until_the_service_goes(durham_build):
     gc.collect()  # closes the files of other tests' services no longer referenced
     before = _open_files_under(durham_build / "layers")  # those of services still referenced
     service = _service(durham_build)
@@ -212,10 +223,14 @@ def test_density_layers_load_once_and_close_their_files(durham_build):
     assert sorted((_open_files_under(durham_build / "layers") - before).elements()) == layer_files
     first = service.layers.get()
     assert service.layers.get() is first
-    assert sorted(first.frames) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
-    assert _open_files_under(durham_build / "layers") == before  # no descriptor left for each hot swap
+    assert sorted(first.rows) == ["blockgroups", "hex6", "hex7", "hex8", "hex9", "neighborhoods", "tracts"]
+    assert service.tile("tracts", 13, 2300, 3216) is not None  # read from the files opened with the build
+    assert sorted((_open_files_under(durham_build / "layers") - before).elements()) == layer_files
     with pytest.raises(dataclasses.FrozenInstanceError):  # one record shared by every thread
-        first.frames = {}  # type: ignore[misc]
+        first.rows = {}  # type: ignore[misc]
+    del service, first
+    gc.collect()
+    assert _open_files_under(durham_build / "layers") == before  # no descriptor left for each hot swap
 
 
 def _open_files_under(folder: Path) -> Counter[str]:
@@ -256,3 +271,23 @@ def test_the_tile_service_alone_does_not_import_the_geo_libraries():
     code = "import sys, crimetiles.server.tiles; print(sorted({'geopandas', 'crimetiles.artifact.mvt'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
+
+
+def test_counts_added_by_many_threads_at_once_are_all_kept():
+    """`TileStats.add` under threads switching as often as the interpreter can: not one addition
+    lost (with `+=` some were, and /metrics then saw a count go back)."""
+    stats, threads, additions = TileStats(), 8, 5_000
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        workers = [
+            threading.Thread(target=lambda: [stats.add(cache_hits=1, encode_seconds=0.5) for _ in range(additions)])
+            for _ in range(threads)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert (stats.cache_hits, stats.encode_seconds) == (threads * additions, threads * additions * 0.5)

@@ -10,15 +10,21 @@ from pathlib import Path
 
 import geopandas as gpd
 import mapbox_vector_tile
+import mercantile
+import numpy as np
 import pytest
 import requests
+import shapely
 
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.reader import open_build
+from crimetiles.precompute.build import BoundarySpec
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.tiles import load_tile_service
 from tests.server.apps import ON_DEMAND_TILE
+from tests.server.builds import build_layer
 from tests.server.served import readme_command, serving, wait_until
 
 WORKER_RSS_LIMIT_KB = 100 * 1024
@@ -85,7 +91,7 @@ def test_density_layers_load_once_under_concurrent_requests(durham_build):
     with ThreadPoolExecutor(max_workers=8) as pool:
         loaded = list(pool.map(lambda _: service.layers.get(), range(8)))
     assert all(layers is loaded[0] for layers in loaded)
-    assert set(loaded[0].frames) == set(open_build(durham_build).manifest.layers)
+    assert set(loaded[0].rows) == set(open_build(durham_build).manifest.layers)
 
 
 def test_on_demand_tiles_and_downloads_work_after_the_build_is_deleted(durham_build, tmp_path):
@@ -117,3 +123,104 @@ def test_a_broken_density_layer_fails_the_load_with_one_line(durham_build, tmp_p
     damage(copy / "layers" / "tracts.parquet")
     with pytest.raises(BuildError, match=rf"layers/tracts\.parquet: cannot read density layer \({reason}\)$"):
         create_app(ServerConfig(build_dir=copy, reload_interval=0))
+
+
+VORONOI_CELLS = {"small": 1_000, "large": 20_000}
+"""Polygons of the two generated layers whose workers are compared: the large one, read whole as the
+server did before, takes about 95 MB in a worker (its frame and the tiler's projected and simplified
+copies with their index: 192 MB for 40,000)."""
+
+
+def _voronoi_cells(count: int, bounds: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+    """`count` Voronoi cells of random points (seed 5) tessellating `bounds` (degrees), in random order."""
+    rng = np.random.default_rng(5)
+    west, south, east, north = bounds
+    seeds = rng.uniform((west, south), (east, north), (count, 2))
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=shapely.box(*bounds)))
+    cells = shapely.intersection(cells, shapely.box(*bounds))
+    ids = [f"V{i:05d}" for i in rng.permutation(len(cells))]
+    return gpd.GeoDataFrame({"id": ids, "name": ids}, geometry=cells, crs="EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def voronoi_builds(durham_incidents: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A build of each of `VORONOI_CELLS`' layers over the Durham tracts' extent (the demo's
+    incidents, 5 years: 39 properties a polygon), without an archive: every tile on demand."""
+    folder = tmp_path_factory.mktemp("voronoi")
+    bounds = tuple(gpd.read_file(DURHAM_DATA_DIR / "tracts.geojson").total_bounds)
+    builds = {}
+    for size, count in VORONOI_CELLS.items():
+        layer = folder / f"{size}.parquet"
+        _voronoi_cells(count, bounds).to_parquet(layer)
+        build_layer(durham_incidents, BoundarySpec("cells", layer), folder / size, archive_maxzoom=-1)
+        builds[size] = folder / size
+    return builds
+
+
+def _tiles_over(build_dir: Path, count: int) -> list[str]:
+    """`count` tile URLs of zooms 12-16 spread over the build's extent (a regular pick from each zoom's tiles)."""
+    west, south, east, north = open_build(build_dir).manifest.bounds
+    paths = []
+    for zoom in range(12, 17):
+        tiles = list(mercantile.tiles(west, south, east, north, zooms=[zoom]))
+        paths += [f"/tiles/cells/{t.z}/{t.x}/{t.y}.mvt" for t in tiles[:: max(1, len(tiles) // (count // 5))]]
+    return paths[:count]
+
+
+def _worker_growth_kb(build_dir: Path, paths: list[str]) -> int:
+    """How much the resident memory of the one worker that answered `paths` grew, from before the
+    first (with every library but the layer's loaded by one tile of the empty corner) to after the last."""
+    with serving(readme_command("granian"), build_dir, reload_interval="0") as (base, process):
+        wait_until(lambda: len(_worker_pids(process.pid)) == 2, "granian did not run 2 workers")
+        with requests.Session() as session:
+            before = {pid: _resident_kb(pid) for pid in _worker_pids(process.pid)}
+            for path in paths:
+                assert session.get(base + path, timeout=30).status_code in (200, 204), path
+            after = {pid: _resident_kb(pid) for pid in _worker_pids(process.pid)}
+    return max(after[pid] - before[pid] for pid in after)
+
+
+@pytest.mark.slow
+def test_a_worker_grows_by_the_tiles_it_serves_not_by_its_layer(voronoi_builds):
+    """The same 200 tiles (zooms 12-16 over the whole extent) from a worker serving a layer 20
+    times larger: it grows by less than 40 MB more (the row groups it keeps as read, at most
+    `GROUP_CACHE_BYTES`, and what reading them leaves), where a worker reading the layer whole
+    grew by about 95 MB more."""
+    paths = _tiles_over(voronoi_builds["large"], 200)
+    small, large = (_worker_growth_kb(voronoi_builds[size], paths) for size in ("small", "large"))
+    assert large - small < 40 * 1024, (small, large)
+
+
+ON_DEMAND_RSS_LIMIT_KB = 160 * 1024
+"""A Durham worker after 300 on-demand tiles: the libraries that read and encode layers (numpy,
+shapely, pyarrow, pyproj: about 70 MB over the archive-only worker's 46 MB), the row groups it
+keeps and what reading them leaves; no pandas."""
+DOWNLOADS_RSS_LIMIT_KB = 230 * 1024
+"""The same worker after a download of each format: pandas and geopandas besides (about 55 MB)."""
+
+
+def _spread(tiles: list[mercantile.Tile], count: int) -> list[mercantile.Tile]:
+    """`count` of `tiles`, evenly spaced."""
+    return [tiles[i] for i in np.linspace(0, len(tiles) - 1, count).astype(int)]
+
+
+@pytest.mark.slow
+def test_a_durham_worker_after_300_on_demand_tiles_and_every_download(durham_build):
+    manifest = open_build(durham_build).manifest
+    tiles = [
+        f"/tiles/{name}/{t.z}/{t.x}/{t.y}.mvt"
+        for zoom in range(13, 17)
+        for name in manifest.tilesets
+        for t in _spread(list(mercantile.tiles(*manifest.bounds, zooms=[zoom])), 19)
+    ]
+    assert len(tiles) == 304
+    with serving(readme_command("granian"), durham_build, reload_interval="0") as (base, process):
+        wait_until(lambda: len(_worker_pids(process.pid)) == 2, "granian did not run 2 workers")
+        with requests.Session() as session:  # one connection: one worker answers every request
+            assert {session.get(base + path, timeout=30).status_code for path in tiles[:300]} == {200, 204}
+            worker = max(_worker_pids(process.pid), key=_resident_kb)
+            assert "/pandas/" not in _mapped_geo_libraries(worker)
+            assert _resident_kb(worker) < ON_DEMAND_RSS_LIMIT_KB
+            for fmt in ("csv", "geojson"):
+                assert session.get(f"{base}/downloads/tracts.{fmt}", timeout=60).status_code == 200
+            assert _resident_kb(worker) < DOWNLOADS_RSS_LIMIT_KB

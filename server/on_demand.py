@@ -1,0 +1,179 @@
+"""Tiles encoded on demand from a density layer read a row group at a time: a worker holds a
+bounded cache of row groups as read (`RowGroupCache`), never a whole layer, whatever its size,
+and decodes only the rows a tile meets.
+
+Imported when a server first encodes a tile on demand (it brings numpy, shapely, pyarrow and
+pyproj; never pandas, about 45 MB more: nothing here makes a pyarrow array from Python or NumPy
+objects, nor converts one to NumPy, which pyarrow does through pandas). The tiles are the bytes
+the archive holds for the same tile: the same encoder (`encode_features`) draws the same
+features, in the layer's order, with the same properties.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import cachetools
+import mercantile
+import numpy as np
+import pyarrow as pa
+import pyproj
+import shapely
+
+from crimetiles.artifact.layer_rows import COVERING, LayerRows
+from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, WEB_MERCATOR, encode_features, simplified_for_zoom, tile_box
+from crimetiles.artifact.pbf import CodedColumn, PropertyTable
+
+GROUP_CACHE_BYTES = 16 * 1024 * 1024
+"""Memory the row groups a worker keeps read may take (Arrow buffers as read, `pa.Table.nbytes`):
+about 40 groups of 1,000 polygons with 39 properties, the neighbourhood of the tiles last asked for."""
+BOX_TOLERANCE_M = 1.0
+"""Metres added around a tile's box before choosing the rows that meet it: far above the round-off
+between the layer's degrees and Web Mercator metres, far below a z22 tile (9.55 m)."""
+
+
+class RowGroupCache:
+    """Row groups of any layer as read (Arrow tables) by (layer path, group), least recently used
+    dropped first beyond `max_bytes`; thread-safe (a group read twice by two threads at once is
+    kept once)."""
+
+    def __init__(self, max_bytes: int = GROUP_CACHE_BYTES) -> None:
+        self._groups: cachetools.LRUCache = cachetools.LRUCache(maxsize=max_bytes, getsizeof=lambda table: table.nbytes)
+        self._lock = threading.Lock()
+
+    def group(self, rows: LayerRows, group: int) -> pa.Table:
+        key = (str(rows.path), group)
+        with self._lock:
+            found = self._groups.get(key)
+        if found is not None:
+            return found
+        table = rows.read_group(group, [*rows.properties, rows.geometry, *([rows.covering] if rows.covering else [])])
+        with self._lock:
+            if table.nbytes <= self._groups.maxsize:
+                self._groups[key] = table
+        return table
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return int(self._groups.currsize)
+
+    @property
+    def groups(self) -> int:
+        """Row groups held."""
+        with self._lock:
+            return len(self._groups)
+
+
+class RowGroupTiler:
+    """Encodes tiles of one density layer as MVT layer `name` from the rows of the row groups each
+    tile meets whose bounding box meets it: only those rows' geometries are decoded and projected
+    (as geopandas' `to_crs` projects them) and simplified below `simplify_maxzoom` as `LayerTiler`
+    simplifies (`simplified_for_zoom`), only their properties read."""
+
+    def __init__(self, name: str, rows: LayerRows, simplify_maxzoom: int, cache: RowGroupCache) -> None:
+        self.name = name
+        self.rows = rows
+        self.simplify_maxzoom = simplify_maxzoom
+        self.extent = TILE_EXTENT
+        self.buffer = TILE_BUFFER
+        self._cache = cache
+        self._lock = threading.Lock()
+        crs = pyproj.CRS.from_json_dict(rows.crs) if rows.crs else pyproj.CRS.from_user_input("OGC:CRS84")
+        self._to_mercator = pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(WEB_MERCATOR), always_xy=True)
+        self._to_layer = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(WEB_MERCATOR), crs, always_xy=True)
+
+    def encode(self, tile: mercantile.Tile) -> bytes | None:
+        """The uncompressed MVT bytes of `tile`, or None when no feature touches it."""
+        box = self._layer_box(tile_box(tile, self.buffer, self.extent))
+        wkb: list[bytes] = []
+        parts: list[list[CodedColumn]] = []
+        for group in self.rows.groups_meeting(box):
+            table = self._cache.group(self.rows, int(group))
+            rows = np.flatnonzero(_meeting(self._row_bounds(table), box))
+            if rows.size:
+                wkb += _binaries(table.column(self.rows.geometry), rows)
+                parts.append([(np.arange(rows.size), _values(table.column(name), rows)) for name in self.rows.properties])
+        if not wkb:
+            return None
+        geoms = simplified_for_zoom(self._projected(shapely.from_wkb(wkb)), tile.z, self.simplify_maxzoom, self.extent)
+        properties = PropertyTable.of_coded(self.rows.properties, parts)
+        return encode_features(self.name, tile, geoms, np.arange(len(geoms)), properties, self.extent, self.buffer)
+
+    def _layer_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """`box` (Web Mercator metres) grown by `BOX_TOLERANCE_M`, in the layer's coordinates."""
+        west, south, east, north = box
+        with self._lock:  # a pyproj transformer serves one thread at a time
+            (lon_w, lon_e), (lat_s, lat_n) = self._to_layer.transform(
+                [west - BOX_TOLERANCE_M, east + BOX_TOLERANCE_M], [south - BOX_TOLERANCE_M, north + BOX_TOLERANCE_M]
+            )
+        return lon_w, lat_s, lon_e, lat_n
+
+    def _row_bounds(self, table: pa.Table) -> np.ndarray:
+        """Each row's bounds in the layer's coordinates (rows: west, south, east, north): its
+        `bbox` covering, or, in a layer written without one, its geometry's."""
+        if self.rows.covering is None:
+            return shapely.bounds(shapely.from_wkb(_binaries(table.column(self.rows.geometry), np.arange(table.num_rows))))
+        covering = table.column(self.rows.covering).combine_chunks()
+        return np.column_stack([_numbers(covering.field(name)) for name in COVERING])
+
+    def _projected(self, geoms: np.ndarray) -> np.ndarray:
+        coordinates = shapely.get_coordinates(geoms)
+        with self._lock:
+            x, y = self._to_mercator.transform(coordinates[:, 0], coordinates[:, 1])
+        return shapely.set_coordinates(geoms, np.array([x, y]).T)
+
+
+def _meeting(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """Which of `bounds` (rows: west, south, east, north) meet `box`, edges included."""
+    west, south, east, north = box
+    return (bounds[:, 0] <= east) & (bounds[:, 2] >= west) & (bounds[:, 1] <= north) & (bounds[:, 3] >= south)
+
+
+# Arrow arrays read through their buffers: pyarrow converts to NumPy and selects rows through pandas.
+
+
+def _numbers(array: pa.Array) -> np.ndarray:
+    """A numeric array's values (nulls' slots hold any number)."""
+    kind = "f" if pa.types.is_floating(array.type) else "i" if pa.types.is_signed_integer(array.type) else "u"
+    dtype = np.dtype(f"{kind}{array.type.bit_width // 8}")
+    return np.frombuffer(array.buffers()[1], dtype=dtype, count=array.offset + len(array))[array.offset :]
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    """Which values of `array` are not null."""
+    bitmap = array.buffers()[0]
+    if bitmap is None:
+        return np.ones(len(array), dtype=bool)
+    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
+    return bits[array.offset : array.offset + len(array)].astype(bool)
+
+
+def _binaries(column: pa.ChunkedArray, rows: np.ndarray) -> list[bytes]:
+    """The values of `rows` of a binary or string column, as bytes."""
+    array = column.combine_chunks()
+    validity, offsets_buffer, data = array.buffers()[:3]
+    width = np.int64 if pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=width, count=array.offset + len(array) + 1)[array.offset :]
+    memory = memoryview(data) if data is not None else memoryview(b"")
+    starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
+    return [bytes(memory[start:end]) for start, end in zip(starts, ends, strict=True)]
+
+
+def _values(column: pa.ChunkedArray, rows: np.ndarray) -> list[Any]:
+    """The values of `rows` of a column as `to_pylist` gives them (None for a null)."""
+    array = column.combine_chunks()
+    kind = array.type
+    if pa.types.is_boolean(kind):
+        bits = np.unpackbits(np.frombuffer(array.buffers()[1], dtype=np.uint8), bitorder="little")
+        values = bits[array.offset + rows].astype(bool).tolist()
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = [value.decode() for value in _binaries(column, rows)]
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = _numbers(array)[rows].tolist()
+    else:  # no density layer column is of another type
+        every = array.to_pylist()
+        return [every[row] for row in rows.tolist()]
+    valid = _valid(array)[rows].tolist()
+    return [value if keep else None for value, keep in zip(values, valid, strict=True)]
