@@ -11,15 +11,18 @@ YLORRD = {
     2: ("#feb24c", "#f03b20"),
     3: ("#ffeda0", "#feb24c", "#f03b20"),
     4: ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"),
-    5: ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
+    5: ("#ffffcc", "#fed976", "#fc6e33", "#e31a1c", "#800026"),
     6: ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"),
     7: ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
     8: ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026"),
     9: ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"),
 }
-"""ColorBrewer YlOrRd, sequential and colour-blind safe, by number of classes."""
-ZERO_COLOR = "#dcdcdc"
-"""Exactly zero incidents: a neutral grey, outside the sequential ramp."""
+"""ColorBrewer YlOrRd, sequential, by number of classes. The default five are spread wider along the
+same ramp (its ends and an orange between two of its own) so that neighbouring classes stay apart
+for the common colour-vision deficiencies, paler (unstable) too: tests/test_palette.py simulates them."""
+ZERO_COLOR = "#a8a8a8"
+"""Exactly zero incidents: a neutral grey, outside the sequential ramp (darker than its lightest
+yellow, which a lighter grey would match for tritanopia)."""
 UNITS = "violent crimes per sq mi"
 FILL_OPACITY = 0.8
 WITHHELD_COLOR = "#ffffff"

@@ -126,10 +126,10 @@ function areaCard(properties, years, year, marks, extraFacts) {
   return fragment;
 }
 
-/** The tooltip (a live region: a screen reader reads what it shows): `show(feature)` describes the
- * area under the pointer (null hides it), with its change in the change view (`change.facts`);
- * `pin(feature)` keeps it shown and outlined until another is pinned (null unpins); `repin()`
- * describes the pinned area again, in the year shown now. */
+/** The tooltip: `show(feature)` describes the area under the pointer (null hides it), with its
+ * change in the change view (`change.facts`); `pin(feature)` keeps it shown and outlined until
+ * another is pinned (null unpins) and announces its numbers; `repin()` describes and announces the
+ * pinned area again, in the year shown now. */
 function areaTooltip(map, state, names, years, styles, change) {
   const tooltip = document.getElementById('tooltip');
   let pinned = null;
@@ -143,8 +143,25 @@ function areaTooltip(map, state, names, years, styles, change) {
     for (const name of names) map.setFilter(`${name}-highlight`, highlightFilter(state.pinned));
     tooltip.classList.toggle('pinned', Boolean(feature));
     show(feature);
+    announceArea(feature, years, state.year, styles[state.layer].metadata['crimetiles:marks'], change);
   };
   return { show, pin, repin: () => pin(pinned) };
+}
+
+/** One short sentence on the pinned area in `year` (its density and count; in the change view its
+ * change too) in the page's live region, which a screen reader says when it changes (the tooltip's
+ * whole card would be too long). */
+function announceArea(feature, years, year, marks, change) {
+  const region = document.getElementById('announcer');
+  if (!feature) {
+    region.textContent = '';
+    return;
+  }
+  const { title, facts } = areaFacts(feature.properties, years, year, marks);
+  const [[, yearText], [, count]] = facts;
+  const density = facts.find(([term]) => term === 'Density')[1];
+  const changed = change.facts(feature.properties).map(([term, sentence]) => ` ${term}: ${sentence}.`);
+  region.textContent = `${title}, ${yearText}: ${density}, ${count} violent incidents.${changed.join('')}`;
 }
 
 /** The areas of the tileset shown: `at(point)` the one at a screen point ([x, y] or {x, y}), or
@@ -312,6 +329,7 @@ async function main() {
   const { styles, tilejsons, basemap } = await loadMapDocuments(names);
   const { fillLayers, tilesetLayers, classFilters, yearFields } = styleLayers(names, styles);
   const map = createMap(buildStyle(names, styles, basemap, state.layer), initialView(params, tilejsons[state.layer].center));
+  keepFlat(map);
   window.crimetiles = { map, state, fillLayers };
   map.once('load', () => document.getElementById('first-view')?.remove()); // static/first_view.js's picture
   const densityLayer = () => densityLayerAt(tilejsons[state.layer].crimetiles.bands, map.getZoom());
@@ -339,6 +357,12 @@ async function main() {
   wireEmbedDialog(state);
   wireMenu(map);
   wireTableKey(map);
+}
+
+/** A flat map for two fingers: dragging them up or down pans it, as sideways does (MapLibre would
+ * tilt it, which a choropleth has no use for); a pinch still zooms. */
+function keepFlat(map) {
+  map.touchPitch.disable();
 }
 
 /** T with the map focused opens the ranked table, the map's text alternative (its button may be
@@ -450,5 +474,6 @@ main().catch((error) => {
   console.error(error);
   const tooltip = document.getElementById('tooltip');
   tooltip.textContent = `The map could not load: ${error.message}`;
+  tooltip.setAttribute('role', 'alert');
   tooltip.hidden = false;
 });

@@ -53,7 +53,10 @@ function drawer(id, buttonId, render) {
       cleanUp = null;
       body.replaceChildren();
       if (button) button.setAttribute('aria-expanded', 'false');
-      if (!document.querySelector('.drawer:not([hidden])')) document.body.classList.remove('drawer-open');
+      if (!document.querySelector('.drawer:not([hidden])')) {
+        document.body.classList.remove('drawer-open');
+        setSheetExpanded(false);
+      }
     },
   };
   wireDrawerControls(self, button);
@@ -71,10 +74,63 @@ function wireDrawerControls(drawer, button) {
   };
   panel.addEventListener('close', () => drawer.close());
   panel.querySelector('.close').addEventListener('click', closedByUser);
+  wireSheetHandle(panel, closedByUser);
   panel.addEventListener('keydown', (event) => {
     if (event.key === 'Escape') closedByUser();
   });
   if (button) button.addEventListener('click', () => (panel.hidden ? openWithFocus(drawer) : drawer.close()));
+}
+
+/** How much of the map a phone's sheet takes: half, or (expanded) most of it. */
+function setSheetExpanded(expanded) {
+  document.body.classList.toggle('sheet-expanded', expanded);
+  for (const handle of document.querySelectorAll('.sheet-handle')) handle.setAttribute('aria-expanded', String(expanded));
+}
+
+const SHEET_CLOSES_BELOW = 0.25;
+const SHEET_EXPANDS_ABOVE = 0.67;
+const DRAG_SLOP_PX = 6;
+
+/** The handle at the top of a drawer (shown as a phone's bottom sheet): a button that expands the
+ * sheet or shrinks it back to half; dragged, the sheet follows the finger and, let go, closes
+ * (below a quarter of the height, as the user's choice), stays half or expands. */
+function wireSheetHandle(panel, closedByUser) {
+  const handle = document.createElement('button');
+  handle.type = 'button';
+  handle.className = 'sheet-handle';
+  handle.setAttribute('aria-label', 'Expand the panel (or drag it)');
+  handle.setAttribute('aria-controls', panel.id);
+  handle.setAttribute('aria-expanded', 'false');
+  panel.prepend(handle);
+  const layoutHeight = () => panel.parentElement.getBoundingClientRect().height;
+  let drag = null;
+  let dragged = false;
+  handle.addEventListener('pointerdown', (event) => {
+    drag = { y: event.clientY, height: panel.getBoundingClientRect().height, moved: false };
+    dragged = false;
+    handle.setPointerCapture(event.pointerId);
+  });
+  handle.addEventListener('pointermove', (event) => {
+    if (!drag) return;
+    drag.moved = drag.moved || Math.abs(event.clientY - drag.y) > DRAG_SLOP_PX;
+    if (drag.moved) document.body.style.setProperty('--sheet', `${Math.max(0, drag.height + drag.y - event.clientY)}px`);
+  });
+  const release = (event) => {
+    if (!drag) return;
+    const share = (drag.height + drag.y - event.clientY) / layoutHeight();
+    dragged = drag.moved;
+    drag = null;
+    document.body.style.removeProperty('--sheet');
+    if (!dragged) return;
+    if (share < SHEET_CLOSES_BELOW) closedByUser();
+    else setSheetExpanded(share > SHEET_EXPANDS_ABOVE);
+  };
+  handle.addEventListener('pointerup', release);
+  handle.addEventListener('pointercancel', release);
+  handle.addEventListener('click', () => {
+    if (!dragged) setSheetExpanded(!document.body.classList.contains('sheet-expanded'));
+    dragged = false;
+  });
 }
 
 /** Open a drawer as asked with its button, the focus on its close button (on a phone the button

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 NPM_PACKAGES = ("ol", "ol-mapbox-style", "leaflet", "maplibre-gl", "@maplibre/maplibre-gl-leaflet")
-YLORRD = "#ffffcc #ffffb2 #ffeda0 #fed976 #fecc5c #feb24c #fd8d3c #fc4e2a #f03b20 #e31a1c #bd0026 #b10026 #800026".split()
-"""Every colour of ColorBrewer's YlOrRd schemes (3 to 9 classes), the choropleth's class colours."""
+YLORRD = "#ffffcc #ffffb2 #ffeda0 #fed976 #fecc5c #feb24c #fd8d3c #fc6e33 #fc4e2a #f03b20 #e31a1c #bd0026 #b10026 #800026".split()
+"""Every colour of ColorBrewer's YlOrRd schemes (3 to 9 classes) and the orange of our default five, the class colours."""
 FILL_OPACITY = 0.8
 BACKGROUNDS = ((255, 255, 255), (0xDD, 0xDD, 0xDD))
 """What the fills are drawn over: the page's white (OpenLayers) or Leaflet's grey container."""

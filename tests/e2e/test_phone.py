@@ -34,6 +34,15 @@ VISIBLE_TARGETS = """() => [...document.querySelectorAll('button, select, input,
   })"""
 
 
+def announcement(area_id: str, year: str, row) -> str:
+    """What the page's live region says of an area (`row`: its layer's row) in `year`."""
+    title = row.get("name") or area_id
+    return (
+        f"{title}, {year}: {row[f'violent_per_sqmi_{year}']:,.1f} incidents per sq mi, "
+        f"{row[f'violent_count_{year}']:,} violent incidents."
+    )
+
+
 def _phone(browser, width: int, height: int):
     viewport = {"width": width, "height": height}
     context = browser.new_context(viewport=viewport, has_touch=True, is_mobile=True, device_scale_factor=2)
@@ -132,6 +141,7 @@ def test_phone_layout_tap_selects_and_shows_the_numbers(browser, live_url, block
         row = blockgroups.loc[BLOCKGROUP]
         text = tooltip.inner_text()
         assert BLOCKGROUP in text and f"{row['violent_per_sqmi_2016']:,.1f}" in text and f"{row['violent_count_2016']:,}" in text
+        assert page.locator("#announcer").inner_text() == announcement(BLOCKGROUP, "2016", row)
         sheet = _box(page, "#charts")
         assert sheet["x"] == 0 and sheet["width"] == width and sheet["y"] + sheet["height"] == pytest.approx(height, abs=1)
         assert page.locator("#charts").evaluate("(e) => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
@@ -147,12 +157,13 @@ def test_phone_layout_tap_selects_and_shows_the_numbers(browser, live_url, block
         assert page.locator("#charts").is_hidden()
         assert page.evaluate("() => document.activeElement.id") == "menu-button"
 
-        # year and geography from the bar; the tapped area's numbers follow the year, read out by
-        # a screen reader (the tooltip is a polite live region)
+        # year and geography from the bar; the tapped area's numbers follow the year, and a screen
+        # reader hears them in one sentence (the page's live region)
         page.select_option("#year-select", "2014")
         wait_idle(page)
         assert "year=2014" in page.url
-        assert tooltip.get_attribute("aria-live") == "polite" and tooltip.is_visible()
+        assert tooltip.is_visible()
+        assert page.locator("#announcer").inner_text() == announcement(BLOCKGROUP, "2014", row)
         text = tooltip.inner_text()
         assert (
             f"{row['violent_per_sqmi_2014']:,.1f}" in text and f"Violent incidents, 2014\n{row['violent_count_2014']:,}" in text
@@ -210,6 +221,13 @@ def test_axe_finds_no_violation_on_the_phone_layout(browser, live_url):
         page.locator("#table-button").tap()
         page.wait_for_selector("#area-table tbody tr")
         assert axe_violations(page) == []
+        page.keyboard.press("Escape")
+        page.locator("#menu-button").tap()
+        page.locator("#report-button").tap()
+        page.wait_for_function("() => document.querySelector('#report img')?.naturalWidth > 100")
+        assert page.locator("#report").is_visible()
+        assert axe_violations(page) == []
+        screenshot(page, "phone-report")
         assert refused == []
     finally:
         context.close()

@@ -18,8 +18,8 @@ from tests.e2e.conftest import ARTIFACTS
 from tests.system_python import run_json, system_python_with
 
 SCRIPT = Path(__file__).with_name("qgis_render.py")
-ZERO_GREY = "#dcdcdc"
-YLORRD_5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+ZERO_GREY = "#a8a8a8"
+YLORRD_5 = ("#ffffcc", "#fed976", "#fc6e33", "#e31a1c", "#800026")
 """ColorBrewer YlOrRd, 5 classes (colorbrewer2.org): the classes above 0 of a 4-break legend."""
 FILL_OPACITY = 0.8
 UNSTABLE_WASH = 0.5

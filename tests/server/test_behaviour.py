@@ -16,10 +16,10 @@ from crimetiles.server.config import ServerConfig
 from tests.server.apps import ARCHIVE_TILE, ON_DEMAND_TILE, metric_value
 
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
-ZERO_GREY = "#dcdcdc"
+ZERO_GREY = "#a8a8a8"
 YLORRD = {
     4: ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c"),
-    5: ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"),
+    5: ("#ffffcc", "#fed976", "#fc6e33", "#e31a1c", "#800026"),
 }
 """ColorBrewer YlOrRd (colorbrewer2.org) with 4 and 5 classes."""
 ENTRY_OVERHEAD_LIMIT = 1024

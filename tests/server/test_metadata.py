@@ -15,8 +15,8 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.server.sample_routes import route_rules
 
-ZERO_GREY = "#dcdcdc"
-YLORRD_5 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+ZERO_GREY = "#a8a8a8"
+YLORRD_5 = ("#ffffcc", "#fed976", "#fc6e33", "#e31a1c", "#800026")
 """ColorBrewer YlOrRd, 5 classes (colorbrewer2.org): the classes above 0 of a 4-break legend."""
 
 

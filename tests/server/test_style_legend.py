@@ -10,7 +10,7 @@ import pytest
 from crimetiles.artifact.manifest import ClassBreaks, Provenance, Tileset, ZoomBand
 from crimetiles.server.style import class_colors, class_filters, format_number, legend, mark_filter, style
 
-GREY = "#dcdcdc"
+GREY = "#a8a8a8"
 YLORRD_4 = ("#ffffb2", "#fecc5c", "#fd8d3c", "#e31a1c")
 YLORRD_9 = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026")
 DENSITY = ["get", "violent_per_sqmi"]
@@ -23,7 +23,7 @@ DENSITY = ["get", "violent_per_sqmi"]
         ((5.0,), ("#feb24c", "#f03b20")),
         ((1.0, 2.0), ("#ffeda0", "#feb24c", "#f03b20")),
         ((1.0, 2.0, 3.0), YLORRD_4),
-        ((1.0, 2.0, 3.0, 4.0), ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")),
+        ((1.0, 2.0, 3.0, 4.0), ("#ffffcc", "#fed976", "#fc6e33", "#e31a1c", "#800026")),
         ((1.0, 2.0, 3.0, 4.0, 5.0), ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")),
         (tuple(float(b) for b in range(1, 7)), ("#ffffb2", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#b10026")),
         (
