@@ -139,7 +139,8 @@ def test_a_year_draws_other_classes_than_all_years(client):
 def test_a_2x_tile_is_the_same_map_at_twice_the_pixels(client, durham_build):
     frame = gpd.read_parquet(durham_build / "layers" / "tracts.parquet")
     breaks = breaks_of(durham_build, "tracts")
-    for row, tile, column, line in interior_samples(frame, 13, scale=2)[:10]:
+    stable = [sample for sample in interior_samples(frame, 13, scale=2) if not frame["unstable"].iloc[sample[0]]]
+    for row, tile, column, line in stable[:10]:  # an unstable area is drawn paler (tested on its own)
         response = client.get(f"/tiles/tracts/13/{tile.x}/{tile.y}@2x.png")
         assert response.status_code == 200
         pixels = decoded(response.data)
