@@ -64,21 +64,20 @@ from crimetiles.precompute.density import (
     DEFAULT_UNSTABLE_BELOW,
     Disclosure,
     density_frame,
+    geodesic_area_sqmi,
     quantile_breaks,
 )
 from crimetiles.precompute.engine import Engine, EngineName, make_engine
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.hex_nesting import nested_withheld
 from crimetiles.precompute.hexgrid import (
     DEFAULT_RESOLUTIONS,
-    cell_integers,
     cell_polygons,
-    cells_covering,
-    parent_rows,
+    hex_counts,
     zoom_bands,
 )
 from crimetiles.precompute.ingest import BoundaryLayer, IncidentColumns, read_boundaries
 from crimetiles.precompute.mbtiles_archive import mbtiles_metadata, tileset_tiles, write_mbtiles
+from crimetiles.precompute.nesting import Nesting, boundary_nestings, withheld_with_complements
 from crimetiles.precompute.pmtiles_archive import with_pmtiles
 from crimetiles.precompute.reasons import Reason
 from crimetiles.precompute.report import build_report, most_rejected_first
@@ -479,26 +478,32 @@ def density_frames(
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, np.ndarray]]:
     """Every density layer: one per boundary layer, then `hex<r>` per H3 resolution; the all-years
     density is the average over `average_years` years. Boundary areas are computed on `engine`.
-    With each layer, its counts (areas x years) before any is withheld (`BuildOptions.disclosure`)."""
-    frames: dict[str, gpd.GeoDataFrame] = {}
-    counts: dict[str, np.ndarray] = {}
-    for layer in layers:
-        counts[layer.name] = tally.layer_counts[layer.name].matrix(np.arange(len(layer.frame)), years)
-        batches = engine.map(batch_areas, None, polygon_batches(layer.frame.geometry.to_numpy()))
-        area = np.concatenate([np.empty(0), *batches])
-        frames[layer.name] = density_frame(layer.frame, counts[layer.name], years, average_years, area, options.disclosure(False))
-    study_area = _study_area(layers, tally.hull) if options.hex_resolutions else None
-    resolutions = sorted(options.hex_resolutions)
-    cells = [cells_covering(study_area, resolution, tally.hex_counts[resolution].unit) for resolution in resolutions]
-    hex_counts = [tally.hex_counts[r].matrix(cell_integers(level), years) for r, level in zip(resolutions, cells, strict=True)]
-    parents = [parent_rows(level, coarser, r) for level, coarser, r in zip(cells[1:], cells, resolutions, strict=False)]
-    withheld = nested_withheld(hex_counts, [np.empty(0, dtype=np.int64), *parents], options.disclosure(True))
-    for resolution, level, level_counts, level_withheld in zip(resolutions, cells, hex_counts, withheld, strict=True):
-        counts[f"hex{resolution}"] = level_counts
-        frames[f"hex{resolution}"] = density_frame(
-            cell_polygons(level), level_counts, years, average_years, disclosure=options.disclosure(True), withheld=level_withheld
-        )
+    With each layer, its counts (areas x years) before any is withheld (`BuildOptions.disclosure`:
+    the counts below a floor, and the complements that nested layers call for, `nesting`)."""
+    polygons = {layer.name: layer.frame for layer in layers}
+    counts = {layer.name: tally.layer_counts[layer.name].matrix(np.arange(len(layer.frame)), years) for layer in layers}
+    areas = {layer.name: _geodesic_areas(engine, layer.frame) for layer in layers}
+    nestings = boundary_nestings(polygons) if options.suppress_below else []
+    if options.hex_resolutions:
+        grid = hex_counts(_study_area(layers, tally.hull), tally.hex_counts, options.hex_resolutions, years)
+        polygons |= {f"hex{r}": cell_polygons(cells) for r, cells in grid.cells.items()}
+        counts |= {f"hex{r}": grid.counts[r] for r in grid.cells}
+        areas |= {f"hex{r}": geodesic_area_sqmi(polygons[f"hex{r}"].geometry.to_numpy()) for r in grid.cells}
+        finest_first = sorted(grid.parents, reverse=True)
+        nestings = [*(Nesting(f"hex{r}", f"hex{grid.parents[r][0]}", grid.parents[r][1]) for r in finest_first), *nestings]
+    disclosures = {name: options.disclosure(_is_hex(name)) for name in counts}
+    withheld = withheld_with_complements(counts, nestings, disclosures)
+    frames = {
+        name: density_frame(polygons[name], counts[name], years, average_years, areas[name], disclosures[name], withheld[name])
+        for name in counts
+    }
     return frames, counts
+
+
+def _geodesic_areas(engine: Engine, frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Each polygon's geodesic area (square miles), computed on `engine`'s workers."""
+    batches = engine.map(batch_areas, None, polygon_batches(frame.geometry.to_numpy()))
+    return np.concatenate([np.empty(0), *batches])
 
 
 def study_totals_withheld(

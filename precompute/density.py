@@ -116,7 +116,7 @@ class Disclosure:
         and year, whether its total minus its published counts, the sum of its withheld counts, pins
         one of them down. It does when one count is withheld, or when every withheld count is below
         the floor (`withheld(counts)`: 1 to the floor - 1) and the sum is their least or their most.
-        A count withheld for another reason (a complement, `hex_nesting`) may be anything from 0:
+        A count withheld for another reason (a complement, `nesting`) may be anything from 0:
         beside one, a count below the floor is pinned only when the sum is at most their number
         (each of them 1, the complements 0). The sum is the reader's: where larger areas do not
         hold their parts' incidents exactly (H3 cells), it is not the true one."""

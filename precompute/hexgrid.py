@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from crimetiles.artifact.fields import ID, NAME
+from crimetiles.precompute.density import UnitYearCounts
 
 DEFAULT_RESOLUTIONS = (6, 7, 8, 9)
 
@@ -61,6 +62,28 @@ def point_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray
 def cell_integers(cells: Sequence[str]) -> np.ndarray:
     """H3 strings as the integers `point_cells` gives."""
     return np.array([h3.str_to_int(cell) for cell in cells], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class HexCounts:
+    """The cells of each resolution (H3 strings, sorted), their counts (cells x years), and for
+    each resolution but the coarsest the next coarser one and the row there of each cell's parent."""
+
+    cells: dict[int, list[str]]
+    counts: dict[int, np.ndarray]
+    parents: dict[int, tuple[int, np.ndarray]]
+
+
+def hex_counts(
+    study_area: shapely.Geometry, points: Mapping[int, UnitYearCounts], resolutions: Sequence[int], years: Sequence[int]
+) -> HexCounts:
+    """The grid at each of `resolutions`: `cells_covering` the study area and the points' cells,
+    with the points' counts per year and each cell's parent (`parent_rows`)."""
+    ordered = sorted(resolutions)
+    cells = {r: cells_covering(study_area, r, points[r].unit) for r in ordered}
+    counts = {r: points[r].matrix(cell_integers(cells[r]), years) for r in ordered}
+    parents = {fine: (coarse, parent_rows(cells[fine], cells[coarse], coarse)) for coarse, fine in itertools.pairwise(ordered)}
+    return HexCounts(cells, counts, parents)
 
 
 def parent_rows(cells: Sequence[str], coarser: Sequence[str], resolution: int) -> np.ndarray:

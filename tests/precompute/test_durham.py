@@ -94,7 +94,7 @@ def test_manifest_describes_layers_and_tilesets(durham_build):
 @pytest.mark.parametrize("resolution", [6, 7, 8, 9])
 def test_hex_grid_counts_every_violent_incident_once(durham_build, resolution):
     """Every incident in one cell: the published counts and the withheld ones (1 or 2 each under
-    the hex grids' floor of 3, or more for a complement: `hex_nesting`) add up to the year's total,
+    the hex grids' floor of 3, or more for a complement: `precompute/nesting.py`) add up to the year's total,
     which the summary publishes."""
     hexes = gpd.read_parquet(durham_build / "layers" / f"hex{resolution}.parquet")
     published_totals = _published("violent_counts_blockgroup.csv").fillna(0).sum()

@@ -1,6 +1,6 @@
-"""Withheld hex counts stay withheld across resolutions (`precompute/hex_nesting.py`): a reader who
-subtracts a cell's published children from its published count, or a grid's published cells from
-the study area's total, pins no withheld count down.
+"""Withheld counts stay withheld across nested layers (`precompute/nesting.py`): a reader who
+subtracts a hex cell's published children from its published count (or a tract's block groups from
+the tract's), or a layer's published areas from the study area's total, pins no withheld count down.
 
 The reader here is independent of the build's rule: interval propagation over every equation the
 published numbers give (a parent's count is the sum of its children's, the study area's total the
@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from crimetiles.artifact.fields import count_field, suppressed_field
 from crimetiles.cli import main
 from crimetiles.precompute.density import Disclosure
-from crimetiles.precompute.hex_nesting import nested_withheld
+from crimetiles.precompute.nesting import Nesting, withheld_with_complements
 
 FLOOR = 3
 RESOLUTIONS = (7, 8, 9)
@@ -96,6 +96,14 @@ def parents_of(cells: list[list[str]]) -> list[np.ndarray]:
         coarser = RESOLUTIONS[level - 1]
         parents.append(np.array([rows[level - 1].get(h3.cell_to_parent(c, coarser), -1) for c in cells[level]]))
     return parents
+
+
+def nested_withheld(counts: list[np.ndarray], parents: list[np.ndarray], disclosure: Disclosure) -> list[np.ndarray]:
+    """`withheld_with_complements` of levels `counts` (coarsest first), level i's parents in level i - 1."""
+    names = [f"level{i}" for i in range(len(counts))]
+    nestings = [Nesting(names[i], names[i - 1], parents[i]) for i in range(len(counts) - 1, 0, -1)]
+    withheld = withheld_with_complements(dict(zip(names, counts, strict=True)), nestings, dict.fromkeys(names, disclosure))
+    return [withheld[name] for name in names]
 
 
 def reader_of(cells: list[list[str]], counts: list[np.ndarray], withheld: list[np.ndarray]) -> tuple[Reader, dict]:
@@ -205,3 +213,69 @@ def test_a_built_hex_grid_gives_no_withheld_count_back(tmp_path: Path):
     assert any(truth[key] and key in reader.bounds for key in truth), "some count is withheld"
     reader.propagate()
     assert reader.pinned(truth) == []
+
+
+SMALL_COUNTS = {2015: [1, 6, 7, 8, 5, 5, 9, 0], 2016: [9, 9, 9, 9, 2, 3, 0, 12]}
+"""Incidents in each 1-mile square (four to each 2-mile square, row by row): big square 0's 2015
+count less its published small ones gives the small one's 1 back, unless a complement is withheld;
+big square 1's 2016 small ones are withheld two (2 and 3, 5 between them: not pinned)."""
+BOUNDARY_FLOOR = 5
+
+
+def test_a_tract_less_its_published_block_groups_gives_no_withheld_count_back(tmp_path: Path):
+    """`--suppress-below 5` with two boundary layers, one nested in the other (2-mile squares made
+    of four 1-mile squares, as tracts of block groups): the build finds the nesting and withholds a
+    complement; the reader pins nothing; without the larger layer it withholds none."""
+    from tests.precompute.test_density import square_miles
+
+    bigs = gpd.GeoDataFrame({"id": ["b0", "b1"]}, geometry=[square_miles(4 * i, 0, 2) for i in range(2)], crs="EPSG:4326")
+    corners = [(4 * i + dx, dy) for i in range(2) for dy in (0, 1) for dx in (0, 1)]
+    smalls = gpd.GeoDataFrame(
+        {"id": [f"s{k}" for k in range(8)]}, geometry=[square_miles(x, y, 1) for x, y in corners], crs="EPSG:4326"
+    )
+    bigs.to_file(tmp_path / "bigs.geojson")
+    smalls.to_file(tmp_path / "smalls.geojson")
+    rows = ["inci_id,date_rept,ucr_code,lon,lat"]
+    for year, counts in SMALL_COUNTS.items():
+        for k, (square, count) in enumerate(zip(smalls.geometry, counts, strict=True)):
+            point = square.centroid
+            rows += [f"s{k}-{year}-{i},{year}-06-01,0810,{point.x!r},{point.y!r}" for i in range(count)]
+    (tmp_path / "incidents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    def build(out: str, *layers: str) -> Path:
+        command = ["build", str(tmp_path / "incidents.csv"), "-o", str(tmp_path / out), "-q", "--hex-res", ""]
+        for layer in layers:
+            command += ["-b", f"{layer}={tmp_path / layer}.geojson"]
+        command += ["--suppress-below", str(BOUNDARY_FLOOR)]
+        result = CliRunner().invoke(main, [*command, "--archive-maxzoom", "-1"])
+        assert result.exit_code == 0, result.output
+        return tmp_path / out
+
+    alone = _layer(build("alone", "smalls"), "smalls")
+    assert alone[suppressed_field(2015)].tolist() == [True, False, False, False, False, False, False, False]
+    out = build("nested", "bigs", "smalls")
+    layers = {
+        name: gpd.read_parquet(out / "layers" / f"{name}.parquet").set_index("id").sort_index() for name in ("bigs", "smalls")
+    }
+    assert layers["smalls"][suppressed_field(2015)].tolist() == [True, True, False, False, False, False, False, False]
+    assert layers["bigs"][suppressed_field(2015)].tolist() == [False, False]
+    reader, truth = Reader(), {}
+    for name, layer in layers.items():
+        for year in YEARS:
+            for area, count, suppressed in zip(layer.index, layer[count_field(year)], layer[suppressed_field(year)], strict=True):
+                small = name == "smalls"
+                truth[(area, year)] = SMALL_COUNTS[year][int(area[1:])] if small else None
+                reader.value((area, year), None if suppressed else int(count), small and 0 < truth[(area, year)] < BOUNDARY_FLOOR)
+    for year in YEARS:
+        for big in ("b0", "b1"):
+            if (big, year) in reader.known:
+                parts = [(f"s{k}", year) for k in range(4 * int(big[1:]), 4 * int(big[1:]) + 4)]
+                reader.equations.append((reader.known[(big, year)], parts))
+    reader.propagate()
+    assert [
+        key for key, (low, high) in reader.bounds.items() if low == high and truth[key] is not None and low == truth[key]
+    ] == []
+
+
+def _layer(build: Path, name: str) -> gpd.GeoDataFrame:
+    return gpd.read_parquet(build / "layers" / f"{name}.parquet").set_index("id").sort_index()
