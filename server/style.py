@@ -102,7 +102,7 @@ def marks(tileset: Tileset) -> list[dict[str, Any]]:
             }
         )
     if tileset.suppress_below > 0:
-        label = f"Withheld: fewer than {tileset.suppress_below} incidents (not 0), not published"
+        label = f"Withheld to protect counts under {tileset.suppress_below}: not published"
         mark = {"mark": SUPPRESSED, "below": tileset.suppress_below, "label": label, "color": WITHHELD_COLOR}
         rows.append({**mark, "opacity": FILL_OPACITY})
     return rows

@@ -3,6 +3,7 @@
 // the exact test finds no clear change, white where either year is withheld; its legend and its
 // words. No DOM, no map: run by the browser and by node (tests/static/change.test.mjs).
 import { changeOf, changeSentence, yearValues } from './compass/data.js';
+import { protecting } from './labels.js';
 import { legendView } from './map_style.js';
 import { countField, densityField, yearField } from './years.js';
 
@@ -158,7 +159,7 @@ export function changeLegendMarks(style, since, year, over) {
   const wash = `rgba(255, 255, 255, ${UNCLEAR_WASH.opacity})`;
   const rows = [{ label: `No clear change (drawn paler): ${TEST_NAME}`, background: `linear-gradient(${wash}, ${wash}), ${over}` }];
   const withheld = withheldMark(style);
-  if (withheld) rows.push({ label: `Withheld in ${since} or ${year}: fewer than ${withheld.below} incidents`, background: withheld.color });
+  if (withheld) rows.push({ label: `Withheld in ${since} or ${year}, ${protecting(withheld.below)}`, background: withheld.color });
   return rows;
 }
 

@@ -23,9 +23,15 @@ export function markBelow(marks, name) {
   return mark ? mark.below : undefined;
 }
 
+/** Why a count is withheld: "to protect counts under K". Not "fewer than K": a count may be withheld
+ * as a complement (docs/artifact.md), or as a total that would give a small count back. */
+export function protecting(below) {
+  return `to protect counts under ${below}`;
+}
+
 /** What the tooltip says of an area (a feature's tile properties) in `year`: its title and
  * [term, value] pairs: the count, area and density with its 95 % interval, and whether it is
- * unstable; a withheld count as "fewer than K". `marks` are the style's (`crimetiles:marks`). */
+ * unstable; a withheld count as withheld (`protecting`). `marks` are the style's (`crimetiles:marks`). */
 export function areaFacts(properties, years, year, marks = []) {
   const all = year === ALL_YEARS;
   const countTerm = all ? `Violent incidents, ${yearSpan(years)} total` : `Violent incidents, ${year}`;
@@ -33,7 +39,7 @@ export function areaFacts(properties, years, year, marks = []) {
   const facts = [['Year', upperFirst(yearLabel(years, year))]];
   if (properties[yearField('suppressed', year)] === true) {
     const below = markBelow(marks, 'suppressed');
-    facts.push([countTerm, below ? `fewer than ${below} (withheld)` : 'withheld'], area, ['Density', 'withheld: too few incidents to publish']);
+    facts.push([countTerm, below ? `withheld ${protecting(below)}` : 'withheld'], area, ['Density', 'not published']);
     return { title: properties.name || properties.id, facts };
   }
   const density = properties[densityField(year)];

@@ -1,7 +1,7 @@
 // Pure helpers of the compass (selection, trend, distribution, search, table): no DOM, no network,
 // so that they run in a browser or in node alike (tests/static/compass_data.test.mjs).
 // A layer summary is the JSON document of docs/artifact.md ("Layer summaries"): columns of areas.
-import { formatNumber } from '../labels.js';
+import { formatNumber, protecting } from '../labels.js';
 import { ALL_YEARS } from '../years.js';
 import { binomialPValue, LEVEL, poissonInterval, roundedOutward } from './stats.js';
 
@@ -100,16 +100,16 @@ export function intervalText(low, high) {
 }
 
 /** What a value's reliability mark says (yearValues' flags; `summary` gives the thresholds):
- * "withheld: fewer than K incidents", "unstable: fewer than N incidents" or "". */
+ * "withheld to protect counts under K", "unstable: fewer than N incidents" or "". */
 export function reliabilityText(summary, suppressed, unstable) {
-  if (suppressed) return `withheld: fewer than ${summary.suppress_below} incidents`;
+  if (suppressed) return `withheld ${protecting(summary.suppress_below)}`;
   if (unstable) return `unstable: fewer than ${summary.unstable_below} incidents`;
   return '';
 }
 
 /** A density in a sentence: "45.8 per sq mi, 95 % interval 9.4–134.0" ("per sq mi per year" for
- * all years), then its reliability mark in brackets; a withheld one as "withheld: fewer than K
- * incidents". `values`: one of selectionValues' for `year`. */
+ * all years), then its reliability mark in brackets; a withheld one as "withheld to protect counts
+ * under K". `values`: one of selectionValues' for `year`. */
 export function densitySentence(summary, values, year) {
   if (values.suppressed) return reliabilityText(summary, true, true);
   const mark = reliabilityText(summary, false, values.unstable);
@@ -156,7 +156,7 @@ export function withChange(rows, summary, since) {
 }
 
 /** A change in a sentence: "rose from 12.1 to 18.4 per sq mi, +52 %: a clear rise", "no clear
- * change (12.1 to 13.0 per sq mi, +7 %)"; a withheld year as "withheld: fewer than K incidents". */
+ * change (12.1 to 13.0 per sq mi, +7 %)"; a withheld year as "withheld to protect counts under K". */
 export function changeSentence(summary, first, second) {
   const change = changeOf(first, second);
   if (change.verdict === null) return reliabilityText(summary, true, true);

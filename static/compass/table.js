@@ -1,6 +1,6 @@
 // The table: every area of the layer shown, in the year shown, ranked by violent crimes per sq mi,
 // sortable by any column, each row's checkbox adding the area to the selection; each density with its
-// 95 % interval and its reliability (unstable, or withheld: "fewer than K"); its CSV download holds
+// 95 % interval and its reliability (unstable, or withheld); its CSV download holds
 // the table's columns (all but the checkboxes; the interval as its two bounds) and rows in the order
 // shown. A picker adds the change since another year: per sq mi, percent and the exact test's verdict,
 // and the study area's change above the table; the map's change view opens it with its own pair.
@@ -25,7 +25,7 @@ function columns(summary, year) {
   const all = year === ALL_YEARS;
   const span = yearSpan(summary.years);
   const named = summary.areas.id.some((id, i) => summary.areas.name[i] !== id);
-  const withheld = `fewer than ${summary.suppress_below}`;
+  const withheld = 'withheld';
   return [
     { header: 'Rank', key: 'rank', show: String, csv: String, numeric: true },
     { header: 'Name', key: 'name', show: String, csv: String },

@@ -285,8 +285,8 @@ def test_withheld_hex_cells_are_drawn_withheld_in_the_change_view(page, live_url
     page.focus("#map canvas")
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.getElementById('tooltip').innerText.includes('Change')")
-    assert f"Change {SINCE} to {YEAR}\nwithheld: fewer than 3 incidents" in page.inner_text("#tooltip")
-    assert f"Withheld in {SINCE} or {YEAR}: fewer than 3 incidents" in _legend_rows(page)
+    assert f"Change {SINCE} to {YEAR}\nwithheld to protect counts under 3" in page.inner_text("#tooltip")
+    assert f"Withheld in {SINCE} or {YEAR}, to protect counts under 3" in _legend_rows(page)
     # the classes are those of the resolution drawn at this zoom (H3 9)
     assert _legend_rows(page)[0] == _largest_fall_row(cells)
     # zoomed out to H3 8, the classes are H3 8's

@@ -309,12 +309,12 @@ def test_table_and_its_csv_say_fewer_than_k_for_withheld_hex_cells(page, live_ur
     count = "Violent incidents"
     for cell in withheld:
         row = by_id[cell]
-        assert row[count] == "fewer than 3" and row["Reliability"] == "withheld: fewer than 3 incidents"
+        assert row[count] == "withheld" and row["Reliability"] == "withheld to protect counts under 3"
         assert row["Violent crimes per sq mi"] == row["95 % interval low"] == row["95 % interval high"] == ""
     # no published count gives a withheld one: every number in the column is 0 or at least 3
     assert all(int(row[count]) == 0 or int(row[count]) >= 3 for cell, row in by_id.items() if cell not in withheld)
     shown = {row[1]: row for row in _table_cells(page)[1:]}
-    assert {cell: shown[cell][2] for cell in withheld} == dict.fromkeys(withheld, "fewer than 3")
+    assert {cell: shown[cell][2] for cell in withheld} == dict.fromkeys(withheld, "withheld")
 
 
 def _verdict(k1: int, k2: int) -> str:

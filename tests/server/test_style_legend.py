@@ -176,7 +176,7 @@ def test_unstable_areas_are_drawn_paler_and_withheld_ones_white_with_the_legend_
             "source": "tracts",
             "source-layer": "tracts",
             "filter": withheld,
-            "metadata": {"crimetiles:mark": "Withheld: fewer than 5 incidents (not 0), not published"},
+            "metadata": {"crimetiles:mark": "Withheld to protect counts under 5: not published"},
             "paint": {"fill-color": "#ffffff", "fill-opacity": 0.8},
         },
     ]

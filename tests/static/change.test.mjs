@@ -58,7 +58,7 @@ test('the marks say which test at what level, and the withheld years', () => {
   const marks = changeLegendMarks(WITHHOLDING, '2014', '2016', '#b35806');
   assert.equal(marks[0].label, 'No clear change (drawn paler): exact conditional binomial test of the two Poisson counts, 95 %');
   assert.equal(marks[0].background, 'linear-gradient(rgba(255, 255, 255, 0.6), rgba(255, 255, 255, 0.6)), #b35806');
-  assert.equal(marks[1].label, 'Withheld in 2014 or 2016: fewer than 3 incidents');
+  assert.equal(marks[1].label, 'Withheld in 2014 or 2016, to protect counts under 3');
   assert.equal(changeLegendMarks(style([]), '2014', '2016', '#b35806').length, 1);
 });
 
@@ -117,5 +117,5 @@ test("the tooltip's change of an area, from its tile properties", () => {
   const unclear = { violent_count_2014: 10, violent_per_sqmi_2014: 1, violent_count_2016: 20, violent_per_sqmi_2016: 2 };
   assert.deepEqual(changeFacts(SUMMARY, unclear, '2014', '2016'), [['Change 2014 to 2016', 'no clear change (1.0 to 2.0 per sq mi, +100 %)']]);
   const withheld = { suppressed_2014: true, violent_count_2016: 20, violent_per_sqmi_2016: 2 };
-  assert.deepEqual(changeFacts(SUMMARY, withheld, '2014', '2016'), [['Change 2014 to 2016', 'withheld: fewer than 3 incidents']]);
+  assert.deepEqual(changeFacts(SUMMARY, withheld, '2014', '2016'), [['Change 2014 to 2016', 'withheld to protect counts under 3']]);
 });

@@ -99,7 +99,7 @@ test('a selection holding a withheld area is withheld, and says so', () => {
   const values = selectionValues(withheld, [0, 1], '2015');
   assert.equal(values.suppressed, true);
   assert.equal(values.density, null);
-  assert.equal(densitySentence(withheld, values, '2015'), 'withheld: fewer than 3 incidents');
+  assert.equal(densitySentence(withheld, values, '2015'), 'withheld to protect counts under 3');
   assert.deepEqual(selectionSeries(withheld, [0, 1]).values, [null, 2]);
 });
 
@@ -230,7 +230,7 @@ test('a change gives the difference, the percent and the verdict, and says so in
   assert.equal(changeSentence(SUMMARY, second, first), 'fell from 18.2 to 12.1 per sq mi, −33 %: a clear fall');
   assert.equal(changeSentence(SUMMARY, { count: 10, density: 1 }, { count: 20, density: 2 }), 'no clear change (1.0 to 2.0 per sq mi, +100 %)');
   assert.equal(changeOf({ count: 0, density: 0 }, { count: 3, density: 3 }).percent, null);
-  assert.equal(changeSentence(SUMMARY, { count: null, density: null }, second), 'withheld: fewer than 3 incidents');
+  assert.equal(changeSentence(SUMMARY, { count: null, density: null }, second), 'withheld to protect counts under 3');
 });
 
 test('table rows carry their change since another year, its percent and verdict', () => {
@@ -254,5 +254,5 @@ test('withheld values sort last, whichever the direction', () => {
   const rows = rankedRows(withheld, '2015');
   assert.deepEqual(sortRows(rows, 'density', false).map((row) => row.id), ['w1', 'w3', 'w2']);
   assert.deepEqual(sortRows(rows, 'density', true).map((row) => row.id), ['w3', 'w1', 'w2']);
-  assert.equal(rows[1].reliability, 'withheld: fewer than 3 incidents');
+  assert.equal(rows[1].reliability, 'withheld to protect counts under 3');
 });

@@ -78,12 +78,12 @@ test('the tooltip gives the 95 % interval of the density, and says when it rests
   ]);
 });
 
-test('a withheld count is "fewer than K" and its density is not shown', () => {
+test('a withheld count says it protects counts under K (not "fewer than K": complements are withheld too) and its density is not shown', () => {
   const withheld = { id: 'h', area_sqmi: 0.04, suppressed_2015: true, unstable_2015: true };
   assert.deepEqual(areaFacts(withheld, YEARS, '2015', MARKS).facts, [
     ['Year', '2015'],
-    ['Violent incidents, 2015', 'fewer than 3 (withheld)'],
+    ['Violent incidents, 2015', 'withheld to protect counts under 3'],
     ['Area', '0.04 sq mi'],
-    ['Density', 'withheld: too few incidents to publish'],
+    ['Density', 'not published'],
   ]);
 });

@@ -124,13 +124,13 @@ test("the legend's marks: an unstable swatch is the wash over a class colour, a 
     metadata: {
       'crimetiles:marks': [
         { mark: 'unstable', below: 20, label: 'Unstable: fewer than 20 incidents', color: '#ffffff', opacity: 0.5 },
-        { mark: 'suppressed', below: 3, label: 'Withheld: fewer than 3 incidents', color: '#ffffff', opacity: 0.8 },
+        { mark: 'suppressed', below: 3, label: 'Withheld to protect counts under 3: not published', color: '#ffffff', opacity: 0.8 },
       ],
     },
   };
   assert.deepEqual(legendMarks(style, '#bd0026'), [
     { label: 'Unstable: fewer than 20 incidents', background: 'linear-gradient(rgba(255, 255, 255, 0.5), rgba(255, 255, 255, 0.5)), #bd0026' },
-    { label: 'Withheld: fewer than 3 incidents', background: '#ffffff' },
+    { label: 'Withheld to protect counts under 3: not published', background: '#ffffff' },
   ]);
   assert.deepEqual(legendMarks({ metadata: {} }, '#bd0026'), []);
 });
