@@ -396,3 +396,31 @@ def test_t_on_the_focused_map_opens_the_ranked_table(browser, live_url, width, h
         assert page.evaluate("() => document.activeElement.id") == ("table-button" if width > 600 else "menu-button")
     finally:
         context.close()
+
+
+SELECT_CHROME_PX = 26
+"""What a select takes beside its text: its padding, border and arrow."""
+
+
+@pytest.mark.parametrize(("width", "height"), PHONES)
+def test_the_bars_selects_show_their_whole_choice_on_a_phone(browser, live_url, width, height):
+    """Geography, year and change side by side, each wide enough for the text of its choice ("since
+    2014" was cut to "since 201" when the three shared the bar alike)."""
+    context, page = _phone(browser, width, height)
+    try:
+        page.goto(live_url + "/?layer=blockgroups&year=2016&change=2014-2016")
+        wait_idle(page)
+        shown = page.evaluate(
+            """() => ['layer-select', 'year-select', 'change-select'].map((id) => {
+              const select = document.getElementById(id);
+              const context = document.createElement('canvas').getContext('2d');
+              context.font = getComputedStyle(select).font;
+              const text = select.options[select.selectedIndex].text;
+              return [text, context.measureText(text).width, select.clientWidth];
+            })"""
+        )
+    finally:
+        context.close()
+    assert [text for text, _, _ in shown] == ["Block groups", "2016", "since 2014"]
+    for text, text_width, select_width in shown:
+        assert text_width + SELECT_CHROME_PX <= select_width, (text, text_width, select_width)
