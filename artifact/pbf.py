@@ -117,15 +117,16 @@ class PropertyTable:
     def of(cls, properties: pd.DataFrame) -> PropertyTable:
         """The table of `properties`: one row per feature, one column per property (string names)."""
         names = [name for name in properties.columns if isinstance(name, str)]
-        return cls.of_coded(names, [[_coded(properties[name]) for name in names]])
+        return cls.of_coded(names, [[_coded(properties[name]) for name in names]], rows=len(properties))
 
     @classmethod
-    def of_coded(cls, names: Sequence[str], parts: Sequence[Sequence[CodedColumn]]) -> PropertyTable:
+    def of_coded(cls, names: Sequence[str], parts: Sequence[Sequence[CodedColumn]], rows: int = 0) -> PropertyTable:
         """The table of columns `names` whose rows come in `parts` (each part's rows after those of
-        the part before; each part holds one `CodedColumn` per name, all as long)."""
+        the part before; each part holds one `CodedColumn` per name, all as long); with no column,
+        `rows` rows of no property."""
         seen: dict[tuple[type, Any], int] = {}
         blocks = [np.column_stack([_numbered(seen, distinct)[codes] for codes, distinct in part]) for part in parts if part]
-        numbers = np.concatenate(blocks) if blocks else np.empty((0, len(names)), dtype=np.int32)
+        numbers = np.concatenate(blocks) if blocks else np.empty((rows, len(names)), dtype=np.int32)
         return cls._renumbered(list(names), seen, numbers)
 
     @classmethod

@@ -22,7 +22,15 @@ import pyproj
 import shapely
 
 from crimetiles.artifact.layer_rows import COVERING, LayerRows
-from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, WEB_MERCATOR, encode_features, simplified_for_zoom, tile_box
+from crimetiles.artifact.mvt import (
+    TILE_BUFFER,
+    TILE_EXTENT,
+    WEB_MERCATOR,
+    WEB_MERCATOR_WORLD_M,
+    encode_features,
+    simplified_for_zoom,
+    tile_box,
+)
 from crimetiles.artifact.pbf import CodedColumn, PropertyTable
 
 GROUP_CACHE_BYTES = 16 * 1024 * 1024
@@ -102,12 +110,14 @@ class RowGroupTiler:
         return encode_features(self.name, tile, geoms, np.arange(len(geoms)), properties, self.extent, self.buffer)
 
     def _layer_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        """`box` (Web Mercator metres) grown by `BOX_TOLERANCE_M`, in the layer's coordinates."""
-        west, south, east, north = box
+        """`box` (Web Mercator metres) grown by `BOX_TOLERANCE_M` and cut to the world (a low zoom's
+        buffer reaches past it, where longitudes would wrap round and turn the box inside out), in
+        the layer's coordinates."""
+        half_world = WEB_MERCATOR_WORLD_M / 2
+        west, south = (max(edge - BOX_TOLERANCE_M, -half_world) for edge in box[:2])
+        east, north = (min(edge + BOX_TOLERANCE_M, half_world) for edge in box[2:])
         with self._lock:  # a pyproj transformer serves one thread at a time
-            (lon_w, lon_e), (lat_s, lat_n) = self._to_layer.transform(
-                [west - BOX_TOLERANCE_M, east + BOX_TOLERANCE_M], [south - BOX_TOLERANCE_M, north + BOX_TOLERANCE_M]
-            )
+            (lon_w, lon_e), (lat_s, lat_n) = self._to_layer.transform([west, east], [south, north])
         return lon_w, lat_s, lon_e, lat_n
 
     def _row_bounds(self, table: pa.Table) -> np.ndarray:
