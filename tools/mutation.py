@@ -86,6 +86,8 @@ CLASSIFY_FAST = "not build_takes and not generators_output and not offenses_list
 ENCODER_TESTS = "tests/precompute/test_mvt_encoder.py"
 ENCODER_FAST = "not random_layers and not durham_tile"
 """The encoder's tests but the 400 random layers (2 minutes) and the Durham build's tiles."""
+NESTING_FAST = "not built and not tract"
+"""The complements' tests on generated grids and arrays, not those that build."""
 SERVER_FAST = "not hot_swap and not large_archive"
 """The fast path's tests but those that build twice more or read 64 MiB."""
 TARGETS = (
@@ -95,6 +97,8 @@ TARGETS = (
     Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
     Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
+    Target("nesting", "precompute/nesting.py", (PURE, "tests/precompute/test_nesting.py", "-k", NESTING_FAST)),
+    Target("on_demand", "server/on_demand.py", ("tests/server/test_row_group_tiles.py",), durham_build=True),
     Target(
         "tiles",
         "server/tiles.py",
