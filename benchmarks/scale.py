@@ -31,11 +31,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
+
+from crimetiles.precompute.synth import DURHAM_DATA_DIR
+
+DURHAM_LAYERS = ("blockgroups", "tracts", "neighborhoods")
 
 PART_ROWS = 1_000_000
 JITTER_DEG = 0.001
@@ -246,6 +252,37 @@ def machine() -> str:
     return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, load average {load:.1f}"
 
 
+def violent_codes() -> set[str]:
+    """The template's offense codes that crimetiles' offense rules call violent: the list a user
+    writing the count by hand would filter on (not timed)."""
+    from crimetiles.precompute.classify import rate_classifiers
+
+    codes = pd.Series(np.unique(Template.durham().ucr_code))
+    classes = rate_classifiers(codes).classifier.classify(codes)
+    return set(codes[(classes["category"] == "violent").to_numpy()])
+
+
+def geopandas_count(folder: Path, codes: set[str]) -> tuple[float, dict[str, pd.Series]]:
+    """What a user would write instead: the same Parquet read whole with pandas, violent rows kept,
+    points made and joined to each Durham layer (`sjoin`, within), counted per area and year with
+    `groupby`: the build's counts, without its H3 grids, checks, rejects, tiles or report. Returns
+    its seconds and each layer's counts (area id, year)."""
+    started = time.perf_counter()
+    incidents = pd.read_parquet(folder, columns=["date_rept", "ucr_code", "geo_point_2d"])
+    incidents = incidents[incidents["ucr_code"].isin(codes)]
+    lat_lon = incidents["geo_point_2d"].str.split(", ", expand=True).astype(float)
+    points = gpd.GeoDataFrame(
+        {"year": pd.to_datetime(incidents["date_rept"]).dt.year.to_numpy()},
+        geometry=gpd.points_from_xy(lat_lon[1], lat_lon[0]),
+        crs="EPSG:4326",
+    )
+    counts = {}
+    for name in DURHAM_LAYERS:
+        layer = gpd.read_file(DURHAM_DATA_DIR / f"{name}.geojson")[["id", "geometry"]]
+        counts[name] = gpd.sjoin(points, layer, predicate="within").groupby(["id", "year"]).size()
+    return time.perf_counter() - started, counts
+
+
 def incidents_main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}")
     stages = " | ".join(stage for _, stage in STAGE_MARKS)
@@ -266,15 +303,10 @@ def incidents_main(args: argparse.Namespace) -> None:
                 f"{run.peak_bytes / 2**30:.2f} GiB | {cells} |",
                 flush=True,
             )
-            results.append(
-                {
-                    "incidents": size,
-                    "generate_s": generated,
-                    "seconds": run.seconds,
-                    "peak_bytes": run.peak_bytes,
-                    "stages": run.stages,
-                }
-            )
+            result = {"incidents": size, "generate_s": generated, "seconds": run.seconds, "peak_bytes": run.peak_bytes}
+            if size <= args.geopandas_up_to:
+                result |= _against_geopandas(folder, Path(scratch) / f"build-{size}", run.seconds)
+            results.append(result | {"stages": run.stages})
             report = json.loads((Path(scratch) / f"build-{size}" / "report.json").read_text())
             (summary,) = [
                 {"read": sum(i["rows_read"] for i in report["inputs"]), "used": sum(i["rows_used"] for i in report["inputs"])}
@@ -284,6 +316,26 @@ def incidents_main(args: argparse.Namespace) -> None:
                 _remove_tree(folder)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _against_geopandas(folder: Path, build: Path, our_seconds: float) -> dict[str, float]:
+    """`geopandas_count` on the same input, its time beside the build's and how far its counts per
+    area and year are from the build's (the build counts an id repeated within a file once), printed
+    and returned."""
+    seconds, counts = geopandas_count(folder, violent_codes())
+    apart = total = 0
+    for name, theirs in counts.items():
+        layer = gpd.read_parquet(build / "layers" / f"{name}.parquet").set_index("id")
+        for (area, year), count in theirs.items():
+            apart += abs(count - layer.at[area, f"violent_count_{year}"])
+            total += count
+    share = apart / max(total, 1)
+    print(
+        f"  geopandas read + sjoin + groupby of the 3 layers per year: {seconds:.1f} s, the whole build "
+        f"{seconds / our_seconds:.2f}x as fast; {share:.3%} of the counted incidents counted differently",
+        flush=True,
+    )
+    return {"geopandas_s": seconds, "geopandas_share_apart": share}
 
 
 def _remove_tree(path: Path) -> None:
@@ -530,6 +582,12 @@ def main() -> None:
         "--inputs",
         default=None,
         help="keep the generated incidents in this folder and reuse them in later runs (default: generate each run)",
+    )
+    incidents.add_argument(
+        "--geopandas-up-to",
+        type=float,
+        default=1e7,
+        help="also time a geopandas sjoin + groupby of the same input up to this size (default 1e7: it holds every point)",
     )
     incidents.add_argument("--json", default=None, help="also write the figures to this JSON file")
     incidents.set_defaults(run=incidents_main)
