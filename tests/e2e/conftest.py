@@ -60,13 +60,20 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1100, "height": 760})
+def new_page(browser, **options: object) -> tuple[object, object]:
+    """A page of a new browser context made with `options`, and the context (the caller closes
+    it); the page's uncaught errors collect in `page.errors`."""
+    context = browser.new_context(**options)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.errors = errors
+    return context, page
+
+
+@pytest.fixture
+def page(browser):
+    context, page = new_page(browser, viewport={"width": 1100, "height": 760})
     yield page
     context.close()
 

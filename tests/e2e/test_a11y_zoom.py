@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import screenshot, wait_idle
+from tests.e2e.conftest import new_page, screenshot, wait_idle
 from tests.e2e.test_phone import BLOCKGROUP, _assert_apart
 
 pytestmark = pytest.mark.browser
@@ -26,12 +26,7 @@ TOOLS = [
 
 def _zoomed(browser, width: int, height: int):
     """A page in a `width`x`height` screen (device px) at 200 % zoom."""
-    context = browser.new_context(viewport={"width": width // 2, "height": height // 2}, device_scale_factor=2)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    return context, page
+    return new_page(browser, viewport={"width": width // 2, "height": height // 2}, device_scale_factor=2)
 
 
 def _assert_reachable(page, selector: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.e2e.conftest import wait_idle
+from tests.e2e.conftest import new_page, wait_idle
 from tests.e2e.test_static_site import static_host  # noqa: F401 (the fixture: nginx serving the export)
 
 pytestmark = pytest.mark.browser
@@ -104,10 +104,7 @@ def _assert_same_framing(picture: np.ndarray, drawn: np.ndarray, samples: list[t
 @pytest.fixture
 def scaled_page(browser, request) -> Iterator[object]:
     """A page of a browser context with `request.param` device pixels per CSS pixel."""
-    context = browser.new_context(viewport={"width": 1000, "height": 700}, device_scale_factor=request.param)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    context, page = new_page(browser, viewport={"width": 1000, "height": 700}, device_scale_factor=request.param)
     yield page
     context.close()
 

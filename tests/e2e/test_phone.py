@@ -11,7 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 
-from tests.e2e.conftest import RENDERED_IDS, screenshot, wait_idle
+from tests.e2e.conftest import RENDERED_IDS, new_page, screenshot, wait_idle
 from tests.e2e.test_compass import AXE, axe_violations, csp_refusals, require_axe
 
 pytestmark = pytest.mark.browser
@@ -45,12 +45,7 @@ def announcement(area_id: str, year: str, row) -> str:
 
 def _phone(browser, width: int, height: int):
     viewport = {"width": width, "height": height}
-    context = browser.new_context(viewport=viewport, has_touch=True, is_mobile=True, device_scale_factor=2)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors
-    return context, page
+    return new_page(browser, viewport=viewport, has_touch=True, is_mobile=True, device_scale_factor=2)
 
 
 def _box(page, selector: str) -> dict:
