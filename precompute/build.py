@@ -486,11 +486,12 @@ def density_frames(
     nestings = boundary_nestings(polygons) if options.suppress_below else []
     if options.hex_resolutions:
         grid = hex_counts(_study_area(layers, tally.hull), tally.hex_counts, options.hex_resolutions, years)
-        polygons |= {f"hex{r}": cell_polygons(cells) for r, cells in grid.cells.items()}
-        counts |= {f"hex{r}": grid.counts[r] for r in grid.cells}
-        areas |= {f"hex{r}": geodesic_area_sqmi(polygons[f"hex{r}"].geometry.to_numpy()) for r in grid.cells}
-        finest_first = sorted(grid.parents, reverse=True)
-        nestings = [*(Nesting(f"hex{r}", f"hex{grid.parents[r][0]}", grid.parents[r][1]) for r in finest_first), *nestings]
+        for resolution, cells in grid.cells.items():
+            name = f"hex{resolution}"
+            polygons[name], counts[name] = cell_polygons(cells), grid.counts[resolution]
+            areas[name] = geodesic_area_sqmi(polygons[name].geometry.to_numpy())
+        finest_first = sorted(grid.parents.items(), reverse=True)
+        nestings = [*(Nesting(f"hex{fine}", f"hex{coarse}", rows) for fine, (coarse, rows) in finest_first), *nestings]
     disclosures = {name: options.disclosure(_is_hex(name)) for name in counts}
     withheld = withheld_with_complements(counts, nestings, disclosures)
     frames = {
