@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -262,6 +263,10 @@ def violent_codes() -> set[str]:
     return set(codes[(classes["category"] == "violent").to_numpy()])
 
 
+SAME_JOB_AS_JOIN = ("--hex-res", "", "--archive-maxzoom", "-1")
+"""Build options leaving what `geopandas_count` does: the three layers' counts per year, no H3 grid, no tiles."""
+
+
 def geopandas_count(folder: Path, codes: set[str]) -> tuple[float, dict[str, pd.Series]]:
     """What a user would write instead: the same Parquet read whole with pandas, violent rows kept,
     points made and joined to each Durham layer (`sjoin`, within), counted per area and year with
@@ -319,9 +324,11 @@ def incidents_main(args: argparse.Namespace) -> None:
 
 
 def _against_geopandas(folder: Path, build: Path, our_seconds: float) -> dict[str, float]:
-    """`geopandas_count` on the same input, its time beside the build's and how far its counts per
-    area and year are from the build's (the build counts an id repeated within a file once), printed
-    and returned."""
+    """`geopandas_count` on the same input, its time beside the whole build's and beside a build of
+    the same job (the three layers only: no H3 grids, no tiles), and how far its counts per area and
+    year are from the build's (the build counts an id repeated within a file once), printed and
+    returned."""
+    same_job = timed_build([str(folder), "--out", str(build.with_name(build.name + "-layers-only")), *SAME_JOB_AS_JOIN])
     seconds, counts = geopandas_count(folder, violent_codes())
     apart = total = 0
     for name, theirs in counts.items():
@@ -332,10 +339,12 @@ def _against_geopandas(folder: Path, build: Path, our_seconds: float) -> dict[st
     share = apart / max(total, 1)
     print(
         f"  geopandas read + sjoin + groupby of the 3 layers per year: {seconds:.1f} s, the whole build "
-        f"{seconds / our_seconds:.2f}x as fast; {share:.3%} of the counted incidents counted differently",
+        f"{seconds / our_seconds:.2f}x as fast; the build of the same job ({shlex.join(SAME_JOB_AS_JOIN)}) "
+        f"{same_job.seconds:.1f} s, CPU {same_job.cpu_seconds:.0f} s, {seconds / same_job.seconds:.2f}x as fast; "
+        f"{share:.3%} of the counted incidents counted differently",
         flush=True,
     )
-    return {"geopandas_s": seconds, "geopandas_share_apart": share}
+    return {"geopandas_s": seconds, "same_job_s": same_job.seconds, "geopandas_share_apart": share}
 
 
 def _remove_tree(path: Path) -> None:
