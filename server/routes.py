@@ -99,7 +99,7 @@ def download(layer: str, fmt: str) -> Response:
     if fmt not in FORMATS or layer not in layers:
         raise UnknownResource(f"no download {layer}.{fmt} (layers: {', '.join(layers)}; formats: {', '.join(FORMATS)})")
     year = parse_year(request.args.get("year"), tiles.manifest.years)
-    chunks = tiles.layers.get().rows[layer].frames
+    chunks = tiles.layers.get().rows[layer].tables
     text = export_chunks(chunks, layer, tiles.manifest.years, fmt, year, tiles.manifest.provenance)
     response = Response((piece.encode() for piece in text), content_type=DOWNLOAD_TYPES[fmt])
     suffix = f"-{year}" if year is not None else ""
