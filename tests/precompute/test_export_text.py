@@ -10,15 +10,16 @@ import subprocess
 import sys
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
+import shapely.affinity
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.export import export_text, geojson_text, parse_year
 from crimetiles.artifact.fields import YEAR_FIELDS, year_field
-from crimetiles.artifact.reader import open_build
 from crimetiles.artifact.value_text import CSV, JSON, column_text
 
 YEARS = (2014, 2015)
@@ -201,15 +202,32 @@ AWKWARD_NAMES = ["Walltown, East", 'The "Bottom"', "Line\nbreak", "Carriage\rret
 
 
 @pytest.fixture(scope="module")
-def neighborhoods(durham_build) -> gpd.GeoDataFrame:
-    """The Durham neighbourhoods (multipolygons), their names made awkward and every fifth one's
-    2014 values withheld (as a build withholds them: missing count, density and interval)."""
-    frame = open_build(durham_build).layer_frame("neighborhoods")
-    frame["name"] = [AWKWARD_NAMES[i % len(AWKWARD_NAMES)] for i in range(len(frame))]
-    withheld = frame.index % 5 == 0
-    frame.loc[withheld, "violent_count_2014"] = pd.NA
-    frame.loc[withheld, ["violent_per_sqmi_2014", "violent_per_sqmi_low_2014", "violent_per_sqmi_high_2014"]] = NAN
-    return frame
+def neighborhoods() -> gpd.GeoDataFrame:
+    """40 made-up neighbourhoods of 2012-2016 in lon/lat, polygons and multipolygons: awkward
+    names, numbers of many digits and magnitudes (1e-06 to 1e+16), every fifth one's 2014 values
+    withheld (as a build withholds them: missing count, density and interval)."""
+    rng = np.random.default_rng(26)
+    rows = 40
+    corners = rng.uniform((-79.1, 35.8), (-78.8, 36.1), (rows, 2))
+    boxes = [shapely.box(x, y, x + rng.uniform(0.001, 0.01), y + rng.uniform(0.001, 0.01)) for x, y in corners]
+    shapes = [shapely.MultiPolygon([box, shapely.affinity.translate(box, 0.02)]) if i % 2 else box for i, box in enumerate(boxes)]
+    columns: dict[str, object] = {
+        "id": [f"N{i:03d}" for i in range(rows)],
+        "name": [AWKWARD_NAMES[i % len(AWKWARD_NAMES)] for i in range(rows)],
+        "area_sqmi": rng.uniform(0.01, 3.0, rows),
+    }
+    for year in [None, 2012, 2013, 2014, 2015, 2016]:
+        withheld = (np.arange(rows) % 5 == 0) & (year == 2014)
+        density = rng.uniform(1, 10, rows) * 10.0 ** rng.integers(-6, 17, rows)
+        columns |= {
+            year_field("violent_count", year): pd.array(np.where(withheld, None, rng.integers(0, 500, rows)), dtype="Int64"),
+            year_field("violent_per_sqmi", year): np.where(withheld, NAN, density),
+            year_field("violent_per_sqmi_low", year): np.where(withheld, NAN, density / 3),
+            year_field("violent_per_sqmi_high", year): np.where(withheld, NAN, density * 3),
+            year_field("unstable", year): rng.uniform(size=rows) < 0.5,
+            year_field("suppressed", year): withheld,
+        }
+    return gpd.GeoDataFrame(columns, geometry=shapes, crs="EPSG:4326")
 
 
 def _pandas_long_csv(frame: gpd.GeoDataFrame, layer: str, years: list[int | None]) -> str:
