@@ -81,7 +81,7 @@ def _csv_rows(table: pa.Table, layer: str, y: int | None) -> str:
     pieces: list[Any] = []
     for column in LONG_COLUMNS:
         pieces += [",", cells[column]] if pieces else [cells[column]]
-    return "".join(joined([*pieces, "\n"]).tolist()) if rows else ""
+    return "".join(joined([*pieces, "\n"]).tolist())
 
 
 def download_metadata(provenance: Provenance, years: Sequence[int]) -> dict[str, Any]:

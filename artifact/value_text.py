@@ -1,7 +1,7 @@
 """Arrow columns as text, a whole column at a time (NumPy strings): a download's CSV cells and
 JSON values, written as pandas' `to_csv` and `json.dumps` of geopandas' features wrote them,
-without a Python object per value for numbers and flags (a worker's small-object allocator keeps
-the arenas that millions of them fragment)."""
+without pandas and without a Python object per number or flag (a layer of 250,000 polygons has
+ten million of them)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def column_text(column: pa.ChunkedArray, notation: Notation) -> np.ndarray:
         text = np.where(booleans(array), notation.true, notation.false).astype(TEXT)
     elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         strings = [notation.string(value.decode()) for value in binaries(array, np.arange(len(array)))]
-        text = np.array(strings, dtype=TEXT).reshape(len(strings))
+        text = np.array(strings, dtype=TEXT)
     else:
         found = numbers(array)
         text = found.astype(TEXT)

@@ -267,3 +267,8 @@ def test_a_nan_is_written_as_a_missing_value_like_a_null(notation, texts):
     """A layer written by another tool may hold NaN where a build writes null: pandas wrote both alike."""
     column = pa.chunked_array([pa.array([2.0, 1e-05, NAN, None], type=pa.float64())])
     assert column_text(column, notation).tolist() == texts
+
+
+def test_a_layer_without_rows_downloads_as_a_header_or_no_feature(layer):
+    assert export_text(layer.iloc[:0], "tracts", YEARS, "csv") == CSV_HEADER + "\n"
+    assert json.loads(geojson_text(layer.iloc[:0])) == {"type": "FeatureCollection", "features": []}
