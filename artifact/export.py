@@ -1,5 +1,6 @@
-"""Density layers as downloads: the long CSV table and GeoJSON. Pure functions on frames, written
-a chunk of the layer at a time (`LayerChunks`) so that a server never holds a layer whole.
+"""Density layers as downloads: the long CSV table and GeoJSON, written a chunk of the layer at a
+time (`LayerChunks`, Arrow tables) so that a server never holds a layer whole, each chunk's text
+made a column at a time (`value_text`): no pandas, and no Python object per value for numbers.
 
 `year` selects what to export everywhere here: None = every year, an int = that year,
 `"all"` = only the all-years values (average per year). A GeoJSON download carries the build's
@@ -17,17 +18,18 @@ from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, ID, NAME, YEAR_FIELDS, year_field
 from crimetiles.artifact.manifest import Provenance
 
-if TYPE_CHECKING:  # annotations only: the server imports this module for `parse_year` (see `long_table`)
+if TYPE_CHECKING:  # annotations only: a server imports this module for `parse_year` at start, and
+    # numpy, pyarrow and shapely (`value_text`) only for a download (geopandas only for `whole`)
     import geopandas as gpd
-    import pandas as pd
+    import pyarrow as pa
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, *YEAR_FIELDS[1:]]
 """A withheld count's row has empty count, density and interval, and `suppressed` true."""
 YearSelection = int | Literal["all"] | None
 FORMATS = ("csv", "geojson")
-LayerChunks = Callable[[Sequence[str] | None], Iterable["pd.DataFrame"]]
+LayerChunks = Callable[[Sequence[str] | None], Iterable["pa.Table"]]
 """A density layer's rows, chunk after chunk in file order, each time it is called: the columns
-named, or every column with the geometry (a GeoDataFrame) for None."""
+named, or for None every property column then the geometry (WKB, EPSG:4326), last."""
 
 
 def parse_year(text: str | None, years: Sequence[int]) -> YearSelection:
@@ -56,44 +58,30 @@ def _selected_years(years: Sequence[int], year: YearSelection) -> list[int | Non
     return [*years, None] if year is None else [None if year == ALL_YEARS else year]
 
 
-def _year_rows(frame: pd.DataFrame, layer: str, y: int | None) -> pd.DataFrame:
-    """The long table's rows of one year (None: all years), `LONG_COLUMNS`."""
-    import pandas as pd  # here, not at the top: see `long_table`
-
-    source = _columns_for(y)
-    rows = {
-        "layer": layer,
-        ID: frame[ID].to_numpy(),
-        NAME: frame[NAME].to_numpy(),
-        "year": ALL_YEARS if y is None else str(y),
-        AREA: frame[AREA].to_numpy(),
-        **{column: frame[field].array for column, field in source.items()},
-    }
-    return pd.DataFrame(rows, index=pd.RangeIndex(len(frame)))[LONG_COLUMNS]
-
-
-def long_table(frame: gpd.GeoDataFrame, layer: str, years: Sequence[int], year: YearSelection = None) -> pd.DataFrame:
-    """One row per feature and year plus a `year == "all"` row (average per year); `LONG_COLUMNS`."""
-    # Imported here and in `geojson_text`, not at the top: a server imports this module for
-    # `parse_year`, and pandas and geopandas (about 140 MB resident) only for a download.
-    import pandas as pd
-
-    parts = [_year_rows(frame, layer, y) for y in _selected_years(years, year)]
-    return pd.concat(parts, ignore_index=True)[LONG_COLUMNS]
-
-
 def _csv_chunks(chunks: LayerChunks, layer: str, years: Sequence[int], year: YearSelection) -> Iterator[str]:
-    """The long table as CSV text, year after year and, within a year, chunk after chunk: the rows
-    of `long_table`, in its order."""
-    import pandas as pd  # here, not at the top: see `long_table`
-
-    header = True
+    """The long table as CSV text (`LONG_COLUMNS`, one row per feature and selected year, the
+    all-years row last), year after year and, within a year, chunk after chunk."""
+    yield ",".join(LONG_COLUMNS) + "\n"
     for y in _selected_years(years, year):
-        for chunk in chunks([ID, NAME, AREA, *_columns_for(y).values()]):
-            yield _year_rows(chunk, layer, y).to_csv(index=False, header=header)
-            header = False
-    if header:  # a layer without rows
-        yield pd.DataFrame(columns=LONG_COLUMNS).to_csv(index=False)
+        for table in chunks([ID, NAME, AREA, *_columns_for(y).values()]):
+            yield _csv_rows(table, layer, y)
+
+
+def _csv_rows(table: pa.Table, layer: str, y: int | None) -> str:
+    """The long table's rows of one chunk and year (None: all years), as CSV lines."""
+    from crimetiles.artifact.value_text import CSV, column_text, constant_text, csv_quoted, joined
+
+    rows = table.num_rows
+    cells = {
+        "layer": constant_text(csv_quoted(layer), rows),
+        "year": constant_text(ALL_YEARS if y is None else str(y), rows),
+        **{name: column_text(table.column(name), CSV) for name in (ID, NAME, AREA)},
+        **{column: column_text(table.column(field), CSV) for column, field in _columns_for(y).items()},
+    }
+    pieces: list[Any] = []
+    for column in LONG_COLUMNS:
+        pieces += [",", cells[column]] if pieces else [cells[column]]
+    return "".join(joined([*pieces, "\n"]).tolist())
 
 
 def download_metadata(provenance: Provenance, years: Sequence[int]) -> dict[str, Any]:
@@ -109,37 +97,44 @@ def download_metadata(provenance: Provenance, years: Sequence[int]) -> dict[str,
     }
 
 
-def _geojson_frame(frame: gpd.GeoDataFrame, year: YearSelection) -> gpd.GeoDataFrame:
-    """The download's columns of `frame` for `year` (see `geojson_text`), in EPSG:4326."""
-    import geopandas as gpd  # here, not at the top: see `long_table`
-
-    if year is not None:
-        source = _columns_for(None if year == ALL_YEARS else year)
-        frame = gpd.GeoDataFrame(
-            {
-                ID: frame[ID],
-                NAME: frame[NAME],
-                "year": str(year),
-                AREA: frame[AREA],
-                **{column: frame[field] for column, field in source.items()},
-            },
-            geometry=frame.geometry,
-            crs=frame.crs,
-        )
-    return frame.to_crs(4326)
-
-
 def _geojson_chunks(chunks: LayerChunks, year: YearSelection, metadata: dict[str, Any] | None) -> Iterator[str]:
     """The FeatureCollection's text (see `geojson_text`), its features a chunk at a time."""
     head: dict[str, Any] = {"type": "FeatureCollection"} | ({"metadata": metadata} if metadata is not None else {})
     yield json.dumps(head, separators=(",", ":"))[:-1] + ',"features":['
     separator = ""
-    for chunk in chunks(None):
-        features = _geojson_frame(chunk, year).to_geo_dict(drop_id=True)["features"]
-        if features:
-            yield separator + json.dumps(features, separators=(",", ":"))[1:-1]
+    for table in chunks(None):
+        if table.num_rows:
+            yield separator + _features(table, year)
             separator = ","
     yield "]}"
+
+
+def _features(table: pa.Table, year: YearSelection) -> str:
+    """A chunk's features, comma-separated, as geopandas' `to_geo_dict(drop_id=True)` gives them
+    to `json.dumps` with compact separators."""
+    from crimetiles.artifact.value_text import geometry_json, joined
+
+    pieces: list[Any] = ['{"type":"Feature","properties":{']
+    for name, text in _properties_json(table, year).items():
+        pieces += [("," if len(pieces) > 1 else "") + json.dumps(name) + ":", text]
+    pieces += ['},"geometry":', geometry_json(table.column(table.num_columns - 1)), "}"]
+    return ",".join(joined(pieces).tolist())
+
+
+def _properties_json(table: pa.Table, year: YearSelection) -> dict[str, Any]:
+    """Property name -> its values of the chunk as JSON text, for `year` (see `geojson_text`)."""
+    from crimetiles.artifact.value_text import JSON, column_text, constant_text
+
+    if year is None:
+        return {name: column_text(table.column(name), JSON) for name in table.column_names[:-1]}
+    source = _columns_for(None if year == ALL_YEARS else year)
+    return {
+        ID: column_text(table.column(ID), JSON),
+        NAME: column_text(table.column(NAME), JSON),
+        "year": constant_text(json.dumps(str(year)), table.num_rows),
+        AREA: column_text(table.column(AREA), JSON),
+        **{column: column_text(table.column(field), JSON) for column, field in source.items()},
+    }
 
 
 def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: dict[str, Any] | None = None) -> str:
@@ -152,9 +147,14 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: 
     return "".join(_geojson_chunks(whole(frame), year, metadata))
 
 
-def whole(frame: pd.DataFrame) -> LayerChunks:
-    """`frame` as one chunk."""
-    return lambda columns: [frame if columns is None else frame[list(columns)]]
+def whole(frame: gpd.GeoDataFrame) -> LayerChunks:
+    """`frame` as one chunk, in EPSG:4326."""
+    import pyarrow as pa  # here, not at the top: see `TYPE_CHECKING` above
+
+    table = pa.table(frame.to_crs(4326).to_arrow(index=False, geometry_encoding="WKB"))
+    geometry = frame.geometry.name
+    every = [*(name for name in table.column_names if name != geometry), geometry]
+    return lambda columns: [table.select(list(columns) if columns is not None else every)]
 
 
 def export_chunks(

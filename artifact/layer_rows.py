@@ -1,6 +1,6 @@
 """A density layer read a row group at a time (`LayerRows`): what a server needs of a layer for a
 tile or a download, without holding the layer. Imported when a server first needs a layer: it
-brings numpy and pyarrow (geopandas and pandas only for downloads, `LayerRows.frames`)."""
+brings numpy and pyarrow, never pandas."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.reader import LayerFile
 
 if TYPE_CHECKING:
-    import geopandas as gpd
-    import pandas as pd
     import pyarrow as pa
 
 LayerBounds = tuple[float, float, float, float]
@@ -89,14 +87,8 @@ class LayerRows:
             except (OSError, ValueError) as exc:
                 raise BuildError(f"{self.path}: cannot read density layer ({exc})") from None
 
-    def frames(self, columns: Sequence[str] | None = None) -> Iterator[gpd.GeoDataFrame | pd.DataFrame]:
-        """The layer group by group, in file order, as geopandas reads it: the `columns` named
-        (a DataFrame without the geometry), or every column (a GeoDataFrame; None)."""
-        import geopandas as gpd  # here, not at the top: see the module's docstring
-
+    def tables(self, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
+        """The layer group by group, in file order: the `columns` named, or every property then
+        the geometry (WKB, EPSG:4326 as in every density layer), last (None)."""
         for group in range(self.groups):
-            frame = self.read_group(group, columns).to_pandas()
-            if columns is None:
-                geometry = gpd.GeoSeries.from_wkb(frame.pop(self.geometry), crs=json.dumps(self.crs) if self.crs else None)
-                frame = gpd.GeoDataFrame(frame, geometry=geometry)
-            yield frame
+            yield self.read_group(group, columns)

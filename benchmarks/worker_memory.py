@@ -7,8 +7,9 @@ without an archive (every tile on demand), starts the README's granian command (
 blocking thread each) and, on one connection (so one worker answers everything), asks for
 `--tiles` tiles at zooms 12-16 spread over the state, each once (cold: no tile cache hit), then
 a CSV and a GeoJSON download of the layer. Prints the worker's resident memory before, after the
-tiles and after the downloads, and the tiles' p50/p99 answer times, with the machine and its load:
-the memory figures do not depend on the load, the times do (take those on a quiet machine).
+tiles and after the downloads (and how much of it is anonymous), and the tiles' p50/p99 answer
+times, with the machine and its load: the memory figures do not depend on the load, the times do
+(take those on a quiet machine).
 """
 
 from __future__ import annotations
@@ -63,11 +64,13 @@ def state_tiles(count: int, rng: np.random.Generator) -> list[mercantile.Tile]:
     return [picked[i] for i in rng.permutation(len(picked))]
 
 
-def resident_mib(pid: int) -> float:
+def resident_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (`VmRSS`), or its anonymous part (`RssAnon`: without the
+    libraries' code, which workers share), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+    raise RuntimeError(f"no {field} for {pid}")
 
 
 def workers(pid: int) -> list[int]:
@@ -129,12 +132,13 @@ def main() -> None:
                 for fmt in ("csv", "geojson"):
                     session.get(f"{base}/downloads/nc.{fmt}", timeout=600).raise_for_status()
                 after_downloads = resident_mib(busiest)
+                anonymous = resident_mib(busiest, "RssAnon")
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
         print(
             f"worker RSS: {before[busiest]:.0f} MiB before, {after_tiles:.0f} MiB after {len(ms)} cold tiles at z12-16, "
-            f"{after_downloads:.0f} MiB after a CSV and a GeoJSON download"
+            f"{after_downloads:.0f} MiB after a CSV and a GeoJSON download ({anonymous:.0f} MiB of it anonymous)"
         )
         print(f"cold tiles over HTTP: p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms")
 

@@ -12,7 +12,6 @@ features, in the layer's order, with the same properties.
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import cachetools
 import mercantile
@@ -21,6 +20,7 @@ import pyarrow as pa
 import pyproj
 import shapely
 
+from crimetiles.artifact.arrow_arrays import binaries, numbers, values
 from crimetiles.artifact.layer_rows import COVERING, LayerRows
 from crimetiles.artifact.mvt import (
     TILE_BUFFER,
@@ -101,8 +101,8 @@ class RowGroupTiler:
             table = self._cache.group(self.rows, int(group))
             rows = np.flatnonzero(_meeting(self._row_bounds(table), box))
             if rows.size:
-                wkb += _binaries(table.column(self.rows.geometry), rows)
-                parts.append([(np.arange(rows.size), _values(table.column(name), rows)) for name in self.rows.properties])
+                wkb += binaries(table.column(self.rows.geometry), rows)
+                parts.append([(np.arange(rows.size), values(table.column(name), rows)) for name in self.rows.properties])
         if not wkb:
             return None
         geoms = simplified_for_zoom(self._projected(shapely.from_wkb(wkb)), tile.z, self.simplify_maxzoom, self.extent)
@@ -124,9 +124,9 @@ class RowGroupTiler:
         """Each row's bounds in the layer's coordinates (rows: west, south, east, north): its
         `bbox` covering, or, in a layer written without one, its geometry's."""
         if self.rows.covering is None:
-            return shapely.bounds(shapely.from_wkb(_binaries(table.column(self.rows.geometry), np.arange(table.num_rows))))
+            return shapely.bounds(shapely.from_wkb(binaries(table.column(self.rows.geometry), np.arange(table.num_rows))))
         covering = table.column(self.rows.covering).combine_chunks()
-        return np.column_stack([_numbers(covering.field(name)) for name in COVERING])
+        return np.column_stack([numbers(covering.field(name)) for name in COVERING])
 
     def _projected(self, geoms: np.ndarray) -> np.ndarray:
         coordinates = shapely.get_coordinates(geoms)
@@ -139,51 +139,3 @@ def _meeting(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.n
     """Which of `bounds` (rows: west, south, east, north) meet `box`, edges included."""
     west, south, east, north = box
     return (bounds[:, 0] <= east) & (bounds[:, 2] >= west) & (bounds[:, 1] <= north) & (bounds[:, 3] >= south)
-
-
-# Arrow arrays read through their buffers: pyarrow converts to NumPy and selects rows through pandas.
-
-
-def _numbers(array: pa.Array) -> np.ndarray:
-    """A numeric array's values (nulls' slots hold any number)."""
-    kind = "f" if pa.types.is_floating(array.type) else "i" if pa.types.is_signed_integer(array.type) else "u"
-    dtype = np.dtype(f"{kind}{array.type.bit_width // 8}")
-    return np.frombuffer(array.buffers()[1], dtype=dtype, count=array.offset + len(array))[array.offset :]
-
-
-def _valid(array: pa.Array) -> np.ndarray:
-    """Which values of `array` are not null."""
-    bitmap = array.buffers()[0]
-    if bitmap is None:
-        return np.ones(len(array), dtype=bool)
-    bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
-    return bits[array.offset : array.offset + len(array)].astype(bool)
-
-
-def _binaries(column: pa.ChunkedArray, rows: np.ndarray) -> list[bytes]:
-    """The values of `rows` of a binary or string column, as bytes."""
-    array = column.combine_chunks()
-    validity, offsets_buffer, data = array.buffers()[:3]
-    width = np.int64 if pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type) else np.int32
-    offsets = np.frombuffer(offsets_buffer, dtype=width, count=array.offset + len(array) + 1)[array.offset :]
-    memory = memoryview(data) if data is not None else memoryview(b"")
-    starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
-    return [bytes(memory[start:end]) for start, end in zip(starts, ends, strict=True)]
-
-
-def _values(column: pa.ChunkedArray, rows: np.ndarray) -> list[Any]:
-    """The values of `rows` of a column as `to_pylist` gives them (None for a null)."""
-    array = column.combine_chunks()
-    kind = array.type
-    if pa.types.is_boolean(kind):
-        bits = np.unpackbits(np.frombuffer(array.buffers()[1], dtype=np.uint8), bitorder="little")
-        values = bits[array.offset + rows].astype(bool).tolist()
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        values = [value.decode() for value in _binaries(column, rows)]
-    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        values = _numbers(array)[rows].tolist()
-    else:  # no density layer column is of another type
-        every = array.to_pylist()
-        return [every[row] for row in rows.tolist()]
-    valid = _valid(array)[rows].tolist()
-    return [value if keep else None for value, keep in zip(values, valid, strict=True)]

@@ -99,9 +99,10 @@ def download(layer: str, fmt: str) -> Response:
     if fmt not in FORMATS or layer not in layers:
         raise UnknownResource(f"no download {layer}.{fmt} (layers: {', '.join(layers)}; formats: {', '.join(FORMATS)})")
     year = parse_year(request.args.get("year"), tiles.manifest.years)
-    chunks = tiles.layers.get().rows[layer].frames
+    chunks = tiles.layers.get().rows[layer].tables
     text = export_chunks(chunks, layer, tiles.manifest.years, fmt, year, tiles.manifest.provenance)
-    response = Response((piece.encode() for piece in text), content_type=DOWNLOAD_TYPES[fmt])
+    # direct_passthrough: else `make_conditional` would read the whole body to set its Content-Length
+    response = Response((piece.encode() for piece in text), content_type=DOWNLOAD_TYPES[fmt], direct_passthrough=True)
     suffix = f"-{year}" if year is not None else ""
     response.headers["Content-Disposition"] = f'attachment; filename="violent-crimes-per-sqmi-{layer}{suffix}.{fmt}"'
     return _cacheable(response, f"{tiles.build_id}-{layer}-{fmt}-{year}")

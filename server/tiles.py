@@ -77,7 +77,7 @@ class DensityLayers:
     time, and a bounded cache of decoded row groups; never a whole layer (docs/artifact.md)."""
 
     rows: dict[str, LayerRows]
-    """Every density layer, for downloads (`LayerRows.frames`) and tiles."""
+    """Every density layer, for downloads (`LayerRows.tables`) and tiles."""
     tilers: dict[str, RowGroupTiler]
     """An encoder per layer drawn in a tileset (`_tiler_key`)."""
     extents: dict[str, MercatorBounds]

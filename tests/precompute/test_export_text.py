@@ -3,17 +3,24 @@ every value of the long CSV table and of the GeoJSON is a literal."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
+import shapely.affinity
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
-from crimetiles.artifact.export import export_text, geojson_text, long_table, parse_year
+from crimetiles.artifact.export import export_text, geojson_text, parse_year
+from crimetiles.artifact.fields import YEAR_FIELDS, year_field
+from crimetiles.artifact.value_text import CSV, JSON, column_text
 
 YEARS = (2014, 2015)
 ALL = "ALL".lower()
@@ -68,31 +75,33 @@ def test_parse_year_refuses_a_year_the_build_lacks(text):
         parse_year(text, YEARS)
 
 
+def _csv_rows(text: str) -> list[list[str]]:
+    """The data rows of a CSV download, after checking its header."""
+    header, *rows = csv.reader(io.StringIO(text))
+    assert header == CSV_HEADER.split(",")
+    return rows
+
+
 def test_long_table_every_year_then_all(layer):
-    table = long_table(layer, "tracts", YEARS)
-    assert table.columns.tolist() == CSV_HEADER.split(",")
-    assert table.index.tolist() == [0, 1, 2, 3, 4, 5]
-    assert table.astype(object).where(table.notna(), None).to_dict("split")["data"] == [
-        ["tracts", "37063000101", "Tract 1.01", "2014", None, 0.5, None, None, None, True, True],
-        ["tracts", "37063000102", "Tract 1.02", "2014", 6, 2.0, 3.0, 1.1, 6.53, True, False],
-        ["tracts", "37063000101", "Tract 1.01", "2015", 2, 0.5, 4.0, 0.484, 14.5, True, False],
-        ["tracts", "37063000102", "Tract 1.02", "2015", 2, 2.0, 1.0, 0.121, 3.62, True, False],
-        ["tracts", "37063000101", "Tract 1.01", "all", None, 0.5, None, None, None, True, True],
-        ["tracts", "37063000102", "Tract 1.02", "all", 8, 2.0, 2.0, 0.431, 3.95, True, False],
+    assert _csv_rows(export_text(layer, "tracts", YEARS, "csv")) == [
+        ["tracts", "37063000101", "Tract 1.01", "2014", "", "0.5", "", "", "", "True", "True"],
+        ["tracts", "37063000102", "Tract 1.02", "2014", "6", "2.0", "3.0", "1.1", "6.53", "True", "False"],
+        ["tracts", "37063000101", "Tract 1.01", "2015", "2", "0.5", "4.0", "0.484", "14.5", "True", "False"],
+        ["tracts", "37063000102", "Tract 1.02", "2015", "2", "2.0", "1.0", "0.121", "3.62", "True", "False"],
+        ["tracts", "37063000101", "Tract 1.01", "all", "", "0.5", "", "", "", "True", "True"],
+        ["tracts", "37063000102", "Tract 1.02", "all", "8", "2.0", "2.0", "0.431", "3.95", "True", "False"],
     ]
 
 
 @pytest.mark.parametrize(
     ("year", "rows"),
     [
-        (2015, [["2015", 2, 4.0], ["2015", 2, 1.0]]),
-        (ALL, [["all", None, None], ["all", 8, 2.0]]),
+        (2015, [["2015", "2", "4.0"], ["2015", "2", "1.0"]]),
+        (ALL, [["all", "", ""], ["all", "8", "2.0"]]),
     ],
 )
 def test_long_table_one_year(layer, year, rows):
-    table = long_table(layer, "tracts", YEARS, year)
-    chosen = table[["year", "violent_count", "violent_per_sqmi"]]
-    assert chosen.astype(object).where(chosen.notna(), None).to_dict("split")["data"] == rows
+    assert [[row[3], row[4], row[6]] for row in _csv_rows(export_text(layer, "tracts", YEARS, "csv", year))] == rows
 
 
 def test_csv_text(layer):
@@ -186,3 +195,80 @@ def test_importing_the_module_for_parse_year_loads_neither_pandas_nor_geopandas(
     code = "import sys, crimetiles.artifact.export; print(sorted({'pandas', 'geopandas'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout == "[]\n"
+
+
+AWKWARD_NAMES = ["Walltown, East", 'The "Bottom"', "Line\nbreak", "Carriage\rreturn", "Café Ñ", "", " spaced ", "back\\slash"]
+"""Names that a CSV writer must quote or a JSON writer escape."""
+
+
+@pytest.fixture(scope="module")
+def neighborhoods() -> gpd.GeoDataFrame:
+    """40 made-up neighbourhoods of 2012-2016 in lon/lat, polygons and multipolygons: awkward
+    names, numbers of many digits and magnitudes (1e-06 to 1e+16), every fifth one's 2014 values
+    withheld (as a build withholds them: missing count, density and interval)."""
+    rng = np.random.default_rng(26)
+    rows = 40
+    corners = rng.uniform((-79.1, 35.8), (-78.8, 36.1), (rows, 2))
+    boxes = [shapely.box(x, y, x + rng.uniform(0.001, 0.01), y + rng.uniform(0.001, 0.01)) for x, y in corners]
+    shapes = [shapely.MultiPolygon([box, shapely.affinity.translate(box, 0.02)]) if i % 2 else box for i, box in enumerate(boxes)]
+    columns: dict[str, object] = {
+        "id": [f"N{i:03d}" for i in range(rows)],
+        "name": [AWKWARD_NAMES[i % len(AWKWARD_NAMES)] for i in range(rows)],
+        "area_sqmi": rng.uniform(0.01, 3.0, rows),
+    }
+    for year in [None, 2012, 2013, 2014, 2015, 2016]:
+        withheld = (np.arange(rows) % 5 == 0) & (year == 2014)
+        density = rng.uniform(1, 10, rows) * 10.0 ** rng.integers(-6, 17, rows)
+        columns |= {
+            year_field("violent_count", year): pd.array(np.where(withheld, None, rng.integers(0, 500, rows)), dtype="Int64"),
+            year_field("violent_per_sqmi", year): np.where(withheld, NAN, density),
+            year_field("violent_per_sqmi_low", year): np.where(withheld, NAN, density / 3),
+            year_field("violent_per_sqmi_high", year): np.where(withheld, NAN, density * 3),
+            year_field("unstable", year): rng.uniform(size=rows) < 0.5,
+            year_field("suppressed", year): withheld,
+        }
+    return gpd.GeoDataFrame(columns, geometry=shapes, crs="EPSG:4326")
+
+
+def _pandas_long_csv(frame: gpd.GeoDataFrame, layer: str, years: list[int | None]) -> str:
+    """The long table as pandas writes it (the downloads' writer before they were written a column
+    at a time): the reference their text must equal byte for byte."""
+    parts = [
+        pd.DataFrame(
+            {
+                "layer": layer,
+                "id": frame["id"],
+                "name": frame["name"],
+                "year": "all" if y is None else str(y),
+                "area_sqmi": frame["area_sqmi"],
+                **{base: frame[year_field(base, y)] for base in YEAR_FIELDS},
+            }
+        )[CSV_HEADER.split(",")]
+        for y in years
+    ]
+    return pd.concat(parts, ignore_index=True).to_csv(index=False)
+
+
+@pytest.mark.parametrize(("year", "selected"), [(None, [2012, 2013, 2014, 2015, 2016, None]), (2014, [2014]), ("all", [None])])
+def test_a_csv_download_is_what_pandas_writes(neighborhoods, year, selected):
+    text = export_text(neighborhoods, "neighborhoods", [2012, 2013, 2014, 2015, 2016], "csv", year)
+    assert text == _pandas_long_csv(neighborhoods, "neighborhoods", selected)
+
+
+def test_a_geojson_download_is_what_geopandas_writes(neighborhoods):
+    """The same document (every number the same double) as `json.dumps` of geopandas' features:
+    GEOS writes a coordinate at times with one more digit than Python's `repr`."""
+    reference = json.dumps(neighborhoods.to_geo_dict(drop_id=True), separators=(",", ":"))
+    assert json.loads(geojson_text(neighborhoods)) == json.loads(reference)
+
+
+@pytest.mark.parametrize(("notation", "texts"), [(CSV, ["2.0", "1e-05", "", ""]), (JSON, ["2.0", "1e-05", "null", "null"])])
+def test_a_nan_is_written_as_a_missing_value_like_a_null(notation, texts):
+    """A layer written by another tool may hold NaN where a build writes null: pandas wrote both alike."""
+    column = pa.chunked_array([pa.array([2.0, 1e-05, NAN, None], type=pa.float64())])
+    assert column_text(column, notation).tolist() == texts
+
+
+def test_a_layer_without_rows_downloads_as_a_header_or_no_feature(layer):
+    assert export_text(layer.iloc[:0], "tracts", YEARS, "csv") == CSV_HEADER + "\n"
+    assert json.loads(geojson_text(layer.iloc[:0])) == {"type": "FeatureCollection", "features": []}

@@ -82,6 +82,18 @@ def test_a_csv_download_names_its_file_and_year(api_client, manifest, query, fil
     assert _cache_headers(response) == ("public, max-age=90", f'"{manifest["build_id"]}-{tag}"')
 
 
+@pytest.mark.parametrize("fmt", ["csv", "geojson"])
+def test_a_download_is_sent_as_it_is_written_not_read_whole_first(api_client, fmt):
+    """No Content-Length: werkzeug sets one only by reading the whole body into memory first (a
+    250,000-polygon layer's GeoJSON is 323 MiB); the body comes piece by piece as it is written."""
+    response = api_client.get(f"/downloads/hex9.{fmt}", buffered=False)
+    assert "Content-Length" not in response.headers
+    pieces = iter(response.response)
+    assert next(pieces).startswith(b"layer,id,name,year," if fmt == "csv" else b'{"type":"FeatureCollection"')
+    assert sum(1 for _ in pieces) >= 9  # a piece (or more) per row group of hex9's 8,398 cells
+    response.close()
+
+
 @pytest.mark.parametrize("path", ["/downloads/tracts.shp", "/downloads/counties.csv", "/downloads/tracts.csv.gz"])
 def test_unknown_downloads_are_404(api_client, path):
     assert api_client.get(path).status_code == 404

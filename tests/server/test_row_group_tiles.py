@@ -101,5 +101,5 @@ def test_a_download_read_a_row_group_at_a_time_is_the_whole_layers(service, durh
     build = open_build(durham_build)
     years, provenance = build.manifest.years, build.manifest.provenance
     whole = export_text(build.layer_frame("hex9"), "hex9", years, fmt, year, provenance)
-    chunked = "".join(export_chunks(service.layers.get().rows["hex9"].frames, "hex9", years, fmt, year, provenance))
+    chunked = "".join(export_chunks(service.layers.get().rows["hex9"].tables, "hex9", years, fmt, year, provenance))
     assert chunked == whole
