@@ -54,6 +54,15 @@ def id_hashes(ids: np.ndarray) -> np.ndarray:
     return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False)
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct `values`, sorted, as `np.unique` gives them, but by sorting: numpy's `np.unique`
+    hashes first, some thirty times slower on a chunk's hundreds of thousands of 64-bit hashes."""
+    ordered = np.sort(values)
+    first = np.ones(len(ordered), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first]
+
+
 @dataclass(frozen=True)
 class ScanContext:
     files: Mapping[str, IncidentFile]
@@ -87,10 +96,10 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     ids = incident_ids(table, file.columns.incident_id)
     with_id = (ids != "").to_numpy()
     hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
-    incidents = np.unique(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)))
     sampled = len(table) > EXACT_TWIN_ROWS
+    incidents = distinct(_below(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)), sampled))
     years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
-    return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], _below(incidents, sampled), sampled, years)
+    return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], incidents, sampled, years)
 
 
 def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
@@ -107,7 +116,7 @@ def repeated_hashes(scans: Sequence[ChunkScan]) -> np.ndarray:
             )
         )
         repeated.append(every[1:][every[1:] == every[:-1]])
-    return np.unique(np.concatenate(repeated))
+    return distinct(np.concatenate(repeated))
 
 
 def candidates_by_source(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> dict[str, np.ndarray]:
@@ -139,7 +148,7 @@ def twin_sources(scans: Sequence[ChunkScan], agency: Mapping[str, str]) -> list[
     one with the larger share named `copy`; the later one when equal), in source order."""
     sampled = any(scan.sampled for scan in scans)
     incidents = {
-        name: _below(np.unique(np.concatenate([np.empty(0, np.uint64), *(scan.incident_hashes for scan in group)])), sampled)
+        name: _below(distinct(np.concatenate([np.empty(0, np.uint64), *(scan.incident_hashes for scan in group)])), sampled)
         for name, group in _by_source(scans, agency).items()
     }
     twins = []
