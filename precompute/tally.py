@@ -310,10 +310,11 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     classify_rows(incidents, context.classifier)
     located = locate(context, incidents.rows)
     pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"].to_numpy(dtype=object))
-    tally, outside = settle(context, chunk.source, located[~pending])
+    distinct_ids = located[~pending]
+    tally, outside = settle(context, chunk.source, distinct_ids)
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
     read = read.plus(Tally(outside_study_years=_outside_study_years(incidents.rejects)))
-    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located[~pending]))})
+    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, distinct_ids))})
     rejects = pd.concat([incidents.rejects, outside], ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
     return ChunkResult(
         chunk.source, tally.plus(read).plus(swapped).plus(_rejected(chunk.source, incidents.rejects)), rejects, located[pending]
