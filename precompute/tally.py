@@ -336,9 +336,9 @@ def locate(context: CountContext, rows: pd.DataFrame) -> pd.DataFrame:
     columns: dict[str, np.ndarray] = {}
     for layer in context.layers:
         columns[LAYER_PREFIX + layer.name] = context.locators[layer.name].assign(lon, lat)
-    for resolution in context.hex_resolutions:
+    for resolution, violent_cells in point_cells(lon[violent], lat[violent], context.hex_resolutions).items():
         cells = np.zeros(len(rows), dtype=np.int64)
-        cells[violent] = point_cells(lon[violent], lat[violent], resolution)
+        cells[violent] = violent_cells
         columns[f"{HEX_PREFIX}{resolution}"] = cells
     return rows.assign(**columns)
 
