@@ -329,7 +329,7 @@ def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
 def classify_rows(incidents: Incidents, classifier: Classifier) -> None:
     """Give each row its category and offense name; reject the rows no rule knows."""
     classes = classifier.classify(incidents.rows["offense"])
-    incidents.rows = incidents.rows.assign(category=classes["category"].to_numpy(), offense_name=classes["offense"].to_numpy())
+    incidents.rows = incidents.rows.assign(category=classes["category"].array, offense_name=classes["offense"].array)
     rows = incidents.rows
     unknown = rows["category"].isna().to_numpy()
     incidents.unknown_offenses = {str(k): int(v) for k, v in rows.loc[unknown, "offense"].value_counts().items()}
