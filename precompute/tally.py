@@ -69,6 +69,11 @@ class ScanContext:
     dated_at: datetime | None = None
     """The build time when the first pass also counts rows per year (to choose the study years)."""
 
+    @property
+    def several_sources(self) -> bool:
+        """Whether the files come from more than one source: only then can one be another's twin."""
+        return len({file.agency for file in self.files.values()}) > 1
+
 
 @dataclass(frozen=True)
 class ChunkScan:
@@ -82,7 +87,8 @@ class ChunkScan:
     repeated: np.ndarray
     incident_hashes: np.ndarray
     """Hashes of id and offense together of the rows with an id (distinct, sorted): all of them in a
-    chunk of up to EXACT_TWIN_ROWS rows, else those under TWIN_SAMPLE_BELOW (`sampled`)."""
+    chunk of up to EXACT_TWIN_ROWS rows, else those under TWIN_SAMPLE_BELOW (`sampled`); none when
+    the build has a single source (`ScanContext.several_sources`)."""
     sampled: bool
     year_rows: Mapping[int, int] = field(default_factory=dict)
 
@@ -97,7 +103,9 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     with_id = (ids != "").to_numpy()
     hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
     sampled = len(table) > EXACT_TWIN_ROWS
-    incidents = distinct(_below(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)), sampled))
+    incidents = np.empty(0, np.uint64)
+    if context.several_sources:
+        incidents = distinct(_below(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)), sampled))
     years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
     return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], incidents, sampled, years)
 
