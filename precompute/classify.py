@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from crimetiles.precompute.errors import InputError
@@ -70,9 +69,9 @@ class Classifier:
         are matched once per distinct value: a chunk of a million rows holds a few dozen."""
         codes, distinct = pd.factorize(values.fillna("").astype(str))
         rules = [self.rule_for(value) for value in distinct]
-        categories = np.array([rule.category if rule else None for rule in rules] + [None], dtype=object)
-        offenses = np.array([rule.offense if rule else None for rule in rules] + [None], dtype=object)
-        return pd.DataFrame({"category": categories[codes], "offense": offenses[codes]}, index=values.index)
+        categories = pd.Series([rule.category if rule else None for rule in rules] + [None]).array
+        offenses = pd.Series([rule.offense if rule else None for rule in rules] + [None]).array
+        return pd.DataFrame({"category": categories.take(codes), "offense": offenses.take(codes)}, index=values.index)
 
     def matched_rows(self, counts: pd.Series) -> int:
         """Rows whose value a rule matches, from `offense_counts` (value -> rows)."""

@@ -16,6 +16,8 @@ from typing import Literal
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
 
@@ -171,8 +173,7 @@ def _raw_xy(
         return x, y, _no_value(text) | empty, text
     lat_text = table[source.lat].astype(str).str.strip()
     lon_text = table[source.lon].astype(str).str.strip()
-    x = pd.to_numeric(lon_text, errors="coerce").to_numpy(dtype=float, copy=True)
-    y = pd.to_numeric(lat_text, errors="coerce").to_numpy(dtype=float, copy=True)
+    x, y = _numbers(pa.array(lon_text)), _numbers(pa.array(lat_text))
     return x, y, _no_value(lat_text) | _no_value(lon_text), lat_text + ", " + lon_text
 
 
@@ -180,13 +181,33 @@ def _no_value(text: pd.Series) -> np.ndarray:
     return text.str.lower().isin(NO_VALUE_WORDS).to_numpy()
 
 
+def _numbers(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each value as `pd.to_numeric(errors="coerce")` reads it, NaN where it is no number. Plain
+    decimals (nearly every value) are read by Arrow, which rounds them as pandas does (both to the
+    nearest double), at a fraction of the cost; any other value (blank, padded, "inf"...) by pandas."""
+    plain = pc.fill_null(pc.match_substring_regex(text, rf"^{_NUMBER}$"), False)
+    numbers = pc.cast(pc.if_else(plain, text, "nan"), pa.float64()).to_numpy(zero_copy_only=False).copy()
+    others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    numbers[others] = pd.to_numeric(text.take(others).to_pandas(), errors="coerce")
+    return numbers
+
+
+def _lat_lon_parts(text: pd.Series) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Each value's text before and after its first comma ("" after a value without one), once
+    parentheses and spaces are trimmed from both ends and spaces from each part: "lat, lon" and
+    "(lat, lon)" split."""
+    parts = pc.split_pattern(pc.utf8_trim(pa.array(text), "() "), ",", max_splits=1)
+    paired = pc.fill_null(pc.equal(pc.list_value_length(parts), 2), False)
+    second = pc.list_element(pc.if_else(paired, parts, pa.scalar(["", ""], parts.type)), 1)
+    return pc.utf8_trim(pc.list_element(parts, 0), " "), pc.utf8_trim(second, " ")
+
+
 def _point_xy(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """x, y of each combined point value, however it is written (see XY_POINT_FORMATS). The common
     "lat, lon" and "(lat, lon)" are split rather than matched: a regular expression per row costs
     seconds on a city's history."""
-    parts = text.str.strip("() ").str.partition(",")
-    y = pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float, copy=True)
-    x = pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float, copy=True)
+    lat_text, lon_text = _lat_lon_parts(text)
+    y, x = _numbers(lat_text), _numbers(lon_text)
     # A tagged value never reads as "lat, lon": only the rows that did not can be tagged.
     unparsed = np.flatnonzero(np.isnan(y))
     tagged = np.zeros(len(text), dtype=bool)

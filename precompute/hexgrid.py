@@ -47,16 +47,19 @@ def cells_covering(area: shapely.Geometry, resolution: int, point_cells: np.ndar
     return sorted(covering)
 
 
-def point_cells(lon: np.ndarray, lat: np.ndarray, resolution: int) -> np.ndarray:
-    """The cell of each point (every point lies in exactly one cell) as an H3 integer. H3 is
-    asked once per distinct location: police exports repeat the same geocoded addresses."""
+def point_cells(lon: np.ndarray, lat: np.ndarray, resolutions: Sequence[int]) -> dict[int, np.ndarray]:
+    """The cell of each point (every point lies in exactly one cell) as an H3 integer, at each of
+    `resolutions`. H3 is asked once per distinct location and resolution: police exports repeat the
+    same geocoded addresses. (Each resolution is asked, not derived from the finest by
+    `cell_to_parent`: a point near a coarse cell's edge can lie outside its fine cell's parent.)"""
     codes, distinct = pd.factorize(np.asarray(lon, dtype=float) + 1j * np.asarray(lat, dtype=float))
-    cells = np.fromiter(
-        map(h3_int.latlng_to_cell, distinct.imag.tolist(), distinct.real.tolist(), itertools.repeat(resolution)),
-        dtype=np.int64,
-        count=len(distinct),
-    )
-    return cells[codes]
+    lats, lons = distinct.imag.tolist(), distinct.real.tolist()
+    return {
+        resolution: np.fromiter(
+            map(h3_int.latlng_to_cell, lats, lons, itertools.repeat(resolution)), dtype=np.int64, count=len(distinct)
+        )[codes]
+        for resolution in resolutions
+    }
 
 
 def cell_integers(cells: Sequence[str]) -> np.ndarray:

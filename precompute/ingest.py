@@ -329,7 +329,7 @@ def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
 def classify_rows(incidents: Incidents, classifier: Classifier) -> None:
     """Give each row its category and offense name; reject the rows no rule knows."""
     classes = classifier.classify(incidents.rows["offense"])
-    incidents.rows = incidents.rows.assign(category=classes["category"].to_numpy(), offense_name=classes["offense"].to_numpy())
+    incidents.rows = incidents.rows.assign(category=classes["category"].array, offense_name=classes["offense"].array)
     rows = incidents.rows
     unknown = rows["category"].isna().to_numpy()
     incidents.unknown_offenses = {str(k): int(v) for k, v in rows.loc[unknown, "offense"].value_counts().items()}
@@ -340,8 +340,14 @@ def parse_dates(text: pd.Series) -> pd.Series:
     """Local dates and times, NaT where unparseable: ISO 8601 (a UTC offset is dropped: the year
     is the one the export shows), then the US layouts of police portals (03/01/2014, with or
     without a time), then whatever pandas can guess. Dates before 1900 are typos (05/05/1019),
-    NaT like the unparseable."""
-    text = text.astype(str).str.strip()
+    NaT like the unparseable. Each distinct text is parsed once: a day's incidents share a date."""
+    codes, distinct = pd.factorize(text.astype(str).str.strip())
+    dates = _distinct_dates(pd.Series(distinct))
+    return pd.Series(dates.array.take(codes, allow_fill=True), index=text.index)
+
+
+def _distinct_dates(text: pd.Series) -> pd.Series:
+    """`parse_dates` of stripped texts."""
     timed = text.str.contains(":", regex=False).to_numpy()  # only a time carries an offset to drop
     text[timed] = text[timed].str.replace(r"(?<=\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)$", "", regex=True)
     dates = pd.Series(pd.to_datetime(text, format="ISO8601", errors="coerce"), index=text.index)

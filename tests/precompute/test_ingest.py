@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import shapely
@@ -17,7 +18,7 @@ from crimetiles.cli import main
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.chunks import IncidentSource
 from crimetiles.precompute.errors import InputError
-from crimetiles.precompute.ingest import read_boundaries
+from crimetiles.precompute.ingest import parse_dates, read_boundaries
 from crimetiles.precompute.reasons import Reason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,3 +280,17 @@ def test_blank_incident_ids_are_not_duplicates(build_cli, tmp_path, unit_square)
     assert build.exit_code == 0, build.stderr
     assert build.rejects.empty
     assert build.report["inputs"][0]["rows_used"] == 3
+
+
+def test_parse_dates_of_a_column_is_each_values_own_parse():
+    """Each distinct text is parsed once: the answer is still that of every value alone."""
+    values = [
+        "2013-05-05", "2013-05-05T10:00:00Z", "2013-05-05T10:00:00.123+02:00", "05/06/2014", "05/06/2014 10:11:12 PM",
+        "05/06/2014 22:11", "1019-05-05", "garbage", "2015-02-30", "", " 2014-01-01 ", "March 3, 2015", "nan", None,
+    ]  # fmt: skip
+    column = pd.Series(np.random.default_rng(1).choice(np.array(values, dtype=object), 500), index=range(7, 507), dtype=str)
+    alone = [parse_dates(pd.Series([value], dtype=str)).iloc[0] for value in column]
+    parsed = parse_dates(column)
+    assert parsed.index.equals(column.index)
+    assert [None if pd.isna(date) else date for date in parsed] == [None if pd.isna(date) else date for date in alone]
+    assert parsed.isna().sum() == column.isin(["1019-05-05", "garbage", "2015-02-30", "", "nan"]).sum() + column.isna().sum()
