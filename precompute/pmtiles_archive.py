@@ -8,6 +8,7 @@ files always hold the same tiles whatever wrote the MBTiles.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import sqlite3
 import tempfile
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pmtiles.convert import mbtiles_to_header_json
-from pmtiles.tile import tileid_to_zxy, zxy_to_tileid
+from pmtiles.tile import Compression, serialize_directory, serialize_header, tileid_to_zxy, zxy_to_tileid
 from pmtiles.writer import Writer
 
 from crimetiles.artifact.manifest import BuildManifest
@@ -24,6 +25,8 @@ from crimetiles.precompute.build_dir import TILES_DIR, writing
 
 HEADER_KEYS = ("minzoom", "maxzoom", "bounds", "center")
 """MBTiles metadata rows that the PMTiles header holds as numbers instead."""
+HEADER_BYTES = 127
+"""The PMTiles 3 header's fixed length: the root directory follows it."""
 
 
 def pmtiles_archive_path(tileset: str) -> str:
@@ -56,8 +59,39 @@ def write_pmtiles(mbtiles: Path, out: Path, attribution: str) -> int:
             )
             writer.write_tile(tile_id, bytes(data))
         header, _ = mbtiles_to_header_json(metadata)
-        writer.finalize(header, pmtiles_metadata(metadata, attribution))
+        if tile_ids:
+            writer.finalize(header, pmtiles_metadata(metadata, attribution))
+        else:
+            writer.tile_f.close()
+            stream.write(empty_archive(header, pmtiles_metadata(metadata, attribution)))
     return len(tile_ids)
+
+
+def empty_archive(header: dict[str, Any], metadata: dict[str, Any]) -> bytes:
+    """A PMTiles archive of no tile, which the `pmtiles` writer cannot finish (it reads the
+    header's zooms off the first and last tile): `header` (the MBTiles file's zooms, bounds and
+    center), an empty root directory and `metadata`. An archive of a small study area's lowest
+    zooms draws nothing, its polygons pixel dust that holds no pixel's centre (docs/artifact.md)."""
+    root = serialize_directory([])
+    compressed = gzip.compress(json.dumps(metadata).encode(), mtime=0)
+    metadata_offset = HEADER_BYTES + len(root)
+    end = metadata_offset + len(compressed)
+    header = header | {
+        "addressed_tiles_count": 0,
+        "tile_entries_count": 0,
+        "tile_contents_count": 0,
+        "clustered": True,
+        "internal_compression": Compression.GZIP,
+        "root_offset": HEADER_BYTES,
+        "root_length": len(root),
+        "metadata_offset": metadata_offset,
+        "metadata_length": len(compressed),
+        "leaf_directory_offset": end,
+        "leaf_directory_length": 0,
+        "tile_data_offset": end,
+        "tile_data_length": 0,
+    }
+    return serialize_header(header) + root + compressed
 
 
 def with_pmtiles(manifest: BuildManifest, build_dir: Path) -> BuildManifest:

@@ -1,6 +1,7 @@
 """The tile encoder as it was before the hand-written protobuf writer, kept for the tests as an
-independent oracle: the same simplification, index query and clipping, then mapbox-vector-tile's
-own `encode` (its rounding, winding order, validity repair, property tables and protobuf objects).
+independent oracle: the same geometry per zoom (`simplified_for_zoom`: simplification and pixel
+dust, which the encoder's own tests check), index query and clipping, then mapbox-vector-tile's own
+`encode` (its rounding, winding order, validity repair, property tables and protobuf objects).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 import shapely
 from mapbox_vector_tile.encoder import on_invalid_geometry_make_valid
 
-from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, WEB_MERCATOR, tile_unit_m
+from crimetiles.artifact.mvt import TILE_BUFFER, TILE_EXTENT, WEB_MERCATOR, simplified_for_zoom
 
 
 class ReferenceTiler:
@@ -29,9 +30,7 @@ class ReferenceTiler:
     def indexed(self, zoom: int) -> tuple[np.ndarray, shapely.STRtree]:
         level = min(zoom, self.simplify_maxzoom)
         if level not in self.by_level:
-            geoms = self.geometries
-            if level < self.simplify_maxzoom:
-                geoms = shapely.simplify(geoms, tile_unit_m(level), preserve_topology=True)
+            geoms = simplified_for_zoom(self.geometries, zoom, self.simplify_maxzoom)
             self.by_level[level] = (geoms, shapely.STRtree(geoms))
         return self.by_level[level]
 

@@ -134,7 +134,7 @@ def test_one_row_of_properties_per_geometry_is_required():
         LayerTiler("x", squares, pd.DataFrame({"id": range(299)}), 14)
     with pytest.raises(ValueError, match="one row of properties per geometry"):
         LayerTiler("x", squares[:299], pd.DataFrame({"id": range(300)}), 14)
-    drawn = _drawn(LayerTiler("x", squares, pd.DataFrame({"id": range(300)}), 14), mercantile.Tile(0, 0, 0))
+    drawn = _drawn(LayerTiler("x", squares, pd.DataFrame({"id": range(300)}), 0), mercantile.Tile(0, 0, 0))  # exact: no dust
     assert [properties["id"] for properties, _ in drawn] == list(range(300))
 
 
@@ -251,3 +251,55 @@ def test_a_multipolygon_left_with_one_part_is_repaired_to_that_polygon():
     square = shapely.box(0, 0, 4, 4)
     repaired = _repaired(shapely.MultiPolygon([square, shapely.Polygon([(10, 0), (12, 0), (14, 0)])]))
     assert repaired.geom_type == "Polygon" and repaired.equals(square)
+
+
+# -- pixel dust: below the exact zooms, a polygon under a pixel is drawn as its pixel -----------
+
+DUST_TILE = mercantile.Tile(9, 5, 4)
+DUST_LAYER = {
+    "big": shapely.box(1000, 1000, 3000, 3000),
+    "speck": shapely.box(2505, 201, 2510, 206),  # holds the cell centre (2508, 204)
+    "triangle": shapely.Polygon([(3201, 201), (3208, 201), (3201, 208)]),  # holds (3204, 204)
+    "between": shapely.box(2601, 201, 2603, 206),  # between the centres x = 2596 and 2604
+    "corner": shapely.Polygon([(3401, 201), (3406, 201), (3401, 206)]),  # its bounds hold (3404, 204), not it
+    "thin": shapely.box(100, 3500, 600, 3505),  # under a cell tall, not wide: simplified, not dust
+    "almost": shapely.box(3600.05, 3600.05, 3607.95, 3607.95),  # 7.9 units both ways: dust
+}
+"""Polygons in tile units of `DUST_TILE` (y down); cell centres are at 8 i + 4 units, since the
+tile's corner lies on the cell grid."""
+
+
+def _dust_tiler(simplify_maxzoom: int) -> LayerTiler:
+    geometries = [_from_tile_units(DUST_TILE, geometry) for geometry in DUST_LAYER.values()]
+    return LayerTiler("dust", geometries, pd.DataFrame({"id": list(DUST_LAYER)}), simplify_maxzoom)
+
+
+def test_a_polygon_under_a_pixel_is_drawn_as_the_pixel_whose_centre_it_holds():
+    drawn = {properties["id"]: sorted(set(ring)) for properties, (ring,) in _drawn(_dust_tiler(14), DUST_TILE)}
+    cell = mvt.DUST_CELL_UNITS
+    assert cell == 8  # a pixel of a 512-pixel tile
+
+    def pixel(x: int, y: int) -> list[tuple[int, int]]:
+        return [(x, y), (x, y + cell), (x + cell, y), (x + cell, y + cell)]
+
+    assert drawn == {
+        "big": SQUARE_CORNERS,
+        "speck": pixel(2504, 200),
+        "triangle": pixel(3200, 200),
+        "thin": [(100, 3500), (100, 3505), (600, 3500), (600, 3505)],
+        "almost": pixel(3600, 3600),
+    }
+
+
+def test_from_the_simplification_max_zoom_every_polygon_is_exact():
+    drawn = {properties["id"]: sorted(set(ring)) for properties, (ring,) in _drawn(_dust_tiler(DUST_TILE.z), DUST_TILE)}
+    assert set(drawn) == set(DUST_LAYER)
+    for name, geometry in DUST_LAYER.items():
+        assert drawn[name] == sorted({(round(x), round(y)) for x, y in geometry.exterior.coords}), name
+
+
+def test_a_tile_whose_only_polygons_hold_no_pixel_centre_is_not_written():
+    tiler = LayerTiler(
+        "dust", [_from_tile_units(DUST_TILE, DUST_LAYER[name]) for name in ("between", "corner")], pd.DataFrame(index=[0, 1]), 14
+    )
+    assert tiler.encode(DUST_TILE) is None

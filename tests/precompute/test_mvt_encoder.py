@@ -29,6 +29,7 @@ from crimetiles.artifact.pbf import (
     polygon_layer_tile,
     value_message,
     varint,
+    varints,
 )
 from crimetiles.artifact.reader import open_build
 from tests.precompute.reference_mvt import ReferenceTiler
@@ -211,6 +212,25 @@ def test_tag_indices_of_128_values_are_bytes_and_of_more_varints(features):
     data = polygon_layer_tile("layer", 4096, tags, polygon_geometries(square * features, [5] * features, range(features)))
     decoded = mapbox_vector_tile.decode(data)["layer"]["features"]
     assert [feature["properties"] for feature in decoded] == [{"n": n} for n in range(features)]
+
+
+def test_a_tile_numbers_only_the_keys_and_values_its_features_use():
+    tags = PropertyTable.of(pd.DataFrame({"a": [None, 1.5], "b": ["x", "y"]})).tile_tags([0])
+    assert (tags.packed, tags.keys, tags.values) == ([b"\x00\x00"], field(3, b"b"), field(4, value_message("x")))
+
+
+def test_tag_indices_past_two_bytes_take_three():
+    """A low zoom's tile numbers tens of thousands of values: the 16,385th value's index takes three bytes."""
+    tags = PropertyTable.of(pd.DataFrame({"n": range(16_385)})).tile_tags(np.arange(16_385))
+    assert tags.packed[:2] == [b"\x00\x00", b"\x00\x01"]
+    assert tags.packed[16_383:] == [b"\x00\xff\x7f", b"\x00\x80\x80\x01"]
+
+
+def test_varints_of_an_array_are_each_ones_varint_end_to_end():
+    values = [0, 1, 127, 128, 16_383, 16_384, 2**21 - 1, 2**21, 2**28, 2**35 + 3, 2**63 - 1, 2**64 - 1]
+    body, lengths = varints(np.array(values, dtype=np.uint64))
+    assert body == b"".join(map(varint, values))
+    assert lengths.tolist() == [1, 1, 1, 2, 2, 3, 3, 4, 5, 6, 9, 10]
 
 
 def test_tags_and_geometries_must_pair_up():

@@ -15,6 +15,7 @@ from pmtiles.tile import Compression, TileType
 
 from crimetiles.artifact.manifest import read_manifest
 from crimetiles.artifact.reader import open_build, read_mbtiles
+from crimetiles.precompute.pmtiles_archive import write_pmtiles
 
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 
@@ -51,7 +52,9 @@ def test_pmtiles_holds_the_same_tiles_as_the_mbtiles(durham_build, tileset):
     assert all(data[:2] == b"\x1f\x8b" for data in tiles.values())  # gzip, as stored
     assert header["tile_type"] == TileType.MVT and header["tile_compression"] == Compression.GZIP
     assert header["clustered"] is True
-    assert (header["min_zoom"], header["max_zoom"]) == (0, 12)  # the fixture archives zooms 0-12
+    # the fixture archives zooms 0-12, of which the pmtiles writer's header names those holding a
+    # tile: 1-12 (at zoom 0 the county's polygons are pixel dust holding no pixel's centre)
+    assert (header["min_zoom"], header["max_zoom"]) == (min(z for z, _, _ in tiles), 12) == (1, 12)
     west, south, east, north = build.manifest.bounds
     assert header["min_lon_e7"] == int(west * 1e7) and header["max_lat_e7"] == int(north * 1e7)
     assert header["min_lat_e7"] == int(south * 1e7) and header["max_lon_e7"] == int(east * 1e7)
@@ -64,6 +67,21 @@ def test_pmtiles_holds_the_same_tiles_as_the_mbtiles(durham_build, tileset):
     assert metadata["attribution"] == build.manifest.attribution
     assert metadata["name"] == tileset and metadata["format"] == "pbf"
     assert not set(metadata) & {"json", "minzoom", "maxzoom", "bounds", "center"}
+
+
+def test_an_archive_of_no_tile_is_an_empty_pmtiles_archive(durham_build, tmp_path):
+    """A county draws nothing at zoom 0 (its polygons are pixel dust holding no pixel's centre), so
+    `--archive-maxzoom 0` archives no tile: the PMTiles file holds none, with the header and
+    metadata of any other."""
+    mbtiles = tmp_path / "empty.mbtiles"
+    shutil.copy(durham_build / "tiles" / "tracts.mbtiles", mbtiles)
+    with contextlib.closing(sqlite3.connect(mbtiles)) as db, db:
+        db.execute("DELETE FROM tiles")
+    assert write_pmtiles(mbtiles, tmp_path / "empty.pmtiles", "Somebody") == 0
+    header, metadata, tiles = _pmtiles(tmp_path / "empty.pmtiles")
+    assert tiles == {}
+    assert (header["min_zoom"], header["max_zoom"], header["tile_type"]) == (0, 12, TileType.MVT)
+    assert metadata["attribution"] == "Somebody" and metadata["vector_layers"][0]["id"] == "tracts"
 
 
 def test_a_missing_pmtiles_file_makes_the_build_incomplete(durham_build, tmp_path):

@@ -20,6 +20,10 @@ from crimetiles.server.tiles import load_tile_service
 
 SAMPLED = 60
 """Tiles compared per tileset and zoom (a regular pick of the zoom's tiles over the build's extent)."""
+DRAWN_TILES = {0: 0, 1: 4, 2: 3}
+"""Tiles drawn at zooms 0-2, one per tileset at most: the county spans a few pixels there, its
+polygons are pixel dust (`artifact/mvt.py`) and at zoom 0 none holds a pixel's centre, so the
+archive holds no tile. Zoom 1's, whose buffer reaches past the world, is drawn for every tileset."""
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +48,7 @@ def test_on_demand_tiles_are_the_archives_bytes(service, durham_build, zoom):
             stored = archive.get((tile.z, tile.x, tile.y))
             assert (gzip.compress(raw, compresslevel=6, mtime=0) if raw else None) == stored, (name, tile)
             compared += stored is not None
-    assert compared >= (10 if zoom >= 10 else len(build.manifest.tilesets))  # one tile of each at zooms 0-2
+    assert compared == DRAWN_TILES[zoom] if zoom in DRAWN_TILES else compared >= 10
 
 
 @pytest.mark.parametrize("zoom", [13, 14, 15, 16])
