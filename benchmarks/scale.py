@@ -136,10 +136,13 @@ def reuse_or_write_incidents(folder: Path, rows: int) -> float:
 
 @dataclass
 class TreeMemory:
-    """Peak resident memory of a process and all its descendants together, sampled every 50 ms."""
+    """Peak resident memory of a process and all its descendants together, sampled every 50 ms:
+    the sum of their RSS, and of their PSS (each page shared by N processes, as forked helpers share
+    their parent's, counted 1/N times in each: the memory the tree takes from the machine)."""
 
     pid: int
     peak_bytes: int = 0
+    peak_pss_bytes: int = 0
     stage_peak_bytes: int = 0
     """The peak since the last `next_stage`."""
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -155,8 +158,10 @@ class TreeMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            now = sum(_rss(pid) for pid in _tree(self.pid))
+            tree = _tree(self.pid)
+            now = sum(_rss(pid) for pid in tree)
             self.peak_bytes, self.stage_peak_bytes = max(self.peak_bytes, now), max(self.stage_peak_bytes, now)
+            self.peak_pss_bytes = max(self.peak_pss_bytes, sum(_pss(pid) for pid in tree))
 
     def next_stage(self) -> int:
         """The peak of the stage that just ended; starts the next one."""
@@ -186,9 +191,18 @@ def _tree(pid: int) -> list[int]:
 
 
 def _rss(pid: int) -> int:
+    return _proc_kib(f"/proc/{pid}/status", "VmRSS:")
+
+
+def _pss(pid: int) -> int:
+    return _proc_kib(f"/proc/{pid}/smaps_rollup", "Pss:")
+
+
+def _proc_kib(path: str, key: str) -> int:
+    """The value of line `key` (in kB) of a /proc file, in bytes; 0 once the process has gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
@@ -427,7 +441,9 @@ class ProcessRun:
     cpu_seconds: float
     """User + system CPU time of the process and of every child it waited for."""
     peak_bytes: int
-    """Peak resident memory of the process and its children together."""
+    """Peak resident memory of the process and its children together (the sum of their RSS)."""
+    peak_pss_bytes: int
+    """The same as PSS: pages shared with forked children counted once (`TreeMemory`)."""
     load: tuple[float, float]
     finished: bool
     """False when it was stopped at its time limit."""
@@ -448,7 +464,7 @@ def timed_process(command: list[str], timeout: float | None = None) -> ProcessRu
     if finished and process.returncode:
         raise SystemExit(f"{command[0]} failed with status {process.returncode}")
     seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_before
-    return ProcessRun(seconds, cpu, memory.peak_bytes, (load_before, os.getloadavg()[0]), finished, stdout)
+    return ProcessRun(seconds, cpu, memory.peak_bytes, memory.peak_pss_bytes, (load_before, os.getloadavg()[0]), finished, stdout)
 
 
 def tippecanoe_run(build_dir: Path, scratch: Path, maxzoom: int, tiny_polygon_reduction: bool = False) -> tuple[ProcessRun, int]:
@@ -498,6 +514,10 @@ def archive_main(args: argparse.Namespace) -> None:
 
 def _gib(size: int) -> str:
     return f"{size / 2**30:.2f} GiB"
+
+
+def _peaks(run: ProcessRun) -> str:
+    return f"{_gib(run.peak_bytes)} ({_gib(run.peak_pss_bytes)})"
 
 
 def _load(load: tuple[float, float]) -> str:
@@ -606,7 +626,7 @@ def lowzoom_main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(dir=args.keep) as scratch_name:
         scratch = Path(scratch_name)
         out, _ = nc_build(scratch, args.polygons, args.incidents, -1, rng)
-        print("| archive | CPU | wall time | MBTiles | tile bytes | peak RSS | load start / end |")
+        print("| archive | CPU | wall time | MBTiles | tile bytes | peak RSS (PSS) | load start / end |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for top in (int(z) for z in args.archive_zooms.split(",") if z):
             path = scratch / f"nc-z{top}.mbtiles"
@@ -625,12 +645,12 @@ def _print_archive_row(label: str, run: ProcessRun, mbtiles: Path) -> None:
 
     load = f"{run.load[0]:.1f} / {run.load[1]:.1f}"
     if not run.finished:
-        print(f"| {label} | stopped after {run.seconds:.0f} s | | | | {_gib(run.peak_bytes)} | {load} |")
+        print(f"| {label} | stopped after {run.seconds:.0f} s | | | | {_peaks(run)} | {load} |")
         return
     tile_bytes = sum(map(len, read_archive(mbtiles).values()))
     print(
         f"| {label} | {run.cpu_seconds:.1f} s | {run.seconds:.1f} s | {mbtiles.stat().st_size / 2**20:.1f} MiB | "
-        f"{tile_bytes / 2**20:.1f} MiB | {_gib(run.peak_bytes)} | {load} |",
+        f"{tile_bytes / 2**20:.1f} MiB | {_peaks(run)} | {load} |",
         flush=True,
     )
     mbtiles.unlink()
