@@ -122,8 +122,20 @@ def _setting_field(setting: str) -> Field[Any]:
 
 def shared_metrics_dir(parent_pid: int) -> Path:
     """Where the workers of the server whose main process is `parent_pid` write their metrics
-    (`crimetiles.server.wsgi`): one directory per server start, shared by its workers only."""
-    return Path(tempfile.gettempdir()) / f"crimetiles-metrics-{parent_pid}"
+    (`crimetiles.server.wsgi`): one directory per server start, shared by its workers only. Named
+    after the process and its start time, since a server started again may have the same PID (1,
+    in a container restarted with its /tmp) and would otherwise add the old start's counts to its own."""
+    return Path(tempfile.gettempdir()) / f"crimetiles-metrics-{parent_pid}-{_start_time(parent_pid)}"
+
+
+def _start_time(pid: int) -> str:
+    """When process `pid` started, in clock ticks since boot (field 22 of Linux's /proc/PID/stat,
+    counted after the command name, which may hold spaces); "0" where there is no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "0"
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def stop_marker(parent_pid: int) -> Path:

@@ -61,15 +61,15 @@ def serving(command: list[str], build_dir: Path, **settings: str) -> Iterator[tu
     process = subprocess.Popen(
         on_loopback(command, port), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    base = f"http://127.0.0.1:{port}"
+    base, metrics_dir = f"http://127.0.0.1:{port}", shared_metrics_dir(process.pid)  # named while it runs
     try:
         wait_until(lambda: _answers(base + "/healthz"), f"{command[0]} did not answer /healthz", timeout=90)
         yield base, process
     finally:
-        _stop(process)
+        _stop(process, metrics_dir)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, metrics_dir: Path) -> None:
     """SIGTERM to the server's process group; SIGKILL if it has not stopped a minute later (a
     worker still booting on a loaded machine can hold up a graceful stop). Then its workers'
     metrics directory goes too."""
@@ -80,7 +80,7 @@ def _stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
-    shutil.rmtree(shared_metrics_dir(process.pid), ignore_errors=True)
+    shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _answers(url: str) -> bool:

@@ -3,7 +3,10 @@ and switching its worker processes to a new build by file watch and by SIGHUP.""
 
 from __future__ import annotations
 
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from email.utils import parsedate_to_datetime
@@ -187,3 +190,28 @@ def test_a_stopped_server_leaves_every_tile_counted(durham_build, tmp_path, monk
     assert _requests_by_status(samples, 200) == 31  # and the readiness probe's /healthz
     assert samples[ARCHIVE_HITS] == 25
     assert samples[("crimetiles_tile_request_seconds_count", ())] == 30
+
+
+def _in_new_pid_namespace(command: list[str]) -> list[str]:
+    """`command` run as PID 1 of a new PID namespace, as a container runs it; skips the test where
+    this machine cannot make one."""
+    unshare = shutil.which("unshare")
+    wrapper = [unshare, "--pid", "--fork", "--mount-proc"] if unshare else []
+    if not wrapper or subprocess.run([*wrapper, "true"], capture_output=True).returncode:
+        pytest.skip("no PID namespace here (unshare missing or not permitted)")
+    return [*wrapper, str(Path(sys.executable).parent / command[0]), *command[1:]]
+
+
+def test_a_server_started_again_as_the_same_pid_counts_afresh(durham_build, tmp_path, monkeypatch):
+    """In a container the server is PID 1 at every start and a restart keeps /tmp: a new start must
+    not add the counts of the one before (`shared_metrics_dir`)."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    command = _in_new_pid_namespace(readme_command("granian"))
+    tile = "/tiles/tracts/10/287/402.mvt"
+    with serving(command, durham_build, reload_interval="0") as (base, _):
+        assert _get_each(base, [tile] * 5) == Counter({200: 5})
+        assert _scrape(base)[ARCHIVE_HITS] == 5
+    with serving(command, durham_build, reload_interval="0") as (base, _):
+        assert _scrape(base).get(ARCHIVE_HITS, 0.0) == 0
+        assert _get_each(base, [tile] * 2) == Counter({200: 2})
+        assert _scrape(base)[ARCHIVE_HITS] == 2
