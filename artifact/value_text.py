@@ -54,7 +54,8 @@ def column_text(column: pa.ChunkedArray, notation: Notation) -> np.ndarray:
         text = np.array(strings, dtype=TEXT)
     else:
         found = numbers(array)
-        text = found.astype(TEXT)
+        with np.printoptions(legacy=False):  # a library may set 1.13's, which casts floats to 12 digits (colour-science does)
+            text = found.astype(TEXT)
         if pa.types.is_floating(kind):
             missing |= np.isnan(found)
     return np.where(missing, notation.missing, text).astype(TEXT)

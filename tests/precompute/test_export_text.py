@@ -272,3 +272,12 @@ def test_a_nan_is_written_as_a_missing_value_like_a_null(notation, texts):
 def test_a_layer_without_rows_downloads_as_a_header_or_no_feature(layer):
     assert export_text(layer.iloc[:0], "tracts", YEARS, "csv") == CSV_HEADER + "\n"
     assert json.loads(geojson_text(layer.iloc[:0])) == {"type": "FeatureCollection", "features": []}
+
+
+def test_numbers_keep_every_digit_whatever_print_options_a_library_set():
+    """colour-science sets NumPy's 1.13 print options on import, under which a cast to text kept
+    12 digits: a download in such a process lost digits."""
+    values = [0.41816581918371676, 46505707267.08402, 2.0, 5.54e16]
+    with np.printoptions(legacy="1.13"):
+        texts = column_text(pa.chunked_array([pa.array(values)]), CSV).tolist()
+    assert texts == [repr(value) for value in values]
