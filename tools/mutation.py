@@ -97,6 +97,7 @@ TARGETS = (
     Target("mvt", "artifact/mvt.py", (PURE, ENCODER_TESTS, "tests/precompute/test_mvt.py", "-k", ENCODER_FAST)),
     Target("style", "server/style.py", (PURE, "tests/server/test_style_legend.py")),
     Target("export", "artifact/export.py", (PURE, "tests/precompute/test_export_text.py")),
+    Target("value_text", "artifact/value_text.py", (PURE, "tests/precompute/test_export_text.py")),
     Target("nesting", "precompute/nesting.py", (PURE, "tests/precompute/test_nesting.py", "-k", NESTING_FAST)),
     Target("on_demand", "server/on_demand.py", ("tests/server/test_row_group_tiles.py",), durham_build=True),
     Target(
