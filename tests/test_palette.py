@@ -10,9 +10,11 @@ import warnings
 import numpy as np
 import pytest
 
+PRINT_OPTIONS = np.get_printoptions()
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # colour-science warns that matplotlib (its plotting) is absent
     import colour
+np.set_printoptions(**PRINT_OPTIONS)  # colour-science sets NumPy 1.13's on import, for the whole test session
 
 PAGE_BACKGROUND = "#f4f3ef"
 """The map page's background, under the fills (static/map_style.js)."""
