@@ -263,19 +263,25 @@ DUST_LAYER = {
     "between": shapely.box(2601, 201, 2603, 206),  # between the centres x = 2596 and 2604
     "corner": shapely.Polygon([(3401, 201), (3406, 201), (3401, 206)]),  # its bounds hold (3404, 204), not it
     "thin": shapely.box(100, 3500, 600, 3505),  # under a cell tall, not wide: simplified, not dust
+    "tall": shapely.box(700, 3000, 705, 3500),  # under a cell wide, not tall: simplified, not dust
     "almost": shapely.box(3600.05, 3600.05, 3607.95, 3607.95),  # 7.9 units both ways: dust
+    "late": shapely.box(2013, 301, 2020.4, 308.4),  # starts past a cell's middle both ways: holds (2020, 308)
 }
-"""Polygons in tile units of `DUST_TILE` (y down); cell centres are at 8 i + 4 units, since the
+"""Polygons in tile units of a tile (y down); cell centres are at 8 i + 4 units, since every
 tile's corner lies on the cell grid."""
+DUST_TILES = [DUST_TILE, mercantile.Tile(6, 10, 4), mercantile.Tile(1205, 1540, 12)]
+"""North-east and south-west of the origin (the signs of the bounds), and a zoom where a tile unit
+is 2.4 m (the grid's origin to the metre)."""
 
 
-def _dust_tiler(simplify_maxzoom: int) -> LayerTiler:
-    geometries = [_from_tile_units(DUST_TILE, geometry) for geometry in DUST_LAYER.values()]
+def _dust_tiler(simplify_maxzoom: int, tile: mercantile.Tile = DUST_TILE) -> LayerTiler:
+    geometries = [_from_tile_units(tile, geometry) for geometry in DUST_LAYER.values()]
     return LayerTiler("dust", geometries, pd.DataFrame({"id": list(DUST_LAYER)}), simplify_maxzoom)
 
 
-def test_a_polygon_under_a_pixel_is_drawn_as_the_pixel_whose_centre_it_holds():
-    drawn = {properties["id"]: sorted(set(ring)) for properties, (ring,) in _drawn(_dust_tiler(14), DUST_TILE)}
+@pytest.mark.parametrize("tile", DUST_TILES, ids=str)
+def test_a_polygon_under_a_pixel_is_drawn_as_the_pixel_whose_centre_it_holds(tile):
+    drawn = {properties["id"]: sorted(set(ring)) for properties, (ring,) in _drawn(_dust_tiler(14, tile), tile)}
     cell = mvt.DUST_CELL_UNITS
     assert cell == 8  # a pixel of a 512-pixel tile
 
@@ -287,7 +293,9 @@ def test_a_polygon_under_a_pixel_is_drawn_as_the_pixel_whose_centre_it_holds():
         "speck": pixel(2504, 200),
         "triangle": pixel(3200, 200),
         "thin": [(100, 3500), (100, 3505), (600, 3500), (600, 3505)],
+        "tall": [(700, 3000), (700, 3500), (705, 3000), (705, 3500)],
         "almost": pixel(3600, 3600),
+        "late": pixel(2016, 304),
     }
 
 
