@@ -21,7 +21,10 @@ from crimetiles.artifact.manifest import Provenance
 if TYPE_CHECKING:  # annotations only: a server imports this module for `parse_year` at start, and
     # numpy, pyarrow and shapely (`value_text`) only for a download (geopandas only for `whole`)
     import geopandas as gpd
+    import numpy as np
     import pyarrow as pa
+
+    from crimetiles.artifact.value_text import Notation
 
 LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, *YEAR_FIELDS[1:]]
 """A withheld count's row has empty count, density and interval, and `suppressed` true."""
@@ -69,15 +72,9 @@ def _csv_chunks(chunks: LayerChunks, layer: str, years: Sequence[int], year: Yea
 
 def _csv_rows(table: pa.Table, layer: str, y: int | None) -> str:
     """The long table's rows of one chunk and year (None: all years), as CSV lines."""
-    from crimetiles.artifact.value_text import CSV, column_text, constant_text, csv_quoted, joined
+    from crimetiles.artifact.value_text import CSV, constant_text, joined
 
-    rows = table.num_rows
-    cells = {
-        "layer": constant_text(csv_quoted(layer), rows),
-        "year": constant_text(ALL_YEARS if y is None else str(y), rows),
-        **{name: column_text(table.column(name), CSV) for name in (ID, NAME, AREA)},
-        **{column: column_text(table.column(field), CSV) for column, field in _columns_for(y).items()},
-    }
+    cells = {"layer": constant_text(CSV.string(layer), table.num_rows), **_year_cells(table, y, CSV)}
     pieces: list[Any] = []
     for column in LONG_COLUMNS:
         pieces += [",", cells[column]] if pieces else [cells[column]]
@@ -123,17 +120,25 @@ def _features(table: pa.Table, year: YearSelection) -> str:
 
 def _properties_json(table: pa.Table, year: YearSelection) -> dict[str, Any]:
     """Property name -> its values of the chunk as JSON text, for `year` (see `geojson_text`)."""
-    from crimetiles.artifact.value_text import JSON, column_text, constant_text
+    from crimetiles.artifact.value_text import JSON, column_text
 
     if year is None:
         return {name: column_text(table.column(name), JSON) for name in table.column_names[:-1]}
-    source = _columns_for(None if year == ALL_YEARS else year)
+    return _year_cells(table, None if year == ALL_YEARS else year, JSON)
+
+
+def _year_cells(table: pa.Table, y: int | None, notation: Notation) -> dict[str, np.ndarray]:
+    """A chunk's id, name, year, area, then one year's (None: all years') count, density and
+    interval, each a column of text as `notation` writes it: the CSV's rows and the GeoJSON's
+    properties for one year alike."""
+    from crimetiles.artifact.value_text import column_text, constant_text
+
     return {
-        ID: column_text(table.column(ID), JSON),
-        NAME: column_text(table.column(NAME), JSON),
-        "year": constant_text(json.dumps(str(year)), table.num_rows),
-        AREA: column_text(table.column(AREA), JSON),
-        **{column: column_text(table.column(field), JSON) for column, field in source.items()},
+        ID: column_text(table.column(ID), notation),
+        NAME: column_text(table.column(NAME), notation),
+        "year": constant_text(notation.string(ALL_YEARS if y is None else str(y)), table.num_rows),
+        AREA: column_text(table.column(AREA), notation),
+        **{column: column_text(table.column(field), notation) for column, field in _columns_for(y).items()},
     }
 
 
