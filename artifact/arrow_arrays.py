@@ -18,15 +18,17 @@ def numbers(array: pa.Array) -> np.ndarray:
 
 def booleans(array: pa.Array) -> np.ndarray:
     """A boolean array's values (nulls' slots hold any value)."""
-    bits = np.unpackbits(np.frombuffer(array.buffers()[1], dtype=np.uint8), bitorder="little")
-    return bits[array.offset : array.offset + len(array)].astype(bool)
+    return _bits(array.buffers()[1], array)
 
 
 def valid(array: pa.Array) -> np.ndarray:
     """Which values of `array` are not null."""
     bitmap = array.buffers()[0]
-    if bitmap is None:
-        return np.ones(len(array), dtype=bool)
+    return np.ones(len(array), dtype=bool) if bitmap is None else _bits(bitmap, array)
+
+
+def _bits(bitmap: pa.Buffer, array: pa.Array) -> np.ndarray:
+    """`array`'s bits of an Arrow bitmap (least significant bit first, from the array's offset)."""
     bits = np.unpackbits(np.frombuffer(bitmap, dtype=np.uint8), bitorder="little")
     return bits[array.offset : array.offset + len(array)].astype(bool)
 
