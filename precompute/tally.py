@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from crimetiles.precompute.chunks import Chunk, IncidentFile, chunk_table
@@ -40,6 +41,7 @@ from crimetiles.precompute.ingest import (
 )
 from crimetiles.precompute.locator import PolygonLocator
 from crimetiles.precompute.reasons import Reason
+from crimetiles.precompute.text_hash import text_hashes
 from crimetiles.precompute.years import StudyYears
 
 SWAP_INSIDE_SHARE = 0.1
@@ -49,9 +51,9 @@ LAYER_PREFIX = "@"
 HEX_PREFIX = "#"
 
 
-def id_hashes(ids: np.ndarray) -> np.ndarray:
+def id_hashes(ids: pd.Series) -> np.ndarray:
     """A 64-bit hash per incident id (text)."""
-    return pd.util.hash_array(np.asarray(ids, dtype=object), categorize=False)
+    return text_hashes(pa.array(ids, type=pa.large_string(), from_pandas=True))
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -101,11 +103,11 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
     with_id = (ids != "").to_numpy()
-    hashes, counts = np.unique(id_hashes(ids[with_id].to_numpy(dtype=object)), return_counts=True)
+    hashes, counts = np.unique(id_hashes(ids[with_id]), return_counts=True)
     sampled = len(table) > EXACT_TWIN_ROWS
     incidents = np.empty(0, np.uint64)
     if context.several_sources:
-        incidents = distinct(_below(id_hashes((ids[with_id] + "\x1f" + offense[with_id]).to_numpy(dtype=object)), sampled))
+        incidents = distinct(_below(id_hashes(ids[with_id] + "\x1f" + offense[with_id]), sampled))
     years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
     return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], incidents, sampled, years)
 
@@ -317,7 +319,7 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     incidents = parse_table(table, file.columns, context.wanted, chunk.source, chunk.first_row, years, context.now, year_reason)
     classify_rows(incidents, context.classifier)
     located = locate(context, incidents.rows)
-    pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"].to_numpy(dtype=object))
+    pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"])
     distinct_ids = located[~pending]
     tally, outside = settle(context, chunk.source, distinct_ids)
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
@@ -329,11 +331,11 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     )
 
 
-def _may_repeat(candidates: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def _may_repeat(candidates: np.ndarray, ids: pd.Series) -> np.ndarray:
     hashes = id_hashes(ids)
     position = np.minimum(np.searchsorted(candidates, hashes), max(len(candidates) - 1, 0))
     found = candidates[position] == hashes if len(candidates) else np.zeros(len(ids), bool)
-    return found & (ids != "")
+    return found & (ids != "").to_numpy()
 
 
 def locate(context: CountContext, rows: pd.DataFrame) -> pd.DataFrame:

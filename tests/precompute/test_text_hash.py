@@ -1,0 +1,49 @@
+"""The hash that finds duplicate-id candidates (`precompute.text_hash`): the same text always gives
+the same hash, whatever array holds it, and different texts differ."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from crimetiles.precompute.tally import TWIN_SAMPLE_BELOW
+from crimetiles.precompute.text_hash import text_hashes
+
+TEXTS = ["a", "a ", "", "0000000001", "0000000001 ", "INC-2014-000123\x1fROBBERY", "é", "e\u0301", "x" * 40, "x" * 41]
+
+
+def test_a_text_hashes_alike_in_any_array_that_holds_it():
+    """Beside longer or shorter values, in chunks, sliced, `string` or `large_string`: the first
+    and second pass of a build see the same id in differently shaped arrays."""
+    alone = np.concatenate([text_hashes(pa.array([text])) for text in TEXTS])
+    mixed = text_hashes(pa.array(["padding value longer than the rest", *TEXTS], pa.large_string()).slice(1))
+    chunked = text_hashes(pa.chunked_array([TEXTS[:3], TEXTS[3:]]))
+    reversed_order = text_hashes(pa.array(TEXTS[::-1]))[::-1]
+    assert alone.dtype == np.uint64
+    for other in (mixed, chunked, reversed_order):
+        assert other.tolist() == alone.tolist()
+
+
+def test_different_texts_hash_apart_and_a_null_apart_from_every_text():
+    """A trailing space, a trailing NUL, one more byte past a whole word, the empty text, a null."""
+    texts = [*TEXTS, "a\x00", "x" * 8, "x" * 9, "x" * 16, None]
+    hashes = text_hashes(pa.array(texts))
+    assert len(set(hashes.tolist())) == len(texts)
+
+
+def test_hashes_spread_evenly_as_the_twin_sample_needs():
+    """A thirty-second of 200,000 sequential ids (one spelling, differing in their last digits) falls
+    under TWIN_SAMPLE_BELOW, and every id hashes apart."""
+    ids = pa.array([f"{i:010d}" for i in range(200_000)])
+    hashes = text_hashes(ids)
+    assert len(np.unique(hashes)) == len(ids)
+    share = float((hashes < TWIN_SAMPLE_BELOW).mean())
+    assert abs(share - 1 / 32) < 0.002, share
+    top_bit = float((hashes >> np.uint64(63)).mean())
+    assert abs(top_bit - 0.5) < 0.005, top_bit
+
+
+def test_an_array_of_empty_texts_and_nulls_only():
+    hashes = text_hashes(pa.array(["", None, ""]))
+    assert hashes[0] == hashes[2] != hashes[1]
+    assert text_hashes(pa.array([], pa.string())).shape == (0,)
