@@ -41,7 +41,7 @@ from crimetiles.precompute.ingest import (
 )
 from crimetiles.precompute.locator import PolygonLocator
 from crimetiles.precompute.reasons import Reason
-from crimetiles.precompute.text_hash import text_hashes
+from crimetiles.precompute.text_hash import pair_hashes, text_hashes
 from crimetiles.precompute.years import StudyYears
 
 SWAP_INSIDE_SHARE = 0.1
@@ -103,11 +103,12 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
     with_id = (ids != "").to_numpy()
-    hashes, counts = np.unique(id_hashes(ids[with_id]), return_counts=True)
+    row_hashes = id_hashes(ids[with_id])
+    hashes, counts = np.unique(row_hashes, return_counts=True)
     sampled = len(table) > EXACT_TWIN_ROWS
     incidents = np.empty(0, np.uint64)
     if context.several_sources:
-        incidents = distinct(_below(id_hashes(ids[with_id] + "\x1f" + offense[with_id]), sampled))
+        incidents = distinct(_below(pair_hashes(row_hashes, id_hashes(offense[with_id])), sampled))
     years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
     return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], incidents, sampled, years)
 

@@ -40,6 +40,11 @@ def text_hashes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.where(null, splitmix64(hashes ^ GOLDEN), hashes)
 
 
+def pair_hashes(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """One hash per pair of hashes, (a, b) apart from (b, a): an id and an offense together."""
+    return splitmix64(first ^ splitmix64(second + GOLDEN))
+
+
 def splitmix64(z: np.ndarray) -> np.ndarray:
     """The splitmix64 finalizer: every input bit moves about half the output bits."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)

@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from crimetiles.precompute.tally import TWIN_SAMPLE_BELOW
-from crimetiles.precompute.text_hash import text_hashes
+from crimetiles.precompute.text_hash import pair_hashes, text_hashes
 
 TEXTS = ["a", "a ", "", "0000000001", "0000000001 ", "INC-2014-000123\x1fROBBERY", "é", "e\u0301", "x" * 40, "x" * 41]
 
@@ -33,14 +33,22 @@ def test_different_texts_hash_apart_and_a_null_apart_from_every_text():
 
 def test_hashes_spread_evenly_as_the_twin_sample_needs():
     """A thirty-second of 200,000 sequential ids (one spelling, differing in their last digits) falls
-    under TWIN_SAMPLE_BELOW, and every id hashes apart."""
-    ids = pa.array([f"{i:010d}" for i in range(200_000)])
-    hashes = text_hashes(ids)
-    assert len(np.unique(hashes)) == len(ids)
-    share = float((hashes < TWIN_SAMPLE_BELOW).mean())
-    assert abs(share - 1 / 32) < 0.002, share
-    top_bit = float((hashes >> np.uint64(63)).mean())
-    assert abs(top_bit - 0.5) < 0.005, top_bit
+    under TWIN_SAMPLE_BELOW, alone and paired with one offense, and every id hashes apart."""
+    ids = text_hashes(pa.array([f"{i:010d}" for i in range(200_000)]))
+    robbery = text_hashes(pa.array(["ROBBERY"] * len(ids)))
+    for hashes in (ids, pair_hashes(ids, robbery)):
+        assert len(np.unique(hashes)) == len(ids)
+        share = float((hashes < TWIN_SAMPLE_BELOW).mean())
+        assert abs(share - 1 / 32) < 0.002, share
+        top_bit = float((hashes >> np.uint64(63)).mean())
+        assert abs(top_bit - 0.5) < 0.005, top_bit
+
+
+def test_a_pair_hashes_apart_from_its_reverse_and_from_its_parts():
+    one, other = text_hashes(pa.array(["INC-1", "ROBBERY"]))
+    pairs = pair_hashes(np.array([one, other, one, one]), np.array([other, one, one, other]))
+    assert pairs[0] == pairs[3]
+    assert len({*pairs[:3].tolist(), one, other}) == 5
 
 
 def test_an_array_of_empty_texts_and_nulls_only():
