@@ -229,8 +229,8 @@ def _validated(shape: shapely.Geometry, tries: int) -> shapely.Geometry | None:
         return shape
     if tries >= MAX_REPAIRS:
         return None
-    # Imported here, not at the top: mapbox-vector-tile brings protobuf and pyclipper (about 3 MB in
-    # a server encoding on demand) for a repair that few tiles need.
+    # Imported here, not at the top: mapbox-vector-tile brings protobuf and pyclipper (2-3 MB in a
+    # server encoding on demand) for a repair that few tiles need.
     from mapbox_vector_tile.polygon import make_it_valid
 
     repaired = make_it_valid(shape)

@@ -119,7 +119,7 @@ def about_html(markdown: str) -> Markup:
     ones are `<h3>` (a `#` title would compete with the page's).
 
     markdown-it is imported here, by the first page asked of a build with such a text: a worker
-    serving only tiles never loads it (about 1 MB)."""
+    serving only tiles never loads it (1-2 MB)."""
     from markdown_it import MarkdownIt
 
     parser = MarkdownIt("commonmark", {"html": False}).enable("table")

@@ -257,17 +257,20 @@ reads its layers from local files only, and the S3 one alone loads the AWS SDK (
 
 
 def _lean_arrow() -> None:
-    """Before pyarrow is first imported (which `open_density_layers` does in a server): Arrow
-    allocates with the system allocator, and its remote filesystem modules are never imported.
+    """Import pyarrow with Arrow allocating from the system allocator and without its remote
+    filesystem modules: called before anything else here imports it.
 
     Arrow's default pool (mimalloc) reserves its own arena and keeps freed pages: about 8 MB in a
-    Durham worker. `pa.set_memory_pool` reaches only the allocations pyarrow's Python layer makes,
-    not those of the Parquet reader inside; Arrow reads `ARROW_DEFAULT_MEMORY_POOL` once, at its
-    first allocation, hence before the import (a setting already there is kept). In a process that
-    imported pyarrow before (a build then a server, tests), both may come too late: harmless."""
+    Durham worker. Arrow reads `ARROW_DEFAULT_MEMORY_POOL` once, at its first allocation, hence
+    before the import (a setting already there is kept); `pa.set_memory_pool` alone reaches only
+    what pyarrow's Python layer allocates, not the Parquet reader inside, but still does that in a
+    process that imported pyarrow before (`crimetiles serve`: its CLI imports geopandas)."""
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     for module in ARROW_REMOTE_FILESYSTEMS:
         sys.modules.setdefault(module, None)  # None: `import` fails, which pyarrow.fs allows for
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def open_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) -> DensityLayers:

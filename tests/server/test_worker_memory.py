@@ -110,12 +110,14 @@ assert app.test_client().get(sys.argv[2]).status_code == 200
 import pyarrow as pa
 print(json.dumps({
     "pool": pa.default_memory_pool().backend_name,
+    "mimalloc_peak": pa.mimalloc_memory_pool().max_memory(),
     "modules": sorted(name for name, module in sys.modules.items() if module),
     "libarrow_s3": "libarrow_s3" in Path("/proc/self/maps").read_text(),
 }))
 """
 """A fresh interpreter, as a server's worker: the app on a build answers an on-demand tile, then
-reports Arrow's default pool, the modules imported and whether pyarrow's S3 library is mapped."""
+reports pyarrow's default pool, the most Arrow's own allocator (mimalloc, the default of pyarrow's
+wheels) ever held, the modules imported and whether pyarrow's S3 library is mapped."""
 
 
 def test_a_worker_encoding_a_tile_loads_only_what_tiles_need(durham_build):
@@ -127,6 +129,7 @@ def test_a_worker_encoding_a_tile_loads_only_what_tiles_need(durham_build):
     report = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
     modules = set(report["modules"])
     assert report["pool"] == "system"
+    assert report["mimalloc_peak"] == 0  # not even the Parquet reader's own allocations
     assert {"pyarrow.parquet", "pyarrow._fs"} <= modules  # the local filesystem, which pyarrow.parquet imports
     assert modules & set(ARROW_REMOTE_FILESYSTEMS) == set()
     assert report["libarrow_s3"] is False
