@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import mercantile
 import numpy as np
 import shapely
-from mapbox_vector_tile.polygon import make_it_valid
 
 from crimetiles.artifact.pbf import PropertyTable, polygon_geometries, polygon_layer_tile
 
@@ -230,6 +229,10 @@ def _validated(shape: shapely.Geometry, tries: int) -> shapely.Geometry | None:
         return shape
     if tries >= MAX_REPAIRS:
         return None
+    # Imported here, not at the top: mapbox-vector-tile brings protobuf and pyclipper (2-3 MB in a
+    # server encoding on demand) for a repair that few tiles need.
+    from mapbox_vector_tile.polygon import make_it_valid
+
     repaired = make_it_valid(shape)
     if repaired is not None and not repaired.is_empty:
         repaired = _repaired(repaired, tries + 1)

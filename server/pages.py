@@ -22,7 +22,6 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from crimetiles.artifact.export import parse_year
@@ -117,7 +116,12 @@ def about_html(markdown: str) -> Markup:
     """The metric's text as HTML: CommonMark and tables, raw HTML in it shown as text (never
     markup), links only to safe schemes (no `javascript:`) and no inline styles (a table column's
     alignment), so the page's CSP has nothing to block; its headings moved down so that its top
-    ones are `<h3>` (a `#` title would compete with the page's)."""
+    ones are `<h3>` (a `#` title would compete with the page's).
+
+    markdown-it is imported here, by the first page asked of a build with such a text: a worker
+    serving only tiles never loads it (1-2 MB)."""
+    from markdown_it import MarkdownIt
+
     parser = MarkdownIt("commonmark", {"html": False}).enable("table")
     tokens = parser.parse(markdown)
     for token in tokens:

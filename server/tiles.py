@@ -9,6 +9,7 @@ replaced on disk afterwards cannot break requests in flight.
 from __future__ import annotations
 
 import gzip
+import os
 import sys
 import threading
 import time
@@ -250,19 +251,37 @@ def _cache_size(value: bytes) -> int:
     return CACHE_ENTRY_BYTES + (sys.getsizeof(value) if value else 0)
 
 
+ARROW_REMOTE_FILESYSTEMS = ("pyarrow._s3fs", "pyarrow._gcsfs", "pyarrow._azurefs", "pyarrow._hdfs")
+"""pyarrow's modules for remote filesystems, which `pyarrow.parquet` imports when present: a server
+reads its layers from local files only, and the S3 one alone loads the AWS SDK (about 6 MB)."""
+
+
+def _lean_arrow() -> None:
+    """Import pyarrow with Arrow allocating from the system allocator and without its remote
+    filesystem modules: called before anything else here imports it.
+
+    Arrow's default pool (mimalloc) reserves its own arena and keeps freed pages: about 8 MB in a
+    Durham worker. Arrow reads `ARROW_DEFAULT_MEMORY_POOL` once, at its first allocation, hence
+    before the import (a setting already there is kept); `pa.set_memory_pool` alone reaches only
+    what pyarrow's Python layer allocates, not the Parquet reader inside, but still does that in a
+    process that imported pyarrow before (`crimetiles serve`: its CLI imports geopandas)."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    for module in ARROW_REMOTE_FILESYSTEMS:
+        sys.modules.setdefault(module, None)  # None: `import` fails, which pyarrow.fs allows for
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
 def open_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) -> DensityLayers:
     """Open every density layer of `manifest` from `files` (by layer name), reading only their
     metadata (bounds, row-group statistics), and make the tilers."""
+    _lean_arrow()
     # Imported here, not at the top: they bring numpy, shapely, pyarrow and pyproj, needed only
     # once layers open (see `LazyDensityLayers`).
-    import pyarrow as pa
-
     from crimetiles.artifact.layer_rows import LayerRows
     from crimetiles.server.on_demand import RowGroupCache, RowGroupTiler
 
-    # pyarrow's default pool (mimalloc) keeps about 20 MB of freed pages in a worker reading row
-    # groups; the system allocator gives them back.
-    pa.set_memory_pool(pa.system_memory_pool())
     rows = {name: LayerRows(file) for name, file in files.items()}
     cache = RowGroupCache()
     drawn = [(tileset, band.layer) for tileset in manifest.tilesets.values() for band in tileset.bands]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import mapbox_vector_tile
+import mapbox_vector_tile.polygon
 import mercantile
 import pandas as pd
 import pytest
@@ -97,7 +98,7 @@ def test_a_polygon_pyclipper_cannot_repair_is_dropped_after_four_repairs(monkeyp
         calls.append(shape)
         return bowtie
 
-    monkeypatch.setattr(mvt, "make_it_valid", failing_repair)
+    monkeypatch.setattr(mapbox_vector_tile.polygon, "make_it_valid", failing_repair)  # imported where used: see `_validated`
     assert _repaired(bowtie) is None
     assert len(calls) == 4
 

@@ -4,8 +4,11 @@ the density layers: they load with the first on-demand tile or download (`LazyDe
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,7 +26,7 @@ from crimetiles.precompute.build import BoundarySpec
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.tiles import load_tile_service
+from crimetiles.server.tiles import ARROW_REMOTE_FILESYSTEMS, load_tile_service
 from tests.server.apps import ON_DEMAND_TILE
 from tests.server.builds import build_layer
 from tests.server.served import readme_command, serving, wait_until
@@ -95,6 +98,42 @@ def test_density_layers_load_once_under_concurrent_requests(durham_build):
         loaded = list(pool.map(lambda _: service.layers.get(), range(8)))
     assert all(layers is loaded[0] for layers in loaded)
     assert set(loaded[0].rows) == set(open_build(durham_build).manifest.layers)
+
+
+SERVE_A_TILE_AND_REPORT = """
+import json, sys
+from pathlib import Path
+from crimetiles.server.app import create_app
+from crimetiles.server.config import ServerConfig
+app = create_app(ServerConfig(build_dir=Path(sys.argv[1]), reload_interval=0))
+assert app.test_client().get(sys.argv[2]).status_code == 200
+import pyarrow as pa
+print(json.dumps({
+    "pool": pa.default_memory_pool().backend_name,
+    "mimalloc_peak": pa.mimalloc_memory_pool().max_memory(),
+    "modules": sorted(name for name, module in sys.modules.items() if module),
+    "libarrow_s3": "libarrow_s3" in Path("/proc/self/maps").read_text(),
+}))
+"""
+"""A fresh interpreter, as a server's worker: the app on a build answers an on-demand tile, then
+reports pyarrow's default pool, the most Arrow's own allocator (mimalloc, the default of pyarrow's
+wheels) ever held, the modules imported and whether pyarrow's S3 library is mapped."""
+
+
+def test_a_worker_encoding_a_tile_loads_only_what_tiles_need(durham_build):
+    """Arrow's own allocator kept about 8 MB of freed pages in a Durham worker; pyarrow's remote
+    filesystems (the AWS SDK's library among them) took about 6 MB, markdown-it (the page's metric
+    text) and mapbox-vector-tile (its repair of a broken polygon, with protobuf) 1-2 MB each, for
+    what a worker serving tiles never or rarely does."""
+    command = [sys.executable, "-c", SERVE_A_TILE_AND_REPORT, str(durham_build), ON_DEMAND_TILE]
+    report = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    modules = set(report["modules"])
+    assert report["pool"] == "system"
+    assert report["mimalloc_peak"] == 0  # not even the Parquet reader's own allocations
+    assert {"pyarrow.parquet", "pyarrow._fs"} <= modules  # the local filesystem, which pyarrow.parquet imports
+    assert modules & set(ARROW_REMOTE_FILESYSTEMS) == set()
+    assert report["libarrow_s3"] is False
+    assert {"markdown_it", "mapbox_vector_tile"} & modules == set()
 
 
 def test_on_demand_tiles_and_downloads_work_after_the_build_is_deleted(durham_build, tmp_path):
@@ -194,20 +233,23 @@ def test_a_worker_grows_by_the_tiles_it_serves_not_by_its_layer(voronoi_builds):
     assert large - small < 40 * 1024, (small, large)
 
 
-ON_DEMAND_RSS_LIMIT_KB = 150 * 1024
-"""A Durham worker after 300 on-demand tiles (136 MB measured): the libraries that read and encode
-layers (numpy, shapely, pyarrow, pyproj: about 63 MB over the archive-only worker's 41-52 MB, most
-of it their code, which the operating system shares between workers), the row groups it keeps
-and what reading them leaves; no pandas."""
-DOWNLOADS_RSS_LIMIT_KB = 160 * 1024
-"""The same worker after a download of each layer in each format (141-145 MB measured): nothing
-more is imported (no pandas, no geopandas), only what writing them leaves. The issue's 100 MB is
-out of reach of resident memory: importing numpy, pyarrow, shapely and pyproj alone takes a worker
-to about 100 MB, most of it their code."""
-OWN_MEMORY_LIMIT_KB = 100 * 1024
-"""The same worker's anonymous memory (79-85 MB measured): its heap, Python objects and caches,
-what each worker added costs, without the libraries' code pages (shared, and counted in its
-resident memory)."""
+ON_DEMAND_RSS_LIMIT_KB = 135 * 1024
+"""A Durham worker after 300 on-demand tiles (127-128 MB measured, 136 MB before Arrow allocated
+with the system allocator and without its remote filesystems): the 48 MB of a worker that has
+served nothing, the libraries that read and encode layers (numpy, pyarrow with its Parquet reader,
+shapely, pyproj: about 60 MB, two thirds of it their code, which the operating system shares
+between workers), the row groups it keeps (4 MiB, the whole Durham demo), what reading and encoding
+them leaves and the code it runs; no pandas."""
+DOWNLOADS_RSS_LIMIT_KB = 140 * 1024
+"""The same worker after a download of each layer in each format (132-134 MB measured, 141-145 MB
+before): nothing more is imported (no pandas, no geopandas), only what writing them leaves. The
+issue's 100 MB is out of reach of resident memory while a worker holds these libraries: a worker
+that has served one on-demand tile already holds 112 MB (see benchmarks/RESULTS.md, "Durham worker
+memory, issue 26 item 3")."""
+OWN_MEMORY_LIMIT_KB = 75 * 1024
+"""The same worker's anonymous memory (68-70 MB measured, 79-85 MB before): its heap, Python objects
+and caches, what each worker added costs, without the libraries' code pages (shared, and counted in
+its resident memory)."""
 
 
 def _anonymous_kb(pid: int) -> int:
@@ -225,7 +267,7 @@ def _spread(tiles: list[mercantile.Tile], count: int) -> list[mercantile.Tile]:
 
 @pytest.mark.slow
 def test_a_durham_worker_after_300_on_demand_tiles_and_every_download(durham_build):
-    """The issue's 100 MB: resident memory stays above it (the libraries' code), a worker's own below."""
+    """The issue's 100 MB: resident memory stays above it (the libraries' code), a worker's own well below."""
     manifest = open_build(durham_build).manifest
     tiles = [
         f"/tiles/{name}/{t.z}/{t.x}/{t.y}.mvt"
