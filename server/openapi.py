@@ -10,6 +10,7 @@ own, as enums: a request the document allows is answered, one it does not is ref
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from crimetiles.artifact.export import FORMATS
@@ -106,7 +107,7 @@ def _tile(extension: str, tileset: dict[str, Any]) -> dict[str, Any]:
 
 
 _PAGE_QUERY = (
-    "Query parameters read by the page's script: layer, year, selected (and for /embed legend, zoom, center,"
+    "Query parameters read by the page's script: layer, year, change, selected (and for /embed legend, zoom, center,"
     " interactive, charts); the map view in the #zoom/lat/lon hash."
 )
 
@@ -153,6 +154,12 @@ def openapi_document(base_url: str, manifest: BuildManifest) -> dict[str, Any]:
                     _query("width", "Pixels, 1-2048 (default 1200)", {"type": "integer", "minimum": 1, "maximum": 2048}),
                     _query("height", "Pixels, 1-2048 (default 800)", {"type": "integer", "minimum": 1, "maximum": 2048}),
                     _query("selected", "Ids of areas to outline (comma-separated), as the page does"),
+                    _query(
+                        "change",
+                        "FIRST-SECOND (2014-2016): the change view between two study years, the earlier first, as the"
+                        " page's change=; year is then the second",
+                        {"type": "string", "enum": [f"{a}-{b}" for a, b in itertools.combinations(manifest.years, 2)]},
+                    ),
                     _query(
                         "bare",
                         "1: the choropleth alone on a transparent background, no title, legend or credits (the pages"

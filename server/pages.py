@@ -27,6 +27,7 @@ from markupsafe import Markup
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest
+from crimetiles.server.change_view import YearPair, parse_change
 from crimetiles.server.context import attach_static_files, current_service, public_base_url, server_config, static_files
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
@@ -169,33 +170,53 @@ class ShareCard:
     height: int = SHARE_IMAGE_SIZE[1]
 
 
-def page_layer_and_year(manifest: BuildManifest, args: Mapping[str, str]) -> tuple[str, str]:
-    """The tileset and year the page at `args` (its query) shows first, as `url_state.js` reads
-    them: an unknown layer or year gives the page's default."""
+@dataclass(frozen=True)
+class PageView:
+    """What the page shows first: a tileset, a year (or `all`) and, in the change view, the pair of
+    years (`year` its second)."""
+
+    layer: str
+    year: str
+    change: YearPair | None
+
+    def picture_query(self) -> dict[str, str]:
+        """The view's `/map.png` parameters."""
+        return {"layer": self.layer, "year": self.year, **({"change": self.change.text} if self.change else {})}
+
+
+def page_view(manifest: BuildManifest, args: Mapping[str, str]) -> PageView:
+    """The view the page at `args` (its query) shows first, as `url_state.js` reads it: an unknown
+    layer or year gives the page's default, a `change=` the page would ignore the normal view, a
+    valid one its second year."""
     tilesets = manifest.tilesets
     default = PAGE_DEFAULT_TILESET if PAGE_DEFAULT_TILESET in tilesets else next(iter(tilesets))
     layer = args.get("layer") if args.get("layer") in tilesets else default
     year = args.get("year") if args.get("year") in {str(year) for year in manifest.years} else ALL_YEARS
-    return layer, year
+    change = parse_change(args.get("change"), manifest.years)
+    return PageView(layer, str(change.year) if change else year, change)
 
 
-def view_description(manifest: BuildManifest, layer: str, year: str) -> str:
-    """What a view of `layer` in `year` shows: `Violent crimes per sq mi by census tracts, 2014`."""
-    when = f"{year}" if year != ALL_YEARS else f"average per year, {years_text(manifest.years)}"
-    return f"{UNITS.capitalize()} by {manifest.tilesets[layer].title.lower()}, {when}"
+def view_description(manifest: BuildManifest, view: PageView) -> str:
+    """What `view` shows: `Violent crimes per sq mi by census tracts, 2014`, `Change in violent
+    crimes per sq mi by census tracts, 2014 to 2016`."""
+    areas = manifest.tilesets[view.layer].title.lower()
+    if view.change:
+        return f"Change in {UNITS} by {areas}, {view.change.since} to {view.change.year}"
+    when = f"{view.year}" if view.year != ALL_YEARS else f"average per year, {years_text(manifest.years)}"
+    return f"{UNITS.capitalize()} by {areas}, {when}"
 
 
 def share_card(manifest: BuildManifest, args: Mapping[str, str], base_url: str) -> ShareCard:
-    """The card of the page at `args` (its query): the layer, year and selected area it shows
-    (`page_layer_and_year`), over the build's bounds; the title and description from the build's
+    """The card of the page at `args` (its query): the view it shows (`page_view`) and its
+    selected areas, over the build's bounds; the title and description from the build's
     provenance."""
-    layer, year = page_layer_and_year(manifest, args)
+    view = page_view(manifest, args)
     width, height = SHARE_IMAGE_SIZE
-    query = {"layer": layer, "year": year, "width": width, "height": height}
+    query: dict[str, str | int] = {**view.picture_query(), "width": width, "height": height}
     if args.get("selected"):
         query["selected"] = args["selected"]
     provenance = manifest.provenance
-    what = view_description(manifest, layer, year)
+    what = view_description(manifest, view)
     credit = f"Data: {provenance.attribution}." if provenance.attribution else None
     notes = [f"{what}: incidents reported by police.", provenance.caveat, credit]
     return ShareCard(
@@ -210,12 +231,12 @@ def share_card(manifest: BuildManifest, args: Mapping[str, str], base_url: str) 
 class FirstView:
     """The picture of the page's first view, shown in the map's box while MapLibre loads (the
     page's `#first-view`; static/first_view.js completes its URL in the browser, where the view and
-    the box's size are known): the bare `/map.png` of the layer and year in the page's query, and
+    the box's size are known): the bare `/map.png` of the layer, year and change in the page's query, and
     the view the map opens at when its URL names none (the TileJSON's center and zoom, MapLibre's
     512-pixel zoom)."""
 
     src: str
-    """`map.png?layer=..&year=..&bare=1`, relative to the app's root."""
+    """`map.png?layer=..&year=..&bare=1` (`&change=..` in the change view), relative to the app's root."""
     center: tuple[float, float]
     zoom: float
     alt: str
@@ -223,11 +244,11 @@ class FirstView:
 
 def first_view(manifest: BuildManifest, args: Mapping[str, str]) -> FirstView:
     """The first-view picture of the page at `args` (its query)."""
-    layer, year = page_layer_and_year(manifest, args)
+    view = page_view(manifest, args)
     lon, lat, zoom = manifest.center
-    what = view_description(manifest, layer, year).lower()
+    what = view_description(manifest, view).lower()
     return FirstView(
-        src=f"map.png?{urlencode({'layer': layer, 'year': year, 'bare': 1})}",
+        src=f"map.png?{urlencode({**view.picture_query(), 'bare': 1})}",
         center=(lon, lat),
         zoom=zoom,
         alt=f"Picture of the map of {what}, shown while the interactive map loads",

@@ -1,12 +1,14 @@
 """A picture of any view of the map (`/map.png`), for articles, slides and print: the choropleth
-drawn from the vector tiles with the style (`server/raster.py`), on white, with a title, the
-legend, the attribution and the caveat line; or bare, the choropleth alone on a transparent
-background (the pages show it while MapLibre loads, and draw the rest themselves). No Flask: the route parses the query with
+(or the change view between two years, `server/change_view.py`) drawn from the vector tiles with
+the style (`server/raster.py`), on white, with a title, the legend, the attribution and the caveat
+line; or bare, the choropleth alone on a transparent background (the pages show it while MapLibre
+loads, and draw the rest themselves). No Flask: the route parses the query with
 `MapRequest.parse` and sends what `render_map` returns.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,9 +20,18 @@ import skia
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS, UNSTABLE
 from crimetiles.artifact.manifest import BuildManifest
+from crimetiles.server.change_view import (
+    YearPair,
+    change_breaks,
+    change_legend,
+    change_style,
+    change_subtitle,
+    layer_changes,
+    parse_change,
+)
 from crimetiles.server.errors import BadMapRequest
 from crimetiles.server.params import TILE_PIXELS
-from crimetiles.server.raster import draw_layer, draw_tile, encode_png, float_surface, unpremultiplied
+from crimetiles.server.raster import DrawLayer, draw_layer, draw_layers, draw_tile, encode_png, float_surface, unpremultiplied
 from crimetiles.server.style import UNITS, style
 from crimetiles.server.style_expressions import parse_color
 from crimetiles.server.tiles import MAX_ZOOM, MercatorBounds, TileService
@@ -42,9 +53,11 @@ PANEL = skia.Color4f(1, 1, 1, 0.9)
 
 @dataclass(frozen=True)
 class MapRequest:
-    """What `/map.png` draws: a tileset's density (one year or all), the view (Web Mercator
-    bounds, exactly the image's aspect) and the image's size, the selected areas (none, one or
-    more), and whether bare: the choropleth alone, transparent, without title, legend or credits."""
+    """What `/map.png` draws: a tileset's density (one year or all) or, when `change` names two
+    years, its change view between them (instead of `year`'s density, as on the page), the view
+    (Web Mercator bounds, exactly the image's aspect) and the image's size, the selected areas
+    (none, one or more), and whether bare: the choropleth alone, transparent, without title,
+    legend or credits."""
 
     tileset: str
     year: int | None
@@ -53,14 +66,16 @@ class MapRequest:
     height: int
     selected: tuple[str, ...]
     bare: bool = False
+    change: YearPair | None = None
 
     @classmethod
     def parse(cls, args: Mapping[str, str], manifest: BuildManifest) -> MapRequest:
         """`layer` (default the first tileset), `year`, `bbox=W,S,E,N` (degrees) or
         `center=LON,LAT&zoom=Z` (default: the build's bounds), `width`, `height` (1..2048,
         default 1200x800), `selected` (area ids, comma-separated as in the page's URL), `bare`
-        (`1`: the choropleth alone; `0`, the default: with its title, legend and credits). Raises
-        `BadMapRequest` or `InvalidYear`."""
+        (`1`: the choropleth alone; `0`, the default: with its title, legend and credits), `change`
+        (`2014-2016`: the change view, as the page's `?change=`). Raises `BadMapRequest` or
+        `InvalidYear`."""
         tileset = args.get("layer") or next(iter(manifest.tilesets))
         if tileset not in manifest.tilesets:
             raise BadMapRequest(f"no layer {tileset!r} (layers: {', '.join(manifest.tilesets)})")
@@ -77,12 +92,27 @@ class MapRequest:
         bare = args.get("bare", "0")
         if bare not in ("0", "1"):
             raise BadMapRequest(f"bare must be 0 or 1, got {bare!r}")
-        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, selected, bare == "1")
+        change = _change(args.get("change"), manifest.years)
+        return cls(tileset, None if year == ALL_YEARS else year, bounds, width, height, selected, bare == "1", change)
 
     @property
     def zoom(self) -> float:
         """The view's zoom: the web map zoom whose 256 px tiles show it at this scale."""
         return math.log2(self.width * WORLD_M / (self.bounds[2] - self.bounds[0]) / TILE_PIXELS)
+
+
+def _change(text: str | None, years: tuple[int, ...]) -> YearPair | None:
+    """The pair of `change=` (None when not asked for), as the page reads it; anything the page
+    would ignore is a `BadMapRequest` here (a picture of another view than the one asked for would mislead)."""
+    if not text:
+        return None
+    pair = parse_change(text, years)
+    if pair is None:
+        raise BadMapRequest(
+            f"change must be two different years of this build, the earlier first, as FIRST-SECOND "
+            f"(years: {', '.join(map(str, years))}), got {text!r}"
+        )
+    return pair
 
 
 def _number(text: str, name: str) -> float:
@@ -141,28 +171,66 @@ def render_map(service: TileService, request: MapRequest) -> bytes:
     canvas = surface.getCanvas()
     if not request.bare:
         canvas.clear(skia.ColorWHITE)
-    _draw_choropleth(canvas, service, request)
+    view = _change_view(service, request, request.change) if request.change else _density_view(service, request)
+    _draw_choropleth(canvas, service, request, view.layers)
     if not request.bare:
-        _draw_furniture(canvas, service.manifest, request)
+        _draw_furniture(canvas, service.manifest, request, view)
     return encode_png(unpremultiplied(surface))
 
 
-def _draw_furniture(canvas: skia.Canvas, manifest: BuildManifest, request: MapRequest) -> None:
-    """The title, the legend, the caveat and the attribution over the choropleth."""
-    document = style(manifest.tilesets[request.tileset], "", manifest.provenance)
+@dataclass(frozen=True)
+class DrawnView:
+    """What the picture draws: the style's layers, the legend's rows and the line under the title."""
+
+    layers: tuple[DrawLayer, ...]
+    legend: list[LegendRow]
+    subtitle: str
+
+
+def _tileset_style(manifest: BuildManifest, tileset: str) -> dict[str, Any]:
+    return style(manifest.tilesets[tileset], "", manifest.provenance)
+
+
+def _density_view(service: TileService, request: MapRequest) -> DrawnView:
+    """The tileset's classes of the density of `request.year` (None: all years)."""
     when = "all years, average per year" if request.year is None else str(request.year)
-    _draw_title(canvas, [f"{manifest.provenance.title}: {manifest.tilesets[request.tileset].title}", f"{UNITS}, {when}"])
-    legend = _draw_legend(canvas, legend_rows(document), _swatch_outline(document), request.height)
+    legend = legend_rows(_tileset_style(service.manifest, request.tileset))
+    return DrawnView(service.draw_layers(request.tileset, request.year), legend, f"{UNITS}, {when}")
+
+
+def _change_view(service: TileService, request: MapRequest, pair: YearPair) -> DrawnView:
+    """The change view of `pair`, as the page draws it: the breaks and verdicts from the summary of
+    the density layer drawn at the picture's zoom (for the hex grid, its resolution)."""
+    layer = service.manifest.tilesets[request.tileset].band_for_zoom(_tile_zoom(request)).layer
+    summary = service.summaries.get(layer)
+    if summary is None:
+        raise BadMapRequest("the change view needs the layer summaries, which this build lacks (rebuild it)")
+    changes = layer_changes(json.loads(summary.body), pair)
+    breaks = change_breaks(changes.differences)
+    document = _tileset_style(service.manifest, request.tileset)
+    legend = [LegendRow(row.label, tuple(_fill(*fill) for fill in row.fills)) for row in change_legend(document, breaks, pair)]
+    return DrawnView(draw_layers(change_style(document, breaks, changes, pair), None), legend, change_subtitle(pair))
+
+
+def _draw_furniture(canvas: skia.Canvas, manifest: BuildManifest, request: MapRequest, view: DrawnView) -> None:
+    """The title, the legend, the caveat and the attribution over the choropleth."""
+    _draw_title(canvas, [f"{manifest.provenance.title}: {manifest.tilesets[request.tileset].title}", view.subtitle])
+    legend = _draw_legend(canvas, view.legend, _swatch_outline(_tileset_style(manifest, request.tileset)), request.height)
     credits = [line for line in (manifest.provenance.caveat, manifest.provenance.attribution) if line]
     _draw_credits(canvas, credits, request.width, request.height, legend)
 
 
-def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequest) -> None:
-    """The view as MapLibre draws it at this scale: its zoom is one below `request.zoom` (its tiles
-    are 512 px), so the tiles of that zoom's floor with the style evaluated at it (a hex grid shows
-    the resolution the page shows), each tile clipped to its own square (tiles overlap by their
-    buffer: translucent fills drawn twice would show seams)."""
-    layers = service.draw_layers(request.tileset, request.year)
+def _tile_zoom(request: MapRequest) -> int:
+    """The zoom of the tiles the picture draws: the floor of MapLibre's zoom (one below
+    `request.zoom`: its tiles are 512 px), within the served zooms."""
+    return min(max(math.floor(request.zoom - 1), 0), MAX_ZOOM)
+
+
+def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequest, layers: tuple[DrawLayer, ...]) -> None:
+    """The view as MapLibre draws it at this scale: the tiles of `_tile_zoom` with the style's
+    `layers` evaluated at MapLibre's zoom (a hex grid shows the resolution the page shows), each
+    tile clipped to its own square (tiles overlap by their buffer: translucent fills drawn twice
+    would show seams)."""
     if request.selected:
         source_layer = layers[0].source_layer
         highlight = {"id": "selected", "type": "line", "source-layer": source_layer, "paint": HIGHLIGHT}
@@ -171,7 +239,7 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
     left, bottom, right, top = request.bounds
     pixels_per_metre = request.width / (right - left)
     map_zoom = request.zoom - 1
-    zoom = min(max(math.floor(map_zoom), 0), MAX_ZOOM)
+    zoom = _tile_zoom(request)
     west, south = mercantile.lnglat(max(left, -WORLD_M / 2), max(bottom, -WORLD_M / 2))
     east, north = mercantile.lnglat(min(right, WORLD_M / 2), min(top, WORLD_M / 2))
     for tile in mercantile.tiles(west, south, east, north, zooms=zoom):

@@ -143,6 +143,45 @@ def _step(args: list[Any]) -> Expression:
     return step
 
 
+def _minus(args: list[Any]) -> Expression:
+    """`["-", a, b]`, or `["-", a]`: its negative."""
+    parts = [compile_expression(arg) for arg in args]
+    if len(parts) == 1:
+        return lambda properties, zoom: -parts[0](properties, zoom)
+    left, right = parts
+    return lambda properties, zoom: left(properties, zoom) - right(properties, zoom)
+
+
+def _to_number(args: list[Any]) -> Expression:
+    """`["to-number", value]`: a number as is, null and false 0, true 1, a numeric string its value."""
+    (arg,) = args
+    part = compile_expression(arg)
+
+    def to_number(properties: Properties, zoom: float) -> float:
+        value = part(properties, zoom)
+        return 0 if value is None else float(value) if isinstance(value, str) else +value
+
+    return to_number
+
+
+def _match(args: list[Any]) -> Expression:
+    """`["match", input, label or [labels], output, ..., fallback]` over string and number labels."""
+    input_expression, *cases, fallback_expression = args
+    value_of, fallback = compile_expression(input_expression), compile_expression(fallback_expression)
+    outputs: dict[Any, Expression] = {}
+    for labels, output in zip(cases[::2], cases[1::2], strict=True):
+        compiled = compile_expression(output)
+        for label in labels if isinstance(labels, list) else [labels]:
+            outputs.setdefault(label, compiled)
+
+    def match(properties: Properties, zoom: float) -> Any:
+        value = value_of(properties, zoom)
+        found = outputs.get(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
+        return (found or fallback)(properties, zoom)
+
+    return match
+
+
 OPERATORS: dict[str, Callable[[list[Any]], Expression]] = {
     "get": _get,
     "has": _has,
@@ -160,6 +199,9 @@ OPERATORS: dict[str, Callable[[list[Any]], Expression]] = {
     "case": _case,
     "interpolate": _interpolate,
     "step": _step,
+    "-": _minus,
+    "to-number": _to_number,
+    "match": _match,
 }
 
 

@@ -86,6 +86,15 @@ def test_a_style_the_renderer_cannot_draw_is_refused():
         (["case", ["has", "v"], "yes", "no"], {}, "no"),
         (["step", ["get", "v"], "a", 10, "b"], {"v": 10}, "b"),
         (["interpolate", ["linear"], ["zoom"], 8, 0.2, 14, 1.0], {}, pytest.approx(0.6)),
+        (["-", ["get", "a"], ["get", "b"]], {"a": 2.5, "b": 4}, -1.5),
+        (["-", ["get", "a"]], {"a": 2.5}, -2.5),
+        (["to-number", ["get", "v"]], {}, 0),  # null is 0
+        (["to-number", ["get", "v"]], {"v": "3.25"}, 3.25),
+        (["to-number", ["get", "v"]], {"v": True}, 1),
+        (["match", ["get", "id"], ["a", "b"], "in", "out"], {"id": "b"}, "in"),
+        (["match", ["get", "id"], ["a", "b"], "in", "cd", "cd's", "out"], {"id": "cd"}, "cd's"),  # one label
+        (["match", ["get", "id"], ["1"], "in", "out"], {"id": 1}, "out"),  # a number is no string label
+        (["match", ["get", "id"], ["a"], "in", "out"], {}, "out"),
     ],
 )
 def test_expressions_evaluate_as_maplibre_does(expression, properties, expected):

@@ -87,3 +87,56 @@ def test_with_a_public_url_the_picture_url_is_under_it(durham_build):
     assert meta_tags(client, "/", {"X-Forwarded-Host": "elsewhere.example"})["og:image"].startswith(
         "https://maps.example.org/crime/map.png?layer=blockgroups&"
     )
+
+
+def test_a_change_view_link_unfurls_with_the_change_views_picture_and_words(client):
+    tags = meta_tags(client, "/?layer=tracts&year=2012&change=2014-2016&selected=37063000101")
+    query = {"layer": "tracts", "year": "2016", "change": "2014-2016", "width": "1200", "height": "630"}
+    assert image_query(tags) == {**query, "selected": "37063000101"}
+    assert tags["og:description"] == (
+        "Change in violent crimes per sq mi by census tracts, 2014 to 2016: incidents reported by police. "
+        "Demo: synthetic locations, real published totals. Data: Durham Neighborhood Compass (DataWorks NC)."
+    )
+    assert tags["og:image:alt"] == "Map of change in violent crimes per sq mi by census tracts, 2014 to 2016"
+    image = urlsplit(tags["og:image"])
+    picture = client.get(f"{image.path}?{image.query}")
+    assert picture.status_code == 200 and picture.content_type == "image/png"
+    normal = client.get(f"{image.path}?{image.query.replace('&change=2014-2016', '')}")
+    assert normal.status_code == 200 and normal.data != picture.data
+
+
+@pytest.mark.parametrize("change", ["2016-2014", "2014-2014", "1999-2016", "2014-2017", "x", ""])
+def test_a_change_the_page_ignores_gives_the_normal_view(client, change):
+    tags = meta_tags(client, f"/embed?layer=tracts&year=2014&change={change}")
+    assert image_query(tags) == {"layer": "tracts", "year": "2014", "width": "1200", "height": "630"}
+    assert tags["og:description"].startswith("Violent crimes per sq mi by census tracts, 2014: ")
+
+
+class FirstViewPicture(HTMLParser):
+    """The `data-src` of the page's first-view picture (`#first-view`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.src: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "img" and named.get("id") == "first-view":
+            self.src = named["data-src"]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("layer=hex&change=2012-2015", {"layer": "hex", "year": "2015", "change": "2012-2015", "bare": "1"}),
+        ("layer=hex&year=2013&change=2015-2012", {"layer": "hex", "year": "2013", "bare": "1"}),
+    ],
+)
+@pytest.mark.parametrize("page", ["/", "/embed"])
+def test_the_first_view_picture_is_of_the_change_view_the_page_opens_in(client, page, query, expected):
+    parser = FirstViewPicture()
+    parser.feed(client.get(f"{page}?{query}").get_data(as_text=True))
+    src = urlsplit(parser.src)
+    assert src.path == "map.png"
+    assert {name: values[0] for name, values in parse_qs(src.query).items()} == expected
+    assert client.get(f"/map.png?{src.query}&center=-78.9,35.99&zoom=12&width=64&height=48").status_code == 200

@@ -5,14 +5,12 @@ of counts that crosses the verdict's edges."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from scipy.stats import binomtest, chi2
+
+from tests.static.node import node_answer
 
 STATIC = Path(__file__).resolve().parents[2] / "static" / "compass"
 PAIRS = [(k1, k2) for k1 in (0, 1, 2, 5, 10, 19, 20, 40, 100) for k2 in (0, 1, 3, 6, 10, 20, 31, 60, 150, 400)]
@@ -31,20 +29,8 @@ console.log(JSON.stringify({
 
 @pytest.fixture(scope="module")
 def page_answers() -> dict:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("CRIMETILES_REQUIRE_TOOLS") == "1":
-            pytest.fail("node not found and CRIMETILES_REQUIRE_TOOLS=1")
-        pytest.skip("node not found (it comes with npm)")
     script = SCRIPT % {"data": (STATIC / "data.js").as_uri(), "stats": (STATIC / "stats.js").as_uri()}
-    result = subprocess.run(
-        [node, "--input-type=module", "-e", script, json.dumps([PAIRS, COUNTS])],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(result.stdout)
+    return node_answer(script, [PAIRS, COUNTS])
 
 
 def _scipy_verdict(k1: int, k2: int) -> str:
