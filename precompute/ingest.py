@@ -27,7 +27,7 @@ import pyogrio
 import shapely
 
 from crimetiles.precompute.classify import Classifier
-from crimetiles.precompute.coordinates import WGS84, in_degree_range, read_coordinates
+from crimetiles.precompute.coordinates import WGS84, Coordinates, in_degree_range, read_coordinates
 from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, normalized_name
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.interrupt import raise_if_interrupted
@@ -92,11 +92,13 @@ class Incidents:
         self.rows = self.rows[~mask].reset_index(drop=True)
 
 
-def reject_rows(source: str, rows: pd.Series, reason: str, detail: pd.Series | str, ids: pd.Series) -> pd.DataFrame:
+def reject_rows(
+    source: str, rows: pd.Series | np.ndarray, reason: str, detail: pd.Series | str, ids: pd.Series
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "source": source,
-            "row": rows.to_numpy(),
+            "row": np.asarray(rows),
             "reason": reason,
             "detail": detail.to_numpy() if isinstance(detail, pd.Series) else detail,
             "incident_id": ids.to_numpy(),
@@ -226,38 +228,55 @@ def parse_table(
     coordinates = read_coordinates(path, table, columns.coordinates, wanted.crs, wanted.swap_lat_lon)
     date_text = table[columns.date].astype(str).str.strip()
     dates = parse_dates(date_text)
-    incidents = Incidents(
-        source=source,
-        rows_read=len(table),
-        rows=pd.DataFrame(
-            {
-                "row": np.arange(first_row, first_row + len(table)),
-                "incident_id": incident_ids(table, columns.incident_id),
-                "lon": coordinates.lon,
-                "lat": coordinates.lat,
-                "year": dates.dt.year.to_numpy(),
-                "offense": table[columns.offense].astype(str).str.strip(),
-                "_coordinates": coordinates.text,
-                "_problem": coordinates.problem.to_numpy(),
-                "_date": date_text,
-                "_when": dates.to_numpy(),
-                "_beyond": beyond_header(table).to_numpy(),
-            }
-        ),
-        rejects=reject_rows(source, pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str)),
-        columns=columns,
+    year = dates.dt.year.to_numpy()
+    numbers = np.arange(first_row, first_row + len(table))
+    ids = incident_ids(table, columns.incident_id)
+    rejects = reject_rows(source, pd.Series([], dtype="int64"), "", "", pd.Series([], dtype=str))
+    rejected = np.zeros(len(table), dtype=bool)
+    for reason, mask, detail in _row_checks(table, coordinates, date_text, dates, years, now, year_reason):
+        hit = mask & ~rejected
+        if hit.any():
+            part = reject_rows(source, numbers[hit], reason, detail(hit), ids[hit])
+            rejects = pd.concat([rejects, part], ignore_index=True)
+            rejected |= hit
+    kept = ~rejected
+    rows = pd.DataFrame(
+        {
+            "row": numbers[kept],
+            "incident_id": ids[kept].array,
+            "lon": coordinates.lon[kept],
+            "lat": coordinates.lat[kept],
+            "year": year[kept].astype(np.int64),
+            "offense": table[columns.offense].astype(str).str.strip()[kept].array,
+        }
     )
-    incidents.reject((incidents.rows["_beyond"] != "").to_numpy(), Reason.FIELDS, incidents.rows["_beyond"])
-    for reason in COORDINATE_REASONS:
-        incidents.reject((incidents.rows["_problem"] == reason).to_numpy(), reason, incidents.rows["_coordinates"])
-    incidents.reject(incidents.rows["year"].isna().to_numpy(), Reason.DATE, incidents.rows["_date"])
-    incidents.reject((incidents.rows["_when"] > latest_date(now)).to_numpy(), Reason.FUTURE_DATE, incidents.rows["_date"])
+    return Incidents(source=source, rows_read=len(table), rows=rows, rejects=rejects, columns=columns)
+
+
+RowCheck = tuple[Reason, np.ndarray, Callable[[np.ndarray], pd.Series]]
+
+
+def _row_checks(
+    table: pd.DataFrame,
+    coordinates: Coordinates,
+    date_text: pd.Series,
+    dates: pd.Series,
+    years: range | None,
+    now: datetime | None,
+    year_reason: Reason,
+) -> list[RowCheck]:
+    """`parse_table`'s checks in order: the reason, the rows failing it, and their details (made
+    only for the rows a check rejects: a chunk's million rows rarely hold any)."""
+    beyond = beyond_header(table)
+    problem = coordinates.problem.to_numpy()
+    year = dates.dt.year
+    checks: list[RowCheck] = [(Reason.FIELDS, (beyond != "").to_numpy(), lambda hit: beyond[hit])]
+    checks += [(reason, problem == reason, lambda hit: coordinates.text[hit]) for reason in COORDINATE_REASONS]
+    checks.append((Reason.DATE, year.isna().to_numpy(), lambda hit: date_text[hit]))
+    checks.append((Reason.FUTURE_DATE, (dates > latest_date(now)).to_numpy(), lambda hit: date_text[hit]))
     if years is not None:
-        rows = incidents.rows
-        incidents.reject(~rows["year"].isin(years).to_numpy(), year_reason, rows["year"].astype("Int64").astype(str))
-    helpers = ["_coordinates", "_problem", "_date", "_when", "_beyond"]
-    incidents.rows = incidents.rows.drop(columns=helpers).astype({"year": "int64"})
-    return incidents
+        checks.append((year_reason, ~year.isin(years).to_numpy(), lambda hit: year[hit].astype("Int64").astype(str)))
+    return checks
 
 
 def beyond_header(table: pd.DataFrame) -> pd.Series:
