@@ -92,9 +92,7 @@ class Incidents:
         self.rows = self.rows[~mask].reset_index(drop=True)
 
 
-def reject_rows(
-    source: str, rows: pd.Series | np.ndarray, reason: str, detail: pd.Series | str, ids: pd.Series
-) -> pd.DataFrame:
+def reject_rows(source: str, rows: pd.Series | np.ndarray, reason: str, detail: pd.Series | str, ids: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "source": source,

@@ -321,11 +321,10 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     classify_rows(incidents, context.classifier)
     located = locate(context, incidents.rows)
     pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"])
-    distinct_ids = located[~pending]
-    tally, outside = settle(context, chunk.source, distinct_ids)
+    tally, outside = settle(context, chunk.source, located, ~pending)
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
     read = read.plus(Tally(outside_study_years=_outside_study_years(incidents.rejects)))
-    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, distinct_ids))})
+    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located, ~pending))})
     rejects = pd.concat([incidents.rejects, outside], ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
     return ChunkResult(
         chunk.source, tally.plus(read).plus(swapped).plus(_rejected(chunk.source, incidents.rejects)), rejects, located[pending]
@@ -354,55 +353,67 @@ def locate(context: CountContext, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(**columns)
 
 
-def settle(context: CountContext, source: str, located: pd.DataFrame) -> tuple[Tally, pd.DataFrame]:
-    """Rows that are no duplicate: reject those in no polygon of any layer, count the others.
-    Returns the counts and the rejected rows."""
+def settle(
+    context: CountContext, source: str, located: pd.DataFrame, distinct: np.ndarray | None = None
+) -> tuple[Tally, pd.DataFrame]:
+    """The rows of `located` that are no duplicate (where `distinct`, default all): reject those in
+    no polygon of any layer, count the others. Returns the counts and the rejected rows. The rows
+    are chosen by masks, not copies: a chunk's million rows hold a few text columns."""
+    settled = np.ones(len(located), dtype=bool) if distinct is None else distinct
     layers = [LAYER_PREFIX + layer.name for layer in context.layers]
-    outside = np.all(located[layers].to_numpy() < 0, axis=1) if layers else np.zeros(len(located), dtype=bool)
+    outside = (settled & np.all(located[layers].to_numpy() < 0, axis=1)) if layers else np.zeros(len(located), dtype=bool)
     dropped = located[outside]
     detail = dropped["lat"].round(6).astype(str) + ", " + dropped["lon"].round(6).astype(str)
     rejects = reject_rows(source, dropped["row"], Reason.OUTSIDE, detail, dropped["incident_id"])
-    kept = located[~outside]
-    tally = count_rows(context, source, kept)
-    checked = Tally({source: SourceTally(located=len(located), inside=len(kept))})
+    kept = settled & ~outside
+    tally = count_rows(context, source, located, kept)
+    checked = Tally({source: SourceTally(located=int(settled.sum()), inside=int(kept.sum()))})
     return tally.plus(checked).plus(_rejected(source, rejects)), rejects
 
 
-def count_rows(context: CountContext, source: str, kept: pd.DataFrame) -> Tally:
-    """The counts of used rows."""
-    violent = (kept["category"] == VIOLENT).to_numpy()
-    years = kept["year"].to_numpy()
+def count_rows(context: CountContext, source: str, located: pd.DataFrame, kept: np.ndarray) -> Tally:
+    """The counts of the used rows, those of `located` where `kept`."""
+    violent = kept & (located["category"] == VIOLENT).to_numpy()
+    years = located["year"].to_numpy()
     violent_years = years[violent]
     layer_counts, layer_outside = {}, {}
     for layer in context.layers:
-        assigned = kept[LAYER_PREFIX + layer.name].to_numpy()[violent]
+        assigned = located[LAYER_PREFIX + layer.name].to_numpy()[violent]
         layer_counts[layer.name] = UnitYearCounts.of(assigned[assigned >= 0], violent_years[assigned >= 0])
         layer_outside[layer.name] = int((assigned < 0).sum())
     hex_counts = {
-        r: UnitYearCounts.of(kept[f"{HEX_PREFIX}{r}"].to_numpy()[violent], violent_years) for r in context.hex_resolutions
+        r: UnitYearCounts.of(located[f"{HEX_PREFIX}{r}"].to_numpy()[violent], violent_years) for r in context.hex_resolutions
     }
-    categories = kept.groupby(["category", "offense_name"]).size()
     return Tally(
-        {source: SourceTally(rows_used=len(kept))},
-        {(str(c), str(o)): int(n) for (c, o), n in categories.items()},
-        _counts(years),
+        {source: SourceTally(rows_used=int(kept.sum()))},
+        _category_counts(located, kept),
+        _counts(years[kept]),
         _counts(violent_years),
         layer_counts,
         layer_outside,
         hex_counts,
-        hull_vertices(kept[["lon", "lat"]].to_numpy()) if not context.layers else np.empty((0, 2)),
+        hull_vertices(located[["lon", "lat"]].to_numpy()[kept]) if not context.layers else np.empty((0, 2)),
     )
 
 
-def swapped_inside(context: CountContext, located: pd.DataFrame) -> int:
-    """Rows that would be inside a boundary with latitude and longitude exchanged, counted only
-    when under SWAP_INSIDE_SHARE of `located` is inside as given."""
-    if not context.layers or not len(located):
+def _category_counts(located: pd.DataFrame, kept: np.ndarray) -> dict[tuple[str, str], int]:
+    """Rows per (category, offense name) among those of `located` where `kept`, counted on codes."""
+    category, categories = pd.factorize(located["category"])
+    offense, offenses = pd.factorize(located["offense_name"])
+    counted = kept & (category >= 0) & (offense >= 0)  # as groupby, which leaves out missing keys
+    pairs = np.bincount((category * len(offenses) + offense)[counted], minlength=len(categories) * len(offenses))
+    return {(str(categories[i // len(offenses)]), str(offenses[i % len(offenses)])): int(n) for i, n in enumerate(pairs) if n}
+
+
+def swapped_inside(context: CountContext, located: pd.DataFrame, among: np.ndarray) -> int:
+    """Rows of `located` where `among` that would be inside a boundary with latitude and longitude
+    exchanged, counted only when under SWAP_INSIDE_SHARE of them is inside as given."""
+    if not context.layers or not among.any():
         return 0
     layers = [LAYER_PREFIX + layer.name for layer in context.layers]
-    if np.any(located[layers].to_numpy() >= 0, axis=1).sum() >= SWAP_INSIDE_SHARE * len(located):
+    if np.any(located[layers].to_numpy()[among] >= 0, axis=1).sum() >= SWAP_INSIDE_SHARE * among.sum():
         return 0
-    lon, lat = located["lon"].to_numpy(), located["lat"].to_numpy()
+    lon, lat = located["lon"].to_numpy()[among], located["lat"].to_numpy()[among]
     inside = [context.locators[layer.name].assign(lat, lon) >= 0 for layer in context.layers]
     return int(np.any(inside, axis=0).sum())
 
@@ -470,7 +481,7 @@ class DuplicateIds:
             pd.Series(details, index=dropped.index, dtype=object),
             dropped["incident_id"],
         )
-        tally, outside = settle(context, result.source, pending[~repeated])
+        tally, outside = settle(context, result.source, pending, ~repeated)
         rejects = pd.concat([result.rejects, duplicates, outside], ignore_index=True).sort_values(
             "row", kind="stable", ignore_index=True
         )
