@@ -184,11 +184,29 @@ def _no_value(text: pd.Series) -> np.ndarray:
 def _numbers(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Each value as `pd.to_numeric(errors="coerce")` reads it, NaN where it is no number. Plain
     decimals (nearly every value) are read by Arrow, which rounds them as pandas does (both to the
-    nearest double), at a fraction of the cost; any other value (blank, padded, "inf"...) by pandas."""
+    nearest double), at a fraction of the cost; any other value (blank, padded, "inf"...) by pandas.
+    Arrow's cast reads only plain decimals and spellings of infinity and NaN, so a column it reads
+    whole (blanks aside) needs no check of each value: only its values that are not finite are
+    read again, by pandas."""
+    try:
+        numbers = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text), pa.float64())
+    except pa.ArrowInvalid:
+        return _plain_numbers(text)
+    values = numbers.to_numpy(zero_copy_only=False).copy()
+    return _pandas_numbers(text, values, ~np.isfinite(values))
+
+
+def _plain_numbers(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """`_numbers` of a column with other values than numbers: the plain decimals told by a pattern."""
     plain = pc.fill_null(pc.match_substring_regex(text, rf"^{_NUMBER}$"), False)
     numbers = pc.cast(pc.if_else(plain, text, "nan"), pa.float64()).to_numpy(zero_copy_only=False).copy()
-    others = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
-    numbers[others] = pd.to_numeric(text.take(others).to_pandas(), errors="coerce")
+    return _pandas_numbers(text, numbers, ~plain.to_numpy(zero_copy_only=False))
+
+
+def _pandas_numbers(text: pa.Array | pa.ChunkedArray, numbers: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """`numbers`, with the values where `others` read by pandas."""
+    rows = np.flatnonzero(others)
+    numbers[rows] = pd.to_numeric(text.take(rows).to_pandas(), errors="coerce")
     return numbers
 
 
