@@ -167,10 +167,12 @@ def _raw_xy(
     if source.kind == "point column":
         text = table[source.point].astype(str).str.strip()
         x, y = _point_xy(text)
-        unparsed = np.flatnonzero(np.isnan(x) | np.isnan(y))
-        empty = np.zeros(len(text), dtype=bool)
-        empty[unparsed] = text.iloc[unparsed].str.fullmatch(r"(?i)POINT\s*EMPTY").to_numpy()
-        return x, y, _no_value(text) | empty, text
+        # No word for "none" holds a comma or reads as a point: only a value that reads as no point can be one.
+        unparsed = np.isnan(x) | np.isnan(y)
+        values = text[unparsed]
+        missing = np.zeros(len(text), dtype=bool)
+        missing[unparsed] = _no_value(values) | values.str.fullmatch(r"(?i)POINT\s*EMPTY").to_numpy()
+        return x, y, missing, text
     lat_text = table[source.lat].astype(str).str.strip()
     lon_text = table[source.lon].astype(str).str.strip()
     x, y = _numbers(pa.array(lon_text)), _numbers(pa.array(lat_text))

@@ -324,7 +324,8 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     tally, outside = settle(context, chunk.source, located, ~pending)
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
     read = read.plus(Tally(outside_study_years=_outside_study_years(incidents.rejects)))
-    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located, ~pending))})
+    inside = tally.sources[chunk.source].inside
+    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located, ~pending, inside))})
     rejects = pd.concat([incidents.rejects, outside], ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
     return ChunkResult(
         chunk.source, tally.plus(read).plus(swapped).plus(_rejected(chunk.source, incidents.rejects)), rejects, located[pending]
@@ -405,13 +406,11 @@ def _category_counts(located: pd.DataFrame, kept: np.ndarray) -> dict[tuple[str,
     return {(str(categories[i // len(offenses)]), str(offenses[i % len(offenses)])): int(n) for i, n in enumerate(pairs) if n}
 
 
-def swapped_inside(context: CountContext, located: pd.DataFrame, among: np.ndarray) -> int:
+def swapped_inside(context: CountContext, located: pd.DataFrame, among: np.ndarray, inside: int) -> int:
     """Rows of `located` where `among` that would be inside a boundary with latitude and longitude
-    exchanged, counted only when under SWAP_INSIDE_SHARE of them is inside as given."""
-    if not context.layers or not among.any():
-        return 0
-    layers = [LAYER_PREFIX + layer.name for layer in context.layers]
-    if np.any(located[layers].to_numpy()[among] >= 0, axis=1).sum() >= SWAP_INSIDE_SHARE * among.sum():
+    exchanged, counted only when under SWAP_INSIDE_SHARE of them (`inside`, as `settle` counts
+    them) is inside as given."""
+    if not context.layers or inside >= SWAP_INSIDE_SHARE * among.sum():
         return 0
     lon, lat = located["lon"].to_numpy()[among], located["lat"].to_numpy()[among]
     inside = [context.locators[layer.name].assign(lat, lon) >= 0 for layer in context.layers]
