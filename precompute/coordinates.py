@@ -218,7 +218,8 @@ def _lat_lon_parts(text: pd.Series) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     "(lat, lon)" split."""
     parts = pc.split_pattern(pc.utf8_trim(pa.array(text), "() "), ",", max_splits=1)
     paired = pc.fill_null(pc.equal(pc.list_value_length(parts), 2), False)
-    second = pc.list_element(pc.if_else(paired, parts, pa.scalar(["", ""], parts.type)), 1)
+    padded = parts if pc.all(paired).as_py() else pc.if_else(paired, parts, pa.scalar(["", ""], parts.type))
+    second = pc.list_element(padded, 1)
     return pc.utf8_trim(pc.list_element(parts, 0), " "), pc.utf8_trim(second, " ")
 
 

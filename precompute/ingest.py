@@ -265,16 +265,28 @@ def _row_checks(
 ) -> list[RowCheck]:
     """`parse_table`'s checks in order: the reason, the rows failing it, and their details (made
     only for the rows a check rejects: a chunk's million rows rarely hold any)."""
-    beyond = beyond_header(table)
+    checks: list[RowCheck] = []
+    if BEYOND_HEADER in table.columns:  # no other table has values beyond a header
+        beyond = beyond_header(table)
+        checks.append((Reason.FIELDS, (beyond != "").to_numpy(), lambda hit: beyond[hit]))
     problem = coordinates.problem.to_numpy()
+    flagged = problem != ""
+    checks += [
+        (reason, _equal_where(problem, flagged, reason), lambda hit: coordinates.text[hit]) for reason in COORDINATE_REASONS
+    ]
     year = dates.dt.year
-    checks: list[RowCheck] = [(Reason.FIELDS, (beyond != "").to_numpy(), lambda hit: beyond[hit])]
-    checks += [(reason, problem == reason, lambda hit: coordinates.text[hit]) for reason in COORDINATE_REASONS]
     checks.append((Reason.DATE, year.isna().to_numpy(), lambda hit: date_text[hit]))
     checks.append((Reason.FUTURE_DATE, (dates > latest_date(now)).to_numpy(), lambda hit: date_text[hit]))
     if years is not None:
         checks.append((year_reason, ~year.isin(years).to_numpy(), lambda hit: year[hit].astype("Int64").astype(str)))
     return checks
+
+
+def _equal_where(values: np.ndarray, among: np.ndarray, value: object) -> np.ndarray:
+    """`values == value`, compared only where `among` (false elsewhere)."""
+    equal = np.zeros(len(values), dtype=bool)
+    equal[among] = values[among] == value
+    return equal
 
 
 def beyond_header(table: pd.DataFrame) -> pd.Series:
