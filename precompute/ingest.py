@@ -341,10 +341,16 @@ def latest_date(now: datetime | None) -> pd.Timestamp:
     return pd.Timestamp(now or datetime.now(UTC)).tz_convert(None) + FUTURE_SLACK
 
 
-def usable_years(date_text: pd.Series, now: datetime) -> np.ndarray:
-    """The year of every date of `date_text` that `parse_table` keeps (parseable, not after `now`)."""
-    dates = parse_dates(date_text)
-    return dates[dates <= latest_date(now)].dt.year.to_numpy(dtype=np.int64)
+def usable_year_rows(date_text: pd.Series, now: datetime) -> dict[int, int]:
+    """Rows per year (ascending) of the dates of `date_text` that `parse_table` keeps (parseable,
+    not after `now`), counted over the distinct dates."""
+    codes, dates = _distinct_parsed_dates(date_text)
+    rows = np.bincount(codes[codes >= 0], minlength=len(dates))
+    usable = (dates <= latest_date(now)).to_numpy()
+    years, position = np.unique(dates[usable].dt.year.to_numpy(dtype=np.int64), return_inverse=True)
+    totals = np.zeros(len(years), dtype=np.int64)
+    np.add.at(totals, position, rows[usable])
+    return {int(year): int(total) for year, total in zip(years, totals, strict=True)}
 
 
 def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
@@ -370,9 +376,14 @@ def parse_dates(text: pd.Series) -> pd.Series:
     is the one the export shows), then the US layouts of police portals (03/01/2014, with or
     without a time), then whatever pandas can guess. Dates before 1900 are typos (05/05/1019),
     NaT like the unparseable. Each distinct text is parsed once: a day's incidents share a date."""
-    codes, distinct = pd.factorize(text.astype(str).str.strip())
-    dates = _distinct_dates(pd.Series(distinct))
+    codes, dates = _distinct_parsed_dates(text)
     return pd.Series(dates.array.take(codes, allow_fill=True), index=text.index)
+
+
+def _distinct_parsed_dates(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each value's position among the distinct stripped texts (-1 for a missing one), and their dates."""
+    codes, distinct = pd.factorize(text.astype(str).str.strip())
+    return codes, _distinct_dates(pd.Series(distinct))
 
 
 def _distinct_dates(text: pd.Series) -> pd.Series:

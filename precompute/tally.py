@@ -32,12 +32,13 @@ from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
 from crimetiles.precompute.detect import IncidentColumns
 from crimetiles.precompute.hexgrid import point_cells
 from crimetiles.precompute.ingest import (
+    BEYOND_HEADER,
     beyond_header,
     classify_rows,
     incident_ids,
     parse_table,
     reject_rows,
-    usable_years,
+    usable_year_rows,
 )
 from crimetiles.precompute.locator import PolygonLocator
 from crimetiles.precompute.reasons import Reason
@@ -98,7 +99,8 @@ class ChunkScan:
 def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     file = context.files[chunk.source]
     read = chunk_table(file, chunk, file.scanned_columns(dated=context.dated_at is not None))
-    table = read[(beyond_header(read) == "").to_numpy()]  # misaligned rows, rejected later, choose nothing
+    # Misaligned rows (rejected later) choose nothing.
+    table = read[(beyond_header(read) == "").to_numpy()] if BEYOND_HEADER in read.columns else read
     offense = table[file.columns.offense].astype(str).str.strip()
     offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
@@ -109,7 +111,7 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     incidents = np.empty(0, np.uint64)
     if context.several_sources:
         incidents = distinct(_below(pair_hashes(row_hashes, id_hashes(offense[with_id])), sampled))
-    years = {} if context.dated_at is None else _counts(usable_years(table[file.columns.date], context.dated_at))
+    years = {} if context.dated_at is None else usable_year_rows(table[file.columns.date], context.dated_at)
     return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], incidents, sampled, years)
 
 
