@@ -84,7 +84,7 @@ def read_coordinates(
     x, y, missing, text = _raw_xy(path, table, source, crs)
     if swap:
         x, y = y, x
-    problem = pd.Series("", index=table.index, dtype=object)
+    problem = np.full(len(table), "", dtype=object)
     problem[missing] = Reason.MISSING_COORDINATES
     numeric = ~missing & np.isfinite(x) & np.isfinite(y)
     problem[~missing & ~numeric] = Reason.COORDINATES
@@ -98,8 +98,10 @@ def read_coordinates(
         check_degrees(path, x[usable], y[usable], source)
     out_of_range = usable & ~in_degree_range(x, y)
     problem[out_of_range] = Reason.COORDINATES_OUT_OF_RANGE
-    bad = (problem != "").to_numpy()
-    return Coordinates(np.where(bad, np.nan, x), np.where(bad, np.nan, y), problem, text)
+    bad = ~usable | out_of_range
+    return Coordinates(
+        np.where(bad, np.nan, x), np.where(bad, np.nan, y), pd.Series(problem, index=table.index, dtype=object), text
+    )
 
 
 def in_degree_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
