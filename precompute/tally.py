@@ -335,9 +335,12 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
 
 
 def _may_repeat(candidates: np.ndarray, ids: pd.Series) -> np.ndarray:
+    """Whether each of `ids` may repeat: its hash is one of `candidates` (a source whose ids are
+    all distinct has none, and its ids need no hashing here)."""
+    if not len(candidates):
+        return np.zeros(len(ids), dtype=bool)
     hashes = id_hashes(ids)
-    position = np.minimum(np.searchsorted(candidates, hashes), max(len(candidates) - 1, 0))
-    found = candidates[position] == hashes if len(candidates) else np.zeros(len(ids), bool)
+    found = candidates[np.minimum(np.searchsorted(candidates, hashes), len(candidates) - 1)] == hashes
     return found & (ids != "").to_numpy()
 
 
