@@ -323,11 +323,12 @@ def count_chunk(context: CountContext, chunk: Chunk) -> ChunkResult:
     classify_rows(incidents, context.classifier)
     located = locate(context, incidents.rows)
     pending = _may_repeat(context.candidate_hashes[file.agency], located["incident_id"])
-    tally, outside = settle(context, chunk.source, located, ~pending)
+    distinct = ~pending
+    tally, outside = settle(context, chunk.source, located, distinct)
     read = Tally({chunk.source: SourceTally(rows_read=len(table), unknown_offenses=incidents.unknown_offenses)})
     read = read.plus(Tally(outside_study_years=_outside_study_years(incidents.rejects)))
     inside = tally.sources[chunk.source].inside
-    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located, ~pending, inside))})
+    swapped = Tally({chunk.source: SourceTally(swapped_inside=swapped_inside(context, located, distinct, inside))})
     rejects = pd.concat([incidents.rejects, outside], ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
     return ChunkResult(
         chunk.source, tally.plus(read).plus(swapped).plus(_rejected(chunk.source, incidents.rejects)), rejects, located[pending]
@@ -359,13 +360,10 @@ def locate(context: CountContext, rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(**columns)
 
 
-def settle(
-    context: CountContext, source: str, located: pd.DataFrame, distinct: np.ndarray | None = None
-) -> tuple[Tally, pd.DataFrame]:
-    """The rows of `located` that are no duplicate (where `distinct`, default all): reject those in
-    no polygon of any layer, count the others. Returns the counts and the rejected rows. The rows
-    are chosen by masks, not copies: a chunk's million rows hold a few text columns."""
-    settled = np.ones(len(located), dtype=bool) if distinct is None else distinct
+def settle(context: CountContext, source: str, located: pd.DataFrame, settled: np.ndarray) -> tuple[Tally, pd.DataFrame]:
+    """The rows of `located` that are no duplicate (where `settled`): reject those in no polygon of
+    any layer, count the others. Returns the counts and the rejected rows. The rows are chosen by
+    masks, not copies: a chunk's million rows hold a few text columns."""
     layers = [LAYER_PREFIX + layer.name for layer in context.layers]
     outside = (settled & np.all(located[layers].to_numpy() < 0, axis=1)) if layers else np.zeros(len(located), dtype=bool)
     dropped = located[outside]
@@ -418,8 +416,8 @@ def swapped_inside(context: CountContext, located: pd.DataFrame, among: np.ndarr
     if not context.layers or inside >= SWAP_INSIDE_SHARE * among.sum():
         return 0
     lon, lat = located["lon"].to_numpy()[among], located["lat"].to_numpy()[among]
-    inside = [context.locators[layer.name].assign(lat, lon) >= 0 for layer in context.layers]
-    return int(np.any(inside, axis=0).sum())
+    swapped = [context.locators[layer.name].assign(lat, lon) >= 0 for layer in context.layers]
+    return int(np.any(swapped, axis=0).sum())
 
 
 def _rejected(source: str, rejects: pd.DataFrame) -> Tally:

@@ -3,10 +3,11 @@
 Duplicate ids are found by hash (`tally`): every id of every row is hashed once in each pass,
 and hashing Python strings one by one (pandas' `hash_array` on objects) cost a sixth of a build's
 counting. Here each value is read eight bytes at a time straight from the array's data buffer,
-and each word is folded into the value's hash with the splitmix64 finalizer, for every value as
-long at once: a loop over the longest value's words, not over the values. The hashes are well spread (a
-fixed share of them falls under any threshold, which the twin-source sample relies on) but not
-meant to resist chosen collisions: a collision only makes a candidate that is then checked exactly.
+and each word is folded into the value's hash with the splitmix64 finalizer, for all the values
+that long at once: a loop over the longest value's words, not over the values. The hashes are well
+spread (a fixed share of them falls under any threshold, which the twin-source sample relies on)
+but not meant to resist chosen collisions: a collision only makes a candidate that is then
+checked exactly.
 """
 
 from __future__ import annotations
