@@ -171,10 +171,14 @@ def render_map(service: TileService, request: MapRequest) -> bytes:
     canvas = surface.getCanvas()
     if not request.bare:
         canvas.clear(skia.ColorWHITE)
-    view = _change_view(service, request, request.change) if request.change else _density_view(service, request)
+    document = style(service.manifest.tilesets[request.tileset], "", service.manifest.provenance)
+    if request.change:
+        view = _change_view(service, request, request.change, document)
+    else:
+        view = _density_view(service, request, document)
     _draw_choropleth(canvas, service, request, view.layers)
     if not request.bare:
-        _draw_furniture(canvas, service.manifest, request, view)
+        _draw_furniture(canvas, service.manifest, request, view, _swatch_outline(document))
     return encode_png(unpremultiplied(surface))
 
 
@@ -187,35 +191,34 @@ class DrawnView:
     subtitle: str
 
 
-def _tileset_style(manifest: BuildManifest, tileset: str) -> dict[str, Any]:
-    return style(manifest.tilesets[tileset], "", manifest.provenance)
-
-
-def _density_view(service: TileService, request: MapRequest) -> DrawnView:
-    """The tileset's classes of the density of `request.year` (None: all years)."""
+def _density_view(service: TileService, request: MapRequest, document: dict[str, Any]) -> DrawnView:
+    """The tileset's classes (its style, `document`) of the density of `request.year` (None: all years)."""
     when = "all years, average per year" if request.year is None else str(request.year)
-    legend = legend_rows(_tileset_style(service.manifest, request.tileset))
+    legend = legend_rows(document)
     return DrawnView(service.draw_layers(request.tileset, request.year), legend, f"{UNITS}, {when}")
 
 
-def _change_view(service: TileService, request: MapRequest, pair: YearPair) -> DrawnView:
-    """The change view of `pair`, as the page draws it: the breaks and verdicts from the summary of
-    the density layer drawn at the picture's zoom (for the hex grid, its resolution)."""
+def _change_view(service: TileService, request: MapRequest, pair: YearPair, document: dict[str, Any]) -> DrawnView:
+    """The change view of `pair`, as the page draws it over the tileset's style (`document`): the
+    breaks and verdicts from the summary of the density layer drawn at the picture's zoom (for the
+    hex grid, its resolution)."""
     layer = service.manifest.tilesets[request.tileset].band_for_zoom(_tile_zoom(request)).layer
     summary = service.summaries.get(layer)
     if summary is None:
         raise BadMapRequest("the change view needs the layer summaries, which this build lacks (rebuild it)")
     changes = layer_changes(json.loads(summary.body), pair)
     breaks = change_breaks(changes.differences)
-    document = _tileset_style(service.manifest, request.tileset)
     legend = [LegendRow(row.label, tuple(_fill(*fill) for fill in row.fills)) for row in change_legend(document, breaks, pair)]
     return DrawnView(draw_layers(change_style(document, breaks, changes, pair), None), legend, change_subtitle(pair))
 
 
-def _draw_furniture(canvas: skia.Canvas, manifest: BuildManifest, request: MapRequest, view: DrawnView) -> None:
-    """The title, the legend, the caveat and the attribution over the choropleth."""
+def _draw_furniture(
+    canvas: skia.Canvas, manifest: BuildManifest, request: MapRequest, view: DrawnView, outline: skia.Color4f
+) -> None:
+    """The title, the legend (its swatches outlined in `outline`), the caveat and the attribution
+    over the choropleth."""
     _draw_title(canvas, [f"{manifest.provenance.title}: {manifest.tilesets[request.tileset].title}", view.subtitle])
-    legend = _draw_legend(canvas, view.legend, _swatch_outline(_tileset_style(manifest, request.tileset)), request.height)
+    legend = _draw_legend(canvas, view.legend, outline, request.height)
     credits = [line for line in (manifest.provenance.caveat, manifest.provenance.attribution) if line]
     _draw_credits(canvas, credits, request.width, request.height, legend)
 
