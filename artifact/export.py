@@ -1,5 +1,5 @@
 """Density layers as downloads: the long CSV table and GeoJSON, written a chunk of the layer at a
-time (`LayerChunks`, Arrow tables) so that a server never holds a layer whole, each chunk's text
+time (`LayerChunks`, Arrow record batches) so that a server never holds a layer whole, each chunk's text
 made a column at a time (`value_text`): no pandas, and no Python object per value for numbers.
 
 `year` selects what to export everywhere here: None = every year, an int = that year,
@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from crimetiles.artifact.errors import BuildError, InvalidYear
 from crimetiles.artifact.fields import ALL_YEARS, AREA, COUNT, ID, NAME, YEAR_FIELDS, year_field
 from crimetiles.artifact.manifest import Provenance
 
 if TYPE_CHECKING:  # annotations only: a server imports this module for `parse_year` at start, and
-    # numpy, pyarrow and shapely (`value_text`) only for a download (geopandas only for `whole`)
+    # numpy, nanoarrow and shapely (`value_text`) only for a download (geopandas and pyarrow only
+    # for `whole`)
     import geopandas as gpd
     import numpy as np
-    import pyarrow as pa
 
     from crimetiles.artifact.value_text import Notation
 
@@ -30,7 +30,21 @@ LONG_COLUMNS = ["layer", ID, NAME, "year", COUNT, AREA, *YEAR_FIELDS[1:]]
 """A withheld count's row has empty count, density and interval, and `suppressed` true."""
 YearSelection = int | Literal["all"] | None
 FORMATS = ("csv", "geojson")
-LayerChunks = Callable[[Sequence[str] | None], Iterable["pa.Table"]]
+
+
+class Chunk(Protocol):
+    """Rows of a density layer as Arrow arrays: a server's `layer_rows.Batch`, a `pa.RecordBatch`."""
+
+    @property
+    def num_rows(self) -> int: ...
+    @property
+    def num_columns(self) -> int: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    def column(self, name_or_index: str | int, /) -> Any: ...
+
+
+LayerChunks = Callable[[Sequence[str] | None], Iterable[Chunk]]
 """A density layer's rows, chunk after chunk in file order, each time it is called: the columns
 named, or for None every property column then the geometry (WKB, EPSG:4326), last."""
 
@@ -70,7 +84,7 @@ def _csv_chunks(chunks: LayerChunks, layer: str, years: Sequence[int], year: Yea
             yield _csv_rows(table, layer, y)
 
 
-def _csv_rows(table: pa.Table, layer: str, y: int | None) -> str:
+def _csv_rows(table: Chunk, layer: str, y: int | None) -> str:
     """The long table's rows of one chunk and year (None: all years), as CSV lines."""
     from crimetiles.artifact.value_text import CSV, constant_text, joined
 
@@ -106,7 +120,7 @@ def _geojson_chunks(chunks: LayerChunks, year: YearSelection, metadata: dict[str
     yield "]}"
 
 
-def _features(table: pa.Table, year: YearSelection) -> str:
+def _features(table: Chunk, year: YearSelection) -> str:
     """A chunk's features, comma-separated, as geopandas' `to_geo_dict(drop_id=True)` gives them
     to `json.dumps` with compact separators."""
     from crimetiles.artifact.value_text import geometry_json, joined
@@ -118,7 +132,7 @@ def _features(table: pa.Table, year: YearSelection) -> str:
     return ",".join(joined(pieces).tolist())
 
 
-def _properties_json(table: pa.Table, year: YearSelection) -> dict[str, Any]:
+def _properties_json(table: Chunk, year: YearSelection) -> dict[str, Any]:
     """Property name -> its values of the chunk as JSON text, for `year` (see `geojson_text`)."""
     from crimetiles.artifact.value_text import JSON, column_text
 
@@ -127,7 +141,7 @@ def _properties_json(table: pa.Table, year: YearSelection) -> dict[str, Any]:
     return _year_cells(table, None if year == ALL_YEARS else year, JSON)
 
 
-def _year_cells(table: pa.Table, y: int | None, notation: Notation) -> dict[str, np.ndarray]:
+def _year_cells(table: Chunk, y: int | None, notation: Notation) -> dict[str, np.ndarray]:
     """A chunk's id, name, year, area, then one year's (None: all years') count, density and
     interval, each a column of text as `notation` writes it: the CSV's rows and the GeoJSON's
     properties for one year alike."""
@@ -153,13 +167,13 @@ def geojson_text(frame: gpd.GeoDataFrame, year: YearSelection = None, metadata: 
 
 
 def whole(frame: gpd.GeoDataFrame) -> LayerChunks:
-    """`frame` as one chunk, in EPSG:4326."""
+    """`frame` as one chunk (a `pa.RecordBatch`), in EPSG:4326."""
     import pyarrow as pa  # here, not at the top: see `TYPE_CHECKING` above
 
-    table = pa.table(frame.to_crs(4326).to_arrow(index=False, geometry_encoding="WKB"))
+    table = pa.table(frame.to_crs(4326).to_arrow(index=False, geometry_encoding="WKB")).combine_chunks()
     geometry = frame.geometry.name
     every = [*(name for name in table.column_names if name != geometry), geometry]
-    return lambda columns: [table.select(list(columns) if columns is not None else every)]
+    return lambda columns: table.select(list(columns) if columns is not None else every).to_batches()
 
 
 def export_chunks(

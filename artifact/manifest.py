@@ -97,8 +97,35 @@ class ClassBreaks:
 
 
 @dataclass(frozen=True)
+class LayerBatch:
+    """One record batch of a density layer's Arrow stream: where its message lies in the file
+    (bytes) and what its rows' `bbox` covers (None: no row has a geometry)."""
+
+    offset: int
+    length: int
+    bounds: Bounds | None
+
+
+@dataclass(frozen=True)
+class LayerStream:
+    """A density layer's table as an Arrow IPC stream (`layers/<layer>.arrows`): the schema's
+    message (`schema_length` bytes from the start), then one record batch per row group of the
+    GeoParquet file, which a server reads one at a time (docs/artifact.md, "What a server reads")."""
+
+    path: str
+    schema_length: int
+    batches: tuple[LayerBatch, ...]
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> LayerStream:
+        batches = (LayerBatch(b["offset"], b["length"], tuple(b["bounds"]) if b["bounds"] else None) for b in raw["batches"])
+        return cls(raw["path"], raw["schema_length"], tuple(batches))
+
+
+@dataclass(frozen=True)
 class DensityLayer:
-    """One polygon layer with densities: a GeoParquet file (EPSG:4326), one row per polygon."""
+    """One polygon layer with densities: a GeoParquet file (EPSG:4326), one row per polygon, and
+    the same table as an Arrow stream (`stream`; None in builds made before it)."""
 
     name: str
     title: str
@@ -110,6 +137,7 @@ class DensityLayer:
     class_breaks: ClassBreaks
     h3_resolution: int | None = None
     source: str | None = None
+    stream: LayerStream | None = None
 
 
 @dataclass(frozen=True)
@@ -231,6 +259,7 @@ def _density_layer(spec: dict[str, Any]) -> DensityLayer:
             **_known(DensityLayer, spec),
             "bounds": tuple(spec["bounds"]),
             "class_breaks": ClassBreaks(breaks["method"], tuple(breaks["values"])),
+            "stream": LayerStream.from_dict(spec["stream"]) if spec.get("stream") else None,
         }
     )
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import quote
 
 from crimetiles.artifact.errors import BuildError
-from crimetiles.artifact.manifest import BuildManifest, read_manifest
+from crimetiles.artifact.manifest import BuildManifest, LayerStream, read_manifest
 
 if TYPE_CHECKING:  # annotations only: geopandas is imported when a layer is read (`read_layer`)
     import geopandas as gpd
@@ -20,8 +20,10 @@ if TYPE_CHECKING:  # annotations only: geopandas is imported when a layer is rea
 TileKey = tuple[int, int, int]
 """z, x, y in the XYZ scheme (y = 0 at the north)."""
 TILE_QUERY = "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?"
-PARQUET_MAGIC = b"PAR1"
-"""The 4 bytes a Parquet file starts and ends with."""
+STREAM_START = b"\xff\xff\xff\xff"
+"""The 4 bytes every message of an Arrow IPC stream starts with (the continuation marker)."""
+STREAM_END = STREAM_START + b"\x00\x00\x00\x00"
+"""The end-of-stream marker of the Arrow IPC stream format: a message of length 0."""
 
 
 class TileLookup(Protocol):
@@ -43,17 +45,22 @@ class Build:
         return read_layer(self.root / layer.path)
 
     def open_layer(self, name: str) -> LayerFile:
-        """The file of density layer `name`, opened now and checked to look like Parquet (its magic
-        at both ends: a missing, empty or truncated file fails here) without reading it."""
-        path = self.root / self.manifest.layers[name].path
+        """The Arrow stream of density layer `name` (what a server reads), opened now and checked
+        to look like one (a stream's first message at the start, its end marker at the end: a
+        missing, empty or truncated file fails here) without reading it."""
+        layer = self.manifest.layers[name]
+        if layer.stream is None:
+            older = "a build made by an older crimetiles"
+            raise BuildError(f"{self.root}: density layer {name!r} has no Arrow stream ({older}): rebuild")
+        path = self.root / layer.stream.path
         try:
             file = path.open("rb")
         except OSError as exc:
             raise BuildError(f"{path}: cannot read density layer ({exc.strerror})") from None
-        if not _looks_like_parquet(file):
+        if not _looks_like_arrow_stream(file):
             file.close()
-            raise BuildError(f"{path}: cannot read density layer (not a Parquet file)")
-        return LayerFile(path, file)
+            raise BuildError(f"{path}: cannot read density layer (not an Arrow stream)")
+        return LayerFile(path, file, layer.stream)
 
     def archive_tiles(self, tileset: str) -> dict[TileKey, bytes]:
         """All pre-generated tiles of `tileset`, gzip-compressed as stored; empty if it has no archive."""
@@ -81,6 +88,7 @@ class Build:
     def missing_files(self) -> list[str]:
         """Files the manifest names (density layers, summaries, tile archives) that are not in the build."""
         named = [layer.path for layer in self.manifest.layers.values()]
+        named += [layer.stream.path for layer in self.manifest.layers.values() if layer.stream]
         named += list(self.manifest.summaries.values())
         archives = [tileset.archive for tileset in self.manifest.tilesets.values() if tileset.archive]
         named += [archive.path for archive in archives] + [archive.pmtiles for archive in archives if archive.pmtiles]
@@ -89,14 +97,13 @@ class Build:
 
 @dataclass(frozen=True)
 class LayerFile:
-    """A density layer's file, opened when a build loads (`Build.open_layer`) and read later:
-    whoever holds it can read the layer even after the build directory is deleted."""
+    """A density layer's Arrow stream, opened when a build loads (`Build.open_layer`) and read
+    later (`artifact/layer_rows.py`): whoever holds it can read the layer even after the build
+    directory is deleted."""
 
     path: Path
     file: BinaryIO
-
-    def read(self) -> gpd.GeoDataFrame:
-        return read_layer(self.path, self.file)
+    stream: LayerStream
 
     def close(self) -> None:
         self.file.close()
@@ -112,21 +119,25 @@ def open_build(root: Path | str) -> Build:
     return Build(root=root, manifest=read_manifest(root))
 
 
-def _looks_like_parquet(file: BinaryIO) -> bool:
-    if file.read(len(PARQUET_MAGIC)) != PARQUET_MAGIC:
+def _looks_like_arrow_stream(file: BinaryIO) -> bool:
+    """Whether `file` starts as an Arrow IPC stream's first message and ends with its end marker."""
+    if file.read(len(STREAM_START)) != STREAM_START:
         return False
-    file.seek(-len(PARQUET_MAGIC), os.SEEK_END)
-    return file.read() == PARQUET_MAGIC
+    file.seek(0, os.SEEK_END)
+    if file.tell() < len(STREAM_START) + len(STREAM_END):
+        return False
+    file.seek(-len(STREAM_END), os.SEEK_END)
+    return file.read() == STREAM_END
 
 
-def read_layer(path: Path, file: BinaryIO | None = None) -> gpd.GeoDataFrame:
-    """The density layer stored at `path` (read from `file`, that path opened, if given)."""
+def read_layer(path: Path) -> gpd.GeoDataFrame:
+    """The density layer stored at `path` (GeoParquet)."""
     # Imported here, not at the top: geopandas brings pandas, shapely and pyarrow (about 140 MB
     # resident), which a server answering only archive tiles, pages and metadata never needs.
     import geopandas as gpd
 
     try:
-        return gpd.read_parquet(file if file is not None else path)
+        return gpd.read_parquet(path)
     except (OSError, ValueError) as exc:
         raise BuildError(f"{path}: cannot read density layer ({exc})") from None
 

@@ -1,4 +1,4 @@
-"""Arrow columns as text, a whole column at a time (NumPy strings): a download's CSV cells and
+"""Arrow arrays as text, a whole array at a time (NumPy strings): a download's CSV cells and
 JSON values, written as pandas' `to_csv` and `json.dumps` of geopandas' features wrote them,
 without pandas and without a Python object per number or flag (a layer of 250,000 polygons has
 ten million of them)."""
@@ -10,10 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 import shapely
 
-from crimetiles.artifact.arrow_arrays import binaries, booleans, numbers, valid
+from crimetiles.artifact.arrow_arrays import STRING_TYPES, ArrowArray, binaries, booleans, kind, numbers, valid
 
 TEXT = np.dtypes.StringDType()
 """NumPy's variable-width string type: the cells of a column, joined element-wise."""
@@ -41,22 +40,21 @@ CSV = Notation(missing="", true="True", false="False", string=csv_quoted)
 JSON = Notation(missing="null", true="true", false="false", string=json.dumps)
 
 
-def column_text(column: pa.ChunkedArray, notation: Notation) -> np.ndarray:
-    """Each value of a string, integer, float or boolean column as text (`TEXT`): numbers as
+def column_text(array: ArrowArray, notation: Notation) -> np.ndarray:
+    """Each value of a string, integer, float or boolean array as text (`TEXT`): numbers as
     Python's `repr` writes them (`2.0`, `1e-05`, `6`)."""
-    array = column.combine_chunks()
-    kind = array.type
+    storage = kind(array)
     missing = ~valid(array)
-    if pa.types.is_boolean(kind):
+    if storage == "bool":
         text = np.where(booleans(array), notation.true, notation.false).astype(TEXT)
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        strings = [notation.string(value.decode()) for value in binaries(array, np.arange(len(array)))]
+    elif storage in STRING_TYPES:
+        strings = [notation.string(value.decode()) for value in binaries(array, np.arange(missing.size))]
         text = np.array(strings, dtype=TEXT)
     else:
         found = numbers(array)
         with np.printoptions(legacy=False):  # a library may set 1.13's, which casts floats to 12 digits (colour-science does)
             text = found.astype(TEXT)
-        if pa.types.is_floating(kind):
+        if found.dtype.kind == "f":
             missing |= np.isnan(found)
     return np.where(missing, notation.missing, text).astype(TEXT)
 
@@ -74,13 +72,13 @@ def joined(pieces: Sequence[np.ndarray | str]) -> np.ndarray:
     return np.asarray(result, dtype=TEXT)
 
 
-def geometry_json(column: pa.ChunkedArray) -> np.ndarray:
-    """Each WKB value of a geometry column as GeoJSON geometry text (GEOS's writer, vectorised:
+def geometry_json(array: ArrowArray) -> np.ndarray:
+    """Each WKB value of a geometry array as GeoJSON geometry text (GEOS's writer, vectorised:
     coordinates are the same numbers as Python's `repr` of them, at times one digit longer), a
     missing geometry as `null`."""
-    array = column.combine_chunks()
-    wkb = np.empty(len(array), dtype=object)
-    wkb[:] = binaries(array, np.arange(len(array)))
-    wkb[~valid(array)] = None
+    present = valid(array)
+    wkb = np.empty(len(present), dtype=object)
+    wkb[:] = binaries(array, np.arange(len(present)))
+    wkb[~present] = None
     geometries = shapely.from_wkb(wkb)
     return np.where(shapely.is_missing(geometries), JSON.missing, shapely.to_geojson(geometries)).astype(TEXT)

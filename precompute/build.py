@@ -28,6 +28,7 @@ from crimetiles.artifact.manifest import (
     ClassBreaks,
     DensityLayer,
     InputFile,
+    LayerStream,
     Provenance,
     Source,
     TileArchive,
@@ -437,9 +438,9 @@ def _write_build(
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
     inputs = _input_files(files, options, Path(choice.classifier.source))
-    layer_paths = {name: write_layer(staging, name, frame) for name, frame in frames.items()}
+    layer_files = {name: write_layer(staging, name, frame) for name, frame in frames.items()}
     provenance = build_provenance(options.provenance, source_files(files), inputs)
-    manifest = _manifest(options, layers, frames, layer_paths, years, built_at, inputs, provenance)
+    manifest = _manifest(options, layers, frames, layer_files, years, built_at, inputs, provenance)
     withheld_years = study_totals_withheld(options, counts, frames, years)
     for name, frame in frames.items():
         disclosure = options.disclosure(_is_hex(name))
@@ -569,7 +570,7 @@ def _manifest(
     options: BuildOptions,
     layers: Sequence[BoundaryLayer],
     frames: dict[str, gpd.GeoDataFrame],
-    layer_paths: dict[str, str],
+    layer_files: dict[str, tuple[str, LayerStream]],
     years: Sequence[int],
     built_at: datetime,
     inputs: tuple[InputFile, ...],
@@ -581,12 +582,13 @@ def _manifest(
             name=name,
             title=_title(name),
             kind="boundary" if name in sources else "hex",
-            path=layer_paths[name],
+            path=layer_files[name][0],
             feature_count=len(frame),
             bounds=_bounds(frame),
             class_breaks=_breaks([frame], years, options.classes),
             h3_resolution=None if name in sources else int(name.removeprefix("hex")),
             source=sources.get(name),
+            stream=layer_files[name][1],
         )
         for name, frame in frames.items()
     }

@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,10 +26,14 @@ import pandas as pd
 
 from crimetiles.artifact.checksum import file_sha256 as file_sha256  # the build's inputs' checksums
 from crimetiles.artifact.errors import BuildError
+from crimetiles.artifact.layer_rows import COVERING, LayerGeometry
 from crimetiles.artifact.layout import ASIDE, KINDS, LINK, STAGING, VERSION, lock_path, served_build, sibling, siblings
-from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest
-from crimetiles.artifact.reader import open_build
+from crimetiles.artifact.manifest import MANIFEST_NAME, REJECTS_NAME, REPORT_NAME, BuildManifest, LayerBatch, LayerStream
+from crimetiles.artifact.reader import STREAM_END, open_build
 from crimetiles.precompute.interrupt import raise_if_interrupted
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 LAYERS_DIR = "layers"
 REJECT_COLUMNS = ("source", "row", "reason", "detail", "incident_id")
@@ -212,14 +216,47 @@ def spatial_order(frame: gpd.GeoDataFrame) -> np.ndarray:
     return distances.to_numpy().argsort(kind="stable")
 
 
-def write_layer(build_dir: Path, name: str, frame: gpd.GeoDataFrame) -> str:
+def write_layer(build_dir: Path, name: str, frame: gpd.GeoDataFrame) -> tuple[str, LayerStream]:
     """Write a density layer as GeoParquet 1.1 with its `bbox` covering column, in row groups of
-    `LAYER_ROW_GROUP_ROWS` (rows in `frame`'s order: see `spatially_sorted`); returns its path
-    relative to the build directory."""
+    `LAYER_ROW_GROUP_ROWS` (rows in `frame`'s order: see `spatially_sorted`), then the same table
+    as an Arrow stream (`write_layer_stream`); returns the Parquet file's path relative to the
+    build directory, and the stream."""
     relative = f"{LAYERS_DIR}/{name}.parquet"
     with writing(build_dir / relative):
         frame.to_parquet(build_dir / relative, index=False, write_covering_bbox=True, row_group_size=LAYER_ROW_GROUP_ROWS)
-    return relative
+    return relative, write_layer_stream(build_dir, name, relative)
+
+
+def write_layer_stream(build_dir: Path, name: str, parquet: str) -> LayerStream:
+    """Write the GeoParquet layer at `parquet` (relative to `build_dir`) again as an Arrow IPC
+    stream, its schema then a record batch per row group, each batch's place and `bbox` bounds
+    kept for the manifest: a server reads the layer a batch at a time with nanoarrow, which costs
+    a worker about 3 MB where pyarrow costs 30 (docs/artifact.md, "What a server reads")."""
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(build_dir / parquet)
+    covering = LayerGeometry.of_schema(source.schema_arrow.metadata, parquet).covering
+    relative = f"{LAYERS_DIR}/{name}.arrows"
+    batches = []
+    with writing(build_dir / relative), (build_dir / relative).open("wb") as sink:
+        schema_length = sink.write(source.schema_arrow.serialize())
+        for group in range(source.num_row_groups):
+            for batch in source.read_row_group(group).combine_chunks().to_batches():
+                offset = sink.tell()
+                length = sink.write(batch.serialize())
+                batches.append(LayerBatch(offset, length, _batch_bounds(batch, covering)))
+        sink.write(STREAM_END)
+    return LayerStream(relative, schema_length, tuple(batches))
+
+
+def _batch_bounds(batch: pa.RecordBatch, covering: str) -> tuple[float, float, float, float] | None:
+    """The bounds of a record batch's rows (degrees) from their `covering` column (the `bbox` of
+    each geometry); None if no row has one."""
+    box = batch.column(covering)
+    west, south, east, north = (box.field(name).to_numpy(zero_copy_only=False).astype(float) for name in COVERING)
+    if np.isnan(west).all():
+        return None
+    return float(np.nanmin(west)), float(np.nanmin(south)), float(np.nanmax(east)), float(np.nanmax(north))
 
 
 def summary_path(name: str) -> str:

@@ -1,12 +1,11 @@
-"""Tiles encoded on demand from a density layer read a row group at a time: a worker holds a
-bounded cache of row groups as read (`RowGroupCache`), never a whole layer, whatever its size,
-and decodes only the rows a tile meets.
+"""Tiles encoded on demand from a density layer read a record batch at a time: a worker holds a
+bounded cache of batches as read (`RowGroupCache`), never a whole layer, whatever its size, and
+decodes only the rows a tile meets.
 
-Imported when a server first encodes a tile on demand (it brings numpy, shapely, pyarrow and
-pyproj; never pandas, about 45 MB more: nothing here makes a pyarrow array from Python or NumPy
-objects, nor converts one to NumPy, which pyarrow does through pandas). The tiles are the bytes
-the archive holds for the same tile: the same encoder (`encode_features`) draws the same
-features, in the layer's order, with the same properties.
+Imported when a server first encodes a tile on demand (it brings numpy, shapely and nanoarrow;
+never pyarrow, pyproj nor pandas, about 85 MB more). The tiles are the bytes the archive holds
+for the same tile: the same projection (`to_web_mercator`) and encoder (`encode_features`) draw
+the same features, in the layer's order, with the same properties.
 """
 
 from __future__ import annotations
@@ -16,51 +15,48 @@ import threading
 import cachetools
 import mercantile
 import numpy as np
-import pyarrow as pa
-import pyproj
 import shapely
 
 from crimetiles.artifact.arrow_arrays import binaries, numbers, values
-from crimetiles.artifact.layer_rows import COVERING, LayerRows
+from crimetiles.artifact.layer_rows import COVERING, Batch, LayerRows
 from crimetiles.artifact.mvt import (
     TILE_BUFFER,
     TILE_EXTENT,
-    WEB_MERCATOR,
     WEB_MERCATOR_WORLD_M,
     encode_features,
     simplified_for_zoom,
     tile_box,
+    to_web_mercator,
 )
 from crimetiles.artifact.pbf import CodedColumn, PropertyTable
 
 GROUP_CACHE_BYTES = 16 * 1024 * 1024
-"""Memory the row groups a worker keeps read may take (Arrow buffers as read, `pa.Table.nbytes`):
-about 40 groups of 1,000 polygons with 39 properties, the neighbourhood of the tiles last asked for."""
+"""Memory the record batches a worker keeps read may take (their messages' bytes): about 40
+batches of 1,000 polygons with 39 properties, the neighbourhood of the tiles last asked for."""
 BOX_TOLERANCE_M = 1.0
 """Metres added around a tile's box before choosing the rows that meet it: far above the round-off
 between the layer's degrees and Web Mercator metres, far below a z22 tile (9.55 m)."""
 
 
 class RowGroupCache:
-    """Row groups of any layer as read (Arrow tables) by (layer path, group), least recently used
-    dropped first beyond `max_bytes`; thread-safe (a group read twice by two threads at once is
-    kept once)."""
+    """Record batches of any layer as read, by (layer path, batch), least recently used dropped
+    first beyond `max_bytes`; thread-safe (a batch read twice by two threads at once is kept once)."""
 
     def __init__(self, max_bytes: int = GROUP_CACHE_BYTES) -> None:
-        self._groups: cachetools.LRUCache = cachetools.LRUCache(maxsize=max_bytes, getsizeof=lambda table: table.nbytes)
+        self._groups: cachetools.LRUCache = cachetools.LRUCache(maxsize=max_bytes, getsizeof=lambda batch: batch.nbytes)
         self._lock = threading.Lock()
 
-    def group(self, rows: LayerRows, group: int) -> pa.Table:
+    def group(self, rows: LayerRows, group: int) -> Batch:
         key = (str(rows.path), group)
         with self._lock:
             found = self._groups.get(key)
         if found is not None:
             return found
-        table = rows.read_group(group, [*rows.properties, rows.geometry, *([rows.covering] if rows.covering else [])])
+        batch = rows.read_group(group, [*rows.properties, rows.geometry, rows.covering])
         with self._lock:
-            if table.nbytes <= self._groups.maxsize:
-                self._groups[key] = table
-        return table
+            if batch.nbytes <= self._groups.maxsize:
+                self._groups[key] = batch
+        return batch
 
     @property
     def nbytes(self) -> int:
@@ -69,16 +65,17 @@ class RowGroupCache:
 
     @property
     def groups(self) -> int:
-        """Row groups held."""
+        """Batches held."""
         with self._lock:
             return len(self._groups)
 
 
 class RowGroupTiler:
-    """Encodes tiles of one density layer as MVT layer `name` from the rows of the row groups each
-    tile meets whose bounding box meets it: only those rows' geometries are decoded and projected
-    (as geopandas' `to_crs` projects them) and simplified below `simplify_maxzoom` as `LayerTiler`
-    simplifies (`simplified_for_zoom`), only their properties read."""
+    """Encodes tiles of one density layer as MVT layer `name` from the rows of the record batches
+    (one per row group of the layer) each tile meets whose bounding box meets it: only those rows'
+    geometries are decoded and projected (as the archive's tiler projects them) and simplified
+    below `simplify_maxzoom` as `LayerTiler` simplifies (`simplified_for_zoom`), only their
+    properties read."""
 
     def __init__(self, name: str, rows: LayerRows, simplify_maxzoom: int, cache: RowGroupCache) -> None:
         self.name = name
@@ -87,10 +84,6 @@ class RowGroupTiler:
         self.extent = TILE_EXTENT
         self.buffer = TILE_BUFFER
         self._cache = cache
-        self._lock = threading.Lock()
-        crs = pyproj.CRS.from_json_dict(rows.crs) if rows.crs else pyproj.CRS.from_user_input("OGC:CRS84")
-        self._to_mercator = pyproj.Transformer.from_crs(crs, pyproj.CRS.from_user_input(WEB_MERCATOR), always_xy=True)
-        self._to_layer = pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(WEB_MERCATOR), crs, always_xy=True)
 
     def encode(self, tile: mercantile.Tile) -> bytes | None:
         """The uncompressed MVT bytes of `tile`, or None when no feature touches it."""
@@ -105,34 +98,24 @@ class RowGroupTiler:
                 parts.append([(np.arange(rows.size), values(table.column(name), rows)) for name in self.rows.properties])
         if not wkb:
             return None
-        geoms = simplified_for_zoom(self._projected(shapely.from_wkb(wkb)), tile.z, self.simplify_maxzoom, self.extent)
+        geoms = simplified_for_zoom(to_web_mercator(shapely.from_wkb(wkb)), tile.z, self.simplify_maxzoom, self.extent)
         properties = PropertyTable.of_coded(self.rows.properties, parts)
         return encode_features(self.name, tile, geoms, np.arange(len(geoms)), properties, self.extent, self.buffer)
 
     def _layer_box(self, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         """`box` (Web Mercator metres) grown by `BOX_TOLERANCE_M` and cut to the world (a low zoom's
         buffer reaches past it, where longitudes would wrap round and turn the box inside out), in
-        the layer's coordinates."""
+        degrees (the layer's coordinates)."""
         half_world = WEB_MERCATOR_WORLD_M / 2
         west, south = (max(edge - BOX_TOLERANCE_M, -half_world) for edge in box[:2])
         east, north = (min(edge + BOX_TOLERANCE_M, half_world) for edge in box[2:])
-        with self._lock:  # a pyproj transformer serves one thread at a time
-            (lon_w, lon_e), (lat_s, lat_n) = self._to_layer.transform([west, east], [south, north])
-        return lon_w, lat_s, lon_e, lat_n
+        return (*mercantile.lnglat(west, south), *mercantile.lnglat(east, north))
 
-    def _row_bounds(self, table: pa.Table) -> np.ndarray:
-        """Each row's bounds in the layer's coordinates (rows: west, south, east, north): its
-        `bbox` covering, or, in a layer written without one, its geometry's."""
-        if self.rows.covering is None:
-            return shapely.bounds(shapely.from_wkb(binaries(table.column(self.rows.geometry), np.arange(table.num_rows))))
-        covering = table.column(self.rows.covering).combine_chunks()
-        return np.column_stack([numbers(covering.field(name)) for name in COVERING])
-
-    def _projected(self, geoms: np.ndarray) -> np.ndarray:
-        coordinates = shapely.get_coordinates(geoms)
-        with self._lock:
-            x, y = self._to_mercator.transform(coordinates[:, 0], coordinates[:, 1])
-        return shapely.set_coordinates(geoms, np.array([x, y]).T)
+    def _row_bounds(self, batch: Batch) -> np.ndarray:
+        """Each row's bounds in degrees (rows: west, south, east, north), from its `bbox` covering."""
+        covering = batch.column(self.rows.covering)
+        fields = {covering.schema.child(i).name: covering.child(i) for i in range(covering.n_children)}
+        return np.column_stack([numbers(fields[name]) for name in COVERING])
 
 
 def _meeting(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:

@@ -93,7 +93,7 @@ def map_image() -> Response:
 @bp.get("/downloads/<layer>.<fmt>")
 def download(layer: str, fmt: str) -> Response:
     """A density layer as CSV (long table) or GeoJSON, every year or `?year=2014|all`, written as it
-    is read, a row group at a time (never held whole)."""
+    is read, a record batch at a time (never held whole)."""
     tiles = current_service()
     layers = tiles.manifest.layers
     if fmt not in FORMATS or layer not in layers:

@@ -2,14 +2,13 @@
 
 Every file a request needs is opened when the service is created (the archives stay on disk,
 read through SQLite connections opened then; the density layers' files are opened and checked
-then, and read a row group at a time by the requests that need them), so a build directory
+then, and read a record batch at a time by the requests that need them), so a build directory
 replaced on disk afterwards cannot break requests in flight.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 import sys
 import threading
 import time
@@ -74,8 +73,8 @@ class TileStats:
 
 @dataclass(frozen=True)
 class DensityLayers:
-    """What on-demand tiles and downloads need of a build: each layer's file, read a row group at a
-    time, and a bounded cache of decoded row groups; never a whole layer (docs/artifact.md)."""
+    """What on-demand tiles and downloads need of a build: each layer's Arrow stream, read a record
+    batch at a time, and a bounded cache of batches as read; never a whole layer (docs/artifact.md)."""
 
     rows: dict[str, LayerRows]
     """Every density layer, for downloads (`LayerRows.tables`) and tiles."""
@@ -84,18 +83,17 @@ class DensityLayers:
     extents: dict[str, MercatorBounds]
     """Bounds of each tiler's layer (keyed like `tilers`): no tile outside them has a feature."""
     cache: RowGroupCache
-    """The decoded row groups every tiler shares."""
+    """The record batches as read that every tiler shares."""
 
 
 class LazyDensityLayers:
     """A build's `DensityLayers`, opened by the first request that needs them (an on-demand tile
     or a download), once, whatever the number of threads asking at the same time.
 
-    Opening them costs the libraries that read and encode them (numpy, shapely, pyarrow, pyproj;
-    pandas and geopandas only for a download): a worker that serves only archive tiles, pages and
-    metadata never pays it. The files are opened when the build loads, so the layers can still be
-    read after the build directory is deleted. An open that fails (a `BuildError`) is tried again
-    by the next request.
+    Opening them costs the libraries that read and encode them (numpy, shapely, nanoarrow): a
+    worker that serves only archive tiles, pages and metadata never pays it. The files are opened
+    when the build loads, so the layers can still be read after the build directory is deleted.
+    An open that fails (a `BuildError`) is tried again by the next request.
     """
 
     def __init__(self, manifest: BuildManifest, files: dict[str, LayerFile]) -> None:
@@ -251,34 +249,11 @@ def _cache_size(value: bytes) -> int:
     return CACHE_ENTRY_BYTES + (sys.getsizeof(value) if value else 0)
 
 
-ARROW_REMOTE_FILESYSTEMS = ("pyarrow._s3fs", "pyarrow._gcsfs", "pyarrow._azurefs", "pyarrow._hdfs")
-"""pyarrow's modules for remote filesystems, which `pyarrow.parquet` imports when present: a server
-reads its layers from local files only, and the S3 one alone loads the AWS SDK (about 6 MB)."""
-
-
-def _lean_arrow() -> None:
-    """Import pyarrow with Arrow allocating from the system allocator and without its remote
-    filesystem modules: called before anything else here imports it.
-
-    Arrow's default pool (mimalloc) reserves its own arena and keeps freed pages: about 8 MB in a
-    Durham worker. Arrow reads `ARROW_DEFAULT_MEMORY_POOL` once, at its first allocation, hence
-    before the import (a setting already there is kept); `pa.set_memory_pool` alone reaches only
-    what pyarrow's Python layer allocates, not the Parquet reader inside, but still does that in a
-    process that imported pyarrow before (`crimetiles serve`: its CLI imports geopandas)."""
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-    for module in ARROW_REMOTE_FILESYSTEMS:
-        sys.modules.setdefault(module, None)  # None: `import` fails, which pyarrow.fs allows for
-    import pyarrow as pa
-
-    pa.set_memory_pool(pa.system_memory_pool())
-
-
 def open_density_layers(manifest: BuildManifest, files: dict[str, LayerFile]) -> DensityLayers:
     """Open every density layer of `manifest` from `files` (by layer name), reading only their
-    metadata (bounds, row-group statistics), and make the tilers."""
-    _lean_arrow()
-    # Imported here, not at the top: they bring numpy, shapely, pyarrow and pyproj, needed only
-    # once layers open (see `LazyDensityLayers`).
+    metadata (the schema of each layer's Arrow stream), and make the tilers."""
+    # Imported here, not at the top: they bring numpy, shapely and nanoarrow, needed only once
+    # layers open (see `LazyDensityLayers`).
     from crimetiles.artifact.layer_rows import LayerRows
     from crimetiles.server.on_demand import RowGroupCache, RowGroupTiler
 

@@ -101,8 +101,8 @@ def start_crimetiles(command: Sequence[str], build_dir: Path, tileset: str, log:
     return TileServer(name, server, port, f"/tiles/{tileset}/{{z}}/{{x}}/{{y}}.mvt")
 
 
-LAYERS_LOADED_MARK = "/pyarrow/_parquet."
-"""A library a crimetiles worker loads only when it reads its density layers (GeoParquet)."""
+LAYERS_LOADED_MARK = "/nanoarrow/_ipc_lib."
+"""A library a crimetiles worker loads only when it reads its density layers (their Arrow streams)."""
 
 
 def load_layers_in_every_worker(served: TileServer, tile: mercantile.Tile, timeout_s: float = 120) -> float:

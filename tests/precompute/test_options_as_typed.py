@@ -32,12 +32,16 @@ def test_a_list_with_spaces_after_commas_into_a_folder_typed_with_a_trailing_sla
     assert _build(f"{out}/", "--hex-res", "7, 8") == (0, "")
     first = _manifest(out)
     assert list(first["layers"]) == ["blockgroups", "hex7", "hex8"]
-    assert sorted(path.name for path in (out / "layers").iterdir()) == ["blockgroups.parquet", "hex7.parquet", "hex8.parquet"]
+    assert sorted(path.name for path in (out / "layers").glob("*.parquet")) == [
+        "blockgroups.parquet",
+        "hex7.parquet",
+        "hex8.parquet",
+    ]
     assert _build(f"{out}/", "--hex-res", " ") == (0, "")  # a blank list: no hex grid
     second = _manifest(out)
     assert second["build_id"] != first["build_id"]
     assert list(second["layers"]) == ["blockgroups"]
-    assert sorted(path.name for path in (out / "layers").iterdir()) == ["blockgroups.parquet"]
+    assert sorted(path.name for path in (out / "layers").iterdir()) == ["blockgroups.arrows", "blockgroups.parquet"]
 
 
 def test_a_span_of_years_with_spaces_around_the_dash(build_cli):

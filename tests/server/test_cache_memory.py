@@ -144,7 +144,9 @@ def test_a_tile_skipped_as_outside_the_bounds_is_empty(service):
         for zoom in range(13, 23):
             layer = spec.band_for_zoom(zoom).layer
             tiler = layers.tilers[f"{layer}@{tileset}"]
-            vertices = shapely.get_coordinates(gpd.read_parquet(layers.rows[layer].path).geometry.to_numpy())
+            vertices = shapely.get_coordinates(
+                gpd.read_parquet(layers.rows[layer].path.with_suffix(".parquet")).geometry.to_numpy()
+            )
             for index in (vertices[:, 0].argmin(), vertices[:, 0].argmax(), vertices[:, 1].argmin(), vertices[:, 1].argmax()):
                 centre = mercantile.tile(*vertices[index], zoom)
                 for dx in (-1, 0, 1):

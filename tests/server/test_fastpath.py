@@ -225,7 +225,7 @@ def test_a_layer_that_cannot_be_read_when_served_gets_a_json_500(durham_build, t
     copy = tmp_path / "copy"
     shutil.copytree(durham_build, copy)
     app, seen = counting_app(copy)
-    (copy / "layers" / "tracts.parquet").write_bytes(b"")  # the same file, which the build holds open
+    (copy / "layers" / "tracts.arrows").write_bytes(b"")  # the same file, which the build holds open
     answer = app.test_client().get(ON_DEMAND_TILE)
     assert answer.status_code == 500
     assert answer.json == {"error": "internal error", "status": 500}

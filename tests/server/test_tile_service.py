@@ -123,7 +123,7 @@ def _hex_tile_with_the_512_bit_set(service: TileService) -> tuple[tuple[int, int
 def _empty_tile_in_bounds(service: TileService) -> tuple[int, int, int]:
     """A z22 tile inside the tracts' bounding box that no tract meets, with its buffer: the
     first one from the box's north-west corner along the diagonal, checked with shapely."""
-    frame = gpd.read_parquet(service.layers.get().rows["tracts"].path).to_crs(3857)
+    frame = gpd.read_parquet(service.layers.get().rows["tracts"].path.with_suffix(".parquet")).to_crs(3857)
     west, south, east, north = frame.to_crs(4326).total_bounds
     corner = mercantile.tile(west, north, 22)
     for step in range(1, 1000):
@@ -219,7 +219,7 @@ def test_density_layers_open_once_and_hold_one_descriptor_each_until_the_service
     gc.collect()  # closes the files of other tests' services no longer referenced
     before = _open_files_under(durham_build / "layers")  # those of services still referenced
     service = _service(durham_build)
-    layer_files = sorted(str(path.resolve()) for path in (durham_build / "layers").glob("*.parquet"))
+    layer_files = sorted(str(path.resolve()) for path in (durham_build / "layers").glob("*.arrows"))
     assert sorted((_open_files_under(durham_build / "layers") - before).elements()) == layer_files
     first = service.layers.get()
     assert service.layers.get() is first

@@ -26,17 +26,17 @@ from crimetiles.precompute.build import BoundarySpec
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.tiles import ARROW_REMOTE_FILESYSTEMS, load_tile_service
+from crimetiles.server.tiles import load_tile_service
 from tests.server.apps import ON_DEMAND_TILE
 from tests.server.builds import build_layer
 from tests.server.served import readme_command, serving, wait_until
 
 WORKER_RSS_LIMIT_KB = 100 * 1024
-GEO_LIBRARIES = ("/numpy/", "/pandas/", "/shapely/", "/pyarrow/", "/pyproj/")
+GEO_LIBRARIES = ("/numpy/", "/pandas/", "/shapely/", "/pyarrow/", "/pyproj/", "/nanoarrow/")
 """Package folders whose compiled modules (`.so` files) a process maps once it imports them
 (geopandas itself is pure Python: it brings all of these)."""
-LAYER_LIBRARIES = {"/numpy/", "/pyarrow/", "/shapely/", "/pyproj/"}
-"""Those an on-demand tile or a download brings: never pandas (nor geopandas)."""
+LAYER_LIBRARIES = {"/numpy/", "/shapely/", "/nanoarrow/"}
+"""Those an on-demand tile or a download brings: never pyarrow, pyproj nor pandas (nor geopandas)."""
 
 
 def _worker_pids(server_pid: int) -> list[int]:
@@ -100,40 +100,36 @@ def test_density_layers_load_once_under_concurrent_requests(durham_build):
     assert set(loaded[0].rows) == set(open_build(durham_build).manifest.layers)
 
 
-SERVE_A_TILE_AND_REPORT = """
+SERVE_A_TILE_AND_A_DOWNLOAD = """
 import json, sys
 from pathlib import Path
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
-app = create_app(ServerConfig(build_dir=Path(sys.argv[1]), reload_interval=0))
-assert app.test_client().get(sys.argv[2]).status_code == 200
-import pyarrow as pa
-print(json.dumps({
-    "pool": pa.default_memory_pool().backend_name,
-    "mimalloc_peak": pa.mimalloc_memory_pool().max_memory(),
-    "modules": sorted(name for name, module in sys.modules.items() if module),
-    "libarrow_s3": "libarrow_s3" in Path("/proc/self/maps").read_text(),
-}))
+client = create_app(ServerConfig(build_dir=Path(sys.argv[1]), reload_interval=0)).test_client()
+assert client.get(sys.argv[2]).status_code == 200
+assert client.get("/downloads/tracts.geojson").status_code == 200
+print(json.dumps(sorted(name for name, module in sys.modules.items() if module)))
 """
-"""A fresh interpreter, as a server's worker: the app on a build answers an on-demand tile, then
-reports pyarrow's default pool, the most Arrow's own allocator (mimalloc, the default of pyarrow's
-wheels) ever held, the modules imported and whether pyarrow's S3 library is mapped."""
+"""A fresh interpreter, as a server's worker: the app on a build answers an on-demand tile and a
+download, then lists the modules imported."""
 
 
-def test_a_worker_encoding_a_tile_loads_only_what_tiles_need(durham_build):
-    """Arrow's own allocator kept about 8 MB of freed pages in a Durham worker; pyarrow's remote
-    filesystems (the AWS SDK's library among them) took about 6 MB, markdown-it (the page's metric
-    text) and mapbox-vector-tile (its repair of a broken polygon, with protobuf) 1-2 MB each, for
-    what a worker serving tiles never or rarely does."""
-    command = [sys.executable, "-c", SERVE_A_TILE_AND_REPORT, str(durham_build), ON_DEMAND_TILE]
-    report = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    modules = set(report["modules"])
-    assert report["pool"] == "system"
-    assert report["mimalloc_peak"] == 0  # not even the Parquet reader's own allocations
-    assert {"pyarrow.parquet", "pyarrow._fs"} <= modules  # the local filesystem, which pyarrow.parquet imports
-    assert modules & set(ARROW_REMOTE_FILESYSTEMS) == set()
-    assert report["libarrow_s3"] is False
-    assert {"markdown_it", "mapbox_vector_tile"} & modules == set()
+def test_a_worker_encoding_tiles_and_downloads_loads_only_what_they_need(durham_build):
+    """pyarrow took about 30 MB of a Durham worker and pyproj 10 (the layers are read from their
+    Arrow streams with nanoarrow, and projected by `to_web_mercator`); markdown-it (the page's
+    metric text) and mapbox-vector-tile (its repair of a broken polygon, with protobuf) 1-2 MB
+    each, for what a worker serving tiles never or rarely does."""
+    command = [sys.executable, "-c", SERVE_A_TILE_AND_A_DOWNLOAD, str(durham_build), ON_DEMAND_TILE]
+    modules = set(json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout))
+    assert {"nanoarrow", "shapely", "numpy"} <= modules
+    assert {name.split(".")[0] for name in modules} & {
+        "pyarrow",
+        "pyproj",
+        "pandas",
+        "geopandas",
+        "markdown_it",
+        "mapbox_vector_tile",
+    } == set()
 
 
 def test_on_demand_tiles_and_downloads_work_after_the_build_is_deleted(durham_build, tmp_path):
@@ -153,17 +149,45 @@ def test_on_demand_tiles_and_downloads_work_after_the_build_is_deleted(durham_bu
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
-        (lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]), "not a Parquet file"),
-        (lambda path: path.write_bytes(b""), "not a Parquet file"),
+        (lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 2]), "not an Arrow stream"),
+        (lambda path: path.write_bytes(b""), "not an Arrow stream"),
+        (lambda path: path.write_bytes(b"PAR1" + path.read_bytes()[4:]), "not an Arrow stream"),
         (Path.unlink, "No such file or directory"),
     ],
-    ids=["truncated", "empty", "missing"],
+    ids=["truncated", "empty", "another-format", "missing"],
 )
 def test_a_broken_density_layer_fails_the_load_with_one_line(durham_build, tmp_path, damage, reason):
     copy = tmp_path / "copy"
     shutil.copytree(durham_build, copy)
-    damage(copy / "layers" / "tracts.parquet")
-    with pytest.raises(BuildError, match=rf"layers/tracts\.parquet: cannot read density layer \({reason}\)$"):
+    damage(copy / "layers" / "tracts.arrows")
+    with pytest.raises(BuildError, match=rf"layers/tracts\.arrows: cannot read density layer \({reason}\)$"):
+        create_app(ServerConfig(build_dir=copy, reload_interval=0))
+
+
+def test_a_damaged_batch_fails_its_read_with_one_line(durham_build, tmp_path):
+    """A batch whose message is garbage (its bytes overwritten in place) fails when read: the
+    load checks only the file's ends."""
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    batch = open_build(copy).manifest.layers["tracts"].stream.batches[0]
+    with (copy / "layers" / "tracts.arrows").open("r+b") as file:
+        file.seek(batch.offset)
+        file.write(b"\x00" * 64)
+    rows = load_tile_service(open_build(copy), cache_bytes=0).layers.get().rows["tracts"]
+    with pytest.raises(BuildError, match=r"layers/tracts\.arrows: cannot read density layer \(.+\)$"):
+        rows.read_group(0)
+
+
+def test_a_build_made_before_the_layers_streams_asks_for_a_rebuild(durham_build, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(durham_build, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    for layer in manifest["layers"].values():
+        del layer["stream"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(
+        BuildError, match=r"density layer 'blockgroups' has no Arrow stream \(a build made by an older crimetiles\): rebuild$"
+    ):
         create_app(ServerConfig(build_dir=copy, reload_interval=0))
 
 
@@ -233,21 +257,17 @@ def test_a_worker_grows_by_the_tiles_it_serves_not_by_its_layer(voronoi_builds):
     assert large - small < 40 * 1024, (small, large)
 
 
-ON_DEMAND_RSS_LIMIT_KB = 135 * 1024
-"""A Durham worker after 300 on-demand tiles (127-128 MB measured, 136 MB before Arrow allocated
-with the system allocator and without its remote filesystems): the 48 MB of a worker that has
-served nothing, the libraries that read and encode layers (numpy, pyarrow with its Parquet reader,
-shapely, pyproj: about 60 MB, two thirds of it their code, which the operating system shares
-between workers), the row groups it keeps (4 MiB, the whole Durham demo), what reading and encoding
-them leaves and the code it runs; no pandas."""
-DOWNLOADS_RSS_LIMIT_KB = 140 * 1024
-"""The same worker after a download of each layer in each format (132-134 MB measured, 141-145 MB
-before): nothing more is imported (no pandas, no geopandas), only what writing them leaves. The
-issue's 100 MB is out of reach of resident memory while a worker holds these libraries: a worker
-that has served one on-demand tile already holds 112 MB (see benchmarks/RESULTS.md, "Durham worker
-memory, issue 26 item 3")."""
-OWN_MEMORY_LIMIT_KB = 75 * 1024
-"""The same worker's anonymous memory (68-70 MB measured, 79-85 MB before): its heap, Python objects
+ON_DEMAND_RSS_LIMIT_KB = 90 * 1024
+"""A Durham worker after 300 on-demand tiles (78 MB measured; 127-128 MB when it read the layers
+with pyarrow and projected them with pyproj): the 47 MB of a worker that has served nothing, the
+libraries that read and encode layers (numpy, nanoarrow, shapely: about 20 MB, half of it their
+code, which the operating system shares between workers), the batches it keeps (the whole Durham
+demo), what reading and encoding them leaves and the code it runs."""
+DOWNLOADS_RSS_LIMIT_KB = 100 * 1024
+"""The same worker after a download of each layer in each format (82-83 MB measured, 132-134 MB
+before): the issue's 100 MB. Nothing more is imported, only what writing them leaves."""
+OWN_MEMORY_LIMIT_KB = 65 * 1024
+"""The same worker's anonymous memory (54 MB measured, 68-70 MB before): its heap, Python objects
 and caches, what each worker added costs, without the libraries' code pages (shared, and counted in
 its resident memory)."""
 
@@ -267,7 +287,7 @@ def _spread(tiles: list[mercantile.Tile], count: int) -> list[mercantile.Tile]:
 
 @pytest.mark.slow
 def test_a_durham_worker_after_300_on_demand_tiles_and_every_download(durham_build):
-    """The issue's 100 MB: resident memory stays above it (the libraries' code), a worker's own well below."""
+    """The issue's 100 MB of resident memory, downloads included."""
     manifest = open_build(durham_build).manifest
     tiles = [
         f"/tiles/{name}/{t.z}/{t.x}/{t.y}.mvt"
