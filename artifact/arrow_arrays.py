@@ -43,20 +43,50 @@ def kind(array: ArrowArray) -> str:
 
 def numbers(array: ArrowArray) -> np.ndarray:
     """A numeric array's values (nulls' slots hold any number)."""
-    found = view(array)
-    dtype = np.dtype(NUMBER_TYPES[found.storage_type])
-    return np.frombuffer(found.buffer(1), dtype=dtype, count=found.offset + found.length)[found.offset :]
+    return _numbers(view(array))
 
 
 def booleans(array: ArrowArray) -> np.ndarray:
     """A boolean array's values (nulls' slots hold any value)."""
-    found = view(array)
-    return _bits(found.buffer(1), found)
+    return _booleans(view(array))
 
 
 def valid(array: ArrowArray) -> np.ndarray:
     """Which values of `array` are not null."""
+    return _valid(view(array))
+
+
+def binaries(array: ArrowArray, rows: np.ndarray) -> list[bytes]:
+    """The values of `rows` of a binary or string array, as bytes (a null's: empty)."""
+    return _binaries(view(array), rows)
+
+
+def values(array: ArrowArray, rows: np.ndarray) -> list[Any]:
+    """The values of `rows` of a string, number or boolean array as Python values (None for a null)."""
     found = view(array)
+    storage = found.storage_type
+    if storage == "bool":
+        picked = _booleans(found)[rows].tolist()
+    elif storage in STRING_TYPES:
+        picked = [value.decode() for value in _binaries(found, rows)]
+    elif storage in NUMBER_TYPES:
+        picked = _numbers(found)[rows].tolist()
+    else:  # no density layer column is of another type
+        raise TypeError(f"a density layer has no column of type {storage}")
+    present = _valid(found)[rows].tolist()
+    return [value if keep else None for value, keep in zip(picked, present, strict=True)]
+
+
+def _numbers(found: CArrayView) -> np.ndarray:
+    dtype = np.dtype(NUMBER_TYPES[found.storage_type])
+    return np.frombuffer(found.buffer(1), dtype=dtype, count=found.offset + found.length)[found.offset :]
+
+
+def _booleans(found: CArrayView) -> np.ndarray:
+    return _bits(found.buffer(1), found)
+
+
+def _valid(found: CArrayView) -> np.ndarray:
     return np.ones(found.length, dtype=bool) if found.null_count == 0 else _bits(found.buffer(0), found)
 
 
@@ -66,26 +96,9 @@ def _bits(bitmap: Any, found: CArrayView) -> np.ndarray:
     return bits[found.offset : found.offset + found.length].astype(bool)
 
 
-def binaries(array: ArrowArray, rows: np.ndarray) -> list[bytes]:
-    """The values of `rows` of a binary or string array, as bytes (a null's: empty)."""
-    found = view(array)
+def _binaries(found: CArrayView, rows: np.ndarray) -> list[bytes]:
     width = OFFSET_TYPES[found.storage_type]
     offsets = np.frombuffer(found.buffer(1), dtype=width, count=found.offset + found.length + 1)[found.offset :]
     memory = memoryview(found.buffer(2))
     starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
     return [bytes(memory[start:end]) for start, end in zip(starts, ends, strict=True)]
-
-
-def values(array: ArrowArray, rows: np.ndarray) -> list[Any]:
-    """The values of `rows` of a string, number or boolean array as Python values (None for a null)."""
-    storage = kind(array)
-    if storage == "bool":
-        found = booleans(array)[rows].tolist()
-    elif storage in STRING_TYPES:
-        found = [value.decode() for value in binaries(array, rows)]
-    elif storage in NUMBER_TYPES:
-        found = numbers(array)[rows].tolist()
-    else:  # no density layer column is of another type
-        raise TypeError(f"a density layer has no column of type {storage}")
-    present = valid(array)[rows].tolist()
-    return [value if keep else None for value, keep in zip(found, present, strict=True)]

@@ -8,6 +8,7 @@ build from the data the wheel ships and serves it. Chromium then loads `/` and `
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
+from PIL import Image
 
 from tests.e2e.conftest import RENDERED_IDS, wait_idle
 
@@ -57,10 +60,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
 @pytest.fixture(scope="module")
 def installed_server(installed: tuple[Path, Path, dict[str, str]]) -> Iterator[str]:
     """The installed `crimetiles serve` on a small build made by the installed `crimetiles`
-    (bundled Durham boundaries, 2016 only, no hexes, tiles on demand); yields its base URL."""
+    (bundled Durham boundaries, 2015-2016, no hexes, tiles on demand); yields its base URL."""
     venv, cwd, env = installed
     _run(["crimetiles", "synth", "--out", "incidents"], cwd, env)
-    build = ["crimetiles", "build", "incidents", "--out", "build", "--quiet", "--years", "2016-2016", "--hex-res", ""]
+    build = ["crimetiles", "build", "incidents", "--out", "build", "--quiet", "--years", "2015-2016", "--hex-res", ""]
     _run([*build, "--archive-maxzoom", "-1"], cwd, env)
     server = subprocess.Popen(
         ["crimetiles", "serve", "build", "--port", "0", "--reload-interval", "0"],
@@ -125,3 +128,14 @@ def test_the_installed_server_serves_the_whole_page(page, installed_server, path
         **({f"/static/compass/{name}.js": 200 for name in COMPASS_MODULES} if path == "/" else {}),
     }
     assert all(status < 400 for status in statuses.values()), statuses
+
+
+def test_the_installed_server_draws_the_change_between_two_years(installed_server):
+    """The change view (`/map.png?change=`, whose exact test imports scipy when first asked) from
+    the wheel: a picture of its own, where a missing module would answer 500."""
+    plain = requests.get(installed_server + "/map.png?layer=tracts&year=2016", timeout=60)
+    change = requests.get(installed_server + "/map.png?layer=tracts&change=2015-2016", timeout=60)
+    assert (plain.status_code, change.status_code) == (200, 200)
+    assert change.headers["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(change.content)).size == Image.open(io.BytesIO(plain.content)).size
+    assert change.content != plain.content
