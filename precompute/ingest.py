@@ -132,10 +132,9 @@ def _read_whole_csv(path: Path) -> pd.DataFrame:
 
 
 def _aligned_rows(path: Path, table: pd.DataFrame) -> pd.DataFrame:
-    misaligned = (beyond_header(table) != "").to_numpy()
-    aligned = table[~misaligned].drop(columns=BEYOND_HEADER)
-    aligned.attrs[ROWS_BEYOND_HEADER] = int(misaligned.sum())
-    return aligned
+    kept = aligned(table).drop(columns=BEYOND_HEADER)
+    kept.attrs[ROWS_BEYOND_HEADER] = len(table) - len(kept)
+    return kept
 
 
 def read_csv(path: Path | BinaryIO, encoding: str, delimiter: str, **options: Any) -> pd.DataFrame:
@@ -266,8 +265,8 @@ def _row_checks(
     """`parse_table`'s checks in order: the reason, the rows failing it, and their details (made
     only for the rows a check rejects: a chunk's million rows rarely hold any)."""
     checks: list[RowCheck] = []
-    if BEYOND_HEADER in table.columns:  # no other table has values beyond a header
-        beyond = beyond_header(table)
+    beyond = beyond_header(table)
+    if beyond is not None:
         checks.append((Reason.FIELDS, (beyond != "").to_numpy(), lambda hit: beyond[hit]))
     problem = coordinates.problem.to_numpy()
     flagged = problem != ""
@@ -289,12 +288,19 @@ def _equal_where(values: np.ndarray, among: np.ndarray, value: object) -> np.nda
     return equal
 
 
-def beyond_header(table: pd.DataFrame) -> pd.Series:
-    """Per row, the first value after the header's last field ("" for none, and for any table that
-    is not CSV)."""
+def beyond_header(table: pd.DataFrame) -> pd.Series | None:
+    """Per row, the first value after the header's last field ("" for none); None for a table read
+    without that extra field (any table but a CSV's: no other has values beyond a header)."""
     if BEYOND_HEADER not in table.columns:
-        return pd.Series("", index=table.index, dtype=object)
+        return None
     return table[BEYOND_HEADER].fillna("").astype(str).str.strip()
+
+
+def aligned(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` without its rows that hold a value beyond the header (misaligned: a separator inside
+    an unquoted value)."""
+    beyond = beyond_header(table)
+    return table if beyond is None else table[(beyond == "").to_numpy()]
 
 
 class _OneMoreField(io.RawIOBase):

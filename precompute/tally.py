@@ -32,8 +32,7 @@ from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
 from crimetiles.precompute.detect import IncidentColumns
 from crimetiles.precompute.hexgrid import point_cells
 from crimetiles.precompute.ingest import (
-    BEYOND_HEADER,
-    beyond_header,
+    aligned,
     classify_rows,
     incident_ids,
     parse_table,
@@ -100,7 +99,7 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     file = context.files[chunk.source]
     read = chunk_table(file, chunk, file.scanned_columns(dated=context.dated_at is not None))
     # Misaligned rows (rejected later) choose nothing.
-    table = read[(beyond_header(read) == "").to_numpy()] if BEYOND_HEADER in read.columns else read
+    table = aligned(read)
     offense = table[file.columns.offense].astype(str).str.strip()
     offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)

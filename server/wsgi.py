@@ -63,7 +63,10 @@ def _app_from_env() -> Flask:
 def _stop(problem: str) -> NoReturn:
     if not _first_worker_to_stop():
         raise SystemExit(1)
-    print(f"crimetiles: {problem}", file=sys.stderr, flush=True)
+    # One write(2) of the whole line: `print` writes the text and its newline apart, and the
+    # server's own log (gunicorn's) may land between them on the shared stderr.
+    sys.stderr.flush()
+    os.write(sys.stderr.fileno(), f"crimetiles: {problem}\n".encode())
     raise SystemExit(APP_LOAD_ERROR)
 
 
