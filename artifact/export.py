@@ -1,6 +1,7 @@
 """Density layers as downloads: the long CSV table and GeoJSON, written a chunk of the layer at a
-time (`LayerChunks`, Arrow record batches) so that a server never holds a layer whole, each chunk's text
-made a column at a time (`value_text`): no pandas, and no Python object per value for numbers.
+time (`LayerChunks`, Arrow record batches) so that a server never holds a layer whole, each
+chunk's text made a column at a time (`value_text`): no pandas, and no Python object per value
+for numbers.
 
 `year` selects what to export everywhere here: None = every year, an int = that year,
 `"all"` = only the all-years values (average per year). A GeoJSON download carries the build's
