@@ -59,7 +59,7 @@ class Batch:
     columns: list[Any]
     """nanoarrow arrays (`CArray`)."""
     nbytes: int
-    """The size of the batch's message in the stream: about what its arrays hold."""
+    """What the batch's arrays hold (their buffers, decompressed), every column read."""
 
     @property
     def num_columns(self) -> int:
@@ -117,7 +117,7 @@ class LayerRows:
         except StopIteration:  # a message that reads as the stream's end
             raise BuildError(f"{self.path}: cannot read density layer (no record batch at byte {batch.offset})") from None
         wanted = list(columns) if columns is not None else [*self.properties, self.geometry]
-        return Batch(wanted, [array.child(self._names.index(name)) for name in wanted], len(message))
+        return Batch(wanted, [array.child(self._names.index(name)) for name in wanted], _buffer_bytes(array.view()))
 
     def tables(self, columns: Sequence[str] | None = None) -> Iterator[Batch]:
         """The layer batch by batch, in file order (`columns` as `read_group` takes them)."""
@@ -134,3 +134,8 @@ class LayerRows:
     def _open(message: bytes) -> Any:
         """An IPC stream held in `message`, opened for reading (a nanoarrow `CArrayStream`)."""
         return na.c_array_stream(nanoarrow.ipc.InputStream.from_readable(io.BytesIO(message)))
+
+
+def _buffer_bytes(view: Any) -> int:
+    """The bytes of every buffer of an array and its children (a nanoarrow `CArrayView`)."""
+    return sum(buffer.size_bytes for buffer in view.buffers) + sum(_buffer_bytes(child) for child in view.children)
