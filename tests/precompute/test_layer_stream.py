@@ -98,3 +98,11 @@ def test_a_box_meets_only_the_batches_whose_rows_it_may_meet(build):
     assert 0 in rows.groups_meeting((west, south, east, north))
     assert 0 not in rows.groups_meeting((east + 1, north + 1, east + 2, north + 2))
     assert rows.groups_meeting((-180.0, -90.0, 180.0, 90.0)).tolist() == list(range(rows.groups))
+
+
+def test_the_batches_are_compressed(build):
+    """LZ4, the IPC format's own buffer compression: the hex9 grid's batches, mostly zeros, take
+    about a third of their raw size (raw, the stream was 3.2 times the Parquet file)."""
+    spec = build.manifest.layers["hex9"]
+    raw = sum(batch.serialize().size for batch in pyarrow.ipc.open_stream((build.root / spec.stream.path).read_bytes()))
+    assert sum(batch.length for batch in spec.stream.batches) < raw / 2
