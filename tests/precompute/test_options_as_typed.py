@@ -32,10 +32,8 @@ def test_a_list_with_spaces_after_commas_into_a_folder_typed_with_a_trailing_sla
     assert _build(f"{out}/", "--hex-res", "7, 8") == (0, "")
     first = _manifest(out)
     assert list(first["layers"]) == ["blockgroups", "hex7", "hex8"]
-    assert sorted(path.name for path in (out / "layers").glob("*.parquet")) == [
-        "blockgroups.parquet",
-        "hex7.parquet",
-        "hex8.parquet",
+    assert sorted(path.name for path in (out / "layers").iterdir()) == [
+        *(f"{layer}.{suffix}" for layer in ("blockgroups", "hex7", "hex8") for suffix in ("arrows", "parquet"))
     ]
     assert _build(f"{out}/", "--hex-res", " ") == (0, "")  # a blank list: no hex grid
     second = _manifest(out)
