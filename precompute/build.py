@@ -68,7 +68,7 @@ from crimetiles.precompute.density import (
     geodesic_area_sqmi,
     quantile_breaks,
 )
-from crimetiles.precompute.engine import Engine, EngineName, make_engine
+from crimetiles.precompute.engine import Engine, EngineName, keep_freed_memory, make_engine
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.hexgrid import (
     DEFAULT_RESOLUTIONS,
@@ -294,6 +294,7 @@ def run_build(options: BuildOptions, say: Say = lambda message: None) -> BuildRe
     over the offense and id columns, and the dates unless `--years` is given (`scan_inputs`), then
     the counting pass (`count_inputs`)."""
     built_at = datetime.now(UTC)
+    keep_freed_memory()
     _check_unique_names(options.boundaries)
     read_about(options.provenance.about)
     layers = [read_boundaries(spec.name, spec.path, spec.id_field, spec.name_field) for spec in options.boundaries]

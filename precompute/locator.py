@@ -1,30 +1,40 @@
 """Which polygon of a layer holds each point, fast enough for hundreds of millions of points.
 
-A regular grid over the layer's extent answers most points with one array lookup: a grid cell
+A regular grid over the layers' extent answers most points with one array lookup: a grid cell
 that no polygon boundary comes near lies wholly inside one polygon (or none), and every point in
-it gets the polygon that holds the cell's centre. Points in the other cells are tested exactly
-(`shapely.intersects_xy` on prepared polygons) against the polygons whose bounding box touches the
-cell. The answer is the same as testing every point against every polygon: a point on a shared
-edge, or in an overlap, goes to the first polygon in layer order.
+it gets that polygon. Points in the other cells are tested exactly (`shapely.intersects_xy` on
+prepared polygons) against the polygons whose bounding box touches the cell. The answer is the
+same as testing every point against every polygon: a point on a shared edge, or in an overlap,
+goes to the first polygon in layer order.
+
+Cells no boundary comes near are not tested one by one: side by side, two such cells are inside
+the same polygons (no boundary crosses between their centres), so each connected region of them
+is tested once, at one of its cells. That makes a fine grid cheap to build, and the finer the
+grid, the fewer points fall in the cells tested point by point. Every layer shares one grid, so
+a point's cell is found once for all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from scipy import ndimage
 
-MIN_GRID_CELLS = 1 << 18
+from crimetiles.precompute.arrays import distinct
+
+MIN_GRID_CELLS = 1 << 20
 MAX_GRID_CELLS = 1 << 22
-GRID_CELLS_PER_POLYGON = 64
+GRID_CELLS_PER_POLYGON = 256
 EDGE_SLACK_DEG = 1e-9
 """A boundary closer than this to a grid cell (degrees, about 0.1 mm) makes it a cell to test
 point by point: far more than the rounding error of placing a point in its cell."""
 BOUNDARY_BATCH = 16384
 NONE = -1
 MIXED = -2
+"""`owner` values from MIXED down: the cell is tested point by point, its candidates numbered MIXED - owner."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,18 @@ class GridShape:
         nx = int(np.clip(round(np.sqrt(cells * width / height)), 1, cells))
         ny = int(np.clip(round(cells / nx), 1, cells))
         return cls(west, south, west + width, south + height, nx, ny)
+
+    @classmethod
+    def for_layers(cls, layers: Sequence[np.ndarray]) -> GridShape:
+        """The grid over every polygon of `layers`: GRID_CELLS_PER_POLYGON cells per polygon of the
+        largest layer, within MIN_GRID_CELLS and MAX_GRID_CELLS."""
+        bounds = np.concatenate([np.empty((0, 4)), *(shapely.bounds(polygons) for polygons in layers)])
+        bounds = bounds[~np.isnan(bounds).any(axis=1)]
+        if not len(bounds):
+            return cls(0.0, 0.0, 1.0, 1.0, 1, 1)
+        extent = np.array([bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()])
+        most = max(len(polygons) for polygons in layers)
+        return cls.over(extent, int(np.clip(GRID_CELLS_PER_POLYGON * most, MIN_GRID_CELLS, MAX_GRID_CELLS)))
 
     @property
     def dx(self) -> float:
@@ -83,9 +105,9 @@ class GridShape:
 
 @dataclass(frozen=True)
 class PolygonLocator:
-    """The grid of one polygon layer: `owner[cell]` is the polygon position holding the whole
-    cell, NONE, or MIXED (test each point against `candidates[start[cell]:start[cell + 1]]`,
-    ascending positions)."""
+    """One polygon layer on a grid: `owner[cell]` is the polygon position holding the whole cell,
+    NONE, or from MIXED down a cell whose points are tested against its candidates,
+    `candidates[start[k]:start[k + 1]]` (ascending positions) for `owner == MIXED - k`."""
 
     polygons: np.ndarray
     grid: GridShape
@@ -94,58 +116,108 @@ class PolygonLocator:
     candidates: np.ndarray
 
     @classmethod
-    def build(cls, polygons: Sequence[shapely.Geometry] | np.ndarray) -> PolygonLocator:
+    def build(cls, polygons: Sequence[shapely.Geometry] | np.ndarray, grid: GridShape | None = None) -> PolygonLocator:
+        """The locator of `polygons` on `grid` (by default, a grid over them alone)."""
         polygons = np.asarray(polygons, dtype=object)
+        grid = grid or GridShape.for_layers([polygons])
         shapely.prepare(polygons)
-        if len(polygons) == 0:
-            empty = np.zeros(1, dtype=np.int64)
-            return cls(polygons, GridShape(0.0, 0.0, 1.0, 1.0, 1, 1), np.full(1, NONE), empty, empty[:0])
-        bounds = shapely.bounds(polygons)
-        extent = np.array([bounds[:, 0].min(), bounds[:, 1].min(), bounds[:, 2].max(), bounds[:, 3].max()])
-        cells = int(np.clip(GRID_CELLS_PER_POLYGON * len(polygons), MIN_GRID_CELLS, MAX_GRID_CELLS))
-        grid = GridShape.over(extent, cells)
-        polygon, cell = grid.cells_in_boxes(bounds)
-        order = np.lexsort((polygon, cell))
-        start = np.searchsorted(cell[order], np.arange(grid.nx * grid.ny + 1))
-        owner = np.where(np.diff(start) > 0, MIXED, NONE)
-        unmixed = np.flatnonzero((owner == MIXED) & ~_cells_near_boundaries(grid, polygons))
-        locator = cls(polygons, grid, owner, start, polygon[order].astype(np.int32))
-        x, y = grid.centres(unmixed)
-        owner[unmixed] = locator._test(unmixed, x, y)
-        return locator
+        tree = shapely.STRtree(polygons)
+        crossed, crossing = _boundary_cells(grid, polygons)
+        near = np.zeros(grid.nx * grid.ny, dtype=bool)
+        near[crossed] = True
+        owner = _region_owners(grid, tree, ~near)
+        # A polygon holds points of a cell its boundary crosses, or the whole cell, centre included.
+        mixed = np.flatnonzero(near)
+        centre, holding = tree.query(shapely.points(*grid.centres(mixed)), predicate="intersects")
+        cell, candidate = _distinct_pairs(np.concatenate([crossed, mixed[centre]]), np.concatenate([crossing, holding]))
+        start = np.searchsorted(cell, mixed)
+        owner[mixed] = MIXED - np.arange(len(mixed), dtype=np.int32)
+        return cls(polygons, grid, owner, np.append(start, len(cell)), candidate.astype(np.int32))
 
     def assign(self, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
         """The position of the polygon holding each point, -1 where none does (see the module)."""
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-        cell = self.grid.cell_of(lon, lat)
-        assignment = np.where(cell >= 0, self.owner[np.maximum(cell, 0)], NONE)
-        mixed = np.flatnonzero(assignment == MIXED)
-        assignment[mixed] = self._test(cell[mixed], lon[mixed], lat[mixed])
+        return self.assign_cells(self.grid.cell_of(lon, lat), lon, lat)
+
+    def assign_cells(self, cell: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        """`assign` for points whose cell of `grid` is known (`GridShape.cell_of`)."""
+        assignment = np.where(cell >= 0, self.owner[np.maximum(cell, 0)], np.int32(NONE))
+        mixed = np.flatnonzero(assignment <= MIXED)
+        assignment[mixed] = self._test(MIXED - assignment[mixed], lon[mixed], lat[mixed])
         return assignment
 
-    def _test(self, cells: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Exact test of each point against its cell's candidates: the first that holds it, or -1."""
-        per_point = self.start[cells + 1] - self.start[cells]
-        point = np.repeat(np.arange(len(cells)), per_point)
-        offset = np.arange(int(per_point.sum())) - np.repeat(np.cumsum(per_point) - per_point, per_point)
-        candidate = self.candidates[self.start[cells][point] + offset]
-        hit = shapely.intersects_xy(self.polygons[candidate], x[point], y[point])
-        found = np.full(len(cells), np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(found, point[hit], candidate[hit])
-        return np.where(found == np.iinfo(np.int64).max, NONE, found)
+    def _test(self, tested: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Exact test of each point against its cell's candidates (`tested`: the cells' numbers
+        among those tested), in layer order: the first that holds it, or -1. A point leaves at its
+        first hit, so a point on one side of a boundary costs one test, the other side two."""
+        first, count = self.start[tested], self.start[tested + 1] - self.start[tested]
+        found = np.full(len(tested), NONE, dtype=np.int32)
+        waiting = np.arange(len(tested))
+        for rank in range(int(count.max(initial=0))):
+            waiting = waiting[count[waiting] > rank]
+            candidate = self.candidates[first[waiting] + rank]
+            hit = shapely.intersects_xy(self.polygons[candidate], x[waiting], y[waiting])
+            found[waiting[hit]] = candidate[hit]
+            waiting = waiting[~hit]
+        return found
 
 
-def _cells_near_boundaries(grid: GridShape, polygons: np.ndarray) -> np.ndarray:
-    """Whether some polygon's boundary (outer or inner ring) passes within EDGE_SLACK_DEG of each
-    cell: the boundaries are cut into pieces no longer than a cell, and each piece's bounding box,
-    widened by the slack, marks the cells it touches (BOUNDARY_BATCH polygons at a time)."""
+@dataclass(frozen=True)
+class LayerLocators:
+    """Several layers' locators on one grid: each point's cell is found once for all of them."""
+
+    grid: GridShape
+    layers: Mapping[str, PolygonLocator]
+
+    @classmethod
+    def build(cls, layers: Mapping[str, np.ndarray]) -> LayerLocators:
+        grid = GridShape.for_layers(list(layers.values()))
+        return cls(grid, {name: PolygonLocator.build(polygons, grid) for name, polygons in layers.items()})
+
+    def assign(self, lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
+        """Per layer, `PolygonLocator.assign` of the points."""
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+        cell = self.grid.cell_of(lon, lat)
+        return {name: locator.assign_cells(cell, lon, lat) for name, locator in self.layers.items()}
+
+
+def _region_owners(grid: GridShape, tree: shapely.STRtree, away: np.ndarray) -> np.ndarray:
+    """Per cell, the first polygon (in layer order) holding it for the cells `away` from every
+    boundary, NONE elsewhere: each connected region of such cells tested once, at one of its cells."""
+    region, regions = ndimage.label(away.reshape(grid.ny, grid.nx))
+    region = region.ravel()
+    sample = np.zeros(regions + 1, dtype=np.int64)
+    sample[region] = np.arange(len(region))  # any cell of a region stands for it
+    x, y = grid.centres(sample[1:])
+    point, polygon = tree.query(shapely.points(x, y), predicate="intersects")
+    first = np.full(regions + 1, np.iinfo(np.int32).max, dtype=np.int64)
+    np.minimum.at(first, point + 1, polygon)
+    owners = np.where(first == np.iinfo(np.int32).max, NONE, first).astype(np.int32)
+    owners[0] = NONE
+    return owners[region]
+
+
+def _boundary_cells(grid: GridShape, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, polygon) for each cell a polygon's boundary (outer or inner ring) passes within
+    EDGE_SLACK_DEG of: the boundaries are cut into pieces no longer than a cell, and each piece's
+    bounding box, widened by the slack, marks the cells it touches (BOUNDARY_BATCH polygons at a
+    time). Pairs are distinct, sorted by cell then polygon."""
     step = min(grid.dx, grid.dy)
-    near = np.zeros(grid.nx * grid.ny, dtype=bool)
+    cells, owners = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
     for first in range(0, len(polygons), BOUNDARY_BATCH):
-        lines = shapely.segmentize(shapely.get_parts(shapely.boundary(polygons[first : first + BOUNDARY_BATCH])), step)
-        coordinates, line = shapely.get_coordinates(lines, return_index=True)
-        same_line = line[1:] == line[:-1]
-        start, end = coordinates[:-1][same_line], coordinates[1:][same_line]
+        rings, polygon = shapely.get_parts(shapely.boundary(polygons[first : first + BOUNDARY_BATCH]), return_index=True)
+        coordinates, ring = shapely.get_coordinates(shapely.segmentize(rings, step), return_index=True)
+        same_ring = ring[1:] == ring[:-1]
+        start, end = coordinates[:-1][same_ring], coordinates[1:][same_ring]
         boxes = np.column_stack([np.minimum(start, end) - EDGE_SLACK_DEG, np.maximum(start, end) + EDGE_SLACK_DEG])
-        near[grid.cells_in_boxes(boxes)[1]] = True
-    return near
+        piece, cell = grid.cells_in_boxes(boxes)
+        cells.append(cell)
+        owners.append(first + polygon[ring[:-1][same_ring][piece]])
+    return _distinct_pairs(np.concatenate(cells), np.concatenate(owners))
+
+
+def _distinct_pairs(cell: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (cell, polygon) pairs, sorted by cell then polygon."""
+    span = np.int64(polygon.max(initial=0)) + 1
+    keys = distinct(cell.astype(np.int64) * span + polygon)
+    return keys // span, keys % span

@@ -15,7 +15,7 @@ the chunk's other rows went through.
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from crimetiles.precompute.arrays import distinct
 from crimetiles.precompute.chunks import Chunk, IncidentFile, chunk_table
 from crimetiles.precompute.classify import VIOLENT, Classifier, OffenseTally
 from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
@@ -39,7 +40,7 @@ from crimetiles.precompute.ingest import (
     reject_rows,
     usable_year_rows,
 )
-from crimetiles.precompute.locator import PolygonLocator
+from crimetiles.precompute.locator import LayerLocators
 from crimetiles.precompute.reasons import Reason
 from crimetiles.precompute.text_hash import pair_hashes, text_hashes
 from crimetiles.precompute.years import StudyYears
@@ -54,15 +55,6 @@ HEX_PREFIX = "#"
 def id_hashes(ids: pd.Series) -> np.ndarray:
     """A 64-bit hash per incident id (text)."""
     return text_hashes(pa.array(ids, type=pa.large_string(), from_pandas=True))
-
-
-def distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct `values`, sorted, as `np.unique` gives them, but by sorting: numpy's `np.unique`
-    hashes first, some thirty times slower on a chunk's hundreds of thousands of 64-bit hashes."""
-    ordered = np.sort(values)
-    first = np.ones(len(ordered), dtype=bool)
-    first[1:] = ordered[1:] != ordered[:-1]
-    return ordered[first]
 
 
 @dataclass(frozen=True)
@@ -195,6 +187,15 @@ class LayerGeometry:
     polygons: np.ndarray
 
 
+_LOCATORS_BUILT = threading.Lock()
+_LOCATORS = "_locators_by_thread"
+
+
+def _copies(polygons: np.ndarray) -> np.ndarray:
+    """New geometry objects equal to `polygons`, sharing no GEOS state with them."""
+    return shapely.from_wkb(shapely.to_wkb(polygons))
+
+
 @dataclass(frozen=True)
 class CountContext:
     """Everything a chunk's counting needs, sent once to each worker."""
@@ -209,13 +210,22 @@ class CountContext:
     now: datetime
     years: StudyYears | None = None
 
-    @functools.cached_property
-    def locators(self) -> dict[str, PolygonLocator]:
-        """Built on first use in each process (never sent)."""
-        return {layer.name: PolygonLocator.build(layer.polygons) for layer in self.layers}
+    @property
+    def locators(self) -> LayerLocators:
+        """This thread's locators of the layers, built on its first use (never sent). Threads that
+        share a context (a Dask worker's) each build their own, on their own copies of the
+        polygons: GEOS's point tests on one prepared polygon from two threads at once corrupt
+        memory."""
+        built = self.__dict__.setdefault(_LOCATORS, {})
+        thread = threading.get_ident()
+        with _LOCATORS_BUILT:
+            if thread not in built:
+                polygons = {layer.name: _copies(layer.polygons) if built else layer.polygons for layer in self.layers}
+                built[thread] = LayerLocators.build(polygons)
+        return built[thread]
 
     def __getstate__(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if key != "locators"}
+        return {key: value for key, value in self.__dict__.items() if key != _LOCATORS}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -350,8 +360,8 @@ def locate(context: CountContext, rows: pd.DataFrame) -> pd.DataFrame:
     lon, lat = rows["lon"].to_numpy(), rows["lat"].to_numpy()
     violent = (rows["category"] == VIOLENT).to_numpy()
     columns: dict[str, np.ndarray] = {}
-    for layer in context.layers:
-        columns[LAYER_PREFIX + layer.name] = context.locators[layer.name].assign(lon, lat)
+    for name, assigned in context.locators.assign(lon, lat).items():
+        columns[LAYER_PREFIX + name] = assigned
     for resolution, violent_cells in point_cells(lon[violent], lat[violent], context.hex_resolutions).items():
         cells = np.zeros(len(rows), dtype=np.int64)
         cells[violent] = violent_cells
@@ -415,7 +425,7 @@ def swapped_inside(context: CountContext, located: pd.DataFrame, among: np.ndarr
     if not context.layers or inside >= SWAP_INSIDE_SHARE * among.sum():
         return 0
     lon, lat = located["lon"].to_numpy()[among], located["lat"].to_numpy()[among]
-    swapped = [context.locators[layer.name].assign(lat, lon) >= 0 for layer in context.layers]
+    swapped = [assigned >= 0 for assigned in context.locators.assign(lat, lon).values()]
     return int(np.any(swapped, axis=0).sum())
 
 

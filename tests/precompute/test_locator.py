@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Point, Polygon, box
 
-from crimetiles.precompute.locator import PolygonLocator
+from crimetiles.precompute.locator import LayerLocators, PolygonLocator
 
 
 def brute_force(polygons: list[shapely.Geometry], lon: np.ndarray, lat: np.ndarray) -> list[int]:
@@ -34,3 +34,28 @@ def test_one_polygon_and_points_far_away():
     polygons = [box(-79.0, 35.9, -78.9, 36.0)]
     lon, lat = np.array([-78.95, -78.9, 10.0, -79.0000001]), np.array([35.95, 36.0, 10.0, 35.95])
     assert PolygonLocator.build(polygons).assign(lon, lat).tolist() == [0, 0, -1, -1]
+
+
+def test_polygon_holding_cells_that_others_cross_comes_first():
+    """A polygon earlier in the layer that wholly holds the cells crossed by later ones' edges wins
+    there too, though no edge of its own comes near those cells."""
+    rng = np.random.default_rng(5)
+    small = [Point(x, y).buffer(0.03) for x, y in rng.uniform(0.2, 0.8, (12, 2))]
+    polygons = [box(0, 0, 1, 1), *small, box(0.45, 0.45, 0.55, 0.55)]
+    points = np.concatenate([rng.uniform(-0.1, 1.1, (3000, 2)), shapely.get_coordinates(small)])
+    lon, lat = points[:, 0], points[:, 1]
+    assigned = PolygonLocator.build(polygons).assign(lon, lat).tolist()
+    assert assigned == brute_force(polygons, lon, lat)
+    assert set(assigned) == {-1, 0}
+
+
+def test_layers_share_one_grid_and_answer_as_each_alone():
+    rng = np.random.default_rng(3)
+    tracts = [box(0, 0, 1, 1), box(1, 0, 2, 1)]
+    blocks = [Point(x, y).buffer(0.2) for x, y in rng.uniform(0, 3, (10, 2))]
+    lon, lat = rng.uniform(-0.5, 3.5, 2000), rng.uniform(-0.5, 3.5, 2000)
+    located = LayerLocators.build({"tracts": np.array(tracts), "blocks": np.array(blocks)})
+    assert located.layers["tracts"].grid == located.layers["blocks"].grid
+    assigned = located.assign(lon, lat)
+    assert assigned["tracts"].tolist() == brute_force(tracts, lon, lat)
+    assert assigned["blocks"].tolist() == brute_force(blocks, lon, lat)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crimetiles.precompute.tally import distinct
+from crimetiles.precompute.arrays import distinct
 
 
 def test_distinct_is_np_unique_of_hashes_with_repeats():
