@@ -1,6 +1,15 @@
-"""`python -m crimetiles`: the `crimetiles` command."""
+"""`python -m crimetiles` and the `crimetiles` command.
 
-from crimetiles.cli import main
+The command's modules are imported when it runs, not when this module is: a build's worker
+processes start by importing the main module, and then import only what their tasks need (the
+whole command, its server included, cost each worker a sixth of a second more)."""
 
-if __name__ == "__main__":  # worker processes (spawned) import this module too
+
+def main() -> None:
+    from crimetiles.cli import main as command
+
+    command()
+
+
+if __name__ == "__main__":
     main()

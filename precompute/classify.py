@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crimetiles.precompute.errors import InputError
@@ -69,13 +70,24 @@ class Classifier:
         are matched once per distinct value: a chunk of a million rows holds a few dozen."""
         codes, distinct = pd.factorize(values.fillna("").astype(str))
         rules = [self.rule_for(value) for value in distinct]
-        categories = pd.Series([rule.category if rule else None for rule in rules] + [None]).array
-        offenses = pd.Series([rule.offense if rule else None for rule in rules] + [None]).array
-        return pd.DataFrame({"category": categories.take(codes), "offense": offenses.take(codes)}, index=values.index)
+        return pd.DataFrame(
+            {
+                "category": _per_row([rule.category if rule else None for rule in rules], codes),
+                "offense": _per_row([rule.offense if rule else None for rule in rules], codes),
+            },
+            index=values.index,
+        )
 
     def matched_rows(self, counts: pd.Series) -> int:
         """Rows whose value a rule matches, from `offense_counts` (value -> rows)."""
         return int(sum(rows for value, rows in counts.items() if self.rule_for(value) is not None))
+
+
+def _per_row(names: list[str | None], codes: np.ndarray) -> pd.Categorical:
+    """`names[code]` for each of `codes`, as a categorical (missing where the name is None): a
+    chunk's million rows share a dozen names, which later steps count by code."""
+    name_codes, distinct = pd.factorize(pd.Series(names, dtype=object))
+    return pd.Categorical.from_codes(name_codes[codes], categories=distinct.astype(str))
 
 
 def load_classifier(path: Path | str = DEFAULT_RULES_PATH) -> Classifier:

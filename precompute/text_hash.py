@@ -28,7 +28,7 @@ def text_hashes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     values = pc.cast(text, pa.large_string())
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    offsets, data = _offsets_and_data(values)
+    offsets, data = string_buffers(values)
     start, length = offsets[:-1] - offsets[0], np.diff(offsets)
     padded = np.concatenate([data[offsets[0] : offsets[-1]], np.zeros(WORD, np.uint8)])
     words = np.lib.stride_tricks.sliding_window_view(padded, WORD)
@@ -53,8 +53,9 @@ def splitmix64(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def _offsets_and_data(values: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
-    """The value offsets (one more than the values) and the data bytes of `values`."""
+def string_buffers(values: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
+    """The value offsets (one more than the values) and the data bytes of `values`, as NumPy
+    views of its buffers (the offsets count from the start of the data)."""
     _, offsets, data = values.buffers()
     starts = np.frombuffer(offsets, dtype=np.int64, count=len(values) + 1, offset=values.offset * 8)
     return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crimetiles.precompute.coordinates import _lat_lon_parts, _numbers
+from crimetiles.precompute.coordinates import _numbers, lat_lon_halves
 
 ODD_VALUES = [
     "", " ", "nan", "NaN", "None", "-", "abc", "inf", "-Infinity", "1e400", "-1e-400", "0x10", "1_000", "+5", "5.", ".5",
@@ -29,7 +29,7 @@ def test_numbers_are_what_pandas_reads():
     np.testing.assert_array_equal(_numbers(pa.array(text)), expected)
 
 
-def test_lat_lon_parts_split_as_pandas_partition_does():
+def test_lat_lon_halves_split_as_pandas_partition_does():
     text = pd.Series(
         [
             "35.9, -78.9",
@@ -48,8 +48,17 @@ def test_lat_lon_parts_split_as_pandas_partition_does():
         dtype=str,
     )
     parts = text.str.strip("() ").str.partition(",")
-    lat, lon = _lat_lon_parts(text)
-    np.testing.assert_array_equal(_numbers(lat), pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float))
-    np.testing.assert_array_equal(_numbers(lon), pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float))
-    assert lat.to_pylist()[:9] == ["35.9", "35.9", "35.9", "35.9", "35.9", "", "", "1", "a"]
-    assert lon.to_pylist()[:9] == ["-78.9", "-78.9", "-78.9", "", "", "-78.9", "", "234", "b, c"]
+    halves = lat_lon_halves(text)
+    numbers = _numbers(halves)
+    np.testing.assert_array_equal(numbers[0::2], pd.to_numeric(parts[0], errors="coerce").to_numpy(dtype=float))
+    np.testing.assert_array_equal(numbers[1::2], pd.to_numeric(parts[2], errors="coerce").to_numpy(dtype=float))
+    assert halves.to_pylist()[0::2] == ["35.9", "35.9", "35.9", "35.9", "35.9", "", "", "1", "a", "", "", ""]
+    assert halves.to_pylist()[1::2] == ["-78.9", "-78.9", "-78.9", "", "", "-78.9", "", "234", "b, c", "", "", ""]
+
+
+def test_lat_lon_halves_of_a_slice_and_of_many_chunks():
+    """A slice (its offsets not starting at 0) and a column of several chunks split as one array."""
+    text = pd.Series(["x", "(1.5, 2.5)", " 3, 4 ", None, "5,6", "３５.９, é"], dtype=str)
+    assert lat_lon_halves(text.iloc[1:]).to_pylist() == ["1.5", "2.5", "3", "4", "", "", "5", "6", "３５.９", "é"]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([["1, 2", "3,4"], [None, "(5 ,6)"]])))
+    assert lat_lon_halves(chunked).to_pylist() == ["1", "2", "3", "4", "", "", "5", "6"]
