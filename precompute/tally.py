@@ -42,7 +42,7 @@ from crimetiles.precompute.ingest import (
 )
 from crimetiles.precompute.locator import LayerLocators
 from crimetiles.precompute.reasons import Reason
-from crimetiles.precompute.text_hash import pair_hashes, text_hashes
+from crimetiles.precompute.text_hash import few_text_hashes, pair_hashes, text_hashes
 from crimetiles.precompute.years import StudyYears
 
 SWAP_INSIDE_SHARE = 0.1
@@ -101,7 +101,7 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     sampled = len(table) > EXACT_TWIN_ROWS
     incidents = np.empty(0, np.uint64)
     if context.several_sources:
-        incidents = distinct(_below(pair_hashes(row_hashes, id_hashes(offense[with_id])), sampled))
+        incidents = distinct(_below(pair_hashes(row_hashes, few_text_hashes(offense[with_id])), sampled))
     years = {} if context.dated_at is None else usable_year_rows(table[file.columns.date], context.dated_at)
     return ChunkScan(chunk.source, len(read), offenses, hashes, hashes[counts > 1], incidents, sampled, years)
 

@@ -13,6 +13,7 @@ checked exactly.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -39,6 +40,15 @@ def text_hashes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
         hashes[longer] = splitmix64(hashes[longer] ^ (word & _LOW_BYTES[np.minimum(length[longer] - first, WORD)]))
     null = values.is_null().to_numpy(zero_copy_only=False)
     return np.where(null, splitmix64(hashes ^ GOLDEN), hashes)
+
+
+def few_text_hashes(text: pd.Series) -> np.ndarray:
+    """`text_hashes` of a column that holds few distinct values (offenses): each distinct value
+    hashed once."""
+    encoded = pc.dictionary_encode(pa.array(text, type=pa.large_string(), from_pandas=True))
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return text_hashes(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 def pair_hashes(first: np.ndarray, second: np.ndarray) -> np.ndarray:

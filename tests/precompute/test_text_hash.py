@@ -4,10 +4,11 @@ the same hash, whatever array holds it, and different texts differ."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from crimetiles.precompute.tally import TWIN_SAMPLE_BELOW
-from crimetiles.precompute.text_hash import pair_hashes, text_hashes
+from crimetiles.precompute.text_hash import few_text_hashes, pair_hashes, text_hashes
 
 TEXTS = ["a", "a ", "", "0000000001", "0000000001 ", "INC-2014-000123\x1fROBBERY", "é", "e\u0301", "x" * 40, "x" * 41]
 
@@ -55,3 +56,9 @@ def test_an_array_of_empty_texts_and_nulls_only():
     hashes = text_hashes(pa.array(["", None, ""]))
     assert hashes[0] == hashes[2] != hashes[1]
     assert text_hashes(pa.array([], pa.string())).shape == (0,)
+
+
+def test_few_text_hashes_are_the_text_hashes():
+    offenses = pd.Series(["13A", "290", "13A", "", "290", "13A"] * 50, dtype=str)
+    assert (few_text_hashes(offenses) == text_hashes(pa.array(offenses))).all()
+    assert len(set(few_text_hashes(offenses).tolist())) == 3
