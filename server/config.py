@@ -120,19 +120,37 @@ def _setting_field(setting: str) -> Field[Any]:
     return found
 
 
+METRICS_DIR_PREFIX = "crimetiles-metrics-"
+
+
 def shared_metrics_dir(parent_pid: int) -> Path:
     """Where the workers of the server whose main process is `parent_pid` write their metrics
     (`crimetiles.server.wsgi`): one directory per server start, shared by its workers only. Named
     after the process and its start time, since a server started again may have the same PID (1,
     in a container restarted with its /tmp) and would otherwise add the old start's counts to its own."""
-    return Path(tempfile.gettempdir()) / f"crimetiles-metrics-{parent_pid}-{_start_time(parent_pid)}"
+    return Path(tempfile.gettempdir()) / f"{METRICS_DIR_PREFIX}{parent_pid}-{_start_time(parent_pid)}"
+
+
+def stale_metrics_dirs() -> list[Path]:
+    """The metrics directories (`shared_metrics_dir`) of servers that no longer run: no process
+    has that id, or the one that has it started at another time. Nothing is stale where there is
+    no /proc (every name then holds start time 0)."""
+    stale = []
+    for path in Path(tempfile.gettempdir()).glob(METRICS_DIR_PREFIX + "*-*"):
+        pid, _, started = path.name.removeprefix(METRICS_DIR_PREFIX).partition("-")
+        if pid.isdigit() and _start_time(int(pid)) != started:
+            stale.append(path)
+    return stale
 
 
 def _start_time(pid: int) -> str:
     """When process `pid` started, in clock ticks since boot (field 22 of Linux's /proc/PID/stat,
-    counted after the command name, which may hold spaces); "0" where there is no /proc."""
+    counted after the command name, which may hold spaces); "gone" when no process has that id,
+    "0" where there is no /proc."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return "gone" if Path("/proc/self/stat").exists() else "0"
     except OSError:
         return "0"
     return stat.rsplit(")", 1)[1].split()[19]

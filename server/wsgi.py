@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 import time
 from typing import NoReturn
@@ -28,6 +29,7 @@ from crimetiles.server.config import (
     ServerConfig,
     build_dir_problem,
     shared_metrics_dir,
+    stale_metrics_dirs,
     stop_marker,
 )
 
@@ -40,9 +42,15 @@ STALE_MARKER_SECONDS = 60.0
 
 
 def _share_metrics_between_workers() -> None:
+    """Point `prometheus_client` at this server's metrics directory, made by its first worker,
+    which also removes those of servers that have stopped (nothing else would: the server's main
+    process is granian's or gunicorn's, not ours)."""
     if not os.environ.get(MULTIPROCESS_DIR_ENV):
         directory = shared_metrics_dir(os.getppid())
-        directory.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            directory.mkdir(mode=0o700)
+            for stale in stale_metrics_dirs():
+                shutil.rmtree(stale, ignore_errors=True)
         os.environ[MULTIPROCESS_DIR_ENV] = str(directory)
 
 

@@ -3,10 +3,12 @@ and switching its worker processes to a new build by file watch and by SIGHUP.""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from email.utils import parsedate_to_datetime
@@ -19,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from crimetiles.server.config import shared_metrics_dir
+from crimetiles.server.config import METRICS_DIR_PREFIX, shared_metrics_dir
 from tests.server.builds import build_tracts
 from tests.server.served import dockerfile_command, readme_command, serving, wait_until
 
@@ -60,6 +62,27 @@ def test_every_answer_carries_one_date_of_the_current_second(durham_build, serve
             assert response.status_code == 200, path
             (date,) = response.raw.headers.getlist("Date")
             assert before <= parsedate_to_datetime(date).timestamp() <= time.time(), path
+
+
+def test_a_server_removes_the_metrics_of_servers_that_stopped(durham_build):
+    """Each server start has its metrics directory; its first worker removes those of servers no
+    longer running (their process gone, or its id now another process's), and no other."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    temp = Path(tempfile.gettempdir())
+    of_ended = temp / f"{METRICS_DIR_PREFIX}{int(ended.stdout)}-4242"
+    of_reused_id = temp / f"{METRICS_DIR_PREFIX}{os.getpid()}-1"
+    running = shared_metrics_dir(os.getpid())
+    for directory in (of_ended, of_reused_id, running):
+        directory.mkdir()
+        (directory / "counter_1.db").write_bytes(b"")
+    try:
+        with serving(readme_command("granian"), durham_build, reload_interval="0") as (base, _):
+            assert requests.get(base + "/metrics", timeout=10).status_code == 200
+            assert not of_ended.exists() and not of_reused_id.exists()
+            assert (running / "counter_1.db").exists()
+    finally:
+        for directory in (of_ended, of_reused_id, running):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def _served_build_id(base: str) -> str:
