@@ -29,6 +29,8 @@ SQ_M_PER_SQ_MILE = 1609.344**2
 FIRST_YEAR = 1900
 """No incident is dated earlier (earlier dates are typos, see `ingest.parse_dates`)."""
 YEAR_SLOTS = 1024
+DENSE_PAIRS = 1 << 20
+"""Most (unit, year) pairs `UnitYearCounts.of` counts in a table rather than by sorting."""
 AREA_DECIMALS = 6
 DENSITY_DECIMALS = 3
 INTERVAL_LEVEL = 0.95
@@ -54,8 +56,16 @@ class UnitYearCounts:
 
     @classmethod
     def of(cls, unit: np.ndarray, year: np.ndarray) -> UnitYearCounts:
-        """One incident per (unit, year) pair given."""
-        return cls.total([cls(np.asarray(unit, np.int64), np.asarray(year, np.int64), np.ones(len(unit), np.int64))])
+        """One incident per (unit, year) pair given. Polygon positions are counted in a table of
+        every (unit, year) (`np.bincount`), in one pass; H3 cells, too many for a table, by sorting."""
+        unit, year = np.asarray(unit, np.int64), np.asarray(year, np.int64)
+        if len(unit) and unit.min() >= 0:
+            first, span = int(year.min()), int(year.max() - year.min()) + 1
+            if (int(unit.max()) + 1) * span <= DENSE_PAIRS:
+                counts = np.bincount(unit * span + (year - first))
+                pair = np.flatnonzero(counts)
+                return cls(pair // span, pair % span + first, counts[pair].astype(np.int64))
+        return cls.total([cls(unit, year, np.ones(len(unit), np.int64))])
 
     @classmethod
     def total(cls, parts: Sequence[UnitYearCounts]) -> UnitYearCounts:

@@ -85,6 +85,20 @@ def test_unit_year_counts_sorted_by_unit_then_year():
     assert (counts.unit.tolist(), counts.year.tolist(), counts.count.tolist()) == ([2, 5, 5], [2014, 2015, 2016], [2, 2, 1])
 
 
+@pytest.mark.parametrize("largest_unit", [3, 400, 617_000_000_000_000_000])
+def test_unit_year_counts_of_rows_are_the_sorted_total(largest_unit):
+    """Polygon positions (counted in a table) and H3 cells (too many for one: sorted) alike."""
+    rng = np.random.default_rng(largest_unit % 1000)
+    unit = rng.integers(0, largest_unit, 5000, dtype=np.int64)
+    year = rng.integers(2010, 2017, 5000)
+    counts = UnitYearCounts.of(unit, year)
+    expected = UnitYearCounts.total([UnitYearCounts(unit, year, np.ones(len(unit), np.int64))])
+    for field in ("unit", "year", "count"):
+        assert getattr(counts, field).tolist() == getattr(expected, field).tolist()
+        assert getattr(counts, field).dtype == np.int64
+    assert counts.count.sum() == 5000
+
+
 def test_unit_year_counts_of_chunks_add_up_from_the_first_year():
     first = UnitYearCounts.of(np.array([0, 1, 1]), np.array([1900, 1900, 2024]))
     second = UnitYearCounts.of(np.array([1, 7]), np.array([1900, 2024]))
