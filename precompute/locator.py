@@ -3,7 +3,8 @@
 A regular grid over the layers' extent answers most points with one array lookup: a grid cell
 that no polygon boundary comes near lies wholly inside one polygon (or none), and every point in
 it gets that polygon. Points in the other cells are tested exactly (`shapely.intersects_xy` on
-prepared polygons) against the polygons whose bounding box touches the cell. The answer is the
+prepared polygons) against the polygons whose boundary crosses the cell or that hold it whole
+(an overlapping layer's), in layer order, until one holds the point. The answer is the
 same as testing every point against every polygon: a point on a shared edge, or in an overlap,
 goes to the first polygon in layer order.
 
@@ -128,8 +129,8 @@ class PolygonLocator:
         owner = _region_owners(grid, tree, ~near)
         # A polygon holds points of a cell its boundary crosses, or the whole cell, centre included.
         mixed = np.flatnonzero(near)
-        centre, holding = tree.query(shapely.points(*grid.centres(mixed)), predicate="intersects")
-        cell, candidate = _distinct_pairs(np.concatenate([crossed, mixed[centre]]), np.concatenate([crossing, holding]))
+        held, holding = _holders(grid, polygons, near, _pair_keys(crossed, crossing, len(polygons)))
+        cell, candidate = _distinct_pairs(np.concatenate([crossed, held]), np.concatenate([crossing, holding]), len(polygons))
         start = np.searchsorted(cell, mixed)
         owner[mixed] = MIXED - np.arange(len(mixed), dtype=np.int32)
         return cls(polygons, grid, owner, np.append(start, len(cell)), candidate.astype(np.int32))
@@ -213,11 +214,29 @@ def _boundary_cells(grid: GridShape, polygons: np.ndarray) -> tuple[np.ndarray, 
         piece, cell = grid.cells_in_boxes(boxes)
         cells.append(cell)
         owners.append(first + polygon[ring[:-1][same_ring][piece]])
-    return _distinct_pairs(np.concatenate(cells), np.concatenate(owners))
+    return _distinct_pairs(np.concatenate(cells), np.concatenate(owners), len(polygons))
 
 
-def _distinct_pairs(cell: np.ndarray, polygon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (cell, polygon) pairs, sorted by cell then polygon."""
-    span = np.int64(polygon.max(initial=0)) + 1
-    keys = distinct(cell.astype(np.int64) * span + polygon)
-    return keys // span, keys % span
+def _pair_keys(cell: np.ndarray, polygon: np.ndarray, polygons: int) -> np.ndarray:
+    """One integer per (cell, polygon) pair of a layer of `polygons`, in the order of cell then polygon."""
+    return cell.astype(np.int64) * polygons + polygon
+
+
+def _holders(grid: GridShape, polygons: np.ndarray, near: np.ndarray, crossing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cell, polygon) for each cell `near` a boundary that a polygon whose boundary does not cross
+    it (`crossing`: sorted keys of the pairs that do) holds whole: one that holds its centre, among
+    those whose bounding box holds the centre."""
+    box, cell = grid.cells_in_boxes(shapely.bounds(polygons))
+    kept = near[cell]
+    box, cell = box[kept], cell[kept]
+    keys = _pair_keys(cell, box, len(polygons))
+    apart = crossing[np.minimum(np.searchsorted(crossing, keys), max(len(crossing) - 1, 0))] != keys
+    box, cell = box[apart], cell[apart]
+    hold = shapely.intersects_xy(polygons[box], *grid.centres(cell))
+    return cell[hold], box[hold]
+
+
+def _distinct_pairs(cell: np.ndarray, polygon: np.ndarray, polygons: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (cell, polygon) pairs of a layer of `polygons`, sorted by cell then polygon."""
+    keys = distinct(_pair_keys(cell, polygon, polygons))
+    return keys // polygons, keys % polygons
