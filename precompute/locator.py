@@ -204,7 +204,7 @@ def _boundary_cells(grid: GridShape, polygons: np.ndarray) -> tuple[np.ndarray, 
     bounding box, widened by the slack, marks the cells it touches (BOUNDARY_BATCH polygons at a
     time). Pairs are distinct, sorted by cell then polygon."""
     step = min(grid.dx, grid.dy)
-    cells, owners = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    keys = [np.empty(0, np.int64)]
     for first in range(0, len(polygons), BOUNDARY_BATCH):
         rings, polygon = shapely.get_parts(shapely.boundary(polygons[first : first + BOUNDARY_BATCH]), return_index=True)
         coordinates, ring = shapely.get_coordinates(shapely.segmentize(rings, step), return_index=True)
@@ -212,9 +212,13 @@ def _boundary_cells(grid: GridShape, polygons: np.ndarray) -> tuple[np.ndarray, 
         start, end = coordinates[:-1][same_ring], coordinates[1:][same_ring]
         boxes = np.column_stack([np.minimum(start, end) - EDGE_SLACK_DEG, np.maximum(start, end) + EDGE_SLACK_DEG])
         piece, cell = grid.cells_in_boxes(boxes)
-        cells.append(cell)
-        owners.append(first + polygon[ring[:-1][same_ring][piece]])
-    return _distinct_pairs(np.concatenate(cells), np.concatenate(owners), len(polygons))
+        batch = _pair_keys(cell, first + polygon[ring[:-1][same_ring][piece]], len(polygons))
+        # A ring's next pieces mostly lie in the cell of the last: drop those repeats before sorting.
+        repeat = np.zeros(len(batch), dtype=bool)
+        repeat[1:] = batch[1:] == batch[:-1]
+        keys.append(batch[~repeat])
+    pairs = distinct(np.concatenate(keys))
+    return pairs // len(polygons), pairs % len(polygons)
 
 
 def _pair_keys(cell: np.ndarray, polygon: np.ndarray, polygons: int) -> np.ndarray:
