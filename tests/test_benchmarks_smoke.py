@@ -269,3 +269,18 @@ def test_the_raster_benchmark_runs_and_its_pngs_are_no_larger_than_pillows_palet
         assert 0 < row["crimetiles_ms"]["p50"] <= row["crimetiles_ms"]["p99"]
         assert 0 < row["crimetiles_bytes"] <= row["crimetiles_as_pillow_palette_bytes"]
     assert "z12" in result.stdout
+
+
+def test_the_locator_benchmark_prints_its_row_for_durham():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "locator.py")], capture_output=True, text=True, timeout=300, cwd="/"
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    header, _, row = result.stdout.strip().splitlines()[-3:]
+    assert header.startswith("| layers | polygons | grid cells | build |")
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[:2] == ["blockgroups, tracts, neighborhoods", "450"]
+    assert int(cells[2].replace(",", "")) >= 1 << 20
+    for layer in ("blockgroups", "tracts", "neighborhoods"):
+        share = float(cells[5].split(f"{layer} ")[1].split("%")[0])
+        assert 0 < share < 20, (layer, share)
