@@ -59,3 +59,11 @@ def test_layers_share_one_grid_and_answer_as_each_alone():
     assigned = located.assign(lon, lat)
     assert assigned["tracts"].tolist() == brute_force(tracts, lon, lat)
     assert assigned["blocks"].tolist() == brute_force(blocks, lon, lat)
+
+
+def test_an_empty_layer_holds_no_point_beside_another():
+    located = LayerLocators.build({"square": np.array([box(0, 0, 1, 1)]), "empty": np.array([], dtype=object)})
+    assigned = located.assign(np.array([0.5, 3.0]), np.array([0.5, 3.0]))
+    assert assigned["square"].tolist() == [0, -1]
+    assert assigned["empty"].tolist() == [-1, -1]
+    assert PolygonLocator.build([]).assign(np.array([0.5]), np.array([0.5])).tolist() == [-1]
