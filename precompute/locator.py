@@ -32,6 +32,8 @@ GRID_CELLS_PER_POLYGON = 256
 EDGE_SLACK_DEG = 1e-9
 """A boundary closer than this to a grid cell (degrees, about 0.1 mm) makes it a cell to test
 point by point: far more than the rounding error of placing a point in its cell."""
+INNER_SLACK_CELLS = 1e-6
+"""A cell this close (in cells) to lying wholly inside a polygon's bounding box counts as inside."""
 BOUNDARY_BATCH = 16384
 NONE = -1
 MIXED = -2
@@ -91,11 +93,31 @@ class GridShape:
 
     def cells_in_boxes(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(box index, cell) for every cell that each (west, south, east, north) box touches."""
-        first_column, last_column = self.column(boxes[:, 0]), self.column(boxes[:, 2])
-        first_row, last_row = self.row(boxes[:, 1]), self.row(boxes[:, 3])
+        columns, rows = (self.column(boxes[:, 0]), self.column(boxes[:, 2])), (self.row(boxes[:, 1]), self.row(boxes[:, 3]))
+        return self._cells_in_ranges(*columns, *rows)
+
+    def cells_within_boxes(self, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(box index, cell) for every cell wholly inside each (west, south, east, north) box, and
+        the cells a rounding error away from being so (more cells only cost more tests)."""
+        columns = self._inner((boxes[:, 0] - self.west) / self.dx, (boxes[:, 2] - self.west) / self.dx, self.nx)
+        rows = self._inner((boxes[:, 1] - self.south) / self.dy, (boxes[:, 3] - self.south) / self.dy, self.ny)
+        some = (columns[1] >= columns[0]) & (rows[1] >= rows[0])
+        box, cell = self._cells_in_ranges(columns[0][some], columns[1][some], rows[0][some], rows[1][some])
+        return np.flatnonzero(some)[box], cell
+
+    @staticmethod
+    def _inner(low: np.ndarray, high: np.ndarray, cells: int) -> tuple[np.ndarray, np.ndarray]:
+        """The first and last whole cells between `low` and `high`, in cells from the grid's edge."""
+        first = np.clip(np.ceil(low - INNER_SLACK_CELLS), 0, cells).astype(np.int64)
+        return first, np.clip(np.floor(high + INNER_SLACK_CELLS) - 1, -1, cells - 1).astype(np.int64)
+
+    def _cells_in_ranges(
+        self, first_column: np.ndarray, last_column: np.ndarray, first_row: np.ndarray, last_row: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(range index, cell) for every cell of each range of columns and rows (inclusive)."""
         width = last_column - first_column + 1
         per_box = width * (last_row - first_row + 1)
-        box = np.repeat(np.arange(len(boxes)), per_box)
+        box = np.repeat(np.arange(len(first_column)), per_box)
         offset = np.arange(int(per_box.sum())) - np.repeat(np.cumsum(per_box) - per_box, per_box)
         cell = (first_row[box] + offset // width[box]) * self.nx + first_column[box] + offset % width[box]
         return box, cell
@@ -229,8 +251,8 @@ def _pair_keys(cell: np.ndarray, polygon: np.ndarray, polygons: int) -> np.ndarr
 def _holders(grid: GridShape, polygons: np.ndarray, near: np.ndarray, crossing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cell, polygon) for each cell `near` a boundary that a polygon whose boundary does not cross
     it (`crossing`: sorted keys of the pairs that do) holds whole: one that holds its centre, among
-    those whose bounding box holds the centre."""
-    box, cell = grid.cells_in_boxes(shapely.bounds(polygons))
+    those whose bounding box holds the whole cell."""
+    box, cell = grid.cells_within_boxes(shapely.bounds(polygons))
     kept = near[cell]
     box, cell = box[kept], cell[kept]
     keys = _pair_keys(cell, box, len(polygons))

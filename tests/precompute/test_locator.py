@@ -67,3 +67,26 @@ def test_an_empty_layer_holds_no_point_beside_another():
     assert assigned["square"].tolist() == [0, -1]
     assert assigned["empty"].tolist() == [-1, -1]
     assert PolygonLocator.build([]).assign(np.array([0.5]), np.array([0.5])).tolist() == [-1]
+
+
+def test_cells_within_boxes_are_every_cell_a_box_holds_whole():
+    from crimetiles.precompute.locator import GridShape
+
+    grid = GridShape(0.0, 0.0, 1.0, 1.0, 10, 10)
+    rng = np.random.default_rng(2)
+    corners = rng.uniform(-0.2, 1.2, (300, 2, 2))
+    boxes = np.column_stack([corners.min(axis=1), corners.max(axis=1)])[:, [0, 1, 2, 3]]
+    boxes = np.concatenate([boxes, [[0.1, 0.1, 0.3, 0.3], [0.15, 0.1, 0.24, 0.9]]])  # edges on cell lines; under a cell wide
+    box, cell = grid.cells_within_boxes(boxes)
+    found = set(zip(box.tolist(), cell.tolist(), strict=True))
+    column, row = np.arange(100) % 10, np.arange(100) // 10
+
+    def held(west: float, south: float, east: float, north: float, slack: float) -> set[int]:
+        inside = (column / 10 >= west - slack) & ((column + 1) / 10 <= east + slack)
+        return set(np.flatnonzero(inside & (row / 10 >= south - slack) & ((row + 1) / 10 <= north + slack)).tolist())
+
+    for index, bounds in enumerate(boxes):
+        mine = {c for b, c in found if b == index}
+        assert held(*bounds, slack=0) <= mine <= held(*bounds, slack=1e-6), index
+    assert {c for b, c in found if b == 300} == {11, 12, 21, 22}
+    assert not {c for b, c in found if b == 301}
