@@ -85,6 +85,24 @@ def test_a_server_removes_the_metrics_of_servers_that_stopped(durham_build):
             shutil.rmtree(directory, ignore_errors=True)
 
 
+def test_a_server_given_its_metrics_directory_removes_none(durham_build, tmp_path, monkeypatch):
+    """With PROMETHEUS_MULTIPROC_DIR set, the server writes there and removes nothing of its own."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    of_ended = Path(tempfile.gettempdir()) / f"{METRICS_DIR_PREFIX}{int(ended.stdout)}-4242"
+    chosen = tmp_path / f"{METRICS_DIR_PREFIX}{int(ended.stdout)}-4243"
+    of_ended.mkdir()
+    chosen.mkdir()
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(chosen))
+    try:
+        with serving(readme_command("granian"), durham_build, reload_interval="0") as (base, _):
+            assert requests.get(base + "/tiles/tracts/12/1150/1608.mvt", timeout=10).status_code == 200
+            assert requests.get(base + "/metrics", timeout=10).status_code == 200
+            assert of_ended.exists()
+            assert any(chosen.iterdir())
+    finally:
+        shutil.rmtree(of_ended, ignore_errors=True)
+
+
 def _served_build_id(base: str) -> str:
     return requests.get(base + "/healthz", timeout=10).json()["build_id"]
 
