@@ -20,6 +20,7 @@ import skia
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS, UNSTABLE
 from crimetiles.artifact.manifest import BuildManifest
+from crimetiles.artifact.mvt import WEB_MERCATOR_WORLD_M
 from crimetiles.server.change_view import (
     YearPair,
     change_breaks,
@@ -39,8 +40,6 @@ from crimetiles.server.tiles import MAX_ZOOM, MercatorBounds, TileService
 MAX_SIDE = 2048
 """Largest width or height, pixels."""
 DEFAULT_SIZE = (1200, 800)
-WORLD_M = 2 * math.pi * 6378137.0
-"""Width of the Web Mercator world, metres."""
 HIGHLIGHT = {"line-color": "#08306b", "line-width": 3}
 """The page's outline of the selected areas."""
 TEXT_COLOR = skia.ColorSetRGB(0x22, 0x22, 0x22)
@@ -98,7 +97,7 @@ class MapRequest:
     @property
     def zoom(self) -> float:
         """The view's zoom: the web map zoom whose 256 px tiles show it at this scale."""
-        return math.log2(self.width * WORLD_M / (self.bounds[2] - self.bounds[0]) / TILE_PIXELS)
+        return math.log2(self.width * WEB_MERCATOR_WORLD_M / (self.bounds[2] - self.bounds[0]) / TILE_PIXELS)
 
 
 def _change(text: str | None, years: tuple[int, ...]) -> YearPair | None:
@@ -156,7 +155,7 @@ def _around(center: tuple[float, ...], zoom: float, width: int, height: int) -> 
     if not (-180 <= lon <= 180 and -85.05 <= lat <= 85.05 and 0 <= zoom <= MAX_ZOOM):
         raise BadMapRequest(f"center must be lon,lat in degrees and zoom 0..{MAX_ZOOM}, got {center} and {zoom}")
     x, y = mercantile.xy(lon, lat)
-    return _view(x, y, WORLD_M / (TILE_PIXELS * 2**zoom), width, height)
+    return _view(x, y, WEB_MERCATOR_WORLD_M / (TILE_PIXELS * 2**zoom), width, height)
 
 
 def _view(x: float, y: float, metres_per_pixel: float, width: int, height: int) -> MercatorBounds:
@@ -243,8 +242,8 @@ def _draw_choropleth(canvas: skia.Canvas, service: TileService, request: MapRequ
     pixels_per_metre = request.width / (right - left)
     map_zoom = request.zoom - 1
     zoom = _tile_zoom(request)
-    west, south = mercantile.lnglat(max(left, -WORLD_M / 2), max(bottom, -WORLD_M / 2))
-    east, north = mercantile.lnglat(min(right, WORLD_M / 2), min(top, WORLD_M / 2))
+    west, south = mercantile.lnglat(max(left, -WEB_MERCATOR_WORLD_M / 2), max(bottom, -WEB_MERCATOR_WORLD_M / 2))
+    east, north = mercantile.lnglat(min(right, WEB_MERCATOR_WORLD_M / 2), min(top, WEB_MERCATOR_WORLD_M / 2))
     for tile in mercantile.tiles(west, south, east, north, zooms=zoom):
         data = service.tile(request.tileset, tile.z, tile.x, tile.y)
         if not data:

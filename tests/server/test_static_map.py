@@ -16,8 +16,9 @@ import pytest
 from PIL import Image
 from scipy.stats import binomtest
 
+from crimetiles.artifact.mvt import WEB_MERCATOR_WORLD_M
 from crimetiles.server.change_view import YearPair, change_breaks, layer_changes
-from crimetiles.server.static_map import WORLD_M, legend_swatches
+from crimetiles.server.static_map import legend_swatches
 
 ZERO_GREY = (0xA8, 0xA8, 0xA8)
 YLORRD_5 = ((0xFF, 0xFF, 0xCC), (0xFE, 0xD9, 0x76), (0xFC, 0x6E, 0x33), (0xE3, 0x1A, 0x1C), (0x80, 0x00, 0x26))
@@ -260,7 +261,7 @@ def test_the_change_view_draws_an_area_withheld_in_either_year_as_withheld(clien
     query = {"center": f"{lon},{lat}", "zoom": zoom, "width": width, "height": height, "bare": 1}
     response = client.get("/map.png", query_string={"layer": "hex", "change": PAIR.text, **query})
     image = np.asarray(Image.open(io.BytesIO(response.data)).convert("RGBA")).astype(int)
-    per_pixel = WORLD_M / (256 * 2**zoom)
+    per_pixel = WEB_MERCATOR_WORLD_M / (256 * 2**zoom)
     x0, y0 = mercantile.xy(lon, lat)
     points = cells.geometry.representative_point()
     inside = cells.geometry.boundary.distance(points) / per_pixel
