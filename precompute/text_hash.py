@@ -44,8 +44,8 @@ def text_hashes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def few_text_hashes(text: pd.Series) -> np.ndarray:
     """`text_hashes` of a column that holds few distinct values (offenses): each distinct value
-    hashed once."""
-    encoded = pc.dictionary_encode(pa.array(text, type=pa.large_string(), from_pandas=True))
+    hashed once (a missing value too, as a value of the dictionary)."""
+    encoded = pc.dictionary_encode(pa.array(text, type=pa.large_string(), from_pandas=True), null_encoding="encode")
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     return text_hashes(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]

@@ -74,6 +74,23 @@ def test_two_agencies_with_overlapping_ids_both_count_fully(tmp_path, squares, b
     assert build.report["warnings"] == []
 
 
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_missing_offense_beside_another_agency_is_rejected_and_counted(tmp_path, squares, build_cli: BuildCli, suffix):
+    """With two sources the first pass hashes each id with its offense (to find a source given
+    twice): a row without an offense (empty in a CSV, null in Parquet) is rejected as an unknown
+    offense, never a traceback."""
+    police = _write(tmp_path / "police.csv", POLICE + '5,2015-01-04,,"0.5, 0.5"\n')
+    if suffix == "parquet":
+        frame = pd.read_csv(police, dtype=str, keep_default_na=False).replace({"ucr_code": {"": None}})
+        police = tmp_path / "police.parquet"
+        frame.to_parquet(police)
+    build = build_cli(police, _write(tmp_path / "sheriff.csv", SHERIFF), "-b", f"squares={squares}")
+    assert build.exit_code == 0, build.stderr
+    assert _violent_counts(build.out) == {"west": [1 + 1, 0], "east": [1 + 1, 1 + 1]}
+    assert build.rejects[["row", "reason"]].values.tolist() == [["5", "unknown offense"]]
+    assert build.report["sources"][0]["rows_rejected"] == 1
+
+
 def test_a_source_of_several_files_still_finds_duplicates_among_them(tmp_path, squares, build_cli: BuildCli):
     """`--source` beside an INCIDENTS file; one NAME repeated gathers its paths, a folder among them."""
     january = _write(tmp_path / "police" / "january.csv", POLICE)
