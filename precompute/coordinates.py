@@ -21,9 +21,9 @@ import pyarrow.compute as pc
 import pyproj
 import shapely
 
+from crimetiles.precompute.arrays import string_buffers
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.reasons import Reason
-from crimetiles.precompute.text_hash import string_buffers
 
 WGS84 = "EPSG:4326"
 CoordinateKind = Literal["lat/lon columns", "point column", "geometry"]

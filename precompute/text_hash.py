@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crimetiles.precompute.arrays import string_buffers
+
 WORD = 8
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _LOW_BYTES = np.array([(1 << (8 * n)) - 1 for n in range(WORD)] + [2**64 - 1], dtype=np.uint64)
@@ -61,11 +63,3 @@ def splitmix64(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
-
-
-def string_buffers(values: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]:
-    """The value offsets (one more than the values) and the data bytes of `values`, as NumPy
-    views of its buffers (the offsets count from the start of the data)."""
-    _, offsets, data = values.buffers()
-    starts = np.frombuffer(offsets, dtype=np.int64, count=len(values) + 1, offset=values.offset * 8)
-    return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
