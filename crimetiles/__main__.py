@@ -2,10 +2,20 @@
 
 The command's modules are imported when it runs, not when this module is: a build's worker
 processes start by importing the main module, and then import only what their tasks need (the
-whole command, its server included, cost each worker a sixth of a second more)."""
+whole command, its server included, cost each worker a sixth of a second more). A command that
+counts on workers starts their fork server first, which imports the pipeline meanwhile."""
+
+import sys
+
+WORKER_COMMANDS = ("build", "demo")
+"""The commands that count incidents on worker processes."""
 
 
 def main() -> None:
+    if sys.argv[1:2] and sys.argv[1] in WORKER_COMMANDS:
+        from crimetiles.precompute.engine import start_worker_server
+
+        start_worker_server()
     from crimetiles.cli import main as command
 
     command()

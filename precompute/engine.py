@@ -20,7 +20,8 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from multiprocessing import forkserver, get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -62,11 +63,43 @@ def keep_freed_memory() -> None:
         mallopt(M_TRIM_THRESHOLD, KEPT_FREE_BYTES)
 
 
+WORKER_MODULES = ["crimetiles.precompute.tally"]
+"""The modules a worker's tasks need: the pipeline (half a second of imports)."""
+
+
+def worker_context() -> BaseContext:
+    """How worker processes start: forked from a fork server, one process that imports the
+    pipeline once (WORKER_MODULES) and holds no thread, so that no worker imports it again; not
+    forked from the build process, which runs Arrow's and pandas' threads. Spawned (each worker
+    importing the pipeline) where there is no fork server (Windows)."""
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(WORKER_MODULES)
+    return context
+
+
+def start_worker_server() -> None:
+    """Start the fork server now (see `worker_context`): it imports the pipeline while this process
+    imports the command, and a build's first chunk waits for neither."""
+    if worker_context().get_start_method() == "forkserver":
+        forkserver.ensure_running()
+
+
+def stop_worker_server() -> None:
+    """Stop the fork server and wait for it, if one runs. Its workers are its children, not this
+    process's: waited for, their CPU time counts among this process's children's (as a benchmark
+    measures it), and a server left running would outlive the build. The next pool starts another."""
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)  # Python's own stop, used by its tests
+    if stop is not None:
+        stop()
+
+
 class LocalEngine:
     """Worker processes on this machine (`workers`, default every core). A stream of a single
-    item runs in this process: starting workers would cost more than it saves. Workers are
-    spawned, so a script that calls `run_build` needs the usual `if __name__ == "__main__":`
-    guard (the `crimetiles` command has it)."""
+    item runs in this process: starting workers would cost more than it saves. Each worker
+    imports the main module as a spawned one does (`worker_context`), so a script that calls
+    `run_build` needs the usual `if __name__ == "__main__":` guard (the `crimetiles` command has it)."""
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
@@ -93,14 +126,14 @@ class LocalEngine:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+            stop_worker_server()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # spawn, not fork: the build process runs Arrow's and pandas' threads.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=keep_freed_memory)
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=worker_context(), initializer=keep_freed_memory)
         return self._pool
 
     def _write_context(self, context: Any) -> Path:
