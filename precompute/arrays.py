@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 
@@ -21,3 +22,32 @@ def string_buffers(values: pa.LargeStringArray) -> tuple[np.ndarray, np.ndarray]
     _, offsets, data = values.buffers()
     starts = np.frombuffer(offsets, dtype=np.int64, count=len(values) + 1, offset=values.offset * 8)
     return starts, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+
+
+def stripped_text(values: pd.Series) -> pd.Series:
+    """`values` as text without surrounding spaces, a missing value kept missing. A categorical
+    column (a Parquet column read as its dictionary: `chunks.chunk_table`) stays one: its distinct
+    texts are stripped, not its rows, and two that strip alike become one."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype(str).str.strip()
+    codes, texts = pd.factorize(values.cat.categories.astype(str).str.strip())
+    rows = values.cat.codes.to_numpy()
+    merged = np.where(rows >= 0, codes[rows], -1)
+    return pd.Series(pd.Categorical.from_codes(merged, categories=texts), index=values.index, name=values.name)
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each value's position among the distinct texts of `values` (a missing value is ""), and
+    those texts: for a categorical column, its codes and categories as they are."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        codes, texts = pd.factorize(values.fillna("").astype(str))
+        return codes, pd.Index(texts, dtype=str)
+    texts = pd.Index(values.cat.categories.astype(str), dtype=str)
+    codes = values.cat.codes.to_numpy().astype(np.int64)
+    missing = codes < 0
+    if missing.any():
+        empty = texts.get_indexer([""])[0]
+        if empty < 0:
+            texts, empty = texts.append(pd.Index([""], dtype=str)), len(texts)
+        codes[missing] = empty
+    return codes, texts

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crimetiles.precompute.arrays import text_codes
 from crimetiles.precompute.errors import InputError
 
 VIOLENT = "violent"
@@ -68,7 +69,7 @@ class Classifier:
     def classify(self, values: pd.Series) -> pd.DataFrame:
         """`category` and `offense` per value (None where no rule matches), index kept. Rules
         are matched once per distinct value: a chunk of a million rows holds a few dozen."""
-        codes, distinct = pd.factorize(values.fillna("").astype(str))
+        codes, distinct = text_codes(values)
         rules = [self.rule_for(value) for value in distinct]
         return pd.DataFrame(
             {
@@ -170,9 +171,11 @@ class OffenseTally:
     @classmethod
     def of(cls, values: pd.Series) -> OffenseTally:
         """The tally of one column's values (each distinct raw value normalized once)."""
-        raw = values.fillna("").astype(str).value_counts()
-        normalized = offense_text(pd.Series(raw.index, dtype=object)).to_numpy()
-        rows = pd.Series(raw.to_numpy(), dtype="int64").groupby(normalized).sum()
+        codes, distinct = text_codes(values)
+        raw = np.bincount(codes, minlength=len(distinct))
+        seen = raw > 0
+        normalized = offense_text(pd.Series(distinct[seen], dtype=object)).to_numpy()
+        rows = pd.Series(raw[seen], dtype="int64").groupby(normalized).sum()
         return cls(rows, values.name if isinstance(values.name, str) else None)
 
     @property

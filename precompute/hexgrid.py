@@ -52,6 +52,8 @@ def point_cells(lon: np.ndarray, lat: np.ndarray, resolutions: Sequence[int]) ->
     `resolutions`. H3 is asked once per distinct location and resolution: police exports repeat the
     same geocoded addresses. (Each resolution is asked, not derived from the finest by
     `cell_to_parent`: a point near a coarse cell's edge can lie outside its fine cell's parent.)"""
+    if not resolutions:
+        return {}
     codes, distinct = pd.factorize(np.asarray(lon, dtype=float) + 1j * np.asarray(lat, dtype=float))
     lats, lons = distinct.imag.tolist(), distinct.real.tolist()
     return {

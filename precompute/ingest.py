@@ -26,6 +26,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from crimetiles.precompute.arrays import stripped_text, text_codes
 from crimetiles.precompute.classify import Classifier
 from crimetiles.precompute.coordinates import WGS84, Coordinates, in_degree_range, read_coordinates
 from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, normalized_name
@@ -223,7 +224,7 @@ def parse_table(
     time, default: the current time) or outside `years` (as `year_reason`)."""
     path = Path(source)
     coordinates = read_coordinates(path, table, columns.coordinates, wanted.crs, wanted.swap_lat_lon)
-    date_text = table[columns.date].astype(str).str.strip()
+    date_text = stripped_text(table[columns.date])
     dates = parse_dates(date_text)
     year = dates.dt.year.to_numpy()
     numbers = np.arange(first_row, first_row + len(table))
@@ -244,7 +245,7 @@ def parse_table(
             "lon": coordinates.lon[kept],
             "lat": coordinates.lat[kept],
             "year": year[kept].astype(np.int64),
-            "offense": table[columns.offense].astype(str).str.strip()[kept].array,
+            "offense": stripped_text(table[columns.offense])[kept].array,
         }
     )
     return Incidents(source=source, rows_read=len(table), rows=rows, rejects=rejects, columns=columns)
@@ -364,7 +365,7 @@ def incident_ids(table: pd.DataFrame, column: str | None) -> pd.Series:
     spelling that duplicate detection compares, in every pass over a file."""
     if not column:
         return pd.Series("", index=table.index, dtype=str)
-    return table[column].astype(str).str.strip()
+    return stripped_text(table[column])
 
 
 def classify_rows(incidents: Incidents, classifier: Classifier) -> None:
@@ -373,7 +374,8 @@ def classify_rows(incidents: Incidents, classifier: Classifier) -> None:
     incidents.rows = incidents.rows.assign(category=classes["category"].array, offense_name=classes["offense"].array)
     rows = incidents.rows
     unknown = rows["category"].isna().to_numpy()
-    incidents.unknown_offenses = {str(k): int(v) for k, v in rows.loc[unknown, "offense"].value_counts().items()}
+    unknown_values = rows.loc[unknown, "offense"].value_counts()
+    incidents.unknown_offenses = {str(k): int(v) for k, v in unknown_values.items() if v}  # a categorical counts them all
     incidents.reject(unknown, Reason.OFFENSE, rows["offense"])
 
 
@@ -387,8 +389,8 @@ def parse_dates(text: pd.Series) -> pd.Series:
 
 
 def _distinct_parsed_dates(text: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Each value's position among the distinct stripped texts (-1 for a missing one), and their dates."""
-    codes, distinct = pd.factorize(text.astype(str).str.strip())
+    """Each value's position among the distinct stripped texts (a missing one is ""), and their dates."""
+    codes, distinct = text_codes(stripped_text(text))
     return codes, _distinct_dates(pd.Series(distinct))
 
 

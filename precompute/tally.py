@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
-from crimetiles.precompute.arrays import distinct
+from crimetiles.precompute.arrays import distinct, stripped_text
 from crimetiles.precompute.chunks import Chunk, IncidentFile, chunk_table
 from crimetiles.precompute.classify import VIOLENT, Classifier, OffenseTally
 from crimetiles.precompute.density import UnitYearCounts, geodesic_area_sqmi
@@ -93,7 +93,7 @@ def scan_chunk(context: ScanContext, chunk: Chunk) -> ChunkScan:
     read = chunk_table(file, chunk, file.scanned_columns(dated=context.dated_at is not None))
     # Misaligned rows (rejected later) choose nothing.
     table = aligned(read)
-    offense = table[file.columns.offense].astype(str).str.strip()
+    offense = stripped_text(table[file.columns.offense])
     offenses = OffenseTally.of(offense.rename(file.columns.offense))
     ids = incident_ids(table, file.columns.incident_id)
     with_id = (ids != "").to_numpy()

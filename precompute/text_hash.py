@@ -32,25 +32,47 @@ def text_hashes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     offsets, data = string_buffers(values)
-    start, length = offsets[:-1] - offsets[0], np.diff(offsets)
-    padded = np.concatenate([data[offsets[0] : offsets[-1]], np.zeros(WORD, np.uint8)])
-    words = np.lib.stride_tricks.sliding_window_view(padded, WORD)
+    length = np.diff(offsets)
+    text = data[offsets[0] : offsets[-1]]
+    if len(length) and length.min() == length.max():
+        hashes = _equal_length_hashes(text, int(length[0]), len(length))
+    else:
+        hashes = _any_length_hashes(text, offsets[:-1] - offsets[0], length)
+    null = values.is_null().to_numpy(zero_copy_only=False)
+    return np.where(null, splitmix64(hashes ^ GOLDEN), hashes)
+
+
+def _any_length_hashes(text: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The hashes of the values of `length` bytes at `start` in `text`: each word gathered from
+    where it lies, for the values that reach it."""
+    words = np.lib.stride_tricks.sliding_window_view(np.concatenate([text, np.zeros(WORD, np.uint8)]), WORD)
     hashes = splitmix64((length.astype(np.uint64) + np.uint64(1)) * GOLDEN)
     for first in range(0, int(length.max(initial=0)), WORD):
         longer = np.flatnonzero(length > first)
         word = np.ascontiguousarray(words[start[longer] + first]).view("<u8").ravel()
         hashes[longer] = splitmix64(hashes[longer] ^ (word & _LOW_BYTES[np.minimum(length[longer] - first, WORD)]))
-    null = values.is_null().to_numpy(zero_copy_only=False)
-    return np.where(null, splitmix64(hashes ^ GOLDEN), hashes)
+    return hashes
+
+
+def _equal_length_hashes(text: np.ndarray, length: int, count: int) -> np.ndarray:
+    """`_any_length_hashes` of `count` values of `length` bytes each, one after the other (ids of
+    one format: "1400012345"): their bytes are a table, copied once into rows of whole words
+    padded with zeros, and each word is a column, read with no gather (a seventh of the time)."""
+    words = -(-length // WORD)
+    rows = np.zeros((count, words * WORD), np.uint8)
+    rows[:, :length] = text.reshape(count, length)
+    hashes = splitmix64(np.full(count, length + 1, np.uint64) * GOLDEN)
+    for word in rows.view("<u8").T:
+        hashes = splitmix64(hashes ^ word)
+    return hashes
 
 
 def few_text_hashes(text: pd.Series) -> np.ndarray:
     """`text_hashes` of a column that holds few distinct values (offenses): each distinct value
-    hashed once (a missing value too, as a value of the dictionary)."""
-    encoded = pc.dictionary_encode(pa.array(text, type=pa.large_string(), from_pandas=True), null_encoding="encode")
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    return text_hashes(encoded.dictionary)[encoded.indices.to_numpy(zero_copy_only=False)]
+    hashed once, and a missing value once."""
+    codes, distinct = pd.factorize(text)
+    hashes = text_hashes(pa.array([*distinct, None], type=pa.large_string()))
+    return hashes[codes]  # a missing value's code, -1, is the last
 
 
 def pair_hashes(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
@@ -12,11 +13,14 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from shapely.geometry import box
 
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
-from crimetiles.precompute.chunks import IncidentSource
+from crimetiles.precompute.chunks import IncidentSource, chunk_table, chunks, plan_file
+from crimetiles.precompute.detect import IncidentColumns
 from crimetiles.precompute.engine import LocalEngine
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from tests.precompute.worker_probe import pipeline_imported, process_id
@@ -298,3 +302,33 @@ def _living_children() -> list[str]:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+@pytest.mark.slow
+def test_offense_and_date_columns_stored_as_dictionaries_give_the_build_of_plain_ones(tmp_path, messy_inputs):
+    """A Parquet text column stored as a dictionary (what writers do with offense codes and dates)
+    is read as one, and its distinct values are stripped and parsed once: the same build as the
+    same rows stored as plain values, padded spaces, missing values, unknown offenses and all."""
+    frame = pd.read_parquet(messy_inputs[1])
+    rng = np.random.default_rng(7)
+    rows = rng.choice(len(frame), 400, replace=False)
+    frame.loc[rows[:100], "ucr_code"] = " " + frame.loc[rows[:100], "ucr_code"] + "  "
+    frame.loc[rows[100:150], "ucr_code"] = None
+    frame.loc[rows[150:250], "date_rept"] = frame.loc[rows[150:250], "date_rept"] + " "
+    frame.loc[rows[250:300], "date_rept"] = None
+    frame.loc[rows[300:340], "ucr_code"] = " 9999 "
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    path = tmp_path / "police.parquet"
+    builds = {}
+    for stored in ("plain", "dictionary"):
+        pq.write_table(table, path, row_group_size=4000, use_dictionary=stored == "dictionary")
+        file = plan_file(path, IncidentColumns(), "police")
+        (chunk,) = itertools.islice(chunks(file, 4000, file.needed_columns()), 1)
+        read = chunk_table(file, chunk, file.needed_columns())
+        assert isinstance(read["ucr_code"].dtype, pd.CategoricalDtype) == (stored == "dictionary")
+        assert isinstance(read["date_rept"].dtype, pd.CategoricalDtype) == (stored == "dictionary")
+        assert not isinstance(read["inci_id"].dtype, pd.CategoricalDtype)
+        builds[stored] = build_one_source(tmp_path, stored, (path,), workers=2, chunk_rows=7000)
+    assert_same_build(builds["plain"], builds["dictionary"])
+    report = json.loads((builds["dictionary"] / "report.json").read_text())
+    assert report["inputs"][0]["rejected_by_reason"]["unknown offense"] >= 50
