@@ -30,7 +30,10 @@ def stripped_text(values: pd.Series) -> pd.Series:
     texts are stripped, not its rows, and two that strip alike become one."""
     if not isinstance(values.dtype, pd.CategoricalDtype):
         return values.astype(str).str.strip()
-    codes, texts = pd.factorize(values.cat.categories.astype(str).str.strip())
+    categories = values.cat.categories.astype(str)
+    codes, texts = pd.factorize(categories.str.strip())
+    if pd.api.types.is_string_dtype(values.cat.categories) and len(texts) == len(categories) and (texts == categories).all():
+        return values  # nothing to strip: most exports
     rows = values.cat.codes.to_numpy()
     merged = np.where(rows >= 0, codes[rows], -1)
     return pd.Series(pd.Categorical.from_codes(merged, categories=texts), index=values.index, name=values.name)
