@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -103,6 +104,8 @@ from crimetiles.precompute.years import StudyYears, study_span
 
 LAYER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 HEX_LAYER_NAME = re.compile(r"hex\d+")
+HASHING_THREADS = 2
+"""Input files hashed at once for the manifest (a 10-file input of 230 MB: 0.16 s alone)."""
 
 
 @dataclass(frozen=True)
@@ -435,7 +438,7 @@ def _write_build(
     warnings += study.rejected_warning(tally.outside_study_years)
     frames, counts = density_frames(engine, layers, tally, years, options, average_years)
     frames, counts = spatially_sorted(frames, counts)
-    engine.close()  # its workers hold every boundary layer; the tile archives need that memory
+    engine.release()  # its workers hold every boundary layer; the tile archives need that memory
     report = build_report(tally, files, choice.classifier, years, layers, warnings, average_years)
     report["classification"] = choice.as_report()
     inputs = _input_files(files, options, Path(choice.classifier.source))
@@ -450,6 +453,7 @@ def _write_build(
             staging, layer_summary(frame, manifest.layers[name], years, average_years, yearly, withheld_years, disclosure)
         )
     manifest = replace(manifest, summaries={name: summary_path(name) for name in frames})
+    engine.close()
     say(f"{len(frames)} density layer(s) written, {sum(map(len, frames.values()))} features")
     manifest = _with_archives(manifest, frames, staging, options)
     manifest = with_pmtiles(manifest, staging)
@@ -690,7 +694,9 @@ def _breaks(frames: Sequence[gpd.GeoDataFrame], years: Sequence[int], classes: i
 
 
 def _input_files(files: Sequence[IncidentFile], options: BuildOptions, classification: Path) -> tuple[InputFile, ...]:
-    inputs = [InputFile("incidents", file.source, file_sha256(file.path)) for file in files]
+    with ThreadPoolExecutor(HASHING_THREADS) as hashing:  # hashlib lets go of the GIL
+        digests = list(hashing.map(file_sha256, [file.path for file in files]))
+    inputs = [InputFile("incidents", file.source, digest) for file, digest in zip(files, digests, strict=True)]
     inputs += [InputFile("boundaries", str(spec.path), file_sha256(spec.path), spec.name) for spec in options.boundaries]
     inputs.append(InputFile("classification", str(classification), file_sha256(classification)))
     return tuple(inputs)

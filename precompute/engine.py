@@ -40,6 +40,10 @@ HEAP_ARRAY_BYTES = 32 << 20
 class Engine(Protocol):
     def map(self, function: Callable[[C, T], R], context: C, items: Iterable[T]) -> Iterator[R]: ...
 
+    def release(self) -> None:
+        """Let the workers go, with the memory they hold, without waiting for them (`close` waits)."""
+        ...
+
     def close(self) -> None: ...
 
     def describe(self) -> str: ...
@@ -121,6 +125,10 @@ class LocalEngine:
             yield from _ordered(submit, itertools.chain(first, stream), IN_FLIGHT_PER_WORKER * self.workers)
         finally:
             path.unlink(missing_ok=True)
+
+    def release(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -211,6 +219,9 @@ class DaskEngine:
             yield from _ordered(submit, items, IN_FLIGHT_PER_WORKER * self.workers)
         finally:
             self._client.cancel([shared])
+
+    def release(self) -> None:
+        self.close()
 
     def close(self) -> None:
         self._client.close()
