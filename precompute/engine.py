@@ -18,6 +18,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import forkserver, get_all_start_methods, get_context
@@ -108,6 +109,7 @@ class LocalEngine:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or default_workers()
         self._pool: ProcessPoolExecutor | None = None
+        self._stopping: threading.Thread | None = None
         self._scratch: Path | None = None
 
     def describe(self) -> str:
@@ -127,14 +129,18 @@ class LocalEngine:
             path.unlink(missing_ok=True)
 
     def release(self) -> None:
+        """The workers and their fork server are stopped by a thread of this process, while it goes
+        on: the server's own exit (tearing down its imports) takes a sixth of a second."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._stopping = threading.Thread(target=_stop_workers, args=(self._pool,), name="crimetiles-workers-stop")
+            self._stopping.start()
+            self._pool = None
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-            stop_worker_server()
+        self.release()
+        if self._stopping is not None:
+            self._stopping.join()
+            self._stopping = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
@@ -151,6 +157,11 @@ class LocalEngine:
         with os.fdopen(handle, "wb") as file:
             pickle.dump(context, file, protocol=pickle.HIGHEST_PROTOCOL)
         return Path(name)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    pool.shutdown(cancel_futures=True)
+    stop_worker_server()
 
 
 @functools.lru_cache(maxsize=2)
