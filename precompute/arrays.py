@@ -29,6 +29,8 @@ def stripped_text(values: pd.Series) -> pd.Series:
     column (a Parquet column read as its dictionary: `chunks.chunk_table`) stays one: its distinct
     texts are stripped, not its rows, and two that strip alike become one."""
     if not isinstance(values.dtype, pd.CategoricalDtype):
+        if isinstance(values.array, pd.arrays.ArrowStringArray) and not _padded(values.array):
+            return values  # nothing to strip: most id and point columns
         return values.astype(str).str.strip()
     categories = values.cat.categories.astype(str)
     codes, texts = pd.factorize(categories.str.strip())
@@ -37,6 +39,18 @@ def stripped_text(values: pd.Series) -> pd.Series:
     rows = values.cat.codes.to_numpy()
     merged = np.where(rows >= 0, codes[rows], -1)
     return pd.Series(pd.Categorical.from_codes(merged, categories=texts), index=values.index, name=values.name)
+
+
+def _padded(values: pd.arrays.ArrowStringArray) -> bool:
+    """Whether a value may start or end with whitespace: its first or last byte is an ASCII space
+    or control character, or not ASCII (Unicode's other spaces). Two bytes per value are looked at,
+    where stripping copies every one."""
+    text = pa.array(values)
+    text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+    offsets, data = string_buffers(text.cast(pa.large_string()))
+    filled = offsets[1:] > offsets[:-1]
+    ends = np.concatenate([data[offsets[:-1][filled]], data[offsets[1:][filled] - 1]])
+    return bool(((ends <= ord(" ")) | (ends > 0x7F)).any())
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:

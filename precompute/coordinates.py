@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyproj
 import shapely
 
-from crimetiles.precompute.arrays import string_buffers
+from crimetiles.precompute.arrays import string_buffers, stripped_text
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.reasons import Reason
 
@@ -31,6 +31,14 @@ CoordinateKind = Literal["lat/lon columns", "point column", "geometry"]
 NO_VALUE_WORDS = frozenset({"", "nan", "nat", "none", "null", "na", "n/a", "-", "redacted", "withheld", "unknown"})
 # Numbers geocoders and exports put where they have no location.
 PLACEHOLDER_VALUES = (0.0, -1.0)
+COORDINATE_REASONS = (
+    Reason.MISSING_COORDINATES,
+    Reason.PLACEHOLDER_COORDINATES,
+    Reason.COORDINATES,
+    Reason.COORDINATES_OUT_OF_RANGE,
+)
+"""Why a row's coordinates are unusable, in the order a build checks them."""
+PROBLEMS = ("", *COORDINATE_REASONS)
 SWAP_FLAG = "--swap-lat-lon"
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -67,8 +75,8 @@ class CoordinateSource:
 
 @dataclass(frozen=True)
 class Coordinates:
-    """Longitude and latitude per row, NaN where `problem` holds the reject reason ("" if none),
-    and the coordinates as read (the reject detail)."""
+    """Longitude and latitude per row, NaN where `problem` holds the reject reason ("" if none; a
+    categorical of PROBLEMS), and the coordinates as read (the reject detail)."""
 
     lon: np.ndarray
     lat: np.ndarray
@@ -85,12 +93,12 @@ def read_coordinates(
     x, y, missing, text = _raw_xy(path, table, source, crs)
     if swap:
         x, y = y, x
-    problem = np.full(len(table), "", dtype=object)
-    problem[missing] = Reason.MISSING_COORDINATES
+    problem = np.zeros(len(table), dtype=np.int8)  # positions in PROBLEMS
+    problem[missing] = PROBLEMS.index(Reason.MISSING_COORDINATES)
     numeric = ~missing & np.isfinite(x) & np.isfinite(y)
-    problem[~missing & ~numeric] = Reason.COORDINATES
+    problem[~missing & ~numeric] = PROBLEMS.index(Reason.COORDINATES)
     placeholder = numeric & (np.isin(x, PLACEHOLDER_VALUES) | np.isin(y, PLACEHOLDER_VALUES))
-    problem[placeholder] = Reason.PLACEHOLDER_COORDINATES
+    problem[placeholder] = PROBLEMS.index(Reason.PLACEHOLDER_COORDINATES)
     usable = numeric & ~placeholder
     if crs is not None and source.kind != "geometry":
         check_not_degrees(path, x[usable], y[usable], crs)
@@ -98,11 +106,10 @@ def read_coordinates(
     else:
         check_degrees(path, x[usable], y[usable], source)
     out_of_range = usable & ~in_degree_range(x, y)
-    problem[out_of_range] = Reason.COORDINATES_OUT_OF_RANGE
+    problem[out_of_range] = PROBLEMS.index(Reason.COORDINATES_OUT_OF_RANGE)
     bad = ~usable | out_of_range
-    return Coordinates(
-        np.where(bad, np.nan, x), np.where(bad, np.nan, y), pd.Series(problem, index=table.index, dtype=object), text
-    )
+    problems = pd.Categorical.from_codes(problem, categories=[str(reason) for reason in PROBLEMS])
+    return Coordinates(np.where(bad, np.nan, x), np.where(bad, np.nan, y), pd.Series(problems, index=table.index), text)
 
 
 def in_degree_range(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -168,7 +175,7 @@ def _raw_xy(
     if source.kind == "geometry":
         return _geometry_xy(path, table, crs)
     if source.kind == "point column":
-        text = table[source.point].astype(str).str.strip()
+        text = stripped_text(table[source.point])
         x, y = _point_xy(text)
         # No word for "none" holds a comma or reads as a point: only a value that reads as no point can be one.
         unparsed = np.isnan(x) | np.isnan(y)
@@ -176,8 +183,7 @@ def _raw_xy(
         missing = np.zeros(len(text), dtype=bool)
         missing[unparsed] = _no_value(values) | values.str.fullmatch(r"(?i)POINT\s*EMPTY").to_numpy()
         return x, y, missing, text
-    lat_text = table[source.lat].astype(str).str.strip()
-    lon_text = table[source.lon].astype(str).str.strip()
+    lat_text, lon_text = stripped_text(table[source.lat]), stripped_text(table[source.lon])
     x, y = _numbers(pa.array(lon_text)), _numbers(pa.array(lat_text))
     return x, y, _no_value(lat_text) | _no_value(lon_text), lat_text + ", " + lon_text
 

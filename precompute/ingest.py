@@ -28,7 +28,13 @@ import shapely
 
 from crimetiles.precompute.arrays import stripped_text, text_codes
 from crimetiles.precompute.classify import Classifier
-from crimetiles.precompute.coordinates import WGS84, Coordinates, in_degree_range, read_coordinates
+from crimetiles.precompute.coordinates import (
+    COORDINATE_REASONS,
+    WGS84,
+    Coordinates,
+    in_degree_range,
+    read_coordinates,
+)
 from crimetiles.precompute.detect import IncidentColumns, ResolvedColumns, normalized_name
 from crimetiles.precompute.errors import InputError
 from crimetiles.precompute.interrupt import raise_if_interrupted
@@ -52,12 +58,6 @@ BEYOND_HEADER = "(beyond the header)"
 the first value of a row with more fields than the header, empty for the others."""
 ROWS_BEYOND_HEADER = "rows_beyond_header"
 """`read_table`'s count of the rows it left out for having more fields than the header."""
-COORDINATE_REASONS = (
-    Reason.MISSING_COORDINATES,
-    Reason.PLACEHOLDER_COORDINATES,
-    Reason.COORDINATES,
-    Reason.COORDINATES_OUT_OF_RANGE,
-)
 
 FileKind = Literal["csv", "parquet", "ogr"]
 T = TypeVar("T")
@@ -269,10 +269,8 @@ def _row_checks(
     beyond = beyond_header(table)
     if beyond is not None:
         checks.append((Reason.FIELDS, (beyond != "").to_numpy(), lambda hit: beyond[hit]))
-    problem = coordinates.problem.to_numpy()
-    flagged = problem != ""
     checks += [
-        (reason, _equal_where(problem, flagged, reason), lambda hit: coordinates.text[hit]) for reason in COORDINATE_REASONS
+        (reason, (coordinates.problem == reason).to_numpy(), lambda hit: coordinates.text[hit]) for reason in COORDINATE_REASONS
     ]
     year = dates.dt.year
     checks.append((Reason.DATE, year.isna().to_numpy(), lambda hit: date_text[hit]))
@@ -280,13 +278,6 @@ def _row_checks(
     if years is not None:
         checks.append((year_reason, ~year.isin(years).to_numpy(), lambda hit: year[hit].astype("Int64").astype(str)))
     return checks
-
-
-def _equal_where(values: np.ndarray, among: np.ndarray, value: object) -> np.ndarray:
-    """`values == value`, compared only where `among` (false elsewhere)."""
-    equal = np.zeros(len(values), dtype=bool)
-    equal[among] = values[among] == value
-    return equal
 
 
 def beyond_header(table: pd.DataFrame) -> pd.Series | None:

@@ -7,6 +7,8 @@ import json
 import multiprocessing
 import os
 import resource
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -332,3 +334,22 @@ def test_offense_and_date_columns_stored_as_dictionaries_give_the_build_of_plain
     assert_same_build(builds["plain"], builds["dictionary"])
     report = json.loads((builds["dictionary"] / "report.json").read_text())
     assert report["inputs"][0]["rejected_by_reason"]["unknown offense"] >= 50
+
+
+@pytest.mark.parametrize(("command", "starts"), [("build", True), ("demo", True), ("serve", False), ("export", False)])
+def test_the_counting_commands_start_the_worker_server_first(command: str, starts: bool):
+    """`crimetiles build` and `demo` start the fork server before they import their own modules
+    (here with --help, which stops there); the other commands start none."""
+    probe = (
+        "import sys\n"
+        "from multiprocessing import forkserver\n"
+        f"sys.argv = ['crimetiles', {command!r}, '--help']\n"
+        "import crimetiles.__main__\n"
+        "try:\n"
+        "    crimetiles.__main__.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(forkserver._forkserver._forkserver_pid is not None)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert shown.splitlines()[-1] == str(starts)
