@@ -394,16 +394,17 @@ def settle(context: CountContext, source: str, located: pd.DataFrame, settled: n
 
 def count_rows(context: CountContext, source: str, located: pd.DataFrame, kept: np.ndarray) -> Tally:
     """The counts of the used rows, those of `located` where `kept`."""
-    violent = kept & (located["category"] == VIOLENT).to_numpy()
+    violent = np.flatnonzero(kept & (located["category"] == VIOLENT).to_numpy())  # positions: taken from each column
     years = located["year"].to_numpy()
-    violent_years = years[violent]
+    violent_years = years.take(violent)
     layer_counts, layer_outside = {}, {}
     for layer in context.layers:
-        assigned = located[LAYER_PREFIX + layer.name].to_numpy()[violent]
-        layer_counts[layer.name] = UnitYearCounts.of(assigned[assigned >= 0], violent_years[assigned >= 0])
-        layer_outside[layer.name] = int((assigned < 0).sum())
+        assigned = located[LAYER_PREFIX + layer.name].to_numpy().take(violent)
+        inside = assigned >= 0
+        layer_counts[layer.name] = UnitYearCounts.of(assigned[inside], violent_years[inside])
+        layer_outside[layer.name] = len(assigned) - int(inside.sum())
     hex_counts = {
-        r: UnitYearCounts.of(located[f"{HEX_PREFIX}{r}"].to_numpy()[violent], violent_years) for r in context.hex_resolutions
+        r: UnitYearCounts.of(located[f"{HEX_PREFIX}{r}"].to_numpy().take(violent), violent_years) for r in context.hex_resolutions
     }
     return Tally(
         {source: SourceTally(rows_used=int(kept.sum()))},
@@ -419,11 +420,19 @@ def count_rows(context: CountContext, source: str, located: pd.DataFrame, kept: 
 
 def _category_counts(located: pd.DataFrame, kept: np.ndarray) -> dict[tuple[str, str], int]:
     """Rows per (category, offense name) among those of `located` where `kept`, counted on codes."""
-    category, categories = pd.factorize(located["category"])
-    offense, offenses = pd.factorize(located["offense_name"])
+    category, categories = _codes(located["category"])
+    offense, offenses = _codes(located["offense_name"])
     counted = kept & (category >= 0) & (offense >= 0)  # as groupby, which leaves out missing keys
     pairs = np.bincount((category * len(offenses) + offense)[counted], minlength=len(categories) * len(offenses))
     return {(str(categories[i // len(offenses)]), str(offenses[i % len(offenses)])): int(n) for i, n in enumerate(pairs) if n}
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """`pd.factorize(values)`, read off a categorical's own codes (as `classify` gives them)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy().astype(np.int64), values.cat.categories
+    codes, distinct = pd.factorize(values)
+    return codes, pd.Index(distinct)
 
 
 def swapped_inside(context: CountContext, located: pd.DataFrame, among: np.ndarray, inside: int) -> int:
