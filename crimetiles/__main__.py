@@ -5,6 +5,7 @@ processes start by importing the main module, and then import only what their ta
 whole command, its server included, cost each worker a sixth of a second more). A command that
 counts on workers starts their fork server first, which imports the pipeline meanwhile."""
 
+import os
 import sys
 
 WORKER_COMMANDS = ("build", "demo")
@@ -18,7 +19,21 @@ def main() -> None:
         start_worker_server()
     from crimetiles.cli import main as command
 
-    command()
+    try:
+        command()
+    except SystemExit as done:
+        if sys.argv[1:2] == ["build"] and done.code in (0, None):
+            leave_now()
+        raise
+
+
+def leave_now() -> None:
+    """End the process at once, as mypy does after its work: a build that succeeded has written,
+    closed and renamed everything, and stopped its workers; tearing down pandas, Arrow and GEOS
+    would take another sixth of a second."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -341,15 +341,18 @@ def test_the_counting_commands_start_the_worker_server_first(command: str, start
     """`crimetiles build` and `demo` start the fork server before they import their own modules
     (here with --help, which stops there); the other commands start none."""
     probe = (
-        "import sys\n"
+        "import os, sys\n"
         "from multiprocessing import forkserver\n"
+        "def report(code=0):\n"
+        "    print(forkserver._forkserver._forkserver_pid is not None, flush=True)\n"
+        "    exit_now(code)\n"
+        "exit_now, os._exit = os._exit, report  # a build that succeeds leaves through os._exit\n"
         f"sys.argv = ['crimetiles', {command!r}, '--help']\n"
         "import crimetiles.__main__\n"
         "try:\n"
         "    crimetiles.__main__.main()\n"
         "except SystemExit:\n"
-        "    pass\n"
-        "print(forkserver._forkserver._forkserver_pid is not None)\n"
+        "    report()\n"
     )
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert shown.splitlines()[-1] == str(starts)
