@@ -23,7 +23,7 @@ from shapely.geometry import box
 from crimetiles.precompute.build import BoundarySpec, BuildOptions, run_build
 from crimetiles.precompute.chunks import IncidentSource, chunk_table, chunks, plan_file
 from crimetiles.precompute.detect import IncidentColumns
-from crimetiles.precompute.engine import LocalEngine
+from crimetiles.precompute.engine import LocalEngine, stop_worker_server
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 from tests.precompute.worker_probe import pipeline_imported, process_id
 
@@ -263,7 +263,15 @@ def test_the_workers_stop_once_the_densities_are_computed(tmp_path: Path, durham
     assert workers_at["density layer(s) written"] == 0
 
 
-def test_workers_start_with_the_pipeline_imported():
+@pytest.fixture
+def probes_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers import a task's module by name: this repository's root on the path of the fork
+    server they are forked from (stopped first, so that the next one starts with that path)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
+    stop_worker_server()
+
+
+def test_workers_start_with_the_pipeline_imported(probes_importable: None):
     """Workers are forked from a server that imported the pipeline once: no worker imports it
     again (half a second each, a tenth of a ten-million-row build)."""
     engine = LocalEngine(2)
@@ -273,7 +281,7 @@ def test_workers_start_with_the_pipeline_imported():
         engine.close()
 
 
-def test_a_closed_engine_leaves_no_process_behind():
+def test_a_closed_engine_leaves_no_process_behind(probes_importable: None):
     """Closing the engine stops its workers and the server they were forked from, and waits for
     them: nothing outlives a build, and the workers' CPU time counts among this process's
     children's, where a benchmark reads it."""
