@@ -285,19 +285,19 @@ def test_a_closed_engine_leaves_no_process_behind(probes_importable: None):
     """Closing the engine stops its workers and the server they were forked from, and waits for
     them: nothing outlives a build, and the workers' CPU time counts among this process's
     children's, where a benchmark reads it."""
-    children_before = _children_cpu()
+    cpu_before, children_before = _children_cpu(), _living_children()  # other tests' browser drivers, say
     engine = LocalEngine(2)
     workers = set(engine.map(process_id, None, range(4)))
     engine.close()
     assert workers and os.getpid() not in workers
-    assert _living_children() == []
-    assert _children_cpu() > children_before
+    assert _living_children() - children_before == set()
+    assert _children_cpu() > cpu_before
 
 
-def _living_children() -> list[str]:
-    """The command lines of this process's child processes still running (not zombies), but
-    multiprocessing's resource tracker, which it keeps for the life of the process."""
-    children = []
+def _living_children() -> set[tuple[int, str]]:
+    """The ids and command lines of this process's child processes still running (not zombies),
+    but multiprocessing's resource tracker, which it keeps for the life of the process."""
+    children = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -305,7 +305,7 @@ def _living_children() -> list[str]:
         except OSError:
             continue
         if int(fields[1]) == os.getpid() and fields[0] != "Z" and "resource_tracker" not in command:
-            children.append(command)
+            children.add((int(stat.parent.name), command))
     return children
 
 
