@@ -20,6 +20,7 @@ against tippecanoe's, with and without tiny-polygon reduction: see `lowzoom_main
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -271,7 +272,19 @@ def machine() -> str:
         platform.processor(),
     )
     load = os.getloadavg()[0]
-    return f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, load average {load:.1f}"
+    machine = f"{model}, {len(os.sched_getaffinity(0))} cores, Python {platform.python_version()}, load average {load:.1f}"
+    return machine + ("" if _bytecode_cached() else "; crimetiles' bytecode not cached (each process compiles it)")
+
+
+def _bytecode_cached() -> bool:
+    """Whether crimetiles' modules have compiled bytecode a `crimetiles` process can load, as `pip
+    install` leaves it. Without (an environment that sets PYTHONDONTWRITEBYTECODE, say), each of a
+    build's processes compiles them at start, about 0.06 s: `python -m compileall` fixes that."""
+    spec = importlib.util.find_spec("crimetiles.precompute.tally")
+    if spec is None or spec.origin is None:
+        return False
+    source, cached = Path(spec.origin), Path(importlib.util.cache_from_source(spec.origin))
+    return cached.exists() and cached.stat().st_mtime >= source.stat().st_mtime
 
 
 def violent_codes() -> set[str]:

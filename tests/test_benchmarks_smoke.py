@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
@@ -284,3 +285,15 @@ def test_the_locator_benchmark_prints_its_row_for_durham():
     for layer in ("blockgroups", "tracts", "neighborhoods"):
         share = float(cells[5].split(f"{layer} ")[1].split("%")[0])
         assert 0 < share < 20, (layer, share)
+
+
+def test_the_scale_benchmark_says_when_crimetiles_bytecode_is_not_cached(tmp_path, monkeypatch):
+    """Without cached bytecode every process of a timed build compiles crimetiles first: the
+    machine line says so, and stops saying it once the bytecode is compiled."""
+    import scale
+
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path))  # an empty cache
+    assert "bytecode not cached" in scale.machine()
+    source = importlib.util.find_spec("crimetiles.precompute.tally").origin
+    py_compile.compile(source, cfile=importlib.util.cache_from_source(source))
+    assert "bytecode not cached" not in scale.machine()
