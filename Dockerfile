@@ -30,4 +30,4 @@ ENV CRIMETILES_BUILD_DIR=/app/demo/build \
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
-CMD ["granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "1", "--host", "0.0.0.0", "--port", "8000", "--access-log", "crimetiles.server.wsgi:app"]
+CMD ["granian", "--interface", "wsgi", "--workers", "2", "--blocking-threads", "1", "--workers-kill-timeout", "5", "--host", "0.0.0.0", "--port", "8000", "--access-log", "crimetiles.server.wsgi:app"]

@@ -3,6 +3,7 @@ and switching its worker processes to a new build by file watch and by SIGHUP.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crimetiles.server.config import METRICS_DIR_PREFIX, shared_metrics_dir
 from tests.server.builds import build_tracts
-from tests.server.served import dockerfile_command, readme_command, serving, wait_until
+from tests.server.served import dockerfile_command, free_port, on_loopback, readme_command, serving, wait_until
 
 CONSECUTIVE = 20
 """Answers in a row from the new build before both workers count as swapped: the kernel spreads
@@ -256,3 +257,21 @@ def test_a_server_started_again_as_the_same_pid_counts_afresh(durham_build, tmp_
         assert _scrape(base).get(ARCHIVE_HITS, 0.0) == 0
         assert _get_each(base, [tile] * 2) == Counter({200: 2})
         assert _scrape(base)[ARCHIVE_HITS] == 2
+
+
+def test_the_production_command_stops_when_told_to_while_its_workers_start(durham_build):
+    """`docker stop` just after `docker run`: SIGTERM to granian while its workers still import the
+    app. A worker that misses it would hold the stop forever without `--workers-kill-timeout`
+    (granian waits for it); with it, the server is gone within that timeout and a few seconds."""
+    for delay in (0.1, 0.2, 0.3):
+        env = {**os.environ, "CRIMETILES_BUILD_DIR": str(durham_build)}
+        command = on_loopback(readme_command("granian"), free_port())
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)  # to granian alone, as Docker does
+        try:
+            process.wait(timeout=15)  # TimeoutExpired: the stop hangs
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
