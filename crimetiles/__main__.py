@@ -13,7 +13,8 @@ WORKER_COMMANDS = ("build", "demo")
 
 
 def main() -> None:
-    if sys.argv[1:2] and sys.argv[1] in WORKER_COMMANDS:
+    name = sys.argv[1] if len(sys.argv) > 1 else ""
+    if name in WORKER_COMMANDS:
         from crimetiles.precompute.engine import start_worker_server
 
         start_worker_server()
@@ -22,7 +23,7 @@ def main() -> None:
     try:
         command()
     except SystemExit as done:
-        if sys.argv[1:2] == ["build"] and done.code in (0, None):
+        if name == "build" and done.code in (0, None):
             leave_now()
         raise
 

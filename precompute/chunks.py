@@ -203,9 +203,9 @@ def chunk_table(file: IncidentFile, chunk: Chunk, columns: Sequence[str]) -> pd.
         parquet = pq.ParquetFile(file.path)
         wanted = [column for column in (file.columns.offense, file.columns.date) if column in columns]
         dictionaries = _dictionary_columns(parquet.metadata, chunk.row_groups, wanted)
-        if dictionaries:
-            parquet = pq.ParquetFile(file.path, read_dictionary=dictionaries)
-        groups = parquet.read_row_groups(list(chunk.row_groups), columns=_with_geometry(file.path, columns))
+        if dictionaries:  # its footer, read once
+            parquet = pq.ParquetFile(file.path, metadata=parquet.metadata, read_dictionary=dictionaries)
+        groups = parquet.read_row_groups(list(chunk.row_groups), columns=_with_geometry(parquet.schema_arrow, columns))
         return _parquet_frame(file.path, groups).reset_index(drop=True)
     return chunk.table.reset_index(drop=True)
 
@@ -281,8 +281,8 @@ def _geo_metadata(schema: pa.Schema) -> dict[str, Any] | None:
     return _validate_and_decode_metadata(metadata) if b"geo" in metadata else None
 
 
-def _with_geometry(path: Path, columns: Sequence[str]) -> list[str]:
-    geo = _geo_metadata(pq.read_schema(path))
+def _with_geometry(schema: pa.Schema, columns: Sequence[str]) -> list[str]:
+    geo = _geo_metadata(schema)
     return list(dict.fromkeys([*columns, geo["primary_column"]])) if geo else list(columns)
 
 

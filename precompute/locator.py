@@ -151,8 +151,10 @@ class PolygonLocator:
         owner = _region_owners(grid, tree, ~near)
         # A polygon holds points of a cell its boundary crosses, or the whole cell, centre included.
         mixed = np.flatnonzero(near)
-        held, holding = _holders(grid, polygons, near, _pair_keys(crossed, crossing, len(polygons)))
-        cell, candidate = _distinct_pairs(np.concatenate([crossed, held]), np.concatenate([crossing, holding]), len(polygons))
+        crossing_keys = _pair_keys(crossed, crossing, len(polygons))
+        held, holding = _holders(grid, polygons, near, crossing_keys)
+        holding_keys = _pair_keys(held, holding, len(polygons))
+        cell, candidate = _distinct_pairs(np.concatenate([crossing_keys, holding_keys]), len(polygons))
         start = np.searchsorted(cell, mixed)
         owner[mixed] = MIXED - np.arange(len(mixed), dtype=np.int32)
         return cls(polygons, grid, owner, np.append(start, len(cell)), candidate.astype(np.int32))
@@ -239,8 +241,7 @@ def _boundary_cells(grid: GridShape, polygons: np.ndarray) -> tuple[np.ndarray, 
         repeat = np.zeros(len(batch), dtype=bool)
         repeat[1:] = batch[1:] == batch[:-1]
         keys.append(batch[~repeat])
-    pairs = distinct(np.concatenate(keys))
-    return pairs // len(polygons), pairs % len(polygons)
+    return _distinct_pairs(np.concatenate(keys), len(polygons))
 
 
 def _pair_keys(cell: np.ndarray, polygon: np.ndarray, polygons: int) -> np.ndarray:
@@ -262,7 +263,8 @@ def _holders(grid: GridShape, polygons: np.ndarray, near: np.ndarray, crossing: 
     return cell[hold], box[hold]
 
 
-def _distinct_pairs(cell: np.ndarray, polygon: np.ndarray, polygons: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct (cell, polygon) pairs of a layer of `polygons`, sorted by cell then polygon."""
-    keys = distinct(_pair_keys(cell, polygon, polygons))
-    return keys // polygons, keys % polygons
+def _distinct_pairs(keys: np.ndarray, polygons: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (cell, polygon) pairs of `keys` (`_pair_keys` of a layer of `polygons`), sorted
+    by cell then polygon."""
+    pairs = distinct(keys)
+    return pairs // polygons, pairs % polygons
