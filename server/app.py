@@ -1,9 +1,9 @@
 """`create_app(config)`: the Flask application factory. Nothing is created at import time.
 
-The WSGI stack, outermost first: `EveryResponse` (the headers every response shares, the count by
-status), `TileFastPath` (every tile path, answered by `server/tile_answer.py`), werkzeug's
-`ProxyFix` (the forwarded scheme, host and prefix), and Flask's routes (`server/routes.py`,
-`server/pages.py`).
+The WSGI stack, outermost first: `TileFastPath` (every tile path, answered by
+`server/tile_answer.py`), `EveryResponse` (the headers every response shares, the count by status;
+the fast path's answers get them from it too), werkzeug's `ProxyFix` (the forwarded scheme, host
+and prefix), and Flask's routes (`server/routes.py`, `server/pages.py`).
 """
 
 from __future__ import annotations
@@ -50,8 +50,7 @@ def create_app(config: ServerConfig) -> Flask:
     app.register_error_handler(Exception, _error_response)
     _register_headers(app, config)
     proxied = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1, x_prefix=1)
-    tiles = TileFastPath(proxied, live, config, metrics)
-    app.wsgi_app = EveryResponse(tiles, config.allowed_origins(), metrics)  # type: ignore[method-assign]
+    app.wsgi_app = TileFastPath(EveryResponse(proxied, config.allowed_origins(), metrics), live, config, metrics)  # type: ignore[method-assign]
     if config.reload_interval > 0:
         live.watch(config.reload_interval)
     return app

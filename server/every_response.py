@@ -31,7 +31,8 @@ CORS protocol), so a tile does not carry them."""
 
 
 class EveryResponse:
-    """WSGI app: `app`'s responses with the shared headers, for the origins `origins` (`*`: any)."""
+    """WSGI app: `app`'s responses with the shared headers, for the origins `origins` (`*`: any).
+    `start` gives them to a response made beside `app` (the tile fast path's)."""
 
     def __init__(self, app: WSGIApp, origins: tuple[str, ...], metrics: Metrics) -> None:
         self.app = app
@@ -43,14 +44,20 @@ class EveryResponse:
         self._cors_any_preflight = self._cors_any + CORS_PREFLIGHT
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        shared, vary_on_origin = self._shared(environ)
-
         def start(status: str, headers: Headers, exc_info: Any = None) -> Any:
-            self.metrics.count_response(int(status[:3]))
-            sent = headers + shared
-            return start_response(status, _vary_on_origin(sent) if vary_on_origin else sent, exc_info)
+            return self.start(environ, start_response, status, headers, exc_info)
 
         return self.app(environ, start)
+
+    def start(
+        self, environ: dict[str, Any], start_response: StartResponse, status: str, headers: Headers, exc_info: Any = None
+    ) -> Any:
+        """Start the response to `environ` with `status` and `headers`, the shared headers added,
+        and count it."""
+        self.metrics.count_response(int(status[:3]))
+        shared, vary_on_origin = self._shared(environ)
+        sent = headers + shared
+        return start_response(status, _vary_on_origin(sent) if vary_on_origin else sent, exc_info)
 
     def _shared(self, environ: dict[str, Any]) -> tuple[Headers, bool]:
         """The shared headers of the response to `environ`, and whether it varies on `Origin`."""

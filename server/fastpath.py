@@ -6,23 +6,24 @@ around it (routing, contexts, hooks, header objects), which tiles skip.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
+from time import perf_counter
 from typing import Any
 
 from crimetiles.server.config import ServerConfig
-from crimetiles.server.every_response import StartResponse, WSGIApp
+from crimetiles.server.every_response import EveryResponse, StartResponse
 from crimetiles.server.live import LiveBuild
 from crimetiles.server.metrics import Metrics
-from crimetiles.server.params import RASTER_EXTENSION
+from crimetiles.server.params import RASTER_SUFFIX
 from crimetiles.server.tile_answer import TileAnswers
 
 
 class TileFastPath:
-    """WSGI app: tiles answered here, everything else passed to `app`. One `TileAnswers` per
-    build, made again when a hot swap brings a new one."""
+    """WSGI app: tiles answered here, with the shared headers of `app` (the layer every other
+    response passes), everything else passed to `app`. One `TileAnswers` per build, made again
+    when a hot swap brings a new one."""
 
-    def __init__(self, app: WSGIApp, live: LiveBuild, config: ServerConfig, metrics: Metrics) -> None:
+    def __init__(self, app: EveryResponse, live: LiveBuild, config: ServerConfig, metrics: Metrics) -> None:
         self.app = app
         self.live = live
         self.metrics = metrics
@@ -30,7 +31,7 @@ class TileFastPath:
         self._answers: TileAnswers | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        started = time.perf_counter()
+        started = perf_counter()
         method = environ["REQUEST_METHOD"]
         path = _path(environ)
         answer = self.answers().answer(
@@ -43,8 +44,8 @@ class TileFastPath:
         )
         if answer is None:
             return self.app(environ, start_response)
-        start_response(answer.status, answer.headers)
-        self.metrics.count_tile(time.perf_counter() - started, answer.from_archive, png=path.endswith(f".{RASTER_EXTENSION}"))
+        self.app.start(environ, start_response, answer.status, answer.headers)
+        self.metrics.count_tile(perf_counter() - started, answer.from_archive, png=path.endswith(RASTER_SUFFIX))
         return [answer.body] if answer.body and method != "HEAD" else []
 
     def answers(self) -> TileAnswers:

@@ -22,6 +22,7 @@ __all__ = ["TileRequest", "parse_year", "tile_coding"]
 
 TILE_EXTENSIONS = ("mvt", "pbf", "png")
 RASTER_EXTENSION = "png"
+RASTER_SUFFIX = f".{RASTER_EXTENSION}"
 TILE_PIXELS = 256
 """Side of a PNG tile; an `@2x` tile is twice as wide, drawn at the same zoom."""
 HIGH_DPI = "@2x"

@@ -28,7 +28,7 @@ from werkzeug.sansio.http import is_resource_modified
 
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.errors import JSON_TYPE, error_body, refusal
-from crimetiles.server.params import RASTER_EXTENSION, Coding, TileRequest, parse_year, tile_coding
+from crimetiles.server.params import RASTER_EXTENSION, RASTER_SUFFIX, Coding, TileRequest, parse_year, tile_coding
 from crimetiles.server.tiles import TileService
 
 MVT_TYPE = "application/vnd.mapbox-vector-tile"
@@ -87,7 +87,7 @@ def query_year(query: str) -> str | None:
 def representation_key(path: str, accept_encoding: str | None, query: str) -> str | None:
     """What a tile answer at `path` depends on besides its path: `Accept-Encoding` for a vector
     tile, the year asked for a PNG (which is never compressed further)."""
-    return query_year(query) if path.endswith(f".{RASTER_EXTENSION}") else accept_encoding
+    return query_year(query) if path.endswith(RASTER_SUFFIX) else accept_encoding
 
 
 def tile_path(path: str) -> list[str] | None:

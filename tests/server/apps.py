@@ -33,5 +33,5 @@ def metric_value(exposition: str, name: str) -> float:
 
 
 def tile_answers(app: Flask) -> TileAnswers:
-    """The tile answers `app` gives for the build it serves (behind its `EveryResponse` layer)."""
-    return app.wsgi_app.app.answers()
+    """The tile answers `app` gives for the build it serves (its outermost WSGI layer's)."""
+    return app.wsgi_app.answers()
