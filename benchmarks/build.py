@@ -11,14 +11,13 @@ import os
 import platform
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from crimetiles.artifact.manifest import read_manifest
+from peerlib.demo import CRIMETILES
 
-CRIMETILES = [sys.executable, "-m", "crimetiles"]
+from crimetiles.artifact.manifest import read_manifest
 
 
 def timed(command: list[str]) -> float:

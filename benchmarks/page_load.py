@@ -28,18 +28,16 @@ import os
 import platform
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from peerlib.demo import build, synth
 from playwright.sync_api import Browser, Request, sync_playwright
 from serve import free_port, start_gunicorn
 
-CRIMETILES = [sys.executable, "-m", "crimetiles"]
 CHROMIUM = os.environ.get("CRIMETILES_CHROMIUM", "/usr/bin/chromium")
 LINK = {"latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
 """Chrome DevTools Protocol network emulation: round-trip ms, bytes per second each way."""
@@ -131,11 +129,9 @@ def load_once(browser: Browser, url: str, link: dict[str, float] | None) -> Page
 def demo_server() -> Iterator[str]:
     """The Durham demo built into a temporary directory and served by gunicorn; yields its URL."""
     with tempfile.TemporaryDirectory() as scratch:
-        incidents = Path(scratch) / "incidents"
-        subprocess.run([*CRIMETILES, "synth", "--out", str(incidents)], check=True, capture_output=True)
-        subprocess.run([*CRIMETILES, "build", str(incidents), "--out", str(Path(scratch) / "build"), "-q"], check=True)
+        built = build(synth(Path(scratch) / "incidents"), Path(scratch) / "build")
         port = free_port()
-        server = start_gunicorn(Path(scratch) / "build", port, 64 << 20)
+        server = start_gunicorn(built, port, 64 << 20)
         try:
             yield f"http://127.0.0.1:{port}/"
         finally:

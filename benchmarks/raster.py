@@ -22,8 +22,6 @@ import gzip
 import io
 import json
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ from pathlib import Path
 import mapbox_vector_tile
 import mercantile
 import numpy as np
+from peerlib.demo import build, synth
 from PIL import Image, ImageDraw
 
 from crimetiles.server.app import create_app
@@ -39,17 +38,9 @@ from crimetiles.server.params import TILE_PIXELS
 from crimetiles.server.style_expressions import parse_color
 from crimetiles.server.tiles import TileService
 
-CRIMETILES = [sys.executable, "-m", "crimetiles"]
 TILESET = "blockgroups"
 ZOOMS = range(10, 17)
 DURHAM_BOUNDS = (-79.02, 35.87, -78.70, 36.24)
-
-
-def build_demo(workdir: Path) -> Path:
-    subprocess.run([*CRIMETILES, "synth", "--out", str(workdir / "incidents")], check=True, capture_output=True)
-    build = workdir / "build"
-    subprocess.run([*CRIMETILES, "build", str(workdir / "incidents"), "--out", str(build)], check=True, capture_output=True)
-    return build
 
 
 def tiles_with_areas(service: TileService, zoom: int, count: int, seed: int) -> list[mercantile.Tile]:
@@ -133,7 +124,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        report = measure(args.build or build_demo(Path(workdir)), args.tiles)
+        report = measure(args.build or build(synth(Path(workdir) / "incidents"), Path(workdir) / "build"), args.tiles)
     print("zoom  tiles  crimetiles p50/p99 ms  pillow p50/p99 ms  bytes: crimetiles", end="")
     print("  (its image as Pillow palette)  pillow RGBA  pillow palette")
     for zoom, row in report["zooms"].items():

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
+from peerlib.demo import CRIMETILES
 
 from crimetiles.precompute.synth import DURHAM_DATA_DIR
 
@@ -51,7 +52,6 @@ PART_ROWS = 1_000_000
 JITTER_DEG = 0.001
 REPEATED_ID_SHARE = 0.001
 YEARS = (2012, 2016)
-CRIMETILES = [sys.executable, "-m", "crimetiles"]
 STAGE_MARKS = (
     ("classification:", "plan + first pass"),
     (" violent incidents in ", "counting pass"),

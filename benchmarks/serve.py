@@ -27,8 +27,8 @@ from pathlib import Path
 
 import mercantile
 import requests
+from peerlib.demo import build, synth
 
-CRIMETILES = [sys.executable, "-m", "crimetiles"]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 DURHAM_BOUNDS = (-79.02, 35.87, -78.70, 36.24)
@@ -137,12 +137,6 @@ def _latency_ms(output: str, percentile: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def build(incidents: Path, out: Path, archive_maxzoom: int) -> None:
-    subprocess.run(
-        [*CRIMETILES, "build", str(incidents), "-o", str(out), "-q", "--archive-maxzoom", str(archive_maxzoom)], check=True
-    )
-
-
 def measure(name: str, build_dir: Path, paths: list[str], cache_bytes: int, args: argparse.Namespace, scratch: Path) -> None:
     port = free_port()
     server = start_gunicorn(build_dir, port, cache_bytes)
@@ -166,10 +160,9 @@ def main() -> None:
         sys.exit("wrk not found: apt-get install wrk")
     with tempfile.TemporaryDirectory() as name:
         scratch = Path(name)
-        incidents = scratch / "incidents"
-        subprocess.run([*CRIMETILES, "synth", "-o", str(incidents)], check=True, capture_output=True)
-        build(incidents, scratch / "archived", 14)
-        build(incidents, scratch / "unarchived", -1)
+        incidents = synth(scratch / "incidents")
+        build(incidents, scratch / "archived", "--archive-maxzoom", "14")
+        build(incidents, scratch / "unarchived", "--archive-maxzoom", "-1")
         print(
             f"machine: {os.cpu_count()} cores, {_cpu_model()}; gunicorn 2 workers x 4 threads; "
             f"wrk 2 threads, {args.connections} connections, {args.duration} s"

@@ -14,6 +14,7 @@ import mercantile
 from crimetiles.precompute.synth import DURHAM_BLOCKGROUPS
 
 CRIMETILES = [sys.executable, "-m", "crimetiles"]
+"""The current venv's `crimetiles` command, as every benchmark runs it."""
 SERVED_TILESET = "blockgroups"
 """The tileset every server is measured on (Durham block groups, 153 polygons)."""
 SERVED_ZOOMS = range(8, 15)
@@ -37,16 +38,28 @@ class Demo:
         return self.archived / "layers" / f"{name}.parquet"
 
 
+def synth(out: Path) -> Path:
+    """`crimetiles synth`: the seeded Durham exports of both agencies, written to `out`."""
+    subprocess.run([*CRIMETILES, "synth", "--out", str(out)], check=True, capture_output=True)
+    return out
+
+
+def build(incidents: Path, out: Path, *options: str) -> Path:
+    """`crimetiles build --quiet` of `incidents` into `out` with `options`; its errors on stderr."""
+    subprocess.run(
+        [*CRIMETILES, "build", str(incidents), "--out", str(out), "--quiet", *options], check=True, stdout=subprocess.DEVNULL
+    )
+    return out
+
+
 def build_demo(scratch: Path, block_groups_only: bool) -> Demo:
     """`crimetiles synth` then `crimetiles build`, with and without the archive. `block_groups_only`
     builds one boundary layer and no hex grid (seconds instead of a minute on a busy machine)."""
-    incidents = scratch / "incidents"
-    subprocess.run([*CRIMETILES, "synth", "--out", str(incidents)], check=True, capture_output=True)
+    incidents = synth(scratch / "incidents")
     layers = ["--boundaries", f"blockgroups={DURHAM_BLOCKGROUPS}", "--hex-res", ""] if block_groups_only else []
     demo = Demo(incidents, scratch / "build", scratch / "build-unarchived")
     for out, archive_maxzoom in ((demo.archived, "14"), (demo.unarchived, "-1")):
-        command = [*CRIMETILES, "build", str(incidents), "--out", str(out), "--quiet", "--archive-maxzoom", archive_maxzoom]
-        subprocess.run([*command, *layers], check=True, capture_output=True)
+        build(incidents, out, "--archive-maxzoom", archive_maxzoom, *layers)
     return demo
 
 
