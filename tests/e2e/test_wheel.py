@@ -4,6 +4,7 @@ What a user of `pip install crimetiles-*.whl` gets: the wheel is built from a co
 repository, installed (with its dependencies) into a new venv in a temporary directory, and its own
 `crimetiles` command, run from another directory with a clean environment, makes a small Durham
 build from the data the wheel ships and serves it. Chromium then loads `/` and `/embed` from it.
+Its `crimetiles build` is also watched from outside: the processes its workers run in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,3 +141,83 @@ def test_the_installed_server_draws_the_change_between_two_years(installed_serve
     assert change.headers["Content-Type"] == "image/png"
     assert Image.open(io.BytesIO(change.content)).size == Image.open(io.BytesIO(plain.content)).size
     assert change.content != plain.content
+
+
+FORK_SERVER = "multiprocessing.forkserver"
+"""In the command line of the fork server the build's workers are forked from."""
+PIPELINE_LIBRARY = "libarrow"
+"""A library the fork server maps once it has imported the pipeline (pyarrow)."""
+
+
+def test_the_installed_build_forks_its_workers_from_a_server_that_imported_the_pipeline(installed):
+    """The README's account of `crimetiles build`, from the wheel: its workers are forked from one
+    server process, a child of the build, that has imported the pipeline; once the build ends,
+    none of them is left. (A name the server cannot import is skipped by Python without a word:
+    only its memory says the pipeline is there.)"""
+    venv, cwd, env = installed
+    _run(["crimetiles", "synth", "--out", "forked/incidents"], cwd, env)
+    build = subprocess.Popen(
+        ["crimetiles", "build", "forked/incidents", "--out", "forked/build", "--quiet", "--workers", "2"],
+        cwd=cwd,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen: dict[int, _Process] = {}
+    while build.poll() is None:
+        for process in _descendants(build.pid):
+            if process.imported_pipeline or process.pid not in seen:  # the last look, until the import
+                seen[process.pid] = process
+        time.sleep(0.01)
+    assert build.returncode == 0, build.stderr.read() if build.stderr else ""
+    servers = [process for process in seen.values() if FORK_SERVER in process.command and process.parent == build.pid]
+    assert len(servers) == 1, seen
+    (server,) = servers
+    assert server.imported_pipeline
+    workers = [process for process in seen.values() if process.parent == server.pid]
+    assert len(workers) >= 2
+    assert all(FORK_SERVER in process.command for process in workers)  # forked, not started afresh
+    assert [process.pid for process in seen.values() if _alive(process.pid)] == []
+
+
+class _Process:
+    def __init__(self, pid: int, parent: int, command: str, imported_pipeline: bool) -> None:
+        self.pid, self.parent, self.command, self.imported_pipeline = pid, parent, command, imported_pipeline
+
+    def __repr__(self) -> str:
+        return f"{self.pid} (parent {self.parent}): {self.command}"
+
+
+def _descendants(root: int) -> list[_Process]:
+    """The processes now running below `root`: their parent, command line and whether they have
+    the pipeline's library mapped."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    below, found = {root}, []
+    changed = True  # a child's id is not always above its parent's: walk until nothing is added
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in below and pid not in below:
+                below.add(pid)
+                changed = True
+    for pid in below - {root}:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            mapped = PIPELINE_LIBRARY in Path(f"/proc/{pid}/maps").read_text()
+        except OSError:
+            continue
+        found.append(_Process(pid, parents[pid], command, mapped))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
