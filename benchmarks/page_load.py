@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from peerlib.demo import build, synth
+from peerlib.procs import free_port
 from playwright.sync_api import Browser, Request, sync_playwright
-from serve import free_port, start_gunicorn
+from serve import start_gunicorn
 
 CHROMIUM = os.environ.get("CRIMETILES_CHROMIUM", "/usr/bin/chromium")
 LINK = {"latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}

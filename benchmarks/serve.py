@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,35 +26,12 @@ from pathlib import Path
 import mercantile
 import requests
 from peerlib.demo import build, synth
+from peerlib.load import LoadSettings, run_wrk
+from peerlib.procs import free_port
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 TILESETS = ("blockgroups", "tracts", "neighborhoods", "hex")
 DURHAM_BOUNDS = (-79.02, 35.87, -78.70, 36.24)
-
-WALK_SCRIPT = """
-paths = {%s}
-local counter = 0
-local step = 1
-function setup(thread)
-  thread:set("offset", counter)
-  counter = counter + 1
-end
-function init(args)
-  step = tonumber(args[1])
-  index = offset
-end
-function request()
-  index = index + step
-  if index > #paths then index = (index %% #paths) + 1 end
-  return wrk.format("GET", paths[index])
-end
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tile_paths(zooms: range) -> list[str]:
@@ -100,54 +75,20 @@ def start_gunicorn(build_dir: Path, port: int, cache_bytes: int) -> subprocess.P
     raise RuntimeError("gunicorn did not start")
 
 
-def run_wrk(port: int, paths: list[str], duration: int, connections: int, scratch: Path) -> dict[str, float]:
-    script = scratch / "walk.lua"
-    script.write_text(WALK_SCRIPT % ", ".join(f'"{p}"' for p in paths))
-    threads = 2
-    output = subprocess.run(
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-H",
-            "Accept-Encoding: gzip",
-            "-s",
-            str(script),
-            f"http://127.0.0.1:{port}",
-            "--",
-            str(threads),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return {
-        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": _latency_ms(output, "50%"),
-        "p99_ms": _latency_ms(output, "99%"),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-        "errors": len(re.findall(r"Non-2xx|Socket errors", output)),
-    }
-
-
-def _latency_ms(output: str, percentile: str) -> float:
-    value, unit = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)", output).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
 def measure(name: str, build_dir: Path, paths: list[str], cache_bytes: int, args: argparse.Namespace, scratch: Path) -> None:
     port = free_port()
     server = start_gunicorn(build_dir, port, cache_bytes)
     try:
-        result = run_wrk(port, paths, args.duration, args.connections, scratch)
+        result = run_wrk(
+            f"http://127.0.0.1:{port}", paths, LoadSettings(2, args.connections, args.duration), scratch / "walk.lua"
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    errors = result.non_2xx + result.socket_errors
     print(
-        f"{name}: {result['requests_per_s']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms "
-        f"({result['requests']} requests, {len(paths)} distinct tiles, {'no errors' if not result['errors'] else 'ERRORS'})"
+        f"{name}: {result.requests_per_s:.0f} req/s, p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms "
+        f"({result.requests} requests, {len(paths)} distinct tiles, {'no errors' if not errors else 'ERRORS'})"
     )
 
 

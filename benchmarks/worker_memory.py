@@ -30,8 +30,8 @@ import requests
 import shapely
 
 sys.path.insert(0, str(Path(__file__).parent))
+from peerlib.procs import free_port  # noqa: E402
 from scale import NC_OUTLINE, PART_ROWS, Template, incident_part, machine, points_in, voronoi_layer  # noqa: E402
-from serve import free_port  # noqa: E402
 
 GRANIAN = str(Path(sys.executable).parent / "granian")
 ZOOMS = range(12, 17)
