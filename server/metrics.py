@@ -59,6 +59,8 @@ class _ProcessId:
 
 
 if os.environ.get(MULTIPROCESS_DIR_ENV):
+    # Before any metric of this process is made: values made with the library's own class would
+    # write the same files through another map of them.
     values.ValueClass = values.MultiProcessValue(process_identifier=_ProcessId())
 
 
