@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -180,12 +181,12 @@ def test_the_installed_build_forks_its_workers_from_a_server_that_imported_the_p
     assert [process.pid for process in seen.values() if _alive(process.pid)] == []
 
 
+@dataclass(frozen=True)
 class _Process:
-    def __init__(self, pid: int, parent: int, command: str, imported_pipeline: bool) -> None:
-        self.pid, self.parent, self.command, self.imported_pipeline = pid, parent, command, imported_pipeline
-
-    def __repr__(self) -> str:
-        return f"{self.pid} (parent {self.parent}): {self.command}"
+    pid: int
+    parent: int
+    command: str
+    imported_pipeline: bool
 
 
 def _descendants(root: int) -> list[_Process]:
