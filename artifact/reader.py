@@ -77,6 +77,12 @@ class Build:
             return {}
         return MBTilesLookup(self.root / archive.path)
 
+    def check_summary(self, name: str) -> None:
+        """Fail as `summary` would if the summary of density layer `name` is not a file, without reading it."""
+        path = self.root / self.manifest.summaries[name]
+        if not path.is_file():
+            raise BuildError(f"{path}: cannot read layer summary (not a file)")
+
     def summary(self, name: str) -> bytes:
         """The summary of density layer `name` (JSON, see docs/artifact.md) as stored."""
         path = self.root / self.manifest.summaries[name]

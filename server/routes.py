@@ -11,7 +11,7 @@ from crimetiles.artifact.export import FORMATS, export_chunks
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
-from crimetiles.server.errors import UnknownResource
+from crimetiles.server.errors import JSON_TYPE, UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
 from crimetiles.server.params import parse_year
@@ -131,11 +131,10 @@ def layer_summary(layer: str) -> Response:
     """A density layer's summary for the page's charts, table and search (docs/artifact.md),
     brotli- or gzip-compressed as the client accepts."""
     tiles = current_service()
-    file = tiles.summaries.get(layer)
-    if file is None:
+    if layer not in tiles.summaries:
         raise UnknownResource(f"no summary {layer!r} (summaries: {', '.join(tiles.manifest.summaries) or 'none in this build'})")
     encoding = request.accept_encodings.best_match(ENCODINGS)
-    response = Response(tiles.summaries.body(file, encoding), mimetype=file.mimetype)
+    response = Response(tiles.summaries.body(layer, encoding), mimetype=JSON_TYPE)
     if encoding:
         response.content_encoding = encoding
     response.vary.add("Accept-Encoding")

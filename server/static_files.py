@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,14 +56,32 @@ def compress(body: bytes, encoding: str) -> bytes:
     raise ValueError(f"unknown content coding {encoding!r}")
 
 
+class CompressedBodies:
+    """Bodies by name in each content coding of ENCODINGS, each made at most once, by the first
+    request that asks for it (thread-safe: gunicorn threads share one instance)."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[tuple[str, str], bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, encoding: str, read: Callable[[], bytes]) -> bytes:
+        """`name`'s body in `encoding`, compressed from `read()` the first time."""
+        key = (name, encoding)
+        body = self._bodies.get(key)
+        if body is None:
+            with self._lock:
+                if key not in self._bodies:
+                    self._bodies[key] = compress(read(), encoding)
+                body = self._bodies[key]
+        return body
+
+
 class StaticFiles:
-    """The served files by path, and each file's compressed bodies once made (thread-safe:
-    gunicorn threads share one instance)."""
+    """The served files by path, and each file's compressed bodies once made."""
 
     def __init__(self, files: Mapping[str, StaticFile]) -> None:
         self._files = dict(files)
-        self._encoded: dict[tuple[str, str], bytes] = {}
-        self._lock = threading.Lock()
+        self._compressed = CompressedBodies()
 
     @classmethod
     def load(cls, root: Path) -> StaticFiles:
@@ -84,12 +102,4 @@ class StaticFiles:
 
     def body(self, file: StaticFile, encoding: str | None) -> bytes:
         """The bytes to send for `file` in `encoding` (None: as is), compressed at most once."""
-        if encoding is None:
-            return file.body
-        key = (file.path, encoding)
-        if key in self._encoded:
-            return self._encoded[key]
-        with self._lock:
-            if key not in self._encoded:
-                self._encoded[key] = compress(file.body, encoding)
-            return self._encoded[key]
+        return file.body if encoding is None else self._compressed.get(file.path, encoding, lambda: file.body)

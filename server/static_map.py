@@ -202,10 +202,9 @@ def _change_view(service: TileService, request: MapRequest, pair: YearPair, docu
     breaks and verdicts from the summary of the density layer drawn at the picture's zoom (for the
     hex grid, its resolution)."""
     layer = service.manifest.tilesets[request.tileset].band_for_zoom(_tile_zoom(request)).layer
-    summary = service.summaries.get(layer)
-    if summary is None:
+    if layer not in service.summaries:
         raise BadMapRequest("the change view needs the layer summaries, which this build lacks (rebuild it)")
-    changes = layer_changes(json.loads(summary.body), pair)
+    changes = layer_changes(json.loads(service.summaries.read(layer)), pair)
     breaks = change_breaks(changes.differences)
     legend = [LegendRow(row.label, tuple(_fill(*fill) for fill in row.fills)) for row in change_legend(document, breaks, pair)]
     return DrawnView(draw_layers(change_style(document, breaks, changes, pair), None), legend, change_subtitle(pair))

@@ -22,7 +22,7 @@ import mercantile
 from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.reader import Build, LayerFile, TileLookup
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
-from crimetiles.server.static_files import StaticFile, StaticFiles
+from crimetiles.server.static_files import CompressedBodies
 from crimetiles.server.style import style
 
 if TYPE_CHECKING:  # annotations only: the layer reader and encoder are imported when layers open
@@ -112,6 +112,33 @@ class LazyDensityLayers:
         return loaded
 
 
+class LayerSummaries:
+    """Every density layer's summary (JSON) by layer name, read from the build when asked rather
+    than held: at national size one is a hundred megabytes, which every worker would otherwise keep
+    from its start. Only the compressed bodies are kept, each made by the first request for it (a
+    tenth of that). None for a build made before summaries existed, or without a build."""
+
+    def __init__(self, build: Build | None = None) -> None:
+        """Each summary `build` names must be a file (a broken build fails here)."""
+        for name in build.manifest.summaries if build is not None else ():
+            build.check_summary(name)
+        self._build = build
+        self._compressed = CompressedBodies()
+
+    def __contains__(self, name: object) -> bool:
+        return self._build is not None and name in self._build.manifest.summaries
+
+    def read(self, name: str) -> bytes:
+        """The summary of layer `name` as stored; a KeyError if there is none."""
+        if self._build is None or name not in self:
+            raise KeyError(name)
+        return self._build.summary(name)
+
+    def body(self, name: str, encoding: str | None) -> bytes:
+        """The bytes to send for the summary of `name` in `encoding` (None: as stored)."""
+        return self.read(name) if encoding is None else self._compressed.get(name, encoding, lambda: self.read(name))
+
+
 @dataclass
 class TileService:
     """The tiles of one build. `tile()` returns gzip-compressed MVT bytes, or None if empty."""
@@ -121,9 +148,7 @@ class TileService:
     archives: dict[str, TileLookup]
     """Each tileset's archive, read from its MBTiles file per request (no copy in memory)."""
     cache: cachetools.LRUCache
-    summaries: StaticFiles = field(default_factory=lambda: StaticFiles({}))
-    """Every density layer's summary (JSON) by layer name, compressed once per encoding; none for a
-    build made before summaries existed."""
+    summaries: LayerSummaries = field(default_factory=LayerSummaries)
     stats: TileStats = field(default_factory=TileStats)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
     _key_locks: dict[CacheKey, threading.Lock] = field(default_factory=dict)
@@ -272,20 +297,18 @@ def load_tile_service(build: Build, cache_bytes: int, stats: TileStats | None = 
     """`stats`: the counters to add to (those of the build served before, so that a hot swap
     resets none); new ones by default.
 
-    Open every archive and density layer file of `build` and check them (a broken build fails
-    here); the layers are read by the first request that needs them (`LazyDensityLayers`)."""
+    Open every archive and density layer file of `build` and check them, and that every summary is
+    there (a broken build fails here); the layers are read by the first request that needs them
+    (`LazyDensityLayers`), the summaries by each request for one (`LayerSummaries`)."""
     manifest = build.manifest
     layer_files = {name: build.open_layer(name) for name in manifest.layers}
     archives = {name: build.archive_lookup(name) for name in manifest.tilesets}
-    summaries = StaticFiles(
-        {name: StaticFile(name, build.summary(name), manifest.build_id, "application/json") for name in manifest.summaries}
-    )
     return TileService(
         manifest=manifest,
         layers=LazyDensityLayers(manifest, layer_files),
         archives=archives,
         cache=cachetools.LRUCache(maxsize=cache_bytes, getsizeof=_cache_size),
-        summaries=summaries,
+        summaries=LayerSummaries(build),
         stats=stats if stats is not None else TileStats(),
     )
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import tracemalloc
 
 import brotli
 import pytest
 
+from crimetiles.artifact.errors import BuildError
 from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from crimetiles.server.context import live_build
@@ -55,3 +57,37 @@ def test_a_build_without_summaries_serves_none_but_still_the_page(durham_build, 
     response = client.get("/summaries/tracts.json")
     assert response.status_code == 404 and "none in this build" in response.get_json()["error"]
     assert client.get("/").status_code == 200
+
+
+PADDING = 20_000_000
+"""Bytes of whitespace after a summary's JSON: a national layer's summary is about a hundred
+megabytes, which compresses to a tenth; whitespace compresses to almost nothing."""
+
+
+def test_an_app_reads_a_summary_only_when_asked_and_keeps_only_its_compressed_bodies(durham_build, tmp_path):
+    """Every worker would otherwise hold every summary from its start (103 MiB at 250,000 cells)."""
+    copy = tmp_path / "padded"
+    shutil.copytree(durham_build, copy)
+    stored = (copy / "summaries" / "tracts.json").read_bytes()
+    (copy / "summaries" / "tracts.json").write_bytes(stored + b" " * PADDING)
+    tracemalloc.start()
+    try:
+        client = create_app(ServerConfig(build_dir=copy, reload_interval=0)).test_client()
+        started = tracemalloc.get_traced_memory()[0]
+        zipped = client.get("/summaries/tracts.json", headers={"Accept-Encoding": "gzip"})
+        kept = tracemalloc.get_traced_memory()[0] - started
+    finally:
+        tracemalloc.stop()
+    assert started < PADDING / 2
+    assert json.loads(gzip.decompress(zipped.data)) == json.loads(stored)
+    assert kept < PADDING / 10
+
+
+def test_a_build_missing_a_summary_it_names_does_not_load(durham_build, tmp_path):
+    """Summaries are read when asked, but checked when the build loads: a broken build is refused
+    at the start (or kept out by a hot swap), not found out by its first visitor."""
+    copy = tmp_path / "broken"
+    shutil.copytree(durham_build, copy)
+    (copy / "summaries" / "tracts.json").unlink()
+    with pytest.raises(BuildError, match=r"summaries/tracts\.json: cannot read layer summary"):
+        create_app(ServerConfig(build_dir=copy, reload_interval=0))
