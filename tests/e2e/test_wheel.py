@@ -192,27 +192,23 @@ class _Process:
 def _descendants(root: int) -> list[_Process]:
     """The processes now running below `root`: their parent, command line and whether they have
     the pipeline's library mapped."""
-    parents: dict[int, int] = {}
+    children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-    below, found = {root}, []
-    changed = True  # a child's id is not always above its parent's: walk until nothing is added
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in below and pid not in below:
-                below.add(pid)
-                changed = True
-    for pid in below - {root}:
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, pending = [], [(child, root) for child in children.get(root, [])]
+    while pending:
+        pid, parent = pending.pop()
+        pending += [(child, pid) for child in children.get(pid, [])]
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             mapped = PIPELINE_LIBRARY in Path(f"/proc/{pid}/maps").read_text()
         except OSError:
             continue
-        found.append(_Process(pid, parents[pid], command, mapped))
+        found.append(_Process(pid, parent, command, mapped))
     return found
 
 
