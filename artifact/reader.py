@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 from urllib.parse import quote
 
+from crimetiles.artifact.content_coding import encoded_path
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.manifest import BuildManifest, LayerStream, read_manifest
 
@@ -88,6 +89,18 @@ class Build:
         path = self.root / self.manifest.summaries[name]
         try:
             return path.read_bytes()
+        except OSError as exc:
+            raise BuildError(f"{path}: cannot read layer summary ({exc.strerror})") from None
+
+    def encoded_summary(self, name: str, encoding: str) -> bytes | None:
+        """The summary of density layer `name` as the build compressed it in `encoding` (a content
+        coding of `artifact.content_coding`); None if the build has no such copy (builds made
+        before the copies existed: the reader compresses the summary itself)."""
+        path = self.root / encoded_path(self.manifest.summaries[name], encoding)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
         except OSError as exc:
             raise BuildError(f"{path}: cannot read layer summary ({exc.strerror})") from None
 

@@ -24,6 +24,7 @@ from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
 from markupsafe import Markup
 
+from crimetiles.artifact.content_coding import ENCODINGS
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest
@@ -31,7 +32,7 @@ from crimetiles.server.change_view import YearPair, parse_change
 from crimetiles.server.context import attach_static_files, current_service, public_base_url, server_config, static_files
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
-from crimetiles.server.static_files import ENCODINGS, StaticFiles
+from crimetiles.server.static_files import StaticFiles
 from crimetiles.server.style import UNITS
 
 STATIC_DIR = Path(str(files("crimetiles.static")))

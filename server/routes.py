@@ -7,6 +7,7 @@ import hashlib
 
 from flask import Blueprint, Response, jsonify, request
 
+from crimetiles.artifact.content_coding import ENCODINGS
 from crimetiles.artifact.export import FORMATS, export_chunks
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
@@ -15,7 +16,6 @@ from crimetiles.server.errors import JSON_TYPE, UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
 from crimetiles.server.params import parse_year
-from crimetiles.server.static_files import ENCODINGS
 from crimetiles.server.style import style
 from crimetiles.server.tilejson import raster_tilejson, tilejson
 from crimetiles.server.wmts import CAPABILITIES_PATH, capabilities

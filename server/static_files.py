@@ -9,26 +9,20 @@ route in `pages.py` picks the encoding from the request and sets the headers.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import brotli
+from crimetiles.artifact.content_coding import compress
 
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".txt": "text/plain"}
 """The web files, by suffix, and their media types. Nothing else under static/ is served: templates
 (`.html`) are rendered only by their routes, under their CSP, and the Python files are the package's."""
-ENCODINGS = ("br", "gzip")
-"""Content codings we offer, ours preferred first when a client accepts both equally."""
 DIGEST_CHARS = 16
 """Hex characters of the SHA-256 of a file's bytes kept in its URL (64 bits: no collision among
 a handful of files, short enough to read)."""
-BROTLI_QUALITY = 9
-"""Quality 11 makes MapLibre 9 % smaller than 9 (202 kB against 221 kB) but takes 2.6 s instead of
-0.12 s on one core, which the first visitor of each worker would wait for."""
 
 
 @dataclass(frozen=True)
@@ -47,17 +41,8 @@ def read_static_file(root: Path, file: Path) -> StaticFile:
     return StaticFile(file.relative_to(root).as_posix(), body, digest, MEDIA_TYPES[file.suffix])
 
 
-def compress(body: bytes, encoding: str) -> bytes:
-    """`body` in a content coding of ENCODINGS (gzip without a timestamp, so always the same bytes)."""
-    if encoding == "gzip":
-        return gzip.compress(body, compresslevel=9, mtime=0)
-    if encoding == "br":
-        return brotli.compress(body, quality=BROTLI_QUALITY)
-    raise ValueError(f"unknown content coding {encoding!r}")
-
-
 class CompressedBodies:
-    """Bodies by name in each content coding of ENCODINGS, each made at most once, by the first
+    """Bodies by name in each content coding (`artifact.content_coding`), each made at most once, by the first
     request that asks for it (thread-safe: gunicorn threads share one instance)."""
 
     def __init__(self) -> None:

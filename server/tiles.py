@@ -114,9 +114,10 @@ class LazyDensityLayers:
 
 class LayerSummaries:
     """Every density layer's summary (JSON) by layer name, read from the build when asked rather
-    than held: at national size one is a hundred megabytes, which every worker would otherwise keep
-    from its start. Only the compressed bodies are kept, each made by the first request for it (a
-    tenth of that). None for a build made before summaries existed, or without a build."""
+    than held: at national size one is sixty megabytes, which every worker would otherwise keep
+    from its start. Compressed, it is read from the build's compressed copy; for a build made
+    before those existed, made by the first request for it and kept (a tenth of the size). None for
+    a build made before summaries existed, or without a build."""
 
     def __init__(self, build: Build | None = None) -> None:
         """Each summary `build` names must be a file (a broken build fails here)."""
@@ -136,7 +137,10 @@ class LayerSummaries:
 
     def body(self, name: str, encoding: str | None) -> bytes:
         """The bytes to send for the summary of `name` in `encoding` (None: as stored)."""
-        return self.read(name) if encoding is None else self._compressed.get(name, encoding, lambda: self.read(name))
+        if encoding is None:
+            return self.read(name)
+        stored = self._build.encoded_summary(name, encoding) if name in self else None
+        return stored if stored is not None else self._compressed.get(name, encoding, lambda: self.read(name))
 
 
 @dataclass

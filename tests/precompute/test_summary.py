@@ -3,9 +3,11 @@ the build's own GeoParquet layers and manifest."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 
+import brotli
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -59,6 +61,19 @@ def test_study_area_is_total_count_over_total_area(durham_build):
     assert study["violent_per_sqmi"] == pytest.approx([count / area for count in counts], abs=5e-4)
     assert study["violent_count_all"] == sum(counts)
     assert study["violent_per_sqmi_all"] == pytest.approx(sum(counts) / 5 / area, abs=5e-4)
+
+
+def test_the_build_writes_each_summary_brotli_and_gzip_compressed_beside_it(durham_build):
+    """docs/artifact.md: `<layer>.json.br` and `<layer>.json.gz`, the same bytes, gzip with no
+    timestamp (a rebuild of the same summary gives the same file)."""
+    build = open_build(durham_build)
+    assert sorted(build.manifest.summaries) == sorted(build.manifest.layers)
+    for layer, path in build.manifest.summaries.items():
+        stored = (durham_build / path).read_bytes()
+        assert brotli.decompress(build.encoded_summary(layer, "br")) == stored, layer
+        zipped = build.encoded_summary(layer, "gzip")
+        assert gzip.decompress(zipped) == stored and zipped[4:8] == b"\0\0\0\0", layer
+        assert zipped == (durham_build / f"{path}.gz").read_bytes()
 
 
 def test_a_build_missing_a_summary_is_incomplete_and_an_older_manifest_has_none(durham_build, tmp_path):
