@@ -87,6 +87,13 @@ def test_map_draws_the_choropleth_from_pmtiles_with_range_requests(page, exchang
         f"tiles/{name}.pmtiles" for name in ("blockgroups", "tracts", "neighborhoods", "hex")
     }
     assert all(headers.get("range", "").startswith("bytes=") and status == 206 for _, headers, status in archive), archive
+    first_ranges: dict[str, str] = {}
+    for url, headers, _ in archive:
+        first_ranges.setdefault(url.removeprefix(base).split("?")[0], headers["range"])
+    # README: "first the first 16 kB of each of the four archives (its header and root directory)"
+    assert first_ranges == {
+        f"tiles/{name}.pmtiles": "bytes=0-16383" for name in ("blockgroups", "tracts", "neighborhoods", "hex")
+    }
     assert not [url for url, _, _ in exchanges if re.search(r"/tiles/\w+/\d+/", url)]  # no tile server URL
     log = [
         line for line in (static_host[1] / ACCESS_LOG).read_text().splitlines() if line != 'GET / 404 "-"'

@@ -51,11 +51,33 @@ def test_the_site_holds_pages_documents_archives_downloads_and_static_files(durh
     archives = {f"tiles/{name}.pmtiles" for name in TILESETS}
     summaries = {f"summaries/{layer}.json" for layer in LAYERS}
     assert files == {"index.html", "embed.html", "catalog.json"} | documents | archives | downloads | summaries | static
-    stated = re.search(r"the folder holds (\d+) files\s+\(`tests/server/test_static_site\.py` counts them\)", README)
+    stated = re.search(r"the folder holds (\d+) files \(`tests/server/test_static_site\.py` counts", _prose(README))
     assert int(stated.group(1)) == len(files)  # the demo build has the test build's layers and years
     assert "static/vendor/pmtiles/pmtiles.js" in static and "static/vendor/pmtiles/LICENSE.txt" in static
     for path in static:
         assert (durham_site / path).read_bytes() == (STATIC / path.removeprefix("static/")).read_bytes(), path
+
+
+def _prose(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _megabytes(site: Path, folder: str) -> float:
+    return sum(path.stat().st_size for path in (site / folder).rglob("*") if path.is_file()) / 1e6
+
+
+def test_the_readme_weighs_the_downloads_summaries_and_page_files(durham_site):
+    """The README's "62 MB of downloads (every layer, format and year), 2.8 MB of summaries, 1.7 MB
+    of page files": what a host must hold besides the archives (which grow with the archive's zooms)."""
+    stated = re.search(
+        r"weighs them\): ([\d.]+) MB of downloads \(every layer, format and year\), "
+        r"([\d.]+) MB of summaries, ([\d.]+) MB of page files",
+        _prose(README),
+    )
+    downloads, summaries, page_files = stated.groups()
+    assert downloads == f"{_megabytes(durham_site, 'downloads'):.0f}"
+    assert summaries == f"{_megabytes(durham_site, 'summaries'):.1f}"
+    assert page_files == f"{_megabytes(durham_site, 'static'):.1f}"
 
 
 def test_summaries_are_the_builds_at_the_url_the_page_fetches(durham_site, durham_build):
