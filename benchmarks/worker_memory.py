@@ -6,10 +6,13 @@ Makes `benchmarks/scale.py boundaries`' layer (Voronoi cells over North Carolina
 without an archive (every tile on demand), starts the README's granian command (2 workers, one
 blocking thread each) and, on one connection (so one worker answers everything), asks for
 `--tiles` tiles at zooms 12-16 spread over the state, each once (cold: no tile cache hit), then
-a CSV and a GeoJSON download of the layer. Prints the worker's resident memory before, after the
-tiles and after the downloads (and how much of it is anonymous), and the tiles' p50/p99 answer
-times, with the machine and its load: the memory figures do not depend on the load, the times do
-(take those on a quiet machine).
+a CSV and a GeoJSON download of the layer, then the layer's summary brotli- and gzip-compressed:
+from the build's copies, and again with the copies removed (as from a build made before them,
+which the worker compresses). Prints the worker's resident memory before, after the tiles, after
+the downloads (and how much of it is anonymous) and after the summaries, the tiles' p50/p99
+answer times, the summaries' answer times and what compressing the summary costs (the build's
+cost, once), with the machine and its load: the memory figures do not depend on the load, the
+times do (take those on a quiet machine).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import requests
 import shapely
+
+from crimetiles.artifact.content_coding import ENCODINGS, compress, encoded_path
+from crimetiles.precompute.build_dir import summary_path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from peerlib.procs import free_port  # noqa: E402
@@ -133,6 +139,11 @@ def main() -> None:
                     session.get(f"{base}/downloads/nc.{fmt}", timeout=600).raise_for_status()
                 after_downloads = resident_mib(busiest)
                 anonymous = resident_mib(busiest, "RssAnon")
+                summary_ms = {coding: timed_summary(session, base, coding) for coding in ENCODINGS}
+                after_summaries = resident_mib(busiest)
+                for coding in ENCODINGS:  # now the build stands for one made before the copies
+                    (out / encoded_path(summary_path("nc"), coding)).unlink()
+                uncopied_ms = {coding: timed_summary(session, base, coding) for coding in ENCODINGS}
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=30)
@@ -141,6 +152,30 @@ def main() -> None:
             f"{after_downloads:.0f} MiB after a CSV and a GeoJSON download ({anonymous:.0f} MiB of it anonymous)"
         )
         print(f"cold tiles over HTTP: p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms")
+        print(f"worker RSS after the summary in {' and '.join(ENCODINGS)}: {after_summaries:.0f} MiB")
+        print_summary_costs(out / summary_path("nc"), summary_ms, uncopied_ms)
+
+
+def timed_summary(session: requests.Session, base: str, coding: str) -> float:
+    """Milliseconds to the whole of the summary's answer in `coding` (the worker's first such request)."""
+    started = time.perf_counter()
+    answer = session.get(f"{base}/summaries/nc.json", headers={"Accept-Encoding": coding}, timeout=600)
+    answer.raise_for_status()
+    assert answer.headers["Content-Encoding"] == coding, answer.headers
+    return (time.perf_counter() - started) * 1000
+
+
+def print_summary_costs(path: Path, answer_ms: dict[str, float], uncopied_ms: dict[str, float]) -> None:
+    body = path.read_bytes()
+    print(f"summary: {len(body) / 1e6:.1f} MB of JSON")
+    for coding in ENCODINGS:
+        started = time.process_time()
+        compressed = compress(body, coding)
+        seconds = time.process_time() - started
+        print(
+            f"  {coding}: {len(compressed) / 1e6:.1f} MB, compressed in {seconds:.2f} s of CPU (once, by the build); "
+            f"a worker's first answer {answer_ms[coding]:.0f} ms, {uncopied_ms[coding]:.0f} ms without the build's copy"
+        )
 
 
 if __name__ == "__main__":
