@@ -23,6 +23,8 @@ from tests.conftest import serve_in_thread
 from tests.minneapolis import ATTRIBUTION, ATTRIBUTION_URL, CAVEAT, TITLE, build_minneapolis, build_with_provenance
 from tests.server.served import serving
 
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
 DEMO_ONLY = re.compile(r"durham|synthetic", re.IGNORECASE)
 """What only the Durham demo may say."""
 DOCUMENTS = (
@@ -188,6 +190,10 @@ def test_crimetiles_demo_builds_with_the_demos_provenance(tmp_path: Path):
         page = requests.get(f"{base}/", timeout=30).text
     assert '<h1 title="Durham violent incidents (demo)">Durham violent incidents (demo)</h1>' in page
     assert "Demo: synthetic locations, real published totals." in page and "Durham Beyond Policing" in page
+    archives = [tileset.archive for tileset in read_manifest(tmp_path / "build").tilesets.values()]
+    stated = re.search(r"\(zooms 0-14 by default, ([\d,]+) tiles for Durham,", " ".join(README.split()))
+    assert {(archive.minzoom, archive.maxzoom) for archive in archives} == {(0, 14)}
+    assert int(stated.group(1).replace(",", "")) == sum(archive.tile_count for archive in archives)
 
 
 def test_a_build_given_no_provenance_says_neutral_true_things(tmp_path: Path):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -12,6 +14,8 @@ from crimetiles.server.app import create_app
 from crimetiles.server.config import ServerConfig
 from tests.conftest import serve_in_thread
 from tests.e2e.conftest import screenshot, wait_idle
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 pytestmark = pytest.mark.browser
 BLOCKGROUP = "370630010011"
@@ -150,6 +154,10 @@ def test_about_panel_and_embed_snippet(page, live_url):
     page.click("#embed-button")
     snippet = page.locator("#embed-code").input_value()
     assert snippet.startswith(f'<iframe src="{live_url}/embed?layer=tracts&year=2015#')
+    # the README's snippet ("### Embed it") is what the button writes, but for the host, year and view
+    in_readme = re.search(r"### Embed it\s+```html\n(.*?)```", README, re.DOTALL).group(1)
+    in_readme = " ".join(in_readme.split()).replace("http://HOST", live_url).replace("year=2014", "year=2015")
+    assert re.sub(r"#[\d./-]+", "#VIEW", snippet) == re.sub(r"#[\d./-]+", "#VIEW", in_readme)
     screenshot(page, "embed-dialog")
 
 

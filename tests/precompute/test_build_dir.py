@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,37 @@ def test_empty_directory_and_dangling_link_are_replaced(tmp_path):
         with atomic_build_dir(tmp_path / name) as staging:
             _write_build(staging, name)
         assert read_manifest(tmp_path / name).build_id == name
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+SPEC = Path(__file__).resolve().parents[2] / "docs" / "artifact.md"
+FILE_KINDS = {
+    "manifest.json": ("`manifest.json`", "manifest.json"),
+    "layers/*.parquet": ("a GeoParquet file", "layers/<layer>.parquet"),
+    "layers/*.arrows": ("the same table as an Arrow stream", "layers/<layer>.arrows"),
+    "summaries/*.json": ("a summary", "summaries/<layer>.json"),
+    "summaries/*.json.br": ("its brotli and gzip copies", "summaries/<layer>.json.br"),
+    "summaries/*.json.gz": ("its brotli and gzip copies", ".gz: gzip"),
+    "tiles/*.mbtiles": ("an MBTiles archive", "tiles/<tileset>.mbtiles"),
+    "tiles/*.pmtiles": ("the same tiles as a PMTiles archive", "tiles/<tileset>.pmtiles"),
+    "report.json": ("`report.json`", "report.json"),
+    "rejects.csv": ("`rejects.csv`", "rejects.csv"),
+}
+"""Every kind of file a build holds, with how the README's "The directory holds..." and the tree of
+docs/artifact.md name it."""
+
+
+def _kind(path: Path) -> str:
+    folder = path.parent.name
+    return path.name if folder.startswith(".") or folder == "build" else f"{folder}/*{''.join(path.suffixes)}"
+
+
+def test_the_readme_and_the_spec_name_every_kind_of_file_a_build_holds(durham_build):
+    kinds = {_kind(path) for path in durham_build.resolve().rglob("*") if path.is_file()}
+    assert kinds == set(FILE_KINDS)
+    prose = " ".join(README.read_text(encoding="utf-8").split())
+    holds = prose[prose.index("The directory holds") :].split("The full specification")[0]
+    tree = SPEC.read_text(encoding="utf-8").split("```")[1]
+    for kind, (in_readme, in_spec) in FILE_KINDS.items():
+        assert in_readme in holds, kind
+        assert in_spec in tree, kind

@@ -1,5 +1,6 @@
 """`crimetiles offenses --help` lists the offense columns in the order the detection tries them
-(the README's order), and the command reads the one listed first."""
+(the README's order), and the command reads the one listed first; the README lists the incident id
+columns as the detection tries them too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from crimetiles.cli import main
-from crimetiles.precompute.detect import OFFENSE_NAMES
+from crimetiles.precompute.detect import ID_NAMES, OFFENSE_NAMES
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -29,6 +30,15 @@ def test_readme_lists_the_offense_columns_in_the_same_order():
     section = " ".join(README.split("### Offense classification", 1)[1].split("\n### ", 1)[0].split())
     listing = section.split("the first one named ", 1)[1].split(" (in any case", 1)[0]
     assert re.findall(r"`([^`]+)`", listing) == list(OFFENSE_NAMES)
+
+
+def test_the_readmes_column_detection_lists_the_offense_and_id_columns_as_detection_tries_them():
+    """README, "Columns are detected": the offense and the incident id columns, all of them, in order."""
+    prose = " ".join(README.split())
+    offense = prose.split("offense (`--offense-col`): the first of ", 1)[1].split("; else", 1)[0]
+    ids = prose.split("incident id (`--id-col`, `''` for none): the first of ", 1)[1].split("; without", 1)[0]
+    assert re.findall(r"`([^`]+)`", offense) == list(OFFENSE_NAMES)
+    assert re.findall(r"`([^`]+)`", ids) == list(ID_NAMES)
 
 
 def test_offenses_reads_the_column_its_help_lists_first(tmp_path):

@@ -148,6 +148,13 @@ def test_center_and_zoom_give_the_view_and_the_size_is_the_one_asked(client):
     assert len({tuple(pixel) for pixel in image[200:280, 280:360].reshape(-1, 3)}) > 3  # areas drawn in the middle
 
 
+def test_with_no_query_the_picture_is_1200_by_800(client):
+    """README: "default ... 1200x800"."""
+    response = client.get("/map.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert Image.open(io.BytesIO(response.data)).size == (1200, 800)
+
+
 def test_the_picture_has_an_etag_and_answers_304(client):
     first = client.get("/map.png?layer=tracts&width=300&height=200")
     assert first.headers["Cache-Control"].startswith("public, max-age=")

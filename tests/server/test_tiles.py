@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import re
+from pathlib import Path
 
 import geopandas as gpd
 import mapbox_vector_tile
@@ -11,6 +13,7 @@ import pytest
 import requests
 
 BLOCKGROUP = "370630010011"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +140,31 @@ def test_bad_requests_get_json_4xx(live_url, path, status):
 def test_method_not_allowed_is_json_405(live_url):
     response = requests.post(f"{live_url}/tiles/tracts/0/0/0.mvt", timeout=10)
     assert response.status_code == 405 and response.json()["status"] == 405
+
+
+def _readme_properties() -> tuple[list[str], list[str]]:
+    """The README's tile properties: those for the area, those for all years (each also per year)."""
+    prose = " ".join(README.read_text(encoding="utf-8").split())
+    listed = re.search(r"Properties: (.*?), and each of these for each year \(`violent_count_YYYY`\.\.\.\)", prose).group(1)
+    names = re.findall(r"`(\w+)`", listed)
+    return names[:3], names[3:]
+
+
+def _properties(live_url: str, tileset: str, tile: mercantile.Tile) -> list[dict]:
+    response = requests.get(f"{live_url}/tiles/{tileset}/{tile.z}/{tile.x}/{tile.y}.mvt", timeout=10)
+    return [feature["properties"] for feature in mapbox_vector_tile.decode(response.content)[tileset]["features"]]
+
+
+@pytest.mark.parametrize("zoom", [12, 14])
+def test_tile_properties_are_those_the_readme_lists_and_a_withheld_value_is_left_out(live_url, blockgroups, zoom):
+    """From the archive (12) and encoded on demand (14); hex cells withhold counts below 3."""
+    area, measures = _readme_properties()
+    assert area == ["id", "name", "area_sqmi"] and "violent_per_sqmi_low" in measures
+    years = [2012, 2013, 2014, 2015, 2016]
+    tile = _tile_for(blockgroups, zoom)
+    found = {key for properties in _properties(live_url, "blockgroups", tile) for key in properties}
+    assert found == {*area, *measures, *(f"{name}_{year}" for name in measures for year in years)}
+    cells = _properties(live_url, "hex", tile)
+    withheld = [(cell, year) for cell in cells for year in years if cell[f"suppressed_{year}"]]
+    assert withheld and all(f"violent_count_{year}" not in cell for cell, year in withheld)
+    assert all(f"violent_count_{year}" in cell for cell in cells for year in years if not cell[f"suppressed_{year}"])
