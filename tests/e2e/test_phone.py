@@ -4,6 +4,7 @@ as a bottom sheet, targets of at least 44 CSS px, nothing drawn over another con
 
 from __future__ import annotations
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -41,6 +42,26 @@ def announcement(area_id: str, year: str, row) -> str:
         f"{title}, {year}: {row[f'violent_per_sqmi_{year}']:,.1f} incidents per sq mi, "
         f"{row[f'violent_count_{year}']:,} violent incidents."
     )
+
+
+README = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").split())
+NARROW = int(re.search(r"\*\*On a phone\*\* \(a screen (\d+) px wide or less\)", README).group(1))
+SHORT = int(re.search(r"A screen that is short rather than narrow \((\d+) px high or less", README).group(1))
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "phone"),
+    [(NARROW, 900, True), (NARROW + 1, 900, False), (1000, SHORT, True), (1000, SHORT + 1, False)],
+)
+def test_the_phone_layout_starts_where_the_readme_says(browser, live_url, width, height, phone):
+    """README: "a screen 600 px wide or less", and "420 px high or less" gets the same layout."""
+    context, page = new_page(browser, viewport={"width": width, "height": height})
+    try:
+        page.goto(f"{live_url}/?layer=tracts")
+        page.wait_for_function("() => window.crimetiles && window.crimetiles.map")
+        assert page.locator("#menu-button").is_visible() is phone
+    finally:
+        context.close()
 
 
 def _phone(browser, width: int, height: int):

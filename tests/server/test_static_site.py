@@ -101,6 +101,11 @@ def test_archives_are_the_builds_and_styles_read_them_through_the_pmtiles_protoc
         assert tilejson["tiles"] == [f"{url}/{{z}}/{{x}}/{{y}}"]
         assert (tilejson["minzoom"], tilejson["maxzoom"]) == (0, 12)  # the archive's zooms: the map overzooms above
         assert tilejson["crimetiles"]["years"] == [2012, 2013, 2014, 2015, 2016] and tilejson["center"]
+    in_readme = (
+        "style, whose source is `pmtiles://tiles/<tileset>.pmtiles?v=<hash>`, and TileJSON, whose tiles are that URL "
+        "followed by `/{z}/{x}/{y}`"
+    )
+    assert in_readme in _prose(README)
     hex_bands = json.loads((durham_site / "tiles" / "hex.json").read_text())["crimetiles"]["bands"]
     assert hex_bands == [  # what the archive holds (zooms 0-12): hex8 is drawn, overzoomed, at 13 and above
         {"layer": "hex6", "minzoom": 0, "maxzoom": 9},
