@@ -42,6 +42,11 @@ class NoAcceptableEncoding(CrimetilesError):
     """Accept-Encoding excludes every content coding a tile is available in (gzip, identity)."""
 
 
+class RendererUnavailable(CrimetilesError):
+    """Skia, which draws PNG tiles and pictures, cannot load on this machine (skia-python links
+    against the system's GL and EGL libraries): the server's setup, not the request, is at fault."""
+
+
 ERROR_STATUS: dict[type[CrimetilesError], int] = {
     BadTileRequest: 400,
     InvalidYear: 400,
@@ -50,6 +55,7 @@ ERROR_STATUS: dict[type[CrimetilesError], int] = {
     UnknownTileset: 404,
     UnknownResource: 404,
     NoAcceptableEncoding: 406,
+    RendererUnavailable: 503,
 }
 """The one map from domain errors to HTTP status codes. Any other error (a `BuildError` while
 serving, a bug) is a 500 with a short JSON body and a log line."""
@@ -58,11 +64,14 @@ serving, a bug) is a 500 with a short JSON body and a log line."""
 def refusal(exc: Exception, path: str) -> tuple[int, str]:
     """Status and message of the answer to a request for `path` that raised `exc`; an error not in
     `ERROR_STATUS` is logged with its traceback (call this in the `except` block) and answered as
-    an internal error, never with the traceback."""
+    an internal error, never with the traceback; a known error of the server's (5xx) is logged
+    without one."""
     status = ERROR_STATUS.get(type(exc))
     if status is None:
         log.exception("unexpected error on %s", path)
         return 500, "internal error"
+    if status >= 500:  # the server's setup is at fault: its operator must hear of it
+        log.error("%s on %s", exc, path)
     return status, str(exc)
 
 

@@ -16,6 +16,7 @@ from crimetiles.server.errors import JSON_TYPE, UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
 from crimetiles.server.params import parse_year
+from crimetiles.server.renderer import drawing_module
 from crimetiles.server.style import style
 from crimetiles.server.tilejson import raster_tilejson, tilejson
 from crimetiles.server.wmts import CAPABILITIES_PATH, capabilities
@@ -82,11 +83,10 @@ def wmts_capabilities() -> Response:
 @bp.get("/map.png")
 def map_image() -> Response:
     """A picture of any view: the choropleth with its title, legend, attribution and caveat."""
-    from crimetiles.server.static_map import MapRequest, render_map  # Skia loads with the first picture asked
-
+    static_map = drawing_module("static_map")  # Skia loads with the first picture asked
     tiles = current_service()
-    wanted = MapRequest.parse(request.args, tiles.manifest)
-    response = Response(render_map(tiles, wanted), content_type="image/png")
+    wanted = static_map.MapRequest.parse(request.args, tiles.manifest)
+    response = Response(static_map.render_map(tiles, wanted), content_type="image/png")
     return _cacheable(response, f"{tiles.build_id}-map-{hashlib.sha256(repr(wanted).encode()).hexdigest()[:16]}")
 
 

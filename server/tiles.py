@@ -22,6 +22,7 @@ import mercantile
 from crimetiles.artifact.manifest import BuildManifest, Tileset
 from crimetiles.artifact.reader import Build, LayerFile, TileLookup
 from crimetiles.server.errors import TileOutOfRange, UnknownTileset
+from crimetiles.server.renderer import drawing_module
 from crimetiles.server.static_files import CompressedBodies
 from crimetiles.server.style import style
 
@@ -232,21 +233,18 @@ class TileService:
         return gzip.compress(raw, compresslevel=6, mtime=0) if raw else b""
 
     def _render(self, vector_tile: bytes | None, name: str, z: int, scale: int, year: int | None) -> bytes:
-        from crimetiles.server.raster import render_png  # Skia loads with the first PNG asked
-
+        raster = drawing_module("raster")  # Skia loads with the first PNG asked
         started = time.perf_counter()
-        png = render_png(vector_tile, self.draw_layers(name, year), z, scale)
+        png = raster.render_png(vector_tile, self.draw_layers(name, year), z, scale)
         self.stats.add(renders=1, render_seconds=time.perf_counter() - started)
         return png
 
     def draw_layers(self, name: str, year: int | None) -> tuple[DrawLayer, ...]:
         """Tileset `name`'s style as the renderer draws it, for density in `year` (None: all years)."""
-        from crimetiles.server.raster import draw_layers
-
         key = (name, year)
         if key not in self._draw_layers:
             document = style(self.manifest.tilesets[name], "", self.manifest.provenance)
-            self._draw_layers[key] = draw_layers(document, year)
+            self._draw_layers[key] = drawing_module("raster").draw_layers(document, year)
         return self._draw_layers[key]
 
 
