@@ -57,10 +57,18 @@ def test_artifact_spec_names_every_manifest_key():
         assert f"`{key}`" in spec, f"docs/artifact.md does not document manifest key {key}"
 
 
-def test_every_build_option_has_a_default_in_help():
-    for param in main.commands["build"].params:
-        if isinstance(param, click.Option) and not param.is_flag and param.name != "help" and param.default is None:
-            assert "Default" in (param.help or ""), f"--{param.name} does not say its default"
+@pytest.mark.parametrize("command", sorted(main.commands))
+def test_every_option_of_every_subcommand_is_explained_with_its_default_in_help(command):
+    """README: "Every subcommand explains every option and its default with `--help`" (a flag's
+    default is off; any other option's help says its default, as `[default: ...]` or in words)."""
+    assert "Every subcommand explains every option and its default with `--help`." in README
+    subcommand = main.commands[command]
+    context = click.Context(subcommand, info_name=command, **main.context_settings)
+    for param in subcommand.params:
+        if isinstance(param, click.Option) and param.name != "help":
+            explained = param.get_help_record(context)[1]
+            assert param.help, f"{command} --{param.name} has no help"
+            assert param.is_flag or param.required or "default" in explained.lower(), f"{command} --{param.name}: {explained}"
 
 
 # --- Every command block of the README runs ------------------------------------------------------

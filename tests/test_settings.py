@@ -164,3 +164,20 @@ def test_the_dockerfile_sets_only_settings_it_changes():
     config = ServerConfig.from_env(environment)
     changed = [env_name(field.name) for field in fields(ServerConfig) if getattr(config, field.name) != field.default]
     assert sorted(changed) == sorted(environment)
+
+
+def test_the_dockerfile_is_what_the_readme_says():
+    """README: "multi-stage, slim, non-root, the Durham demo built at image build time, a
+    `HEALTHCHECK` on `/healthz`" (no Docker here to build it: its steps are what a test can read;
+    CI runs its `CMD`, tests/server/test_production.py)."""
+    assert "(multi-stage, slim, non-root, the Durham demo built at image build time, a `HEALTHCHECK` on `/healthz`)" in " ".join(
+        README.split()
+    )
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
+    assert len(stages) == 2 and all(stage.startswith("python:3.11-slim") for stage in stages)
+    build, runtime = stages
+    assert "crimetiles synth --out /app/demo/incidents" in build and "crimetiles build /app/demo/incidents" in build
+    assert "COPY --from=build --chown=crimetiles /app /app" in runtime and "COPY . " not in runtime
+    assert re.search(r"^USER (\w+)$", runtime, re.MULTILINE).group(1) not in ("root", "0")
+    assert re.search(r"HEALTHCHECK .*\n.*'http://127\.0\.0\.1:8000/healthz'", runtime)

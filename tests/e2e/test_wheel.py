@@ -29,6 +29,7 @@ from tests.e2e.conftest import RENDERED_IDS, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 REPO = Path(__file__).resolve().parents[2]
+README = (REPO / "README.md").read_text(encoding="utf-8")
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "demo", "test-artifacts", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules"
 )
@@ -51,6 +52,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     _run([*pip, "wheel", "--no-deps", "--wheel-dir", str(scratch / "wheels"), str(source)], scratch, dict(os.environ))
     [wheel] = (scratch / "wheels").glob("crimetiles-*.whl")
+    assert f"dist/{wheel.name}" in README  # "in a clone: dist/crimetiles-0.1.0-py3-none-any.whl"
     venv = scratch / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], scratch, {})
     _run([*pip, "--python", str(venv / "bin" / "python"), "install", "--no-compile", str(wheel)], scratch, dict(os.environ))
