@@ -153,6 +153,19 @@ def test_granian_workers_switch_builds_on_sighup_and_on_file_watch(durham_incide
         wait_until(lambda: _every_worker_serves(base, third), "granian's workers did not notice the new build")
 
 
+def test_crimetiles_serve_checks_for_a_new_build_at_once_on_sighup(durham_incidents, tmp_path):
+    """README: "SIGHUP makes `crimetiles serve` check at once" (no file watch here: only the signal)."""
+    build_dir = tmp_path / "build"
+    first = _new_build(durham_incidents, build_dir, classes=5)
+    command = ["crimetiles", "serve", str(build_dir), "--host", "0.0.0.0", "--port", "8000"]
+    with serving(command, build_dir, reload_interval="0") as (base, process):
+        assert _served_build_id(base) == first
+        second = _new_build(durham_incidents, build_dir, classes=4)
+        assert _served_build_id(base) == first
+        process.send_signal(signal.SIGHUP)
+        wait_until(lambda: _served_build_id(base) == second, "crimetiles serve did not load the new build on SIGHUP")
+
+
 def _scrape(base: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample of /metrics by name and labels."""
     text = requests.get(base + "/metrics", timeout=10).text
