@@ -47,3 +47,30 @@ def test_the_first_visit_transfers_what_the_readme_says(browser, live_url):
     assert abs(total_kb - stated) <= 0.1 * stated, (total_kb, stated)
     assert abs(maplibre_kb - _stated_kb(r"MapLibre\s+\((\d+) kB brotli-compressed")) <= 5
     assert abs(picture_kb - _stated_kb(r"first-view picture \((\d+) kB")) <= 0.25 * picture_kb
+    for part, (pattern, belongs) in PARTS.items():
+        part_kb = sum(entry["bytes"] for entry in entries if belongs(entry["name"].removeprefix(live_url))) / 1000
+        stated_kb = _stated_kb(pattern)
+        assert abs(part_kb - stated_kb) <= max(3, 0.2 * stated_kb), (part, part_kb, stated_kb)
+
+
+PARTS = {
+    "page": (r"the page \((\d+) kB\)", lambda path: path == "/"),
+    "worker": (r"and its worker \((\d+) kB,", lambda path: "maplibre-gl-csp-worker.js" in path),
+    "css": (r"CSS \((\d+) kB\)", lambda path: ".css" in path),
+    "app": (
+        r"`app.js` and the modules it imports \((\d+) kB\)",
+        lambda path: path.startswith("/static/") and ".js" in path and "/vendor/" not in path and "/compass/" not in path,
+    ),
+    "documents": (
+        r"the\s+catalog, styles and TileJSON \((\d+) kB\)",
+        lambda path: path == "/tiles" or path.startswith("/styles/") or re.fullmatch(r"/tiles/\w+\.json", path) is not None,
+    ),
+    "tiles": (r"the first tiles \((\d+) kB at zoom 10\)", lambda path: path.endswith(".mvt")),
+}
+"""The README's other parts of the first visit, each found by its URLs (`live_url` taken off)."""
+
+
+def test_maplibre_and_its_worker_as_is_weigh_what_the_readme_says():
+    vendor = Path(__file__).parents[2] / "static" / "vendor" / "maplibre-gl"
+    assert round((vendor / "maplibre-gl-csp.js").stat().st_size / 1000) == _stated_kb(r"brotli-compressed, ([\d,]+) kB as is\)")
+    assert round((vendor / "maplibre-gl-csp-worker.js").stat().st_size / 1000) == _stated_kb(r"\(\d+ kB, (\d+) kB as is\)")
