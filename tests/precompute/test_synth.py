@@ -14,6 +14,7 @@ import shapely
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import spearmanr
 
 from crimetiles.cli import main
 from crimetiles.precompute.classify import VIOLENT, load_classifier
@@ -110,6 +111,10 @@ def test_block_groups_violent_incidents_are_split_between_the_agencies(assigned:
     assert ((by_agency["police"] > 0) & (by_agency["sheriff"] > 0)).sum() > 100
     share = by_agency["sheriff"] / by_agency.sum(axis=1)
     assert share.max() > 0.4 and share.min() < 0.1
+    centre = (assigned.geometry.x.mean(), assigned.geometry.y.mean())  # the synth's: of every incident
+    away = np.hypot(violent.geometry.x - centre[0], violent.geometry.y - centre[1])
+    distance = violent.assign(away=away).groupby("id")["away"].mean()
+    assert spearmanr(distance[share.index], share).statistic > 0.6  # README: "growing away from the city centre"
 
 
 def test_offense_tables_classify_as_intended():
