@@ -1,5 +1,5 @@
-"""The README's OpenLayers and Leaflet recipes (vector tiles, and PNG tiles in Leaflet without
-plugins) and its map image (`/map.png` in an `<img>`), taken from README.md (so the README cannot
+"""The README's MapLibre GL JS, OpenLayers and Leaflet recipes (vector tiles, and PNG tiles in
+Leaflet without plugins) and its map image (`/map.png` in an `<img>`), taken from README.md (so the README cannot
 drift), served with the npm files they name against a live server, in a real browser: the
 choropleth's class colours must fill the map (outlines alone would leave it blank)."""
 
@@ -153,3 +153,26 @@ def test_the_png_recipe_asks_high_dpi_screens_for_2x_tiles(browser, live_url, re
         assert re.search(r"/tiles/tracts/\d+/\d+/\d+@2x\.png$", tile.value.url)
     finally:
         context.close()
+
+
+def test_the_maplibre_recipe_draws_the_ready_made_style_and_its_own_layer(page, live_url, recipe_site):
+    """The README's MapLibre GL JS snippet ("Use these tiles"), run as given with npm's maplibre-gl:
+    the ready-made choropleth and the layer it adds on the `load` event both draw tracts."""
+    folder, site = recipe_site
+    section = README.split("### Use these tiles", 1)[1]
+    script = re.search(r"MapLibre GL JS:\s*```js\n(.*?)\n```", section, flags=re.S).group(1).replace("http://HOST", live_url)
+    (folder / "index.html").write_text(
+        "<!DOCTYPE html>\n<meta charset='utf-8'>\n"
+        "<link rel='stylesheet' href='node_modules/maplibre-gl/dist/maplibre-gl.css'>\n"
+        "<script src='node_modules/maplibre-gl/dist/maplibre-gl.js'></script>\n"
+        "<body style='margin:0'><div id='map' style='width:800px;height:600px'></div>\n"
+        f"<script>\n{script}\n</script>\n",
+        "utf-8",
+    )
+    page.goto(f"{site}/index.html")
+    added = "() => map.getLayer('crime') && map.loaded() && map.queryRenderedFeatures({layers: ['crime']}).length > 20"
+    page.wait_for_function(added, timeout=30_000)
+    fills = page.evaluate("() => map.getStyle().layers.filter((l) => l.type === 'fill' && l.id !== 'crime').map((l) => l.id)")
+    assert fills and page.evaluate("(ids) => map.queryRenderedFeatures({layers: ids}).length", fills) > 20
+    screenshot(page, "recipe-maplibre")
+    assert page.errors == []
