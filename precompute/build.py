@@ -232,8 +232,8 @@ class BuildOptions:
     engine: EngineName = field(
         default="local",
         metadata={
-            "help": "What counts the incident chunks: local worker processes, or a Dask cluster (pip install "
-            "'crimetiles[dask]'; see --scheduler). Both give the same build."
+            "help": "What counts the incident chunks: local worker processes, or a Dask cluster (crimetiles's dask "
+            "extra: pip install '.[dask]' in a clone; see --scheduler). Both give the same build."
         },
     )
     scheduler: str | None = field(

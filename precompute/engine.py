@@ -205,7 +205,8 @@ class DaskEngine:
             from distributed import Client, LocalCluster
         except ImportError as exc:
             raise MissingExtra(
-                f"--engine dask needs Dask, which is not installed ({exc}): pip install 'crimetiles[dask]'"
+                f"--engine dask needs Dask, which is not installed ({exc}): install crimetiles with its dask extra "
+                "(pip install '.[dask]' in a clone, or 'crimetiles-0.1.0-py3-none-any.whl[dask]')"
             ) from None
 
         self._cluster = None

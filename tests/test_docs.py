@@ -83,9 +83,7 @@ NOT_RUN = {
     ),
     "python3 -m venv /opt/crimetiles && /opt/crimetiles/bin/pip install dist/crimetiles-*.whl": "as above (the wheel recipe)",
     "cd /srv/maps && /opt/crimetiles/bin/crimetiles demo": "as above (the wheel recipe)",
-    "pip install 'crimetiles[dask]'": (
-        "installs the released crimetiles from the package index, not this checkout; the test extra has dask[distributed]"
-    ),
+    "pip install '.[dask]'": ("would reinstall this checkout into the test's own venv; the test extra has dask[distributed]"),
     "crimetiles build '/shared/exports/*.parquet' --engine dask --scheduler tcp://10.0.0.5:8786": (
         "needs a real Dask scheduler at that address; the line before runs the same build on a local Dask cluster"
     ),

@@ -43,6 +43,7 @@ def test_engine_dask_without_the_extra_says_which_extra_to_install(durham_incide
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
-        "Error: --engine dask needs Dask, which is not installed (No module named 'distributed'): pip install 'crimetiles[dask]'"
+        "Error: --engine dask needs Dask, which is not installed (No module named 'distributed'): install crimetiles "
+        "with its dask extra (pip install '.[dask]' in a clone, or 'crimetiles-0.1.0-py3-none-any.whl[dask]')"
     ]
     assert not out.exists()
