@@ -16,6 +16,11 @@ SUFFIXES = {"br": ".br", "gzip": ".gz"}
 BROTLI_QUALITY = 9
 """Quality 11 makes MapLibre 9 % smaller than 9 (202 kB against 221 kB) but takes 2.6 s instead of
 0.12 s on one core, which the first visitor of each worker would wait for."""
+BROTLI_WINDOWS = (16, 22)
+"""The smallest and largest brotli window (log2 of its bytes); a body gets the smallest that holds
+it. Above 16, quality 9 sets up tables for the window whatever the body: a 23 kB file took 13.5 ms
+in the default window (22) and 1.8 ms in 16, a 3 kB style 1.5 ms against 0.05 ms, for the same
+bytes; a smaller window also asks less memory of the client that decodes it."""
 
 
 def compress(body: bytes, encoding: str) -> bytes:
@@ -23,8 +28,14 @@ def compress(body: bytes, encoding: str) -> bytes:
     if encoding == "gzip":
         return gzip.compress(body, compresslevel=9, mtime=0)
     if encoding == "br":
-        return brotli.compress(body, quality=BROTLI_QUALITY)
+        return brotli.compress(body, quality=BROTLI_QUALITY, lgwin=brotli_window(len(body)))
     raise ValueError(f"unknown content coding {encoding!r}")
+
+
+def brotli_window(size: int) -> int:
+    """The window (BROTLI_WINDOWS) for a body of `size` bytes: the smallest that holds it."""
+    smallest, largest = BROTLI_WINDOWS
+    return min(largest, max(smallest, (size - 1).bit_length()))
 
 
 def encoded_path(path: str, encoding: str) -> str:
