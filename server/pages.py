@@ -24,12 +24,12 @@ from flask import Blueprint, Response, render_template, request
 from flask.blueprints import BlueprintSetupState
 from markupsafe import Markup
 
-from crimetiles.artifact.content_coding import ENCODINGS
 from crimetiles.artifact.export import parse_year
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest
 from crimetiles.server.change_view import YearPair, parse_change
 from crimetiles.server.context import attach_static_files, current_service, public_base_url, server_config, static_files
+from crimetiles.server.documents import accepted_encoding, compress_document
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
 from crimetiles.server.static_files import StaticFiles
@@ -271,6 +271,7 @@ def _page(template: str, frame_ancestors: str) -> Response:
         **provenance_variables(manifest),
     )
     response = Response(html, mimetype="text/html")
+    compress_document(response)
     response.headers["Content-Security-Policy"] = content_security_policy(config.basemap_url, frame_ancestors)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     return response
@@ -298,7 +299,7 @@ def static_file(filename: str) -> Response:
     file = files.get(filename)
     if file is None:
         raise UnknownResource(f"no static file {filename!r}")
-    encoding = request.accept_encodings.best_match(ENCODINGS)
+    encoding = accepted_encoding()
     response = Response(files.body(file, encoding), mimetype=file.mimetype)
     if encoding:
         response.content_encoding = encoding
@@ -324,4 +325,5 @@ def qgis_layer_definition(tileset: str) -> Response:
     response = Response(qlr(manifest.tilesets[tileset], public_base_url(), manifest.provenance, year), mimetype="application/xml")
     suffix = f"-{year}" if year not in (None, ALL_YEARS) else ""
     response.headers["Content-Disposition"] = f'attachment; filename="crimetiles-{tileset}{suffix}.qlr"'
+    compress_document(response)
     return response

@@ -7,11 +7,11 @@ import hashlib
 
 from flask import Blueprint, Response, jsonify, request
 
-from crimetiles.artifact.content_coding import ENCODINGS
 from crimetiles.artifact.export import FORMATS, export_chunks
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
+from crimetiles.server.documents import accepted_encoding, compress_document
 from crimetiles.server.errors import JSON_TYPE, UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
@@ -26,7 +26,10 @@ DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+
 
 
 def _cacheable(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
+    """`response` compressed if it is a document (`server/documents.py`), with an ETag per build
+    and representation (`etag`, and the coding), cacheable for `max_age`, and conditional (304)."""
+    encoding = compress_document(response)
+    response.set_etag(f"{etag}-{encoding}" if encoding else etag)
     response.cache_control.public = True
     response.cache_control.max_age = server_config().max_age
     return response.make_conditional(request)
@@ -123,7 +126,9 @@ def metrics() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(public_base_url(), current_service().manifest))
+    response = jsonify(openapi_document(public_base_url(), current_service().manifest))
+    compress_document(response)
+    return response
 
 
 @bp.get("/summaries/<layer>.json")
@@ -133,7 +138,7 @@ def layer_summary(layer: str) -> Response:
     tiles = current_service()
     if layer not in tiles.summaries:
         raise UnknownResource(f"no summary {layer!r} (summaries: {', '.join(tiles.manifest.summaries) or 'none in this build'})")
-    encoding = request.accept_encodings.best_match(ENCODINGS)
+    encoding = accepted_encoding()
     response = Response(tiles.summaries.body(layer, encoding), mimetype=JSON_TYPE)
     if encoding:
         response.content_encoding = encoding

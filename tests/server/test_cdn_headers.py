@@ -20,7 +20,7 @@ ORIGIN_RULE = (
     "With a list of CORS origins (`CRIMETILES_CORS_ORIGINS` other than `*`) every row but the static files "
     "also varies by `Origin`"
 )
-PUBLIC_URL_RULE = "none with `CRIMETILES_PUBLIC_URL` set"
+PUBLIC_URL_RULE = "none of the last five with `CRIMETILES_PUBLIC_URL` set"
 SAMPLES = {
     "tiles": ["/tiles/tracts/12/1150/1608.mvt", "/tiles/tracts/13/2300/3216.mvt", "/tiles/tracts/3/0/0.mvt"],
     "layer summaries": ["/summaries/tracts.json"],
@@ -48,9 +48,8 @@ def _cdn_table() -> dict[str, tuple[str, str]]:
 
 def _stated_vary(cell: str, config: ServerConfig, label: str) -> set[str]:
     names, _, note = cell.partition(" (")
-    vary = set(re.findall(r"`([^`]+)`", names))
-    if config.public_url and PUBLIC_URL_RULE in note:
-        vary = set()
+    listed = re.findall(r"`([^`]+)`", names)
+    vary = set(listed[:-5] if config.public_url and PUBLIC_URL_RULE in note else listed)
     if "*" not in config.allowed_origins() and label != "static files":
         vary.add("Origin")
     return vary
