@@ -45,3 +45,10 @@ def test_an_unknown_coding_is_refused_and_a_copy_is_named_as_web_servers_expect(
         "summaries/tracts.json.br",
         "summaries/tracts.json.gz",
     )
+
+
+def test_the_codings_are_brotli_quality_9_and_gzip_level_9():
+    """docs/artifact.md: the summaries' copies are "brotli, quality 9" and "gzip, level 9, no timestamp"."""
+    body = b'{"areas": {"id": ["370630001011", "370630001012"]}}' * 200
+    assert compress(body, "br") == brotli.compress(body, quality=9, lgwin=16)
+    assert compress(body, "gzip") == gzip.compress(body, compresslevel=9, mtime=0)

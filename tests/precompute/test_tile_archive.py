@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ import mercantile
 import pytest
 import shapely
 
-from crimetiles.artifact.manifest import ClassBreaks, Tileset, ZoomBand
+from crimetiles.artifact.manifest import ClassBreaks, Tileset, ZoomBand, read_manifest
 from crimetiles.artifact.mvt import layer_tiler
 from crimetiles.artifact.reader import open_build
 from crimetiles.precompute.mbtiles_archive import PARALLEL_MIN_TILES, encoding_tasks, tileset_tiles
@@ -157,3 +158,15 @@ def test_a_layer_of_two_squares_gives_the_same_tiles_either_way():
     shared = encoded_tiles(tileset, tilers, bounds, zooms, processes=2)
     assert len(shared) > PARALLEL_MIN_TILES  # at zooms 12-16 the squares cover 1 + 4 + ... + 256 tiles
     assert shared == encoded_tiles(tileset, tilers, bounds, zooms, processes=1)
+
+
+def test_the_mbtiles_metadata_has_every_row_the_spec_lists(durham_build):
+    """docs/artifact.md, "Tiles": `name`, `description` (the title), `format=pbf`, `type=overlay`,
+    `version`, `minzoom` and `maxzoom` (the manifest's archive zooms), `bounds`, `center`, `json`."""
+    manifest = read_manifest(durham_build)
+    for name, tileset in manifest.tilesets.items():
+        with sqlite3.connect(durham_build / tileset.archive.path) as connection:
+            rows = dict(connection.execute("SELECT name, value FROM metadata"))
+        assert set(rows) == {"name", "description", "format", "type", "version", "minzoom", "maxzoom", "bounds", "center", "json"}
+        assert (rows["name"], rows["description"], rows["format"], rows["type"]) == (name, tileset.title, "pbf", "overlay")
+        assert (int(rows["minzoom"]), int(rows["maxzoom"])) == (tileset.archive.minzoom, tileset.archive.maxzoom)
