@@ -88,6 +88,18 @@ def test_refuses_to_replace_a_directory_that_is_not_a_build(tmp_path):
     assert _listing(tmp_path) == [".precious.lock", "precious"]
 
 
+def test_refuses_to_replace_a_file(tmp_path):
+    """docs/artifact.md: a `DIR` that is "a file, or a link to" one is never replaced."""
+    (tmp_path / "notes.txt").write_text("years of work")
+    (tmp_path / "linked").symlink_to("notes.txt")
+    for out in (tmp_path / "notes.txt", tmp_path / "linked"):
+        with pytest.raises(FileExistsError, match="not a crimetiles build"):
+            with atomic_build_dir(out) as staging:
+                _write_build(staging, "new")
+    assert (tmp_path / "notes.txt").read_text() == "years of work" and os.readlink(tmp_path / "linked") == "notes.txt"
+    assert _listing(tmp_path) == [".linked.lock", ".notes.txt.lock", "linked", "notes.txt"]
+
+
 def test_refuses_to_replace_a_link_to_a_directory_that_is_not_a_build(tmp_path):
     (tmp_path / "thesis").mkdir()
     (tmp_path / "thesis" / "chapter1.txt").write_text("years of work")

@@ -266,14 +266,19 @@ def test_a_real_directory_is_migrated_to_a_link_and_kept_once_as_the_previous_bu
     assert ours(out) == sorted(["build", ".build.lock", f".build.v-{first}", f".build.v-{second}"])
 
 
-def test_server_serves_the_newest_complete_build_left_behind_and_switches_to_the_next(inputs, tmp_path, caplog):
+@pytest.mark.parametrize("left", ["missing", "dangling link"])
+def test_server_serves_the_newest_complete_build_left_behind_and_switches_to_the_next(inputs, tmp_path, caplog, left):
+    """docs/artifact.md, "Recovery": `DIR` holds no build, missing or a link to nothing."""
     out = tmp_path / "build"
     older, newer = build(inputs, out), build(inputs, out)
     newest = build(inputs, tmp_path / "elsewhere" / "build")
     incomplete = shutil.copytree(open_build(tmp_path / "elsewhere" / "build").root, tmp_path / f".build.v-{newest}")
     (incomplete / "tiles" / "hex.mbtiles").unlink()  # the newest left behind is not complete
     out.unlink()  # no build at the output path, complete ones beside it
-    assert ours(out) == sorted([".build.lock", f".build.v-{older}", f".build.v-{newer}", f".build.v-{newest}"])
+    if left == "dangling link":
+        out.symlink_to(".build.v-gone")
+    named = ["build"] if left == "dangling link" else []
+    assert ours(out) == sorted([*named, ".build.lock", f".build.v-{older}", f".build.v-{newer}", f".build.v-{newest}"])
     with caplog.at_level(logging.WARNING, logger="crimetiles.server"):
         app = create_app(ServerConfig(build_dir=out, reload_interval=0))
     live = live_build(app)
