@@ -23,6 +23,16 @@ def accepted_encoding() -> str | None:
     return request.accept_encodings.best_match(ENCODINGS)
 
 
+def encoded_response(body: bytes, encoding: str | None, mimetype: str) -> Response:
+    """An answer of `body`, already in `encoding` (None: as it is), one of the representations of
+    a resource the request's Accept-Encoding chooses among."""
+    response = Response(body, mimetype=mimetype)
+    if encoding is not None:
+        response.content_encoding = encoding
+    response.vary.add("Accept-Encoding")
+    return response
+
+
 def compress_document(response: Response) -> str | None:
     """Compress `response`'s body in the coding the request accepts best, if it is a document
     worth compressing; returns that coding, None when the body is sent as it is."""

@@ -29,7 +29,7 @@ from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.artifact.manifest import BuildManifest
 from crimetiles.server.change_view import YearPair, parse_change
 from crimetiles.server.context import attach_static_files, current_service, public_base_url, server_config, static_files
-from crimetiles.server.documents import accepted_encoding, compress_document
+from crimetiles.server.documents import accepted_encoding, compress_document, encoded_response
 from crimetiles.server.errors import UnknownResource
 from crimetiles.server.qgis import qlr
 from crimetiles.server.static_files import StaticFiles
@@ -300,10 +300,7 @@ def static_file(filename: str) -> Response:
     if file is None:
         raise UnknownResource(f"no static file {filename!r}")
     encoding = accepted_encoding()
-    response = Response(files.body(file, encoding), mimetype=file.mimetype)
-    if encoding:
-        response.content_encoding = encoding
-    response.vary.add("Accept-Encoding")
+    response = encoded_response(files.body(file, encoding), encoding, file.mimetype)
     response.set_etag(f"{file.digest}-{encoding or 'identity'}")
     if request.args.get("v") == file.digest:
         response.cache_control.public = True

@@ -11,7 +11,7 @@ from crimetiles.artifact.export import FORMATS, export_chunks
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
-from crimetiles.server.documents import accepted_encoding, compress_document
+from crimetiles.server.documents import accepted_encoding, compress_document, encoded_response
 from crimetiles.server.errors import JSON_TYPE, UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
@@ -139,8 +139,5 @@ def layer_summary(layer: str) -> Response:
     if layer not in tiles.summaries:
         raise UnknownResource(f"no summary {layer!r} (summaries: {', '.join(tiles.manifest.summaries) or 'none in this build'})")
     encoding = accepted_encoding()
-    response = Response(tiles.summaries.body(layer, encoding), mimetype=JSON_TYPE)
-    if encoding:
-        response.content_encoding = encoding
-    response.vary.add("Accept-Encoding")
+    response = encoded_response(tiles.summaries.body(layer, encoding), encoding, JSON_TYPE)
     return _cacheable(response, f"{tiles.build_id}-summary-{layer}-{encoding or 'identity'}")
