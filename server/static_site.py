@@ -12,6 +12,7 @@ OUT/tiles/<tileset>/raster.json           and their TileJSON
 OUT/downloads/<layer>.csv, .geojson       every year (the server's /downloads/<layer>.csv)
 OUT/downloads/<layer>-<year>.csv, ...     one year, and <layer>-all: the average per year
 OUT/summaries/<layer>.json                each density layer's summary (the page's search, charts, table, report)
+OUT/summaries/<layer>.json.br, .json.gz   the build's compressed copies of it (nginx's gzip_static sends the .gz)
 OUT/static/...                            the page's files, linked as static/<file>?v=<hash>
 ```
 
@@ -36,6 +37,7 @@ import jinja2
 import mercantile
 
 from crimetiles.artifact.checksum import file_sha256
+from crimetiles.artifact.content_coding import ENCODINGS, encoded_path
 from crimetiles.artifact.errors import BuildError
 from crimetiles.artifact.export import FORMATS, export_text
 from crimetiles.artifact.fields import ALL_YEARS
@@ -192,15 +194,23 @@ def download_texts(build: Build) -> Iterator[tuple[str, str]]:
 
 def summary_files(build: Build) -> dict[str, bytes]:
     """Each density layer's summary as stored, at the URL the page fetches it from
-    (`summaries/<layer>.json`, as the server's route). Raises `BuildError` for a build made before
-    summaries existed: without them the page's search, charts, table and report could not work."""
+    (`summaries/<layer>.json`, as the server's route), and the build's brotli and gzip copies of it
+    beside it, for a host that sends precompressed files (nginx's `gzip_static`). Raises
+    `BuildError` for a build made before summaries existed: without them the page's search, charts,
+    table and report could not work."""
     missing = [layer for layer in build.manifest.layers if layer not in build.manifest.summaries]
     if missing:
         raise BuildError(
             f"{build.root}: density layer(s) {', '.join(missing)} have no summary (the page's search, charts, "
             "table and report read them); rebuild it with this crimetiles"
         )
-    return {f"summaries/{layer}.json": build.summary(layer) for layer in build.manifest.layers}
+    files = {}
+    for layer in build.manifest.layers:
+        path = f"summaries/{layer}.json"
+        files[path] = build.summary(layer)
+        copies = {encoded_path(path, coding): build.encoded_summary(layer, coding) for coding in ENCODINGS}
+        files |= {copy: body for copy, body in copies.items() if body is not None}
+    return files
 
 
 def _json_text(document: Any) -> str:

@@ -360,3 +360,13 @@ def test_what_the_readme_says_is_not_exported_is_neither_linked_nor_requested(pa
     assert page.locator(".qgis-link").count() == 0
     assert failures == []
     assert page.errors == []
+
+
+def test_nginx_sends_the_summarys_gzip_copy_as_the_export_wrote_it(base, durham_site):
+    """The README's `gzip_static on`: the export's `.json.gz` is sent as it is (level 9, no
+    timestamp), not the summary compressed again by nginx on each request (level 1)."""
+    answer = requests.get(base + "summaries/tracts.json", headers={"Accept-Encoding": "gzip"}, timeout=10, stream=True)
+    assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
+    assert answer.raw.read() == (durham_site / "summaries" / "tracts.json.gz").read_bytes()
+    plain = requests.get(base + "summaries/tracts.json", headers={"Accept-Encoding": "identity"}, timeout=10)
+    assert "Content-Encoding" not in plain.headers and plain.content == (durham_site / "summaries" / "tracts.json").read_bytes()

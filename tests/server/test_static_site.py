@@ -49,7 +49,7 @@ def test_the_site_holds_pages_documents_archives_downloads_and_static_files(durh
     }
     documents = {f"{kind}/{name}.json" for kind in ("styles", "tiles") for name in TILESETS}
     archives = {f"tiles/{name}.pmtiles" for name in TILESETS}
-    summaries = {f"summaries/{layer}.json" for layer in LAYERS}
+    summaries = {f"summaries/{layer}.json{suffix}" for layer in LAYERS for suffix in ("", ".br", ".gz")}
     assert files == {"index.html", "embed.html", "catalog.json"} | documents | archives | downloads | summaries | static
     stated = re.search(r"the folder holds (\d+) files \(`tests/server/test_static_site\.py` counts", _prose(README))
     assert int(stated.group(1)) == len(files)  # the demo build has the test build's layers and years
@@ -67,11 +67,11 @@ def _megabytes(site: Path, folder: str) -> float:
 
 
 def test_the_readme_weighs_the_downloads_summaries_and_page_files(durham_site):
-    """The README's "62 MB of downloads (every layer, format and year), 2.8 MB of summaries, 1.7 MB
+    """The README's "62 MB of downloads (every layer, format and year), 3.4 MB of summaries, 1.7 MB
     of page files": what a host must hold besides the archives (which grow with the archive's zooms)."""
     stated = re.search(
         r"weighs them\): ([\d.]+) MB of downloads \(every layer, format and year\), "
-        r"([\d.]+) MB of summaries, ([\d.]+) MB of page files",
+        r"([\d.]+) MB of summaries \(their compressed copies included\), ([\d.]+) MB of page files",
         _prose(README),
     )
     downloads, summaries, page_files = stated.groups()
@@ -86,7 +86,8 @@ def test_summaries_are_the_builds_at_the_url_the_page_fetches(durham_site, durha
     manifest = json.loads((durham_build / "manifest.json").read_text())
     assert sorted(manifest["summaries"]) == sorted(LAYERS)
     for layer, path in manifest["summaries"].items():
-        assert (durham_site / "summaries" / f"{layer}.json").read_bytes() == (durham_build / path).read_bytes(), layer
+        for suffix in ("", ".br", ".gz"):  # the build's compressed copies too, for hosts that send them
+            assert (durham_site / f"{path}{suffix}").read_bytes() == (durham_build / f"{path}{suffix}").read_bytes(), layer
 
 
 def test_archives_are_the_builds_and_styles_read_them_through_the_pmtiles_protocol(durham_site, durham_build):
