@@ -100,9 +100,16 @@ def test_a_box_meets_only_the_batches_whose_rows_it_may_meet(build):
     assert rows.groups_meeting((-180.0, -90.0, 180.0, 90.0)).tolist() == list(range(rows.groups))
 
 
+LZ4_FRAME_MAGIC = (0x184D2204).to_bytes(4, "little")
+ZSTD_FRAME_MAGIC = (0xFD2FB528).to_bytes(4, "little")
+
+
 def test_the_batches_are_compressed(build):
     """LZ4, the IPC format's own buffer compression: the hex9 grid's batches, mostly zeros, take
     about a third of their raw size (raw, the stream was 3.2 times the Parquet file)."""
     spec = build.manifest.layers["hex9"]
-    raw = sum(batch.serialize().size for batch in pyarrow.ipc.open_stream((build.root / spec.stream.path).read_bytes()))
+    stream = (build.root / spec.stream.path).read_bytes()
+    raw = sum(batch.serialize().size for batch in pyarrow.ipc.open_stream(stream))
     assert sum(batch.length for batch in spec.stream.batches) < raw / 2
+    # each compressed buffer is an LZ4 frame (docs/artifact.md: "LZ4"), none a ZSTD one
+    assert LZ4_FRAME_MAGIC in stream and ZSTD_FRAME_MAGIC not in stream
