@@ -72,7 +72,9 @@ def _timed(locators: LayerLocators, lon: np.ndarray, lat: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--voronoi", type=int, default=0, help="time a layer of this many Voronoi cells instead of the Durham layers (default: none)")
+    parser.add_argument(
+        "--voronoi", type=int, default=0, help="time a layer of this many Voronoi cells, not the Durham layers (default: none)"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print("| layers | polygons | grid cells | build | locate 1M points | tested exactly | peak RSS |")
