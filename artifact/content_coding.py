@@ -14,8 +14,8 @@ SUFFIXES = {"br": ".br", "gzip": ".gz"}
 """The file suffix of a body stored in each coding, as web servers' precompressed files have it
 (nginx's `gzip_static`, Caddy's `precompressed`)."""
 BROTLI_QUALITY = 9
-"""Quality 11 makes MapLibre 9 % smaller than 9 (202 kB against 221 kB) but takes 2.6 s instead of
-0.12 s on one core, which the first visitor of each worker would wait for."""
+"""Quality 11 makes MapLibre 9 % smaller than 9 (202 kB against 221 kB) but takes 1.1 s of CPU
+instead of 0.05 s (measured 2026-12-07, quiet), which the first visitor of each worker would wait for."""
 BROTLI_WINDOWS = (16, 22)
 """The smallest and largest brotli window (log2 of its bytes); a body gets the smallest that holds
 it. Above 16, quality 9 sets up tables for the window whatever the body: a 23 kB file took 13.5 ms
