@@ -34,17 +34,25 @@ def encoded_response(body: bytes, encoding: str | None, mimetype: str) -> Respon
     return response
 
 
-def compress_document(response: Response) -> str | None:
-    """Compress `response`'s body in the coding the request accepts best, if it is a document
-    worth compressing; returns that coding, None when the body is sent as it is."""
+def document_encoding(response: Response) -> str | None:
+    """The coding `response`'s body is to be sent in: the one the request accepts best if the body
+    is a document worth compressing (and then `Vary: Accept-Encoding`), None when sent as it is."""
     if response.is_streamed or response.content_encoding or response.mimetype not in DOCUMENT_TYPES:
         return None
-    body = response.get_data()
-    if len(body) < SMALLEST_COMPRESSED:
+    if len(response.get_data()) < SMALLEST_COMPRESSED:
         return None
     response.vary.add("Accept-Encoding")
-    encoding = accepted_encoding()
+    return accepted_encoding()
+
+
+def encode_document(response: Response, encoding: str | None) -> None:
+    """Compress `response`'s body in `encoding` (`document_encoding`'s answer; None: leave it)."""
     if encoding is not None:
-        response.set_data(compress(body, encoding))
+        response.set_data(compress(response.get_data(), encoding))
         response.content_encoding = encoding
-    return encoding
+
+
+def compress_document(response: Response) -> None:
+    """Compress `response`'s body in the coding the request accepts best, if it is a document
+    worth compressing."""
+    encode_document(response, document_encoding(response))

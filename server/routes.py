@@ -11,7 +11,13 @@ from crimetiles.artifact.export import FORMATS, export_chunks
 from crimetiles.artifact.fields import ALL_YEARS
 from crimetiles.server.catalog import catalog
 from crimetiles.server.context import app_metrics, current_service, public_base_url, server_config
-from crimetiles.server.documents import accepted_encoding, compress_document, encoded_response
+from crimetiles.server.documents import (
+    accepted_encoding,
+    compress_document,
+    document_encoding,
+    encode_document,
+    encoded_response,
+)
 from crimetiles.server.errors import JSON_TYPE, UnknownResource
 from crimetiles.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from crimetiles.server.openapi import openapi_document
@@ -26,13 +32,17 @@ DOWNLOAD_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+
 
 
 def _cacheable(response: Response, etag: str) -> Response:
-    """`response` compressed if it is a document (`server/documents.py`), with an ETag per build
-    and representation (`etag`, and the coding), cacheable for `max_age`, and conditional (304)."""
-    encoding = compress_document(response)
+    """`response` with an ETag per build and representation (`etag`, and the coding), cacheable
+    for `max_age`, conditional (304), and compressed if it is a document (`server/documents.py`):
+    the coding is chosen first, for the ETag, and the body compressed only if it is sent."""
+    encoding = document_encoding(response)
     response.set_etag(f"{etag}-{encoding}" if encoding else etag)
     response.cache_control.public = True
     response.cache_control.max_age = server_config().max_age
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    if response.status_code == 200:
+        encode_document(response, encoding)
+    return response
 
 
 def _json(document: object, etag: str) -> Response:

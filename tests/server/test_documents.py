@@ -62,3 +62,18 @@ def test_small_answers_and_the_downloads_are_sent_as_they_are(client):
         assert "Content-Encoding" not in small.headers and len(small.data) < 1024, path
     download = client.get("/downloads/tracts.csv", headers={"Accept-Encoding": "br"})
     assert download.status_code == 200 and "Content-Encoding" not in download.headers
+
+
+@pytest.mark.parametrize("path", ["/tiles/tracts.json", "/wmts/1.0.0/WMTSCapabilities.xml"])
+def test_a_revalidation_answered_304_compresses_nothing(client, monkeypatch, path):
+    """The coding is chosen before the conditional check, the body compressed only when sent."""
+    import crimetiles.server.documents as documents
+
+    compressed: list[str] = []
+    compress = documents.compress
+    monkeypatch.setattr(documents, "compress", lambda body, coding: compressed.append(coding) or compress(body, coding))
+    etag = client.get(path, headers={"Accept-Encoding": "br"}).headers["ETag"]
+    assert compressed == ["br"]
+    assert client.get(path, headers={"Accept-Encoding": "br", "If-None-Match": etag}).status_code == 304
+    assert client.head(path, headers={"Accept-Encoding": "gzip"}).headers["Content-Encoding"] == "gzip"
+    assert compressed == ["br", "gzip"]
