@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import shutil
+from pathlib import Path
 
 import geopandas as gpd
 import mercantile
@@ -13,11 +16,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from crimetiles.artifact.export import export_chunks, export_text
+from crimetiles.artifact.layer_rows import LayerRows
 from crimetiles.artifact.mvt import layer_tiler
-from crimetiles.artifact.reader import open_build
+from crimetiles.artifact.reader import LayerFile, open_build
 from crimetiles.precompute.build_dir import LAYER_ROW_GROUP_ROWS
+from crimetiles.server.on_demand import RowGroupCache
 from crimetiles.server.tiles import load_tile_service
 
+SPEC = " ".join((Path(__file__).resolve().parents[2] / "docs" / "artifact.md").read_text(encoding="utf-8").split())
 SAMPLED = 60
 """Tiles compared per tileset and zoom (a regular pick of the zoom's tiles over the build's extent)."""
 DRAWN_TILES = {0: 0, 1: 4, 2: 3}
@@ -97,6 +103,27 @@ def test_layers_are_written_sorted_in_small_row_groups_with_a_bbox_covering(durh
         widths.append((east - west) * (north - south))
     west, south, east, north = frame.total_bounds
     assert np.mean(widths) < (east - west) * (north - south) / 3  # each group a compact part of the layer
+
+
+def test_a_worker_keeps_the_batches_it_read_last_up_to_the_stated_memory(durham_build, tmp_path):
+    """docs/artifact.md: "a worker keeps 16 MiB of batches as read". Five copies of hex9 (3.5 MB of
+    batches each) overflow it: the batches read last are kept, as many as the memory holds."""
+    stated = int(re.search(r"a worker keeps (\d+) MiB of batches as read", SPEC).group(1)) * 2**20
+    hex9 = open_build(durham_build).open_layer("hex9")
+    files = []
+    for number in range(5):
+        path = tmp_path / f"hex9-{number}.arrows"
+        shutil.copy(hex9.path, path)
+        files.append(LayerFile(path, path.open("rb"), hex9.stream))
+    copies = [LayerRows(file) for file in files]
+    cache = RowGroupCache()  # as every worker makes it (`open_density_layers`)
+    sizes = [cache.group(rows, group).nbytes for rows in copies for group in range(rows.groups)]
+    assert sum(sizes) > stated
+    assert stated - max(sizes) < cache.nbytes <= stated
+    last_read_that_fit = next(count for count in range(len(sizes), 0, -1) if sum(sizes[-count:]) <= stated)
+    assert cache.groups == last_read_that_fit
+    for file in [hex9, *files]:
+        file.close()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "geojson"])
