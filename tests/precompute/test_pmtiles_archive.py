@@ -102,3 +102,26 @@ def test_manifest_readers_ignore_keys_they_do_not_know_and_read_builds_without_p
     assert manifest.tilesets["tracts"].archive.pmtiles == "tiles/tracts.pmtiles"
     assert manifest.tilesets["blockgroups"].archive.pmtiles is None
     assert manifest.layers["tracts"].feature_count == 60
+
+
+def test_identical_tiles_are_stored_once(durham_build, tmp_path):
+    """docs/artifact.md: "identical tiles stored once". The Durham archives repeat no tile, so this
+    copy of one gives a tenth of its tiles one tile's bytes: each is still read back, stored once."""
+    mbtiles = tmp_path / "repeated.mbtiles"
+    shutil.copy(durham_build / "tiles" / "tracts.mbtiles", mbtiles)
+    with contextlib.closing(sqlite3.connect(mbtiles)) as db, db:
+        keys = db.execute("SELECT zoom_level, tile_column, tile_row FROM tiles ORDER BY zoom_level DESC").fetchall()
+        repeated = keys[::10]
+        [(shared,)] = db.execute(
+            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?", repeated[0]
+        )
+        db.executemany(
+            "UPDATE tiles SET tile_data = ? WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
+            [(shared, *key) for key in repeated],
+        )
+    distinct = len(read_mbtiles(durham_build / "tiles" / "tracts.mbtiles")) - len(repeated) + 1
+    assert write_pmtiles(mbtiles, tmp_path / "repeated.pmtiles", "Somebody") == len(keys)
+    header, _, tiles = _pmtiles(tmp_path / "repeated.pmtiles")
+    assert tiles == read_mbtiles(mbtiles)
+    assert (header["addressed_tiles_count"], header["tile_contents_count"]) == (len(keys), distinct)
+    assert header["tile_data_length"] == sum(map(len, set(tiles.values())))
