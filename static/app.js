@@ -433,7 +433,7 @@ function wireChangeSelect(state, years, applyYear) {
   const select = document.getElementById('change-select');
   const fill = () => {
     const earlier = state.year === ALL_YEARS ? [] : years.filter((year) => Number(year) < Number(state.year));
-    select.replaceChildren(new Option('off', ''), ...earlier.map((year) => new Option(`since ${year}`, year, false, year === state.since)));
+    select.replaceChildren(new Option('change: off', ''), ...earlier.map((year) => new Option(`since ${year}`, year, false, year === state.since)));
     select.disabled = !earlier.length;
   };
   fill();
