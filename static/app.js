@@ -410,13 +410,22 @@ function wireMenu(map) {
   map.on('movestart', () => setOpen(false));
 }
 
+/** An option named by `title` without its trailing parenthesis ("Hex grid (H3, resolution follows
+ * zoom)": "Hex grid"), which the whole title follows as the option's tooltip: a select shows its
+ * choice whole in the bar, on a phone too; the legend says the rest. */
+function choice(title, value, selected) {
+  const option = new Option(title.replace(/\s*\([^()]*\)$/, '') || title, value, false, selected);
+  option.title = title;
+  return option;
+}
+
 /** The geography and year selects of the full page. */
 function wireSelectors(state, tilesets, years, applyLayer, applyYear) {
   const layerSelect = document.getElementById('layer-select');
-  for (const tileset of tilesets) layerSelect.add(new Option(tileset.title, tileset.name, false, tileset.name === state.layer));
+  for (const tileset of tilesets) layerSelect.add(choice(tileset.title, tileset.name, tileset.name === state.layer));
   layerSelect.addEventListener('change', () => { state.layer = layerSelect.value; applyLayer(); });
   const yearSelect = document.getElementById('year-select');
-  yearSelect.add(new Option('All years (average per year)', ALL_YEARS, false, state.year === ALL_YEARS));
+  yearSelect.add(choice('All years (average per year)', ALL_YEARS, state.year === ALL_YEARS));
   for (const year of years) yearSelect.add(new Option(year, year, false, year === state.year));
   const fillChangeSelect = wireChangeSelect(state, years, applyYear);
   yearSelect.addEventListener('change', () => {
@@ -433,7 +442,7 @@ function wireChangeSelect(state, years, applyYear) {
   const select = document.getElementById('change-select');
   const fill = () => {
     const earlier = state.year === ALL_YEARS ? [] : years.filter((year) => Number(year) < Number(state.year));
-    select.replaceChildren(new Option('change: off', ''), ...earlier.map((year) => new Option(`since ${year}`, year, false, year === state.since)));
+    select.replaceChildren(new Option('off', ''), ...earlier.map((year) => new Option(`since ${year}`, year, false, year === state.since)));
     select.disabled = !earlier.length;
   };
   fill();

@@ -207,7 +207,7 @@ def test_the_change_control_sets_the_url_the_embed_snippet_and_is_off_for_all_ye
     page.goto(f"{live_url}/?layer=blockgroups&year={YEAR}")
     wait_idle(page)
     assert page.locator("#change-select option").all_inner_texts() == [
-        "change: off",  # the label is hidden on a phone: the option says what it is
+        "off",
         *[f"since {y}" for y in range(2012, YEAR)],
     ]
     page.select_option("#change-select", str(SINCE))

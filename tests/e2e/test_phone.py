@@ -414,29 +414,47 @@ def test_t_on_the_focused_map_opens_the_ranked_table(browser, live_url, width, h
         context.close()
 
 
-SELECT_CHROME_PX = 26
-"""What a select takes beside its text: its padding, border and arrow."""
+WHOLE_CHOICES = """() => ['layer-select', 'year-select'].map((id) => {
+  const select = document.getElementById(id);
+  const alone = select.cloneNode(false);  // the same select holding only its choice, at its own width
+  alone.removeAttribute('id');
+  alone.style.cssText = 'width: auto; min-width: 0; max-width: none; flex: none';
+  alone.add(new Option(select.options[select.selectedIndex].text));
+  select.parentElement.append(alone);
+  const needed = alone.offsetWidth;
+  alone.remove();
+  return [select.options[select.selectedIndex].text, needed, select.offsetWidth];
+})"""
+"""Each select of the bar: its choice's text, the width a select needs to show it whole, its width."""
 
 
-@pytest.mark.parametrize(("width", "height"), PHONES)
-def test_the_bars_selects_show_their_whole_choice_on_a_phone(browser, live_url, width, height):
-    """Geography, year and change side by side, each wide enough for the text of its choice ("since
-    2014" was cut to "since 201" when the three shared the bar alike)."""
-    context, page = _phone(browser, width, height)
+@pytest.mark.parametrize(
+    ("query", "choices"),
+    [
+        ("", ["Block groups", "All years"]),
+        ("layer=neighborhoods&year=2016&change=2014-2016", ["Neighborhoods", "2016"]),
+        ("layer=hex", ["Hex grid", "All years"]),
+    ],
+)
+@pytest.mark.parametrize("mobile", [True, False], ids=["phone", "desktop at 200 %"])
+@pytest.mark.parametrize(("width", "height"), [*PHONES, (320, 640)])
+def test_the_bars_selects_show_their_whole_choice_on_a_phone(browser, live_url, width, height, mobile, query, choices):
+    """Geography and year side by side, each as wide as a select showing its choice needs ("All
+    years (average per year)" showed as "All y", "Block groups" as "Block group" at 360 px), on a
+    phone and in a desktop browser's window as narrow (a 720 px window at 200 % zoom); the change
+    view is in the menu."""
+    viewport = {"width": width, "height": height}
+    context, page = new_page(browser, viewport=viewport, has_touch=mobile, is_mobile=mobile, device_scale_factor=2)
     try:
-        page.goto(live_url + "/?layer=blockgroups&year=2016&change=2014-2016")
+        page.goto(f"{live_url}/?{query}")
         wait_idle(page)
-        shown = page.evaluate(
-            """() => ['layer-select', 'year-select', 'change-select'].map((id) => {
-              const select = document.getElementById(id);
-              const context = document.createElement('canvas').getContext('2d');
-              context.font = getComputedStyle(select).font;
-              const text = select.options[select.selectedIndex].text;
-              return [text, context.measureText(text).width, select.clientWidth];
-            })"""
-        )
+        shown = page.evaluate(WHOLE_CHOICES)
+        assert page.locator("#change-select").is_hidden()
+        page.click("#menu-button")
+        assert page.locator("#change-select").is_visible()
+        assert page.input_value("#change-select") == ("2014" if "change" in query else "")
     finally:
         context.close()
-    assert [text for text, _, _ in shown] == ["Block groups", "2016", "since 2014"]
-    for text, text_width, select_width in shown:
-        assert text_width + SELECT_CHROME_PX <= select_width, (text, text_width, select_width)
+    assert [text for text, _, _ in shown] == choices
+    for text, needed, select_width in shown:
+        assert needed <= select_width, (text, needed, select_width)
