@@ -411,8 +411,8 @@ function wireMenu(map) {
 }
 
 /** An option named by `title` without its trailing parenthesis ("Hex grid (H3, resolution follows
- * zoom)": "Hex grid"), which the whole title follows as the option's tooltip: a select shows its
- * choice whole in the bar, on a phone too; the legend says the rest. */
+ * zoom)": "Hex grid"), the whole title as its tooltip: a select shows its choice whole in the bar,
+ * on a phone too. */
 function choice(title, value, selected) {
   const option = new Option(title.replace(/\s*\([^()]*\)$/, '') || title, value, false, selected);
   option.title = title;

@@ -449,6 +449,8 @@ def test_the_bars_selects_show_their_whole_choice_on_a_phone(browser, live_url, 
         page.goto(f"{live_url}/?{query}")
         wait_idle(page)
         shown = page.evaluate(WHOLE_CHOICES)
+        assert page.get_attribute("#layer-select option[value=hex]", "title") == "Hex grid (H3, resolution follows zoom)"
+        assert "(average per year)" in page.inner_text("#legend-subtitle") or "year=2016" in query
         assert page.locator("#change-select").is_hidden()
         page.click("#menu-button")
         assert page.locator("#change-select").is_visible()
