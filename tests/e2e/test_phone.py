@@ -414,7 +414,7 @@ def test_t_on_the_focused_map_opens_the_ranked_table(browser, live_url, width, h
         context.close()
 
 
-WHOLE_CHOICES = """() => ['layer-select', 'year-select'].map((id) => {
+WHOLE_CHOICES = """(ids) => ids.map((id) => {
   const select = document.getElementById(id);
   const alone = select.cloneNode(false);  // the same select holding only its choice, at its own width
   alone.removeAttribute('id');
@@ -448,7 +448,7 @@ def test_the_bars_selects_show_their_whole_choice_on_a_phone(browser, live_url, 
     try:
         page.goto(f"{live_url}/?{query}")
         wait_idle(page)
-        shown = page.evaluate(WHOLE_CHOICES)
+        shown = page.evaluate(WHOLE_CHOICES, ["layer-select", "year-select"])
         assert page.get_attribute("#layer-select option[value=hex]", "title") == "Hex grid (H3, resolution follows zoom)"
         assert "(average per year)" in page.inner_text("#legend-subtitle") or "year=2016" in query
         assert page.locator("#change-select").is_hidden()
@@ -457,6 +457,24 @@ def test_the_bars_selects_show_their_whole_choice_on_a_phone(browser, live_url, 
         assert page.input_value("#change-select") == ("2014" if "change" in query else "")
     finally:
         context.close()
+    assert [text for text, _, _ in shown] == choices
+    for text, needed, select_width in shown:
+        assert needed <= select_width, (text, needed, select_width)
+
+
+@pytest.mark.parametrize(
+    ("query", "choices"),
+    [
+        ("", ["Block groups", "All years", "off"]),
+        ("layer=neighborhoods&year=2016&change=2014-2016", ["Neighborhoods", "2016", "since 2014"]),
+    ],
+)
+def test_a_wide_screens_selects_show_their_whole_choice(page, live_url, query, choices):
+    """The bar of a wide screen: geography, year and change, each a width of its own (so that the
+    bar does not move when their options arrive) that shows the choice whole."""
+    page.goto(f"{live_url}/?{query}")
+    wait_idle(page)
+    shown = page.evaluate(WHOLE_CHOICES, ["layer-select", "year-select", "change-select"])
     assert [text for text, _, _ in shown] == choices
     for text, needed, select_width in shown:
         assert needed <= select_width, (text, needed, select_width)
