@@ -168,6 +168,19 @@ def test_phone_layout_tap_selects_and_shows_the_numbers(browser, live_url, block
         assert _box(page, "#map")["y"] + _box(page, "#map")["height"] == pytest.approx(sheet["y"], abs=1)
         _assert_apart(page, ["#charts", "#legend", ".maplibregl-ctrl-attrib", "#tooltip", ".maplibregl-ctrl-zoom-in"])
         _assert_targets_big_enough(page)
+        # the legend expanded over the map's half: under the bar, beside the zoom buttons, the
+        # area's numbers hidden meanwhile; the next area shown folds it
+        page.locator("#legend-key").tap()
+        assert page.locator("#legend-rows li").first.is_visible() and tooltip.is_hidden()
+        _assert_apart(
+            page,
+            [".bar", "#legend", "#charts", ".maplibregl-ctrl-attrib", ".maplibregl-ctrl-zoom-in", ".maplibregl-ctrl-zoom-out"],
+        )
+        page.locator("#map").focus()
+        page.keyboard.press("Enter")  # the area at the centre, under the legend now
+        page.wait_for_function("() => !document.getElementById('legend').classList.contains('expanded')")
+        assert tooltip.is_visible() and page.locator("#legend-key").get_attribute("aria-expanded") == "false"
+        _assert_apart(page, ["#charts", "#legend", ".maplibregl-ctrl-attrib", "#tooltip", ".maplibregl-ctrl-zoom-in"])
         screenshot(page, f"phone-{width}-selected")
         page.locator("#charts .close").tap()
         assert page.locator("#charts").is_hidden()
