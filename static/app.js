@@ -377,18 +377,20 @@ function wireTableKey(map) {
 }
 
 /** The legend's key (what a phone shows of the legend): a tap expands the whole legend, another
- * folds it back, and so does an area's tooltip, which an expanded legend hides (the two would lie
- * over each other on a phone's map). */
+ * folds it back, and so does an area shown (pinned: a tap, a click or Enter; not a mouse passing
+ * over the map), whose numbers an expanded legend hides (the two would lie over each other on a
+ * phone's map). */
 function wireLegendKey() {
   const legend = document.getElementById('legend');
   const key = document.getElementById('legend-key');
+  const tooltip = document.getElementById('tooltip');
   const expand = (expanded) => {
     legend.classList.toggle('expanded', expanded);
     key.setAttribute('aria-expanded', String(expanded));
   };
   key.addEventListener('click', () => expand(!legend.classList.contains('expanded')));
-  new MutationObserver(() => { if (!document.getElementById('tooltip').hidden) expand(false); })
-    .observe(document.getElementById('tooltip'), { attributes: true, attributeFilter: ['hidden'], childList: true });
+  new MutationObserver(() => { if (!tooltip.hidden && tooltip.classList.contains('pinned')) expand(false); })
+    .observe(tooltip, { attributes: true, attributeFilter: ['hidden', 'class'], childList: true });
 }
 
 /** The phone's menu button: it shows and hides the search and the tools (which a wide screen shows

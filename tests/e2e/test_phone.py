@@ -491,3 +491,23 @@ def test_a_wide_screens_selects_show_their_whole_choice(page, live_url, query, c
     assert [text for text, _, _ in shown] == choices
     for text, needed, select_width in shown:
         assert needed <= select_width, (text, needed, select_width)
+
+
+def test_a_mouse_passing_over_the_map_leaves_the_expanded_legend(browser, live_url):
+    """A short window (a laptop's at 200 % zoom) gets the phone's legend key: the mouse passing over
+    areas does not fold the legend it expanded; a click on an area does."""
+    context, page = new_page(browser, viewport={"width": 1280, "height": 400})
+    try:
+        page.goto(f"{live_url}/?layer=blockgroups&year=2016")
+        wait_idle(page)
+        page.locator("#legend-key").click()
+        box = _box(page, "#map")
+        for step in range(1, 6):
+            page.mouse.move(box["x"] + box["width"] * step / 6, box["y"] + box["height"] / 2)
+            page.wait_for_timeout(100)
+        assert page.locator("#legend-key").get_attribute("aria-expanded") == "true"
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("() => document.getElementById('legend-key').getAttribute('aria-expanded') === 'false'")
+        assert page.locator("#tooltip").is_visible()
+    finally:
+        context.close()
