@@ -211,6 +211,8 @@ def test_phone_layout_tap_selects_and_shows_the_numbers(browser, live_url, block
         assert page.locator("#search-input").is_hidden()
         page.wait_for_selector("#area-table tbody tr")
         assert _box(page, "#table-panel")["width"] == width
+        change = _box(page, ".table-change")  # "Change to 2016 since" on the line of its select
+        assert change["height"] == pytest.approx(_box(page, "#table-change")["height"], abs=1)
         page.keyboard.press("Escape")
         assert page.locator("#table-panel").is_hidden()
         assert page.evaluate("() => document.activeElement.id") == "menu-button"
