@@ -128,9 +128,10 @@ function areaCard(properties, years, year, marks, extraFacts) {
 
 /** The tooltip: `show(feature)` describes the area under the pointer (null hides it), with its
  * change in the change view (`change.facts`); `pin(feature)` keeps it shown and outlined until
- * another is pinned (null unpins) and announces its numbers; `repin()` describes and announces the
+ * another is pinned (null unpins), announces its numbers and folds the legend (`foldLegend`: on a
+ * phone's map an expanded legend would lie over them); `repin()` describes and announces the
  * pinned area again, in the year shown now. */
-function areaTooltip(map, state, names, years, styles, change) {
+function areaTooltip(map, state, names, years, styles, change, foldLegend) {
   const tooltip = document.getElementById('tooltip');
   let pinned = null;
   const show = (feature) => {
@@ -142,6 +143,7 @@ function areaTooltip(map, state, names, years, styles, change) {
     state.pinned = feature ? feature.properties.id : null;
     for (const name of names) map.setFilter(`${name}-highlight`, highlightFilter(state.pinned));
     tooltip.classList.toggle('pinned', Boolean(feature));
+    if (feature) foldLegend();
     show(feature);
     announceArea(feature, years, state.year, styles[state.layer].metadata['crimetiles:marks'], change);
   };
@@ -336,7 +338,7 @@ async function main() {
   const view = new EventTarget(); // `change` after the layer, year or view changed (static/compass listens)
   const idle = idleFlag(map);
   const change = changeLoader({ map, state, names, styles, densityLayer, drawLegend }, fillLayers, () => tooltip.repin(), idle);
-  const tooltip = areaTooltip(map, state, names, years, styles, change);
+  const tooltip = areaTooltip(map, state, names, years, styles, change, wireLegendKey());
   const areas = mapAreas(map, state, fillLayers);
   const { syncUrl, applyYear, applyLayer } = viewUpdaters({ map, state, years, styles, classFilters, yearFields, tilesetLayers, tooltip, view, densityLayer, change, idle });
   map.once('style.load', () => {
@@ -347,7 +349,6 @@ async function main() {
   map.on('moveend', syncUrl);
   wireAreaLabels(map, state, fillLayers);
   wirePointer(map, state, areas, tooltip);
-  wireLegendKey();
   if (isEmbed) {
     document.getElementById('full-map-link').href = absolute(mapLink(body.dataset.home, state, window.location.search, window.location.hash));
     return;
@@ -377,20 +378,17 @@ function wireTableKey(map) {
 }
 
 /** The legend's key (what a phone shows of the legend): a tap expands the whole legend, another
- * folds it back, and so does an area shown (pinned: a tap, a click or Enter; not a mouse passing
- * over the map), whose numbers an expanded legend hides (the two would lie over each other on a
- * phone's map). */
+ * folds it back. Returns the function that folds it, for an area pinned (a tap, a click or Enter;
+ * not a mouse passing over the map), whose numbers an expanded legend hides. */
 function wireLegendKey() {
   const legend = document.getElementById('legend');
   const key = document.getElementById('legend-key');
-  const tooltip = document.getElementById('tooltip');
   const expand = (expanded) => {
     legend.classList.toggle('expanded', expanded);
     key.setAttribute('aria-expanded', String(expanded));
   };
   key.addEventListener('click', () => expand(!legend.classList.contains('expanded')));
-  new MutationObserver(() => { if (!tooltip.hidden && tooltip.classList.contains('pinned')) expand(false); })
-    .observe(tooltip, { attributes: true, attributeFilter: ['hidden', 'class'], childList: true });
+  return () => expand(false);
 }
 
 /** The phone's menu button: it shows and hides the search and the tools (which a wide screen shows
